@@ -1,0 +1,143 @@
+//! Identifiers: tracking ids (32 lowercase hex characters, as TrackingMore issues them) and
+//! tracking numbers, parsed once at the edge so the rest of the code can trust them.
+
+use std::fmt;
+
+use rand::RngCore;
+
+/// A tracking's id: 32 lowercase hexadecimal characters (128 random bits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TrackingId(String);
+
+impl TrackingId {
+    /// A fresh random id.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        TrackingId(hex::encode(bytes))
+    }
+
+    /// Accepts exactly 32 hex characters (either case; stored lowercase).
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| TrackingId(text.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TrackingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A tracking number as the carrier prints it: 4–50 characters of letters, digits, `-` and `_`,
+/// surrounding white space removed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TrackingNumber(String);
+
+/// Why a tracking number was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrackingNumberError {
+    #[error("tracking_number is required")]
+    Missing,
+    #[error("tracking_number must be 4 to 50 characters long")]
+    Length,
+    #[error("tracking_number may contain only letters, digits, '-' and '_'")]
+    Characters,
+}
+
+impl TrackingNumber {
+    pub const MIN_LEN: usize = 4;
+    pub const MAX_LEN: usize = 50;
+
+    pub fn parse(text: &str) -> Result<Self, TrackingNumberError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(TrackingNumberError::Missing);
+        }
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&text.len()) {
+            return Err(TrackingNumberError::Length);
+        }
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(TrackingNumberError::Characters);
+        }
+        Ok(TrackingNumber(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for TrackingNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_32_lowercase_hex_and_parse_back() {
+        let id = TrackingId::generate();
+        assert_eq!(id.as_str().len(), 32);
+        assert!(id
+            .as_str()
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert_eq!(TrackingId::parse(id.as_str()), Some(id));
+        assert_ne!(TrackingId::generate(), TrackingId::generate());
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        assert_eq!(TrackingId::parse("abc"), None);
+        assert_eq!(TrackingId::parse(&"g".repeat(32)), None);
+        assert_eq!(
+            TrackingId::parse("9A2F732E29B5ED2071D4CF6B5F4A3D19")
+                .unwrap()
+                .as_str(),
+            "9a2f732e29b5ed2071d4cf6b5f4a3d19"
+        );
+    }
+
+    #[test]
+    fn tracking_numbers_are_trimmed_and_checked() {
+        assert_eq!(
+            TrackingNumber::parse("  1Z999AA10123456784 ")
+                .unwrap()
+                .as_str(),
+            "1Z999AA10123456784"
+        );
+        assert_eq!(TrackingNumber::parse(""), Err(TrackingNumberError::Missing));
+        assert_eq!(
+            TrackingNumber::parse("abc"),
+            Err(TrackingNumberError::Length)
+        );
+        assert_eq!(
+            TrackingNumber::parse(&"9".repeat(51)),
+            Err(TrackingNumberError::Length)
+        );
+        assert_eq!(
+            TrackingNumber::parse("12 34 56"),
+            Err(TrackingNumberError::Characters)
+        );
+        assert_eq!(
+            TrackingNumber::parse("abc<script>"),
+            Err(TrackingNumberError::Characters)
+        );
+    }
+}

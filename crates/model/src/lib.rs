@@ -1,0 +1,36 @@
+//! parceld's domain model.
+//!
+//! Everything here is pure data and pure functions: the status taxonomy that every carrier's
+//! events are mapped onto, checkpoints, tracking ids and numbers. No I/O lives here, so the store,
+//! the carrier adapters, the engine and the API can all share these types without depending on
+//! one another.
+
+pub mod checkpoint;
+pub mod ids;
+pub mod milestones;
+pub mod status;
+pub mod tracking;
+
+pub use checkpoint::{Checkpoint, Leg};
+pub use ids::{TrackingId, TrackingNumber, TrackingNumberError};
+pub use milestones::{milestones, transit_days, Milestones};
+pub use status::{DeliveryStatus, SubStatus, UnknownStatus};
+pub use tracking::{ShipmentInfo, Tracking, TrackingFields};
+
+/// Whether a courier is an express company or a postal operator. The refresh cadence
+/// (3 hours versus 6 hours) and the expiry rules depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CourierType {
+    Express,
+    Postal,
+}
+
+impl CourierType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CourierType::Express => "express",
+            CourierType::Postal => "postal",
+        }
+    }
+}

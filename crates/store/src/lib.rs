@@ -1,0 +1,178 @@
+//! parceld's storage.
+//!
+//! The [`Store`] trait is the only way the rest of parceld touches persistent data: handlers and
+//! the engine call its methods and never build SQL, so a PostgreSQL backend can sit beside the
+//! SQLite one without touching them. Every method that handles many rows does it in a bounded
+//! number of statements (multi-row inserts, `IN (json_each(?))` look-ups), never one per row.
+
+pub mod keys;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use parceld_model::{DeliveryStatus, Tracking, TrackingFields, TrackingId};
+
+pub use sqlite::SqliteStore;
+
+/// An account's numeric id.
+pub type AccountId = i64;
+
+/// A tenant: every tracking and key belongs to exactly one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `key list` shows of a key. The key itself is never stored, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub account_id: AccountId,
+    pub account_name: String,
+    pub created_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A freshly created key: the only moment its plain text exists.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub info: ApiKeyInfo,
+    pub key: String,
+}
+
+/// The outcome of presenting an API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyCheck {
+    Valid(Account),
+    /// The key existed and was deleted.
+    Deleted,
+    /// No such key, ever.
+    Invalid,
+}
+
+/// A tracking to store.
+#[derive(Debug, Clone)]
+pub struct NewTracking {
+    pub tracking_number: String,
+    pub courier_code: String,
+    pub fields: TrackingFields,
+    pub status_info: Option<String>,
+}
+
+/// Per-item outcome of a (batch) create, in input order.
+#[derive(Debug, Clone)]
+pub enum CreateOutcome {
+    Created(Box<Tracking>),
+    /// The account already tracks this number with this courier.
+    AlreadyExists {
+        tracking_number: String,
+        courier_code: String,
+    },
+}
+
+/// Filters of the list endpoint; every `None` or empty field means "any".
+#[derive(Debug, Clone, Default)]
+pub struct TrackingFilter {
+    pub tracking_numbers: Vec<String>,
+    pub courier_code: Option<String>,
+    pub delivery_status: Option<DeliveryStatus>,
+    pub archived: Option<bool>,
+    pub created_min: Option<DateTime<Utc>>,
+    pub created_max: Option<DateTime<Utc>>,
+    pub updated_min: Option<DateTime<Utc>>,
+    pub updated_max: Option<DateTime<Utc>>,
+}
+
+/// A page of a listing: 1-based number and size.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub number: u32,
+    pub size: u32,
+}
+
+/// Changes to a tracking; every `None` leaves that part alone.
+#[derive(Debug, Clone, Default)]
+pub struct TrackingPatch {
+    pub fields: TrackingFields,
+    pub courier_code_new: Option<String>,
+    pub archived: Option<bool>,
+}
+
+/// Outcome of a retrack request.
+#[derive(Debug, Clone)]
+pub enum RetrackOutcome {
+    Retracked(Box<Tracking>),
+    NotExpired,
+    NotFound,
+}
+
+/// Storage failures. The API maps `Conflict` and `NotFound` onto client errors and everything
+/// else onto a 5xx.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything parceld stores.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// On an empty database, creates the account `name` and a first key for it and returns the
+    /// key; otherwise does nothing and returns `None`.
+    async fn bootstrap(&self, name: &str) -> StoreResult<Option<NewApiKey>>;
+    async fn create_account(&self, name: &str) -> StoreResult<Account>;
+    async fn accounts(&self) -> StoreResult<Vec<Account>>;
+    async fn set_account_disabled(&self, name: &str, disabled: bool) -> StoreResult<Account>;
+
+    async fn create_api_key(&self, account_name: &str) -> StoreResult<NewApiKey>;
+    async fn api_keys(&self) -> StoreResult<Vec<ApiKeyInfo>>;
+    /// Marks a key deleted; `false` when there is no live key with that id.
+    async fn delete_api_key(&self, key_id: &str) -> StoreResult<bool>;
+    async fn check_api_key(&self, presented: &str) -> StoreResult<KeyCheck>;
+
+    /// Stores new trackings (pending, due for a check now) in one transaction.
+    async fn create_trackings(
+        &self,
+        account: AccountId,
+        trackings: Vec<NewTracking>,
+    ) -> StoreResult<Vec<CreateOutcome>>;
+    /// One page, newest first, with checkpoints.
+    async fn list_trackings(
+        &self,
+        account: AccountId,
+        filter: &TrackingFilter,
+        page: Page,
+    ) -> StoreResult<Vec<Tracking>>;
+    async fn tracking(&self, account: AccountId, id: &TrackingId) -> StoreResult<Option<Tracking>>;
+    /// `Ok(None)` when the account has no such tracking; `Conflict` when the new courier would
+    /// duplicate another of the account's trackings.
+    async fn update_tracking(
+        &self,
+        account: AccountId,
+        id: &TrackingId,
+        patch: &TrackingPatch,
+    ) -> StoreResult<Option<Tracking>>;
+    async fn delete_tracking(
+        &self,
+        account: AccountId,
+        id: &TrackingId,
+    ) -> StoreResult<Option<Tracking>>;
+    /// Re-activates an expired tracking and makes it due now.
+    async fn retrack(&self, account: AccountId, id: &TrackingId) -> StoreResult<RetrackOutcome>;
+}

@@ -1,0 +1,591 @@
+//! The SQLite backend: one database file in WAL mode, migrations embedded and run on open.
+//!
+//! SQLite serialises writers, so every write path here is a single short transaction with
+//! multi-row statements; reads run concurrently on the pool's other connections.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use parceld_model::{
+    Checkpoint, DeliveryStatus, Leg, ShipmentInfo, SubStatus, Tracking, TrackingFields, TrackingId,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+use crate::keys;
+use crate::{
+    Account, AccountId, ApiKeyInfo, CreateOutcome, KeyCheck, NewApiKey, NewTracking, Page,
+    RetrackOutcome, Store, StoreError, StoreResult, TrackingFilter, TrackingPatch,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Rows per multi-row INSERT: well under SQLite's limit of bound parameters.
+const INSERT_CHUNK: usize = 500;
+
+const TRACKING_COLUMNS: &str =
+    "pk, id, tracking_number, courier_code, delivery_status, substatus, \
+    status_info, latest_event, latest_checkpoint_time, archived, fields, shipment, created_at, \
+    updated_at, last_checked_at, next_check_at, check_error";
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Runs the embedded migrations that have not run yet.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The migrations this build knows, as (version, description).
+    pub fn known_migrations() -> Vec<(i64, String)> {
+        MIGRATOR
+            .iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect()
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn account_by_name(&self, name: &str) -> StoreResult<Account> {
+        sqlx::query("SELECT id, name, disabled, created_at FROM accounts WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| account_from_row(&row))
+            .ok_or_else(|| StoreError::NotFound(format!("account `{name}`")))
+    }
+
+    async fn insert_key(
+        conn: &mut sqlx::SqliteConnection,
+        account: &Account,
+    ) -> StoreResult<NewApiKey> {
+        let key = keys::generate_key();
+        let id = keys::generate_key_id();
+        let now = Utc::now();
+        let lookup = keys::lookup_part(&key).expect("generated keys are well formed");
+        sqlx::query(
+            "INSERT INTO api_keys (id, account_id, lookup, hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(account.id)
+        .bind(lookup)
+        .bind(keys::hash_key(&key).to_vec())
+        .bind(now.timestamp())
+        .execute(&mut *conn)
+        .await?;
+        Ok(NewApiKey {
+            info: ApiKeyInfo {
+                id,
+                account_id: account.id,
+                account_name: account.name.clone(),
+                created_at: from_ts(now.timestamp()),
+                deleted_at: None,
+            },
+            key,
+        })
+    }
+
+    /// Reads trackings by primary key, with their checkpoints, in the order of `pks`: two
+    /// statements whatever the number.
+    async fn load_trackings(&self, pks: &[i64]) -> StoreResult<Vec<Tracking>> {
+        if pks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pk_list = serde_json::to_string(pks).expect("integers serialise");
+        let rows = sqlx::query(&format!(
+            "SELECT {TRACKING_COLUMNS} FROM trackings WHERE pk IN (SELECT value FROM json_each(?))"
+        ))
+        .bind(&pk_list)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_pk: HashMap<i64, Tracking> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            by_pk.insert(row.get("pk"), tracking_from_row(row)?);
+        }
+        let checkpoint_rows = sqlx::query(
+            "SELECT tracking_pk, leg, time, checkpoint_date, status, substatus, detail, location, \
+             country_iso2, state, city, zip, raw_status FROM checkpoints \
+             WHERE tracking_pk IN (SELECT value FROM json_each(?)) \
+             ORDER BY tracking_pk, time DESC, pk DESC",
+        )
+        .bind(&pk_list)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &checkpoint_rows {
+            let tracking_pk: i64 = row.get("tracking_pk");
+            if let Some(tracking) = by_pk.get_mut(&tracking_pk) {
+                tracking.checkpoints.push(checkpoint_from_row(row)?);
+            }
+        }
+        Ok(pks.iter().filter_map(|pk| by_pk.remove(pk)).collect())
+    }
+
+    async fn tracking_pk(&self, account: AccountId, id: &TrackingId) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT pk FROM trackings WHERE id = ? AND account_id = ?")
+                .bind(id.as_str())
+                .bind(account)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn load_one(&self, pk: i64) -> StoreResult<Option<Tracking>> {
+        Ok(self.load_trackings(&[pk]).await?.pop())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn bootstrap(&self, name: &str) -> StoreResult<Option<NewApiKey>> {
+        let mut tx = self.pool.begin().await?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&mut *tx)
+            .await?;
+        if existing > 0 {
+            return Ok(None);
+        }
+        let account = insert_account(&mut tx, name).await?;
+        let key = Self::insert_key(&mut tx, &account).await?;
+        tx.commit().await?;
+        Ok(Some(key))
+    }
+
+    async fn create_account(&self, name: &str) -> StoreResult<Account> {
+        let mut tx = self.pool.begin().await?;
+        let account = insert_account(&mut tx, name).await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<Account>> {
+        let rows = sqlx::query("SELECT id, name, disabled, created_at FROM accounts ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(account_from_row).collect())
+    }
+
+    async fn set_account_disabled(&self, name: &str, disabled: bool) -> StoreResult<Account> {
+        let changed = sqlx::query("UPDATE accounts SET disabled = ? WHERE name = ?")
+            .bind(disabled)
+            .bind(name)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("account `{name}`")));
+        }
+        self.account_by_name(name).await
+    }
+
+    async fn create_api_key(&self, account_name: &str) -> StoreResult<NewApiKey> {
+        let account = self.account_by_name(account_name).await?;
+        let mut conn = self.pool.acquire().await?;
+        Self::insert_key(&mut conn, &account).await
+    }
+
+    async fn api_keys(&self) -> StoreResult<Vec<ApiKeyInfo>> {
+        let rows = sqlx::query(
+            "SELECT k.id, k.account_id, a.name, k.created_at, k.deleted_at \
+             FROM api_keys k JOIN accounts a ON a.id = k.account_id ORDER BY k.created_at, k.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| ApiKeyInfo {
+                id: row.get(0),
+                account_id: row.get(1),
+                account_name: row.get(2),
+                created_at: from_ts(row.get(3)),
+                deleted_at: row.get::<Option<i64>, _>(4).map(from_ts),
+            })
+            .collect())
+    }
+
+    async fn delete_api_key(&self, key_id: &str) -> StoreResult<bool> {
+        let changed =
+            sqlx::query("UPDATE api_keys SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
+                .bind(Utc::now().timestamp())
+                .bind(key_id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(changed > 0)
+    }
+
+    async fn check_api_key(&self, presented: &str) -> StoreResult<KeyCheck> {
+        let Some(lookup) = keys::lookup_part(presented) else {
+            return Ok(KeyCheck::Invalid);
+        };
+        let row = sqlx::query(
+            "SELECT k.hash, k.deleted_at, a.id, a.name, a.disabled, a.created_at \
+             FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.lookup = ?",
+        )
+        .bind(lookup)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(KeyCheck::Invalid);
+        };
+        let hash: Vec<u8> = row.get(0);
+        if !keys::matches(presented, &hash) {
+            return Ok(KeyCheck::Invalid);
+        }
+        if row.get::<Option<i64>, _>(1).is_some() {
+            return Ok(KeyCheck::Deleted);
+        }
+        Ok(KeyCheck::Valid(Account {
+            id: row.get(2),
+            name: row.get(3),
+            disabled: row.get(4),
+            created_at: from_ts(row.get(5)),
+        }))
+    }
+
+    async fn create_trackings(
+        &self,
+        account: AccountId,
+        trackings: Vec<NewTracking>,
+    ) -> StoreResult<Vec<CreateOutcome>> {
+        let now = Utc::now();
+        let now_ts = now.timestamp();
+        let prepared: Vec<(TrackingId, String, NewTracking)> = trackings
+            .into_iter()
+            .map(|new| {
+                let fields = serde_json::to_string(&new.fields).expect("fields serialise");
+                (TrackingId::generate(), fields, new)
+            })
+            .collect();
+        let mut created_ids = std::collections::HashSet::new();
+        let mut tx = self.pool.begin().await?;
+        for chunk in prepared.chunks(INSERT_CHUNK) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO trackings (id, account_id, tracking_number, courier_code, \
+                 delivery_status, status_info, fields, created_at, updated_at, next_check_at) ",
+            );
+            insert.push_values(chunk, |mut row, (id, fields, new)| {
+                row.push_bind(id.as_str())
+                    .push_bind(account)
+                    .push_bind(&new.tracking_number)
+                    .push_bind(&new.courier_code)
+                    .push_bind(DeliveryStatus::Pending.as_str())
+                    .push_bind(&new.status_info)
+                    .push_bind(fields)
+                    .push_bind(now_ts)
+                    .push_bind(now_ts)
+                    .push_bind(now_ts);
+            });
+            insert.push(
+                " ON CONFLICT (account_id, tracking_number, courier_code) DO NOTHING RETURNING id",
+            );
+            let ids: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+            created_ids.extend(ids);
+        }
+        tx.commit().await?;
+        let created_at = from_ts(now_ts);
+        Ok(prepared
+            .into_iter()
+            .map(|(id, _, new)| {
+                if created_ids.contains(id.as_str()) {
+                    CreateOutcome::Created(Box::new(Tracking {
+                        id,
+                        tracking_number: new.tracking_number,
+                        courier_code: new.courier_code,
+                        fields: new.fields,
+                        shipment: ShipmentInfo::default(),
+                        delivery_status: DeliveryStatus::Pending,
+                        substatus: None,
+                        status_info: new.status_info,
+                        latest_event: None,
+                        latest_checkpoint_time: None,
+                        archived: false,
+                        created_at,
+                        updated_at: created_at,
+                        last_checked_at: None,
+                        next_check_at: Some(created_at),
+                        check_error: None,
+                        checkpoints: Vec::new(),
+                    }))
+                } else {
+                    CreateOutcome::AlreadyExists {
+                        tracking_number: new.tracking_number,
+                        courier_code: new.courier_code,
+                    }
+                }
+            })
+            .collect())
+    }
+
+    async fn list_trackings(
+        &self,
+        account: AccountId,
+        filter: &TrackingFilter,
+        page: Page,
+    ) -> StoreResult<Vec<Tracking>> {
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT pk FROM trackings WHERE account_id = ");
+        query.push_bind(account);
+        if !filter.tracking_numbers.is_empty() {
+            query.push(" AND tracking_number IN (SELECT value FROM json_each(");
+            query.push_bind(serde_json::to_string(&filter.tracking_numbers).expect("strings"));
+            query.push("))");
+        }
+        if let Some(courier) = &filter.courier_code {
+            query
+                .push(" AND courier_code = ")
+                .push_bind(courier.clone());
+        }
+        if let Some(status) = filter.delivery_status {
+            query
+                .push(" AND delivery_status = ")
+                .push_bind(status.as_str());
+        }
+        if let Some(archived) = filter.archived {
+            query.push(" AND archived = ").push_bind(archived);
+        }
+        for (column, op, value) in [
+            ("created_at", ">=", filter.created_min),
+            ("created_at", "<=", filter.created_max),
+            ("updated_at", ">=", filter.updated_min),
+            ("updated_at", "<=", filter.updated_max),
+        ] {
+            if let Some(value) = value {
+                query.push(format_args!(" AND {column} {op} "));
+                query.push_bind(value.timestamp());
+            }
+        }
+        let offset = i64::from(page.number.max(1) - 1) * i64::from(page.size);
+        query.push(" ORDER BY pk DESC LIMIT ");
+        query.push_bind(i64::from(page.size));
+        query.push(" OFFSET ");
+        query.push_bind(offset);
+        let pks: Vec<i64> = query.build_query_scalar().fetch_all(&self.pool).await?;
+        self.load_trackings(&pks).await
+    }
+
+    async fn tracking(&self, account: AccountId, id: &TrackingId) -> StoreResult<Option<Tracking>> {
+        match self.tracking_pk(account, id).await? {
+            Some(pk) => self.load_one(pk).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn update_tracking(
+        &self,
+        account: AccountId,
+        id: &TrackingId,
+        patch: &TrackingPatch,
+    ) -> StoreResult<Option<Tracking>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT pk, fields, courier_code FROM trackings WHERE id = ? AND account_id = ?",
+        )
+        .bind(id.as_str())
+        .bind(account)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let pk: i64 = row.get(0);
+        let mut fields: TrackingFields = parse_json(row.get(1), "fields")?;
+        fields.apply(&patch.fields);
+        let courier: String = patch.courier_code_new.clone().unwrap_or_else(|| row.get(2));
+        let result = sqlx::query(
+            "UPDATE trackings SET fields = ?, courier_code = ?, archived = COALESCE(?, archived), \
+             updated_at = ? WHERE pk = ?",
+        )
+        .bind(serde_json::to_string(&fields).expect("fields serialise"))
+        .bind(&courier)
+        .bind(patch.archived)
+        .bind(Utc::now().timestamp())
+        .bind(pk)
+        .execute(&mut *tx)
+        .await;
+        match result {
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                return Err(StoreError::Conflict(format!(
+                    "this account already tracks the number with courier `{courier}`"
+                )));
+            }
+            other => {
+                other?;
+            }
+        }
+        tx.commit().await?;
+        self.load_one(pk).await
+    }
+
+    async fn delete_tracking(
+        &self,
+        account: AccountId,
+        id: &TrackingId,
+    ) -> StoreResult<Option<Tracking>> {
+        let Some(pk) = self.tracking_pk(account, id).await? else {
+            return Ok(None);
+        };
+        let Some(tracking) = self.load_one(pk).await? else {
+            return Ok(None);
+        };
+        let deleted = sqlx::query("DELETE FROM trackings WHERE pk = ? AND account_id = ?")
+            .bind(pk)
+            .bind(account)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok((deleted > 0).then_some(tracking))
+    }
+
+    async fn retrack(&self, account: AccountId, id: &TrackingId) -> StoreResult<RetrackOutcome> {
+        let now = Utc::now().timestamp();
+        let pk: Option<i64> = sqlx::query_scalar(
+            "UPDATE trackings SET delivery_status = 'pending', substatus = NULL, \
+             status_info = 'Retrack requested; waiting for the courier.', next_check_at = ?, \
+             updated_at = ? \
+             WHERE id = ? AND account_id = ? AND delivery_status = 'expired' RETURNING pk",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(id.as_str())
+        .bind(account)
+        .fetch_optional(&self.pool)
+        .await?;
+        match pk {
+            Some(pk) => Ok(match self.load_one(pk).await? {
+                Some(tracking) => RetrackOutcome::Retracked(Box::new(tracking)),
+                None => RetrackOutcome::NotFound,
+            }),
+            None if self.tracking_pk(account, id).await?.is_some() => {
+                Ok(RetrackOutcome::NotExpired)
+            }
+            None => Ok(RetrackOutcome::NotFound),
+        }
+    }
+}
+
+async fn insert_account(conn: &mut sqlx::SqliteConnection, name: &str) -> StoreResult<Account> {
+    let now = Utc::now().timestamp();
+    let result = sqlx::query("INSERT INTO accounts (name, created_at) VALUES (?, ?) RETURNING id")
+        .bind(name)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await;
+    match result {
+        Ok(row) => Ok(Account {
+            id: row.get(0),
+            name: name.to_string(),
+            disabled: false,
+            created_at: from_ts(now),
+        }),
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(StoreError::Conflict(
+            format!("an account named `{name}` already exists"),
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn from_ts(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(seconds, 0).single().unwrap_or_default()
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: String, what: &str) -> StoreResult<T> {
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn parse_status(text: &str) -> StoreResult<DeliveryStatus> {
+    DeliveryStatus::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse_substatus(text: Option<String>) -> StoreResult<Option<SubStatus>> {
+    text.map(|t| SubStatus::from_str(&t).map_err(StoreError::Corrupt))
+        .transpose()
+}
+
+fn account_from_row(row: &SqliteRow) -> Account {
+    Account {
+        id: row.get(0),
+        name: row.get(1),
+        disabled: row.get(2),
+        created_at: from_ts(row.get(3)),
+    }
+}
+
+fn tracking_from_row(row: &SqliteRow) -> StoreResult<Tracking> {
+    let id: String = row.get("id");
+    Ok(Tracking {
+        id: TrackingId::parse(&id)
+            .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{id}`")))?,
+        tracking_number: row.get("tracking_number"),
+        courier_code: row.get("courier_code"),
+        fields: parse_json(row.get("fields"), "fields")?,
+        shipment: parse_json(row.get("shipment"), "shipment")?,
+        delivery_status: parse_status(row.get("delivery_status"))?,
+        substatus: parse_substatus(row.get("substatus"))?,
+        status_info: row.get("status_info"),
+        latest_event: row.get("latest_event"),
+        latest_checkpoint_time: row
+            .get::<Option<i64>, _>("latest_checkpoint_time")
+            .map(from_ts),
+        archived: row.get("archived"),
+        created_at: from_ts(row.get("created_at")),
+        updated_at: from_ts(row.get("updated_at")),
+        last_checked_at: row.get::<Option<i64>, _>("last_checked_at").map(from_ts),
+        next_check_at: row.get::<Option<i64>, _>("next_check_at").map(from_ts),
+        check_error: row.get("check_error"),
+        checkpoints: Vec::new(),
+    })
+}
+
+fn checkpoint_from_row(row: &SqliteRow) -> StoreResult<Checkpoint> {
+    Ok(Checkpoint {
+        leg: Leg::from_i64(row.get("leg")),
+        time: from_ts(row.get("time")),
+        checkpoint_date: row.get("checkpoint_date"),
+        status: parse_status(row.get("status"))?,
+        substatus: parse_substatus(row.get("substatus"))?,
+        detail: row.get("detail"),
+        location: row.get("location"),
+        country_iso2: row.get("country_iso2"),
+        state: row.get("state"),
+        city: row.get("city"),
+        zip: row.get("zip"),
+        raw_status: row.get("raw_status"),
+    })
+}
