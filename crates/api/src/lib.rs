@@ -1,1 +1,123 @@
-//! placeholder
+//! parceld's HTTP API.
+//!
+//! One axum router holds the TrackingMore-compatible v4 routes and the operations endpoints
+//! (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`). Every route shares the same layers:
+//! a request id, a tracing span, request metrics and a body limit; every failure is answered in
+//! the `{meta, data}` envelope with a code from [`error::ErrorCode`].
+
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+mod ops;
+pub mod service;
+pub mod v4;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post, put};
+use axum::{middleware, Router};
+use parceld_store::Store;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        AppState {
+            store,
+            metrics: Arc::new(metrics::Metrics::default()),
+        }
+    }
+}
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Largest request body accepted; larger ones get a 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP application.
+pub fn router(state: AppState, settings: &ApiSettings) -> Router {
+    let v4 = Router::new()
+        .route("/v4/trackings/create", post(v4::trackings::create))
+        .route("/v4/trackings/batch", post(v4::trackings::batch))
+        .route("/v4/trackings/get", get(v4::trackings::list))
+        .route("/v4/trackings/update/{id}", put(v4::trackings::update))
+        .route("/v4/trackings/delete/{id}", delete(v4::trackings::delete))
+        .route("/v4/trackings/retrack/{id}", post(v4::trackings::retrack))
+        .route("/v4/couriers/all", get(v4::couriers::all));
+    Router::new()
+        .merge(v4)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record_request,
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let request_id = request
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    request_id = %request_id,
+                )
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        "No such route; /openapi.json lists the API's routes.",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "This route exists with another HTTP method; /openapi.json lists them.",
+    )
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    ApiError::internal("a handler panicked").into_response()
+}

@@ -1,1 +1,304 @@
-fn main() {}
+//! The parceld binary: the server and its administration commands.
+//!
+//! One binary does everything so an operator installs one file: `serve` runs the API, `migrate`
+//! brings the database schema up to date, `account` and `key` manage tenants and their API keys,
+//! and `openapi` prints the API's OpenAPI document.
+
+mod config;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use parceld_api::{ApiSettings, AppState};
+use parceld_store::{SqliteStore, Store, StoreError};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Config, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "parceld",
+    version,
+    about = "Self-hostable shipment tracking, TrackingMore-compatible"
+)]
+struct Cli {
+    /// Configuration file (default: ./parceld.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory of the database (overrides server.data_dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API server.
+    Serve {
+        /// Address to listen on (overrides server.bind); port 0 picks a free port.
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<std::net::SocketAddr>,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Manage API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Print the OpenAPI document of the API.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account (create a key for it with `key create --account NAME`).
+    Create { name: String },
+    /// List accounts.
+    List,
+    /// Refuse the account's requests (403) until it is enabled again.
+    Disable { name: String },
+    /// Accept the account's requests again.
+    Enable { name: String },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create an API key; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long, value_name = "NAME")]
+        account: String,
+    },
+    /// List keys (ids, accounts, dates; never the keys themselves).
+    List,
+    /// Delete a key: requests with it then get "API key has been deleted".
+    Delete { key_id: String },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        print!("{}", parceld_api::openapi::document());
+        return Ok(());
+    }
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("parceld: invalid configuration: {message}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(dir) = cli.data_dir {
+        config.server.data_dir = dir;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli.command, config))
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+    std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.server.data_dir.display()
+        )
+    })?;
+    let path = config.database_path();
+    SqliteStore::open(&path)
+        .await
+        .with_context(|| format!("cannot open the database {}", path.display()))
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { bind } => serve(config, bind).await,
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!(
+                "database {} is up to date ({} migrations)",
+                config.database_path().display(),
+                SqliteStore::known_migrations().len()
+            );
+            Ok(())
+        }
+        Command::Account { command } => account(&open_store(&config).await?, command).await,
+        Command::Key { command } => key(&open_store(&config).await?, command).await,
+        Command::Openapi => unreachable!("handled before the runtime starts"),
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_from_env("PARCELD_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
+    if let Some(bind) = bind {
+        config.server.bind = bind;
+    }
+    init_logging(&config);
+    let store = open_store(&config).await?;
+    if let Some(first) = store.bootstrap(&config.server.default_account).await? {
+        println!(
+            "Created account \"{}\" with its first API key (shown only this once, keep it):\n\n    {}\n\nSend it in the Tracking-Api-Key header.",
+            first.info.account_name, first.key
+        );
+    }
+    let state = AppState::new(Arc::new(store));
+    let app = parceld_api::router(
+        state,
+        &ApiSettings {
+            max_body_bytes: config.server.max_body_bytes,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(config.server.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.bind))?;
+    let address = listener.local_addr()?;
+    println!("parceld listening on http://{address}");
+    tracing::info!(%address, data_dir = %config.server.data_dir.display(), "serving");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown({
+        let mut stop_rx = stop_rx.clone();
+        async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        }
+    });
+    let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stop_tx.send(true);
+        tokio::time::sleep(grace).await;
+        tracing::warn!("in-flight requests did not finish within the grace period; exiting");
+        std::process::exit(1);
+    });
+    server.await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+fn fmt_time(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+async fn account(store: &SqliteStore, command: AccountCommand) -> anyhow::Result<()> {
+    match command {
+        AccountCommand::Create { name } => {
+            let name = name.trim();
+            if name.is_empty() {
+                bail!("the account name must not be empty");
+            }
+            let account = store.create_account(name).await?;
+            println!(
+                "created account \"{}\"; give it a key with: parceld key create --account {}",
+                account.name, account.name
+            );
+        }
+        AccountCommand::List => {
+            println!("{:<6} {:<24} {:<9} CREATED", "ID", "NAME", "STATE");
+            for a in store.accounts().await? {
+                let state = if a.disabled { "disabled" } else { "active" };
+                println!(
+                    "{:<6} {:<24} {:<9} {}",
+                    a.id,
+                    a.name,
+                    state,
+                    fmt_time(a.created_at)
+                );
+            }
+        }
+        AccountCommand::Disable { name } | AccountCommand::Enable { name } if name.is_empty() => {
+            bail!("the account name must not be empty")
+        }
+        AccountCommand::Disable { name } => {
+            store.set_account_disabled(&name, true).await?;
+            println!("account \"{name}\" is disabled");
+        }
+        AccountCommand::Enable { name } => {
+            store.set_account_disabled(&name, false).await?;
+            println!("account \"{name}\" is enabled");
+        }
+    }
+    Ok(())
+}
+
+async fn key(store: &SqliteStore, command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Create { account } => match store.create_api_key(&account).await {
+            Ok(new) => println!(
+                "created key {} for account \"{}\" (shown only this once, keep it):\n\n    {}",
+                new.info.id, new.info.account_name, new.key
+            ),
+            Err(StoreError::NotFound(_)) => {
+                bail!("no account named \"{account}\"; `parceld account list` shows them")
+            }
+            Err(other) => return Err(other.into()),
+        },
+        KeyCommand::List => {
+            println!("{:<22} {:<20} {:<24} STATE", "KEY ID", "ACCOUNT", "CREATED");
+            for k in store.api_keys().await? {
+                let state = match k.deleted_at {
+                    Some(at) => format!("deleted {}", fmt_time(at)),
+                    None => "active".to_string(),
+                };
+                println!(
+                    "{:<22} {:<20} {:<24} {}",
+                    k.id,
+                    k.account_name,
+                    fmt_time(k.created_at),
+                    state
+                );
+            }
+        }
+        KeyCommand::Delete { key_id } => {
+            if store.delete_api_key(&key_id).await? {
+                println!(
+                    "deleted key {key_id}; requests with it now get \"API key has been deleted\""
+                );
+            } else {
+                bail!("no active key with id {key_id}; `parceld key list` shows them");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! Request extractors that turn every malformed request into a documented error instead of
+//! axum's plain-text rejections: JSON bodies, query strings and the API key header.
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use parceld_store::{Account, KeyCheck};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::AppState;
+
+/// The v4 API key header.
+pub const API_KEY_HEADER: &str = "Tracking-Api-Key";
+
+/// The request body, read whole. A body over the configured limit becomes a 413.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(RawBody(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    "Send a smaller body: batches take at most 40 trackings.",
+                ))
+            }
+            Err(rejection) => Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!("The request body could not be read: {rejection}."),
+            )),
+        }
+    }
+}
+
+/// Parses a JSON value, mapping serde's errors onto the public codes: a body that is not JSON or
+/// has a wrong type is a 400, an unknown field a 4130 (with the v4 spelling for legacy names).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "The request body is empty; it must be JSON.",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| json_error(&e))
+}
+
+/// Deserialises an already-parsed JSON value (a batch item) with the same error mapping.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|e| json_error(&e))
+}
+
+fn json_error(error: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let text = error.to_string();
+    match error.classify() {
+        Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+            ErrorCode::BadRequest,
+            format!("The request body must be valid JSON: {text}."),
+        ),
+        Category::Data => {
+            if let Some(field) = unknown_field(&text) {
+                let hint = match field {
+                    "carrier_code" => " In v4 the field is `courier_code`.".to_string(),
+                    _ => " Remove it; the API documentation lists the accepted fields.".to_string(),
+                };
+                ApiError::new(
+                    ErrorCode::InvalidField,
+                    format!("Unknown field `{field}`.{hint}"),
+                )
+            } else {
+                ApiError::new(
+                    ErrorCode::BadRequest,
+                    format!("The JSON does not have the expected shape: {text}."),
+                )
+            }
+        }
+    }
+}
+
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+/// Query-string pairs, in order, percent-decoded.
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(query)
+            .map(QueryPairs)
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::BadRequest,
+                    format!("The query string could not be read: {e}."),
+                )
+            })
+    }
+}
+
+/// The account a request's API key belongs to.
+pub struct Authenticated(pub Account);
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let Some(value) = parts.headers.get(API_KEY_HEADER) else {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "No API key: send your key in the Tracking-Api-Key header.",
+            ));
+        };
+        let presented = value.to_str().unwrap_or("").trim();
+        match state.store.check_api_key(presented).await? {
+            KeyCheck::Valid(account) if account.disabled => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "This account is disabled; ask the server's operator to enable it.",
+            )),
+            KeyCheck::Valid(account) => {
+                parts.extensions.insert(AccountName(account.name.clone()));
+                Ok(Authenticated(account))
+            }
+            KeyCheck::Deleted => Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "API key has been deleted. Use another key of the account or create one with `parceld key create`.",
+            )),
+            KeyCheck::Invalid => Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "Invalid API key. Check the Tracking-Api-Key header: parceld keys look like `pk_` followed by 40 hex characters.",
+            )),
+        }
+    }
+}
+
+/// The authenticated account's name, left in the request extensions for logging.
+#[derive(Clone)]
+pub struct AccountName(pub String);

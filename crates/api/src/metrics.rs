@@ -1,0 +1,144 @@
+//! Request metrics in the Prometheus text format: counts and latency histograms by route,
+//! method, HTTP status and API code.
+//!
+//! Kept in-process and dependency-free: one mutex-guarded map updated once per request, which
+//! costs far less than the request itself.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::error::ErrorCode;
+use crate::AppState;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct SeriesKey {
+    route: String,
+    method: String,
+    status: u16,
+    code: u32,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Series {
+    count: u64,
+    sum_seconds: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// The process's request metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    series: Mutex<BTreeMap<SeriesKey, Series>>,
+}
+
+impl Metrics {
+    fn observe(&self, key: SeriesKey, seconds: f64) {
+        let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = series.entry(key).or_default();
+        entry.count += 1;
+        entry.sum_seconds += seconds;
+        for (bucket, bound) in entry.buckets.iter_mut().zip(BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+    }
+
+    /// The Prometheus exposition text.
+    pub fn render(&self) -> String {
+        let series = self
+            .series
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut out = String::new();
+        out.push_str("# HELP parceld_http_requests_total HTTP requests served.\n");
+        out.push_str("# TYPE parceld_http_requests_total counter\n");
+        for (key, s) in &series {
+            let _ = writeln!(
+                out,
+                "parceld_http_requests_total{{{}}} {}",
+                labels(key),
+                s.count
+            );
+        }
+        out.push_str("# HELP parceld_http_request_duration_seconds HTTP request latency.\n");
+        out.push_str("# TYPE parceld_http_request_duration_seconds histogram\n");
+        for (key, s) in &series {
+            let l = labels(key);
+            for (bound, count) in BUCKETS.iter().zip(s.buckets) {
+                let _ = writeln!(
+                    out,
+                    "parceld_http_request_duration_seconds_bucket{{{l},le=\"{bound}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "parceld_http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "parceld_http_request_duration_seconds_sum{{{l}}} {}",
+                s.sum_seconds
+            );
+            let _ = writeln!(
+                out,
+                "parceld_http_request_duration_seconds_count{{{l}}} {}",
+                s.count
+            );
+        }
+        out
+    }
+}
+
+fn labels(key: &SeriesKey) -> String {
+    format!(
+        "route=\"{}\",method=\"{}\",status=\"{}\",code=\"{}\"",
+        key.route, key.method, key.status, key.code
+    )
+}
+
+/// Middleware: times the request and records it under its route template (never the raw path,
+/// which would make one series per tracking id).
+pub async fn record_request(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let code = response
+        .extensions()
+        .get::<ErrorCode>()
+        .map(|c| c.code())
+        .unwrap_or(u32::from(status));
+    state.metrics.observe(
+        SeriesKey {
+            route,
+            method,
+            status,
+            code,
+        },
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}

@@ -1,0 +1,5 @@
+//! The TrackingMore v4 face of the API.
+
+pub mod couriers;
+pub mod trackings;
+pub mod wire;

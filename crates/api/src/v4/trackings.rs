@@ -1,0 +1,413 @@
+//! The v4 tracking endpoints: create, batch create, list, update, delete and retrack.
+//!
+//! Handlers only translate: wire request → validation in [`crate::service`] → a store call →
+//! wire response. Every client mistake becomes an [`ApiError`] with a public code.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use parceld_model::{DeliveryStatus, TrackingId};
+use parceld_store::{CreateOutcome, Page, RetrackOutcome, TrackingFilter, TrackingPatch};
+
+use super::wire::{
+    status_list, BatchItemView, BatchResultView, CreateTrackingRequest, Envelope, TrackingView,
+    UpdateResultView, UpdateTrackingRequest,
+};
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::{from_value, parse_json, Authenticated, QueryPairs, RawBody};
+use crate::service::{self, DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE};
+use crate::AppState;
+
+type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
+
+fn tracking_id(raw: &str) -> Result<TrackingId, ApiError> {
+    TrackingId::parse(raw).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::InvalidTrackingId,
+            format!(
+                "`{raw}` is not a tracking id: ids are the 32 hex characters that create returned."
+            ),
+        )
+    })
+}
+
+/// Create one tracking.
+#[utoipa::path(
+    post,
+    path = "/v4/trackings/create",
+    tag = "trackings",
+    request_body = CreateTrackingRequest,
+    responses(
+        (status = 200, description = "The new tracking", body = Envelope<TrackingView>),
+        (status = 400, description = "4101, 4110, 4111, 4120, 4121, 4122, 4130 or 400"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    RawBody(body): RawBody,
+) -> ApiResult<TrackingView> {
+    let request: CreateTrackingRequest = parse_json(&body)?;
+    let new = service::new_tracking(
+        request.tracking_number.as_deref(),
+        request.courier_code.as_deref(),
+        request.merchant_fields(),
+    )?;
+    let outcome = state
+        .store
+        .create_trackings(account.id, vec![new])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("create returned no outcome"))?;
+    match outcome {
+        CreateOutcome::Created(tracking) => {
+            Ok(Json(Envelope::ok(TrackingView::new(&tracking, Utc::now()))))
+        }
+        CreateOutcome::AlreadyExists {
+            tracking_number,
+            courier_code,
+        } => Err(ApiError::new(
+            ErrorCode::TrackingExists,
+            format!("`{tracking_number}` with courier `{courier_code}` is already tracked; GET /v4/trackings/get?tracking_numbers={tracking_number} returns it."),
+        )),
+    }
+}
+
+/// Create up to 40 trackings; each item succeeds or fails on its own.
+#[utoipa::path(
+    post,
+    path = "/v4/trackings/batch",
+    tag = "trackings",
+    request_body = Vec<CreateTrackingRequest>,
+    responses(
+        (status = 200, description = "Per-item results", body = Envelope<BatchResultView>),
+        (status = 400, description = "4103 (more than 40) or 400 (not a JSON array)"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn batch(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    RawBody(body): RawBody,
+) -> ApiResult<BatchResultView> {
+    let value: serde_json::Value = parse_json(&body)?;
+    let serde_json::Value::Array(items) = value else {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "The body must be a JSON array of trackings, e.g. [{\"tracking_number\":\"…\",\"courier_code\":\"…\"}].",
+        ));
+    };
+    if items.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            ErrorCode::TooManyShipments,
+            format!(
+                "This batch has {} items; split it into calls of at most {MAX_BATCH}.",
+                items.len()
+            ),
+        ));
+    }
+    let mut result = BatchResultView::default();
+    let mut accepted = Vec::new();
+    for item in items {
+        let number_hint = item
+            .get("tracking_number")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let courier_hint = item
+            .get("courier_code")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let validated = from_value::<CreateTrackingRequest>(item).and_then(|request| {
+            service::new_tracking(
+                request.tracking_number.as_deref(),
+                request.courier_code.as_deref(),
+                request.merchant_fields(),
+            )
+        });
+        match validated {
+            Ok(new) => accepted.push(new),
+            Err(error) => result.error.push(BatchItemView {
+                id: None,
+                tracking_number: number_hint,
+                courier_code: courier_hint,
+                error_code: Some(error.code.code()),
+                error_message: Some(error.message()),
+            }),
+        }
+    }
+    if !accepted.is_empty() {
+        for outcome in state.store.create_trackings(account.id, accepted).await? {
+            match outcome {
+                CreateOutcome::Created(t) => result.success.push(BatchItemView {
+                    id: Some(t.id.to_string()),
+                    tracking_number: Some(t.tracking_number.clone()),
+                    courier_code: Some(t.courier_code.clone()),
+                    error_code: None,
+                    error_message: None,
+                }),
+                CreateOutcome::AlreadyExists {
+                    tracking_number,
+                    courier_code,
+                } => {
+                    let error = ApiError::new(
+                        ErrorCode::TrackingExists,
+                        "This number is already tracked with this courier.",
+                    );
+                    result.error.push(BatchItemView {
+                        id: None,
+                        tracking_number: Some(tracking_number),
+                        courier_code: Some(courier_code),
+                        error_code: Some(error.code.code()),
+                        error_message: Some(error.message()),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Json(Envelope::ok(result)))
+}
+
+fn invalid_param(name: &str, detail: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidField,
+        format!("Query parameter `{name}`: {detail}"),
+    )
+}
+
+/// Accepts ISO-8601 with offset, a UTC date-time without one, or a date (start of day, UTC).
+fn parse_time(name: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    let raw = raw.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(raw, format) {
+            return Ok(t.and_utc());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    Err(invalid_param(
+        name,
+        format!("`{raw}` is not an ISO-8601 time such as 2024-05-01T00:00:00+00:00."),
+    ))
+}
+
+fn parse_count(name: &str, raw: &str, max: u32) -> Result<u32, ApiError> {
+    match raw.trim().parse::<u32>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(invalid_param(
+            name,
+            format!("`{raw}` must be a whole number from 1 to {max}."),
+        )),
+    }
+}
+
+/// The list filters and page of a `GET /v4/trackings/get` query.
+fn list_query(pairs: Vec<(String, String)>) -> Result<(TrackingFilter, Page), ApiError> {
+    let mut filter = TrackingFilter::default();
+    let mut page = Page {
+        number: 1,
+        size: DEFAULT_PAGE_SIZE,
+    };
+    for (name, value) in pairs {
+        if value.trim().is_empty() {
+            continue;
+        }
+        match name.as_str() {
+            "tracking_numbers" => {
+                let numbers: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(|n| service::tracking_number(Some(n)).map(|n| n.into_string()))
+                    .collect::<Result<_, _>>()?;
+                if numbers.len() > MAX_BATCH {
+                    return Err(ApiError::new(
+                        ErrorCode::TooManyShipments,
+                        format!("`tracking_numbers` names {} numbers; ask for at most {MAX_BATCH} per call.", numbers.len()),
+                    ));
+                }
+                filter.tracking_numbers = numbers;
+            }
+            "courier_code" => {
+                filter.courier_code = Some(service::courier_code(&value)?.code.to_string())
+            }
+            "delivery_status" => {
+                filter.delivery_status = Some(value.trim().parse::<DeliveryStatus>().map_err(|_| {
+                    invalid_param(&name, format!("`{value}` is not a status; use one of {}.", status_list()))
+                })?)
+            }
+            "archived_status" => filter.archived = Some(service::archived_flag(&value, &name)?),
+            "created_date_min" => filter.created_min = Some(parse_time(&name, &value)?),
+            "created_date_max" => filter.created_max = Some(parse_time(&name, &value)?),
+            "updated_date_min" => filter.updated_min = Some(parse_time(&name, &value)?),
+            "updated_date_max" => filter.updated_max = Some(parse_time(&name, &value)?),
+            "pages_amount" => page.number = parse_count(&name, &value, u32::MAX / 2)?,
+            "items_amount" => page.size = parse_count(&name, &value, MAX_PAGE_SIZE)?,
+            "lang" => {}
+            _ => {
+                return Err(invalid_param(
+                    &name,
+                    "unknown parameter; accepted are tracking_numbers, courier_code, delivery_status, archived_status, created_date_min, created_date_max, updated_date_min, updated_date_max, pages_amount, items_amount, lang.",
+                ))
+            }
+        }
+    }
+    Ok((filter, page))
+}
+
+/// List trackings, newest first, filtered and paged.
+#[utoipa::path(
+    get,
+    path = "/v4/trackings/get",
+    tag = "trackings",
+    params(
+        ("tracking_numbers" = Option<String>, Query, description = "Comma-separated, at most 40"),
+        ("courier_code" = Option<String>, Query, description = "Only this courier"),
+        ("delivery_status" = Option<String>, Query, description = "One of the nine statuses"),
+        ("archived_status" = Option<String>, Query, description = "\"true\" for archived, \"false\" for active"),
+        ("created_date_min" = Option<String>, Query, description = "ISO-8601"),
+        ("created_date_max" = Option<String>, Query, description = "ISO-8601"),
+        ("updated_date_min" = Option<String>, Query, description = "ISO-8601"),
+        ("updated_date_max" = Option<String>, Query, description = "ISO-8601"),
+        ("pages_amount" = Option<u32>, Query, description = "Page number, from 1"),
+        ("items_amount" = Option<u32>, Query, description = "Page size, 1 to 2000, default 100"),
+        ("lang" = Option<String>, Query, description = "Language of event texts"),
+    ),
+    responses(
+        (status = 200, description = "One page of trackings", body = Envelope<Vec<TrackingView>>),
+        (status = 400, description = "4103, 4110, 4120 or 4130"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    QueryPairs(pairs): QueryPairs,
+) -> ApiResult<Vec<TrackingView>> {
+    let (filter, page) = list_query(pairs)?;
+    let trackings = state
+        .store
+        .list_trackings(account.id, &filter, page)
+        .await?;
+    let now = Utc::now();
+    Ok(Json(Envelope::ok(
+        trackings
+            .iter()
+            .map(|t| TrackingView::new(t, now))
+            .collect(),
+    )))
+}
+
+/// Change a tracking's fields, courier or archive state.
+#[utoipa::path(
+    put,
+    path = "/v4/trackings/update/{id}",
+    tag = "trackings",
+    params(("id" = String, Path, description = "The tracking id")),
+    request_body = UpdateTrackingRequest,
+    responses(
+        (status = 200, description = "The updated fields", body = Envelope<UpdateResultView>),
+        (status = 400, description = "4101, 4102, 4112, 4120, 4122, 4130 or 400"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> ApiResult<UpdateResultView> {
+    let id = tracking_id(&id)?;
+    let request: UpdateTrackingRequest = parse_json(&body)?;
+    let fields = request.merchant_fields();
+    let courier_new = match request.courier_code_new.as_deref().map(str::trim) {
+        Some(code) if !code.is_empty() => Some(service::courier_code(code)?),
+        _ => None,
+    };
+    let archived = request
+        .archived_status
+        .as_deref()
+        .map(|raw| service::archived_flag(raw, "archived_status"))
+        .transpose()?;
+    if let Some(courier) = courier_new {
+        let current = state
+            .store
+            .tracking(account.id, &id)
+            .await?
+            .ok_or_else(ApiError::tracking_not_found)?;
+        let mut merged = current.fields.clone();
+        merged.apply(&fields);
+        service::required_fields(courier, &merged)?;
+    }
+    let patch = TrackingPatch {
+        fields,
+        courier_code_new: courier_new.map(|c| c.code.to_string()),
+        archived,
+    };
+    let tracking = state
+        .store
+        .update_tracking(account.id, &id, &patch)
+        .await?
+        .ok_or_else(ApiError::tracking_not_found)?;
+    Ok(Json(Envelope::ok(UpdateResultView::from(&tracking))))
+}
+
+/// Delete a tracking.
+#[utoipa::path(
+    delete,
+    path = "/v4/trackings/delete/{id}",
+    tag = "trackings",
+    params(("id" = String, Path, description = "The tracking id")),
+    responses(
+        (status = 200, description = "The deleted tracking", body = Envelope<TrackingView>),
+        (status = 400, description = "4102 or 4112"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<TrackingView> {
+    let id = tracking_id(&id)?;
+    let tracking = state
+        .store
+        .delete_tracking(account.id, &id)
+        .await?
+        .ok_or_else(ApiError::tracking_not_found)?;
+    Ok(Json(Envelope::ok(TrackingView::new(&tracking, Utc::now()))))
+}
+
+/// Re-activate an expired tracking.
+#[utoipa::path(
+    post,
+    path = "/v4/trackings/retrack/{id}",
+    tag = "trackings",
+    params(("id" = String, Path, description = "The tracking id")),
+    responses(
+        (status = 200, description = "The re-activated tracking", body = Envelope<TrackingView>),
+        (status = 400, description = "4102, 4112 or 4113"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn retrack(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<TrackingView> {
+    let id = tracking_id(&id)?;
+    match state.store.retrack(account.id, &id).await? {
+        RetrackOutcome::Retracked(tracking) => {
+            Ok(Json(Envelope::ok(TrackingView::new(&tracking, Utc::now()))))
+        }
+        RetrackOutcome::NotExpired => Err(ApiError::new(
+            ErrorCode::RetrackNotAllowed,
+            "This tracking is not expired; parceld keeps refreshing it on its own.",
+        )),
+        RetrackOutcome::NotFound => Err(ApiError::tracking_not_found()),
+    }
+}

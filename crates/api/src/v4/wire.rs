@@ -1,0 +1,501 @@
+//! The v4 wire format: request bodies and response objects with TrackingMore's exact field
+//! names (including its `update_at` spelling), kept apart from the domain types so the domain can
+//! change without breaking clients.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use parceld_detect::Courier;
+use parceld_model::{Checkpoint, DeliveryStatus, Leg, Tracking, TrackingFields};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Declares a request struct with some leading fields plus the merchant fields every create and
+/// update body shares, refusing unknown fields.
+macro_rules! with_merchant_fields {
+    ($(#[$meta:meta])* $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty, )* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+            pub order_number: Option<String>,
+            pub order_id: Option<String>,
+            pub order_date: Option<String>,
+            /// ISO 3166-1 alpha-2.
+            pub origin_country_iso2: Option<String>,
+            /// ISO 3166-1 alpha-2.
+            pub destination_country_iso2: Option<String>,
+            pub customer_name: Option<String>,
+            pub customer_email: Option<String>,
+            pub customer_sms: Option<String>,
+            pub recipient_postcode: Option<String>,
+            pub title: Option<String>,
+            pub logistics_channel: Option<String>,
+            pub note: Option<String>,
+            pub label: Option<String>,
+            pub tracking_courier_account: Option<String>,
+            pub tracking_postal_code: Option<String>,
+            pub tracking_origin_country: Option<String>,
+            pub tracking_destination_country: Option<String>,
+            /// YYYYMMDD.
+            pub tracking_ship_date: Option<String>,
+            pub tracking_key: Option<String>,
+            pub language: Option<String>,
+            pub auto_correct: Option<String>,
+        }
+
+        impl $name {
+            /// The merchant fields of this body.
+            pub fn merchant_fields(&self) -> TrackingFields {
+                TrackingFields {
+                    order_number: self.order_number.clone(),
+                    order_id: self.order_id.clone(),
+                    order_date: self.order_date.clone(),
+                    origin_country_iso2: self.origin_country_iso2.clone(),
+                    destination_country_iso2: self.destination_country_iso2.clone(),
+                    customer_name: self.customer_name.clone(),
+                    customer_email: self.customer_email.clone(),
+                    customer_sms: self.customer_sms.clone(),
+                    recipient_postcode: self.recipient_postcode.clone(),
+                    title: self.title.clone(),
+                    logistics_channel: self.logistics_channel.clone(),
+                    note: self.note.clone(),
+                    label: self.label.clone(),
+                    tracking_courier_account: self.tracking_courier_account.clone(),
+                    tracking_postal_code: self.tracking_postal_code.clone(),
+                    tracking_origin_country: self.tracking_origin_country.clone(),
+                    tracking_destination_country: self.tracking_destination_country.clone(),
+                    tracking_ship_date: self.tracking_ship_date.clone(),
+                    tracking_key: self.tracking_key.clone(),
+                    language: self.language.clone(),
+                    auto_correct: self.auto_correct.clone(),
+                }
+            }
+        }
+    };
+}
+
+with_merchant_fields! {
+    /// Body of `POST /v4/trackings/create` and one item of `POST /v4/trackings/batch`.
+    CreateTrackingRequest {
+        /// Required.
+        tracking_number: Option<String>,
+        /// Required until courier detection is available; see `GET /v4/couriers/all`.
+        courier_code: Option<String>,
+    }
+}
+
+with_merchant_fields! {
+    /// Body of `PUT /v4/trackings/update/{id}`.
+    UpdateTrackingRequest {
+        /// Moves the tracking to another courier.
+        courier_code_new: Option<String>,
+        /// `"true"` archives the tracking, `"false"` brings it back.
+        archived_status: Option<String>,
+    }
+}
+
+/// The `{meta, data}` envelope of every v4 response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Envelope<T> {
+    pub meta: Meta,
+    pub data: T,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Meta {
+    pub code: u32,
+    pub message: String,
+}
+
+impl<T> Envelope<T> {
+    pub fn ok(data: T) -> Self {
+        Envelope {
+            meta: Meta {
+                code: 200,
+                message: "Request response is successful".to_string(),
+            },
+            data,
+        }
+    }
+}
+
+/// A tracking as v4 returns it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackingView {
+    /// 32 lowercase hex characters.
+    pub id: String,
+    pub tracking_number: String,
+    pub courier_code: String,
+    pub order_number: Option<String>,
+    pub order_date: Option<String>,
+    pub order_id: Option<String>,
+    pub title: Option<String>,
+    pub logistics_channel: Option<String>,
+    pub note: Option<String>,
+    pub label: Option<String>,
+    /// ISO-8601, UTC.
+    pub created_at: String,
+    /// ISO-8601, UTC (TrackingMore's spelling).
+    pub update_at: String,
+    /// One of the nine statuses.
+    pub delivery_status: String,
+    pub substatus: Option<String>,
+    pub status_info: Option<String>,
+    pub latest_event: Option<String>,
+    pub latest_checkpoint_time: Option<String>,
+    /// Days from the first checkpoint to delivery (or to now while undelivered).
+    pub transit_time: i64,
+    /// `"true"` or `"false"`.
+    pub archived: String,
+    pub updating: bool,
+    pub origin_country: Option<String>,
+    pub origin_state: Option<String>,
+    pub origin_city: Option<String>,
+    pub destination_country: Option<String>,
+    pub destination_state: Option<String>,
+    pub destination_city: Option<String>,
+    pub tracking_postal_code: Option<String>,
+    pub tracking_ship_date: Option<String>,
+    pub tracking_destination_country: Option<String>,
+    pub tracking_origin_country: Option<String>,
+    pub tracking_key: Option<String>,
+    pub tracking_courier_account: Option<String>,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    pub customer_sms: Option<String>,
+    pub recipient_postcode: Option<String>,
+    pub signed_by: Option<String>,
+    pub service_code: Option<String>,
+    pub weight: Option<String>,
+    pub weight_kg: Option<String>,
+    pub product_type: Option<String>,
+    pub pieces: Option<String>,
+    pub dimension: Option<String>,
+    pub previously: Option<String>,
+    pub destination_track_number: Option<String>,
+    pub exchange_number: Option<String>,
+    pub scheduled_delivery_date: Option<String>,
+    pub scheduled_address: Option<String>,
+    pub origin_info: CarrierLegView,
+    pub destination_info: CarrierLegView,
+    /// parceld extension: when parceld last asked the courier.
+    pub last_checked_at: Option<String>,
+    /// parceld extension: when parceld will next ask the courier.
+    pub next_check_at: Option<String>,
+    /// parceld extension: the last error the courier gave, if the last check failed.
+    pub check_error: Option<String>,
+}
+
+/// One carrier leg (first mile or last mile).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CarrierLegView {
+    pub courier_code: Option<String>,
+    pub courier_phone: Option<String>,
+    pub weblink: Option<String>,
+    pub reference_number: Option<String>,
+    pub milestone_date: MilestoneView,
+    pub pickup_date: Option<String>,
+    pub departed_airport_date: Option<String>,
+    pub arrived_abroad_date: Option<String>,
+    pub customs_received_date: Option<String>,
+    pub arrived_destination_date: Option<String>,
+    /// Newest first.
+    pub trackinfo: Vec<CheckpointView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MilestoneView {
+    pub inforeceived_date: Option<String>,
+    pub pickup_date: Option<String>,
+    pub outfordelivery_date: Option<String>,
+    pub delivery_date: Option<String>,
+    pub returning_date: Option<String>,
+    pub returned_date: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointView {
+    /// Carrier-local time with its offset.
+    pub checkpoint_date: String,
+    pub checkpoint_delivery_status: String,
+    pub checkpoint_delivery_substatus: Option<String>,
+    pub tracking_detail: String,
+    pub location: String,
+    pub country_iso2: String,
+    pub state: String,
+    pub city: String,
+    pub zip: String,
+    /// The carrier's own code.
+    pub raw_status: String,
+}
+
+/// ISO-8601 with an explicit `+00:00`, as TrackingMore writes times.
+pub fn iso(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+fn opt_iso(time: Option<DateTime<Utc>>) -> Option<String> {
+    time.map(iso)
+}
+
+impl From<&Checkpoint> for CheckpointView {
+    fn from(c: &Checkpoint) -> Self {
+        CheckpointView {
+            checkpoint_date: c.checkpoint_date.clone(),
+            checkpoint_delivery_status: c.status.as_str().to_string(),
+            checkpoint_delivery_substatus: c.substatus.map(|s| s.as_str().to_string()),
+            tracking_detail: c.detail.clone(),
+            location: c.location.clone(),
+            country_iso2: c.country_iso2.clone(),
+            state: c.state.clone(),
+            city: c.city.clone(),
+            zip: c.zip.clone(),
+            raw_status: c.raw_status.clone(),
+        }
+    }
+}
+
+fn leg_view(courier_code: Option<&str>, checkpoints: &[&Checkpoint]) -> CarrierLegView {
+    let owned: Vec<Checkpoint> = checkpoints.iter().map(|c| (*c).clone()).collect();
+    let m = parceld_model::milestones(&owned);
+    let weblink = courier_code
+        .and_then(parceld_detect::courier)
+        .map(|c| c.url.to_string())
+        .filter(|u| !u.is_empty());
+    CarrierLegView {
+        courier_code: courier_code.map(str::to_string),
+        courier_phone: courier_code
+            .and_then(parceld_detect::courier)
+            .map(|c| c.phone.to_string())
+            .filter(|p| !p.is_empty()),
+        weblink,
+        reference_number: None,
+        milestone_date: MilestoneView {
+            inforeceived_date: opt_iso(m.inforeceived),
+            pickup_date: opt_iso(m.pickup),
+            outfordelivery_date: opt_iso(m.out_for_delivery),
+            delivery_date: opt_iso(m.delivered),
+            returning_date: opt_iso(m.returning),
+            returned_date: opt_iso(m.returned),
+        },
+        pickup_date: opt_iso(m.pickup),
+        departed_airport_date: None,
+        arrived_abroad_date: None,
+        customs_received_date: None,
+        arrived_destination_date: None,
+        trackinfo: checkpoints
+            .iter()
+            .map(|c| CheckpointView::from(*c))
+            .collect(),
+    }
+}
+
+impl TrackingView {
+    pub fn new(t: &Tracking, now: DateTime<Utc>) -> Self {
+        let origin: Vec<&Checkpoint> = t
+            .checkpoints
+            .iter()
+            .filter(|c| c.leg == Leg::Origin)
+            .collect();
+        let destination: Vec<&Checkpoint> = t
+            .checkpoints
+            .iter()
+            .filter(|c| c.leg == Leg::Destination)
+            .collect();
+        let f = &t.fields;
+        let s = &t.shipment;
+        TrackingView {
+            id: t.id.to_string(),
+            tracking_number: t.tracking_number.clone(),
+            courier_code: t.courier_code.clone(),
+            order_number: f.order_number.clone(),
+            order_date: f.order_date.clone(),
+            order_id: f.order_id.clone(),
+            title: f.title.clone(),
+            logistics_channel: f.logistics_channel.clone(),
+            note: f.note.clone(),
+            label: f.label.clone(),
+            created_at: iso(t.created_at),
+            update_at: iso(t.updated_at),
+            delivery_status: t.delivery_status.as_str().to_string(),
+            substatus: t.substatus.map(|s| s.as_str().to_string()),
+            status_info: t.status_info.clone(),
+            latest_event: t.latest_event.clone(),
+            latest_checkpoint_time: opt_iso(t.latest_checkpoint_time),
+            transit_time: parceld_model::transit_days(&t.checkpoints, now),
+            archived: t.archived.to_string(),
+            updating: false,
+            origin_country: s
+                .origin_country
+                .clone()
+                .or_else(|| f.origin_country_iso2.clone()),
+            origin_state: s.origin_state.clone(),
+            origin_city: s.origin_city.clone(),
+            destination_country: s
+                .destination_country
+                .clone()
+                .or_else(|| f.destination_country_iso2.clone()),
+            destination_state: s.destination_state.clone(),
+            destination_city: s.destination_city.clone(),
+            tracking_postal_code: f.tracking_postal_code.clone(),
+            tracking_ship_date: f.tracking_ship_date.clone(),
+            tracking_destination_country: f.tracking_destination_country.clone(),
+            tracking_origin_country: f.tracking_origin_country.clone(),
+            tracking_key: f.tracking_key.clone(),
+            tracking_courier_account: f.tracking_courier_account.clone(),
+            customer_name: f.customer_name.clone(),
+            customer_email: f.customer_email.clone(),
+            customer_sms: f.customer_sms.clone(),
+            recipient_postcode: f.recipient_postcode.clone(),
+            signed_by: s.signed_by.clone(),
+            service_code: s.service_code.clone(),
+            weight: s.weight.clone(),
+            weight_kg: s.weight_kg.clone(),
+            product_type: s.product_type.clone(),
+            pieces: s.pieces.clone(),
+            dimension: s.dimension.clone(),
+            previously: s.previously.clone(),
+            destination_track_number: s.destination_track_number.clone(),
+            exchange_number: s.exchange_number.clone(),
+            scheduled_delivery_date: s.scheduled_delivery_date.clone(),
+            scheduled_address: s.scheduled_address.clone(),
+            origin_info: leg_view(Some(&t.courier_code), &origin),
+            destination_info: leg_view(s.destination_courier_code.as_deref(), &destination),
+            last_checked_at: opt_iso(t.last_checked_at),
+            next_check_at: opt_iso(t.next_check_at),
+            check_error: t.check_error.clone(),
+        }
+    }
+}
+
+/// `data` of `PUT /v4/trackings/update/{id}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpdateResultView {
+    pub id: String,
+    pub tracking_number: String,
+    pub courier_code: String,
+    pub order_number: Option<String>,
+    pub order_id: Option<String>,
+    pub order_date: Option<String>,
+    pub origin_country_iso2: Option<String>,
+    pub destination_country_iso2: Option<String>,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    pub customer_sms: Option<String>,
+    pub recipient_postcode: Option<String>,
+    pub title: Option<String>,
+    pub logistics_channel: Option<String>,
+    pub note: Option<String>,
+    pub label: Option<String>,
+    pub tracking_courier_account: Option<String>,
+    pub tracking_postal_code: Option<String>,
+    pub tracking_origin_country: Option<String>,
+    pub tracking_destination_country: Option<String>,
+    pub tracking_ship_date: Option<String>,
+    pub tracking_key: Option<String>,
+    pub language: Option<String>,
+    /// `"true"` or `"false"`.
+    pub archived_status: String,
+}
+
+impl From<&Tracking> for UpdateResultView {
+    fn from(t: &Tracking) -> Self {
+        let f = t.fields.clone();
+        UpdateResultView {
+            id: t.id.to_string(),
+            tracking_number: t.tracking_number.clone(),
+            courier_code: t.courier_code.clone(),
+            order_number: f.order_number,
+            order_id: f.order_id,
+            order_date: f.order_date,
+            origin_country_iso2: f.origin_country_iso2,
+            destination_country_iso2: f.destination_country_iso2,
+            customer_name: f.customer_name,
+            customer_email: f.customer_email,
+            customer_sms: f.customer_sms,
+            recipient_postcode: f.recipient_postcode,
+            title: f.title,
+            logistics_channel: f.logistics_channel,
+            note: f.note,
+            label: f.label,
+            tracking_courier_account: f.tracking_courier_account,
+            tracking_postal_code: f.tracking_postal_code,
+            tracking_origin_country: f.tracking_origin_country,
+            tracking_destination_country: f.tracking_destination_country,
+            tracking_ship_date: f.tracking_ship_date,
+            tracking_key: f.tracking_key,
+            language: f.language,
+            archived_status: t.archived.to_string(),
+        }
+    }
+}
+
+/// `data` of `POST /v4/trackings/batch`.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct BatchResultView {
+    pub success: Vec<BatchItemView>,
+    pub error: Vec<BatchItemView>,
+}
+
+/// One batch item; `errorCode`/`errorMessage` only on failures (TrackingMore's camelCase).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchItemView {
+    pub id: Option<String>,
+    pub tracking_number: Option<String>,
+    pub courier_code: Option<String>,
+    #[serde(rename = "errorCode", skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<u32>,
+    #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+/// A courier as `GET /v4/couriers/all` lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CourierView {
+    pub courier_name: String,
+    pub courier_code: String,
+    pub courier_country_iso2: String,
+    pub courier_url: String,
+    pub courier_phone: String,
+    /// `express` or `postal`.
+    pub courier_type: String,
+    pub tracking_required_fields: Vec<String>,
+    pub optional_fields: Vec<String>,
+    pub default_language: String,
+    pub support_language: Vec<String>,
+    pub courier_logo: String,
+    /// parceld extension: whether parceld can fetch tracking from this courier.
+    pub supported: bool,
+}
+
+impl From<&Courier> for CourierView {
+    fn from(c: &Courier) -> Self {
+        CourierView {
+            courier_name: c.name.to_string(),
+            courier_code: c.code.to_string(),
+            courier_country_iso2: c.country_iso2.to_string(),
+            courier_url: c.url.to_string(),
+            courier_phone: c.phone.to_string(),
+            courier_type: c.courier_type.as_str().to_string(),
+            tracking_required_fields: c
+                .tracking_required_fields
+                .iter()
+                .map(|f| f.to_string())
+                .collect(),
+            optional_fields: Vec::new(),
+            default_language: "en".to_string(),
+            support_language: vec!["en".to_string()],
+            courier_logo: String::new(),
+            supported: c.has_adapter,
+        }
+    }
+}
+
+/// The statuses accepted by filters, for error messages.
+pub fn status_list() -> String {
+    DeliveryStatus::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

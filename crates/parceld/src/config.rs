@@ -1,0 +1,118 @@
+//! Configuration: the embedded, commented defaults (`config.default.toml`), then an optional
+//! file, then `PARCELD_*` environment variables, then command-line flags. Unknown keys and wrong
+//! types fail at start with a message naming the key, so a typo never silently does nothing.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+
+/// The defaults, with comments, as shipped.
+pub const DEFAULT_TOML: &str = include_str!("config.default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub default_account: String,
+    pub max_body_bytes: usize,
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// Loads the configuration. `file` is the `--config` path; without it `parceld.toml` in the
+    /// working directory is read when it exists.
+    pub fn load(file: Option<&Path>) -> Result<Config, String> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(format!(
+                        "configuration file {} does not exist",
+                        path.display()
+                    ));
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("parceld.toml")),
+        }
+        figment = figment.merge(Env::prefixed("PARCELD_").split("__"));
+        let config: Config = figment.extract().map_err(|e| {
+            e.into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.server.default_account.trim().is_empty() {
+            return Err("server.default_account must not be empty".into());
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err("server.max_body_bytes must be at least 1024".into());
+        }
+        Ok(())
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.server.data_dir.join("parceld.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_defaults_parse() {
+        let config: Config = Figment::from(Toml::string(DEFAULT_TOML)).extract().unwrap();
+        assert_eq!(config.server.bind.port(), 8080);
+        assert_eq!(config.log.format, LogFormat::Text);
+    }
+
+    #[test]
+    fn a_misspelt_key_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "[server]\nbnid = \"127.0.0.1:1\"\n").unwrap();
+        let error = Config::load(Some(&path)).unwrap_err();
+        assert!(error.contains("bnid"), "{error}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "[server]\nbind = \"not an address\"\n").unwrap();
+        let error = Config::load(Some(&path)).unwrap_err();
+        assert!(error.contains("bind"), "{error}");
+    }
+}
