@@ -46,18 +46,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "The request body is empty; it must be JSON.",
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| json_error(&e))
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|e| json_error(&e.path().to_string(), e.inner()))?;
+    deserializer.end().map_err(|e| json_error("", &e))?;
+    Ok(value)
 }
 
 /// Deserialises an already-parsed JSON value (a batch item) with the same error mapping.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|e| json_error(&e))
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| json_error(&e.path().to_string(), e.inner()))
 }
 
-fn json_error(error: &serde_json::Error) -> ApiError {
+/// `path` is where in the document the error is (`tracking_number`, `[3].title`).
+fn json_error(path: &str, inner: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
-    let text = error.to_string();
-    match error.classify() {
+    let text = inner.to_string();
+    match inner.classify() {
         Category::Syntax | Category::Eof | Category::Io => ApiError::new(
             ErrorCode::BadRequest,
             format!("The request body must be valid JSON: {text}."),
@@ -72,10 +78,15 @@ fn json_error(error: &serde_json::Error) -> ApiError {
                     ErrorCode::InvalidField,
                     format!("Unknown field `{field}`.{hint}"),
                 )
-            } else {
+            } else if path.is_empty() || path == "." {
                 ApiError::new(
                     ErrorCode::BadRequest,
                     format!("The JSON does not have the expected shape: {text}."),
+                )
+            } else {
+                ApiError::new(
+                    ErrorCode::BadRequest,
+                    format!("Field `{path}` has the wrong type: {text}."),
                 )
             }
         }

@@ -60,7 +60,13 @@ impl Config {
             }
             None => figment = figment.merge(Toml::file("parceld.toml")),
         }
-        figment = figment.merge(Env::prefixed("PARCELD_").split("__"));
+        // Only sectioned variables (PARCELD_SECTION__KEY) are configuration, so other PARCELD_*
+        // variables in the environment are not mistaken for misspelt keys.
+        figment = figment.merge(
+            Env::prefixed("PARCELD_")
+                .filter(|key| key.as_str().contains("__"))
+                .split("__"),
+        );
         let config: Config = figment.extract().map_err(|e| {
             e.into_iter()
                 .map(|e| e.to_string())

@@ -138,8 +138,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 fn init_logging(config: &Config) {
-    let filter = EnvFilter::try_from_env("PARCELD_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let filter = EnvFilter::new(&config.log.level);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -1,0 +1,194 @@
+//! Every public error code, each with a message that says what to fix, and the rule that a
+//! refused request changes nothing.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{assert_error, Server};
+
+#[tokio::test]
+async fn bad_create_requests_get_their_documented_code_and_store_nothing() {
+    let server = Server::start();
+    let key = server.key();
+    let cases: Vec<(Vec<u8>, u64, &str)> = vec![
+        (b"this is not json".to_vec(), 400, "must be valid JSON"),
+        (b"".to_vec(), 400, "empty"),
+        (
+            br#"{"tracking_number": 12345, "courier_code": "ups"}"#.to_vec(),
+            400,
+            "tracking_number",
+        ),
+        (br#"["not", "an", "object"]"#.to_vec(), 400, "expected"),
+        (
+            br#"{"tracking_number": "ABC-12345", "carrier_code": "ups"}"#.to_vec(),
+            4130,
+            "`courier_code`",
+        ),
+        (
+            br#"{"tracking_number": "ABC-12345", "courier_code": "ups", "colour": "red"}"#.to_vec(),
+            4130,
+            "`colour`",
+        ),
+        (
+            br#"{"courier_code": "ups"}"#.to_vec(),
+            4111,
+            "tracking_number",
+        ),
+        (
+            br#"{"tracking_number": "  ", "courier_code": "ups"}"#.to_vec(),
+            4111,
+            "tracking_number",
+        ),
+        (
+            br#"{"tracking_number": "AB", "courier_code": "ups"}"#.to_vec(),
+            4110,
+            "4 to 50",
+        ),
+        (
+            br#"{"tracking_number": "AB CD EF GH", "courier_code": "ups"}"#.to_vec(),
+            4110,
+            "letters, digits",
+        ),
+        (
+            br#"{"tracking_number": "ABC-12345", "courier_code": "teleport"}"#.to_vec(),
+            4120,
+            "`teleport`",
+        ),
+        (
+            br#"{"tracking_number": "ABC-12345"}"#.to_vec(),
+            4121,
+            "courier_code",
+        ),
+        (
+            br#"{"tracking_number": "ABC-12345", "courier_code": "postnl-3s"}"#.to_vec(),
+            4122,
+            "tracking_postal_code",
+        ),
+    ];
+    for (body, code, needle) in cases {
+        let (status, _, json) = server
+            .raw(
+                Method::POST,
+                "/v4/trackings/create",
+                Some(key),
+                Some(body.clone()),
+            )
+            .await;
+        let http = if code >= 4100 { 400 } else { code as u16 };
+        assert_error(status, &json, http, code, needle);
+    }
+    assert!(server.list_all(key).await.is_empty(), "nothing was stored");
+    // The same number twice: 4101, and the first one is unchanged.
+    let id = server.create(key, "ABC-12345", "ups").await;
+    let (status, body) = server
+        .post(
+            "/v4/trackings/create",
+            key,
+            json!({"tracking_number": "ABC-12345", "courier_code": "ups", "title": "x"}),
+        )
+        .await;
+    assert_error(status, &body, 400, 4101, "already tracked");
+    let all = server.list_all(key).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["id"], id.as_str());
+    assert!(all[0]["title"].is_null());
+}
+
+#[tokio::test]
+async fn bad_ids_and_unknown_ids_get_4112_and_4102() {
+    let server = Server::start();
+    let key = server.key();
+    for (method, path) in [
+        (Method::PUT, "/v4/trackings/update/not-an-id"),
+        (Method::DELETE, "/v4/trackings/delete/123"),
+        (
+            Method::POST,
+            "/v4/trackings/retrack/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+        ),
+    ] {
+        let (status, _, body) = server
+            .raw(method, path, Some(key), Some(b"{}".to_vec()))
+            .await;
+        assert_error(status, &body, 400, 4112, "32 hex");
+    }
+    let unknown = "0123456789abcdef0123456789abcdef";
+    for (method, path) in [
+        (Method::PUT, format!("/v4/trackings/update/{unknown}")),
+        (Method::DELETE, format!("/v4/trackings/delete/{unknown}")),
+        (Method::POST, format!("/v4/trackings/retrack/{unknown}")),
+    ] {
+        let (status, _, body) = server
+            .raw(method, &path, Some(key), Some(b"{}".to_vec()))
+            .await;
+        assert_error(status, &body, 400, 4102, "Create a tracking");
+    }
+}
+
+#[tokio::test]
+async fn bad_list_queries_are_refused_with_the_parameter_named() {
+    let server = Server::start();
+    let key = server.key();
+    let many: Vec<String> = (0..41).map(|i| format!("NUM-{i:04}")).collect();
+    let cases = [
+        ("delivery_status=lost", 4130, "delivery_status"),
+        ("items_amount=2001", 4130, "items_amount"),
+        ("items_amount=0", 4130, "items_amount"),
+        ("pages_amount=-1", 4130, "pages_amount"),
+        ("created_date_min=yesterday", 4130, "created_date_min"),
+        ("updated_date_max=2024-13-45", 4130, "updated_date_max"),
+        ("archived_status=perhaps", 4130, "archived_status"),
+        ("colour=red", 4130, "colour"),
+        ("courier_code=teleport", 4120, "teleport"),
+        ("tracking_numbers=AB", 4110, "4 to 50"),
+    ];
+    for (query, code, needle) in cases {
+        let (status, body) = server.get(&format!("/v4/trackings/get?{query}"), key).await;
+        assert_error(status, &body, 400, code, needle);
+    }
+    let (status, body) = server
+        .get(
+            &format!("/v4/trackings/get?tracking_numbers={}", many.join(",")),
+            key,
+        )
+        .await;
+    assert_error(status, &body, 400, 4103, "at most 40");
+}
+
+#[tokio::test]
+async fn unknown_routes_wrong_methods_and_oversize_bodies() {
+    let server = Server::start_with_env(&[("PARCELD_SERVER__MAX_BODY_BYTES", "4096")]);
+    let key = server.key();
+    let (status, body) = server.get("/v4/no/such/route", key).await;
+    assert_error(status, &body, 404, 404, "No such route");
+    let (status, _, body) = server
+        .raw(Method::GET, "/v4/trackings/create", Some(key), None)
+        .await;
+    assert_error(status, &body, 405, 405, "another HTTP method");
+    let note = "x".repeat(8000);
+    let (status, body) = server
+        .post(
+            "/v4/trackings/create",
+            key,
+            json!({"tracking_number": "BIG-0001", "courier_code": "ups", "note": note}),
+        )
+        .await;
+    assert_error(status, &body, 413, 413, "smaller body");
+    assert!(server.list_all(key).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_storage_failure_is_a_5xx_with_the_envelope_not_a_crash() {
+    let server = Server::start();
+    let key = server.key();
+    server.create(key, "BROKEN-0001", "ups").await;
+    let db = server.db().await;
+    sqlx::query("DROP TABLE checkpoints")
+        .execute(&db)
+        .await
+        .unwrap();
+    let (status, body) = server.get("/v4/trackings/get", key).await;
+    assert_error(status, &body, 500, 511, "server log");
+    // The server is still up.
+    let (status, _, _) = server.raw(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+}

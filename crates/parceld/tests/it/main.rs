@@ -1,0 +1,9 @@
+//! Integration tests: the real `parceld` binary, a real SQLite file, real HTTP.
+
+mod auth;
+mod errors;
+mod lifecycle;
+mod ops;
+mod sdk;
+mod support;
+mod trackings;

@@ -1,0 +1,74 @@
+//! Operations: health, readiness, metrics, request ids, the OpenAPI document.
+
+use reqwest::{Method, StatusCode};
+
+use crate::support::Server;
+
+#[tokio::test]
+async fn health_readiness_and_request_ids() {
+    let server = Server::start();
+    let (status, headers, body) = server.raw(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    assert!(headers.get("x-request-id").is_some());
+    let (status, _, body) = server.raw(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ready");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_code() {
+    let server = Server::start();
+    let key = server.key();
+    server.get("/v4/trackings/get", key).await;
+    server.get("/v4/trackings/get", key).await;
+    server
+        .get("/v4/trackings/get?delivery_status=lost", key)
+        .await;
+    let response = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(r#"parceld_http_requests_total{route="/v4/trackings/get",method="GET",status="200",code="200"} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"parceld_http_requests_total{route="/v4/trackings/get",method="GET",status="400",code="4130"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("parceld_http_request_duration_seconds_bucket{route=\"/v4/trackings/get\"")
+    );
+}
+
+#[tokio::test]
+async fn the_committed_openapi_document_matches_the_code() {
+    let server = Server::start();
+    let served = reqwest::get(format!("{}/openapi.json", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json"))
+            .expect("openapi.json at the repository root");
+    assert!(
+        served == committed,
+        "openapi.json is out of date: run `cargo run -- openapi > openapi.json` and commit it"
+    );
+    let document: serde_json::Value = serde_json::from_str(&served).unwrap();
+    for path in [
+        "/v4/trackings/create",
+        "/v4/trackings/batch",
+        "/v4/trackings/get",
+        "/v4/trackings/update/{id}",
+        "/v4/trackings/delete/{id}",
+        "/v4/trackings/retrack/{id}",
+        "/v4/couriers/all",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path} missing");
+    }
+}

@@ -1,0 +1,268 @@
+//! Test support: starts the real `parceld` binary on port 0 against a real SQLite file in a
+//! temporary directory, and talks to it over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_parceld");
+
+/// A running server.
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    /// The first key, printed when the server created the default account (None on restarts).
+    pub key: Option<String>,
+    pub data_dir: PathBuf,
+    pub stderr_path: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    http: reqwest::Client,
+}
+
+impl Server {
+    /// A fresh server with an empty data directory.
+    pub fn start() -> Server {
+        Self::start_with_env(&[])
+    }
+
+    pub fn start_with_env(env: &[(&str, &str)]) -> Server {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let mut server = Self::start_in(temp.path(), env);
+        server._temp = Some(temp);
+        server
+    }
+
+    /// A server on an existing data directory.
+    pub fn start_in(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        let stderr_path = data_dir.join(format!("stderr-{}.log", rand_suffix()));
+        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .current_dir(data_dir)
+            .env("PARCELD_LOG__LEVEL", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start parceld");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut key = None;
+        let base = loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "parceld did not start; stderr: {}",
+                        std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                    )
+                });
+            if let Some(k) = line.trim().strip_prefix("pk_") {
+                key = Some(format!("pk_{k}"));
+            }
+            if let Some(address) = line.strip_prefix("parceld listening on ") {
+                break address.trim().to_string();
+            }
+        };
+        Server {
+            child: Some(child),
+            base,
+            key,
+            data_dir: data_dir.to_path_buf(),
+            stderr_path,
+            _temp: None,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn key(&self) -> &str {
+        self.key
+            .as_deref()
+            .expect("this server printed a first key")
+    }
+
+    /// Runs `parceld <args>` against this server's data directory; returns (success, stdout+stderr).
+    pub fn admin(&self, args: &[&str]) -> (bool, String) {
+        let output = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .current_dir(&self.data_dir)
+            .output()
+            .expect("run parceld");
+        let mut text = String::from_utf8_lossy(&output.stdout).to_string();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), text)
+    }
+
+    /// Creates an account with a key and returns the key.
+    pub fn new_account(&self, name: &str) -> String {
+        let (ok, out) = self.admin(&["account", "create", name]);
+        assert!(ok, "{out}");
+        let (ok, out) = self.admin(&["key", "create", "--account", name]);
+        assert!(ok, "{out}");
+        extract_key(&out)
+    }
+
+    /// Sends a request with `key` (if any) and a raw body; returns status, headers and JSON.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .header("Content-Type", "application/json");
+        if let Some(key) = key {
+            request = request.header("Tracking-Api-Key", key);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, headers, json)
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let body = body.map(|b| serde_json::to_vec(&b).expect("json"));
+        let (status, _, json) = self.raw(method, path, Some(key), body).await;
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, key, None).await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, key, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, key, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, key, None).await
+    }
+
+    /// Creates one tracking and returns its id.
+    pub async fn create(&self, key: &str, number: &str, courier: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/v4/trackings/create",
+                key,
+                serde_json::json!({"tracking_number": number, "courier_code": courier}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"]["id"].as_str().expect("id").to_string()
+    }
+
+    /// All of an account's trackings (up to 2000), newest first.
+    pub async fn list_all(&self, key: &str) -> Vec<Value> {
+        let (status, body) = self.get("/v4/trackings/get?items_amount=2000", key).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"].as_array().expect("array").clone()
+    }
+
+    /// A direct connection to the server's database, for setting up states that only the
+    /// refresh engine would otherwise produce.
+    pub async fn db(&self) -> sqlx::SqlitePool {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(self.data_dir.join("parceld.db"))
+            .busy_timeout(Duration::from_secs(10));
+        sqlx::SqlitePool::connect_with(options)
+            .await
+            .expect("open db")
+    }
+
+    /// Stops the server with SIGTERM and waits; returns whether it exited cleanly.
+    pub fn stop(mut self) -> bool {
+        self.terminate()
+    }
+
+    fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        for _ in 0..200 {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn extract_key(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.starts_with("pk_"))
+        .unwrap_or_else(|| panic!("no key in {text}"))
+        .to_string()
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// Asserts an error envelope: HTTP status, meta code, and that the message contains `needle`.
+pub fn assert_error(status: StatusCode, body: &Value, http: u16, code: u64, needle: &str) {
+    assert_eq!(status.as_u16(), http, "{body}");
+    assert_eq!(body["meta"]["code"].as_u64(), Some(code), "{body}");
+    let message = body["meta"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains(needle),
+        "message {message:?} should contain {needle:?}"
+    );
+    assert!(body["data"].is_null(), "{body}");
+}
