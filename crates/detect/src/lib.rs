@@ -9,6 +9,8 @@
 
 mod checksum;
 mod detect;
+#[cfg(test)]
+mod proptests;
 pub mod registry;
 mod text;
 

@@ -96,3 +96,88 @@ fn scan_run(bytes: &[u8], run: &[(usize, usize)], found: &mut Vec<Found>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbers(text: &str) -> Vec<String> {
+        find_in_text(text).into_iter().map(|f| f.number).collect()
+    }
+
+    #[test]
+    fn finds_grouped_numbers_in_an_email() {
+        let mail = "Hello Ana,\n\nyour order #112-4455 has shipped!\n\
+                    UPS tracking number: 1Z 999 AA1 01 2345 6784.\n\
+                    The second parcel goes by USPS (9400 1112 0108 0805 4830 16),\n\
+                    and the letter is registered: RB 123 456 785 GB\n\
+                    Questions? Call 1-800-555-0100.\n";
+        let found = find_in_text(mail);
+        let got: Vec<(&str, &str)> = found
+            .iter()
+            .map(|f| (f.number.as_str(), f.candidates[0].courier.code))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("1Z999AA10123456784", "ups"),
+                ("9400111201080805483016", "usps"),
+                ("RB123456785GB", "royal-mail"),
+            ]
+        );
+        assert!(found.iter().all(|f| !f.candidates.is_empty()));
+    }
+
+    #[test]
+    fn deduplicates_and_keeps_order_of_appearance() {
+        let text = "RB123456785GB, then 1Z999AA10123456784, and again rb-123-456-785-gb \
+                    and 1z999aa10123456784";
+        assert_eq!(numbers(text), ["RB123456785GB", "1Z999AA10123456784"]);
+    }
+
+    #[test]
+    fn dashes_dots_and_neighbouring_words() {
+        assert_eq!(
+            numbers("Sendung JJD000390007757287421 ist unterwegs"),
+            ["JJD000390007757287421"]
+        );
+        assert_eq!(
+            numbers("tracking:1Z999AA10123456784"),
+            ["1Z999AA10123456784"]
+        );
+        assert_eq!(
+            numbers("Track 9400-1112-0108-0805-4830-16 now."),
+            ["9400111201080805483016"]
+        );
+        assert_eq!(numbers("nr. 3SDEVC288882229."), ["3SDEVC288882229"]);
+        assert_eq!(numbers("(C11031500001879)"), ["C11031500001879"]);
+    }
+
+    #[test]
+    fn ignores_text_without_numbers_and_broken_numbers() {
+        assert!(find_in_text("").is_empty());
+        assert!(find_in_text("Thank you for your order. It will arrive soon.").is_empty());
+        // Broken UPS check digit and an S10 with a broken check digit.
+        assert!(find_in_text("1Z 999 AA1 01 2345 6785 and RB123456786GB").is_empty());
+        // Inside a longer token a number is not split out.
+        assert!(find_in_text("X1Z999AA10123456784").is_empty());
+    }
+
+    #[test]
+    fn numbers_separated_only_by_newlines_are_separate() {
+        assert_eq!(
+            numbers("1Z999AA10123456784\nRB123456785GB\r\nC11031500001879"),
+            ["1Z999AA10123456784", "RB123456785GB", "C11031500001879"]
+        );
+    }
+
+    #[test]
+    fn non_ascii_text_is_fine() {
+        assert_eq!(
+            numbers(
+                "Ihre Sendungsnummer lautet — 1Z999AA10123456784 — schönen Tag «RB123456785GB»"
+            ),
+            ["1Z999AA10123456784", "RB123456785GB"]
+        );
+    }
+}
