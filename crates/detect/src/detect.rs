@@ -961,3 +961,43 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod throughput {
+    use super::detect;
+    use std::time::Instant;
+
+    /// A rough single-core throughput print, not a benchmark (the project's benchmark harness
+    /// measures detection properly): `cargo test --release -p parceld-detect throughput --
+    /// --ignored --nocapture`.
+    #[test]
+    #[ignore = "timing; run in release mode by hand"]
+    fn detection_throughput() {
+        // Typical inputs: valid numbers of the common formats, and a few that match nothing.
+        let inputs = [
+            "1Z999AA10123456784",
+            "9400111201080805483016",
+            "RB123456785GB",
+            "986578788855",
+            "3318810025",
+            "0073938000549297",
+            "3SDEVC288882229",
+            "TBA502887274000",
+            "1Z 999 AA1 01 2345 6784",
+            "not a tracking number",
+            "12345678",
+            "ABCDEFGHIJKLMNOP",
+        ];
+        let rounds = 200_000;
+        let start = Instant::now();
+        let mut candidates = 0usize;
+        for _ in 0..rounds {
+            for n in &inputs {
+                candidates += std::hint::black_box(detect(std::hint::black_box(n))).len();
+            }
+        }
+        let elapsed = start.elapsed();
+        let per_sec = (rounds * inputs.len()) as f64 / elapsed.as_secs_f64();
+        println!("{per_sec:.0} numbers/s ({candidates} candidates)");
+    }
+}
