@@ -45,7 +45,9 @@ const fn entry(
 
 use CourierType::{Express, Postal};
 
-static COURIERS: &[Courier] = &[
+/// The table as a constant, so that detection can resolve its courier codes at compile time
+/// (see [`index_of`]); [`COURIERS`] is the one runtime copy everybody hands out references to.
+const TABLE: &[Courier] = &[
     entry("sandbox", "parceld Sandbox", "", Express, "", true),
     entry("ups", "UPS", "US", Express, "https://www.ups.com", false),
     entry(
@@ -132,7 +134,197 @@ static COURIERS: &[Courier] = &[
         "https://www.post.japanpost.jp",
         false,
     ),
+    // Couriers that detection can name. No adapter yet: a tracking for them is stored and shown,
+    // but parceld cannot fetch its events.
+    entry(
+        "dhl-germany",
+        "DHL Paket",
+        "DE",
+        Express,
+        "https://www.dhl.de",
+        false,
+    ),
+    entry(
+        "dhlglobalmail",
+        "DHL eCommerce",
+        "US",
+        Express,
+        "https://www.dhl.com/us-en/home/ecommerce.html",
+        false,
+    ),
+    entry(
+        "amazon",
+        "Amazon Logistics",
+        "US",
+        Express,
+        "https://track.amazon.com",
+        false,
+    ),
+    entry(
+        "ontrac",
+        "OnTrac",
+        "US",
+        Express,
+        "https://www.ontrac.com",
+        false,
+    ),
+    entry(
+        "lasership",
+        "LaserShip",
+        "US",
+        Express,
+        "https://www.lasership.com",
+        false,
+    ),
+    entry(
+        "correos-spain",
+        "Correos",
+        "ES",
+        Postal,
+        "https://www.correos.es",
+        false,
+    ),
+    entry(
+        "poste-italiane",
+        "Poste Italiane",
+        "IT",
+        Postal,
+        "https://www.poste.it",
+        false,
+    ),
+    entry(
+        "korea-post",
+        "Korea Post",
+        "KR",
+        Postal,
+        "https://www.epost.go.kr",
+        false,
+    ),
+    entry(
+        "india-post",
+        "India Post",
+        "IN",
+        Postal,
+        "https://www.indiapost.gov.in",
+        false,
+    ),
+    entry(
+        "brazil-correios",
+        "Correios Brazil",
+        "BR",
+        Postal,
+        "https://www.correios.com.br",
+        false,
+    ),
+    entry(
+        "sweden-posten",
+        "PostNord Sweden",
+        "SE",
+        Postal,
+        "https://www.postnord.se",
+        false,
+    ),
+    entry(
+        "swiss-post",
+        "Swiss Post",
+        "CH",
+        Postal,
+        "https://www.post.ch",
+        false,
+    ),
+    entry(
+        "hongkong-post",
+        "Hong Kong Post",
+        "HK",
+        Postal,
+        "https://www.hongkongpost.hk",
+        false,
+    ),
+    entry(
+        "singapore-post",
+        "Singapore Post",
+        "SG",
+        Postal,
+        "https://www.singpost.com",
+        false,
+    ),
+    entry(
+        "new-zealand-post",
+        "New Zealand Post",
+        "NZ",
+        Postal,
+        "https://www.nzpost.co.nz",
+        false,
+    ),
+    entry(
+        "bpost",
+        "bpost",
+        "BE",
+        Postal,
+        "https://www.bpost.be",
+        false,
+    ),
+    entry(
+        "austria-post",
+        "Austrian Post",
+        "AT",
+        Postal,
+        "https://www.post.at",
+        false,
+    ),
+    entry(
+        "poczta-polska",
+        "Poczta Polska",
+        "PL",
+        Postal,
+        "https://www.poczta-polska.pl",
+        false,
+    ),
+    entry(
+        "russian-post",
+        "Russian Post",
+        "RU",
+        Postal,
+        "https://www.pochta.ru",
+        false,
+    ),
 ];
+
+static COURIERS: &[Courier] = TABLE;
+
+/// Position of `code` in the table, evaluated at compile time by detection (`const I: usize =
+/// index_of("ups")`), so a detection rule naming a courier the registry lacks fails the build
+/// instead of failing a request.
+pub(crate) const fn index_of(code: &str) -> usize {
+    let mut i = 0;
+    while i < TABLE.len() {
+        if const_str_eq(TABLE[i].code, code) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("courier code is not in the registry");
+}
+
+const fn const_str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The courier at a position found by [`index_of`].
+pub(crate) fn at(index: usize) -> &'static Courier {
+    &COURIERS[index]
+}
 
 /// Every courier parceld knows, in a stable order.
 pub fn couriers() -> &'static [Courier] {
@@ -160,5 +352,12 @@ mod tests {
             assert_eq!(courier(c.code), Some(c));
         }
         assert_eq!(courier("no-such-courier"), None);
+    }
+
+    #[test]
+    fn index_of_agrees_with_lookup() {
+        for c in couriers() {
+            assert_eq!(at(index_of(c.code)), c);
+        }
     }
 }
