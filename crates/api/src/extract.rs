@@ -2,9 +2,11 @@
 //! axum's plain-text rejections: JSON bodies, query strings and the API key header.
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use parceld_store::{Account, KeyCheck};
 use serde::de::DeserializeOwned;
 
@@ -117,46 +119,71 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     }
 }
 
-/// The account a request's API key belongs to.
+/// The account a request's API key belongs to, as [`authenticate`] found it.
 pub struct Authenticated(pub Account);
 
-impl<S> FromRequestParts<S> for Authenticated
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let Some(value) = parts.headers.get(API_KEY_HEADER) else {
-            return Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                "No API key: send your key in the Tracking-Api-Key header.",
-            ));
-        };
-        let presented = value.to_str().unwrap_or("").trim();
-        match state.store.check_api_key(presented).await? {
-            KeyCheck::Valid(account) if account.disabled => Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "This account is disabled; ask the server's operator to enable it.",
-            )),
-            KeyCheck::Valid(account) => {
-                parts.extensions.insert(AccountName(account.name.clone()));
-                Ok(Authenticated(account))
-            }
-            KeyCheck::Deleted => Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                "API key has been deleted. Use another key of the account or create one with `parceld key create`.",
-            )),
-            KeyCheck::Invalid => Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                "Invalid API key. Check the Tracking-Api-Key header: parceld keys look like `pk_` followed by 40 hex characters.",
-            )),
-        }
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Account>()
+            .cloned()
+            .map(Authenticated)
+            .ok_or_else(|| {
+                ApiError::internal("a route that needs an account is not behind authenticate")
+            })
     }
 }
 
-/// The authenticated account's name, left in the request extensions for logging.
-#[derive(Clone)]
-pub struct AccountName(pub String);
+/// Middleware: resolves the `Tracking-Api-Key` header to an account and leaves it in the
+/// request's extensions, or answers 401 (missing, invalid, deleted — each said plainly) or 403
+/// (disabled account).
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let presented = request
+        .headers()
+        .get(API_KEY_HEADER)
+        .map(|v| v.to_str().unwrap_or("").trim().to_string());
+    let Some(presented) = presented else {
+        return ApiError::new(
+            ErrorCode::Unauthorized,
+            "No API key: send your key in the Tracking-Api-Key header.",
+        )
+        .into_response();
+    };
+    let check = match state.store.check_api_key(&presented).await {
+        Ok(check) => check,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let account = match check {
+        KeyCheck::Valid(account) if account.disabled => {
+            return ApiError::new(
+                ErrorCode::Forbidden,
+                "This account is disabled; ask the server's operator to enable it.",
+            )
+            .into_response()
+        }
+        KeyCheck::Valid(account) => account,
+        KeyCheck::Deleted => {
+            return ApiError::new(
+                ErrorCode::Unauthorized,
+                "API key has been deleted. Use another key of the account or create one with `parceld key create`.",
+            )
+            .into_response()
+        }
+        KeyCheck::Invalid => {
+            return ApiError::new(
+                ErrorCode::Unauthorized,
+                "Invalid API key. Check the Tracking-Api-Key header: parceld keys look like `pk_` followed by 40 hex characters.",
+            )
+            .into_response()
+        }
+    };
+    request.extensions_mut().insert(account);
+    next.run(request).await
+}

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 mod ops;
+pub mod ratelimit;
 pub mod service;
 pub mod v4;
 
@@ -20,6 +21,7 @@ use axum::http::{HeaderName, Request};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
+use parceld_model::{LimitClass, RateLimits};
 use parceld_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -32,13 +34,16 @@ use crate::error::{ApiError, ErrorCode};
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<metrics::Metrics>,
+    pub limiter: Arc<ratelimit::RateLimiter>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    /// `limits` are the server's default rate limits (each account may have its own).
+    pub fn new(store: Arc<dyn Store>, limits: RateLimits) -> Self {
         AppState {
             store,
             metrics: Arc::new(metrics::Metrics::default()),
+            limiter: Arc::new(ratelimit::RateLimiter::new(limits)),
         }
     }
 }
@@ -62,14 +67,25 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP application.
 pub fn router(state: AppState, settings: &ApiSettings) -> Router {
-    let v4 = Router::new()
+    let limited = |class: LimitClass| {
+        middleware::from_fn_with_state((state.clone(), class), ratelimit::limit)
+    };
+    let v4_create = Router::new()
         .route("/v4/trackings/create", post(v4::trackings::create))
+        .route_layer(limited(LimitClass::V4Create));
+    let v4 = Router::new()
         .route("/v4/trackings/batch", post(v4::trackings::batch))
         .route("/v4/trackings/get", get(v4::trackings::list))
         .route("/v4/trackings/update/{id}", put(v4::trackings::update))
         .route("/v4/trackings/delete/{id}", delete(v4::trackings::delete))
         .route("/v4/trackings/retrack/{id}", post(v4::trackings::retrack))
-        .route("/v4/couriers/all", get(v4::couriers::all));
+        .route("/v4/couriers/all", get(v4::couriers::all))
+        .route_layer(limited(LimitClass::V4Other))
+        .merge(v4_create)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            extract::authenticate,
+        ));
     Router::new()
         .merge(v4)
         .route("/healthz", get(ops::healthz))

@@ -7,12 +7,14 @@
 
 pub mod checkpoint;
 pub mod ids;
+pub mod limits;
 pub mod milestones;
 pub mod status;
 pub mod tracking;
 
 pub use checkpoint::{Checkpoint, Leg};
 pub use ids::{TrackingId, TrackingNumber, TrackingNumberError};
+pub use limits::{LimitClass, RateLimits};
 pub use milestones::{milestones, transit_days, Milestones};
 pub use status::{DeliveryStatus, SubStatus, UnknownStatus};
 pub use tracking::{ShipmentInfo, Tracking, TrackingFields};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
+use parceld_model::{LimitClass, RateLimits};
 use serde::Deserialize;
 
 /// The defaults, with comments, as shipped.
@@ -17,6 +18,7 @@ pub const DEFAULT_TOML: &str = include_str!("config.default.toml");
 pub struct Config {
     pub server: ServerConfig,
     pub log: LogConfig,
+    pub rate_limits: RateLimits,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,6 +85,17 @@ impl Config {
         }
         if self.server.max_body_bytes < 1024 {
             return Err("server.max_body_bytes must be at least 1024".into());
+        }
+        for class in LimitClass::ALL {
+            match self.rate_limits.get(class) {
+                Some(rate) if rate > 0.0 && rate.is_finite() => {}
+                _ => {
+                    return Err(format!(
+                        "rate_limits.{} must be a number of requests per second above 0",
+                        class.key()
+                    ))
+                }
+            }
         }
         Ok(())
     }

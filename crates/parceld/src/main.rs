@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use parceld_api::{ApiSettings, AppState};
+use parceld_model::{LimitClass, RateLimits};
 use parceld_store::{SqliteStore, Store, StoreError};
 use tracing_subscriber::EnvFilter;
 
@@ -69,6 +70,14 @@ enum AccountCommand {
     Disable { name: String },
     /// Accept the account's requests again.
     Enable { name: String },
+    /// Set the account's own rate limits, in requests per second, e.g. `v4_other=20 v2_list=2`
+    /// (classes: v4_create, v4_realtime, v4_other, v2_realtime, v2_list, v2_other);
+    /// `CLASS=default` goes back to the server's configured limit.
+    SetLimits {
+        name: String,
+        #[arg(required = true, value_name = "CLASS=RATE")]
+        limits: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -160,7 +169,7 @@ async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> anyhow
             first.info.account_name, first.key
         );
     }
-    let state = AppState::new(Arc::new(store));
+    let state = AppState::new(Arc::new(store), config.rate_limits);
     let app = parceld_api::router(
         state,
         &ApiSettings {
@@ -216,6 +225,17 @@ async fn shutdown_signal() {
     }
 }
 
+fn describe_limits(limits: &RateLimits) -> String {
+    if limits.is_empty() {
+        return "server defaults".to_string();
+    }
+    LimitClass::ALL
+        .iter()
+        .filter_map(|c| limits.get(*c).map(|r| format!("{}={r}/s", c.key())))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn fmt_time(time: chrono::DateTime<chrono::Utc>) -> String {
     time.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
@@ -234,17 +254,52 @@ async fn account(store: &SqliteStore, command: AccountCommand) -> anyhow::Result
             );
         }
         AccountCommand::List => {
-            println!("{:<6} {:<24} {:<9} CREATED", "ID", "NAME", "STATE");
+            println!(
+                "{:<6} {:<24} {:<9} {:<24} LIMITS",
+                "ID", "NAME", "STATE", "CREATED"
+            );
             for a in store.accounts().await? {
                 let state = if a.disabled { "disabled" } else { "active" };
                 println!(
-                    "{:<6} {:<24} {:<9} {}",
+                    "{:<6} {:<24} {:<9} {:<24} {}",
                     a.id,
                     a.name,
                     state,
-                    fmt_time(a.created_at)
+                    fmt_time(a.created_at),
+                    describe_limits(&a.rate_limits)
                 );
             }
+        }
+        AccountCommand::SetLimits { name, limits } => {
+            let account = store
+                .accounts()
+                .await?
+                .into_iter()
+                .find(|a| a.name == name)
+                .with_context(|| {
+                    format!("no account named \"{name}\"; `parceld account list` shows them")
+                })?;
+            let mut overrides = account.rate_limits;
+            for item in &limits {
+                let (class, rate) = item
+                    .split_once('=')
+                    .with_context(|| format!("`{item}` is not CLASS=RATE"))?;
+                let class = LimitClass::from_key(class.trim()).with_context(|| {
+                    format!("`{class}` is not a limit class; use one of v4_create, v4_realtime, v4_other, v2_realtime, v2_list, v2_other")
+                })?;
+                let rate = match rate.trim() {
+                    "default" => None,
+                    number => match number.parse::<f64>() {
+                        Ok(r) if r > 0.0 && r.is_finite() => Some(r),
+                        _ => bail!(
+                            "`{number}` is not a rate above 0 (requests per second) or `default`"
+                        ),
+                    },
+                };
+                overrides.set(class, rate);
+            }
+            store.set_account_rate_limits(&name, &overrides).await?;
+            println!("account \"{name}\" limits: {}", describe_limits(&overrides));
         }
         AccountCommand::Disable { name } | AccountCommand::Enable { name } if name.is_empty() => {
             bail!("the account name must not be empty")

@@ -10,7 +10,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parceld_model::{DeliveryStatus, Tracking, TrackingFields, TrackingId};
+use parceld_model::{DeliveryStatus, RateLimits, Tracking, TrackingFields, TrackingId};
 
 pub use sqlite::SqliteStore;
 
@@ -18,12 +18,14 @@ pub use sqlite::SqliteStore;
 pub type AccountId = i64;
 
 /// A tenant: every tracking and key belongs to exactly one account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Account {
     pub id: AccountId,
     pub name: String,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// The account's own rate limits; unset classes use the server's defaults.
+    pub rate_limits: RateLimits,
 }
 
 /// What `key list` shows of a key. The key itself is never stored, only its hash.
@@ -44,7 +46,7 @@ pub struct NewApiKey {
 }
 
 /// The outcome of presenting an API key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum KeyCheck {
     Valid(Account),
     /// The key existed and was deleted.
@@ -139,6 +141,11 @@ pub trait Store: Send + Sync + 'static {
     async fn create_account(&self, name: &str) -> StoreResult<Account>;
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
     async fn set_account_disabled(&self, name: &str, disabled: bool) -> StoreResult<Account>;
+    async fn set_account_rate_limits(
+        &self,
+        name: &str,
+        limits: &RateLimits,
+    ) -> StoreResult<Account>;
 
     async fn create_api_key(&self, account_name: &str) -> StoreResult<NewApiKey>;
     async fn api_keys(&self) -> StoreResult<Vec<ApiKeyInfo>>;

@@ -11,7 +11,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use parceld_model::{
-    Checkpoint, DeliveryStatus, Leg, ShipmentInfo, SubStatus, Tracking, TrackingFields, TrackingId,
+    Checkpoint, DeliveryStatus, Leg, RateLimits, ShipmentInfo, SubStatus, Tracking, TrackingFields,
+    TrackingId,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -79,12 +80,15 @@ impl SqliteStore {
     }
 
     async fn account_by_name(&self, name: &str) -> StoreResult<Account> {
-        sqlx::query("SELECT id, name, disabled, created_at FROM accounts WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|row| account_from_row(&row))
-            .ok_or_else(|| StoreError::NotFound(format!("account `{name}`")))
+        sqlx::query(
+            "SELECT id, name, disabled, created_at, rate_limits FROM accounts WHERE name = ?",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| account_from_row(&row))
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound(format!("account `{name}`")))
     }
 
     async fn insert_key(
@@ -196,15 +200,34 @@ impl Store for SqliteStore {
     }
 
     async fn accounts(&self) -> StoreResult<Vec<Account>> {
-        let rows = sqlx::query("SELECT id, name, disabled, created_at FROM accounts ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(account_from_row).collect())
+        let rows = sqlx::query(
+            "SELECT id, name, disabled, created_at, rate_limits FROM accounts ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(account_from_row).collect()
     }
 
     async fn set_account_disabled(&self, name: &str, disabled: bool) -> StoreResult<Account> {
         let changed = sqlx::query("UPDATE accounts SET disabled = ? WHERE name = ?")
             .bind(disabled)
+            .bind(name)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("account `{name}`")));
+        }
+        self.account_by_name(name).await
+    }
+
+    async fn set_account_rate_limits(
+        &self,
+        name: &str,
+        limits: &RateLimits,
+    ) -> StoreResult<Account> {
+        let changed = sqlx::query("UPDATE accounts SET rate_limits = ? WHERE name = ?")
+            .bind(serde_json::to_string(limits).expect("limits serialise"))
             .bind(name)
             .execute(&self.pool)
             .await?
@@ -256,7 +279,7 @@ impl Store for SqliteStore {
             return Ok(KeyCheck::Invalid);
         };
         let row = sqlx::query(
-            "SELECT k.hash, k.deleted_at, a.id, a.name, a.disabled, a.created_at \
+            "SELECT k.hash, k.deleted_at, a.id, a.name, a.disabled, a.created_at, a.rate_limits \
              FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.lookup = ?",
         )
         .bind(lookup)
@@ -277,6 +300,7 @@ impl Store for SqliteStore {
             name: row.get(3),
             disabled: row.get(4),
             created_at: from_ts(row.get(5)),
+            rate_limits: parse_json(row.get(6), "rate_limits")?,
         }))
     }
 
@@ -513,6 +537,7 @@ async fn insert_account(conn: &mut sqlx::SqliteConnection, name: &str) -> StoreR
             name: name.to_string(),
             disabled: false,
             created_at: from_ts(now),
+            rate_limits: RateLimits::default(),
         }),
         Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(StoreError::Conflict(
             format!("an account named `{name}` already exists"),
@@ -538,13 +563,14 @@ fn parse_substatus(text: Option<String>) -> StoreResult<Option<SubStatus>> {
         .transpose()
 }
 
-fn account_from_row(row: &SqliteRow) -> Account {
-    Account {
+fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
+    Ok(Account {
         id: row.get(0),
         name: row.get(1),
         disabled: row.get(2),
         created_at: from_ts(row.get(3)),
-    }
+        rate_limits: parse_json(row.get(4), "rate_limits")?,
+    })
 }
 
 fn tracking_from_row(row: &SqliteRow) -> StoreResult<Tracking> {

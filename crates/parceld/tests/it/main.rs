@@ -4,6 +4,7 @@ mod auth;
 mod errors;
 mod lifecycle;
 mod ops;
+mod ratelimits;
 mod sdk;
 mod support;
 mod trackings;

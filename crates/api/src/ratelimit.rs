@@ -1,0 +1,196 @@
+//! Per-account rate limiting: one token bucket per (account, limit class).
+//!
+//! Every authenticated route passes through [`limit`], so v4 and (later) v2 routes share one
+//! mechanism. The bucket holds up to one second's worth of requests (at least one) and refills
+//! continuously; a request that finds it empty gets a 429 with `Retry-After`. Every response
+//! carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (unix seconds
+//! when the bucket is full again).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use parceld_model::{LimitClass, RateLimits};
+use parceld_store::{Account, AccountId};
+
+use crate::error::{ApiError, ErrorCode};
+use crate::AppState;
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    refilled_at: Instant,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// Requests per second allowed (rounded up for the header).
+    pub rate: f64,
+    pub remaining: u32,
+    /// Until the bucket is full again.
+    pub reset_after: Duration,
+    /// Until the next request would be allowed (zero when allowed).
+    pub retry_after: Duration,
+}
+
+/// All buckets of this process.
+#[derive(Debug)]
+pub struct RateLimiter {
+    defaults: RateLimits,
+    buckets: Mutex<HashMap<(AccountId, LimitClass), Bucket>>,
+}
+
+impl RateLimiter {
+    pub fn new(defaults: RateLimits) -> Self {
+        RateLimiter {
+            defaults,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from the account's bucket for `class`, if it has one.
+    pub fn check(&self, account: &Account, class: LimitClass) -> Decision {
+        self.check_at(account, class, Instant::now())
+    }
+
+    fn check_at(&self, account: &Account, class: LimitClass, now: Instant) -> Decision {
+        let rate = account.rate_limits.rate(class, &self.defaults).max(0.001);
+        let capacity = rate.max(1.0);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = buckets.entry((account.id, class)).or_insert(Bucket {
+            tokens: capacity,
+            refilled_at: now,
+        });
+        let elapsed = now
+            .saturating_duration_since(bucket.refilled_at)
+            .as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * rate).min(capacity);
+        bucket.refilled_at = now;
+        // A hair of tolerance so that waiting exactly the advertised time is always enough.
+        let allowed = bucket.tokens >= 1.0 - 1e-9;
+        if allowed {
+            bucket.tokens = (bucket.tokens - 1.0).max(0.0);
+        }
+        let retry_after = if allowed {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - bucket.tokens) / rate)
+        };
+        Decision {
+            allowed,
+            rate,
+            remaining: bucket.tokens.floor() as u32,
+            reset_after: Duration::from_secs_f64((capacity - bucket.tokens) / rate),
+            retry_after,
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
+    let reset = unix_now() + decision.reset_after.as_secs_f64().ceil() as u64;
+    for (name, value) in [
+        ("x-ratelimit-limit", decision.rate.ceil() as u64),
+        ("x-ratelimit-remaining", u64::from(decision.remaining)),
+        ("x-ratelimit-reset", reset),
+    ] {
+        headers.insert(name, HeaderValue::from(value));
+    }
+    if !decision.allowed {
+        let seconds = decision.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        headers.insert("retry-after", HeaderValue::from(seconds));
+    }
+}
+
+/// Middleware for the routes of one limit class; runs after authentication.
+pub async fn limit(
+    State((state, class)): State<(AppState, LimitClass)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(account) = request.extensions().get::<Account>().cloned() else {
+        return next.run(request).await;
+    };
+    let decision = state.limiter.check(&account, class);
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        let seconds = decision.retry_after.as_secs_f64().ceil().max(1.0);
+        ApiError::new(
+            ErrorCode::TooManyRequests,
+            format!(
+                "This account may send {} requests per second to this endpoint; retry after {seconds} s.",
+                decision.rate
+            ),
+        )
+        .into_response()
+    };
+    set_headers(response.headers_mut(), &decision);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: AccountId, limits: RateLimits) -> Account {
+        Account {
+            id,
+            name: format!("a{id}"),
+            disabled: false,
+            created_at: chrono::Utc::now(),
+            rate_limits: limits,
+        }
+    }
+
+    #[test]
+    fn a_bucket_allows_its_rate_then_refuses_then_refills() {
+        let limiter = RateLimiter::new(RateLimits::DEFAULTS);
+        let a = account(1, RateLimits::default());
+        let t0 = Instant::now();
+        for i in 0..3 {
+            let d = limiter.check_at(&a, LimitClass::V4Create, t0);
+            assert!(d.allowed, "request {i}");
+            assert_eq!(d.remaining, 2 - i);
+        }
+        let refused = limiter.check_at(&a, LimitClass::V4Create, t0);
+        assert!(!refused.allowed);
+        assert!((refused.retry_after.as_secs_f64() - 1.0 / 3.0).abs() < 1e-6);
+        // Other classes and other accounts have their own buckets.
+        assert!(limiter.check_at(&a, LimitClass::V4Other, t0).allowed);
+        assert!(
+            limiter
+                .check_at(&account(2, RateLimits::default()), LimitClass::V4Create, t0)
+                .allowed
+        );
+        // After the advertised wait, one more request goes through.
+        let later = t0 + refused.retry_after;
+        assert!(limiter.check_at(&a, LimitClass::V4Create, later).allowed);
+        assert!(!limiter.check_at(&a, LimitClass::V4Create, later).allowed);
+    }
+
+    #[test]
+    fn an_accounts_own_limit_replaces_the_default() {
+        let limiter = RateLimiter::new(RateLimits::DEFAULTS);
+        let mut limits = RateLimits::default();
+        limits.set(LimitClass::V2List, Some(5.0));
+        let a = account(1, limits);
+        let t0 = Instant::now();
+        let allowed = (0..10)
+            .filter(|_| limiter.check_at(&a, LimitClass::V2List, t0).allowed)
+            .count();
+        assert_eq!(allowed, 5);
+    }
+}
