@@ -80,6 +80,7 @@ pub fn router(state: AppState, settings: &ApiSettings) -> Router {
         .route("/v4/trackings/delete/{id}", delete(v4::trackings::delete))
         .route("/v4/trackings/retrack/{id}", post(v4::trackings::retrack))
         .route("/v4/couriers/all", get(v4::couriers::all))
+        .route("/v4/couriers/detect", post(v4::couriers::detect))
         .route_layer(limited(LimitClass::V4Other))
         .merge(v4_create)
         .route_layer(middleware::from_fn_with_state(

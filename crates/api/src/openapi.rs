@@ -21,6 +21,7 @@ use crate::v4;
         v4::trackings::delete,
         v4::trackings::retrack,
         v4::couriers::all,
+        v4::couriers::detect,
     ),
     modifiers(&ApiKeyAuth),
     tags(

@@ -50,27 +50,43 @@ pub fn new_tracking(
     fields: TrackingFields,
 ) -> Result<NewTracking, ApiError> {
     let number = tracking_number(number)?;
-    let courier = match courier.map(str::trim).filter(|c| !c.is_empty()) {
-        Some(code) => courier_code(code)?,
+    let (courier, detected) = match courier.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => (courier_code(code)?, None),
         None => {
-            return Err(ApiError::new(
-                ErrorCode::CannotDetectCourier,
-                "Send `courier_code`; GET /v4/couriers/all lists the codes.",
-            ))
+            let best = parceld_detect::detect(number.as_str()).into_iter().next();
+            match best {
+                Some(candidate) => (candidate.courier, Some(candidate)),
+                None => {
+                    return Err(ApiError::new(
+                        ErrorCode::CannotDetectCourier,
+                        format!(
+                            "`{number}` matches no courier's number format; send `courier_code` (GET /v4/couriers/all lists the codes)."
+                        ),
+                    ))
+                }
+            }
         }
     };
     required_fields(courier, &fields)?;
-    let status_info = (!courier.has_adapter).then(|| {
-        format!(
+    let mut notes = Vec::new();
+    if let Some(candidate) = &detected {
+        notes.push(format!(
+            "Courier detected from the number: {}.",
+            candidate.reason
+        ));
+    }
+    if !courier.has_adapter {
+        notes.push(format!(
             "parceld does not fetch tracking from {} yet; the tracking is stored and stays pending.",
             courier.name
-        )
-    });
+        ));
+    }
     Ok(NewTracking {
         tracking_number: number.into_string(),
         courier_code: courier.code.to_string(),
+        courier_detected: detected.is_some(),
         fields,
-        status_info,
+        status_info: (!notes.is_empty()).then(|| notes.join(" ")),
     })
 }
 

@@ -114,6 +114,8 @@ pub struct Tracking {
     pub id: TrackingId,
     pub tracking_number: String,
     pub courier_code: String,
+    /// The courier was detected from the number, not given by the client.
+    pub courier_detected: bool,
     pub fields: TrackingFields,
     pub shipment: ShipmentInfo,
     pub delivery_status: DeliveryStatus,

@@ -58,6 +58,14 @@ enum Command {
     },
     /// Print the OpenAPI document of the API.
     Openapi,
+    /// Name the courier of tracking numbers, from their format and check digit.
+    Detect {
+        /// Tracking numbers (spaces and dashes inside a number are fine if quoted).
+        numbers: Vec<String>,
+        /// Find tracking numbers inside a text file (an e-mail, say); `-` reads standard input.
+        #[arg(long, value_name = "FILE", conflicts_with = "numbers")]
+        text: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -95,9 +103,13 @@ enum KeyCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::Openapi = cli.command {
-        print!("{}", parceld_api::openapi::document());
-        return Ok(());
+    match &cli.command {
+        Command::Openapi => {
+            print!("{}", parceld_api::openapi::document());
+            return Ok(());
+        }
+        Command::Detect { numbers, text } => return detect(numbers, text.as_deref()),
+        _ => {}
     }
     let mut config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
@@ -142,7 +154,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Account { command } => account(&open_store(&config).await?, command).await,
         Command::Key { command } => key(&open_store(&config).await?, command).await,
-        Command::Openapi => unreachable!("handled before the runtime starts"),
+        Command::Openapi | Command::Detect { .. } => {
+            unreachable!("handled before the runtime starts")
+        }
     }
 }
 
@@ -223,6 +237,54 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+fn print_candidates(number: &str, candidates: &[parceld_detect::Candidate]) {
+    if candidates.is_empty() {
+        println!("{number}: no courier's format fits");
+        return;
+    }
+    println!("{number}:");
+    for c in candidates {
+        println!(
+            "  {:<18} {:>4.0}%  {}",
+            c.courier.code,
+            c.confidence * 100.0,
+            c.reason
+        );
+    }
+}
+
+fn detect(numbers: &[String], text: Option<&std::path::Path>) -> anyhow::Result<()> {
+    if let Some(path) = text {
+        let content = if path == std::path::Path::new("-") {
+            std::io::read_to_string(std::io::stdin())?
+        } else {
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+        };
+        let found = parceld_detect::find_in_text(&content);
+        if found.is_empty() {
+            println!("no tracking numbers found");
+        }
+        for f in found {
+            print_candidates(&f.number, &f.candidates);
+        }
+        return Ok(());
+    }
+    if numbers.is_empty() {
+        bail!("give tracking numbers, or --text FILE");
+    }
+    let mut any = false;
+    for number in numbers {
+        let candidates = parceld_detect::detect(number);
+        any |= !candidates.is_empty();
+        print_candidates(number, &candidates);
+    }
+    if !any {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 fn describe_limits(limits: &RateLimits) -> String {

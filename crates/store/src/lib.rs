@@ -60,6 +60,8 @@ pub enum KeyCheck {
 pub struct NewTracking {
     pub tracking_number: String,
     pub courier_code: String,
+    /// The courier was detected from the number's format.
+    pub courier_detected: bool,
     pub fields: TrackingFields,
     pub status_info: Option<String>,
 }

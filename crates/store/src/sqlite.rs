@@ -31,7 +31,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 const INSERT_CHUNK: usize = 500;
 
 const TRACKING_COLUMNS: &str =
-    "pk, id, tracking_number, courier_code, delivery_status, substatus, \
+    "pk, id, tracking_number, courier_code, courier_detected, delivery_status, substatus, \
     status_info, latest_event, latest_checkpoint_time, archived, fields, shipment, created_at, \
     updated_at, last_checked_at, next_check_at, check_error";
 
@@ -323,13 +323,15 @@ impl Store for SqliteStore {
         for chunk in prepared.chunks(INSERT_CHUNK) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO trackings (id, account_id, tracking_number, courier_code, \
-                 delivery_status, status_info, fields, created_at, updated_at, next_check_at) ",
+                 courier_detected, delivery_status, status_info, fields, created_at, updated_at, \
+                 next_check_at) ",
             );
             insert.push_values(chunk, |mut row, (id, fields, new)| {
                 row.push_bind(id.as_str())
                     .push_bind(account)
                     .push_bind(&new.tracking_number)
                     .push_bind(&new.courier_code)
+                    .push_bind(new.courier_detected)
                     .push_bind(DeliveryStatus::Pending.as_str())
                     .push_bind(&new.status_info)
                     .push_bind(fields)
@@ -353,6 +355,7 @@ impl Store for SqliteStore {
                         id,
                         tracking_number: new.tracking_number,
                         courier_code: new.courier_code,
+                        courier_detected: new.courier_detected,
                         fields: new.fields,
                         shipment: ShipmentInfo::default(),
                         delivery_status: DeliveryStatus::Pending,
@@ -453,8 +456,9 @@ impl Store for SqliteStore {
         fields.apply(&patch.fields);
         let courier: String = patch.courier_code_new.clone().unwrap_or_else(|| row.get(2));
         let result = sqlx::query(
-            "UPDATE trackings SET fields = ?, courier_code = ?, archived = COALESCE(?, archived), \
-             updated_at = ? WHERE pk = ?",
+            "UPDATE trackings SET fields = ?1, courier_code = ?2, \
+             courier_detected = CASE WHEN courier_code = ?2 THEN courier_detected ELSE 0 END, \
+             archived = COALESCE(?3, archived), updated_at = ?4 WHERE pk = ?5",
         )
         .bind(serde_json::to_string(&fields).expect("fields serialise"))
         .bind(&courier)
@@ -580,6 +584,7 @@ fn tracking_from_row(row: &SqliteRow) -> StoreResult<Tracking> {
             .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{id}`")))?,
         tracking_number: row.get("tracking_number"),
         courier_code: row.get("courier_code"),
+        courier_detected: row.get("courier_detected"),
         fields: parse_json(row.get("fields"), "fields")?,
         shipment: parse_json(row.get("shipment"), "shipment")?,
         delivery_status: parse_status(row.get("delivery_status"))?,

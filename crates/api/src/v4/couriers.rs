@@ -1,9 +1,12 @@
-//! `GET /v4/couriers/all`: the courier registry.
+//! `GET /v4/couriers/all` (the courier registry) and `POST /v4/couriers/detect` (which
+//! couriers a number may belong to).
 
 use axum::Json;
 
-use super::wire::{CourierView, Envelope};
-use crate::extract::Authenticated;
+use super::wire::{CourierView, DetectRequest, DetectedCourierView, Envelope};
+use crate::error::ApiError;
+use crate::extract::{parse_json, Authenticated, RawBody};
+use crate::service;
 
 /// List every courier parceld knows.
 #[utoipa::path(
@@ -20,4 +23,28 @@ pub async fn all(_auth: Authenticated) -> Json<Envelope<Vec<CourierView>>> {
             .map(CourierView::from)
             .collect(),
     ))
+}
+
+/// Which couriers a tracking number may belong to, best first (empty when none fits).
+#[utoipa::path(
+    post,
+    path = "/v4/couriers/detect",
+    tag = "couriers",
+    request_body = DetectRequest,
+    responses(
+        (status = 200, description = "Candidate couriers, best first", body = Envelope<Vec<DetectedCourierView>>),
+        (status = 400, description = "4110, 4111, 4130 or 400"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn detect(
+    _auth: Authenticated,
+    RawBody(body): RawBody,
+) -> Result<Json<Envelope<Vec<DetectedCourierView>>>, ApiError> {
+    let request: DetectRequest = parse_json(&body)?;
+    let number = service::tracking_number(request.tracking_number.as_deref())?;
+    let candidates = parceld_detect::detect(number.as_str());
+    Ok(Json(Envelope::ok(
+        candidates.iter().map(DetectedCourierView::from).collect(),
+    )))
 }

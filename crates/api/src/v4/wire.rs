@@ -178,6 +178,8 @@ pub struct TrackingView {
     pub scheduled_address: Option<String>,
     pub origin_info: CarrierLegView,
     pub destination_info: CarrierLegView,
+    /// parceld extension: the courier was detected from the number, not given on create.
+    pub courier_detected: bool,
     /// parceld extension: when parceld last asked the courier.
     pub last_checked_at: Option<String>,
     /// parceld extension: when parceld will next ask the courier.
@@ -361,6 +363,7 @@ impl TrackingView {
             scheduled_address: s.scheduled_address.clone(),
             origin_info: leg_view(Some(&t.courier_code), &origin),
             destination_info: leg_view(s.destination_courier_code.as_deref(), &destination),
+            courier_detected: t.courier_detected,
             last_checked_at: opt_iso(t.last_checked_at),
             next_check_at: opt_iso(t.next_check_at),
             check_error: t.check_error.clone(),
@@ -487,6 +490,40 @@ impl From<&Courier> for CourierView {
             support_language: vec!["en".to_string()],
             courier_logo: String::new(),
             supported: c.has_adapter,
+        }
+    }
+}
+
+/// Body of `POST /v4/couriers/detect`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetectRequest {
+    pub tracking_number: Option<String>,
+}
+
+/// A detected courier: the courier object plus parceld's confidence and reason.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DetectedCourierView {
+    #[serde(flatten)]
+    pub courier: CourierView,
+    /// parceld extension: 0 to 1, higher is more certain.
+    pub confidence: f32,
+    /// parceld extension: the number format that matched.
+    pub format: String,
+    /// parceld extension: whether the format's check digit was verified.
+    pub check_digit_valid: bool,
+    /// parceld extension: why this courier, in words.
+    pub reason: String,
+}
+
+impl From<&parceld_detect::Candidate> for DetectedCourierView {
+    fn from(c: &parceld_detect::Candidate) -> Self {
+        DetectedCourierView {
+            courier: CourierView::from(c.courier),
+            confidence: c.confidence,
+            format: c.format.to_string(),
+            check_digit_valid: c.check_digit == parceld_detect::CheckDigit::Valid,
+            reason: c.reason.clone(),
         }
     }
 }

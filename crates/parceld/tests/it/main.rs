@@ -1,6 +1,7 @@
 //! Integration tests: the real `parceld` binary, a real SQLite file, real HTTP.
 
 mod auth;
+mod detect;
 mod errors;
 mod lifecycle;
 mod ops;
