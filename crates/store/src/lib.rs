@@ -6,11 +6,15 @@
 //! number of statements (multi-row inserts, `IN (json_each(?))` look-ups), never one per row.
 
 pub mod keys;
+mod refresh;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parceld_model::{DeliveryStatus, RateLimits, Tracking, TrackingFields, TrackingId};
+use parceld_model::{
+    Checkpoint, DeliveryStatus, RateLimits, ShipmentInfo, SubStatus, Tracking, TrackingFields,
+    TrackingId,
+};
 
 pub use sqlite::SqliteStore;
 
@@ -113,6 +117,69 @@ pub enum RetrackOutcome {
     NotFound,
 }
 
+/// A tracking claimed by a worker for a refresh, with what the engine needs to ask the carrier
+/// and to decide the next state.
+#[derive(Debug, Clone)]
+pub struct ClaimedTracking {
+    pub pk: i64,
+    pub id: TrackingId,
+    pub account_id: AccountId,
+    pub tracking_number: String,
+    pub courier_code: String,
+    pub fields: TrackingFields,
+    pub created_at: DateTime<Utc>,
+    pub delivery_status: DeliveryStatus,
+    pub substatus: Option<SubStatus>,
+    pub latest_checkpoint_time: Option<DateTime<Utc>>,
+    pub check_failures: i64,
+    pub notfound_since: Option<DateTime<Utc>>,
+}
+
+/// The new state of one refreshed tracking.
+#[derive(Debug, Clone)]
+pub struct RefreshUpdate {
+    pub pk: i64,
+    /// Checkpoints from the carrier; merged by fingerprint, so resending known ones is harmless.
+    pub checkpoints: Vec<Checkpoint>,
+    /// Shipment facts from the carrier; `None` keeps the stored ones.
+    pub shipment: Option<ShipmentInfo>,
+    pub delivery_status: DeliveryStatus,
+    pub substatus: Option<SubStatus>,
+    pub status_info: Option<String>,
+    pub latest_event: Option<String>,
+    pub latest_checkpoint_time: Option<DateTime<Utc>>,
+    /// The carrier error of this check, if it failed.
+    pub check_error: Option<String>,
+    pub check_failures: i64,
+    pub notfound_since: Option<DateTime<Utc>>,
+    /// When to check again; `None` stops refreshing (delivered, expired, final exception).
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub checked_at: DateTime<Utc>,
+}
+
+/// A real change (new checkpoints or a new status) recorded by [`Store::apply_refresh`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingChange {
+    /// Unique per change; webhook deliveries carry it as their id.
+    pub event_id: String,
+    pub tracking_pk: i64,
+    pub tracking_id: TrackingId,
+    pub account_id: AccountId,
+    pub delivery_status: DeliveryStatus,
+    pub substatus: Option<SubStatus>,
+    pub new_checkpoints: usize,
+}
+
+/// What one [`Store::apply_refresh`] did.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    /// Updates written.
+    pub applied: usize,
+    /// Updates dropped because this worker no longer held the claim.
+    pub stale: usize,
+    pub changes: Vec<TrackingChange>,
+}
+
 /// Storage failures. The API maps `Conflict` and `NotFound` onto client errors and everything
 /// else onto a 5xx.
 #[derive(Debug, thiserror::Error)]
@@ -184,4 +251,30 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<Tracking>>;
     /// Re-activates an expired tracking and makes it due now.
     async fn retrack(&self, account: AccountId, id: &TrackingId) -> StoreResult<RetrackOutcome>;
+
+    /// Claims up to `limit` due trackings (not archived, not leased by a live worker, courier
+    /// not paused) for `owner` until `lease_until`, most overdue first. One statement.
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+        paused_couriers: &[String],
+    ) -> StoreResult<Vec<ClaimedTracking>>;
+
+    /// Applies refresh results in one transaction: merges checkpoints by fingerprint, writes the
+    /// new state, releases the claims, and records a change for every tracking that really
+    /// changed. Updates for trackings `owner` no longer holds are dropped.
+    async fn apply_refresh(
+        &self,
+        owner: &str,
+        updates: Vec<RefreshUpdate>,
+    ) -> StoreResult<ApplyReport>;
+
+    /// Releases every claim `owner` holds (graceful shutdown), leaving the trackings due.
+    async fn release_claims(&self, owner: &str) -> StoreResult<u64>;
+
+    /// The change records of one tracking, oldest first.
+    async fn changes_of(&self, tracking_pk: i64) -> StoreResult<Vec<TrackingChange>>;
 }

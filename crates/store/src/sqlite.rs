@@ -21,8 +21,9 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::keys;
 use crate::{
-    Account, AccountId, ApiKeyInfo, CreateOutcome, KeyCheck, NewApiKey, NewTracking, Page,
-    RetrackOutcome, Store, StoreError, StoreResult, TrackingFilter, TrackingPatch,
+    Account, AccountId, ApiKeyInfo, ApplyReport, ClaimedTracking, CreateOutcome, KeyCheck,
+    NewApiKey, NewTracking, Page, RefreshUpdate, RetrackOutcome, Store, StoreError, StoreResult,
+    TrackingChange, TrackingFilter, TrackingPatch,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -501,6 +502,33 @@ impl Store for SqliteStore {
         Ok((deleted > 0).then_some(tracking))
     }
 
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+        paused_couriers: &[String],
+    ) -> StoreResult<Vec<ClaimedTracking>> {
+        crate::refresh::claim_due(&self.pool, owner, now, lease_until, limit, paused_couriers).await
+    }
+
+    async fn apply_refresh(
+        &self,
+        owner: &str,
+        updates: Vec<RefreshUpdate>,
+    ) -> StoreResult<ApplyReport> {
+        crate::refresh::apply_refresh(&self.pool, owner, updates).await
+    }
+
+    async fn release_claims(&self, owner: &str) -> StoreResult<u64> {
+        crate::refresh::release_claims(&self.pool, owner).await
+    }
+
+    async fn changes_of(&self, tracking_pk: i64) -> StoreResult<Vec<TrackingChange>> {
+        crate::refresh::changes_of(&self.pool, tracking_pk).await
+    }
+
     async fn retrack(&self, account: AccountId, id: &TrackingId) -> StoreResult<RetrackOutcome> {
         let now = Utc::now().timestamp();
         let pk: Option<i64> = sqlx::query_scalar(
@@ -550,19 +578,22 @@ async fn insert_account(conn: &mut sqlx::SqliteConnection, name: &str) -> StoreR
     }
 }
 
-fn from_ts(seconds: i64) -> DateTime<Utc> {
+pub(crate) fn from_ts(seconds: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(seconds, 0).single().unwrap_or_default()
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(text: String, what: &str) -> StoreResult<T> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    text: String,
+    what: &str,
+) -> StoreResult<T> {
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-fn parse_status(text: &str) -> StoreResult<DeliveryStatus> {
+pub(crate) fn parse_status(text: &str) -> StoreResult<DeliveryStatus> {
     DeliveryStatus::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn parse_substatus(text: Option<String>) -> StoreResult<Option<SubStatus>> {
+pub(crate) fn parse_substatus(text: Option<String>) -> StoreResult<Option<SubStatus>> {
     text.map(|t| SubStatus::from_str(&t).map_err(StoreError::Corrupt))
         .transpose()
 }

@@ -1,0 +1,288 @@
+//! The SQLite side of the refresh engine: batch claims with a lease and set-based application
+//! of results.
+//!
+//! Every call is a bounded number of statements whatever the batch size: one `UPDATE …
+//! RETURNING` claims a batch; applying a batch is one multi-row checkpoint insert, one
+//! `UPDATE … FROM json_each(?)` and one insert of change records, in one transaction. A worker
+//! that dies leaves its leases to expire; a worker whose lease expired cannot apply stale results,
+//! because every write is conditioned on `lease_owner`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use parceld_model::{DeliveryStatus, TrackingId};
+use rand::RngCore;
+use serde_json::json;
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+use crate::{ApplyReport, ClaimedTracking, RefreshUpdate, StoreError, StoreResult, TrackingChange};
+
+const CHECKPOINT_CHUNK: usize = 500;
+
+fn ts(time: Option<DateTime<Utc>>) -> Option<i64> {
+    time.map(|t| t.timestamp())
+}
+
+fn new_event_id() -> String {
+    let mut bytes = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("evt_{}", hex::encode(bytes))
+}
+
+pub(crate) async fn claim_due(
+    pool: &SqlitePool,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: usize,
+    paused_couriers: &[String],
+) -> StoreResult<Vec<ClaimedTracking>> {
+    let paused = serde_json::to_string(paused_couriers).expect("strings serialise");
+    let rows = sqlx::query(
+        "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
+         WHERE pk IN ( \
+             SELECT pk FROM trackings \
+             WHERE next_check_at IS NOT NULL AND next_check_at <= ?3 AND archived = 0 \
+               AND (lease_until IS NULL OR lease_until < ?3) \
+               AND courier_code NOT IN (SELECT value FROM json_each(?4)) \
+             ORDER BY next_check_at LIMIT ?5) \
+         RETURNING pk, id, account_id, tracking_number, courier_code, fields, created_at, \
+                   delivery_status, substatus, latest_checkpoint_time, check_failures, notfound_since",
+    )
+    .bind(owner)
+    .bind(lease_until.timestamp())
+    .bind(now.timestamp())
+    .bind(paused)
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.get("id");
+            Ok(ClaimedTracking {
+                pk: row.get("pk"),
+                id: TrackingId::parse(&id)
+                    .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{id}`")))?,
+                account_id: row.get("account_id"),
+                tracking_number: row.get("tracking_number"),
+                courier_code: row.get("courier_code"),
+                fields: crate::sqlite::parse_json(row.get("fields"), "fields")?,
+                created_at: crate::sqlite::from_ts(row.get("created_at")),
+                delivery_status: crate::sqlite::parse_status(row.get("delivery_status"))?,
+                substatus: crate::sqlite::parse_substatus(row.get("substatus"))?,
+                latest_checkpoint_time: row
+                    .get::<Option<i64>, _>("latest_checkpoint_time")
+                    .map(crate::sqlite::from_ts),
+                check_failures: row.get("check_failures"),
+                notfound_since: row
+                    .get::<Option<i64>, _>("notfound_since")
+                    .map(crate::sqlite::from_ts),
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn apply_refresh(
+    pool: &SqlitePool,
+    owner: &str,
+    updates: Vec<RefreshUpdate>,
+) -> StoreResult<ApplyReport> {
+    if updates.is_empty() {
+        return Ok(ApplyReport::default());
+    }
+    let pks: Vec<i64> = updates.iter().map(|u| u.pk).collect();
+    let mut tx = pool.begin().await?;
+
+    // Which of these does this worker still hold, and what was their state?
+    let held = sqlx::query(
+        "SELECT pk, id, account_id, delivery_status, substatus FROM trackings \
+         WHERE lease_owner = ?1 AND pk IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(owner)
+    .bind(serde_json::to_string(&pks).expect("integers serialise"))
+    .fetch_all(&mut *tx)
+    .await?;
+    struct Before {
+        id: String,
+        account_id: i64,
+        status: String,
+        substatus: Option<String>,
+    }
+    let before: HashMap<i64, Before> = held
+        .iter()
+        .map(|row| {
+            (
+                row.get("pk"),
+                Before {
+                    id: row.get("id"),
+                    account_id: row.get("account_id"),
+                    status: row.get("delivery_status"),
+                    substatus: row.get("substatus"),
+                },
+            )
+        })
+        .collect();
+    let (updates, stale): (Vec<RefreshUpdate>, Vec<RefreshUpdate>) = updates
+        .into_iter()
+        .partition(|u| before.contains_key(&u.pk));
+
+    // Merge checkpoints: the unique (tracking_pk, fingerprint) index drops the known ones.
+    let mut new_checkpoints: HashMap<i64, usize> = HashMap::new();
+    let rows: Vec<(i64, &parceld_model::Checkpoint)> = updates
+        .iter()
+        .flat_map(|u| u.checkpoints.iter().map(move |c| (u.pk, c)))
+        .collect();
+    for chunk in rows.chunks(CHECKPOINT_CHUNK) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO checkpoints (tracking_pk, leg, time, checkpoint_date, status, substatus, \
+             detail, location, country_iso2, state, city, zip, raw_status, fingerprint) ",
+        );
+        insert.push_values(chunk, |mut row, (pk, c)| {
+            row.push_bind(*pk)
+                .push_bind(c.leg.as_i64())
+                .push_bind(c.time.timestamp())
+                .push_bind(&c.checkpoint_date)
+                .push_bind(c.status.as_str())
+                .push_bind(c.substatus.map(|s| s.as_str()))
+                .push_bind(&c.detail)
+                .push_bind(&c.location)
+                .push_bind(&c.country_iso2)
+                .push_bind(&c.state)
+                .push_bind(&c.city)
+                .push_bind(&c.zip)
+                .push_bind(&c.raw_status)
+                .push_bind(c.fingerprint());
+        });
+        insert.push(" ON CONFLICT (tracking_pk, fingerprint) DO NOTHING RETURNING tracking_pk");
+        let inserted: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+        for pk in inserted {
+            *new_checkpoints.entry(pk).or_default() += 1;
+        }
+    }
+
+    // Decide which really changed, then write every new state in one statement.
+    let mut changes = Vec::new();
+    let mut states = Vec::with_capacity(updates.len());
+    for u in &updates {
+        let was = &before[&u.pk];
+        let added = new_checkpoints.get(&u.pk).copied().unwrap_or(0);
+        let status_changed = was.status != u.delivery_status.as_str()
+            || was.substatus.as_deref() != u.substatus.map(|s| s.as_str());
+        let changed = added > 0 || status_changed;
+        if changed {
+            changes.push(TrackingChange {
+                event_id: new_event_id(),
+                tracking_pk: u.pk,
+                tracking_id: TrackingId::parse(&was.id)
+                    .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{}`", was.id)))?,
+                account_id: was.account_id,
+                delivery_status: u.delivery_status,
+                substatus: u.substatus,
+                new_checkpoints: added,
+            });
+        }
+        states.push(json!({
+            "pk": u.pk,
+            "changed": changed,
+            "status": u.delivery_status.as_str(),
+            "substatus": u.substatus.map(|s| s.as_str()),
+            "status_info": u.status_info,
+            "latest_event": u.latest_event,
+            "latest_checkpoint_time": ts(u.latest_checkpoint_time),
+            "shipment": u.shipment.as_ref().map(|s| serde_json::to_string(s).expect("shipment serialises")),
+            "check_error": u.check_error,
+            "check_failures": u.check_failures,
+            "notfound_since": ts(u.notfound_since),
+            "next_check_at": ts(u.next_check_at),
+            "checked_at": u.checked_at.timestamp(),
+        }));
+    }
+    sqlx::query(
+        "UPDATE trackings SET \
+           delivery_status = u.value ->> 'status', \
+           substatus = u.value ->> 'substatus', \
+           status_info = u.value ->> 'status_info', \
+           latest_event = COALESCE(u.value ->> 'latest_event', trackings.latest_event), \
+           latest_checkpoint_time = COALESCE(u.value ->> 'latest_checkpoint_time', trackings.latest_checkpoint_time), \
+           shipment = COALESCE(u.value ->> 'shipment', trackings.shipment), \
+           check_error = u.value ->> 'check_error', \
+           check_failures = u.value ->> 'check_failures', \
+           notfound_since = u.value ->> 'notfound_since', \
+           next_check_at = u.value ->> 'next_check_at', \
+           last_checked_at = u.value ->> 'checked_at', \
+           updated_at = CASE WHEN u.value ->> 'changed' THEN u.value ->> 'checked_at' ELSE trackings.updated_at END, \
+           lease_owner = NULL, lease_until = NULL \
+         FROM json_each(?1) AS u \
+         WHERE trackings.pk = u.value ->> 'pk' AND trackings.lease_owner = ?2",
+    )
+    .bind(serde_json::Value::Array(states).to_string())
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?;
+
+    if !changes.is_empty() {
+        let now = Utc::now().timestamp();
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO tracking_changes (event_id, tracking_pk, account_id, delivery_status, \
+             substatus, new_checkpoints, created_at) ",
+        );
+        insert.push_values(&changes, |mut row, c| {
+            row.push_bind(&c.event_id)
+                .push_bind(c.tracking_pk)
+                .push_bind(c.account_id)
+                .push_bind(c.delivery_status.as_str())
+                .push_bind(c.substatus.map(|s| s.as_str()))
+                .push_bind(c.new_checkpoints as i64)
+                .push_bind(now);
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(ApplyReport {
+        applied: updates.len(),
+        stale: stale.len(),
+        changes,
+    })
+}
+
+pub(crate) async fn release_claims(pool: &SqlitePool, owner: &str) -> StoreResult<u64> {
+    Ok(sqlx::query(
+        "UPDATE trackings SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
+    )
+    .bind(owner)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+pub(crate) async fn changes_of(
+    pool: &SqlitePool,
+    tracking_pk: i64,
+) -> StoreResult<Vec<TrackingChange>> {
+    let rows = sqlx::query(
+        "SELECT c.event_id, c.tracking_pk, t.id, c.account_id, c.delivery_status, c.substatus, \
+         c.new_checkpoints FROM tracking_changes c JOIN trackings t ON t.pk = c.tracking_pk \
+         WHERE c.tracking_pk = ? ORDER BY c.id",
+    )
+    .bind(tracking_pk)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.get(2);
+            let status: String = row.get(4);
+            Ok(TrackingChange {
+                event_id: row.get(0),
+                tracking_pk: row.get(1),
+                tracking_id: TrackingId::parse(&id)
+                    .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{id}`")))?,
+                account_id: row.get(3),
+                delivery_status: status
+                    .parse::<DeliveryStatus>()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                substatus: crate::sqlite::parse_substatus(row.get(5))?,
+                new_checkpoints: row.get::<i64, _>(6) as usize,
+            })
+        })
+        .collect()
+}
