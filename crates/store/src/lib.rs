@@ -170,6 +170,15 @@ pub struct TrackingChange {
     pub new_checkpoints: usize,
 }
 
+/// Outcome of [`Store::claim_tracking`].
+#[derive(Debug, Clone)]
+pub enum ClaimOne {
+    Claimed(Box<ClaimedTracking>),
+    /// Another worker is refreshing it right now.
+    Busy,
+    NotFound,
+}
+
 /// What one [`Store::apply_refresh`] did.
 #[derive(Debug, Clone, Default)]
 pub struct ApplyReport {
@@ -271,6 +280,17 @@ pub trait Store: Send + Sync + 'static {
         owner: &str,
         updates: Vec<RefreshUpdate>,
     ) -> StoreResult<ApplyReport>;
+
+    /// Claims one tracking of `account` for a real-time refresh, due or not. Reports
+    /// [`ClaimOne::Busy`] when another worker holds it.
+    async fn claim_tracking(
+        &self,
+        account: AccountId,
+        id: &TrackingId,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<ClaimOne>;
 
     /// Releases every claim `owner` holds (graceful shutdown), leaving the trackings due.
     async fn release_claims(&self, owner: &str) -> StoreResult<u64>;

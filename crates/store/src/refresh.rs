@@ -15,7 +15,9 @@ use rand::RngCore;
 use serde_json::json;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
-use crate::{ApplyReport, ClaimedTracking, RefreshUpdate, StoreError, StoreResult, TrackingChange};
+use crate::{
+    ApplyReport, ClaimOne, ClaimedTracking, RefreshUpdate, StoreError, StoreResult, TrackingChange,
+};
 
 const CHECKPOINT_CHUNK: usize = 500;
 
@@ -29,6 +31,68 @@ fn new_event_id() -> String {
     format!("evt_{}", hex::encode(bytes))
 }
 
+const CLAIMED_COLUMNS: &str = "pk, id, account_id, tracking_number, courier_code, fields, \
+    created_at, delivery_status, substatus, latest_checkpoint_time, check_failures, notfound_since";
+
+fn claimed_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ClaimedTracking> {
+    let id: String = row.get("id");
+    Ok(ClaimedTracking {
+        pk: row.get("pk"),
+        id: TrackingId::parse(&id)
+            .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{id}`")))?,
+        account_id: row.get("account_id"),
+        tracking_number: row.get("tracking_number"),
+        courier_code: row.get("courier_code"),
+        fields: crate::sqlite::parse_json(row.get("fields"), "fields")?,
+        created_at: crate::sqlite::from_ts(row.get("created_at")),
+        delivery_status: crate::sqlite::parse_status(row.get("delivery_status"))?,
+        substatus: crate::sqlite::parse_substatus(row.get("substatus"))?,
+        latest_checkpoint_time: row
+            .get::<Option<i64>, _>("latest_checkpoint_time")
+            .map(crate::sqlite::from_ts),
+        check_failures: row.get("check_failures"),
+        notfound_since: row
+            .get::<Option<i64>, _>("notfound_since")
+            .map(crate::sqlite::from_ts),
+    })
+}
+
+pub(crate) async fn claim_tracking(
+    pool: &SqlitePool,
+    account: i64,
+    id: &TrackingId,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> StoreResult<ClaimOne> {
+    let row = sqlx::query(&format!(
+        "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
+         WHERE id = ?3 AND account_id = ?4 AND (lease_until IS NULL OR lease_until < ?5) \
+         RETURNING {CLAIMED_COLUMNS}"
+    ))
+    .bind(owner)
+    .bind(lease_until.timestamp())
+    .bind(id.as_str())
+    .bind(account)
+    .bind(now.timestamp())
+    .fetch_optional(pool)
+    .await?;
+    if let Some(row) = row {
+        return Ok(ClaimOne::Claimed(Box::new(claimed_from_row(&row)?)));
+    }
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT pk FROM trackings WHERE id = ? AND account_id = ?")
+            .bind(id.as_str())
+            .bind(account)
+            .fetch_optional(pool)
+            .await?;
+    Ok(if exists.is_some() {
+        ClaimOne::Busy
+    } else {
+        ClaimOne::NotFound
+    })
+}
+
 pub(crate) async fn claim_due(
     pool: &SqlitePool,
     owner: &str,
@@ -38,7 +102,7 @@ pub(crate) async fn claim_due(
     paused_couriers: &[String],
 ) -> StoreResult<Vec<ClaimedTracking>> {
     let paused = serde_json::to_string(paused_couriers).expect("strings serialise");
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
          WHERE pk IN ( \
              SELECT pk FROM trackings \
@@ -46,9 +110,8 @@ pub(crate) async fn claim_due(
                AND (lease_until IS NULL OR lease_until < ?3) \
                AND courier_code NOT IN (SELECT value FROM json_each(?4)) \
              ORDER BY next_check_at LIMIT ?5) \
-         RETURNING pk, id, account_id, tracking_number, courier_code, fields, created_at, \
-                   delivery_status, substatus, latest_checkpoint_time, check_failures, notfound_since",
-    )
+         RETURNING {CLAIMED_COLUMNS}"
+    ))
     .bind(owner)
     .bind(lease_until.timestamp())
     .bind(now.timestamp())
@@ -56,30 +119,7 @@ pub(crate) async fn claim_due(
     .bind(limit as i64)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let id: String = row.get("id");
-            Ok(ClaimedTracking {
-                pk: row.get("pk"),
-                id: TrackingId::parse(&id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{id}`")))?,
-                account_id: row.get("account_id"),
-                tracking_number: row.get("tracking_number"),
-                courier_code: row.get("courier_code"),
-                fields: crate::sqlite::parse_json(row.get("fields"), "fields")?,
-                created_at: crate::sqlite::from_ts(row.get("created_at")),
-                delivery_status: crate::sqlite::parse_status(row.get("delivery_status"))?,
-                substatus: crate::sqlite::parse_substatus(row.get("substatus"))?,
-                latest_checkpoint_time: row
-                    .get::<Option<i64>, _>("latest_checkpoint_time")
-                    .map(crate::sqlite::from_ts),
-                check_failures: row.get("check_failures"),
-                notfound_since: row
-                    .get::<Option<i64>, _>("notfound_since")
-                    .map(crate::sqlite::from_ts),
-            })
-        })
-        .collect()
+    rows.iter().map(claimed_from_row).collect()
 }
 
 pub(crate) async fn apply_refresh(

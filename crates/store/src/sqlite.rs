@@ -21,9 +21,9 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::keys;
 use crate::{
-    Account, AccountId, ApiKeyInfo, ApplyReport, ClaimedTracking, CreateOutcome, KeyCheck,
-    NewApiKey, NewTracking, Page, RefreshUpdate, RetrackOutcome, Store, StoreError, StoreResult,
-    TrackingChange, TrackingFilter, TrackingPatch,
+    Account, AccountId, ApiKeyInfo, ApplyReport, ClaimOne, ClaimedTracking, CreateOutcome,
+    KeyCheck, NewApiKey, NewTracking, Page, RefreshUpdate, RetrackOutcome, Store, StoreError,
+    StoreResult, TrackingChange, TrackingFilter, TrackingPatch,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -519,6 +519,17 @@ impl Store for SqliteStore {
         updates: Vec<RefreshUpdate>,
     ) -> StoreResult<ApplyReport> {
         crate::refresh::apply_refresh(&self.pool, owner, updates).await
+    }
+
+    async fn claim_tracking(
+        &self,
+        account: AccountId,
+        id: &TrackingId,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<ClaimOne> {
+        crate::refresh::claim_tracking(&self.pool, account, id, owner, now, lease_until).await
     }
 
     async fn release_claims(&self, owner: &str) -> StoreResult<u64> {
