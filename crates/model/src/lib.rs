@@ -8,12 +8,14 @@
 pub mod checkpoint;
 pub mod ids;
 pub mod milestones;
+pub mod normalize;
 pub mod status;
 pub mod tracking;
 
 pub use checkpoint::{Checkpoint, Leg};
 pub use ids::{TrackingId, TrackingNumber, TrackingNumberError};
 pub use milestones::{milestones, transit_days, Milestones};
+pub use normalize::{derive_status, normalize};
 pub use status::{DeliveryStatus, SubStatus, UnknownStatus};
 pub use tracking::{ShipmentInfo, Tracking, TrackingFields};
 

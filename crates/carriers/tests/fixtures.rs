@@ -1,0 +1,247 @@
+//! Recorded carrier payloads (from the carriers' own examples, see each fixture's source note)
+//! fed through each adapter's parse function, asserting exact statuses, instants and order.
+
+use parceld_carriers::{CarrierError, Shipment, TrackRequest, TrackResult};
+use parceld_model::{DeliveryStatus as S, SubStatus as Sub};
+
+fn fixture(path: &str) -> Vec<u8> {
+    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+fn found(outcome: Result<TrackResult, CarrierError>) -> Shipment {
+    match outcome {
+        Ok(TrackResult::Found(s)) => s,
+        other => panic!("expected a shipment, got {other:?}"),
+    }
+}
+
+/// (UTC instant, local display, status, sub-status, raw code, location) per checkpoint.
+fn summary(s: &Shipment) -> Vec<(String, String, S, Option<Sub>, String, String)> {
+    s.checkpoints
+        .iter()
+        .map(|c| {
+            (
+                c.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                c.checkpoint_date.clone(),
+                c.status,
+                c.substatus,
+                c.raw_status.clone(),
+                c.location.clone(),
+            )
+        })
+        .collect()
+}
+
+fn row(
+    utc: &str,
+    local: &str,
+    status: S,
+    sub: Option<Sub>,
+    raw: &str,
+    location: &str,
+) -> (String, String, S, Option<Sub>, String, String) {
+    (
+        utc.into(),
+        local.into(),
+        status,
+        sub,
+        raw.into(),
+        location.into(),
+    )
+}
+
+mod ups {
+    use super::*;
+    use parceld_carriers::ups::{map_status, parse_response};
+
+    #[test]
+    fn postman_success_example() {
+        let s = found(parse_response(
+            "1Z1442YY7229014688",
+            &fixture("ups/track_success.json"),
+        ));
+        assert_eq!(
+            (s.status, s.substatus),
+            (S::Delivered, Some(Sub::Delivered001))
+        );
+        assert_eq!(
+            summary(&s),
+            vec![
+                row(
+                    "2022-01-26T21:30:00Z",
+                    "2022-01-26T16:30:00-05:00",
+                    S::Delivered,
+                    Some(Sub::Delivered001),
+                    "D/F4/011",
+                    "PARAMUS, NJ, US"
+                ),
+                // No state on the label event: it borrows the zone of its neighbour (New York).
+                row(
+                    "2022-01-26T20:16:41Z",
+                    "2022-01-26T15:16:41-05:00",
+                    S::Inforeceived,
+                    Some(Sub::Inforeceived001),
+                    "M/MP/003",
+                    "US"
+                ),
+            ]
+        );
+        assert_eq!(s.checkpoints[0].detail, "DELIVERED");
+        assert_eq!(s.info.pieces.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn not_found_warning_and_invalid_number() {
+        assert_eq!(
+            parse_response("1Z", &fixture("ups/not_found_warning.json")),
+            Ok(TrackResult::NotFound)
+        );
+        assert_eq!(
+            parse_response("1Z", &fixture("ups/invalid_number.json")),
+            Ok(TrackResult::NotFound)
+        );
+    }
+
+    #[test]
+    fn malformed_body_is_retryable() {
+        let err = parse_response("1Z", b"<html>oops").unwrap_err();
+        assert!(err.is_retryable(), "{err:?}");
+        let err = parse_response("1Z", b"{\"nothing\":1}").unwrap_err();
+        assert!(err.is_retryable(), "{err:?}");
+    }
+
+    #[test]
+    fn code_table_and_type_fallback() {
+        assert_eq!(
+            map_status("11", "D"),
+            (S::Delivered, Some(Sub::Delivered001))
+        );
+        assert_eq!(map_status("072", "I"), (S::Pickup, Some(Sub::Pickup001)));
+        assert_eq!(
+            map_status("034", "X"),
+            (S::Exception, Some(Sub::Exception011))
+        );
+        assert_eq!(map_status("", "O"), (S::Pickup, Some(Sub::Pickup001)));
+        assert_eq!(
+            map_status("999", "X"),
+            (S::Exception, Some(Sub::Exception005))
+        );
+        assert_eq!(
+            map_status("", "U").0,
+            S::Pending,
+            "U updates are informational"
+        );
+    }
+}
+
+mod fedex {
+    use super::*;
+    use parceld_carriers::fedex::{map_event, parse_batch, parse_response};
+
+    #[test]
+    fn inconsistent_datetime_capture_sorts_by_instant() {
+        let map = parse_response(&fixture("fedex/inconsistent_datetime.json")).unwrap();
+        let s = found(map["738488882438"].clone());
+        assert_eq!(
+            (s.status, s.substatus),
+            (S::Delivered, Some(Sub::Delivered001))
+        );
+        assert_eq!(
+            summary(&s),
+            vec![
+                row(
+                    "2024-08-20T16:41:57Z",
+                    "2024-08-20T12:41:57-04:00",
+                    S::Delivered,
+                    Some(Sub::Delivered001),
+                    "DL",
+                    "Blue Point, NY, 11715, US"
+                ),
+                row(
+                    "2024-08-20T10:47:00Z",
+                    "2024-08-20T06:47:00-04:00",
+                    S::Pickup,
+                    Some(Sub::Pickup001),
+                    "OD",
+                    "HOLBROOK, NY, 11741, US"
+                ),
+                row(
+                    "2024-08-20T05:29:05Z",
+                    "2024-08-20T01:29:05-04:00",
+                    S::Transit,
+                    Some(Sub::Transit001),
+                    "DP",
+                    "KEASBEY, NJ, 08832, US"
+                ),
+                row(
+                    "2024-08-16T00:29:25Z",
+                    "2024-08-15T19:29:25-05:00",
+                    S::Transit,
+                    Some(Sub::Transit001),
+                    "DP",
+                    "MANKATO, MN, 56001, US"
+                ),
+                row(
+                    "2024-08-15T15:36:00Z",
+                    "2024-08-15T10:36:00-05:00",
+                    S::Inforeceived,
+                    Some(Sub::Inforeceived001),
+                    "OC",
+                    "56003, US"
+                ),
+                // No offset: borrows MANKATO's -05:00 from the other scan there, and sorts
+                // after OC although FedEx lists it last.
+                row(
+                    "2024-08-15T05:00:00Z",
+                    "2024-08-15T00:00:00-05:00",
+                    S::Transit,
+                    Some(Sub::Transit001),
+                    "PU",
+                    "MANKATO, MN, 56001, US"
+                ),
+            ]
+        );
+        assert_eq!(s.info.service_code.as_deref(), Some("FedEx Ground"));
+    }
+
+    #[test]
+    fn per_number_not_found_and_missing_numbers() {
+        let batch = [
+            TrackRequest::new("39936862321"),
+            TrackRequest::new("111111111111"),
+        ];
+        let out = parse_batch(&batch, &fixture("fedex/not_found.json"));
+        assert_eq!(out[0], ("39936862321".into(), Ok(TrackResult::NotFound)));
+        assert!(out[1].1.as_ref().unwrap_err().is_retryable());
+    }
+
+    #[test]
+    fn top_level_error_is_permanent() {
+        let err = parse_response(&fixture("fedex/top_level_error.json")).unwrap_err();
+        assert!(!err.is_retryable());
+        assert!(err.to_string().contains("TRACKING.TRACKINGNUMBER.EMPTY"));
+    }
+
+    #[test]
+    fn code_table() {
+        assert_eq!(
+            map_event("RS", "", ""),
+            (S::Exception, Some(Sub::Exception011))
+        );
+        assert_eq!(
+            map_event("DE", "DE", "Customer refused package"),
+            (S::Exception, Some(Sub::Exception009))
+        );
+        assert_eq!(
+            map_event("DE", "DE", "Customer not available or business closed"),
+            (S::Undelivered, Some(Sub::Undelivered002))
+        );
+        assert_eq!(map_event("HP", "", ""), (S::Pickup, Some(Sub::Pickup002)));
+        assert_eq!(map_event("CC", "", ""), (S::Transit, Some(Sub::Transit005)));
+        assert_eq!(
+            map_event("ZZ", "IN", ""),
+            (S::Inforeceived, Some(Sub::Inforeceived001))
+        );
+    }
+}

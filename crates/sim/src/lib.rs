@@ -1,0 +1,1 @@
+//! The carrier simulator (work in progress).
