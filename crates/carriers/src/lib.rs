@@ -193,7 +193,7 @@ impl Carriers {
             let carrier: Arc<dyn Carrier> = match code.as_str() {
                 "fedex" => Arc::new(fedex::FedEx::new(s)?),
                 "ups" => Arc::new(ups::Ups::new(s)?),
-                // TEMP "usps" => Arc::new(usps::Usps::new(s)?),
+                "usps" => Arc::new(usps::Usps::new(s)?),
                 // TEMP "dhl" => Arc::new(dhl::Dhl::new(s)?),
                 // TEMP "postnl-3s" => Arc::new(postnl::PostNl::new(s)?),
                 // TEMP "canada-post" => Arc::new(canadapost::CanadaPost::new(s)?),

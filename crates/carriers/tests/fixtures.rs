@@ -245,3 +245,100 @@ mod fedex {
         );
     }
 }
+
+mod usps {
+    use super::*;
+    use parceld_carriers::usps::{map_event, parse_response};
+
+    #[test]
+    fn karrio_capture_uses_gmt_instants_and_offsets() {
+        let s = found(parse_response(
+            "9400109104250532908587",
+            &fixture("usps/detail_delivered.json"),
+        ));
+        assert_eq!(
+            (s.status, s.substatus),
+            (S::Delivered, Some(Sub::Delivered001))
+        );
+        assert_eq!(
+            summary(&s),
+            vec![
+                row(
+                    "2024-11-22T18:58:40Z",
+                    "2024-11-22T13:58:40-05:00",
+                    S::Delivered,
+                    Some(Sub::Delivered001),
+                    "01",
+                    "HERNANDO, FL, 34442, US"
+                ),
+                row(
+                    "2024-11-22T14:10:45Z",
+                    "2024-11-22T09:10:45-05:00",
+                    S::Pickup,
+                    Some(Sub::Pickup001),
+                    "OF",
+                    "HERNANDO, FL, 34442, US"
+                ),
+                row(
+                    "2024-11-20T06:11:52Z",
+                    "2024-11-20T01:11:52-05:00",
+                    S::Transit,
+                    Some(Sub::Transit001),
+                    "TL",
+                    ""
+                ),
+                row(
+                    "2024-11-18T16:10:31Z",
+                    "2024-11-18T11:10:31-05:00",
+                    S::Transit,
+                    Some(Sub::Transit001),
+                    "03",
+                    "JAMAICA, NY, 11430, US"
+                ),
+                row(
+                    "2024-11-15T16:32:33Z",
+                    "2024-11-15T11:32:33-05:00",
+                    S::Inforeceived,
+                    Some(Sub::Inforeceived001),
+                    "GX",
+                    "SPRINGFIELD GARDENS, NY, 11413, US"
+                ),
+            ]
+        );
+        assert_eq!(
+            s.info.service_code.as_deref(),
+            Some("USPS Ground Advantage")
+        );
+        assert_eq!(s.info.destination_city.as_deref(), Some("HERNANDO"));
+    }
+
+    #[test]
+    fn out_of_order_events_sort_by_instant() {
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&fixture("usps/detail_delivered.json")).unwrap();
+        value["trackingEvents"].as_array_mut().unwrap().reverse();
+        let s = found(parse_response(
+            "9400109104250532908587",
+            value.to_string().as_bytes(),
+        ));
+        assert_eq!(s.checkpoints[0].raw_status, "01");
+        assert_eq!(s.checkpoints[4].raw_status, "GX");
+        assert_eq!(s.status, S::Delivered);
+    }
+
+    #[test]
+    fn tracking_number_error_is_not_found() {
+        assert_eq!(
+            parse_response("x", &fixture("usps/error.json")),
+            Ok(TrackResult::NotFound)
+        );
+    }
+
+    #[test]
+    fn return_codes() {
+        assert_eq!(map_event("21"), (S::Exception, Some(Sub::Exception011)));
+        assert_eq!(map_event("04"), (S::Exception, Some(Sub::Exception009)));
+        assert_eq!(map_event("16"), (S::Pickup, Some(Sub::Pickup002)));
+        assert_eq!(map_event("52"), (S::Undelivered, Some(Sub::Undelivered002)));
+    }
+}
