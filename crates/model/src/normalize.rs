@@ -89,7 +89,7 @@ pub fn derive_status(checkpoints: &[Checkpoint]) -> (DeliveryStatus, Option<SubS
 /// Sorts checkpoints newest first by UTC instant. The sort is stable, so events with the same
 /// instant keep the carrier's order.
 pub fn sort_newest_first(checkpoints: &mut [Checkpoint]) {
-    checkpoints.sort_by(|a, b| b.time.cmp(&a.time));
+    checkpoints.sort_by_key(|c| std::cmp::Reverse(c.time));
 }
 
 /// Drops checkpoints whose fingerprint was already seen, keeping the first occurrence.
