@@ -342,3 +342,112 @@ mod usps {
         assert_eq!(map_event("52"), (S::Undelivered, Some(Sub::Undelivered002)));
     }
 }
+
+mod dhl {
+    use super::*;
+    use parceld_carriers::dhl::{map_event, parse_response};
+
+    #[test]
+    fn spec_example_with_numeric_id_and_no_offset_in_the_netherlands() {
+        let s = found(parse_response(
+            "7777777770",
+            &fixture("dhl/spec_example.json"),
+        ));
+        assert_eq!(
+            (s.status, s.substatus),
+            (S::Inforeceived, Some(Sub::Inforeceived001))
+        );
+        assert_eq!(
+            summary(&s),
+            vec![row(
+                "2018-03-02T06:53:47Z",
+                "2018-03-02T07:53:47+01:00",
+                S::Inforeceived,
+                Some(Sub::Inforeceived001),
+                "pre-transit",
+                "Oderweg 2, AMSTERDAM, 1043 AG, NL"
+            )]
+        );
+        assert_eq!(s.info.signed_by.as_deref(), Some("John"));
+        assert_eq!(s.info.weight_kg.as_deref(), Some("253.5"));
+        assert_eq!(s.info.pieces.as_deref(), Some("8"));
+    }
+
+    #[test]
+    fn parcel_de_is_german_local_time_and_text_refines_transit() {
+        let s = found(parse_response(
+            "470800204932",
+            &fixture("dhl/parcel_de_delivered.json"),
+        ));
+        assert_eq!(
+            (s.status, s.substatus),
+            (S::Delivered, Some(Sub::Delivered001))
+        );
+        let got: Vec<_> = summary(&s)
+            .into_iter()
+            .map(|r| (r.0, r.1, r.2, r.3))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "2023-03-13T08:50:00Z".into(),
+                    "2023-03-13T09:50:00+01:00".into(),
+                    S::Delivered,
+                    Some(Sub::Delivered001)
+                ),
+                (
+                    "2023-03-13T07:36:00Z".into(),
+                    "2023-03-13T08:36:00+01:00".into(),
+                    S::Pickup,
+                    Some(Sub::Pickup001)
+                ),
+                (
+                    "2023-03-09T18:16:00Z".into(),
+                    "2023-03-09T19:16:00+01:00".into(),
+                    S::Transit,
+                    Some(Sub::Transit001)
+                ),
+                (
+                    "2023-03-01T15:18:00Z".into(),
+                    "2023-03-01T16:18:00+01:00".into(),
+                    S::Inforeceived,
+                    Some(Sub::Inforeceived001)
+                ),
+            ]
+        );
+        assert_eq!(
+            s.info.service_code.as_deref(),
+            Some("DHL PAKET, Bahntransport")
+        );
+    }
+
+    #[test]
+    fn problem_json_404_is_not_found() {
+        assert_eq!(
+            parse_response("8264715546", &fixture("dhl/not_found.json")),
+            Ok(TrackResult::NotFound)
+        );
+    }
+
+    #[test]
+    fn failure_texts() {
+        assert_eq!(
+            map_event("failure", "Recipient not home"),
+            (S::Undelivered, Some(Sub::Undelivered002))
+        );
+        assert_eq!(
+            map_event("failure", "Shipment refused by recipient"),
+            (S::Exception, Some(Sub::Exception009))
+        );
+        assert_eq!(
+            map_event("failure", "Returned to shipper"),
+            (S::Exception, Some(Sub::Exception011))
+        );
+        assert_eq!(
+            map_event("transit", "Ready for pickup at parcel shop"),
+            (S::Pickup, Some(Sub::Pickup002))
+        );
+        assert_eq!(map_event("unknown", ""), (S::Transit, None));
+    }
+}
