@@ -197,7 +197,7 @@ impl Carriers {
                 "ups" => Arc::new(ups::Ups::new(s)?),
                 "usps" => Arc::new(usps::Usps::new(s)?),
                 "dhl" => Arc::new(dhl::Dhl::new(s)?),
-                // TEMP "postnl-3s" => Arc::new(postnl::PostNl::new(s)?),
+                "postnl-3s" => Arc::new(postnl::PostNl::new(s)?),
                 // TEMP "canada-post" => Arc::new(canadapost::CanadaPost::new(s)?),
                 other => return Err(ConfigError::UnknownCarrier(other.to_string())),
             };

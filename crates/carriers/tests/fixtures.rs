@@ -451,3 +451,96 @@ mod dhl {
         assert_eq!(map_event("unknown", ""), (S::Transit, None));
     }
 }
+
+mod postnl {
+    use super::*;
+    use parceld_carriers::postnl::{map_event, map_status, parse_response};
+
+    #[test]
+    fn complete_status_example_in_amsterdam_time() {
+        let s = found(parse_response(
+            "3SDEVC288882229",
+            &fixture("postnl/complete_status.json"),
+        ));
+        assert_eq!((s.status, s.substatus), (S::Pickup, Some(Sub::Pickup001)));
+        assert_eq!(
+            summary(&s),
+            vec![
+                row(
+                    "2022-11-08T09:13:20Z",
+                    "2022-11-08T10:13:20+01:00",
+                    S::Pickup,
+                    Some(Sub::Pickup001),
+                    "J05",
+                    ""
+                ),
+                row(
+                    "2022-11-08T08:58:11Z",
+                    "2022-11-08T09:58:11+01:00",
+                    S::Transit,
+                    Some(Sub::Transit002),
+                    "J01",
+                    ""
+                ),
+                row(
+                    "2022-11-07T23:08:39Z",
+                    "2022-11-08T00:08:39+01:00",
+                    S::Transit,
+                    Some(Sub::Transit001),
+                    "B01",
+                    ""
+                ),
+                row(
+                    "2022-11-07T18:19:31Z",
+                    "2022-11-07T19:19:31+01:00",
+                    S::Inforeceived,
+                    Some(Sub::Inforeceived001),
+                    "A01",
+                    ""
+                ),
+            ]
+        );
+        assert_eq!(
+            s.info.service_code.as_deref(),
+            Some("Parcels, domestic <= 10 kg")
+        );
+        assert_eq!(s.info.weight_kg.as_deref(), Some("0.18"));
+        assert_eq!(s.info.destination_city.as_deref(), Some("Utrecht"));
+    }
+
+    #[test]
+    fn multi_collo_array_and_empty_objects() {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&fixture("postnl/complete_status.json")).unwrap();
+        let one = v["CompleteStatus"]["Shipment"].clone();
+        let mut other = one.clone();
+        other["Barcode"] = "3SDEVC288882230".into();
+        other["Event"] = serde_json::json!([]);
+        v["CompleteStatus"]["Shipment"] = serde_json::json!([other, one]);
+        let s = found(parse_response("3SDEVC288882229", v.to_string().as_bytes()));
+        assert_eq!(s.checkpoints.len(), 4);
+        // The sibling without events falls back on its status code (7 = out for delivery).
+        let s = found(parse_response("3SDEVC288882230", v.to_string().as_bytes()));
+        assert_eq!((s.status, s.checkpoints.len()), (S::Pickup, 1));
+    }
+
+    #[test]
+    fn no_shipment_warning_is_not_found() {
+        assert_eq!(
+            parse_response("3S", &fixture("postnl/no_shipment.json")),
+            Ok(TrackResult::NotFound)
+        );
+    }
+
+    #[test]
+    fn event_codes_override_status() {
+        assert_eq!(
+            map_event("K14"),
+            (S::Undelivered, Some(Sub::Undelivered002))
+        );
+        assert_eq!(map_event("H02"), (S::Exception, Some(Sub::Exception011)));
+        assert_eq!(map_event("Z05"), (S::Delivered, Some(Sub::Delivered001)));
+        assert_eq!(map_event("I08"), (S::Pickup, Some(Sub::Pickup002)));
+        assert_eq!(map_status("99").0, S::Pending, "99 is informational");
+    }
+}
