@@ -230,9 +230,8 @@ pub fn map_event(status_code: &str, texts: &str) -> Mapped {
                 (S::Exception, Some(Sub::Exception011))
             } else if any(&["not home", "nicht angetroffen", "attempt", "zustellversuch"]) {
                 (S::Undelivered, Some(Sub::Undelivered002))
-            } else if any(&["address", "adresse"]) {
-                (S::Exception, Some(Sub::Exception005))
             } else {
+                // Bad address and anything else DHL calls a failure.
                 (S::Exception, Some(Sub::Exception005))
             }
         }

@@ -198,7 +198,7 @@ impl Carriers {
                 "usps" => Arc::new(usps::Usps::new(s)?),
                 "dhl" => Arc::new(dhl::Dhl::new(s)?),
                 "postnl-3s" => Arc::new(postnl::PostNl::new(s)?),
-                // TEMP "canada-post" => Arc::new(canadapost::CanadaPost::new(s)?),
+                "canada-post" => Arc::new(canadapost::CanadaPost::new(s)?),
                 other => return Err(ConfigError::UnknownCarrier(other.to_string())),
             };
             by_code.insert(code.clone(), carrier);

@@ -544,3 +544,90 @@ mod postnl {
         assert_eq!(map_status("99").0, S::Pending, "99 is informational");
     }
 }
+
+mod canada_post {
+    use super::*;
+    use parceld_carriers::canadapost::{map_event, parse_response};
+
+    /// The karrio capture lists an out-for-delivery scan two days *after* delivery; by instant
+    /// it is the newest event, and the terminal rule keeps the shipment delivered.
+    #[test]
+    fn karrio_capture_with_zone_abbreviations() {
+        let s = found(parse_response(&fixture("canada-post/tracking_detail.xml")));
+        assert_eq!(
+            (s.status, s.substatus),
+            (S::Delivered, Some(Sub::Delivered001))
+        );
+        assert_eq!(
+            summary(&s),
+            vec![
+                row(
+                    "2011-02-03T13:27:43Z",
+                    "2011-02-03T08:27:43-05:00",
+                    S::Pickup,
+                    Some(Sub::Pickup001),
+                    "0174",
+                    "SAINTE-FOY, QC, CA"
+                ),
+                row(
+                    "2011-02-02T19:45:48Z",
+                    "2011-02-02T14:45:48-05:00",
+                    S::Transit,
+                    Some(Sub::Transit001),
+                    "0100",
+                    "QUEBEC, QC, CA"
+                ),
+                row(
+                    "2011-02-01T12:59:52Z",
+                    "2011-02-01T07:59:52-05:00",
+                    S::Delivered,
+                    Some(Sub::Delivered001),
+                    "1496",
+                    "QUEBEC, QC, CA"
+                ),
+                // Informational signature event: takes the status of the delivery at its instant.
+                row(
+                    "2011-02-01T12:59:52Z",
+                    "2011-02-01T07:59:52-05:00",
+                    S::Delivered,
+                    Some(Sub::Delivered001),
+                    "20",
+                    "QUEBEC, QC, CA"
+                ),
+            ]
+        );
+        assert_eq!(s.info.signed_by.as_deref(), Some("R GREGOIRE"));
+        assert_eq!(s.info.service_code.as_deref(), Some("Expedited Parcels"));
+        assert_eq!(
+            s.info.scheduled_delivery_date.as_deref(),
+            Some("2011-04-05")
+        );
+    }
+
+    #[test]
+    fn messages_documents() {
+        assert_eq!(
+            parse_response(&fixture("canada-post/no_pin_history.xml")),
+            Ok(TrackResult::NotFound)
+        );
+        let err = parse_response(&fixture("canada-post/auth_failure.xml")).unwrap_err();
+        assert!(
+            !err.is_retryable() && err.to_string().contains("E002"),
+            "{err}"
+        );
+        let err = parse_response(b"<tracking-detail><pin>1</pin>").unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+    }
+
+    #[test]
+    fn identifiers_ignore_zero_padding() {
+        assert_eq!(map_event("0174"), (S::Pickup, Some(Sub::Pickup001)));
+        assert_eq!(map_event("1410"), (S::Pickup, Some(Sub::Pickup002)));
+        assert_eq!(
+            map_event("0168"),
+            (S::Undelivered, Some(Sub::Undelivered004))
+        );
+        assert_eq!(map_event("4310"), (S::Transit, None));
+        assert_eq!(map_event("0020").0, S::Pending);
+    }
+}
