@@ -20,13 +20,16 @@ async fn start() -> (Simulator, String) {
 
 fn carriers(base: &str) -> Carriers {
     let mut map = HashMap::new();
-    for code in ["ups", "fedex", "usps"] {
+    for code in ["ups", "fedex", "usps", "dhl", "postnl-3s", "canada-post"] {
         map.insert(
             code.to_string(),
             CarrierSettings {
                 base_url: Some(format!("{base}/{code}")),
                 client_id: Some("id".into()),
                 client_secret: Some("secret".into()),
+                api_key: Some("key".into()),
+                username: Some("user".into()),
+                password: Some("pass".into()),
                 timeout_ms: Some(700),
                 rate_per_second: Some(100.0),
                 ..CarrierSettings::default()
@@ -229,10 +232,13 @@ async fn expired_and_revoked_tokens_are_refreshed() {
 async fn faults_are_classified_without_panics() {
     let (sim, base) = start().await;
     let carriers = carriers(&base);
-    for code in ["ups", "fedex", "usps"] {
+    for code in ["ups", "fedex", "usps", "dhl", "postnl-3s", "canada-post"] {
         let number = match code {
             "ups" => "1Z999AA10123456784",
             "fedex" => "123456789012",
+            "dhl" => "00340434292135100124",
+            "postnl-3s" => "3SDEVC288882229",
+            "canada-post" => "7023210039414604",
             _ => "9400109104250532908587",
         };
         sim.script(number, delivered_script());
@@ -400,4 +406,56 @@ fn configuration_errors_are_clear() {
         .unwrap_err()
         .to_string()
         .contains("no adapter"));
+}
+
+/// DHL, PostNL and Canada Post render local times differently (offset, Amsterdam wall-clock,
+/// zone abbreviation); all must land on the scripted instants.
+#[tokio::test]
+async fn dhl_postnl_canada_post_journeys_and_not_found() {
+    let (sim, base) = start().await;
+    let carriers = carriers(&base);
+    let script = vec![
+        ev(EventKind::PickedUp, "2024-07-08T20:00:00Z"),
+        ev(EventKind::ArrivedFacility, "2024-07-09T09:30:00Z"),
+        ev(EventKind::Delivered, "2024-07-10T19:45:00Z"),
+        ev(EventKind::OutForDelivery, "2024-07-10T14:05:00Z"),
+    ];
+    for (code, number, unknown) in [
+        ("dhl", "00340434292135100124", "00340434292135100999"),
+        ("postnl-3s", "3SDEVC288882229", "3SDEVC288882999"),
+        ("canada-post", "7023210039414604", "7023210039414999"),
+    ] {
+        sim.script(number, script.clone());
+        let s = found(track_one(&carriers, code, number).await);
+        assert_eq!(s.status, S::Delivered, "{code}");
+        let times: Vec<String> = s.checkpoints.iter().map(|c| c.time.to_rfc3339()).collect();
+        assert_eq!(
+            times,
+            [
+                "2024-07-10T19:45:00+00:00",
+                "2024-07-10T14:05:00+00:00",
+                "2024-07-09T09:30:00+00:00",
+                "2024-07-08T20:00:00+00:00"
+            ],
+            "{code}"
+        );
+        assert_eq!(s.checkpoints[1].status, S::Pickup, "{code}");
+        sim.script(unknown, vec![]);
+        assert_eq!(
+            track_one(&carriers, code, unknown).await,
+            Ok(TrackResult::NotFound),
+            "{code}"
+        );
+    }
+    let s = found(track_one(&carriers, "canada-post", "7023210039414604").await);
+    assert_eq!(
+        s.checkpoints[0].checkpoint_date,
+        "2024-07-10T15:45:00-04:00"
+    );
+    assert_eq!(s.info.signed_by.as_deref(), Some("J TREMBLAY"));
+    let s = found(track_one(&carriers, "postnl-3s", "3SDEVC288882229").await);
+    assert_eq!(
+        s.checkpoints[0].checkpoint_date,
+        "2024-07-10T21:45:00+02:00"
+    );
 }

@@ -24,6 +24,18 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .route("/usps/oauth2/v3/token", post(usps_token))
         .route("/usps/tracking/v3/tracking/{number}", get(usps_track))
         .route("/usps/tracking/v3r2/tracking", post(usps_track_v3r2))
+        // DHL
+        .route("/dhl/track/shipments", get(dhl_track))
+        // PostNL
+        .route(
+            "/postnl-3s/shipment/v2/status/barcode/{barcode}",
+            get(postnl_track),
+        )
+        // Canada Post
+        .route(
+            "/canada-post/vis/track/pin/{pin}/detail",
+            get(canadapost_track),
+        )
         // control
         .route("/_control/numbers/{number}", put(control_script))
         .route("/_control/clock/advance", post(control_advance))
@@ -512,6 +524,258 @@ async fn usps_track_v3r2(
         .map(|n| usps_detail(&sim, n, "eventZIPCode").unwrap_or_else(|| json!({"trackingNumber": n, "error": {"code": "404", "message": "The tracking number could not be found."}})))
         .collect();
     Json(Value::Array(items)).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// DHL
+
+fn dhl_codes(kind: EventKind) -> (&'static str, &'static str) {
+    use EventKind::*;
+    match kind {
+        LabelCreated => (
+            "pre-transit",
+            "The shipment has been electronically announced.",
+        ),
+        PickedUp => ("transit", "The shipment has been picked up."),
+        ArrivedFacility => ("transit", "The shipment arrived at the parcel center."),
+        DepartedFacility => ("transit", "The shipment left the parcel center."),
+        CustomsCleared => ("transit", "Customs clearance completed."),
+        OutForDelivery => ("transit", "The shipment is out for delivery."),
+        AvailableForPickup => (
+            "transit",
+            "The shipment is ready for pickup at the parcel shop.",
+        ),
+        DeliveryAttempted => ("failure", "Delivery attempt failed: recipient not home."),
+        Delivered => ("delivered", "The shipment has been delivered."),
+        Exception => ("failure", "The shipment was damaged."),
+        Refused => ("failure", "Delivery refused by the recipient."),
+        ReturnToSender => ("failure", "The shipment is being returned to the shipper."),
+    }
+}
+
+fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        json!({"title": title, "detail": detail, "status": status.as_u16()}).to_string(),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct DhlQuery {
+    #[serde(rename = "trackingNumber", default)]
+    tracking_number: Option<String>,
+}
+
+async fn dhl_track(
+    State(sim): State<Simulator>,
+    Query(query): Query<DhlQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = gate(&sim, "dhl", "/track/shipments", "{\"shipments\":[{\"id\":").await {
+        return response;
+    }
+    if headers.get("DHL-API-Key").is_none() {
+        return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid API key.");
+    }
+    let Some(number) = query.tracking_number.filter(|n| !n.trim().is_empty()) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "trackingNumber is required.",
+        );
+    };
+    let Some(events) = newest_first(&sim, "dhl", &number) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "No result found",
+            "No shipment with given tracking number found.",
+        );
+    };
+    let rendered: Vec<Value> = events
+        .iter()
+        .map(|(event, place)| {
+            let (code, text) = dhl_codes(event.kind);
+            let (local, hours) = local(event, place);
+            json!({
+                "timestamp": format!("{}{}", local.format("%Y-%m-%dT%H:%M:%S"), offset_text(hours)),
+                "location": {"address": {"countryCode": place.country, "postalCode": place.zip, "addressLocality": place.city}},
+                "statusCode": code, "status": text, "description": text
+            })
+        })
+        .collect();
+    Json(json!({"shipments": [{
+        "id": number, "service": "express",
+        "status": rendered[0].clone(),
+        "details": {"product": {"productName": "DHL PAKET"}, "totalNumberOfPieces": 1, "weight": {"value": 1.5, "unitText": "kg"}},
+        "events": rendered
+    }]}))
+    .into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostNL
+
+fn postnl_codes(kind: EventKind) -> (&'static str, &'static str) {
+    use EventKind::*;
+    match kind {
+        LabelCreated => ("A01", "Shipment expected, but not yet arrived at PostNL"),
+        PickedUp => ("B01", "Shipment received by PostNL"),
+        ArrivedFacility => ("J01", "Shipment has been sorted"),
+        DepartedFacility | CustomsCleared => ("J06", "Shipment is in transit"),
+        OutForDelivery => ("J05", "Driver is en route"),
+        AvailableForPickup => ("I08", "Shipment is available at the pick-up point"),
+        DeliveryAttempted => ("K14", "We missed you"),
+        Delivered => ("I01", "Shipment delivered"),
+        Exception => ("Y04", "Shipment damaged"),
+        Refused => ("H02", "Shipment refused by recipient"),
+        ReturnToSender => ("H01", "Shipment returned to sender"),
+    }
+}
+
+async fn postnl_track(
+    State(sim): State<Simulator>,
+    Path(barcode): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = gate(
+        &sim,
+        "postnl-3s",
+        "/shipment/v2/status/barcode/{barcode}",
+        "{\"CompleteStatus\":{\"Shipment\":",
+    )
+    .await
+    {
+        return response;
+    }
+    if headers.get("apikey").is_none() {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"fault": {"faultstring": "Invalid ApiKey", "detail": {"errorcode": "steps.oauth.v2.FailedToResolveAPIKey"}}}))).into_response();
+    }
+    let Some(events) = newest_first(&sim, "postnl-3s", &barcode) else {
+        return Json(json!({"CompleteStatus": {}, "Warnings": [{"Message": "No shipment found", "Code": "2"}]})).into_response();
+    };
+    let rendered: Vec<Value> = events
+        .iter()
+        .map(|(event, place)| {
+            let (code, text) = postnl_codes(event.kind);
+            let (local, _) = local(event, place);
+            json!({"Code": code, "Description": text, "DestinationLocationCode": {}, "LocationCode": "171966", "RouteCode": {}, "RouteName": {},
+                   "TimeStamp": local.format("%d-%m-%Y %H:%M:%S").to_string()})
+        })
+        .collect();
+    Json(json!({"CompleteStatus": {"Shipment": {
+        "MainBarcode": barcode, "Barcode": barcode, "ShipmentAmount": "1", "ShipmentCounter": "1",
+        "ProductDescription": "Parcels, domestic &lt;= 10 kg", "Dimension": {"Weight": "1200"},
+        "Event": rendered
+    }}}))
+    .into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canada Post
+
+fn canadapost_codes(kind: EventKind) -> (&'static str, &'static str) {
+    use EventKind::*;
+    match kind {
+        LabelCreated => ("3000", "Electronic information submitted by shipper"),
+        PickedUp => ("0101", "Item picked up by Canada Post"),
+        ArrivedFacility | DepartedFacility => ("0100", "Item processed at postal facility"),
+        CustomsCleared => ("1411", "Item released by customs"),
+        OutForDelivery => ("0174", "Item out for delivery"),
+        AvailableForPickup => ("1410", "Item available for pickup at Post Office"),
+        DeliveryAttempted => ("0168", "Delivery attempted; notice card left"),
+        Delivered => ("1496", "Item successfully delivered"),
+        Exception => ("1100", "Item damaged"),
+        Refused => ("1450", "Item refused by recipient"),
+        ReturnToSender => ("1481", "Item being returned to sender"),
+    }
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn cp_messages(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/vnd.cpc.track-v2+xml")],
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><messages xmlns=\"http://www.canadapost.ca/ws/messages\"><message><code>{code}</code><description>{}</description></message></messages>", xml_escape(description)),
+    )
+        .into_response()
+}
+
+async fn canadapost_track(
+    State(sim): State<Simulator>,
+    Path(pin): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = gate(
+        &sim,
+        "canada-post",
+        "/vis/track/pin/{pin}/detail",
+        "<tracking-detail xmlns=\"http://www.canadapost.ca/ws/track-v2\"><pin>",
+    )
+    .await
+    {
+        return response;
+    }
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Basic "));
+    if !basic {
+        return cp_messages(
+            StatusCode::UNAUTHORIZED,
+            "E002",
+            "AAA Authentication Failure",
+        );
+    }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !accept.contains("vnd.cpc.track") {
+        return cp_messages(
+            StatusCode::NOT_ACCEPTABLE,
+            "E100",
+            "Accept header must be application/vnd.cpc.track-v2+xml",
+        );
+    }
+    let Some(events) = newest_first(&sim, "canada-post", &pin) else {
+        return cp_messages(StatusCode::NOT_FOUND, "004", "No Pin History");
+    };
+    let mut occurrences = String::new();
+    for (event, place) in &events {
+        let (code, text) = canadapost_codes(event.kind);
+        let (local, hours) = local(event, place);
+        let zone = match hours {
+            -3 => "ADT",
+            -4 => "EDT",
+            -5 => "EST",
+            -6 => "CST",
+            -7 => "MST",
+            -8 => "PST",
+            _ => "UTC",
+        };
+        let signatory = if event.kind == EventKind::Delivered {
+            "J TREMBLAY"
+        } else {
+            ""
+        };
+        occurrences.push_str(&format!(
+            "<occurrence><event-identifier>{code}</event-identifier><event-date>{}</event-date><event-time>{}</event-time><event-time-zone>{zone}</event-time-zone><event-description>{}</event-description><signatory-name>{signatory}</signatory-name><event-site>{}</event-site><event-province>{}</event-province><event-retail-location-id/><event-retail-name/></occurrence>",
+            local.format("%Y-%m-%d"), local.format("%H:%M:%S"), xml_escape(text), xml_escape(&place.city), xml_escape(&place.state)
+        ));
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/vnd.cpc.track-v2+xml")],
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><tracking-detail xmlns=\"http://www.canadapost.ca/ws/track-v2\"><pin>{}</pin><service-name>Expedited Parcels</service-name><significant-events>{occurrences}</significant-events></tracking-detail>", xml_escape(&pin)),
+    )
+        .into_response()
 }
 
 // ---------------------------------------------------------------------------------------------
