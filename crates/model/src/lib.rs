@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod ids;
 pub mod limits;
 pub mod milestones;
+pub mod normalize;
 pub mod status;
 pub mod tracking;
 
@@ -16,6 +17,7 @@ pub use checkpoint::{Checkpoint, Leg};
 pub use ids::{TrackingId, TrackingNumber, TrackingNumberError};
 pub use limits::{LimitClass, RateLimits};
 pub use milestones::{milestones, transit_days, Milestones};
+pub use normalize::{derive_status, normalize};
 pub use status::{DeliveryStatus, SubStatus, UnknownStatus};
 pub use tracking::{ShipmentInfo, Tracking, TrackingFields};
 

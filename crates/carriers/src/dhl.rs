@@ -1,0 +1,263 @@
+//! DHL Shipment Tracking – Unified (`GET /track/shipments?trackingNumber=`), API key in the
+//! `DHL-API-Key` header.
+//!
+//! DHL gives only five coarse status codes, so out-for-delivery, pickup-point and attempt
+//! events are told apart by their text (English and German patterns). Timestamps may end in
+//! `Z`, carry an offset, or (parcel-de) be German local time with nothing.
+
+use parceld_model::{CourierType, DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::event::{checkpoint, non_empty, Mapped, Place};
+use crate::http::{HttpClient, Limits};
+use crate::json::{list, path, text, text_or_empty};
+use crate::settings::{required, CarrierSettings, ConfigError};
+use crate::time::{parse_naive, parse_with_offset, resolve_with_neighbours, zone_for, Zone};
+use crate::{Carrier, CarrierError, Shipment, TrackOutcome, TrackRequest, TrackResult};
+
+const CODE: &str = "dhl";
+
+/// The DHL adapter.
+#[derive(Debug)]
+pub struct Dhl {
+    http: HttpClient,
+    api_key: String,
+    base: String,
+    service: Option<String>,
+    language: String,
+}
+
+impl Dhl {
+    pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
+        // The starter quota is 1 call a second and 250 a day.
+        let limits = Limits::new(
+            settings.rate_per_second.unwrap_or(1.0),
+            settings.concurrency.unwrap_or(1),
+        );
+        Ok(Dhl {
+            http: HttpClient::new(CODE, settings.timeout(), limits),
+            api_key: required(CODE, "api_key", &settings.api_key)?,
+            base: settings.base_url_for(CODE)?,
+            service: non_empty(settings.service.as_deref()),
+            language: non_empty(settings.language.as_deref()).unwrap_or_else(|| "en".into()),
+        })
+    }
+
+    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
+        let number = request.tracking_number.trim();
+        let mut query = vec![
+            ("trackingNumber", number.to_string()),
+            ("language", self.language.clone()),
+        ];
+        if let Some(service) = &self.service {
+            query.push(("service", service.clone()));
+        }
+        if let Some(zip) = &request.postal_code {
+            query.push(("recipientPostalCode", zip.clone()));
+        }
+        let call = self
+            .http
+            .inner()
+            .get(format!("{}/track/shipments", self.base))
+            .query(&query)
+            .header("DHL-API-Key", &self.api_key)
+            .header("Accept", "application/json");
+        let reply = self.http.send(call).await?;
+        match reply.status {
+            s if s.is_success() => parse_response(number, &reply.body),
+            StatusCode::NOT_FOUND => Ok(TrackResult::NotFound),
+            _ => Err(reply.error(CODE)),
+        }
+    }
+}
+
+fn place_of(location: Option<&Value>) -> Place {
+    let address = location
+        .and_then(|l| l.get("address"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    Place::new(
+        &text_or_empty(&address, "addressLocality"),
+        "",
+        &text_or_empty(&address, "postalCode"),
+        &text_or_empty(&address, "countryCode"),
+    )
+}
+
+/// Parses a DHL body (a 200 with `shipments`, or a problem+json) for `number`.
+pub fn parse_response(number: &str, body: &[u8]) -> TrackOutcome {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| CarrierError::malformed(CODE, e))?;
+    if value.get("shipments").is_none() {
+        if text(&value, "status").as_deref() == Some("404") {
+            return Ok(TrackResult::NotFound);
+        }
+        return Err(CarrierError::malformed(CODE, "no shipments"));
+    }
+    let shipments = list(&value, "shipments");
+    let Some(shipment) = shipments
+        .iter()
+        .find(|s| text(s, "id").is_some_and(|id| id.eq_ignore_ascii_case(number)))
+        .or(shipments.first())
+    else {
+        return Ok(TrackResult::NotFound);
+    };
+    let service = text_or_empty(shipment, "service");
+    let home_zone = match service.as_str() {
+        "parcel-de" | "post-de" => Some(chrono_tz::Europe::Berlin),
+        "parcel-nl" => Some(chrono_tz::Europe::Amsterdam),
+        "parcel-uk" => Some(chrono_tz::Europe::London),
+        "parcel-pl" => Some(chrono_tz::Europe::Warsaw),
+        _ => None,
+    };
+    let mut items = Vec::new();
+    for event in list(shipment, "events") {
+        let place = place_of(event.get("location"));
+        let stamp = text_or_empty(event, "timestamp");
+        let (local, zone) = if let Some(dt) = parse_with_offset(&stamp) {
+            (dt.naive_local(), Some(Zone::Fixed(*dt.offset())))
+        } else if let Some(naive) = parse_naive(&stamp) {
+            let zone = home_zone
+                .or_else(|| zone_for(&place.country, ""))
+                .map(Zone::Named);
+            (naive, zone)
+        } else {
+            continue;
+        };
+        let code = text_or_empty(event, "statusCode");
+        let detailed = text(event, "statusDetailed");
+        let description = text(event, "description")
+            .or_else(|| text(event, "status"))
+            .unwrap_or_default();
+        let all_text = format!(
+            "{} {} {}",
+            description,
+            text_or_empty(event, "status"),
+            detailed.clone().unwrap_or_default()
+        );
+        let raw = match &detailed {
+            Some(d) => format!("{code}/{d}"),
+            None => code.clone(),
+        };
+        items.push((
+            local,
+            zone,
+            map_event(&code, &all_text),
+            raw,
+            description,
+            place,
+        ));
+    }
+    let zones: Vec<_> = items.iter().map(|i| (i.0, i.1)).collect();
+    let checkpoints: Vec<_> = items
+        .iter()
+        .zip(resolve_with_neighbours(&zones))
+        .map(|((_, _, mapped, raw, text, place), at)| checkpoint(at, *mapped, raw, text, place))
+        .collect();
+    if checkpoints.is_empty() {
+        return Ok(TrackResult::NotFound);
+    }
+    Ok(TrackResult::Found(Shipment::new(
+        checkpoints,
+        info(shipment),
+    )))
+}
+
+fn info(shipment: &Value) -> ShipmentInfo {
+    let details = shipment.get("details").cloned().unwrap_or(Value::Null);
+    let origin = place_of(shipment.get("origin"));
+    let destination = place_of(shipment.get("destination"));
+    let some = |s: String| (!s.is_empty()).then_some(s);
+    ShipmentInfo {
+        service_code: path(&details, &["product", "productName"]).and_then(crate::json::as_text),
+        signed_by: path(&details, &["proofOfDelivery", "signed", "name"])
+            .and_then(crate::json::as_text),
+        pieces: text(&details, "totalNumberOfPieces"),
+        weight: details.get("weight").and_then(|w| {
+            text(w, "value").map(|v| {
+                format!("{v} {}", text_or_empty(w, "unitText"))
+                    .trim()
+                    .to_string()
+            })
+        }),
+        weight_kg: details
+            .get("weight")
+            .filter(|w| text(w, "unitText").as_deref() == Some("kg"))
+            .and_then(|w| text(w, "value")),
+        scheduled_delivery_date: text(shipment, "estimatedTimeOfDelivery"),
+        origin_country: some(origin.country),
+        origin_city: some(origin.city),
+        destination_country: some(destination.country),
+        destination_city: some(destination.city),
+        ..ShipmentInfo::default()
+    }
+}
+
+/// Maps DHL's `statusCode`, refined by the event's texts.
+pub fn map_event(status_code: &str, texts: &str) -> Mapped {
+    let t = texts.to_lowercase();
+    let any = |patterns: &[&str]| patterns.iter().any(|p| t.contains(p));
+    match status_code.trim() {
+        "pre-transit" => (S::Inforeceived, Some(Sub::Inforeceived001)),
+        "transit" => {
+            if any(&[
+                "out for delivery",
+                "with delivery courier",
+                "in das zustellfahrzeug geladen",
+                "zustellfahrzeug",
+            ]) {
+                (S::Pickup, Some(Sub::Pickup001))
+            } else if any(&[
+                "ready for pickup",
+                "ready for collection",
+                "zur abholung bereit",
+                "packstation",
+                "filiale",
+            ]) {
+                (S::Pickup, Some(Sub::Pickup002))
+            } else if any(&["customs", "zoll"]) {
+                (S::Transit, Some(Sub::Transit005))
+            } else {
+                (S::Transit, Some(Sub::Transit001))
+            }
+        }
+        "delivered" => (S::Delivered, Some(Sub::Delivered001)),
+        "failure" => {
+            if any(&["refused", "verweigert"]) {
+                (S::Exception, Some(Sub::Exception009))
+            } else if any(&["return", "rücksendung", "zurück"]) {
+                (S::Exception, Some(Sub::Exception011))
+            } else if any(&["not home", "nicht angetroffen", "attempt", "zustellversuch"]) {
+                (S::Undelivered, Some(Sub::Undelivered002))
+            } else {
+                // Bad address and anything else DHL calls a failure.
+                (S::Exception, Some(Sub::Exception005))
+            }
+        }
+        _ => (S::Transit, None),
+    }
+}
+
+#[async_trait::async_trait]
+impl Carrier for Dhl {
+    fn code(&self) -> &'static str {
+        CODE
+    }
+
+    fn courier_type(&self) -> CourierType {
+        CourierType::Express
+    }
+
+    fn default_rate(&self) -> f64 {
+        1.0
+    }
+
+    fn default_concurrency(&self) -> usize {
+        1
+    }
+
+    async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {
+        crate::track_each(batch, |r| self.track_one(r)).await
+    }
+}

@@ -1,0 +1,69 @@
+//! Building checkpoints from carrier events: the one place that fills the location fields the
+//! same way for every carrier.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use parceld_model::{Checkpoint, DeliveryStatus, Leg, SubStatus};
+
+/// A status with its optional sub-status, as the code tables map them.
+pub type Mapped = (DeliveryStatus, Option<SubStatus>);
+
+/// Where an event happened, as far as the carrier says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Place {
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+    pub country: String,
+}
+
+impl Place {
+    pub fn new(city: &str, state: &str, zip: &str, country: &str) -> Self {
+        Place {
+            city: city.trim().to_string(),
+            state: state.trim().to_string(),
+            zip: zip.trim().to_string(),
+            country: country.trim().to_ascii_uppercase(),
+        }
+    }
+
+    /// `City, ST, ZIP, CC`, leaving out what is empty.
+    pub fn location(&self) -> String {
+        [&self.city, &self.state, &self.zip, &self.country]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// One checkpoint on the origin leg.
+pub fn checkpoint(
+    at: DateTime<FixedOffset>,
+    mapped: Mapped,
+    raw_status: &str,
+    detail: &str,
+    place: &Place,
+) -> Checkpoint {
+    Checkpoint {
+        leg: Leg::Origin,
+        time: at.with_timezone(&Utc),
+        checkpoint_date: crate::time::display(&at),
+        status: mapped.0,
+        substatus: mapped.1,
+        detail: detail.trim().to_string(),
+        location: place.location(),
+        country_iso2: place.country.clone(),
+        state: place.state.clone(),
+        city: place.city.clone(),
+        zip: place.zip.clone(),
+        raw_status: raw_status.trim().to_string(),
+    }
+}
+
+/// Empty strings as `None`, trimmed.
+pub fn non_empty(text: Option<&str>) -> Option<String> {
+    text.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}

@@ -1,0 +1,220 @@
+//! The HTTP client every adapter shares: rustls, gzip, a whole-request timeout, a per-carrier
+//! rate limiter and concurrency cap, and one place that turns HTTP failures into classified
+//! [`CarrierError`]s.
+//!
+//! Limits live with the client rather than in each adapter so that every request to a carrier —
+//! batch or single, tracking or token — counts against the same budget.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{RequestBuilder, StatusCode};
+use tokio::sync::{Mutex, Semaphore};
+use tokio::time::Instant;
+
+use crate::CarrierError;
+
+/// Bodies larger than this are refused; no tracking answer comes close.
+const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// A carrier's request budget: at most `rate` requests per second (a pacer with a small burst)
+/// and at most `concurrency` in flight.
+#[derive(Debug)]
+pub struct Limits {
+    interval: Duration,
+    burst: u32,
+    next_slot: Mutex<Instant>,
+    in_flight: Semaphore,
+}
+
+impl Limits {
+    pub fn new(rate_per_second: f64, concurrency: usize) -> Self {
+        let rate = if rate_per_second.is_finite() && rate_per_second > 0.0 {
+            rate_per_second
+        } else {
+            1.0
+        };
+        Limits {
+            interval: Duration::from_secs_f64(1.0 / rate),
+            burst: rate.ceil().clamp(1.0, 10.0) as u32,
+            next_slot: Mutex::new(Instant::now()),
+            in_flight: Semaphore::new(concurrency.max(1)),
+        }
+    }
+
+    /// Waits for a rate slot. Up to `burst` requests may go at once after a quiet spell.
+    pub async fn wait_turn(&self) {
+        let wait = {
+            let mut next = self.next_slot.lock().await;
+            let now = Instant::now();
+            let earliest = now
+                .checked_sub(self.interval * (self.burst - 1))
+                .unwrap_or(now);
+            let slot = (*next).max(earliest);
+            *next = slot + self.interval;
+            slot.saturating_duration_since(now)
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// A response read whole: status, headers and body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Parses the body as JSON, or reports a malformed response (retryable).
+    pub fn json<T: serde::de::DeserializeOwned>(&self, carrier: &str) -> Result<T, CarrierError> {
+        serde_json::from_slice(&self.body).map_err(|e| CarrierError::malformed(carrier, e))
+    }
+
+    /// The classified error for a non-success reply: 429 and 5xx (and 408) are retryable with
+    /// any `Retry-After`; 401/403 are bad credentials; other 4xx are bad requests.
+    pub fn error(&self, carrier: &str) -> CarrierError {
+        let snippet: String = self.text().chars().take(300).collect();
+        let status = self.status;
+        if status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT
+            || status.is_server_error()
+        {
+            CarrierError::Retryable {
+                reason: format!("{carrier} answered HTTP {status}: {snippet}"),
+                retry_after: retry_after(&self.headers),
+            }
+        } else if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            CarrierError::permanent(format!(
+                "{carrier} rejected the credentials (HTTP {status}); check [carriers.{carrier}]: {snippet}"
+            ))
+        } else {
+            CarrierError::permanent(format!("{carrier} answered HTTP {status}: {snippet}"))
+        }
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let secs = (when.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .num_seconds()
+        .max(0);
+    Some(Duration::from_secs(secs as u64))
+}
+
+/// One carrier's HTTP client with its limits. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    limits: Arc<Limits>,
+    carrier: &'static str,
+}
+
+impl HttpClient {
+    pub fn new(carrier: &'static str, timeout: Duration, limits: Limits) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("parceld/", env!("CARGO_PKG_VERSION")))
+            .gzip(true)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        HttpClient {
+            client,
+            limits: Arc::new(limits),
+            carrier,
+        }
+    }
+
+    pub fn carrier(&self) -> &'static str {
+        self.carrier
+    }
+
+    /// The underlying client, to build requests with.
+    pub fn inner(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends a request within the carrier's limits and reads the whole body. Transport
+    /// failures (timeouts, refused connections, cut bodies) come back retryable.
+    pub async fn send(&self, request: RequestBuilder) -> Result<Reply, CarrierError> {
+        let _permit = self
+            .limits
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| CarrierError::retryable("carrier client is shutting down"))?;
+        self.limits.wait_turn().await;
+        self.send_unlimited(request).await
+    }
+
+    /// Sends without taking a rate slot (token requests, which the carrier budgets apart).
+    pub async fn send_unlimited(&self, request: RequestBuilder) -> Result<Reply, CarrierError> {
+        let carrier = self.carrier;
+        let transport = |e: reqwest::Error| {
+            let what = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "could not be reached"
+            } else {
+                "failed in transport"
+            };
+            CarrierError::retryable(format!("{carrier} {what}: {e}"))
+        };
+        let mut response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(CarrierError::malformed(carrier, "body larger than 8 MiB"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn limiter_paces_after_the_burst() {
+        let limits = Limits::new(20.0, 4);
+        let start = Instant::now();
+        for _ in 0..30 {
+            limits.wait_turn().await;
+        }
+        // 10 go at once, the other 20 at 50 ms each: about 1 s.
+        let elapsed = start.elapsed();
+        assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
+        assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+    }
+
+    #[test]
+    fn retry_after_reads_seconds() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+    }
+}

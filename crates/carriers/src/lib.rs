@@ -1,0 +1,296 @@
+//! parceld's carrier adapters.
+//!
+//! Each carrier module turns one carrier's official tracking API into the same shape: a list of
+//! [`Checkpoint`]s mapped onto the status taxonomy, plus [`ShipmentInfo`]. The shared pieces —
+//! the HTTP client, the OAuth token cache, the per-carrier rate limiter and concurrency cap, time
+//! zone handling and normalization — are written once here so that an adapter is only the
+//! carrier's request, its payload and its code table.
+//!
+//! Adapters never panic on carrier input: anything unexpected becomes a classified
+//! [`CarrierError`] so the engine can decide between retrying later and giving up.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use parceld_model::{Checkpoint, CourierType, DeliveryStatus, ShipmentInfo, SubStatus};
+
+pub mod canadapost;
+pub mod dhl;
+pub mod event;
+pub mod fedex;
+pub mod http;
+pub mod json;
+pub mod oauth;
+pub mod postnl;
+pub mod sandbox;
+pub mod settings;
+pub mod time;
+pub mod ups;
+pub mod usps;
+
+pub use http::{HttpClient, Limits};
+pub use oauth::{OAuthClient, TokenAuth};
+pub use settings::{CarrierSettings, ConfigError};
+
+/// One number to track, with what the carrier may need besides the number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackRequest {
+    pub tracking_number: String,
+    /// Destination postal code; some carriers return full data only with it.
+    pub postal_code: Option<String>,
+    /// Ship date (`YYYY-MM-DD`), to disambiguate reused numbers.
+    pub ship_date: Option<String>,
+    /// Destination country (ISO 3166-1 alpha-2), where the carrier can use it.
+    pub destination_country: Option<String>,
+    /// When the tracking was created in parceld. The sandbox courier unfolds its journeys from
+    /// this instant, so its answers are reproducible.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl TrackRequest {
+    pub fn new(tracking_number: impl Into<String>) -> Self {
+        TrackRequest {
+            tracking_number: tracking_number.into(),
+            ..TrackRequest::default()
+        }
+    }
+}
+
+/// What a carrier knows about one shipment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shipment {
+    /// Newest first, de-duplicated; one or both legs.
+    pub checkpoints: Vec<Checkpoint>,
+    pub info: ShipmentInfo,
+    /// Derived from the checkpoints by [`parceld_model::normalize`].
+    pub status: DeliveryStatus,
+    pub substatus: Option<SubStatus>,
+}
+
+impl Shipment {
+    /// Builds a shipment from checkpoints in any order, normalizing them.
+    pub fn new(mut checkpoints: Vec<Checkpoint>, info: ShipmentInfo) -> Self {
+        let (status, substatus) = parceld_model::normalize(&mut checkpoints);
+        Shipment {
+            checkpoints,
+            info,
+            status,
+            substatus,
+        }
+    }
+}
+
+/// A carrier's answer for one number.
+// Answers are short-lived and moved once into the store; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrackResult {
+    Found(Shipment),
+    /// The carrier answered but knows no such number (or has no events yet).
+    NotFound,
+}
+
+/// Why a carrier call failed, classified for the caller's retry policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CarrierError {
+    /// Worth trying again later: 429, 5xx, timeouts, connection failures, malformed bodies.
+    #[error("temporary carrier failure: {reason}")]
+    Retryable {
+        reason: String,
+        /// What the carrier asked for (`Retry-After`), when it said.
+        retry_after: Option<Duration>,
+    },
+    /// Will fail the same way until someone changes something: bad credentials, bad request.
+    #[error("carrier rejected the request: {reason}")]
+    Permanent { reason: String },
+}
+
+impl CarrierError {
+    pub fn retryable(reason: impl Into<String>) -> Self {
+        CarrierError::Retryable {
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        CarrierError::Permanent {
+            reason: reason.into(),
+        }
+    }
+
+    pub fn malformed(carrier: &str, detail: impl std::fmt::Display) -> Self {
+        CarrierError::retryable(format!("{carrier} sent a malformed response: {detail}"))
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, CarrierError::Retryable { .. })
+    }
+}
+
+/// The outcome for one number.
+pub type TrackOutcome = Result<TrackResult, CarrierError>;
+
+/// One carrier's tracking API.
+#[async_trait::async_trait]
+pub trait Carrier: Send + Sync {
+    /// The courier code (`fedex`, `ups`, `usps`, `dhl`, `postnl-3s`, `canada-post`, `sandbox`).
+    fn code(&self) -> &'static str;
+
+    fn courier_type(&self) -> CourierType;
+
+    /// How many numbers one call may carry; callers split larger batches.
+    fn max_batch(&self) -> usize {
+        1
+    }
+
+    /// The default request rate (requests per second) the adapter keeps to.
+    fn default_rate(&self) -> f64;
+
+    /// The default number of requests in flight at once.
+    fn default_concurrency(&self) -> usize;
+
+    /// Tracks up to [`Carrier::max_batch`] numbers (more are split internally) and returns one
+    /// outcome per requested number, in request order.
+    async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)>;
+}
+
+/// The configured carriers by courier code. `sandbox` is always present.
+#[derive(Clone)]
+pub struct Carriers {
+    by_code: HashMap<String, Arc<dyn Carrier>>,
+}
+
+/// Every courier code this crate has an adapter for.
+pub const CODES: [&str; 7] = [
+    "sandbox",
+    "fedex",
+    "ups",
+    "usps",
+    "dhl",
+    "postnl-3s",
+    "canada-post",
+];
+
+impl Carriers {
+    /// Builds each carrier named in `settings` (the `[carriers.<code>]` tables), plus the sandbox.
+    /// A table with `enabled = false` is skipped. Unknown codes and missing credentials are
+    /// configuration errors, reported before anything starts.
+    pub fn from_settings(settings: &HashMap<String, CarrierSettings>) -> Result<Self, ConfigError> {
+        let mut by_code: HashMap<String, Arc<dyn Carrier>> = HashMap::new();
+        let sandbox_settings = settings.get("sandbox").cloned().unwrap_or_default();
+        by_code.insert(
+            "sandbox".into(),
+            Arc::new(sandbox::Sandbox::from_settings(&sandbox_settings)),
+        );
+        let mut codes: Vec<&String> = settings.keys().collect();
+        codes.sort();
+        for code in codes {
+            let s = &settings[code];
+            if code == "sandbox" || s.enabled == Some(false) {
+                continue;
+            }
+            let carrier: Arc<dyn Carrier> = match code.as_str() {
+                "fedex" => Arc::new(fedex::FedEx::new(s)?),
+                "ups" => Arc::new(ups::Ups::new(s)?),
+                "usps" => Arc::new(usps::Usps::new(s)?),
+                "dhl" => Arc::new(dhl::Dhl::new(s)?),
+                "postnl-3s" => Arc::new(postnl::PostNl::new(s)?),
+                "canada-post" => Arc::new(canadapost::CanadaPost::new(s)?),
+                other => return Err(ConfigError::UnknownCarrier(other.to_string())),
+            };
+            by_code.insert(code.clone(), carrier);
+        }
+        Ok(Carriers { by_code })
+    }
+
+    /// Only the sandbox courier.
+    pub fn sandbox_only() -> Self {
+        Carriers::from_settings(&HashMap::new()).unwrap_or_else(|_| Carriers {
+            by_code: HashMap::new(),
+        })
+    }
+
+    pub fn get(&self, code: &str) -> Option<Arc<dyn Carrier>> {
+        self.by_code.get(code).cloned()
+    }
+
+    /// The configured courier codes, sorted.
+    pub fn codes(&self) -> Vec<String> {
+        let mut codes: Vec<String> = self.by_code.keys().cloned().collect();
+        codes.sort();
+        codes
+    }
+}
+
+impl std::fmt::Debug for Carriers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Carriers")
+            .field("codes", &self.codes())
+            .finish()
+    }
+}
+
+/// Splits a batch into calls of at most `max` numbers, runs `call` on each concurrently (the
+/// adapter's own limits still apply) and returns the outcomes in request order.
+pub(crate) async fn track_in_chunks<'a, F, Fut>(
+    batch: &'a [TrackRequest],
+    max: usize,
+    call: F,
+) -> Vec<(String, TrackOutcome)>
+where
+    F: Fn(&'a [TrackRequest]) -> Fut,
+    Fut: std::future::Future<Output = Vec<(String, TrackOutcome)>>,
+{
+    let futures = batch.chunks(max.max(1)).map(call);
+    let mut out = Vec::with_capacity(batch.len());
+    for chunk in join_all(futures).await {
+        out.extend(chunk);
+    }
+    out
+}
+
+/// A small `join_all`, so the crate needs no futures dependency.
+async fn join_all<Fut: std::future::Future>(
+    futures: impl Iterator<Item = Fut>,
+) -> Vec<Fut::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<Fut>>> = futures.map(Box::pin).collect();
+    let mut results: Vec<Option<Fut::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, fut) in pinned.iter_mut().enumerate() {
+            if results[i].is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => results[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().flatten().collect()
+}
+
+/// Runs one single-number call per request concurrently (within the adapter's limits) for
+/// carriers whose API takes one number at a time.
+pub(crate) async fn track_each<'a, F, Fut>(
+    batch: &'a [TrackRequest],
+    call: F,
+) -> Vec<(String, TrackOutcome)>
+where
+    F: Fn(&'a TrackRequest) -> Fut,
+    Fut: std::future::Future<Output = TrackOutcome>,
+{
+    let futures = batch.iter().map(|r| {
+        let fut = call(r);
+        async move { (r.tracking_number.clone(), fut.await) }
+    });
+    join_all(futures).await
+}

@@ -1,0 +1,186 @@
+//! An OAuth 2.0 client-credentials token cache, shared by FedEx, UPS and USPS.
+//!
+//! Tokens are fetched lazily, kept until shortly before they expire, refreshed by one task at a
+//! time (the others wait on the same lock and reuse its token), and fetched again once when the
+//! carrier answers 401 to a token we believed valid — carriers revoke tokens early.
+
+use std::time::Duration;
+
+use reqwest::{RequestBuilder, StatusCode};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::http::{HttpClient, Reply};
+use crate::CarrierError;
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAuth {
+    /// `client_id` and `client_secret` in the form body (FedEx, USPS).
+    FormBody,
+    /// HTTP Basic `client_id:client_secret` (UPS).
+    Basic,
+}
+
+#[derive(Debug)]
+struct Token {
+    value: String,
+    refresh_at: Instant,
+}
+
+/// One carrier's token cache.
+#[derive(Debug)]
+pub struct OAuthClient {
+    token_url: String,
+    client_id: String,
+    client_secret: String,
+    auth: TokenAuth,
+    extra_form: Vec<(String, String)>,
+    extra_headers: Vec<(String, String)>,
+    cached: Mutex<Option<Token>>,
+}
+
+/// `expires_in` arrives as a number (FedEx) or a string (UPS, USPS).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Seconds {
+    Number(f64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: Option<Seconds>,
+}
+
+impl OAuthClient {
+    pub fn new(
+        token_url: String,
+        client_id: String,
+        client_secret: String,
+        auth: TokenAuth,
+    ) -> Self {
+        OAuthClient {
+            token_url,
+            client_id,
+            client_secret,
+            auth,
+            extra_form: Vec::new(),
+            extra_headers: Vec::new(),
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// Adds a form field to token requests (e.g. USPS `scope=tracking`).
+    pub fn with_form(mut self, key: &str, value: &str) -> Self {
+        self.extra_form.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds a header to token requests (e.g. UPS `x-merchant-id`).
+    pub fn with_header(mut self, key: &str, value: &str) -> Self {
+        self.extra_headers.push((key.into(), value.into()));
+        self
+    }
+
+    /// A valid access token, fetching a new one if none is cached or it is about to expire.
+    pub async fn token(&self, http: &HttpClient) -> Result<String, CarrierError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(token) = cached.as_ref() {
+            if Instant::now() < token.refresh_at {
+                return Ok(token.value.clone());
+            }
+        }
+        let fresh = self.fetch(http).await?;
+        let value = fresh.value.clone();
+        *cached = Some(fresh);
+        Ok(value)
+    }
+
+    /// Forgets `stale` if it is still the cached token (a 401 told us it is no good). A token
+    /// already replaced by another task is left alone.
+    pub async fn invalidate(&self, stale: &str) {
+        let mut cached = self.cached.lock().await;
+        if cached.as_ref().is_some_and(|t| t.value == stale) {
+            *cached = None;
+        }
+    }
+
+    /// Sends a request built with a bearer token; on 401 fetches a new token and tries once more.
+    pub async fn send_authorized<F>(
+        &self,
+        http: &HttpClient,
+        build: F,
+    ) -> Result<Reply, CarrierError>
+    where
+        F: Fn(&str) -> RequestBuilder,
+    {
+        let token = self.token(http).await?;
+        let reply = http.send(build(&token)).await?;
+        if reply.status != StatusCode::UNAUTHORIZED {
+            return Ok(reply);
+        }
+        tracing::debug!(
+            carrier = http.carrier(),
+            "token rejected; fetching a new one"
+        );
+        self.invalidate(&token).await;
+        let token = self.token(http).await?;
+        http.send(build(&token)).await
+    }
+
+    async fn fetch(&self, http: &HttpClient) -> Result<Token, CarrierError> {
+        let carrier = http.carrier();
+        let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
+        if self.auth == TokenAuth::FormBody {
+            form.push(("client_id", &self.client_id));
+            form.push(("client_secret", &self.client_secret));
+        }
+        for (k, v) in &self.extra_form {
+            form.push((k, v));
+        }
+        let mut request = http.inner().post(&self.token_url).form(&form);
+        if self.auth == TokenAuth::Basic {
+            request = request.basic_auth(&self.client_id, Some(&self.client_secret));
+        }
+        for (k, v) in &self.extra_headers {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        let started = Instant::now();
+        let reply = http.send_unlimited(request).await?;
+        if !reply.status.is_success() {
+            return Err(match reply.status {
+                StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    CarrierError::permanent(format!(
+                        "{carrier} refused the OAuth client credentials (HTTP {}); check client_id and client_secret in [carriers.{carrier}]: {}",
+                        reply.status,
+                        reply.text().chars().take(300).collect::<String>()
+                    ))
+                }
+                _ => reply.error(carrier),
+            });
+        }
+        let parsed: TokenResponse = reply.json(carrier)?;
+        if parsed.access_token.is_empty() {
+            return Err(CarrierError::malformed(carrier, "empty access_token"));
+        }
+        let lifetime = match parsed.expires_in {
+            Some(Seconds::Number(n)) if n.is_finite() && n > 0.0 => n,
+            Some(Seconds::Text(t)) => t
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| *n > 0.0)
+                .unwrap_or(300.0),
+            _ => 300.0,
+        };
+        // Refresh a little early: a tenth of the lifetime, at most a minute.
+        let margin = (lifetime / 10.0).min(60.0);
+        Ok(Token {
+            value: parsed.access_token,
+            refresh_at: started + Duration::from_secs_f64((lifetime - margin).max(0.0)),
+        })
+    }
+}

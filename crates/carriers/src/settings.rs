@@ -1,0 +1,169 @@
+//! Per-carrier settings, read from the `[carriers.<code>]` tables of the configuration (or
+//! `PARCELD_CARRIERS__<CODE>__<FIELD>` environment variables).
+//!
+//! Every field is optional so that a table only names what differs from the defaults; the
+//! official production base URLs, rates and concurrency caps are filled in per carrier. Secrets
+//! are never printed by `Debug`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Settings of one carrier.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CarrierSettings {
+    /// `false` turns a configured carrier off without deleting its table.
+    pub enabled: Option<bool>,
+    /// The API root, e.g. `https://onlinetools.ups.com` or `http://127.0.0.1:9090/ups`.
+    pub base_url: Option<String>,
+    /// OAuth client id (FedEx, UPS, USPS).
+    pub client_id: Option<String>,
+    /// OAuth client secret (FedEx, UPS, USPS).
+    pub client_secret: Option<String>,
+    /// API key (DHL `DHL-API-Key`, PostNL `apikey`).
+    pub api_key: Option<String>,
+    /// Shipper account number (UPS `x-merchant-id`).
+    pub account_number: Option<String>,
+    /// HTTP Basic user name (Canada Post).
+    pub username: Option<String>,
+    /// HTTP Basic password (Canada Post).
+    pub password: Option<String>,
+    /// Requests per second this carrier is called at, at most.
+    pub rate_per_second: Option<f64>,
+    /// Requests in flight at once, at most.
+    pub concurrency: Option<usize>,
+    /// Whole-request timeout in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// DHL: the `service` hint (`express`, `parcel-de`, …).
+    pub service: Option<String>,
+    /// Response language where the carrier offers one (`en`, `EN`, `en-CA`).
+    pub language: Option<String>,
+    /// Sandbox: minutes between two events of a journey.
+    pub step_minutes: Option<u64>,
+}
+
+impl std::fmt::Debug for CarrierSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("CarrierSettings")
+            .field("enabled", &self.enabled)
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redact(&self.client_secret))
+            .field("api_key", &redact(&self.api_key))
+            .field("account_number", &self.account_number)
+            .field("username", &self.username)
+            .field("password", &redact(&self.password))
+            .field("rate_per_second", &self.rate_per_second)
+            .field("concurrency", &self.concurrency)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("service", &self.service)
+            .field("language", &self.language)
+            .field("step_minutes", &self.step_minutes)
+            .finish()
+    }
+}
+
+/// A configuration problem, found when the carriers are built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("[carriers.{0}]: no adapter for this courier code; use one of fedex, ups, usps, dhl, postnl-3s, canada-post, sandbox")]
+    UnknownCarrier(String),
+    #[error("[carriers.{carrier}]: `{field}` is required")]
+    Missing {
+        carrier: &'static str,
+        field: &'static str,
+    },
+    #[error("[carriers.{carrier}]: {message}")]
+    Invalid {
+        carrier: &'static str,
+        message: String,
+    },
+}
+
+/// A required string field, or a clear error naming it.
+pub fn required(
+    carrier: &'static str,
+    field: &'static str,
+    value: &Option<String>,
+) -> Result<String, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => Ok(v.to_string()),
+        _ => Err(ConfigError::Missing { carrier, field }),
+    }
+}
+
+/// The official production API roots.
+pub fn default_base_url(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "fedex" => "https://apis.fedex.com",
+        "ups" => "https://onlinetools.ups.com",
+        "usps" => "https://apis.usps.com",
+        "dhl" => "https://api-eu.dhl.com",
+        "postnl-3s" => "https://api.postnl.nl",
+        "canada-post" => "https://soa-gw.canadapost.ca",
+        _ => return None,
+    })
+}
+
+impl CarrierSettings {
+    /// The base URL without a trailing slash, defaulting to the official one.
+    pub fn base_url_for(&self, code: &'static str) -> Result<String, ConfigError> {
+        let url = match &self.base_url {
+            Some(url) => url.clone(),
+            None => default_base_url(code)
+                .ok_or(ConfigError::Missing {
+                    carrier: code,
+                    field: "base_url",
+                })?
+                .to_string(),
+        };
+        if reqwest::Url::parse(&url).is_err() {
+            return Err(ConfigError::Invalid {
+                carrier: code,
+                message: format!("base_url `{url}` is not an absolute URL"),
+            });
+        }
+        Ok(url.trim_end_matches('/').to_string())
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.unwrap_or(20_000).max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let s = CarrierSettings {
+            client_secret: Some("hunter2".into()),
+            api_key: Some("k3y".into()),
+            ..Default::default()
+        };
+        let text = format!("{s:?}");
+        assert!(!text.contains("hunter2") && !text.contains("k3y"), "{text}");
+    }
+
+    #[test]
+    fn base_url_defaults_and_trims() {
+        let s = CarrierSettings::default();
+        assert_eq!(
+            s.base_url_for("ups").unwrap(),
+            "https://onlinetools.ups.com"
+        );
+        let s = CarrierSettings {
+            base_url: Some("http://127.0.0.1:9090/ups/".into()),
+            ..Default::default()
+        };
+        assert_eq!(s.base_url_for("ups").unwrap(), "http://127.0.0.1:9090/ups");
+        let bad = CarrierSettings {
+            base_url: Some("not a url".into()),
+            ..Default::default()
+        };
+        assert!(bad.base_url_for("ups").is_err());
+    }
+}

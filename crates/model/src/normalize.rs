@@ -1,0 +1,304 @@
+//! Normalization shared by every carrier adapter and by whoever merges checkpoints: order,
+//! de-duplication and the shipment status derived from the events.
+//!
+//! Carriers disagree on order (newest first, oldest first, ties, the odd event out of place) and
+//! on which events carry a status at all, so adapters map each event on its own and then hand the
+//! list to [`normalize`]. The rules live here once so that every carrier ends up with the same
+//! semantics:
+//!
+//! * checkpoints are ordered newest first by their UTC instant, never by the carrier's list order;
+//! * the same event twice (same [`Checkpoint::fingerprint`]) is kept once;
+//! * the status comes from the newest *status-bearing* event; an informational event (an adapter
+//!   marks it with the service-only status `pending`, see [`INFORMATIONAL`]) never decides it;
+//! * terminal states are never downgraded: once delivered, or once a return has started (refused,
+//!   returning, returned), later non-terminal scans keep the terminal status and its sub-status.
+
+use std::collections::HashSet;
+
+use crate::{Checkpoint, DeliveryStatus, SubStatus};
+
+/// The status an adapter gives to an informational event (UPS `U` updates, Canada Post
+/// "signature image recorded", PostNL status 99 …). `pending` never comes from a carrier, so it
+/// is free to mean "this event carries no status of its own". [`normalize`] replaces it with the
+/// status of the event before it.
+pub const INFORMATIONAL: DeliveryStatus = DeliveryStatus::Pending;
+
+/// Whether a checkpoint decides the shipment status. `pending` and `expired` are service-derived
+/// and never come from a carrier, so events carrying them are informational.
+pub fn is_status_bearing(checkpoint: &Checkpoint) -> bool {
+    !matches!(
+        checkpoint.status,
+        DeliveryStatus::Pending | DeliveryStatus::Expired
+    )
+}
+
+/// Whether a status / sub-status pair is terminal: delivered, or an exception that means the
+/// parcel is going (or went) back to the sender.
+pub fn is_terminal(status: DeliveryStatus, substatus: Option<SubStatus>) -> bool {
+    match status {
+        DeliveryStatus::Delivered => true,
+        DeliveryStatus::Exception => matches!(
+            substatus,
+            Some(SubStatus::Exception009 | SubStatus::Exception010 | SubStatus::Exception011)
+        ),
+        _ => false,
+    }
+}
+
+/// The shipment status of a set of checkpoints (any order): the newest status-bearing event by
+/// UTC instant wins, except that a terminal state is only replaced by another terminal state.
+/// A delivery scan after a return started means the parcel reached the sender again, so it
+/// becomes "returned to sender" (`exception010`) rather than `delivered`.
+///
+/// With no status-bearing checkpoint the answer is `notfound` (the carrier answered but has
+/// nothing yet).
+pub fn derive_status(checkpoints: &[Checkpoint]) -> (DeliveryStatus, Option<SubStatus>) {
+    let mut events: Vec<&Checkpoint> = checkpoints
+        .iter()
+        .filter(|c| is_status_bearing(c))
+        .collect();
+    // Oldest first; equal instants keep the carrier's order reversed (carriers list newest
+    // first, so the later-listed event of a tie is the older one).
+    events.reverse();
+    events.sort_by_key(|c| c.time);
+
+    let mut current: Option<(DeliveryStatus, Option<SubStatus>)> = None;
+    for event in events {
+        let next = (event.status, event.substatus);
+        current = Some(match current {
+            Some(state) if is_terminal(state.0, state.1) => {
+                let returning = state.0 == DeliveryStatus::Exception
+                    && matches!(
+                        state.1,
+                        Some(SubStatus::Exception009 | SubStatus::Exception011)
+                    );
+                if next.0 == DeliveryStatus::Delivered && returning {
+                    (DeliveryStatus::Exception, Some(SubStatus::Exception010))
+                } else if is_terminal(next.0, next.1) {
+                    next
+                } else {
+                    state
+                }
+            }
+            _ => next,
+        });
+    }
+    current.unwrap_or((DeliveryStatus::Notfound, None))
+}
+
+/// Sorts checkpoints newest first by UTC instant. The sort is stable, so events with the same
+/// instant keep the carrier's order.
+pub fn sort_newest_first(checkpoints: &mut [Checkpoint]) {
+    checkpoints.sort_by_key(|c| std::cmp::Reverse(c.time));
+}
+
+/// Drops checkpoints whose fingerprint was already seen, keeping the first occurrence.
+pub fn dedup(checkpoints: &mut Vec<Checkpoint>) {
+    let mut seen = HashSet::new();
+    checkpoints.retain(|c| seen.insert(c.fingerprint()));
+}
+
+/// Gives each informational checkpoint the status of the newest status-bearing event at or
+/// before its instant (or `inforeceived` when there is none), so stored checkpoints always show
+/// a real status. A signature recorded in the same second as a delivery shows `delivered`.
+pub fn fill_informational(checkpoints: &mut [Checkpoint]) {
+    let bearing: Vec<(
+        chrono::DateTime<chrono::Utc>,
+        DeliveryStatus,
+        Option<SubStatus>,
+    )> = checkpoints
+        .iter()
+        .filter(|c| is_status_bearing(c))
+        .map(|c| (c.time, c.status, c.substatus))
+        .collect();
+    for checkpoint in checkpoints.iter_mut().filter(|c| !is_status_bearing(c)) {
+        let (status, substatus) = bearing
+            .iter()
+            .filter(|(time, ..)| *time <= checkpoint.time)
+            .max_by_key(|(time, ..)| *time)
+            .map(|(_, status, sub)| (*status, *sub))
+            .unwrap_or((DeliveryStatus::Inforeceived, None));
+        checkpoint.status = status;
+        checkpoint.substatus = substatus;
+    }
+}
+
+/// The whole pipeline adapters run on a carrier answer: de-duplicate, sort newest first, derive
+/// the status (ignoring informational events), then fill informational events in.
+pub fn normalize(checkpoints: &mut Vec<Checkpoint>) -> (DeliveryStatus, Option<SubStatus>) {
+    sort_newest_first(checkpoints);
+    dedup(checkpoints);
+    let status = derive_status(checkpoints);
+    fill_informational(checkpoints);
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Leg;
+
+    fn cp(time: &str, status: DeliveryStatus, sub: Option<SubStatus>, code: &str) -> Checkpoint {
+        Checkpoint {
+            leg: Leg::Origin,
+            time: time.parse().unwrap(),
+            checkpoint_date: time.into(),
+            status,
+            substatus: sub,
+            detail: format!("event {code}"),
+            location: String::new(),
+            country_iso2: String::new(),
+            state: String::new(),
+            city: String::new(),
+            zip: String::new(),
+            raw_status: code.into(),
+        }
+    }
+
+    use DeliveryStatus::*;
+
+    #[test]
+    fn newest_event_by_instant_wins_not_list_order() {
+        let list = vec![
+            cp("2024-01-01T10:00:00Z", Transit, None, "a"),
+            cp(
+                "2024-01-03T10:00:00Z",
+                Pickup,
+                Some(SubStatus::Pickup001),
+                "c",
+            ),
+            cp("2024-01-02T10:00:00Z", Transit, None, "b"),
+        ];
+        assert_eq!(derive_status(&list), (Pickup, Some(SubStatus::Pickup001)));
+    }
+
+    #[test]
+    fn informational_events_do_not_decide() {
+        let list = vec![
+            cp("2024-01-05T10:00:00Z", INFORMATIONAL, None, "info"),
+            cp(
+                "2024-01-03T10:00:00Z",
+                Delivered,
+                Some(SubStatus::Delivered001),
+                "d",
+            ),
+        ];
+        assert_eq!(
+            derive_status(&list),
+            (Delivered, Some(SubStatus::Delivered001))
+        );
+    }
+
+    #[test]
+    fn no_events_is_notfound() {
+        assert_eq!(derive_status(&[]), (Notfound, None));
+        let only_info = vec![cp("2024-01-05T10:00:00Z", INFORMATIONAL, None, "i")];
+        assert_eq!(derive_status(&only_info), (Notfound, None));
+    }
+
+    #[test]
+    fn transit_after_return_started_keeps_exception() {
+        let list = vec![
+            cp(
+                "2024-01-04T10:00:00Z",
+                Transit,
+                Some(SubStatus::Transit002),
+                "t",
+            ),
+            cp(
+                "2024-01-03T10:00:00Z",
+                Exception,
+                Some(SubStatus::Exception011),
+                "rts",
+            ),
+            cp(
+                "2024-01-02T10:00:00Z",
+                Pickup,
+                Some(SubStatus::Pickup001),
+                "ofd",
+            ),
+        ];
+        assert_eq!(
+            derive_status(&list),
+            (Exception, Some(SubStatus::Exception011))
+        );
+    }
+
+    #[test]
+    fn delivered_is_not_downgraded_but_non_return_exceptions_are_superseded() {
+        let delivered_then_transit = vec![
+            cp(
+                "2024-01-02T10:00:00Z",
+                Delivered,
+                Some(SubStatus::Delivered003),
+                "d",
+            ),
+            cp("2024-01-03T10:00:00Z", Transit, None, "t"),
+        ];
+        assert_eq!(
+            derive_status(&delivered_then_transit),
+            (Delivered, Some(SubStatus::Delivered003))
+        );
+        let delay_then_transit = vec![
+            cp(
+                "2024-01-02T10:00:00Z",
+                Exception,
+                Some(SubStatus::Exception005),
+                "x",
+            ),
+            cp("2024-01-03T10:00:00Z", Transit, None, "t"),
+        ];
+        assert_eq!(derive_status(&delay_then_transit), (Transit, None));
+    }
+
+    #[test]
+    fn delivery_after_return_started_is_returned_to_sender() {
+        let list = vec![
+            cp(
+                "2024-01-02T10:00:00Z",
+                Exception,
+                Some(SubStatus::Exception011),
+                "rts",
+            ),
+            cp(
+                "2024-01-05T10:00:00Z",
+                Delivered,
+                Some(SubStatus::Delivered001),
+                "d",
+            ),
+        ];
+        assert_eq!(
+            derive_status(&list),
+            (Exception, Some(SubStatus::Exception010))
+        );
+    }
+
+    #[test]
+    fn normalize_sorts_dedups_and_fills_informational() {
+        let mut list = vec![
+            cp("2024-01-01T10:00:00Z", Inforeceived, None, "a"),
+            cp(
+                "2024-01-03T10:00:00Z",
+                Delivered,
+                Some(SubStatus::Delivered001),
+                "c",
+            ),
+            cp("2024-01-03T10:00:00Z", INFORMATIONAL, None, "sig"),
+            cp("2024-01-02T10:00:00Z", Transit, None, "b"),
+            cp("2024-01-02T10:00:00Z", Transit, None, "b"),
+        ];
+        let status = normalize(&mut list);
+        assert_eq!(status, (Delivered, Some(SubStatus::Delivered001)));
+        let codes: Vec<&str> = list.iter().map(|c| c.raw_status.as_str()).collect();
+        assert_eq!(codes, ["c", "sig", "b", "a"]);
+        assert_eq!(list[1].status, Delivered);
+        assert!(list.iter().all(is_status_bearing));
+    }
+
+    #[test]
+    fn informational_before_any_status_becomes_inforeceived() {
+        let mut list = vec![cp("2024-01-01T10:00:00Z", INFORMATIONAL, None, "i")];
+        fill_informational(&mut list);
+        assert_eq!(list[0].status, Inforeceived);
+    }
+}
