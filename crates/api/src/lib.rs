@@ -21,6 +21,7 @@ use axum::http::{HeaderName, Request};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
+use parceld_engine::Engine;
 use parceld_model::{LimitClass, RateLimits};
 use parceld_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -35,15 +36,18 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<metrics::Metrics>,
     pub limiter: Arc<ratelimit::RateLimiter>,
+    /// Real-time fetches (create, realtime) go through the engine.
+    pub engine: Arc<Engine>,
 }
 
 impl AppState {
     /// `limits` are the server's default rate limits (each account may have its own).
-    pub fn new(store: Arc<dyn Store>, limits: RateLimits) -> Self {
+    pub fn new(store: Arc<dyn Store>, limits: RateLimits, engine: Arc<Engine>) -> Self {
         AppState {
             store,
             metrics: Arc::new(metrics::Metrics::default()),
             limiter: Arc::new(ratelimit::RateLimiter::new(limits)),
+            engine,
         }
     }
 }
@@ -73,6 +77,9 @@ pub fn router(state: AppState, settings: &ApiSettings) -> Router {
     let v4_create = Router::new()
         .route("/v4/trackings/create", post(v4::trackings::create))
         .route_layer(limited(LimitClass::V4Create));
+    let v4_realtime = Router::new()
+        .route("/v4/trackings/realtime", post(v4::trackings::realtime))
+        .route_layer(limited(LimitClass::V4Realtime));
     let v4 = Router::new()
         .route("/v4/trackings/batch", post(v4::trackings::batch))
         .route("/v4/trackings/get", get(v4::trackings::list))
@@ -83,6 +90,7 @@ pub fn router(state: AppState, settings: &ApiSettings) -> Router {
         .route("/v4/couriers/detect", post(v4::couriers::detect))
         .route_layer(limited(LimitClass::V4Other))
         .merge(v4_create)
+        .merge(v4_realtime)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             extract::authenticate,

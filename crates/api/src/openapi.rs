@@ -20,6 +20,7 @@ use crate::v4;
         v4::trackings::update,
         v4::trackings::delete,
         v4::trackings::retrack,
+        v4::trackings::realtime,
         v4::couriers::all,
         v4::couriers::detect,
     ),

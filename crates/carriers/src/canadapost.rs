@@ -65,7 +65,7 @@ impl CanadaPost {
             Ok(result) if reply.status.is_success() || result == TrackResult::NotFound => {
                 Ok(result)
             }
-            Err(e @ CarrierError::Permanent { .. }) => Err(e),
+            Err(e @ (CarrierError::Permanent { .. } | CarrierError::Credentials { .. })) => Err(e),
             _ if !reply.status.is_success() => Err(reply.error(CODE)),
             other => other,
         }
@@ -172,6 +172,12 @@ pub fn parse_response(body: &[u8]) -> TrackOutcome {
             .map(|(c, d)| format!("{c} {d}"))
             .collect::<Vec<_>>()
             .join("; ");
+        // E002 is "AAA Authentication Failure": the configured credentials are wrong.
+        if codes.iter().any(|(code, _)| code == "E002") {
+            return Err(CarrierError::credentials(format!(
+                "canada-post rejected the credentials: {text}; check [carriers.canada-post]"
+            )));
+        }
         if codes.iter().any(|(code, _)| code.starts_with('E')) {
             return Err(CarrierError::permanent(format!(
                 "canada-post rejected the request: {text}"

@@ -93,7 +93,7 @@ impl Reply {
                 retry_after: retry_after(&self.headers),
             }
         } else if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            CarrierError::permanent(format!(
+            CarrierError::credentials(format!(
                 "{carrier} rejected the credentials (HTTP {status}); check [carriers.{carrier}]: {snippet}"
             ))
         } else {

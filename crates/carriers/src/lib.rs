@@ -105,6 +105,10 @@ pub enum CarrierError {
     /// Will fail the same way until someone changes something: bad credentials, bad request.
     #[error("carrier rejected the request: {reason}")]
     Permanent { reason: String },
+    /// The carrier refused parceld's credentials: every call will fail until the configuration
+    /// changes, so the engine pauses the courier instead of hammering it.
+    #[error("carrier refused the credentials: {reason}")]
+    Credentials { reason: String },
 }
 
 impl CarrierError {
@@ -117,6 +121,12 @@ impl CarrierError {
 
     pub fn permanent(reason: impl Into<String>) -> Self {
         CarrierError::Permanent {
+            reason: reason.into(),
+        }
+    }
+
+    pub fn credentials(reason: impl Into<String>) -> Self {
+        CarrierError::Credentials {
             reason: reason.into(),
         }
     }

@@ -153,7 +153,7 @@ impl OAuthClient {
         if !reply.status.is_success() {
             return Err(match reply.status {
                 StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                    CarrierError::permanent(format!(
+                    CarrierError::credentials(format!(
                         "{carrier} refused the OAuth client credentials (HTTP {}); check client_id and client_secret in [carriers.{carrier}]: {}",
                         reply.status,
                         reply.text().chars().take(300).collect::<String>()

@@ -612,7 +612,7 @@ mod canada_post {
         );
         let err = parse_response(&fixture("canada-post/auth_failure.xml")).unwrap_err();
         assert!(
-            !err.is_retryable() && err.to_string().contains("E002"),
+            matches!(err, CarrierError::Credentials { .. }) && err.to_string().contains("E002"),
             "{err}"
         );
         let err = parse_response(b"<tracking-detail><pin>1</pin>").unwrap_err();

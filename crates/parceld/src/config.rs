@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
+use std::collections::HashMap;
+
+use parceld_carriers::CarrierSettings;
+use parceld_engine::EngineSettings;
 use parceld_model::{LimitClass, RateLimits};
 use serde::Deserialize;
 
@@ -19,6 +23,11 @@ pub struct Config {
     pub server: ServerConfig,
     pub log: LogConfig,
     pub rate_limits: RateLimits,
+    pub engine: EngineSettings,
+    /// `[carriers.<code>]` tables; codes may use `_` for `-` (environment variables can't
+    /// hold a dash), see [`Config::carrier_settings`].
+    #[serde(default)]
+    pub carriers: HashMap<String, CarrierSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -29,6 +38,10 @@ pub struct ServerConfig {
     pub default_account: String,
     pub max_body_bytes: usize,
     pub shutdown_grace_seconds: u64,
+    /// Serve the HTTP API.
+    pub api: bool,
+    /// Run the background refresh.
+    pub worker: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -86,6 +99,12 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return Err("server.max_body_bytes must be at least 1024".into());
         }
+        if !self.server.api && !self.server.worker {
+            return Err(
+                "server.api and server.worker are both false: the node would do nothing".into(),
+            );
+        }
+        self.engine.validate()?;
         for class in LimitClass::ALL {
             match self.rate_limits.get(class) {
                 Some(rate) if rate > 0.0 && rate.is_finite() => {}
@@ -98,6 +117,14 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The carrier tables with their codes as parceld spells them (`postnl_3s` → `postnl-3s`).
+    pub fn carrier_settings(&self) -> HashMap<String, CarrierSettings> {
+        self.carriers
+            .iter()
+            .map(|(code, settings)| (code.to_lowercase().replace('_', "-"), settings.clone()))
+            .collect()
     }
 
     /// The SQLite database file.

@@ -13,6 +13,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use parceld_api::{ApiSettings, AppState};
+use parceld_carriers::Carriers;
+use parceld_engine::Engine;
 use parceld_model::{LimitClass, RateLimits};
 use parceld_store::{SqliteStore, Store, StoreError};
 use tracing_subscriber::EnvFilter;
@@ -58,6 +60,20 @@ enum Command {
     },
     /// Print the OpenAPI document of the API.
     Openapi,
+    /// Run the carrier simulator: one HTTP server speaking the six carriers' tracking protocols
+    /// under /<courier_code>/…, for tests, benchmarks and demos without internet.
+    Sim {
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+        bind: std::net::SocketAddr,
+    },
+    /// Look one number up through a carrier adapter (as configured) and print the result.
+    Track {
+        courier: String,
+        number: String,
+        /// Print the normalized result as JSON, with every checkpoint's raw carrier code.
+        #[arg(long)]
+        raw: bool,
+    },
     /// Name the courier of tracking numbers, from their format and check digit.
     Detect {
         /// Tracking numbers (spaces and dashes inside a number are fine if quoted).
@@ -154,6 +170,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Account { command } => account(&open_store(&config).await?, command).await,
         Command::Key { command } => key(&open_store(&config).await?, command).await,
+        Command::Sim { bind } => sim(bind).await,
+        Command::Track {
+            courier,
+            number,
+            raw,
+        } => track(&config, &courier, &number, raw).await,
         Command::Openapi | Command::Detect { .. } => {
             unreachable!("handled before the runtime starts")
         }
@@ -183,37 +205,55 @@ async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> anyhow
             first.info.account_name, first.key
         );
     }
-    let state = AppState::new(Arc::new(store), config.rate_limits);
-    let app = parceld_api::router(
-        state,
-        &ApiSettings {
-            max_body_bytes: config.server.max_body_bytes,
-        },
-    );
-    let listener = tokio::net::TcpListener::bind(config.server.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.server.bind))?;
-    let address = listener.local_addr()?;
-    println!("parceld listening on http://{address}");
-    tracing::info!(%address, data_dir = %config.server.data_dir.display(), "serving");
-
+    let store: Arc<dyn Store> = Arc::new(store);
+    let engine = Arc::new(Engine::new(
+        store.clone(),
+        carriers(&config)?,
+        config.engine.clone(),
+    ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app).with_graceful_shutdown({
-        let mut stop_rx = stop_rx.clone();
-        async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
-        }
-    });
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
     tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight work");
         let _ = stop_tx.send(true);
         tokio::time::sleep(grace).await;
-        tracing::warn!("in-flight requests did not finish within the grace period; exiting");
+        tracing::warn!("in-flight work did not finish within the grace period; exiting");
         std::process::exit(1);
     });
-    server.await?;
+
+    let worker = config.server.worker.then(|| {
+        tracing::info!("refresh worker started");
+        tokio::spawn(engine.clone().run(stop_rx.clone()))
+    });
+    if config.server.api {
+        let state = AppState::new(store, config.rate_limits, engine);
+        let app = parceld_api::router(
+            state,
+            &ApiSettings {
+                max_body_bytes: config.server.max_body_bytes,
+            },
+        );
+        let listener = tokio::net::TcpListener::bind(config.server.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.bind))?;
+        let address = listener.local_addr()?;
+        println!("parceld listening on http://{address}");
+        tracing::info!(%address, data_dir = %config.server.data_dir.display(), "serving");
+        let mut api_stop = stop_rx.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = api_stop.wait_for(|stop| *stop).await;
+            })
+            .await?;
+    } else {
+        println!("parceld worker running (no API on this node)");
+        let mut stop = stop_rx.clone();
+        let _ = stop.wait_for(|stop| *stop).await;
+    }
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -237,6 +277,85 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+/// Builds the configured carrier adapters; a bad `[carriers.*]` table stops the start.
+fn carriers(config: &Config) -> anyhow::Result<Carriers> {
+    match Carriers::from_settings(&config.carrier_settings()) {
+        Ok(carriers) => Ok(carriers),
+        Err(error) => {
+            eprintln!("parceld: invalid configuration: {error}");
+            std::process::exit(2);
+        }
+    }
+}
+
+async fn sim(bind: std::net::SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    let address = listener.local_addr()?;
+    println!("parceld simulator listening on http://{address} (carriers under /<courier_code>/, control under /_control/)");
+    tokio::select! {
+        result = parceld_sim::serve(listener, parceld_sim::Simulator::new()) => result?,
+        _ = shutdown_signal() => {}
+    }
+    Ok(())
+}
+
+async fn track(config: &Config, courier: &str, number: &str, raw: bool) -> anyhow::Result<()> {
+    let carriers = carriers(config)?;
+    let Some(carrier) = carriers.get(courier) else {
+        bail!(
+            "no adapter is configured for `{courier}`; configured: {} (add a [carriers.{courier}] table, see docs/carriers.md)",
+            carriers.codes().join(", ")
+        );
+    };
+    let request = parceld_carriers::TrackRequest {
+        created_at: Some(chrono::Utc::now()),
+        ..parceld_carriers::TrackRequest::new(number)
+    };
+    let mut answers = carrier.track(std::slice::from_ref(&request)).await;
+    let (_, outcome) = answers.pop().context("the adapter gave no answer")?;
+    match outcome {
+        Ok(parceld_carriers::TrackResult::NotFound) => {
+            println!("{courier} {number}: not found");
+        }
+        Ok(parceld_carriers::TrackResult::Found(shipment)) => {
+            if raw {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "status": shipment.status.as_str(),
+                        "substatus": shipment.substatus.map(|s| s.as_str()),
+                        "info": shipment.info,
+                        "checkpoints": shipment.checkpoints,
+                    }))?
+                );
+            } else {
+                println!(
+                    "{courier} {number}: {}{}",
+                    shipment.status,
+                    shipment
+                        .substatus
+                        .map(|s| format!(" ({s}: {})", s.description()))
+                        .unwrap_or_default()
+                );
+                for c in &shipment.checkpoints {
+                    println!(
+                        "  {}  {:<13} {:<15} {}  {}",
+                        c.checkpoint_date,
+                        c.status.as_str(),
+                        c.substatus.map(|s| s.as_str()).unwrap_or(""),
+                        c.detail,
+                        c.location
+                    );
+                }
+            }
+        }
+        Err(error) => bail!("{courier} {number}: {error}"),
+    }
+    Ok(())
 }
 
 fn print_candidates(number: &str, candidates: &[parceld_detect::Candidate]) {

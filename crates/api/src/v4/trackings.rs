@@ -10,13 +10,15 @@ use parceld_model::{DeliveryStatus, TrackingId};
 use parceld_store::{CreateOutcome, Page, RetrackOutcome, TrackingFilter, TrackingPatch};
 
 use super::wire::{
-    status_list, BatchItemView, BatchResultView, CreateTrackingRequest, Envelope, TrackingView,
-    UpdateResultView, UpdateTrackingRequest,
+    iso, status_list, BatchItemView, BatchResultView, CreateTrackingRequest, Envelope,
+    RealtimeRequest, RealtimeView, TrackingView, UpdateResultView, UpdateTrackingRequest,
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{from_value, parse_json, Authenticated, QueryPairs, RawBody};
 use crate::service::{self, DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE};
 use crate::AppState;
+use parceld_engine::RealtimeError;
+use parceld_model::TrackingFields;
 
 type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
 
@@ -62,6 +64,20 @@ pub async fn create(
         .ok_or_else(|| ApiError::internal("create returned no outcome"))?;
     match outcome {
         CreateOutcome::Created(tracking) => {
+            // v4 create is real-time: ask the courier now (bounded by the engine's timeout). A
+            // failure leaves the tracking pending with a status_info saying why; the scheduler
+            // carries on with it.
+            let tracking = if state.engine.can_track(&tracking.courier_code) {
+                match state.engine.refresh_now(account.id, &tracking.id, false).await {
+                    Ok(result) => Box::new(result.tracking),
+                    Err(error) => {
+                        tracing::warn!(%error, "real-time fetch on create failed");
+                        tracking
+                    }
+                }
+            } else {
+                tracking
+            };
             Ok(Json(Envelope::ok(TrackingView::new(&tracking, Utc::now()))))
         }
         CreateOutcome::AlreadyExists {
@@ -410,4 +426,98 @@ pub async fn retrack(
         )),
         RetrackOutcome::NotFound => Err(ApiError::tracking_not_found()),
     }
+}
+
+/// Fetch one shipment from its courier now (a parceld extension of the v4 API).
+///
+/// One shipment per request, by `id` or by `tracking_number` (and `courier_code`; a number
+/// parceld does not track yet is created first). The same shipment is fetched from the courier at
+/// most once per real-time window (2 hours by default): inside it the stored result comes back
+/// with `fetched_from: "store"`. Concurrent requests for one shipment share one courier call. A
+/// courier failure is reported in `carrier_error` and never loses stored data.
+#[utoipa::path(
+    post,
+    path = "/v4/trackings/realtime",
+    tag = "trackings",
+    request_body = RealtimeRequest,
+    responses(
+        (status = 200, description = "The tracking, fetched now or from the store", body = Envelope<RealtimeView>),
+        (status = 400, description = "400 (an array: one shipment per request), 4102, 4110, 4111, 4112, 4120, 4121, 4122, 4130"),
+        (status = 429, description = "More than 3 real-time requests per second"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn realtime(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    RawBody(body): RawBody,
+) -> ApiResult<RealtimeView> {
+    let value: serde_json::Value = parse_json(&body)?;
+    if value.is_array() {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "The real-time API takes one shipment per request: send one JSON object, not an array.",
+        ));
+    }
+    let request: RealtimeRequest = from_value(value)?;
+    let id = match (&request.id, &request.tracking_number) {
+        (Some(id), _) => tracking_id(id)?,
+        (None, number) => {
+            let fields = TrackingFields {
+                tracking_postal_code: request.tracking_postal_code.clone(),
+                tracking_ship_date: request.tracking_ship_date.clone(),
+                tracking_destination_country: request.tracking_destination_country.clone(),
+                ..TrackingFields::default()
+            };
+            let new =
+                service::new_tracking(number.as_deref(), request.courier_code.as_deref(), fields)?;
+            let filter = TrackingFilter {
+                tracking_numbers: vec![new.tracking_number.clone()],
+                courier_code: Some(new.courier_code.clone()),
+                ..TrackingFilter::default()
+            };
+            let existing = state
+                .store
+                .list_trackings(account.id, &filter, Page { number: 1, size: 1 })
+                .await?
+                .pop();
+            match existing {
+                Some(tracking) => tracking.id,
+                None => match state
+                    .store
+                    .create_trackings(account.id, vec![new])
+                    .await?
+                    .pop()
+                {
+                    Some(CreateOutcome::Created(tracking)) => tracking.id,
+                    _ => {
+                        // Created concurrently by another request: look it up again.
+                        state
+                            .store
+                            .list_trackings(account.id, &filter, Page { number: 1, size: 1 })
+                            .await?
+                            .pop()
+                            .ok_or_else(ApiError::tracking_not_found)?
+                            .id
+                    }
+                },
+            }
+        }
+    };
+    let result = match state.engine.refresh_now(account.id, &id, true).await {
+        Ok(result) => result,
+        Err(RealtimeError::NotFound) => return Err(ApiError::tracking_not_found()),
+        Err(RealtimeError::Store(error)) => return Err(error.into()),
+    };
+    Ok(Json(Envelope::ok(RealtimeView {
+        tracking: TrackingView::new(&result.tracking, Utc::now()),
+        fetched_at: result.fetched_at.map(iso),
+        fetched_from: if result.from_store {
+            "store"
+        } else {
+            "carrier"
+        }
+        .to_string(),
+        carrier_error: result.carrier_error,
+    })))
 }

@@ -371,6 +371,36 @@ impl TrackingView {
     }
 }
 
+/// Body of `POST /v4/trackings/realtime`: one shipment, by id or by number and courier.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RealtimeRequest {
+    /// The tracking id; or give `tracking_number` (and `courier_code`).
+    pub id: Option<String>,
+    pub tracking_number: Option<String>,
+    /// Detected from the number when missing.
+    pub courier_code: Option<String>,
+    /// Needed by some couriers (see `tracking_required_fields` of the courier).
+    pub tracking_postal_code: Option<String>,
+    pub tracking_ship_date: Option<String>,
+    pub tracking_destination_country: Option<String>,
+    pub lang: Option<String>,
+}
+
+/// `data` of `POST /v4/trackings/realtime`: the tracking plus where the data came from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RealtimeView {
+    #[serde(flatten)]
+    pub tracking: TrackingView,
+    /// parceld extension: when the data was fetched from the courier.
+    pub fetched_at: Option<String>,
+    /// parceld extension: `carrier` (fetched now) or `store` (fetched less than 2 hours ago,
+    /// or the courier has no adapter, or a refresh of it is already running).
+    pub fetched_from: String,
+    /// parceld extension: the courier's error when this fetch failed; stored data is unchanged.
+    pub carrier_error: Option<String>,
+}
+
 /// `data` of `PUT /v4/trackings/update/{id}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UpdateResultView {

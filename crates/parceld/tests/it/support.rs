@@ -50,6 +50,8 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr);
+        // The background refresh is switched on by the tests that are about it.
+        command.env("PARCELD_SERVER__WORKER", "false");
         // Tests that are not about rate limits must not trip them.
         for class in [
             "V4_CREATE",

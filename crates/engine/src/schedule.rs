@@ -1,0 +1,440 @@
+//! The refresh policy as a pure function: given a claimed tracking and the carrier's answer,
+//! the tracking's next state and when to check it again.
+//!
+//! Kept free of I/O so every rule — cadence by courier type, early re-checks while pending,
+//! expiry, back-off, stopping at the end of the journey — is tested directly.
+
+use chrono::{DateTime, Duration, Utc};
+use parceld_carriers::{CarrierError, TrackOutcome, TrackResult};
+use parceld_model::normalize::is_terminal;
+use parceld_model::{CourierType, DeliveryStatus, SubStatus};
+use parceld_store::{ClaimedTracking, RefreshUpdate};
+use rand::Rng;
+
+use crate::EngineSettings;
+
+/// Final exceptions after which nothing more will happen.
+fn is_final(status: DeliveryStatus, substatus: Option<SubStatus>) -> bool {
+    status == DeliveryStatus::Delivered
+        || status == DeliveryStatus::Expired
+        || (status == DeliveryStatus::Exception
+            && matches!(
+                substatus,
+                Some(
+                    SubStatus::Exception007
+                        | SubStatus::Exception008
+                        | SubStatus::Exception009
+                        | SubStatus::Exception010
+                )
+            ))
+}
+
+/// Moves `delay` by up to ±`jitter` of itself.
+fn jittered(delay: Duration, jitter: f64) -> Duration {
+    if jitter <= 0.0 {
+        return delay;
+    }
+    let factor = rand::thread_rng().gen_range(1.0 - jitter..=1.0 + jitter);
+    Duration::milliseconds((delay.num_milliseconds() as f64 * factor) as i64)
+}
+
+/// When to look again at a tracking that is still waiting for its first real answer.
+fn early_or_cadence(
+    claimed: &ClaimedTracking,
+    now: DateTime<Utc>,
+    cadence: Duration,
+    settings: &EngineSettings,
+) -> Duration {
+    let age = now - claimed.created_at;
+    let mut elapsed = Duration::zero();
+    for delay in &settings.early_checks_secs {
+        elapsed += Duration::seconds(*delay);
+        if age < elapsed {
+            return Duration::seconds(*delay).min(cadence);
+        }
+    }
+    cadence
+}
+
+/// The next state of `claimed` after the carrier answered `outcome` at `now`.
+pub fn next_state(
+    claimed: &ClaimedTracking,
+    outcome: TrackOutcome,
+    courier_type: CourierType,
+    now: DateTime<Utc>,
+    settings: &EngineSettings,
+) -> RefreshUpdate {
+    let cadence = settings.cadence(&claimed.courier_code, courier_type);
+    let mut update = RefreshUpdate {
+        pk: claimed.pk,
+        checkpoints: Vec::new(),
+        shipment: None,
+        delivery_status: claimed.delivery_status,
+        substatus: claimed.substatus,
+        status_info: None,
+        latest_event: None,
+        latest_checkpoint_time: claimed.latest_checkpoint_time,
+        check_error: None,
+        check_failures: 0,
+        notfound_since: None,
+        next_check_at: None,
+        checked_at: now,
+    };
+    match outcome {
+        Ok(TrackResult::Found(shipment)) if !shipment.checkpoints.is_empty() => {
+            let newest = shipment.checkpoints.iter().max_by_key(|c| c.time).cloned();
+            let (mut status, mut substatus) = (shipment.status, shipment.substatus);
+            // A terminal state already reached is never replaced by a non-terminal one.
+            if is_terminal(claimed.delivery_status, claimed.substatus)
+                && !is_terminal(status, substatus)
+            {
+                status = claimed.delivery_status;
+                substatus = claimed.substatus;
+            }
+            update.delivery_status = status;
+            update.substatus = substatus;
+            update.latest_event = newest.as_ref().map(|c| c.detail.clone());
+            update.latest_checkpoint_time = newest.as_ref().map(|c| c.time);
+            update.checkpoints = shipment.checkpoints;
+            update.shipment = Some(shipment.info);
+            let stale_since = update.latest_checkpoint_time.unwrap_or(now);
+            if is_final(status, substatus) {
+                update.next_check_at = None;
+            } else if now - stale_since > settings.stale_expiry(courier_type) {
+                update.delivery_status = DeliveryStatus::Expired;
+                update.substatus = Some(SubStatus::Expired001);
+                update.status_info = Some(format!(
+                    "No new tracking event for {} days; refresh stopped. Retrack to resume.",
+                    (now - stale_since).num_days()
+                ));
+                update.next_check_at = None;
+            } else {
+                update.next_check_at = Some(now + jittered(cadence, settings.jitter));
+            }
+        }
+        Ok(_) => {
+            // The carrier knows nothing (yet). A tracking that already had events keeps them
+            // and its status; a new one becomes `notfound`.
+            if matches!(
+                claimed.delivery_status,
+                DeliveryStatus::Pending | DeliveryStatus::Notfound
+            ) {
+                update.delivery_status = DeliveryStatus::Notfound;
+                update.substatus = Some(SubStatus::Notfound002);
+            }
+            let since = claimed.notfound_since.unwrap_or(now);
+            update.notfound_since = Some(since);
+            if now - since > Duration::seconds(settings.notfound_expire_secs) {
+                update.delivery_status = DeliveryStatus::Expired;
+                update.substatus = Some(SubStatus::Expired001);
+                update.status_info = Some(format!(
+                    "The courier has not known this number for {} days; refresh stopped. Retrack to resume.",
+                    (now - since).num_days()
+                ));
+                update.next_check_at = None;
+            } else {
+                update.status_info =
+                    Some("The courier has no information about this number yet.".to_string());
+                update.next_check_at = Some(
+                    now + jittered(
+                        early_or_cadence(claimed, now, cadence, settings),
+                        settings.jitter,
+                    ),
+                );
+            }
+        }
+        Err(error) => {
+            let failures = claimed.check_failures + 1;
+            update.check_failures = failures;
+            update.notfound_since = claimed.notfound_since;
+            update.check_error = Some(error.to_string());
+            update.status_info = Some(format!(
+                "The last check failed ({} in a row); stored data is kept and parceld will try again.",
+                failures
+            ));
+            let exponent = (failures - 1).clamp(0, 20) as u32;
+            let backoff =
+                Duration::seconds(settings.backoff_base_secs.saturating_mul(1 << exponent))
+                    .min(cadence);
+            let wait = match &error {
+                CarrierError::Retryable {
+                    retry_after: Some(after),
+                    ..
+                } => backoff.max(Duration::from_std(*after).unwrap_or(backoff)),
+                _ => backoff,
+            };
+            update.next_check_at = Some(now + jittered(wait, settings.jitter));
+        }
+    }
+    update
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parceld_carriers::Shipment;
+    use parceld_model::{Checkpoint, Leg, ShipmentInfo, TrackingFields, TrackingId};
+
+    fn settings() -> EngineSettings {
+        EngineSettings {
+            jitter: 0.0,
+            ..EngineSettings::default()
+        }
+    }
+
+    fn claimed(
+        status: DeliveryStatus,
+        created_ago: Duration,
+        now: DateTime<Utc>,
+    ) -> ClaimedTracking {
+        ClaimedTracking {
+            pk: 1,
+            id: TrackingId::generate(),
+            account_id: 1,
+            tracking_number: "N".into(),
+            courier_code: "ups".into(),
+            fields: TrackingFields::default(),
+            created_at: now - created_ago,
+            delivery_status: status,
+            substatus: None,
+            latest_checkpoint_time: None,
+            check_failures: 0,
+            notfound_since: None,
+        }
+    }
+
+    fn event(time: DateTime<Utc>, status: DeliveryStatus, sub: Option<SubStatus>) -> Checkpoint {
+        Checkpoint {
+            leg: Leg::Origin,
+            time,
+            checkpoint_date: time.to_rfc3339(),
+            status,
+            substatus: sub,
+            detail: format!("{status}"),
+            location: String::new(),
+            country_iso2: String::new(),
+            state: String::new(),
+            city: String::new(),
+            zip: String::new(),
+            raw_status: String::new(),
+        }
+    }
+
+    fn found(events: Vec<Checkpoint>) -> TrackOutcome {
+        Ok(TrackResult::Found(Shipment::new(
+            events,
+            ShipmentInfo::default(),
+        )))
+    }
+
+    #[test]
+    fn cadence_follows_the_courier_type() {
+        let now = Utc::now();
+        let c = claimed(DeliveryStatus::Transit, Duration::days(3), now);
+        let events = vec![event(
+            now - Duration::hours(1),
+            DeliveryStatus::Transit,
+            None,
+        )];
+        let express = next_state(
+            &c,
+            found(events.clone()),
+            CourierType::Express,
+            now,
+            &settings(),
+        );
+        assert_eq!(express.next_check_at, Some(now + Duration::hours(3)));
+        let postal = next_state(&c, found(events), CourierType::Postal, now, &settings());
+        assert_eq!(postal.next_check_at, Some(now + Duration::hours(6)));
+        assert_eq!(postal.delivery_status, DeliveryStatus::Transit);
+        assert_eq!(postal.latest_event.as_deref(), Some("transit"));
+    }
+
+    #[test]
+    fn jitter_spreads_checks_within_its_bounds() {
+        let now = Utc::now();
+        let c = claimed(DeliveryStatus::Transit, Duration::days(3), now);
+        let events = vec![event(
+            now - Duration::hours(1),
+            DeliveryStatus::Transit,
+            None,
+        )];
+        let s = EngineSettings::default();
+        let times: std::collections::HashSet<_> = (0..20)
+            .map(|_| {
+                next_state(&c, found(events.clone()), CourierType::Express, now, &s)
+                    .next_check_at
+                    .unwrap()
+            })
+            .collect();
+        assert!(times.len() > 1, "not all the same");
+        for t in times {
+            let delay = (t - now).num_seconds();
+            assert!((9720..=11880).contains(&delay), "{delay}");
+        }
+    }
+
+    #[test]
+    fn new_trackings_are_rechecked_early_while_not_found() {
+        let now = Utc::now();
+        let fresh = claimed(DeliveryStatus::Pending, Duration::minutes(1), now);
+        let u = next_state(
+            &fresh,
+            Ok(TrackResult::NotFound),
+            CourierType::Express,
+            now,
+            &settings(),
+        );
+        assert_eq!(u.delivery_status, DeliveryStatus::Notfound);
+        assert_eq!(u.next_check_at, Some(now + Duration::minutes(15)));
+        assert_eq!(u.notfound_since, Some(now));
+        let older = claimed(DeliveryStatus::Notfound, Duration::minutes(30), now);
+        let u = next_state(
+            &older,
+            Ok(TrackResult::NotFound),
+            CourierType::Express,
+            now,
+            &settings(),
+        );
+        assert_eq!(u.next_check_at, Some(now + Duration::hours(1)));
+        let old = claimed(DeliveryStatus::Notfound, Duration::hours(5), now);
+        let u = next_state(
+            &old,
+            Ok(TrackResult::NotFound),
+            CourierType::Postal,
+            now,
+            &settings(),
+        );
+        assert_eq!(u.next_check_at, Some(now + Duration::hours(6)));
+    }
+
+    #[test]
+    fn expiry_rules() {
+        let now = Utc::now();
+        let mut c = claimed(DeliveryStatus::Notfound, Duration::days(40), now);
+        c.notfound_since = Some(now - Duration::days(31));
+        let u = next_state(
+            &c,
+            Ok(TrackResult::NotFound),
+            CourierType::Express,
+            now,
+            &settings(),
+        );
+        assert_eq!(u.delivery_status, DeliveryStatus::Expired);
+        assert_eq!(u.next_check_at, None);
+
+        let c = claimed(DeliveryStatus::Transit, Duration::days(80), now);
+        let stale = vec![event(
+            now - Duration::days(31),
+            DeliveryStatus::Transit,
+            None,
+        )];
+        let u = next_state(
+            &c,
+            found(stale.clone()),
+            CourierType::Express,
+            now,
+            &settings(),
+        );
+        assert_eq!(u.delivery_status, DeliveryStatus::Expired);
+        assert_eq!(u.next_check_at, None);
+        let u = next_state(&c, found(stale), CourierType::Postal, now, &settings());
+        assert_eq!(
+            u.delivery_status,
+            DeliveryStatus::Transit,
+            "postal waits 60 days"
+        );
+        assert!(u.next_check_at.is_some());
+    }
+
+    #[test]
+    fn refresh_stops_when_delivered_or_finally_excepted() {
+        let now = Utc::now();
+        let c = claimed(DeliveryStatus::Transit, Duration::days(3), now);
+        let delivered = vec![
+            event(now - Duration::hours(5), DeliveryStatus::Transit, None),
+            event(
+                now - Duration::hours(1),
+                DeliveryStatus::Delivered,
+                Some(SubStatus::Delivered001),
+            ),
+        ];
+        let u = next_state(&c, found(delivered), CourierType::Express, now, &settings());
+        assert_eq!(u.delivery_status, DeliveryStatus::Delivered);
+        assert_eq!(u.next_check_at, None);
+        let returned = vec![event(
+            now,
+            DeliveryStatus::Exception,
+            Some(SubStatus::Exception010),
+        )];
+        let u = next_state(&c, found(returned), CourierType::Express, now, &settings());
+        assert_eq!(u.next_check_at, None);
+        let held = vec![event(
+            now,
+            DeliveryStatus::Exception,
+            Some(SubStatus::Exception006),
+        )];
+        let u = next_state(&c, found(held), CourierType::Express, now, &settings());
+        assert!(
+            u.next_check_at.is_some(),
+            "a customs hold may still resolve"
+        );
+    }
+
+    #[test]
+    fn a_terminal_state_is_not_downgraded_by_a_later_refresh() {
+        let now = Utc::now();
+        let mut c = claimed(DeliveryStatus::Exception, Duration::days(3), now);
+        c.substatus = Some(SubStatus::Exception011);
+        let transit_only = vec![event(now, DeliveryStatus::Transit, None)];
+        let u = next_state(
+            &c,
+            found(transit_only),
+            CourierType::Express,
+            now,
+            &settings(),
+        );
+        assert_eq!(u.delivery_status, DeliveryStatus::Exception);
+        assert_eq!(u.substatus, Some(SubStatus::Exception011));
+    }
+
+    #[test]
+    fn errors_back_off_exponentially_keep_the_status_and_honour_retry_after() {
+        let now = Utc::now();
+        let mut c = claimed(DeliveryStatus::Transit, Duration::days(3), now);
+        c.latest_checkpoint_time = Some(now - Duration::hours(2));
+        let mut waits = Vec::new();
+        for failures in 0..7 {
+            c.check_failures = failures;
+            let u = next_state(
+                &c,
+                Err(CarrierError::retryable("HTTP 503")),
+                CourierType::Express,
+                now,
+                &settings(),
+            );
+            assert_eq!(u.delivery_status, DeliveryStatus::Transit);
+            assert_eq!(u.check_failures, failures + 1);
+            assert_eq!(u.latest_checkpoint_time, c.latest_checkpoint_time);
+            assert!(u.check_error.as_deref().unwrap().contains("503"));
+            waits.push((u.next_check_at.unwrap() - now).num_seconds());
+        }
+        assert_eq!(
+            waits,
+            [300, 600, 1200, 2400, 4800, 9600, 10800],
+            "capped at the cadence"
+        );
+        c.check_failures = 0;
+        let u = next_state(
+            &c,
+            Err(CarrierError::Retryable {
+                reason: "429".into(),
+                retry_after: Some(std::time::Duration::from_secs(900)),
+            }),
+            CourierType::Express,
+            now,
+            &settings(),
+        );
+        assert_eq!(u.next_check_at, Some(now + Duration::seconds(900)));
+    }
+}
