@@ -212,7 +212,20 @@ impl Engine {
             updates.extend(batch);
         }
         let count = updates.len();
-        let report = self.store.apply_refresh(&self.owner, updates).await?;
+        // A transient write failure (the database busy past its timeout) must not strand the
+        // batch until its lease runs out: try again a few times before giving up.
+        let mut attempt = 0;
+        let report = loop {
+            match self.store.apply_refresh(&self.owner, updates.clone()).await {
+                Ok(report) => break report,
+                Err(error) if attempt < 3 => {
+                    attempt += 1;
+                    tracing::warn!(%error, attempt, "applying a refresh batch failed; retrying");
+                    tokio::time::sleep(StdDuration::from_millis(100 * attempt)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        };
         tracing::debug!(
             refreshed = count,
             changed = report.changes.len(),
@@ -339,18 +352,31 @@ impl Engine {
             ClaimOne::Claimed(claimed) => *claimed,
             ClaimOne::NotFound => return Err(RealtimeError::NotFound),
             ClaimOne::Busy => {
-                // The scheduler is refreshing it right now: answer with what is stored.
-                let stored = self
+                // The scheduler is refreshing it right now: wait (within the real-time timeout)
+                // for that refresh to land, and answer with its result.
+                let before = self
                     .store
                     .tracking(account, id)
                     .await?
-                    .ok_or(RealtimeError::NotFound)?;
-                return Ok(RealtimeResult {
-                    fetched_at: stored.last_checked_at,
-                    tracking: stored,
-                    from_store: true,
-                    carrier_error: None,
-                });
+                    .ok_or(RealtimeError::NotFound)?
+                    .last_checked_at;
+                let deadline = tokio::time::Instant::now() + timeout;
+                loop {
+                    let stored = self
+                        .store
+                        .tracking(account, id)
+                        .await?
+                        .ok_or(RealtimeError::NotFound)?;
+                    if stored.last_checked_at != before || tokio::time::Instant::now() >= deadline {
+                        return Ok(RealtimeResult {
+                            fetched_at: stored.last_checked_at,
+                            from_store: stored.last_checked_at == before,
+                            tracking: stored,
+                            carrier_error: None,
+                        });
+                    }
+                    tokio::time::sleep(StdDuration::from_millis(25)).await;
+                }
             }
         };
         let courier = claimed.courier_code.clone();
@@ -376,7 +402,7 @@ impl Engine {
             .await?
             .ok_or(RealtimeError::NotFound)?;
         Ok(RealtimeResult {
-            fetched_at: Some(now),
+            fetched_at: tracking.last_checked_at,
             tracking,
             from_store: false,
             carrier_error,

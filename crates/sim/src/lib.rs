@@ -179,7 +179,10 @@ impl Simulator {
     }
 
     /// The visible events of `number` for `carrier` (oldest first), or `None` when unknown.
-    pub(crate) fn events(&self, carrier: &str, number: &str) -> Option<Vec<SimEvent>> {
+    /// The number's events visible on its clock, oldest first, each with its place. Places are
+    /// assigned over the whole journey before hiding future events, so an event keeps its place
+    /// as the journey unfolds (as a real carrier's scan does).
+    pub(crate) fn events(&self, carrier: &str, number: &str) -> Option<Vec<(SimEvent, Place)>> {
         let k = key(number);
         let now = Utc::now();
         let mut state = self.lock();
@@ -195,9 +198,18 @@ impl Simulator {
                 journey::generated(number, seen)
             }
         };
-        events.retain(|e| e.at <= clock);
         events.sort_by_key(|e| e.at);
-        (!events.is_empty()).then_some(events)
+        let len = events.len();
+        let visible: Vec<(SimEvent, Place)> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let place = journey::place_for(carrier, &e, i, len);
+                (e, place)
+            })
+            .filter(|(e, _)| e.at <= clock)
+            .collect();
+        (!visible.is_empty()).then_some(visible)
     }
 
     /// Rolls the fault dice for a tracking request to `carrier`.

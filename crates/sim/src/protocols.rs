@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::journey::{offset_hours, place_for, EventKind, Place, SimEvent};
+use crate::journey::{offset_hours, EventKind, Place, SimEvent};
 use crate::{Fault, Faults, Simulator};
 
 pub(crate) fn router(sim: Simulator) -> Router {
@@ -117,13 +117,7 @@ fn offset_text(hours: i32) -> String {
 
 /// Visible events newest first, each with its place.
 fn newest_first(sim: &Simulator, carrier: &str, number: &str) -> Option<Vec<(SimEvent, Place)>> {
-    let events = sim.events(carrier, number)?;
-    let len = events.len();
-    let mut out: Vec<(SimEvent, Place)> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.clone(), place_for(carrier, e, i, len)))
-        .collect();
+    let mut out = sim.events(carrier, number)?;
     out.reverse();
     Some(out)
 }

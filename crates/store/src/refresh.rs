@@ -131,7 +131,7 @@ pub(crate) async fn apply_refresh(
         return Ok(ApplyReport::default());
     }
     let pks: Vec<i64> = updates.iter().map(|u| u.pk).collect();
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
 
     // Which of these does this worker still hold, and what was their state?
     let held = sqlx::query(

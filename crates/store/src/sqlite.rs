@@ -180,7 +180,7 @@ impl Store for SqliteStore {
     }
 
     async fn bootstrap(&self, name: &str) -> StoreResult<Option<NewApiKey>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
             .fetch_one(&mut *tx)
             .await?;
@@ -194,7 +194,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_account(&self, name: &str) -> StoreResult<Account> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let account = insert_account(&mut tx, name).await?;
         tx.commit().await?;
         Ok(account)
@@ -320,7 +320,7 @@ impl Store for SqliteStore {
             })
             .collect();
         let mut created_ids = std::collections::HashSet::new();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in prepared.chunks(INSERT_CHUNK) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO trackings (id, account_id, tracking_number, courier_code, \
@@ -441,7 +441,7 @@ impl Store for SqliteStore {
         id: &TrackingId,
         patch: &TrackingPatch,
     ) -> StoreResult<Option<Tracking>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query(
             "SELECT pk, fields, courier_code FROM trackings WHERE id = ? AND account_id = ?",
         )

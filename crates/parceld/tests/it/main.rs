@@ -2,6 +2,7 @@
 
 mod auth;
 mod detect;
+mod engine;
 mod errors;
 mod lifecycle;
 mod ops;

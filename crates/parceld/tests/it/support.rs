@@ -216,6 +216,14 @@ impl Server {
             .expect("open db")
     }
 
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Stops the server with SIGTERM and waits; returns whether it exited cleanly.
     pub fn stop(mut self) -> bool {
         self.terminate()
