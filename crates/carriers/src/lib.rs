@@ -171,6 +171,8 @@ pub trait Carrier: Send + Sync {
 #[derive(Clone)]
 pub struct Carriers {
     by_code: HashMap<String, Arc<dyn Carrier>>,
+    /// Each carrier's configured request rate (its default where the configuration is silent).
+    rates: HashMap<String, f64>,
 }
 
 /// Every courier code this crate has an adapter for.
@@ -190,11 +192,17 @@ impl Carriers {
     /// configuration errors, reported before anything starts.
     pub fn from_settings(settings: &HashMap<String, CarrierSettings>) -> Result<Self, ConfigError> {
         let mut by_code: HashMap<String, Arc<dyn Carrier>> = HashMap::new();
+        let mut rates: HashMap<String, f64> = HashMap::new();
         let sandbox_settings = settings.get("sandbox").cloned().unwrap_or_default();
-        by_code.insert(
+        let sandbox: Arc<dyn Carrier> =
+            Arc::new(sandbox::Sandbox::from_settings(&sandbox_settings));
+        rates.insert(
             "sandbox".into(),
-            Arc::new(sandbox::Sandbox::from_settings(&sandbox_settings)),
+            sandbox_settings
+                .rate_per_second
+                .unwrap_or(sandbox.default_rate()),
         );
+        by_code.insert("sandbox".into(), sandbox);
         let mut codes: Vec<&String> = settings.keys().collect();
         codes.sort();
         for code in codes {
@@ -211,16 +219,30 @@ impl Carriers {
                 "canada-post" => Arc::new(canadapost::CanadaPost::new(s)?),
                 other => return Err(ConfigError::UnknownCarrier(other.to_string())),
             };
+            rates.insert(
+                code.clone(),
+                s.rate_per_second.unwrap_or(carrier.default_rate()),
+            );
             by_code.insert(code.clone(), carrier);
         }
-        Ok(Carriers { by_code })
+        Ok(Carriers { by_code, rates })
     }
 
     /// Only the sandbox courier.
     pub fn sandbox_only() -> Self {
         Carriers::from_settings(&HashMap::new()).unwrap_or_else(|_| Carriers {
             by_code: HashMap::new(),
+            rates: HashMap::new(),
         })
+    }
+
+    /// How many numbers per second `code` can answer at its configured rate and batch size
+    /// (0 for a courier that is not configured).
+    pub fn numbers_per_second(&self, code: &str) -> f64 {
+        match (self.by_code.get(code), self.rates.get(code)) {
+            (Some(carrier), Some(rate)) => rate * carrier.max_batch() as f64,
+            _ => 0.0,
+        }
     }
 
     pub fn get(&self, code: &str) -> Option<Arc<dyn Carrier>> {

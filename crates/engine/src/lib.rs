@@ -1,26 +1,27 @@
 //! parceld's engine: the refresh scheduler and real-time tracking.
 //!
 //! The scheduler keeps every tracking's data fresh without anyone asking: it claims due
-//! trackings in batches with a lease, groups them by courier, asks each carrier adapter (which
-//! keeps to that carrier's batch size, rate and concurrency), decides each tracking's next state
-//! with the pure policy in [`schedule`], and applies a whole batch in one store transaction.
+//! trackings with a lease, one courier at a time, asks that carrier's adapter (which keeps to the
+//! carrier's batch size, rate and concurrency), decides each tracking's next state with the pure
+//! policy in [`schedule`], and applies the whole group in one store transaction. Each courier
+//! has its own budget of claimed-but-unapplied trackings (what it can answer within half a
+//! lease), so a slow carrier neither holds up the others nor lets its claims expire.
 //! Real-time runs the same steps inline for one tracking, behind a single-flight lock so that
 //! concurrent requests for the same shipment share one carrier call.
 
 pub mod schedule;
 mod settings;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use parceld_carriers::{CarrierError, Carriers, TrackOutcome, TrackRequest};
 use parceld_model::{CourierType, Tracking, TrackingId};
-use parceld_store::{
-    AccountId, ClaimOne, ClaimedTracking, RefreshUpdate, Store, StoreError, StoreResult,
-};
-use tokio::sync::{watch, OnceCell};
+use parceld_store::{AccountId, ClaimOne, ClaimedTracking, RefreshUpdate, Store, StoreError};
+use tokio::sync::{watch, Notify, OnceCell};
 
 pub use settings::EngineSettings;
 
@@ -58,6 +59,12 @@ pub struct Engine {
     /// Couriers whose credentials were refused, with the reason; paused until restart.
     misconfigured: Mutex<HashMap<String, String>>,
     flights: Mutex<HashMap<(AccountId, TrackingId), Flight>>,
+    /// Trackings claimed by the scheduler and not yet applied, by courier.
+    in_flight: Mutex<HashMap<String, usize>>,
+    /// Woken when a group finishes, so the scheduler can claim into the room it left.
+    group_done: Notify,
+    /// Which courier claims first next time, so no courier always gets the room first.
+    rotation: AtomicUsize,
 }
 
 fn courier_type(code: &str) -> CourierType {
@@ -98,6 +105,9 @@ impl Engine {
             owner,
             misconfigured: Mutex::new(HashMap::new()),
             flights: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            group_done: Notify::new(),
+            rotation: AtomicUsize::new(0),
         }
     }
 
@@ -113,17 +123,6 @@ impl Engine {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .contains_key(courier_code)
-    }
-
-    /// Couriers the scheduler must not claim: no adapter configured, or credentials refused.
-    fn excluded_couriers(&self) -> Vec<String> {
-        let configured: HashSet<String> = self.carriers.codes().into_iter().collect();
-        let misconfigured = self.misconfigured.lock().unwrap_or_else(|p| p.into_inner());
-        parceld_detect::couriers()
-            .iter()
-            .map(|c| c.code.to_string())
-            .filter(|code| !configured.contains(code) || misconfigured.contains_key(code))
-            .collect()
     }
 
     fn note_outcome(&self, courier: &str, outcome: &TrackOutcome) {
@@ -182,91 +181,142 @@ impl Engine {
             .collect()
     }
 
-    /// One scheduler round: claim a batch, ask the carriers, apply. Returns how many trackings
-    /// were refreshed (0 when nothing was due).
-    pub async fn run_round(&self) -> StoreResult<usize> {
+    /// How many of `courier`'s trackings may be claimed and not yet applied: what the carrier
+    /// can answer (at its configured rate and batch size) within half a lease, so that a claim
+    /// never outlives its lease waiting for a slow carrier, and never more than the node's cap.
+    fn courier_cap(&self, courier: &str) -> usize {
+        let half_lease = self.settings.lease_secs as f64 / 2.0;
+        let answerable = (self.carriers.numbers_per_second(courier) * half_lease).floor();
+        (answerable as usize).clamp(1, self.settings.max_in_flight.max(1))
+    }
+
+    /// Claims due trackings for every configured courier that has room, one claim statement
+    /// per courier, starting with a different courier each time. A failed claim is logged and
+    /// the other couriers still get theirs.
+    async fn claim_groups(&self) -> Vec<(String, Vec<ClaimedTracking>)> {
         let now = Utc::now();
-        let claimed = self
-            .store
-            .claim_due(
-                &self.owner,
-                now,
-                now + Duration::seconds(self.settings.lease_secs),
-                self.settings.batch_size,
-                &self.excluded_couriers(),
-            )
-            .await?;
-        if claimed.is_empty() {
-            return Ok(0);
+        let lease_until = now + Duration::seconds(self.settings.lease_secs);
+        let mut codes: Vec<String> = {
+            let misconfigured = self.misconfigured.lock().unwrap_or_else(|p| p.into_inner());
+            self.carriers
+                .codes()
+                .into_iter()
+                .filter(|code| !misconfigured.contains_key(code))
+                .collect()
+        };
+        if codes.is_empty() {
+            return Vec::new();
         }
-        let mut groups: HashMap<String, Vec<ClaimedTracking>> = HashMap::new();
-        for c in claimed {
-            groups.entry(c.courier_code.clone()).or_default().push(c);
+        let first = self.rotation.fetch_add(1, Ordering::Relaxed) % codes.len();
+        codes.rotate_left(first);
+        let mut groups = Vec::new();
+        for code in codes {
+            let room = {
+                let in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+                let total: usize = in_flight.values().sum();
+                let used = in_flight.get(&code).copied().unwrap_or(0);
+                self.settings
+                    .max_in_flight
+                    .saturating_sub(total)
+                    .min(self.courier_cap(&code).saturating_sub(used))
+                    .min(self.settings.batch_size)
+            };
+            if room == 0 {
+                continue;
+            }
+            match self
+                .store
+                .claim_due(&self.owner, now, lease_until, room, &code)
+                .await
+            {
+                Ok(claimed) if claimed.is_empty() => {}
+                Ok(claimed) => {
+                    *self
+                        .in_flight
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .entry(code.clone())
+                        .or_default() += claimed.len();
+                    groups.push((code, claimed));
+                }
+                Err(error) => {
+                    tracing::error!(%error, courier = code, "claiming due trackings failed")
+                }
+            }
         }
-        let mut rounds = Vec::new();
-        for (courier, group) in &groups {
-            rounds.push(self.track_group(courier, group));
-        }
-        let mut updates = Vec::new();
-        for batch in join_all(rounds).await {
-            updates.extend(batch);
-        }
-        let count = updates.len();
+        groups
+    }
+
+    /// Refreshes one claimed group of one courier and applies the result in one transaction.
+    /// However it ends, the group's share of the in-flight budget is given back.
+    async fn refresh_group(&self, courier: String, claimed: Vec<ClaimedTracking>) -> usize {
+        let count = claimed.len();
+        let updates = self.track_group(&courier, &claimed).await;
         // A transient write failure (the database busy past its timeout) must not strand the
-        // batch until its lease runs out: try again a few times before giving up.
+        // group until its lease runs out: try again a few times before giving up.
         let mut attempt = 0;
-        let report = loop {
+        let outcome = loop {
             match self.store.apply_refresh(&self.owner, updates.clone()).await {
-                Ok(report) => break report,
+                Ok(report) => break Ok(report),
                 Err(error) if attempt < 3 => {
                     attempt += 1;
                     tracing::warn!(%error, attempt, "applying a refresh batch failed; retrying");
                     tokio::time::sleep(StdDuration::from_millis(100 * attempt)).await;
                 }
-                Err(error) => return Err(error),
+                Err(error) => break Err(error),
             }
         };
-        tracing::debug!(
-            refreshed = count,
-            changed = report.changes.len(),
-            stale = report.stale,
-            "refresh round"
-        );
-        Ok(count)
+        {
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(used) = in_flight.get_mut(&courier) {
+                *used = used.saturating_sub(count);
+            }
+        }
+        self.group_done.notify_one();
+        match outcome {
+            Ok(report) => {
+                tracing::debug!(
+                    courier,
+                    refreshed = count,
+                    changed = report.changes.len(),
+                    stale = report.stale,
+                    "refresh group applied"
+                );
+                count
+            }
+            Err(error) => {
+                tracing::error!(%error, courier, "applying a refresh group failed; its claims return when the lease runs out");
+                0
+            }
+        }
     }
 
-    /// Runs the scheduler until `shutdown` turns true, with `engine.parallel_rounds` rounds in
-    /// flight (claims never overlap, so rounds are independent). On shutdown the rounds in
-    /// flight finish and every claim left is released.
-    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
-        let mut loops = Vec::new();
-        for _ in 0..self.settings.parallel_rounds.max(1) {
-            let engine = self.clone();
-            let mut shutdown = shutdown.clone();
-            loops.push(tokio::spawn(async move {
-                loop {
-                    if *shutdown.borrow() {
-                        break;
-                    }
-                    let refreshed = match engine.run_round().await {
-                        Ok(n) => n,
-                        Err(error) => {
-                            tracing::error!(%error, "refresh round failed");
-                            0
-                        }
-                    };
-                    if refreshed == 0 {
-                        tokio::select! {
-                            _ = tokio::time::sleep(StdDuration::from_millis(engine.settings.idle_poll_ms)) => {}
-                            _ = shutdown.changed() => {}
-                        }
-                    }
+    /// Runs the scheduler until `shutdown` turns true. Each claimed group (one courier's due
+    /// trackings) is refreshed in its own task, so a slow carrier holds up only its own
+    /// trackings; the loop claims again whenever a group finishes or the idle poll comes round.
+    /// On shutdown the groups in flight finish and every claim left is released.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut tasks = tokio::task::JoinSet::new();
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            while tasks.try_join_next().is_some() {}
+            let groups = self.claim_groups().await;
+            if groups.is_empty() {
+                tokio::select! {
+                    _ = tokio::time::sleep(StdDuration::from_millis(self.settings.idle_poll_ms)) => {}
+                    _ = self.group_done.notified() => {}
+                    _ = shutdown.changed() => {}
                 }
-            }));
+                continue;
+            }
+            for (courier, group) in groups {
+                let engine = self.clone();
+                tasks.spawn(async move { engine.refresh_group(courier, group).await });
+            }
         }
-        for handle in loops {
-            let _ = handle.await;
-        }
+        while tasks.join_next().await.is_some() {}
         match self.store.release_claims(&self.owner).await {
             Ok(released) => tracing::info!(released, "scheduler stopped"),
             Err(error) => tracing::error!(%error, "could not release claims on shutdown"),
@@ -408,28 +458,4 @@ impl Engine {
             carrier_error,
         })
     }
-}
-
-/// Polls futures together on the current task (no spawning, no extra dependency).
-async fn join_all<Fut: std::future::Future>(futures: Vec<Fut>) -> Vec<Fut::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<Fut>>> = futures.into_iter().map(Box::pin).collect();
-    let mut results: Vec<Option<Fut::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, fut) in pinned.iter_mut().enumerate() {
-            if results[i].is_none() {
-                match fut.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => results[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    results.into_iter().flatten().collect()
 }

@@ -10,10 +10,11 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineSettings {
-    /// Trackings claimed per round.
+    /// Most trackings claimed at once for one courier (one claim statement, one apply
+    /// transaction).
     pub batch_size: usize,
-    /// Rounds in flight at once (claims never overlap, so rounds run independently).
-    pub parallel_rounds: usize,
+    /// Most trackings claimed and not yet applied on this node, across all couriers.
+    pub max_in_flight: usize,
     /// How long a claim lasts; a worker that dies loses its claims after this.
     pub lease_secs: i64,
     /// How long the scheduler sleeps when nothing is due.
@@ -48,7 +49,7 @@ impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
             batch_size: 500,
-            parallel_rounds: 4,
+            max_in_flight: 4000,
             lease_secs: 300,
             idle_poll_ms: 1000,
             express_every_secs: 3 * 3600,
@@ -91,7 +92,7 @@ impl EngineSettings {
     pub fn validate(&self) -> Result<(), String> {
         let positive = [
             ("engine.batch_size", self.batch_size as i64),
-            ("engine.parallel_rounds", self.parallel_rounds as i64),
+            ("engine.max_in_flight", self.max_in_flight as i64),
             ("engine.lease_secs", self.lease_secs),
             ("engine.express_every_secs", self.express_every_secs),
             ("engine.postal_every_secs", self.postal_every_secs),

@@ -261,15 +261,17 @@ pub trait Store: Send + Sync + 'static {
     /// Re-activates an expired tracking and makes it due now.
     async fn retrack(&self, account: AccountId, id: &TrackingId) -> StoreResult<RetrackOutcome>;
 
-    /// Claims up to `limit` due trackings (not archived, not leased by a live worker, courier
-    /// not paused) for `owner` until `lease_until`, most overdue first. One statement.
+    /// Claims up to `limit` due trackings of one courier (not archived, not leased by a live
+    /// worker) for `owner` until `lease_until`, most overdue first. One statement. Claims are
+    /// per courier so that the engine can keep each carrier's share of work in flight within
+    /// what that carrier can answer before the lease runs out.
     async fn claim_due(
         &self,
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: usize,
-        paused_couriers: &[String],
+        courier_code: &str,
     ) -> StoreResult<Vec<ClaimedTracking>>;
 
     /// Applies refresh results in one transaction: merges checkpoints by fingerprint, writes the

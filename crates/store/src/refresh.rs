@@ -99,23 +99,21 @@ pub(crate) async fn claim_due(
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: usize,
-    paused_couriers: &[String],
+    courier_code: &str,
 ) -> StoreResult<Vec<ClaimedTracking>> {
-    let paused = serde_json::to_string(paused_couriers).expect("strings serialise");
     let rows = sqlx::query(&format!(
         "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
          WHERE pk IN ( \
              SELECT pk FROM trackings \
-             WHERE next_check_at IS NOT NULL AND next_check_at <= ?3 AND archived = 0 \
-               AND (lease_until IS NULL OR lease_until < ?3) \
-               AND courier_code NOT IN (SELECT value FROM json_each(?4)) \
+             WHERE courier_code = ?4 AND next_check_at IS NOT NULL AND next_check_at <= ?3 \
+               AND archived = 0 AND (lease_until IS NULL OR lease_until < ?3) \
              ORDER BY next_check_at LIMIT ?5) \
          RETURNING {CLAIMED_COLUMNS}"
     ))
     .bind(owner)
     .bind(lease_until.timestamp())
     .bind(now.timestamp())
-    .bind(paused)
+    .bind(courier_code)
     .bind(limit as i64)
     .fetch_all(pool)
     .await?;

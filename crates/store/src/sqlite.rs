@@ -508,9 +508,9 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: usize,
-        paused_couriers: &[String],
+        courier_code: &str,
     ) -> StoreResult<Vec<ClaimedTracking>> {
-        crate::refresh::claim_due(&self.pool, owner, now, lease_until, limit, paused_couriers).await
+        crate::refresh::claim_due(&self.pool, owner, now, lease_until, limit, courier_code).await
     }
 
     async fn apply_refresh(

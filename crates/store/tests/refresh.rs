@@ -63,27 +63,32 @@ async fn claims_are_exclusive_until_the_lease_expires() {
     let (_dir, store, _) = store_with(10).await;
     let now = Utc::now() + Duration::seconds(1);
     let lease = now + Duration::minutes(5);
-    let a = store.claim_due("a", now, lease, 6, &[]).await.unwrap();
-    let b = store.claim_due("b", now, lease, 6, &[]).await.unwrap();
+    let a = store
+        .claim_due("a", now, lease, 6, "sandbox")
+        .await
+        .unwrap();
+    let b = store
+        .claim_due("b", now, lease, 6, "sandbox")
+        .await
+        .unwrap();
     assert_eq!(a.len(), 6);
     assert_eq!(b.len(), 4, "only what a did not take");
     assert!(store
-        .claim_due("c", now, lease, 6, &[])
+        .claim_due("c", now, lease, 6, "sandbox")
         .await
         .unwrap()
         .is_empty());
     // After the lease runs out (a crashed worker), the trackings come back.
     let later = lease + Duration::seconds(1);
     let c = store
-        .claim_due("c", later, later + Duration::minutes(5), 100, &[])
+        .claim_due("c", later, later + Duration::minutes(5), 100, "sandbox")
         .await
         .unwrap();
     assert_eq!(c.len(), 10);
     assert_eq!(store.release_claims("c").await.unwrap(), 10);
-    // Paused couriers are not claimed.
-    let paused = vec!["sandbox".to_string()];
+    // A claim is for one courier: another courier's claim takes none of these.
     assert!(store
-        .claim_due("d", later, lease, 100, &paused)
+        .claim_due("d", later, lease, 100, "ups")
         .await
         .unwrap()
         .is_empty());
@@ -94,7 +99,7 @@ async fn applying_merges_checkpoints_once_and_records_only_real_changes() {
     let (_dir, store, account) = store_with(3).await;
     let now = Utc::now() + Duration::seconds(1);
     let claimed = store
-        .claim_due("w", now, now + Duration::minutes(5), 10, &[])
+        .claim_due("w", now, now + Duration::minutes(5), 10, "sandbox")
         .await
         .unwrap();
     let events = vec![
@@ -117,7 +122,7 @@ async fn applying_merges_checkpoints_once_and_records_only_real_changes() {
             now + Duration::hours(4),
             now + Duration::hours(5),
             10,
-            &[],
+            "sandbox",
         )
         .await
         .unwrap();
@@ -137,7 +142,7 @@ async fn applying_merges_checkpoints_once_and_records_only_real_changes() {
             now + Duration::hours(8),
             now + Duration::hours(9),
             10,
-            &[],
+            "sandbox",
         )
         .await
         .unwrap();
@@ -177,14 +182,17 @@ async fn a_worker_that_lost_its_claim_cannot_apply() {
     let (_dir, store, account) = store_with(1).await;
     let now = Utc::now() + Duration::seconds(1);
     let lease = now + Duration::minutes(1);
-    let old = store.claim_due("old", now, lease, 10, &[]).await.unwrap();
+    let old = store
+        .claim_due("old", now, lease, 10, "sandbox")
+        .await
+        .unwrap();
     let new = store
         .claim_due(
             "new",
             lease + Duration::seconds(1),
             lease + Duration::minutes(5),
             10,
-            &[],
+            "sandbox",
         )
         .await
         .unwrap();

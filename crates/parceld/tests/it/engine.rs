@@ -35,6 +35,15 @@ pub fn engine_env(sim: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
             &format!("PARCELD_CARRIERS__{var}__BASE_URL"),
             format!("{sim}/{code}"),
         );
+        // The simulator answers far faster than a carrier's published limits.
+        set(
+            &format!("PARCELD_CARRIERS__{var}__RATE_PER_SECOND"),
+            "5000".into(),
+        );
+        set(
+            &format!("PARCELD_CARRIERS__{var}__CONCURRENCY"),
+            "32".into(),
+        );
     }
     for var in ["UPS", "FEDEX", "USPS"] {
         set(
@@ -625,10 +634,27 @@ async fn ten_thousand_trackings_across_all_carriers_complete_a_refresh_cycle() {
     script_finished(&sim, &numbers);
     create_all(&server, &key, &items).await;
     let db = server.db().await;
-    wait_for(240, "every tracking checked once", || async {
-        (unchecked(&db).await == 0).then_some(())
+    let started = std::time::Instant::now();
+    let checked = tokio::time::timeout(Duration::from_secs(240), async {
+        while unchecked(&db).await > 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     })
     .await;
+    if checked.is_err() {
+        let left: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT courier_code, COUNT(*) FROM trackings WHERE last_checked_at IS NULL GROUP BY courier_code",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        let log = server.stderr();
+        let tail: String = log.lines().rev().take(30).collect::<Vec<_>>().join("\n");
+        panic!(
+            "after {:?} still unchecked: {left:?}; server log tail:\n{tail}",
+            started.elapsed()
+        );
+    }
     let done = all_trackings(&server, &key, 10_000).await;
     assert_eq!(done.len(), 10_000);
     let mut by_courier: HashMap<String, Vec<String>> = HashMap::new();
@@ -780,4 +806,54 @@ async fn expected_checkpoints(
             _ => (n, 0),
         })
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_carrier_holds_up_only_its_own_trackings() {
+    let (sim, sim_url) = start_sim().await;
+    sim.set_faults(
+        Some("dhl"),
+        Faults {
+            latency_ms: Some((4000, 4000)),
+            ..Faults::default()
+        },
+    );
+    let server = start_engine_server(&sim_url, &[]);
+    let key = server.key().to_string();
+    let mut items = Vec::new();
+    for n in numbers_for("dhl", 20, 7) {
+        items.push((n, "dhl"));
+    }
+    for n in numbers_for("ups", 20, 8) {
+        items.push((n, "ups"));
+    }
+    let numbers: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
+    script_finished(&sim, &numbers);
+    create_all(&server, &key, &items).await;
+    let db = server.db().await;
+    let unchecked_of = |courier: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM trackings WHERE last_checked_at IS NULL AND courier_code = ?",
+            )
+            .bind(courier)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    wait_for(30, "every UPS tracking checked", || async {
+        (unchecked_of("ups").await == 0).then_some(())
+    })
+    .await;
+    assert_eq!(
+        unchecked_of("dhl").await,
+        20,
+        "DHL answers after 4 s, so none of its trackings is checked yet, while UPS is done"
+    );
+    wait_for(30, "every DHL tracking checked", || async {
+        (unchecked_of("dhl").await == 0).then_some(())
+    })
+    .await;
 }
