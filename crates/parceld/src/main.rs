@@ -5,6 +5,7 @@
 //! and `openapi` prints the API's OpenAPI document.
 
 mod config;
+mod import;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,6 +74,26 @@ enum Command {
         /// Print the normalized result as JSON, with every checkpoint's raw carrier code.
         #[arg(long)]
         raw: bool,
+    },
+    /// Bulk-load trackings from a CSV file (create fields as columns) or JSON lines (one create
+    /// body per line), validated like `POST /v4/trackings/create`.
+    Import {
+        file: PathBuf,
+        /// The account the trackings belong to (default: `server.default_account`).
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// The file's format, when its name does not end in .csv or .jsonl.
+        #[arg(long, value_enum)]
+        format: Option<import::Format>,
+        /// Records per insert transaction.
+        #[arg(long, default_value_t = import::DEFAULT_BATCH)]
+        batch: usize,
+        /// Continue an interrupted import from where it stopped.
+        #[arg(long, conflicts_with = "restart")]
+        resume: bool,
+        /// Forget an interrupted import's progress and begin again.
+        #[arg(long)]
+        restart: bool,
     },
     /// Name the courier of tracking numbers, from their format and check digit.
     Detect {
@@ -171,6 +192,48 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Account { command } => account(&open_store(&config).await?, command).await,
         Command::Key { command } => key(&open_store(&config).await?, command).await,
         Command::Sim { bind } => sim(bind).await,
+        Command::Import {
+            file,
+            account,
+            format,
+            batch,
+            resume,
+            restart,
+        } => {
+            let store = open_store(&config).await?;
+            let name = account.unwrap_or_else(|| config.server.default_account.clone());
+            let Some(found) = store.accounts().await?.into_iter().find(|a| a.name == name) else {
+                bail!("no account named `{name}`; `parceld account list` shows them");
+            };
+            let options = import::Options {
+                path: file.clone(),
+                format,
+                batch,
+                resume,
+                restart,
+                progress_bar: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let started = std::time::Instant::now();
+            let summary = import::run(Arc::new(store), found.id, &options).await?;
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "imported {}: {} read, {} created, {} already existed, {} rejected in {:.1} s ({:.0} records/s)",
+                file.display(),
+                summary.read,
+                summary.created,
+                summary.existed,
+                summary.rejected,
+                seconds,
+                summary.read as f64 / seconds.max(1e-9)
+            );
+            if summary.rejected > 0 {
+                println!(
+                    "the rejected lines and their reasons are in {}",
+                    import::rejected_file(&file).display()
+                );
+            }
+            Ok(())
+        }
         Command::Track {
             courier,
             number,

@@ -4,6 +4,7 @@ mod auth;
 mod detect;
 mod engine;
 mod errors;
+mod import;
 mod lifecycle;
 mod ops;
 mod ratelimits;
