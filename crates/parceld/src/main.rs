@@ -4,6 +4,7 @@
 //! brings the database schema up to date, `account` and `key` manage tenants and their API keys,
 //! and `openapi` prints the API's OpenAPI document.
 
+mod bench;
 mod config;
 mod import;
 
@@ -94,6 +95,25 @@ enum Command {
         /// Forget an interrupted import's progress and begin again.
         #[arg(long)]
         restart: bool,
+    },
+    /// Measure parceld: API, ingest, refresh, detection, import and memory, each against a
+    /// baseline from the same run. Starts its own server and carrier simulator; prints a table.
+    Bench {
+        /// Seconds per timed scenario.
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// Trackings stored for the import and memory scenario (default 1,000,000).
+        #[arg(long)]
+        trackings: Option<usize>,
+        /// Trackings stored for the refresh scenario (default 100,000).
+        #[arg(long)]
+        refresh_trackings: Option<usize>,
+        /// A small run of every scenario in seconds, to check the bench itself.
+        #[arg(long)]
+        quick: bool,
+        /// Also write the figures as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
     },
     /// Name the courier of tracking numbers, from their format and check digit.
     Detect {
@@ -192,6 +212,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Account { command } => account(&open_store(&config).await?, command).await,
         Command::Key { command } => key(&open_store(&config).await?, command).await,
         Command::Sim { bind } => sim(bind).await,
+        Command::Bench {
+            seconds,
+            trackings,
+            refresh_trackings,
+            quick,
+            json,
+        } => {
+            let mut options = if quick {
+                bench::Options::quick()
+            } else {
+                bench::Options::full()
+            };
+            options.seconds = seconds.unwrap_or(options.seconds);
+            options.trackings = trackings.unwrap_or(options.trackings);
+            options.refresh_trackings = refresh_trackings.unwrap_or(options.refresh_trackings);
+            options.json = json;
+            bench::run(options).await.map(|_| ())
+        }
         Command::Import {
             file,
             account,

@@ -1,6 +1,7 @@
 //! Integration tests: the real `parceld` binary, a real SQLite file, real HTTP.
 
 mod auth;
+mod bench;
 mod detect;
 mod engine;
 mod errors;

@@ -1,0 +1,48 @@
+//! `parceld bench --quick`: every scenario runs and reports a figure. This checks the bench
+//! itself (that it starts its server and simulator, loads data and measures); the figures of a
+//! quick debug run mean nothing and are not asserted against the targets.
+
+use std::process::Command;
+
+use crate::support::BIN;
+
+#[test]
+fn the_quick_bench_runs_every_scenario_and_writes_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let output = Command::new(BIN)
+        .args(["bench", "--quick", "--json"])
+        .arg(&json)
+        .env("TMPDIR", dir.path())
+        .output()
+        .expect("run parceld bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("GET one tracking"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    for figure in [
+        "/api_hello/per_second",
+        "/api_get_one/per_second",
+        "/api_get_one_ratio",
+        "/api_page_2000/p50_ms",
+        "/ingest_per_second",
+        "/refresh_per_second",
+        "/refresh_adapter_direct_per_second",
+        "/detection_per_second_one_core",
+        "/import_seconds",
+        "/rss_idle_mb",
+        "/rss_peak_refreshing_mb",
+    ] {
+        let value = report.pointer(figure).and_then(|v| v.as_f64());
+        assert!(
+            value.is_some_and(|v| v > 0.0),
+            "{figure} is measured: {report}"
+        );
+    }
+    assert_eq!(report["api_get_one"]["errors"], 0, "{report}");
+    assert_eq!(report["import_trackings"], 20_000);
+}
