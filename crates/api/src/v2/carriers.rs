@@ -12,6 +12,7 @@ use crate::service;
 #[utoipa::path(
     get,
     path = "/v2/carriers",
+    operation_id = "v2_all",
     tag = "v2",
     responses((status = 200, description = "All couriers", body = V2Envelope<Vec<V2Carrier>>)),
     security(("legacy_api_key" = []))
@@ -29,6 +30,7 @@ pub async fn all(_auth: Authenticated) -> Json<V2Envelope<Vec<V2Carrier>>> {
 #[utoipa::path(
     post,
     path = "/v2/carriers/detect",
+    operation_id = "v2_detect",
     tag = "v2",
     request_body = V2DetectRequest,
     responses(

@@ -116,6 +116,7 @@ fn items(bytes: &[u8], example: &str) -> Result<Vec<Value>, V2Error> {
 #[utoipa::path(
     post,
     path = "/v2/trackings/post",
+    operation_id = "v2_post",
     tag = "v2",
     request_body = V2CreateRequest,
     responses(
@@ -155,6 +156,7 @@ pub async fn post(
 #[utoipa::path(
     post,
     path = "/v2/trackings/batch",
+    operation_id = "v2_batch",
     tag = "v2",
     request_body = Vec<V2CreateRequest>,
     responses(
@@ -276,6 +278,7 @@ fn time_filter(filter: &mut TrackingFilter, name: &str, value: &str) -> Result<b
 #[utoipa::path(
     get,
     path = "/v2/trackings/get",
+    operation_id = "v2_list",
     tag = "v2",
     params(
         ("page" = Option<u32>, Query, description = "Page number, from 1"),
@@ -345,6 +348,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v2/trackings/getstatusnumber",
+    operation_id = "v2_status_numbers",
     tag = "v2",
     params(
         ("created_at_min" = Option<i64>, Query, description = "Unix seconds"),
@@ -381,6 +385,7 @@ pub async fn status_numbers(
 #[utoipa::path(
     get,
     path = "/v2/trackings/{carrier_code}/{tracking_number}",
+    operation_id = "v2_get_one",
     tag = "v2",
     params(
         ("carrier_code" = String, Path, description = "The courier code"),
@@ -414,6 +419,7 @@ pub async fn get_one(
 #[utoipa::path(
     get,
     path = "/v2/trackings/{carrier_code}/{tracking_number}/{lang}",
+    operation_id = "v2_get_one_lang",
     tag = "v2",
     params(
         ("carrier_code" = String, Path, description = "The courier code"),
@@ -438,6 +444,7 @@ pub async fn get_one_lang(
 #[utoipa::path(
     put,
     path = "/v2/trackings/{carrier_code}/{tracking_number}",
+    operation_id = "v2_update",
     tag = "v2",
     params(
         ("carrier_code" = String, Path, description = "The courier code"),
@@ -493,6 +500,7 @@ pub async fn update(
 #[utoipa::path(
     delete,
     path = "/v2/trackings/{carrier_code}/{tracking_number}",
+    operation_id = "v2_delete",
     tag = "v2",
     params(
         ("carrier_code" = String, Path, description = "The courier code"),
@@ -526,6 +534,7 @@ pub async fn delete(
 #[utoipa::path(
     post,
     path = "/v2/trackings/realtime",
+    operation_id = "v2_realtime",
     tag = "v2",
     request_body = V2CreateRequest,
     responses(
@@ -607,6 +616,7 @@ fn missing(keys: &[(Value, NumberKey)], found: &[NumberKey]) -> Vec<V2ItemResult
 #[utoipa::path(
     post,
     path = "/v2/trackings/notupdate",
+    operation_id = "v2_not_update",
     tag = "v2",
     request_body = Vec<V2NumberRequest>,
     responses(
@@ -639,6 +649,7 @@ pub async fn not_update(
 #[utoipa::path(
     post,
     path = "/v2/trackings/delete",
+    operation_id = "v2_delete_many",
     tag = "v2",
     request_body = Vec<V2NumberRequest>,
     responses(
@@ -671,6 +682,7 @@ pub async fn delete_many(
 #[utoipa::path(
     post,
     path = "/v2/trackings/update",
+    operation_id = "v2_change_carrier",
     tag = "v2",
     request_body = V2ChangeCarrierRequest,
     responses(
