@@ -1,9 +1,14 @@
-//! The one table of public error codes.
+//! The tables of public error codes: one per face of the API.
 //!
 //! Every error parceld's v4 API returns is an [`ErrorCode`]: its numeric `meta.code`, its HTTP
 //! status and TrackingMore's own message come from this table, so existing integrations that
 //! compare codes or messages keep working. An [`ApiError`] adds a sentence that says what exactly
 //! was wrong and how to fix it.
+//!
+//! The legacy v2 face has its own table, [`V2Code`], because v2 clients compare other numbers
+//! (4001, 4015, 4031 …) and read a `type` beside the message. The services behind both faces
+//! speak [`ApiError`]; the v2 handlers translate with `V2Error::from`, so a rule is written once
+//! and each face only decides how to say it.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -143,5 +148,171 @@ mod tests {
                 assert!(status >= 500, "{code:?}");
             }
         }
+    }
+}
+
+macro_rules! v2_codes {
+    ($( $variant:ident = ($code:literal, $status:ident, $kind:literal, $message:literal), )*) => {
+        /// A public code of the legacy v2 API.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum V2Code { $( $variant, )* }
+
+        impl V2Code {
+            pub const ALL: &'static [V2Code] = &[ $( V2Code::$variant, )* ];
+
+            /// `meta.code` on the wire.
+            pub fn code(self) -> u32 {
+                match self { $( V2Code::$variant => $code, )* }
+            }
+
+            pub fn http_status(self) -> StatusCode {
+                match self { $( V2Code::$variant => StatusCode::$status, )* }
+            }
+
+            /// `meta.type` on the wire.
+            pub fn kind(self) -> &'static str {
+                match self { $( V2Code::$variant => $kind, )* }
+            }
+
+            /// TrackingMore's v2 message for the code.
+            pub fn message(self) -> &'static str {
+                match self { $( V2Code::$variant => $message, )* }
+            }
+        }
+    };
+}
+
+// 4031 is "the request succeeded but there is nothing to show", so it keeps HTTP 200 like
+// TrackingMore; every failure has a meaningful HTTP status as well as its code.
+v2_codes! {
+    Unauthorized = (401, UNAUTHORIZED, "Unauthorized", "Authentication failed or user does not have permissions for the requested operation."),
+    InvalidApiKey = (4001, UNAUTHORIZED, "Unauthorized", "Invalid API key."),
+    ApiKeyDeleted = (4002, UNAUTHORIZED, "Unauthorized", "API key has been deleted."),
+    BadRequest = (4012, BAD_REQUEST, "Bad Request", "The request could not be understood or was missing required parameters."),
+    TrackingNumberRequired = (4013, BAD_REQUEST, "Bad Request", "Tracking_number is required."),
+    InvalidTrackingNumber = (4014, BAD_REQUEST, "Bad Request", "The value of `tracking_number` is invalid."),
+    InvalidCarrierCode = (4015, BAD_REQUEST, "Bad Request", "The value of `carrier_code` is invalid."),
+    TrackingExists = (4016, BAD_REQUEST, "Bad Request", "Tracking already exists."),
+    TrackingNotFound = (4017, BAD_REQUEST, "Bad Request", "Tracking does not exist."),
+    TooManyTrackings = (4020, BAD_REQUEST, "Bad Request", "Up to 40 trackings at a time."),
+    NoContent = (4031, OK, "No Content", "The request was successful but the response is empty. Please try POST /trackings/post and then GET /trackings/get"),
+    CannotDetectCourier = (4032, BAD_REQUEST, "No Content", "Cannot detect courier. Assign your shipment a courier instead of by auto detection."),
+    InvalidStatus = (4033, BAD_REQUEST, "No Content", "The value of `package status` is invalid."),
+    Forbidden = (403, FORBIDDEN, "Forbidden", "Access denied."),
+    NotFound = (404, NOT_FOUND, "Not Found", "Resource was not found."),
+    MethodNotAllowed = (405, METHOD_NOT_ALLOWED, "Method Not Allowed", "Requested method is not supported for the specified resource."),
+    PayloadTooLarge = (413, PAYLOAD_TOO_LARGE, "Payload Too Large", "The request body is too large."),
+    TooManyRequests = (429, TOO_MANY_REQUESTS, "Too Many Requests", "Exceeded API limits."),
+    ServerError = (500, INTERNAL_SERVER_ERROR, "Server error", "Server error."),
+    Unavailable = (503, SERVICE_UNAVAILABLE, "Service Unavailable", "The service is temporarily unavailable."),
+}
+
+/// An error response of the v2 face: a code from [`V2Code`] and the whole `meta.message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V2Error {
+    pub code: V2Code,
+    pub message: String,
+}
+
+impl V2Error {
+    /// TrackingMore's message for `code`, then what exactly was wrong.
+    pub fn new(code: V2Code, detail: impl AsRef<str>) -> Self {
+        let detail = detail.as_ref();
+        let message = if detail.is_empty() {
+            code.message().to_string()
+        } else {
+            format!("{} {detail}", code.message())
+        };
+        V2Error { code, message }
+    }
+
+    /// A message of its own, for a code whose table message would mislead (4015 for a body
+    /// that is not JSON).
+    pub fn with_message(code: V2Code, message: impl Into<String>) -> Self {
+        V2Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// v4 names in the services' explanations, and what a v2 client calls them.
+const V2_VOCABULARY: &[(&str, &str)] = &[
+    ("GET /v4/couriers/all", "GET /v2/carriers"),
+    ("GET /v4/trackings/get", "GET /v2/trackings/get"),
+    ("`courier_code`", "`carrier_code`"),
+];
+
+impl From<ApiError> for V2Error {
+    fn from(error: ApiError) -> Self {
+        let code = match error.code {
+            ErrorCode::BadRequest | ErrorCode::InvalidField | ErrorCode::InvalidTrackingId => {
+                V2Code::BadRequest
+            }
+            ErrorCode::MissingRequiredFields => V2Code::BadRequest,
+            ErrorCode::TrackingExists => V2Code::TrackingExists,
+            ErrorCode::TrackingNotFound | ErrorCode::RetrackNotAllowed => V2Code::TrackingNotFound,
+            ErrorCode::TooManyShipments => V2Code::TooManyTrackings,
+            ErrorCode::InvalidTrackingNumber => V2Code::InvalidTrackingNumber,
+            ErrorCode::TrackingNumberRequired => V2Code::TrackingNumberRequired,
+            ErrorCode::InvalidCourierCode => V2Code::InvalidCarrierCode,
+            ErrorCode::CannotDetectCourier => V2Code::CannotDetectCourier,
+            ErrorCode::Unauthorized => V2Code::Unauthorized,
+            ErrorCode::Forbidden => V2Code::Forbidden,
+            ErrorCode::NotFound => V2Code::NotFound,
+            ErrorCode::MethodNotAllowed => V2Code::MethodNotAllowed,
+            ErrorCode::PayloadTooLarge => V2Code::PayloadTooLarge,
+            ErrorCode::TooManyRequests => V2Code::TooManyRequests,
+            ErrorCode::ServerError => V2Code::ServerError,
+            ErrorCode::Unavailable => V2Code::Unavailable,
+        };
+        let mut detail = error.detail;
+        if error.code == ErrorCode::MissingRequiredFields {
+            detail = format!("{} {detail}", error.code.message());
+        }
+        for (v4, v2) in V2_VOCABULARY {
+            detail = detail.replace(v4, v2);
+        }
+        V2Error::new(code, detail)
+    }
+}
+
+impl From<StoreError> for V2Error {
+    fn from(error: StoreError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+impl IntoResponse for V2Error {
+    fn into_response(self) -> Response {
+        let body = crate::v2::wire::V2Envelope {
+            meta: crate::v2::wire::V2Meta {
+                code: self.code.code(),
+                kind: self.code.kind().to_string(),
+                message: self.message,
+            },
+            data: serde_json::Value::Null,
+        };
+        let mut response = (self.code.http_status(), Json(body)).into_response();
+        response.extensions_mut().insert(self.code);
+        response
+    }
+}
+
+#[cfg(test)]
+mod v2_tests {
+    use super::*;
+
+    #[test]
+    fn v2_codes_are_unique_and_every_v4_code_has_a_v2_counterpart() {
+        for (i, code) in V2Code::ALL.iter().enumerate() {
+            assert!(V2Code::ALL[i + 1..].iter().all(|o| o.code() != code.code()));
+        }
+        for code in ErrorCode::ALL {
+            let v2 = V2Error::from(ApiError::new(*code, "see `courier_code`"));
+            assert!(v2.message.contains("`carrier_code`"), "{v2:?}");
+        }
+        assert_eq!(V2Code::InvalidApiKey.message(), "Invalid API key.");
+        assert_eq!(V2Code::ApiKeyDeleted.message(), "API key has been deleted.");
     }
 }

@@ -137,53 +137,128 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     }
 }
 
-/// Middleware: resolves the `Tracking-Api-Key` header to an account and leaves it in the
-/// request's extensions, or answers 401 (missing, invalid, deleted — each said plainly) or 403
-/// (disabled account).
+/// Which face of the API a route belongs to: it decides the key headers accepted and the
+/// envelope and codes of an authentication failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    V4,
+    /// The legacy v2 API.
+    V2,
+}
+
+/// The legacy v2 API key header (the v2 face accepts [`API_KEY_HEADER`] too).
+pub const V2_API_KEY_HEADER: &str = "Trackingmore-Api-Key";
+
+impl Face {
+    /// The headers a key is read from, in order of preference.
+    pub fn key_headers(self) -> &'static [&'static str] {
+        match self {
+            Face::V4 => &[API_KEY_HEADER],
+            Face::V2 => &[V2_API_KEY_HEADER, API_KEY_HEADER],
+        }
+    }
+}
+
+/// Why a request could not be tied to an account.
+#[derive(Debug)]
+pub enum AuthFailure {
+    Missing,
+    Invalid,
+    Deleted,
+    AccountDisabled,
+    Store(parceld_store::StoreError),
+}
+
+impl AuthFailure {
+    /// The answer in `face`'s envelope and codes.
+    pub fn into_response(self, face: Face) -> Response {
+        match face {
+            Face::V4 => self.v4().into_response(),
+            Face::V2 => self.v2().into_response(),
+        }
+    }
+
+    fn v4(self) -> ApiError {
+        match self {
+            AuthFailure::Missing => ApiError::new(
+                ErrorCode::Unauthorized,
+                "No API key: send your key in the Tracking-Api-Key header.",
+            ),
+            AuthFailure::Invalid => ApiError::new(
+                ErrorCode::Unauthorized,
+                "Invalid API key. Check the Tracking-Api-Key header: parceld keys look like `pk_` followed by 40 hex characters.",
+            ),
+            AuthFailure::Deleted => ApiError::new(
+                ErrorCode::Unauthorized,
+                "API key has been deleted. Use another key of the account or create one with `parceld key create`.",
+            ),
+            AuthFailure::AccountDisabled => ApiError::new(
+                ErrorCode::Forbidden,
+                "This account is disabled; ask the server's operator to enable it.",
+            ),
+            AuthFailure::Store(error) => ApiError::from(error),
+        }
+    }
+
+    fn v2(self) -> crate::error::V2Error {
+        use crate::error::{V2Code, V2Error};
+        match self {
+            AuthFailure::Missing => V2Error::new(
+                V2Code::Unauthorized,
+                "No API key: send your key in the Trackingmore-Api-Key header.",
+            ),
+            AuthFailure::Invalid => V2Error::new(
+                V2Code::InvalidApiKey,
+                "No key like this one ever existed on this server. Check the Trackingmore-Api-Key header: parceld keys look like `pk_` followed by 40 hex characters.",
+            ),
+            AuthFailure::Deleted => V2Error::new(
+                V2Code::ApiKeyDeleted,
+                "Use another key of the account or create one with `parceld key create`.",
+            ),
+            AuthFailure::AccountDisabled => V2Error::new(
+                V2Code::Forbidden,
+                "This account is disabled; ask the server's operator to enable it.",
+            ),
+            AuthFailure::Store(error) => V2Error::from(error),
+        }
+    }
+}
+
+/// Resolves a presented key to an enabled account.
+async fn account_for(state: &AppState, presented: Option<String>) -> Result<Account, AuthFailure> {
+    let presented = presented.ok_or(AuthFailure::Missing)?;
+    match state
+        .store
+        .check_api_key(&presented)
+        .await
+        .map_err(AuthFailure::Store)?
+    {
+        KeyCheck::Valid(account) if account.disabled => Err(AuthFailure::AccountDisabled),
+        KeyCheck::Valid(account) => Ok(account),
+        KeyCheck::Deleted => Err(AuthFailure::Deleted),
+        KeyCheck::Invalid => Err(AuthFailure::Invalid),
+    }
+}
+
+/// Middleware: resolves the API key header of the route's [`Face`] to an account and leaves it
+/// in the request's extensions, or answers in that face's envelope: missing, invalid and deleted
+/// keys each said plainly (401; 4001/4002 on v2), a disabled account 403.
 pub async fn authenticate(
-    State(state): State<AppState>,
+    State((state, face)): State<(AppState, Face)>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let presented = request
-        .headers()
-        .get(API_KEY_HEADER)
-        .map(|v| v.to_str().unwrap_or("").trim().to_string());
-    let Some(presented) = presented else {
-        return ApiError::new(
-            ErrorCode::Unauthorized,
-            "No API key: send your key in the Tracking-Api-Key header.",
-        )
-        .into_response();
-    };
-    let check = match state.store.check_api_key(&presented).await {
-        Ok(check) => check,
-        Err(error) => return ApiError::from(error).into_response(),
-    };
-    let account = match check {
-        KeyCheck::Valid(account) if account.disabled => {
-            return ApiError::new(
-                ErrorCode::Forbidden,
-                "This account is disabled; ask the server's operator to enable it.",
-            )
-            .into_response()
+    let presented = face.key_headers().iter().find_map(|name| {
+        request
+            .headers()
+            .get(*name)
+            .map(|v| v.to_str().unwrap_or("").trim().to_string())
+    });
+    match account_for(&state, presented).await {
+        Ok(account) => {
+            request.extensions_mut().insert(account);
+            next.run(request).await
         }
-        KeyCheck::Valid(account) => account,
-        KeyCheck::Deleted => {
-            return ApiError::new(
-                ErrorCode::Unauthorized,
-                "API key has been deleted. Use another key of the account or create one with `parceld key create`.",
-            )
-            .into_response()
-        }
-        KeyCheck::Invalid => {
-            return ApiError::new(
-                ErrorCode::Unauthorized,
-                "Invalid API key. Check the Tracking-Api-Key header: parceld keys look like `pk_` followed by 40 hex characters.",
-            )
-            .into_response()
-        }
-    };
-    request.extensions_mut().insert(account);
-    next.run(request).await
+        Err(failure) => failure.into_response(face),
+    }
 }

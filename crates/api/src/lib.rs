@@ -1,9 +1,10 @@
 //! parceld's HTTP API.
 //!
-//! One axum router holds the TrackingMore-compatible v4 routes and the operations endpoints
-//! (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`). Every route shares the same layers:
-//! a request id, a tracing span, request metrics and a body limit; every failure is answered in
-//! the `{meta, data}` envelope with a code from [`error::ErrorCode`].
+//! One axum router holds the TrackingMore-compatible v4 routes, the legacy v2 routes and the
+//! operations endpoints (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`). Every route shares
+//! the same layers: a request id, a tracing span, request metrics and a body limit; every
+//! failure is answered in its face's `{meta, data}` envelope with a code from
+//! [`error::ErrorCode`] (v4) or [`error::V2Code`] (v2).
 
 pub mod error;
 pub mod extract;
@@ -12,12 +13,13 @@ pub mod openapi;
 mod ops;
 pub mod ratelimit;
 pub mod service;
+pub mod v2;
 pub mod v4;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, Request, Uri};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
@@ -28,7 +30,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, V2Code, V2Error};
+use crate::extract::Face;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -92,11 +95,47 @@ pub fn router(state: AppState, settings: &ApiSettings) -> Router {
         .merge(v4_create)
         .merge(v4_realtime)
         .route_layer(middleware::from_fn_with_state(
-            state.clone(),
+            (state.clone(), Face::V4),
+            extract::authenticate,
+        ));
+    let v2_realtime = Router::new()
+        .route("/v2/trackings/realtime", post(v2::trackings::realtime))
+        .route_layer(limited(LimitClass::V2Realtime));
+    let v2_list = Router::new()
+        .route("/v2/trackings/get", get(v2::trackings::list))
+        .route_layer(limited(LimitClass::V2List));
+    let v2 = Router::new()
+        .route("/v2/trackings/post", post(v2::trackings::post))
+        .route("/v2/trackings/batch", post(v2::trackings::batch))
+        .route(
+            "/v2/trackings/getstatusnumber",
+            get(v2::trackings::status_numbers),
+        )
+        .route("/v2/trackings/notupdate", post(v2::trackings::not_update))
+        .route("/v2/trackings/update", post(v2::trackings::change_carrier))
+        .route("/v2/trackings/delete", post(v2::trackings::delete_many))
+        .route(
+            "/v2/trackings/{carrier_code}/{tracking_number}",
+            get(v2::trackings::get_one)
+                .put(v2::trackings::update)
+                .delete(v2::trackings::delete),
+        )
+        .route(
+            "/v2/trackings/{carrier_code}/{tracking_number}/{lang}",
+            get(v2::trackings::get_one_lang),
+        )
+        .route("/v2/carriers", get(v2::carriers::all))
+        .route("/v2/carriers/detect", post(v2::carriers::detect))
+        .route_layer(limited(LimitClass::V2Other))
+        .merge(v2_realtime)
+        .merge(v2_list)
+        .route_layer(middleware::from_fn_with_state(
+            (state.clone(), Face::V2),
             extract::authenticate,
         ));
     Router::new()
         .merge(v4)
+        .merge(v2)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -129,18 +168,29 @@ pub fn router(state: AppState, settings: &ApiSettings) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(
-        ErrorCode::NotFound,
-        "No such route; /openapi.json lists the API's routes.",
-    )
+/// The face a path belongs to, for answering unmatched requests in the right envelope.
+fn face_of(uri: &Uri) -> Face {
+    if uri.path() == "/v2" || uri.path().starts_with("/v2/") {
+        Face::V2
+    } else {
+        Face::V4
+    }
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        "This route exists with another HTTP method; /openapi.json lists them.",
-    )
+async fn not_found(uri: Uri) -> axum::response::Response {
+    let detail = "No such route; /openapi.json lists the API's routes.";
+    match face_of(&uri) {
+        Face::V4 => ApiError::new(ErrorCode::NotFound, detail).into_response(),
+        Face::V2 => V2Error::new(V2Code::NotFound, detail).into_response(),
+    }
+}
+
+async fn method_not_allowed(uri: Uri) -> axum::response::Response {
+    let detail = "This route exists with another HTTP method; /openapi.json lists them.";
+    match face_of(&uri) {
+        Face::V4 => ApiError::new(ErrorCode::MethodNotAllowed, detail).into_response(),
+        Face::V2 => V2Error::new(V2Code::MethodNotAllowed, detail).into_response(),
+    }
 }
 
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {

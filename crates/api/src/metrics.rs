@@ -13,7 +13,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, V2Code};
 use crate::AppState;
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -130,6 +130,7 @@ pub async fn record_request(
         .extensions()
         .get::<ErrorCode>()
         .map(|c| c.code())
+        .or_else(|| response.extensions().get::<V2Code>().map(|c| c.code()))
         .unwrap_or(u32::from(status));
     state.metrics.observe(
         SeriesKey {

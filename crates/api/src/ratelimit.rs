@@ -1,7 +1,7 @@
 //! Per-account rate limiting: one token bucket per (account, limit class).
 //!
-//! Every authenticated route passes through [`limit`], so v4 and (later) v2 routes share one
-//! mechanism. The bucket holds up to one second's worth of requests (at least one) and refills
+//! Every authenticated route passes through [`limit`], so v4 and v2 routes share one
+//! mechanism; only the envelope of the 429 differs by face. The bucket holds up to one second's worth of requests (at least one) and refills
 //! continuously; a request that finds it empty gets a 429 with `Retry-After`. Every response
 //! carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (unix seconds
 //! when the bucket is full again).
@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 use parceld_model::{LimitClass, RateLimits};
 use parceld_store::{Account, AccountId};
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, V2Code, V2Error};
+use crate::extract::Face;
 use crate::AppState;
 
 #[derive(Debug, Clone, Copy)]
@@ -114,6 +115,13 @@ fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
     }
 }
 
+fn face_of(class: LimitClass) -> Face {
+    match class {
+        LimitClass::V4Create | LimitClass::V4Realtime | LimitClass::V4Other => Face::V4,
+        LimitClass::V2Realtime | LimitClass::V2List | LimitClass::V2Other => Face::V2,
+    }
+}
+
 /// Middleware for the routes of one limit class; runs after authentication.
 pub async fn limit(
     State((state, class)): State<(AppState, LimitClass)>,
@@ -128,14 +136,14 @@ pub async fn limit(
         next.run(request).await
     } else {
         let seconds = decision.retry_after.as_secs_f64().ceil().max(1.0);
-        ApiError::new(
-            ErrorCode::TooManyRequests,
-            format!(
-                "This account may send {} requests per second to this endpoint; retry after {seconds} s.",
-                decision.rate
-            ),
-        )
-        .into_response()
+        let detail = format!(
+            "This account may send {} requests per second to this endpoint; retry after {seconds} s.",
+            decision.rate
+        );
+        match face_of(class) {
+            Face::V4 => ApiError::new(ErrorCode::TooManyRequests, detail).into_response(),
+            Face::V2 => V2Error::new(V2Code::TooManyRequests, detail).into_response(),
+        }
     };
     set_headers(response.headers_mut(), &decision);
     response

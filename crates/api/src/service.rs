@@ -1,13 +1,19 @@
 //! The tracking service: validation and the store calls behind every tracking endpoint.
 //!
-//! Wire formats (v4 now, the legacy v2 later) translate their requests into these calls, so the
-//! rules — what a valid number is, which courier codes exist, which fields a courier requires —
-//! live in one place whatever face the API shows.
+//! Both faces of the API (v4 and the legacy v2) translate their requests into these calls, so
+//! the rules — what a valid number is, which courier codes exist, which fields a courier
+//! requires, how a tracking changes courier, how real-time finds or creates its shipment — live
+//! in one place whatever face the API shows. Errors are [`ApiError`]s; the v2 face translates
+//! them into its own codes.
 
-use parceld_model::{TrackingFields, TrackingNumber, TrackingNumberError};
-use parceld_store::NewTracking;
+use parceld_engine::{RealtimeError, RealtimeResult};
+use parceld_model::{Tracking, TrackingFields, TrackingId, TrackingNumber, TrackingNumberError};
+use parceld_store::{
+    AccountId, CreateOutcome, NewTracking, Page, Store, TrackingFilter, TrackingPatch,
+};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::AppState;
 
 /// The most trackings one create or list call may name.
 pub const MAX_BATCH: usize = 40;
@@ -128,5 +134,110 @@ pub fn archived_flag(raw: &str, field: &str) -> Result<bool, ApiError> {
             ErrorCode::InvalidField,
             format!("`{field}` must be \"true\" or \"false\"; got `{other}`."),
         )),
+    }
+}
+
+/// The account's tracking of `number` with `courier`, if any.
+pub async fn find_by_number(
+    store: &dyn Store,
+    account: AccountId,
+    number: &str,
+    courier: &str,
+) -> Result<Option<Tracking>, ApiError> {
+    let filter = TrackingFilter {
+        tracking_numbers: vec![number.to_string()],
+        courier_code: Some(courier.to_string()),
+        ..TrackingFilter::default()
+    };
+    Ok(store
+        .list_trackings(account, &filter, Page { number: 1, size: 1 })
+        .await?
+        .pop())
+}
+
+/// Changes a tracking's merchant fields, courier or archive state. A new courier is checked
+/// against the registry and its required fields (with the stored fields merged in); moving onto
+/// a number the account already tracks with that courier is a conflict (4101).
+pub async fn update(
+    store: &dyn Store,
+    account: AccountId,
+    id: &TrackingId,
+    fields: TrackingFields,
+    courier_new: Option<&str>,
+    archived: Option<bool>,
+) -> Result<Tracking, ApiError> {
+    let courier_new = match courier_new.map(str::trim) {
+        Some(code) if !code.is_empty() => Some(courier_code(code)?),
+        _ => None,
+    };
+    if let Some(courier) = courier_new {
+        let current = store
+            .tracking(account, id)
+            .await?
+            .ok_or_else(ApiError::tracking_not_found)?;
+        let mut merged = current.fields.clone();
+        merged.apply(&fields);
+        required_fields(courier, &merged)?;
+    }
+    let patch = TrackingPatch {
+        fields,
+        courier_code_new: courier_new.map(|c| c.code.to_string()),
+        archived,
+    };
+    store
+        .update_tracking(account, id, &patch)
+        .await?
+        .ok_or_else(ApiError::tracking_not_found)
+}
+
+/// The shipment of a real-time request.
+pub enum RealtimeTarget {
+    /// A tracking the account has, by id.
+    Id(TrackingId),
+    /// By number and (optionally) courier; created first when the account does not track it.
+    Number {
+        number: Option<String>,
+        courier: Option<String>,
+        fields: Box<TrackingFields>,
+    },
+}
+
+/// Real-time: the latest from the courier for one shipment, unless it was fetched less than the
+/// real-time window ago (then the stored result). A number the account does not track yet is
+/// stored first, so real-time never loses what it fetched.
+pub async fn realtime(
+    state: &AppState,
+    account: AccountId,
+    target: RealtimeTarget,
+) -> Result<RealtimeResult, ApiError> {
+    let id = match target {
+        RealtimeTarget::Id(id) => id,
+        RealtimeTarget::Number {
+            number,
+            courier,
+            fields,
+        } => {
+            let new = new_tracking(number.as_deref(), courier.as_deref(), *fields)?;
+            let store = state.store.as_ref();
+            let (number, courier) = (new.tracking_number.clone(), new.courier_code.clone());
+            match find_by_number(store, account, &number, &courier).await? {
+                Some(tracking) => tracking.id,
+                None => match store.create_trackings(account, vec![new]).await?.pop() {
+                    Some(CreateOutcome::Created(tracking)) => tracking.id,
+                    // Created concurrently by another request: look it up again.
+                    _ => {
+                        find_by_number(store, account, &number, &courier)
+                            .await?
+                            .ok_or_else(ApiError::tracking_not_found)?
+                            .id
+                    }
+                },
+            }
+        }
+    };
+    match state.engine.refresh_now(account, &id, true).await {
+        Ok(result) => Ok(result),
+        Err(RealtimeError::NotFound) => Err(ApiError::tracking_not_found()),
+        Err(RealtimeError::Store(error)) => Err(error.into()),
     }
 }

@@ -94,6 +94,13 @@ pub struct TrackingFilter {
     pub updated_max: Option<DateTime<Utc>>,
 }
 
+/// A tracking named by its number and courier, the way the legacy v2 API addresses trackings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NumberKey {
+    pub tracking_number: String,
+    pub courier_code: String,
+}
+
 /// A page of a listing: 1-based number and size.
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
@@ -258,6 +265,27 @@ pub trait Store: Send + Sync + 'static {
         account: AccountId,
         id: &TrackingId,
     ) -> StoreResult<Option<Tracking>>;
+    /// How many of the account's trackings match `filter`, per delivery status (statuses with
+    /// none are left out). One `GROUP BY` statement; `tracking_numbers` and paging do not apply.
+    async fn count_by_status(
+        &self,
+        account: AccountId,
+        filter: &TrackingFilter,
+    ) -> StoreResult<Vec<(DeliveryStatus, u64)>>;
+    /// Archives the account's trackings named in `keys` (archived trackings are not refreshed)
+    /// in one statement; returns the keys that exist, whether or not they were archived before.
+    async fn archive_many(
+        &self,
+        account: AccountId,
+        keys: &[NumberKey],
+    ) -> StoreResult<Vec<NumberKey>>;
+    /// Deletes the account's trackings named in `keys` in one statement; returns the keys that
+    /// existed.
+    async fn delete_many(
+        &self,
+        account: AccountId,
+        keys: &[NumberKey],
+    ) -> StoreResult<Vec<NumberKey>>;
     /// Re-activates an expired tracking and makes it due now.
     async fn retrack(&self, account: AccountId, id: &TrackingId) -> StoreResult<RetrackOutcome>;
 

@@ -22,8 +22,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use crate::keys;
 use crate::{
     Account, AccountId, ApiKeyInfo, ApplyReport, ClaimOne, ClaimedTracking, CreateOutcome,
-    KeyCheck, NewApiKey, NewTracking, Page, RefreshUpdate, RetrackOutcome, Store, StoreError,
-    StoreResult, TrackingChange, TrackingFilter, TrackingPatch,
+    KeyCheck, NewApiKey, NewTracking, NumberKey, Page, RefreshUpdate, RetrackOutcome, Store,
+    StoreError, StoreResult, TrackingChange, TrackingFilter, TrackingPatch,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -389,35 +389,7 @@ impl Store for SqliteStore {
             " WHERE pk IN (SELECT pk FROM trackings INDEXED BY trackings_by_number WHERE account_id = "
         });
         query.push_bind(account);
-        if !filter.tracking_numbers.is_empty() {
-            query.push(" AND tracking_number IN (SELECT value FROM json_each(");
-            query.push_bind(serde_json::to_string(&filter.tracking_numbers).expect("strings"));
-            query.push("))");
-        }
-        if let Some(courier) = &filter.courier_code {
-            query
-                .push(" AND courier_code = ")
-                .push_bind(courier.clone());
-        }
-        if let Some(status) = filter.delivery_status {
-            query
-                .push(" AND delivery_status = ")
-                .push_bind(status.as_str());
-        }
-        if let Some(archived) = filter.archived {
-            query.push(" AND archived = ").push_bind(archived);
-        }
-        for (column, op, value) in [
-            ("created_at", ">=", filter.created_min),
-            ("created_at", "<=", filter.created_max),
-            ("updated_at", ">=", filter.updated_min),
-            ("updated_at", "<=", filter.updated_max),
-        ] {
-            if let Some(value) = value {
-                query.push(format_args!(" AND {column} {op} "));
-                query.push_bind(value.timestamp());
-            }
-        }
+        push_filter(&mut query, filter);
         let offset = i64::from(page.number.max(1) - 1) * i64::from(page.size);
         query.push(" ORDER BY pk DESC LIMIT ");
         query.push_bind(i64::from(page.size));
@@ -500,6 +472,72 @@ impl Store for SqliteStore {
             .await?
             .rows_affected();
         Ok((deleted > 0).then_some(tracking))
+    }
+
+    async fn count_by_status(
+        &self,
+        account: AccountId,
+        filter: &TrackingFilter,
+    ) -> StoreResult<Vec<(DeliveryStatus, u64)>> {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT delivery_status, COUNT(*) FROM trackings WHERE account_id = ",
+        );
+        query.push_bind(account);
+        push_filter(
+            &mut query,
+            &TrackingFilter {
+                tracking_numbers: Vec::new(),
+                ..filter.clone()
+            },
+        );
+        query.push(" GROUP BY delivery_status");
+        let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|(status, count)| Ok((parse_status(&status)?, count.max(0) as u64)))
+            .collect()
+    }
+
+    async fn archive_many(
+        &self,
+        account: AccountId,
+        keys: &[NumberKey],
+    ) -> StoreResult<Vec<NumberKey>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "UPDATE trackings SET archived = 1, \
+             updated_at = CASE WHEN archived = 1 THEN updated_at ELSE ?1 END \
+             WHERE account_id = ?2 AND (tracking_number, courier_code) IN \
+             (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?3)) \
+             RETURNING tracking_number, courier_code",
+        )
+        .bind(Utc::now().timestamp())
+        .bind(account)
+        .bind(keys_json(keys))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(number_key).collect())
+    }
+
+    async fn delete_many(
+        &self,
+        account: AccountId,
+        keys: &[NumberKey],
+    ) -> StoreResult<Vec<NumberKey>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "DELETE FROM trackings WHERE account_id = ?1 AND (tracking_number, courier_code) IN \
+             (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2)) \
+             RETURNING tracking_number, courier_code",
+        )
+        .bind(account)
+        .bind(keys_json(keys))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(number_key).collect())
     }
 
     async fn claim_due(
@@ -586,6 +624,55 @@ async fn insert_account(conn: &mut sqlx::SqliteConnection, name: &str) -> StoreR
             format!("an account named `{name}` already exists"),
         )),
         Err(other) => Err(other.into()),
+    }
+}
+
+/// Appends the conditions of `filter` (after `WHERE account_id = ?`).
+fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, filter: &TrackingFilter) {
+    if !filter.tracking_numbers.is_empty() {
+        query.push(" AND tracking_number IN (SELECT value FROM json_each(");
+        query.push_bind(serde_json::to_string(&filter.tracking_numbers).expect("strings"));
+        query.push("))");
+    }
+    if let Some(courier) = &filter.courier_code {
+        query
+            .push(" AND courier_code = ")
+            .push_bind(courier.clone());
+    }
+    if let Some(status) = filter.delivery_status {
+        query
+            .push(" AND delivery_status = ")
+            .push_bind(status.as_str());
+    }
+    if let Some(archived) = filter.archived {
+        query.push(" AND archived = ").push_bind(archived);
+    }
+    for (column, op, value) in [
+        ("created_at", ">=", filter.created_min),
+        ("created_at", "<=", filter.created_max),
+        ("updated_at", ">=", filter.updated_min),
+        ("updated_at", "<=", filter.updated_max),
+    ] {
+        if let Some(value) = value {
+            query.push(format_args!(" AND {column} {op} "));
+            query.push_bind(value.timestamp());
+        }
+    }
+}
+
+/// `[[number, courier], …]`, for `json_each` look-ups of many keys in one statement.
+fn keys_json(keys: &[NumberKey]) -> String {
+    let pairs: Vec<[&str; 2]> = keys
+        .iter()
+        .map(|k| [k.tracking_number.as_str(), k.courier_code.as_str()])
+        .collect();
+    serde_json::to_string(&pairs).expect("strings serialise")
+}
+
+fn number_key((tracking_number, courier_code): (String, String)) -> NumberKey {
+    NumberKey {
+        tracking_number,
+        courier_code,
     }
 }
 

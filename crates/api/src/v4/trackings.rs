@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use parceld_model::{DeliveryStatus, TrackingId};
-use parceld_store::{CreateOutcome, Page, RetrackOutcome, TrackingFilter, TrackingPatch};
+use parceld_store::{CreateOutcome, Page, RetrackOutcome, TrackingFilter};
 
 use super::wire::{
     iso, status_list, BatchItemView, BatchResultView, CreateTrackingRequest, Envelope,
@@ -15,9 +15,8 @@ use super::wire::{
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{from_value, parse_json, Authenticated, QueryPairs, RawBody};
-use crate::service::{self, DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE};
+use crate::service::{self, RealtimeTarget, DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE};
 use crate::AppState;
-use parceld_engine::RealtimeError;
 use parceld_model::TrackingFields;
 
 type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
@@ -339,36 +338,20 @@ pub async fn update(
 ) -> ApiResult<UpdateResultView> {
     let id = tracking_id(&id)?;
     let request: UpdateTrackingRequest = parse_json(&body)?;
-    let fields = request.merchant_fields();
-    let courier_new = match request.courier_code_new.as_deref().map(str::trim) {
-        Some(code) if !code.is_empty() => Some(service::courier_code(code)?),
-        _ => None,
-    };
     let archived = request
         .archived_status
         .as_deref()
         .map(|raw| service::archived_flag(raw, "archived_status"))
         .transpose()?;
-    if let Some(courier) = courier_new {
-        let current = state
-            .store
-            .tracking(account.id, &id)
-            .await?
-            .ok_or_else(ApiError::tracking_not_found)?;
-        let mut merged = current.fields.clone();
-        merged.apply(&fields);
-        service::required_fields(courier, &merged)?;
-    }
-    let patch = TrackingPatch {
-        fields,
-        courier_code_new: courier_new.map(|c| c.code.to_string()),
+    let tracking = service::update(
+        state.store.as_ref(),
+        account.id,
+        &id,
+        request.merchant_fields(),
+        request.courier_code_new.as_deref(),
         archived,
-    };
-    let tracking = state
-        .store
-        .update_tracking(account.id, &id, &patch)
-        .await?
-        .ok_or_else(ApiError::tracking_not_found)?;
+    )
+    .await?;
     Ok(Json(Envelope::ok(UpdateResultView::from(&tracking))))
 }
 
@@ -460,55 +443,20 @@ pub async fn realtime(
         ));
     }
     let request: RealtimeRequest = from_value(value)?;
-    let id = match (&request.id, &request.tracking_number) {
-        (Some(id), _) => tracking_id(id)?,
-        (None, number) => {
-            let fields = TrackingFields {
+    let target = match (&request.id, &request.tracking_number) {
+        (Some(id), _) => RealtimeTarget::Id(tracking_id(id)?),
+        (None, number) => RealtimeTarget::Number {
+            number: number.clone(),
+            courier: request.courier_code.clone(),
+            fields: Box::new(TrackingFields {
                 tracking_postal_code: request.tracking_postal_code.clone(),
                 tracking_ship_date: request.tracking_ship_date.clone(),
                 tracking_destination_country: request.tracking_destination_country.clone(),
                 ..TrackingFields::default()
-            };
-            let new =
-                service::new_tracking(number.as_deref(), request.courier_code.as_deref(), fields)?;
-            let filter = TrackingFilter {
-                tracking_numbers: vec![new.tracking_number.clone()],
-                courier_code: Some(new.courier_code.clone()),
-                ..TrackingFilter::default()
-            };
-            let existing = state
-                .store
-                .list_trackings(account.id, &filter, Page { number: 1, size: 1 })
-                .await?
-                .pop();
-            match existing {
-                Some(tracking) => tracking.id,
-                None => match state
-                    .store
-                    .create_trackings(account.id, vec![new])
-                    .await?
-                    .pop()
-                {
-                    Some(CreateOutcome::Created(tracking)) => tracking.id,
-                    _ => {
-                        // Created concurrently by another request: look it up again.
-                        state
-                            .store
-                            .list_trackings(account.id, &filter, Page { number: 1, size: 1 })
-                            .await?
-                            .pop()
-                            .ok_or_else(ApiError::tracking_not_found)?
-                            .id
-                    }
-                },
-            }
-        }
+            }),
+        },
     };
-    let result = match state.engine.refresh_now(account.id, &id, true).await {
-        Ok(result) => result,
-        Err(RealtimeError::NotFound) => return Err(ApiError::tracking_not_found()),
-        Err(RealtimeError::Store(error)) => return Err(error.into()),
-    };
+    let result = service::realtime(&state, account.id, target).await?;
     Ok(Json(Envelope::ok(RealtimeView {
         tracking: TrackingView::new(&result.tracking, Utc::now()),
         fetched_at: result.fetched_at.map(iso),

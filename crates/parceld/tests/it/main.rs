@@ -12,3 +12,4 @@ mod ratelimits;
 mod sdk;
 mod support;
 mod trackings;
+mod v2;

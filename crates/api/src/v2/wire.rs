@@ -1,0 +1,523 @@
+//! The legacy v2 wire format: TrackingMore's v2 field names (`carrier_code`, `status`,
+//! `lastEvent`, `lastUpdateTime`, `origin_info.trackinfo[{Date, StatusDescription, Details}]`,
+//! even its `singed_by` spelling), kept apart from the domain types and from the v4 wire so that
+//! neither face's clients notice when the other changes.
+
+use chrono::{DateTime, Utc};
+use parceld_detect::Courier;
+use parceld_model::{Checkpoint, DeliveryStatus, Leg, Tracking, TrackingFields};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The `{meta, data}` envelope of every v2 response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V2Envelope<T> {
+    pub meta: V2Meta,
+    pub data: T,
+}
+
+/// `meta` of a v2 response: the code, its type (`Success`, `Bad Request` …) and a message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V2Meta {
+    pub code: u32,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub message: String,
+}
+
+impl<T> V2Envelope<T> {
+    pub fn ok(data: T) -> Self {
+        V2Envelope {
+            meta: V2Meta {
+                code: 200,
+                kind: "Success".to_string(),
+                message: "Success".to_string(),
+            },
+            data,
+        }
+    }
+}
+
+/// Body of `POST /v2/trackings/post`, `POST /v2/trackings/realtime` and one item of
+/// `POST /v2/trackings/batch`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct V2CreateRequest {
+    /// Required.
+    pub tracking_number: Option<String>,
+    /// Detected from the number when missing; `GET /v2/carriers` lists the codes.
+    pub carrier_code: Option<String>,
+    /// Destination country, ISO 3166-1 alpha-2.
+    pub destination_code: Option<String>,
+    pub title: Option<String>,
+    pub logistics_channel: Option<String>,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    pub customer_phone: Option<String>,
+    pub order_id: Option<String>,
+    /// As the merchant writes it, e.g. `2017/8/27 16:51`.
+    pub order_create_time: Option<String>,
+    pub comment: Option<String>,
+    /// YYYYMMDD, for couriers that need it.
+    pub tracking_ship_date: Option<String>,
+    pub tracking_postal_code: Option<String>,
+    pub tracking_account_number: Option<String>,
+    /// Destination country for couriers that need it with the number.
+    #[serde(rename = "specialNumberDestination")]
+    pub special_number_destination: Option<String>,
+    /// Language of event texts; parceld stores it and returns the courier's own texts.
+    pub lang: Option<String>,
+}
+
+impl V2CreateRequest {
+    /// The merchant fields, in parceld's (v4) names.
+    pub fn merchant_fields(&self) -> TrackingFields {
+        TrackingFields {
+            order_id: self.order_id.clone(),
+            order_date: self.order_create_time.clone(),
+            destination_country_iso2: self.destination_code.clone(),
+            customer_name: self.customer_name.clone(),
+            customer_email: self.customer_email.clone(),
+            customer_sms: self.customer_phone.clone(),
+            title: self.title.clone(),
+            logistics_channel: self.logistics_channel.clone(),
+            note: self.comment.clone(),
+            tracking_courier_account: self.tracking_account_number.clone(),
+            tracking_postal_code: self.tracking_postal_code.clone(),
+            tracking_destination_country: self.special_number_destination.clone(),
+            tracking_ship_date: self.tracking_ship_date.clone(),
+            language: self.lang.clone(),
+            ..TrackingFields::default()
+        }
+    }
+}
+
+/// Body of `PUT /v2/trackings/{carrier_code}/{tracking_number}`: the fields to change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct V2UpdateRequest {
+    pub title: Option<String>,
+    pub logistics_channel: Option<String>,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    pub customer_phone: Option<String>,
+    pub order_id: Option<String>,
+    pub order_create_time: Option<String>,
+    pub destination_code: Option<String>,
+    pub comment: Option<String>,
+    pub tracking_ship_date: Option<String>,
+    pub tracking_postal_code: Option<String>,
+    pub tracking_account_number: Option<String>,
+    #[serde(rename = "specialNumberDestination")]
+    pub special_number_destination: Option<String>,
+    pub lang: Option<String>,
+    /// `"true"` archives the tracking (it is no longer refreshed), `"false"` brings it back.
+    pub archived: Option<String>,
+    /// TrackingMore lets a merchant force a status here; parceld's statuses come only from the
+    /// courier, so any value is refused with 4033.
+    pub status: Option<serde_json::Value>,
+}
+
+impl V2UpdateRequest {
+    pub fn merchant_fields(&self) -> TrackingFields {
+        TrackingFields {
+            order_id: self.order_id.clone(),
+            order_date: self.order_create_time.clone(),
+            destination_country_iso2: self.destination_code.clone(),
+            customer_name: self.customer_name.clone(),
+            customer_email: self.customer_email.clone(),
+            customer_sms: self.customer_phone.clone(),
+            title: self.title.clone(),
+            logistics_channel: self.logistics_channel.clone(),
+            note: self.comment.clone(),
+            tracking_courier_account: self.tracking_account_number.clone(),
+            tracking_postal_code: self.tracking_postal_code.clone(),
+            tracking_destination_country: self.special_number_destination.clone(),
+            tracking_ship_date: self.tracking_ship_date.clone(),
+            language: self.lang.clone(),
+            ..TrackingFields::default()
+        }
+    }
+}
+
+/// One item of `POST /v2/trackings/notupdate` and `POST /v2/trackings/delete`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct V2NumberRequest {
+    pub tracking_number: Option<String>,
+    pub carrier_code: Option<String>,
+}
+
+/// Body of `POST /v2/trackings/update`: move a tracking to another courier.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct V2ChangeCarrierRequest {
+    pub tracking_number: Option<String>,
+    /// The courier the tracking has now.
+    pub carrier_code: Option<String>,
+    /// The courier it should have.
+    pub update_carrier_code: Option<String>,
+}
+
+/// Body of `POST /v2/carriers/detect`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct V2DetectRequest {
+    pub tracking_number: Option<String>,
+}
+
+/// One checkpoint as v2 shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V2Checkpoint {
+    /// Carrier-local time, `YYYY-MM-DD HH:MM:SS`.
+    #[serde(rename = "Date")]
+    pub date: String,
+    #[serde(rename = "StatusDescription")]
+    pub status_description: String,
+    /// Where it happened.
+    #[serde(rename = "Details")]
+    pub details: String,
+    /// One of the nine statuses.
+    pub checkpoint_status: String,
+    pub substatus: Option<String>,
+}
+
+/// One carrier leg (first mile or last mile) as v2 shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V2Leg {
+    #[serde(rename = "ItemReceived")]
+    pub item_received: Option<String>,
+    #[serde(rename = "ItemDispatched")]
+    pub item_dispatched: Option<String>,
+    #[serde(rename = "DepartfromAirport")]
+    pub depart_from_airport: Option<String>,
+    #[serde(rename = "ArrivalfromAbroad")]
+    pub arrival_from_abroad: Option<String>,
+    #[serde(rename = "CustomsClearance")]
+    pub customs_clearance: Option<String>,
+    #[serde(rename = "DestinationArrived")]
+    pub destination_arrived: Option<String>,
+    pub weblink: Option<String>,
+    pub phone: Option<String>,
+    pub carrier_code: Option<String>,
+    /// Newest first.
+    pub trackinfo: Vec<V2Checkpoint>,
+}
+
+/// A tracking as v2 returns it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V2Tracking {
+    pub id: String,
+    pub tracking_number: String,
+    pub carrier_code: String,
+    /// One of the nine statuses.
+    pub status: String,
+    pub substatus: Option<String>,
+    /// ISO-8601, UTC.
+    pub created_at: String,
+    /// ISO-8601, UTC.
+    pub updated_at: String,
+    pub order_create_time: Option<String>,
+    pub title: Option<String>,
+    pub order_id: Option<String>,
+    pub comment: Option<String>,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    pub customer_phone: Option<String>,
+    pub logistics_channel: Option<String>,
+    pub original_country: Option<String>,
+    pub destination_country: Option<String>,
+    /// Who signed for it (TrackingMore's v2 spelling).
+    pub singed_by: Option<String>,
+    /// `"true"` or `"false"`; archived trackings are not refreshed.
+    pub archived: String,
+    #[serde(rename = "lastEvent")]
+    pub last_event: Option<String>,
+    /// `YYYY-MM-DD HH:MM:SS`, UTC.
+    #[serde(rename = "lastUpdateTime")]
+    pub last_update_time: Option<String>,
+    /// Days in transit.
+    #[serde(rename = "itemTimeLength")]
+    pub item_time_length: i64,
+    /// Days since the last checkpoint.
+    #[serde(rename = "stayTimeLength")]
+    pub stay_time_length: i64,
+    pub origin_info: V2Leg,
+    pub destination_info: V2Leg,
+}
+
+fn plain_time(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A checkpoint's carrier-local time without its offset, as v2 writes it.
+fn local_time(checkpoint: &Checkpoint) -> String {
+    DateTime::parse_from_rfc3339(&checkpoint.checkpoint_date)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| checkpoint.checkpoint_date.clone())
+}
+
+fn leg(courier_code: Option<&str>, checkpoints: Vec<&Checkpoint>) -> V2Leg {
+    let owned: Vec<Checkpoint> = checkpoints.iter().map(|c| (*c).clone()).collect();
+    let m = parceld_model::milestones(&owned);
+    let courier = courier_code.and_then(parceld_detect::courier);
+    V2Leg {
+        item_received: m.inforeceived.map(plain_time),
+        item_dispatched: m.pickup.map(plain_time),
+        depart_from_airport: None,
+        arrival_from_abroad: None,
+        customs_clearance: None,
+        destination_arrived: None,
+        weblink: courier.map(|c| c.url.to_string()).filter(|u| !u.is_empty()),
+        phone: courier
+            .map(|c| c.phone.to_string())
+            .filter(|p| !p.is_empty()),
+        carrier_code: courier_code.map(str::to_string),
+        trackinfo: checkpoints
+            .into_iter()
+            .map(|c| V2Checkpoint {
+                date: local_time(c),
+                status_description: c.detail.clone(),
+                details: c.location.clone(),
+                checkpoint_status: c.status.as_str().to_string(),
+                substatus: c.substatus.map(|s| s.as_str().to_string()),
+            })
+            .collect(),
+    }
+}
+
+impl V2Tracking {
+    pub fn new(t: &Tracking, now: DateTime<Utc>) -> Self {
+        let (origin, destination): (Vec<&Checkpoint>, Vec<&Checkpoint>) =
+            t.checkpoints.iter().partition(|c| c.leg == Leg::Origin);
+        let f = &t.fields;
+        let s = &t.shipment;
+        V2Tracking {
+            id: t.id.to_string(),
+            tracking_number: t.tracking_number.clone(),
+            carrier_code: t.courier_code.clone(),
+            status: t.delivery_status.as_str().to_string(),
+            substatus: t.substatus.map(|s| s.as_str().to_string()),
+            created_at: crate::v4::wire::iso(t.created_at),
+            updated_at: crate::v4::wire::iso(t.updated_at),
+            order_create_time: f.order_date.clone(),
+            title: f.title.clone(),
+            order_id: f.order_id.clone(),
+            comment: f.note.clone(),
+            customer_name: f.customer_name.clone(),
+            customer_email: f.customer_email.clone(),
+            customer_phone: f.customer_sms.clone(),
+            logistics_channel: f.logistics_channel.clone(),
+            original_country: s
+                .origin_country
+                .clone()
+                .or_else(|| f.origin_country_iso2.clone()),
+            destination_country: s
+                .destination_country
+                .clone()
+                .or_else(|| f.destination_country_iso2.clone()),
+            singed_by: s.signed_by.clone(),
+            archived: t.archived.to_string(),
+            last_event: t.latest_event.clone(),
+            last_update_time: t.latest_checkpoint_time.map(plain_time),
+            item_time_length: parceld_model::transit_days(&t.checkpoints, now),
+            stay_time_length: t
+                .latest_checkpoint_time
+                .map(|at| (now - at).num_days().max(0))
+                .unwrap_or(0),
+            origin_info: leg(Some(&t.courier_code), origin),
+            destination_info: leg(s.destination_courier_code.as_deref(), destination),
+        }
+    }
+}
+
+/// `data` of `POST /v2/trackings/post`: the new tracking's id, status and the fields given.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V2Created {
+    pub id: String,
+    pub tracking_number: String,
+    pub carrier_code: String,
+    pub status: String,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_create_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_channel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl From<&Tracking> for V2Created {
+    fn from(t: &Tracking) -> Self {
+        let f = t.fields.clone();
+        V2Created {
+            id: t.id.to_string(),
+            tracking_number: t.tracking_number.clone(),
+            carrier_code: t.courier_code.clone(),
+            status: t.delivery_status.as_str().to_string(),
+            created_at: crate::v4::wire::iso(t.created_at),
+            title: f.title,
+            customer_name: f.customer_name,
+            customer_email: f.customer_email,
+            customer_phone: f.customer_sms,
+            order_id: f.order_id,
+            order_create_time: f.order_date,
+            destination_code: f.destination_country_iso2,
+            logistics_channel: f.logistics_channel,
+            comment: f.note,
+        }
+    }
+}
+
+/// The outcome of one item of a many-tracking call, with its own `meta`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V2ItemResult {
+    pub tracking_number: Option<String>,
+    pub carrier_code: Option<String>,
+    pub meta: V2Meta,
+}
+
+/// `data` of `POST /v2/trackings/batch`.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct V2BatchResult {
+    pub submitted: usize,
+    pub added: usize,
+    pub trackings: Vec<V2Created>,
+    pub errors: Vec<V2ItemResult>,
+}
+
+/// `data` of `POST /v2/trackings/notupdate`.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct V2NotUpdateResult {
+    pub submitted: usize,
+    /// Trackings that are now archived (and no longer refreshed).
+    pub change: usize,
+    /// The items that could not be archived, each with its error.
+    pub trackings: Vec<V2ItemResult>,
+}
+
+/// `data` of `POST /v2/trackings/delete`.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct V2DeleteResult {
+    pub submitted: usize,
+    pub delete: usize,
+    /// The items that could not be deleted, each with its error.
+    pub trackings: Vec<V2ItemResult>,
+}
+
+/// `data` of `GET /v2/trackings/get`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V2Page {
+    pub page: u32,
+    pub limit: u32,
+    /// Trackings matching the filters, on all pages.
+    pub total: u64,
+    pub items: Vec<V2Tracking>,
+}
+
+/// One item of `data.items` of `POST /v2/trackings/realtime`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V2RealtimeItem {
+    #[serde(flatten)]
+    pub tracking: V2Tracking,
+    /// parceld extension: when the data was fetched from the courier.
+    pub fetched_at: Option<String>,
+    /// parceld extension: `carrier` (fetched now) or `store` (fetched less than 2 hours ago,
+    /// or the courier has no adapter, or a refresh of it is already running).
+    pub fetched_from: String,
+    /// parceld extension: the courier's error when this fetch failed; stored data is unchanged.
+    pub carrier_error: Option<String>,
+}
+
+/// `data` of `POST /v2/trackings/realtime`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V2RealtimeResult {
+    pub items: Vec<V2RealtimeItem>,
+}
+
+/// `data` of `GET /v2/trackings/getstatusnumber`: trackings per status.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct V2StatusNumbers {
+    pub pending: u64,
+    pub notfound: u64,
+    pub inforeceived: u64,
+    pub transit: u64,
+    pub pickup: u64,
+    pub undelivered: u64,
+    pub delivered: u64,
+    pub exception: u64,
+    pub expired: u64,
+    pub total: u64,
+}
+
+impl V2StatusNumbers {
+    pub fn from_counts(counts: &[(DeliveryStatus, u64)]) -> Self {
+        let mut n = V2StatusNumbers::default();
+        for (status, count) in counts {
+            let slot = match status {
+                DeliveryStatus::Pending => &mut n.pending,
+                DeliveryStatus::Notfound => &mut n.notfound,
+                DeliveryStatus::Inforeceived => &mut n.inforeceived,
+                DeliveryStatus::Transit => &mut n.transit,
+                DeliveryStatus::Pickup => &mut n.pickup,
+                DeliveryStatus::Undelivered => &mut n.undelivered,
+                DeliveryStatus::Delivered => &mut n.delivered,
+                DeliveryStatus::Exception => &mut n.exception,
+                DeliveryStatus::Expired => &mut n.expired,
+            };
+            *slot += count;
+            n.total += count;
+        }
+        n
+    }
+}
+
+/// A courier as `GET /v2/carriers` lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V2Carrier {
+    pub name: String,
+    pub code: String,
+    pub phone: String,
+    pub homepage: String,
+    /// `express` or `postal`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub picture: String,
+    pub country_code: String,
+    /// parceld extension: whether parceld can fetch tracking from this courier.
+    pub supported: bool,
+}
+
+impl From<&Courier> for V2Carrier {
+    fn from(c: &Courier) -> Self {
+        V2Carrier {
+            name: c.name.to_string(),
+            code: c.code.to_string(),
+            phone: c.phone.to_string(),
+            homepage: c.url.to_string(),
+            kind: c.courier_type.as_str().to_string(),
+            picture: String::new(),
+            country_code: c.country_iso2.to_string(),
+            supported: c.has_adapter,
+        }
+    }
+}
+
+/// A detected courier, best first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V2DetectedCarrier {
+    pub name: String,
+    pub code: String,
+}
