@@ -49,23 +49,23 @@ use CourierType::{Express, Postal};
 /// (see [`index_of`]); [`COURIERS`] is the one runtime copy everybody hands out references to.
 const TABLE: &[Courier] = &[
     entry("sandbox", "parceld Sandbox", "", Express, "", true),
-    entry("ups", "UPS", "US", Express, "https://www.ups.com", false),
+    entry("ups", "UPS", "US", Express, "https://www.ups.com", true),
     entry(
         "fedex",
         "FedEx",
         "US",
         Express,
         "https://www.fedex.com",
-        false,
+        true,
     ),
-    entry("usps", "USPS", "US", Postal, "https://www.usps.com", false),
+    entry("usps", "USPS", "US", Postal, "https://www.usps.com", true),
     entry(
         "dhl",
         "DHL Express",
         "DE",
         Express,
         "https://www.dhl.com",
-        false,
+        true,
     ),
     Courier {
         tracking_required_fields: &["tracking_postal_code"],
@@ -75,7 +75,7 @@ const TABLE: &[Courier] = &[
             "NL",
             Postal,
             "https://www.postnl.nl",
-            false,
+            true,
         )
     },
     entry(
@@ -84,7 +84,7 @@ const TABLE: &[Courier] = &[
         "CA",
         Postal,
         "https://www.canadapost-postescanada.ca",
-        false,
+        true,
     ),
     entry(
         "royal-mail",

@@ -1,12 +1,14 @@
 //! `GET /v4/couriers/all` (the courier registry) and `POST /v4/couriers/detect` (which
 //! couriers a number may belong to).
 
+use axum::extract::State;
 use axum::Json;
 
 use super::wire::{CourierView, DetectRequest, DetectedCourierView, Envelope};
 use crate::error::ApiError;
 use crate::extract::{parse_json, Authenticated, RawBody};
 use crate::service;
+use crate::AppState;
 
 /// List every courier parceld knows.
 #[utoipa::path(
@@ -16,11 +18,17 @@ use crate::service;
     responses((status = 200, description = "All couriers", body = Envelope<Vec<CourierView>>)),
     security(("api_key" = []))
 )]
-pub async fn all(_auth: Authenticated) -> Json<Envelope<Vec<CourierView>>> {
+pub async fn all(
+    State(state): State<AppState>,
+    _auth: Authenticated,
+) -> Json<Envelope<Vec<CourierView>>> {
     Json(Envelope::ok(
         parceld_detect::couriers()
             .iter()
-            .map(CourierView::from)
+            .map(|courier| CourierView {
+                configured: state.engine.can_track(courier.code),
+                ..CourierView::from(courier)
+            })
             .collect(),
     ))
 }

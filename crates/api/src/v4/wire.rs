@@ -497,8 +497,11 @@ pub struct CourierView {
     pub default_language: String,
     pub support_language: Vec<String>,
     pub courier_logo: String,
-    /// parceld extension: whether parceld can fetch tracking from this courier.
+    /// parceld extension: whether parceld has an adapter for this courier's tracking API.
     pub supported: bool,
+    /// parceld extension: whether this server is configured to fetch tracking from this courier
+    /// (its `[carriers.<code>]` credentials are set and were not refused).
+    pub configured: bool,
 }
 
 impl From<&Courier> for CourierView {
@@ -520,6 +523,7 @@ impl From<&Courier> for CourierView {
             support_language: vec!["en".to_string()],
             courier_logo: String::new(),
             supported: c.has_adapter,
+            configured: false,
         }
     }
 }

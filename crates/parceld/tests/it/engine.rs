@@ -857,3 +857,38 @@ async fn a_slow_carrier_holds_up_only_its_own_trackings() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn couriers_all_says_which_carriers_this_server_is_configured_for() {
+    let configured_only = |body: &Value, code: &str| {
+        let courier = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["courier_code"] == code)
+            .unwrap_or_else(|| panic!("{code} is listed"))
+            .clone();
+        (
+            courier["supported"].as_bool().unwrap(),
+            courier["configured"].as_bool().unwrap(),
+        )
+    };
+    let plain = Server::start();
+    let (_, body) = plain.get("/v4/couriers/all", plain.key()).await;
+    assert_eq!(configured_only(&body, "sandbox"), (true, true));
+    assert_eq!(
+        configured_only(&body, "ups"),
+        (true, false),
+        "an adapter, no credentials"
+    );
+    assert_eq!(configured_only(&body, "canada-post"), (true, false));
+
+    let (_sim, sim_url) = start_sim().await;
+    let with_carriers = start_engine_server(&sim_url, &[]);
+    let (_, body) = with_carriers
+        .get("/v4/couriers/all", with_carriers.key())
+        .await;
+    for code in ["ups", "fedex", "usps", "dhl", "postnl-3s", "canada-post"] {
+        assert_eq!(configured_only(&body, code), (true, true), "{code}");
+    }
+}
