@@ -228,12 +228,19 @@ pub fn parse_response(body: &[u8]) -> TrackOutcome {
             signed_by = Some(signatory);
         }
         let place = Place::new(&site, &province, "", country);
+        let raw_time = [
+            occurrence.text_of("event-date"),
+            occurrence.text_of("event-time"),
+            occurrence.text_of("event-time-zone"),
+        ]
+        .join(" ");
         checkpoints.push(checkpoint(
             at,
             map_event(&id),
             &id,
             &occurrence.text_of("event-description"),
             &place,
+            &raw_time,
         ));
     }
     if checkpoints.is_empty() {

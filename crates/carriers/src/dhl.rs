@@ -147,13 +147,16 @@ pub fn parse_response(number: &str, body: &[u8]) -> TrackOutcome {
             raw,
             description,
             place,
+            stamp,
         ));
     }
     let zones: Vec<_> = items.iter().map(|i| (i.0, i.1)).collect();
     let checkpoints: Vec<_> = items
         .iter()
         .zip(resolve_with_neighbours(&zones))
-        .map(|((_, _, mapped, raw, text, place), at)| checkpoint(at, *mapped, raw, text, place))
+        .map(|((_, _, mapped, raw, text, place, stamp), at)| {
+            checkpoint(at, *mapped, raw, text, place, stamp)
+        })
         .collect();
     if checkpoints.is_empty() {
         return Ok(TrackResult::NotFound);

@@ -44,6 +44,7 @@ pub fn checkpoint(
     raw_status: &str,
     detail: &str,
     place: &Place,
+    raw_time: &str,
 ) -> Checkpoint {
     Checkpoint {
         leg: Leg::Origin,
@@ -58,6 +59,7 @@ pub fn checkpoint(
         city: place.city.clone(),
         zip: place.zip.clone(),
         raw_status: raw_status.trim().to_string(),
+        raw_time: raw_time.trim().to_string(),
     }
 }
 

@@ -259,7 +259,16 @@ fn parse_result(result: &Value) -> Option<Shipment> {
         .zip(resolved)
         .zip(naive.iter())
         .filter(|(_, (local, _))| *local != chrono::NaiveDateTime::MIN)
-        .map(|((raw, at), _)| checkpoint(at, raw.mapped, &raw.code, &raw.detail, &raw.place))
+        .map(|((raw, at), _)| {
+            checkpoint(
+                at,
+                raw.mapped,
+                &raw.code,
+                &raw.detail,
+                &raw.place,
+                &raw.text,
+            )
+        })
         .collect();
     if checkpoints.is_empty() {
         return None;

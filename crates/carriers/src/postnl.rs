@@ -96,7 +96,8 @@ pub fn parse_response(barcode: &str, body: &[u8]) -> TrackOutcome {
     };
     let mut checkpoints = Vec::new();
     for event in list(shipment, "Event") {
-        let Some(at) = timestamp(&text_or_empty(event, "TimeStamp")) else {
+        let stamp = text_or_empty(event, "TimeStamp");
+        let Some(at) = timestamp(&stamp) else {
             continue;
         };
         let code = text_or_empty(event, "Code");
@@ -107,11 +108,13 @@ pub fn parse_response(barcode: &str, body: &[u8]) -> TrackOutcome {
             &code,
             &text_or_empty(event, "Description"),
             &place,
+            &stamp,
         ));
     }
     if checkpoints.is_empty() {
         if let Some(status) = shipment.get("Status") {
-            if let Some(at) = timestamp(&text_or_empty(status, "TimeStamp")) {
+            let stamp = text_or_empty(status, "TimeStamp");
+            if let Some(at) = timestamp(&stamp) {
                 let code = text_or_empty(status, "StatusCode");
                 let mapped = map_status(&code);
                 if mapped.0 != INFORMATIONAL {
@@ -121,6 +124,7 @@ pub fn parse_response(barcode: &str, body: &[u8]) -> TrackOutcome {
                         &format!("status {code}"),
                         &text_or_empty(status, "StatusDescription"),
                         &Place::default(),
+                        &stamp,
                     ));
                 }
             }

@@ -221,7 +221,14 @@ pub fn journey_at(
         })
         .filter(|(at, ..)| *at <= now)
         .map(|(at, mapped, code, text, place)| {
-            checkpoint(at.fixed_offset(), mapped, code, text, &place)
+            checkpoint(
+                at.fixed_offset(),
+                mapped,
+                code,
+                text,
+                &place,
+                &at.to_rfc3339(),
+            )
         })
         .collect();
     if checkpoints.is_empty() {

@@ -211,6 +211,12 @@ fn parse_value(number: &str, body: &Value) -> TrackOutcome {
             } else {
                 format!("{kind}/{code}/{status_code}")
             };
+            let raw_time = [
+                text_or_empty(activity, "date"),
+                text_or_empty(activity, "time"),
+                text_or_empty(activity, "gmtOffset"),
+            ]
+            .join(" ");
             pending.push((
                 local,
                 zone,
@@ -218,6 +224,7 @@ fn parse_value(number: &str, body: &Value) -> TrackOutcome {
                 raw,
                 text_or_empty(&status, "description"),
                 place,
+                raw_time,
             ));
         }
     }
@@ -226,7 +233,9 @@ fn parse_value(number: &str, body: &Value) -> TrackOutcome {
     let checkpoints = pending
         .iter()
         .zip(times)
-        .map(|((_, _, mapped, raw, detail, place), at)| checkpoint(at, *mapped, raw, detail, place))
+        .map(|((_, _, mapped, raw, detail, place, raw_time), at)| {
+            checkpoint(at, *mapped, raw, detail, place, raw_time)
+        })
         .collect::<Vec<_>>();
     if checkpoints.is_empty() {
         return Ok(TrackResult::NotFound);

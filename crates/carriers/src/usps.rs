@@ -161,13 +161,28 @@ pub fn parse_response(number: &str, body: &[u8]) -> TrackOutcome {
         };
         let code = text_or_empty(event, "eventCode");
         let detail_text = text_or_empty(event, "eventType");
-        items.push((local, zone, map_event(&code), code, detail_text, place));
+        let raw_time = if local_text.is_empty() {
+            text_or_empty(event, "GMTTimestamp")
+        } else {
+            local_text.clone()
+        };
+        items.push((
+            local,
+            zone,
+            map_event(&code),
+            code,
+            detail_text,
+            place,
+            raw_time,
+        ));
     }
     let zones: Vec<_> = items.iter().map(|i| (i.0, i.1)).collect();
     let checkpoints: Vec<_> = items
         .iter()
         .zip(resolve_with_neighbours(&zones))
-        .map(|((_, _, mapped, code, text, place), at)| checkpoint(at, *mapped, code, text, place))
+        .map(|((_, _, mapped, code, text, place, raw_time), at)| {
+            checkpoint(at, *mapped, code, text, place, raw_time)
+        })
         .collect();
     if checkpoints.is_empty() {
         return Ok(TrackResult::NotFound);

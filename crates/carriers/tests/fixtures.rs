@@ -631,3 +631,78 @@ mod canada_post {
         assert_eq!(map_event("0020").0, S::Pending);
     }
 }
+
+/// Every adapter keeps the carrier's own timestamp text on each checkpoint: each part of
+/// `raw_time` (carriers that split date, time and zone have their fields joined by spaces) is
+/// text of the recorded payload.
+mod raw_times {
+    use super::*;
+
+    fn assert_raw_times_come_from(body: &[u8], shipment: &Shipment) {
+        let text = String::from_utf8_lossy(body);
+        assert!(!shipment.checkpoints.is_empty());
+        for c in &shipment.checkpoints {
+            assert!(!c.raw_time.is_empty(), "{c:?}");
+            for part in c.raw_time.split(' ') {
+                assert!(
+                    text.contains(part),
+                    "`{part}` of {:?} is in the payload",
+                    c.raw_time
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn each_carrier_keeps_its_timestamp_text() {
+        let cases: Vec<(&str, Shipment)> = vec![
+            (
+                "ups/track_success.json",
+                found(parceld_carriers::ups::parse_response(
+                    "1Z1442YY7229014688",
+                    &fixture("ups/track_success.json"),
+                )),
+            ),
+            (
+                "fedex/inconsistent_datetime.json",
+                found(
+                    parceld_carriers::fedex::parse_response(&fixture(
+                        "fedex/inconsistent_datetime.json",
+                    ))
+                    .unwrap()["738488882438"]
+                        .clone(),
+                ),
+            ),
+            (
+                "usps/detail_delivered.json",
+                found(parceld_carriers::usps::parse_response(
+                    "9400109104250532908587",
+                    &fixture("usps/detail_delivered.json"),
+                )),
+            ),
+            (
+                "dhl/spec_example.json",
+                found(parceld_carriers::dhl::parse_response(
+                    "7777777770",
+                    &fixture("dhl/spec_example.json"),
+                )),
+            ),
+            (
+                "postnl/complete_status.json",
+                found(parceld_carriers::postnl::parse_response(
+                    "3SDEVC288882229",
+                    &fixture("postnl/complete_status.json"),
+                )),
+            ),
+            (
+                "canada-post/tracking_detail.xml",
+                found(parceld_carriers::canadapost::parse_response(&fixture(
+                    "canada-post/tracking_detail.xml",
+                ))),
+            ),
+        ];
+        for (path, shipment) in cases {
+            assert_raw_times_come_from(&fixture(path), &shipment);
+        }
+    }
+}

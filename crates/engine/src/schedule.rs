@@ -217,6 +217,7 @@ mod tests {
             city: String::new(),
             zip: String::new(),
             raw_status: String::new(),
+            raw_time: String::new(),
         }
     }
 

@@ -53,6 +53,10 @@ pub struct Checkpoint {
     pub zip: String,
     /// The carrier's own status or event code.
     pub raw_status: String,
+    /// The carrier's timestamp as it sent it (its separate date, time and zone fields joined
+    /// with spaces where it splits them), kept for support questions about time zones.
+    #[serde(default)]
+    pub raw_time: String,
 }
 
 impl Checkpoint {
@@ -93,6 +97,7 @@ mod tests {
             city: "Memphis".into(),
             zip: String::new(),
             raw_status: "AR".into(),
+            raw_time: String::new(),
         }
     }
 

@@ -152,6 +152,7 @@ mod tests {
             city: String::new(),
             zip: String::new(),
             raw_status: code.into(),
+            raw_time: String::new(),
         }
     }
 

@@ -258,6 +258,7 @@ fn checkpoints(count: usize) -> Vec<Checkpoint> {
                 city: "Amsterdam".into(),
                 zip: "1011".into(),
                 raw_status: "AR".into(),
+                raw_time: String::new(),
             }
         })
         .collect()

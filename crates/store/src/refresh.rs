@@ -173,7 +173,7 @@ pub(crate) async fn apply_refresh(
     for chunk in rows.chunks(CHECKPOINT_CHUNK) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO checkpoints (tracking_pk, leg, time, checkpoint_date, status, substatus, \
-             detail, location, country_iso2, state, city, zip, raw_status, fingerprint) ",
+             detail, location, country_iso2, state, city, zip, raw_status, raw_time, fingerprint) ",
         );
         insert.push_values(chunk, |mut row, (pk, c)| {
             row.push_bind(*pk)
@@ -189,6 +189,7 @@ pub(crate) async fn apply_refresh(
                 .push_bind(&c.city)
                 .push_bind(&c.zip)
                 .push_bind(&c.raw_status)
+                .push_bind(&c.raw_time)
                 .push_bind(c.fingerprint());
         });
         insert.push(" ON CONFLICT (tracking_pk, fingerprint) DO NOTHING RETURNING tracking_pk");

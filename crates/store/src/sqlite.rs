@@ -37,7 +37,8 @@ const SELECT_WITH_CHECKPOINTS: &str = "SELECT pk, id, tracking_number, courier_c
     latest_checkpoint_time, archived, fields, shipment, created_at, updated_at, last_checked_at, \
     next_check_at, check_error, \
     (SELECT json_group_array(json_array(c.pk, c.leg, c.time, c.checkpoint_date, c.status, \
-        c.substatus, c.detail, c.location, c.country_iso2, c.state, c.city, c.zip, c.raw_status)) \
+        c.substatus, c.detail, c.location, c.country_iso2, c.state, c.city, c.zip, c.raw_status, \
+        c.raw_time)) \
      FROM checkpoints c WHERE c.tracking_pk = trackings.pk) AS checkpoint_list \
     FROM trackings";
 
@@ -741,7 +742,7 @@ fn tracking_with_checkpoints(row: &SqliteRow) -> StoreResult<Tracking> {
 }
 
 /// One checkpoint as [`SELECT_WITH_CHECKPOINTS`] packs it: `[pk, leg, time, checkpoint_date, status,
-/// substatus, detail, location, country_iso2, state, city, zip, raw_status]`.
+/// substatus, detail, location, country_iso2, state, city, zip, raw_status, raw_time]`.
 type PackedCheckpoint = (
     i64,
     i64,
@@ -749,6 +750,7 @@ type PackedCheckpoint = (
     String,
     String,
     Option<String>,
+    String,
     String,
     String,
     String,
@@ -783,6 +785,7 @@ fn checkpoints_from_json(text: Option<String>) -> StoreResult<Vec<Checkpoint>> {
                 city,
                 zip,
                 raw_status,
+                raw_time,
             )| {
                 Ok(Checkpoint {
                     leg: Leg::from_i64(leg),
@@ -797,6 +800,7 @@ fn checkpoints_from_json(text: Option<String>) -> StoreResult<Vec<Checkpoint>> {
                     city,
                     zip,
                     raw_status,
+                    raw_time,
                 })
             },
         )

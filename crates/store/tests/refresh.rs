@@ -36,6 +36,7 @@ fn checkpoint(minute: u32, status: DeliveryStatus, text: &str) -> Checkpoint {
         city: String::new(),
         zip: String::new(),
         raw_status: "X".into(),
+        raw_time: String::new(),
     }
 }
 

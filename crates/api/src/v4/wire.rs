@@ -229,6 +229,8 @@ pub struct CheckpointView {
     pub zip: String,
     /// The carrier's own code.
     pub raw_status: String,
+    /// parceld extension: the carrier's timestamp text as it sent it.
+    pub raw_time: String,
 }
 
 /// ISO-8601 with an explicit `+00:00`, as TrackingMore writes times.
@@ -253,6 +255,7 @@ impl From<&Checkpoint> for CheckpointView {
             city: c.city.clone(),
             zip: c.zip.clone(),
             raw_status: c.raw_status.clone(),
+            raw_time: c.raw_time.clone(),
         }
     }
 }
