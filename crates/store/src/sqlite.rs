@@ -25,6 +25,10 @@ use crate::{
     KeyCheck, NewApiKey, NewTracking, Page, RefreshUpdate, RetrackOutcome, Store, StoreError,
     StoreResult, TrackingChange, TrackingFilter, TrackingPatch,
 };
+use crate::{
+    AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo, NewWebhook, WebhookEndpoint,
+    WebhookPatch,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -538,6 +542,119 @@ impl Store for SqliteStore {
 
     async fn changes_of(&self, tracking_pk: i64) -> StoreResult<Vec<TrackingChange>> {
         crate::refresh::changes_of(&self.pool, tracking_pk).await
+    }
+
+    async fn trackings_by_pk(&self, pks: &[i64]) -> StoreResult<Vec<(i64, Tracking)>> {
+        let trackings = self.load_trackings(pks).await?;
+        let present: std::collections::HashSet<String> =
+            trackings.iter().map(|t| t.id.to_string()).collect();
+        // load_trackings keeps the order of `pks` and skips missing ones; pair them back up.
+        let ids: Vec<(i64, String)> = if present.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_as(
+                "SELECT pk, id FROM trackings WHERE pk IN (SELECT value FROM json_each(?))",
+            )
+            .bind(serde_json::to_string(pks).expect("integers serialise"))
+            .fetch_all(&self.pool)
+            .await?
+        };
+        let pk_of: HashMap<String, i64> = ids.into_iter().map(|(pk, id)| (id, pk)).collect();
+        Ok(trackings
+            .into_iter()
+            .filter_map(|t| pk_of.get(t.id.as_str()).map(|pk| (*pk, t)))
+            .collect())
+    }
+
+    async fn create_webhook(
+        &self,
+        account: AccountId,
+        new: &NewWebhook,
+        max: usize,
+    ) -> StoreResult<CreateWebhook> {
+        crate::webhooks::create(&self.pool, account, new, max).await
+    }
+
+    async fn webhooks(&self, account: Option<AccountId>) -> StoreResult<Vec<WebhookEndpoint>> {
+        crate::webhooks::list(&self.pool, account).await
+    }
+
+    async fn webhook(
+        &self,
+        account: Option<AccountId>,
+        id: &str,
+    ) -> StoreResult<Option<WebhookEndpoint>> {
+        crate::webhooks::get(&self.pool, account, id).await
+    }
+
+    async fn update_webhook(
+        &self,
+        account: Option<AccountId>,
+        id: &str,
+        patch: &WebhookPatch,
+    ) -> StoreResult<Option<WebhookEndpoint>> {
+        crate::webhooks::update(&self.pool, account, id, patch).await
+    }
+
+    async fn delete_webhook(
+        &self,
+        account: Option<AccountId>,
+        id: &str,
+    ) -> StoreResult<Option<WebhookEndpoint>> {
+        crate::webhooks::delete(&self.pool, account, id).await
+    }
+
+    async fn insert_delivery(
+        &self,
+        endpoint: &WebhookEndpoint,
+        event: &str,
+        event_id: &str,
+        payload: Option<&str>,
+        due: bool,
+    ) -> StoreResult<(i64, String)> {
+        crate::webhooks::insert_delivery(&self.pool, endpoint, event, event_id, payload, due).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+        per_endpoint: usize,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        crate::webhooks::claim(&self.pool, owner, now, lease_until, limit, per_endpoint).await
+    }
+
+    async fn record_attempts(
+        &self,
+        owner: &str,
+        attempts: &[AttemptRecord],
+        disable_after: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        crate::webhooks::record(&self.pool, owner, attempts, disable_after, now).await
+    }
+
+    async fn release_deliveries(&self, owner: &str) -> StoreResult<u64> {
+        crate::webhooks::release(&self.pool, owner).await
+    }
+
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        crate::webhooks::prune(&self.pool, before).await
+    }
+
+    async fn deliveries(
+        &self,
+        endpoint_pk: i64,
+        limit: u32,
+        delivery_id: Option<&str>,
+    ) -> StoreResult<Vec<DeliveryInfo>> {
+        crate::webhooks::deliveries(&self.pool, endpoint_pk, limit, delivery_id).await
+    }
+
+    async fn redeliver(&self, endpoint_pk: i64, delivery_id: &str) -> StoreResult<bool> {
+        crate::webhooks::redeliver(&self.pool, endpoint_pk, delivery_id).await
     }
 
     async fn retrack(&self, account: AccountId, id: &TrackingId) -> StoreResult<RetrackOutcome> {
