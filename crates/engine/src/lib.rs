@@ -9,6 +9,7 @@
 
 pub mod schedule;
 mod settings;
+pub mod webhooks;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

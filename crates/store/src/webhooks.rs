@@ -128,7 +128,7 @@ pub struct AttemptRecord {
     pub response_snippet: Option<String>,
     pub outcome: AttemptOutcome,
     /// The body that was sent (kept for later attempts and the log).
-    pub payload: String,
+    pub payload: Option<String>,
 }
 
 /// One attempt as the log shows it.
