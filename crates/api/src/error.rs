@@ -49,6 +49,12 @@ error_codes! {
     CannotDetectCourier = (4121, BAD_REQUEST, "Cannot detect courier."),
     MissingRequiredFields = (4122, BAD_REQUEST, "Missing or invalid value of the special required fields for this courier."),
     InvalidField = (4130, BAD_REQUEST, "The format of Field name is invalid."),
+    // parceld's webhook extension (TrackingMore uses 4160–4168 for air waybills).
+    WebhookUrlInvalid = (4170, BAD_REQUEST, "The webhook url is invalid."),
+    WebhookStatusInvalid = (4171, BAD_REQUEST, "The value of statuses is invalid."),
+    WebhookLimitReached = (4172, BAD_REQUEST, "You have reached the maximum number of webhooks."),
+    WebhookNotFound = (4173, BAD_REQUEST, "Webhook does not exist."),
+    WebhookDeliveryNotFound = (4174, BAD_REQUEST, "Webhook delivery does not exist."),
     Unauthorized = (401, UNAUTHORIZED, "Authentication failed or has no permission. Please check and ensure your API Key is correct."),
     Forbidden = (403, FORBIDDEN, "Access prohibited. The request has been refused or access is not allowed."),
     NotFound = (404, NOT_FOUND, "Page does not exist. Please check and ensure your link is correct."),

@@ -11,7 +11,7 @@ use crate::v4;
 #[openapi(
     info(
         title = "parceld",
-        description = "Self-hostable shipment tracking, wire-compatible with the TrackingMore v4 API. Every response is an envelope {\"meta\":{\"code\",\"message\"},\"data\"}; errors carry TrackingMore's codes (4101, 4102, 4103, 4110–4113, 4120–4122, 4130, 401, 403, 404, 405, 413, 429, 511, 513).",
+        description = "Self-hostable shipment tracking, wire-compatible with the TrackingMore v4 API. Every response is an envelope {\"meta\":{\"code\",\"message\"},\"data\"}; errors carry TrackingMore's codes (4101, 4102, 4103, 4110–4113, 4120–4122, 4130, 4170–4174 (webhooks), 401, 403, 404, 405, 413, 429, 511, 513).",
     ),
     paths(
         v4::trackings::create,
@@ -23,11 +23,21 @@ use crate::v4;
         v4::trackings::realtime,
         v4::couriers::all,
         v4::couriers::detect,
+        v4::webhooks::create,
+        v4::webhooks::list,
+        v4::webhooks::show,
+        v4::webhooks::update,
+        v4::webhooks::remove,
+        v4::webhooks::rotate_secret,
+        v4::webhooks::deliveries,
+        v4::webhooks::redeliver,
+        v4::webhooks::test,
     ),
     modifiers(&ApiKeyAuth),
     tags(
         (name = "trackings", description = "Register, list, change and delete trackings"),
         (name = "couriers", description = "The couriers parceld knows"),
+        (name = "webhooks", description = "parceld extension: signed webhook endpoints, their delivery log, redelivery and test events"),
     )
 )]
 struct ApiDoc;
