@@ -553,6 +553,13 @@ pub(crate) async fn record(
         }
         entry.1 = entry.1.min(ms(a.attempted_at));
     }
+    // Only endpoints that failed just now can be disabled: a failure is what shows an endpoint
+    // is still down.
+    let failed_now: Vec<i64> = health
+        .iter()
+        .filter(|(_, (ok, _))| !ok)
+        .map(|(pk, _)| *pk)
+        .collect();
     let health: Vec<serde_json::Value> = health
         .into_iter()
         .map(|(pk, (ok, first))| json!({"pk": pk, "ok": ok, "first": first}))
@@ -575,6 +582,7 @@ pub(crate) async fn record(
              || ' (' || ?3 || ' days or more). Fix the receiver, then set enabled to true; ' \
              || 'pending deliveries are kept and sent then.' \
          WHERE enabled = 1 AND failing_since_ms IS NOT NULL AND failing_since_ms <= ?1 \
+           AND pk IN (SELECT value FROM json_each(?4)) \
          RETURNING id",
     )
     .bind(cutoff)
@@ -585,6 +593,7 @@ pub(crate) async fn record(
             .trim_end_matches('.')
             .to_string(),
     )
+    .bind(serde_json::to_string(&failed_now).expect("integers serialise"))
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

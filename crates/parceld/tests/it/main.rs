@@ -10,3 +10,4 @@ mod ratelimits;
 mod sdk;
 mod support;
 mod trackings;
+mod webhooks;
