@@ -230,6 +230,7 @@ impl Engine {
         tracing::debug!(
             refreshed = count,
             changed = report.changes.len(),
+            webhooks = report.deliveries,
             stale = report.stale,
             "refresh round"
         );

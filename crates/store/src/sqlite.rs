@@ -129,6 +129,16 @@ impl SqliteStore {
     /// Reads trackings by primary key, with their checkpoints, in the order of `pks`: two
     /// statements whatever the number.
     async fn load_trackings(&self, pks: &[i64]) -> StoreResult<Vec<Tracking>> {
+        Ok(self
+            .load_trackings_by_pk(pks)
+            .await?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect())
+    }
+
+    /// [`Self::load_trackings`] with each tracking's primary key.
+    async fn load_trackings_by_pk(&self, pks: &[i64]) -> StoreResult<Vec<(i64, Tracking)>> {
         if pks.is_empty() {
             return Ok(Vec::new());
         }
@@ -158,7 +168,10 @@ impl SqliteStore {
                 tracking.checkpoints.push(checkpoint_from_row(row)?);
             }
         }
-        Ok(pks.iter().filter_map(|pk| by_pk.remove(pk)).collect())
+        Ok(pks
+            .iter()
+            .filter_map(|pk| by_pk.remove(pk).map(|t| (*pk, t)))
+            .collect())
     }
 
     async fn tracking_pk(&self, account: AccountId, id: &TrackingId) -> StoreResult<Option<i64>> {
@@ -545,25 +558,7 @@ impl Store for SqliteStore {
     }
 
     async fn trackings_by_pk(&self, pks: &[i64]) -> StoreResult<Vec<(i64, Tracking)>> {
-        let trackings = self.load_trackings(pks).await?;
-        let present: std::collections::HashSet<String> =
-            trackings.iter().map(|t| t.id.to_string()).collect();
-        // load_trackings keeps the order of `pks` and skips missing ones; pair them back up.
-        let ids: Vec<(i64, String)> = if present.is_empty() {
-            Vec::new()
-        } else {
-            sqlx::query_as(
-                "SELECT pk, id FROM trackings WHERE pk IN (SELECT value FROM json_each(?))",
-            )
-            .bind(serde_json::to_string(pks).expect("integers serialise"))
-            .fetch_all(&self.pool)
-            .await?
-        };
-        let pk_of: HashMap<String, i64> = ids.into_iter().map(|(pk, id)| (id, pk)).collect();
-        Ok(trackings
-            .into_iter()
-            .filter_map(|t| pk_of.get(t.id.as_str()).map(|pk| (*pk, t)))
-            .collect())
+        self.load_trackings_by_pk(pks).await
     }
 
     async fn create_webhook(
