@@ -498,6 +498,24 @@ pub(crate) async fn record(
         return Ok(Vec::new());
     }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    // A delivery whose endpoint was deleted while it was in flight is gone: skip its record
+    // rather than fail the whole batch on the foreign key.
+    let pks: Vec<i64> = attempts.iter().map(|a| a.delivery_pk).collect();
+    let existing: std::collections::HashSet<i64> = sqlx::query_scalar(
+        "SELECT pk FROM webhook_deliveries WHERE pk IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::to_string(&pks).expect("integers serialise"))
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let attempts: Vec<&AttemptRecord> = attempts
+        .iter()
+        .filter(|a| existing.contains(&a.delivery_pk))
+        .collect();
+    if attempts.is_empty() {
+        return Ok(Vec::new());
+    }
     for chunk in attempts.chunks(400) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO webhook_attempts (delivery_pk, attempted_ms, http_status, latency_ms, \
@@ -544,7 +562,7 @@ pub(crate) async fn record(
 
     // Endpoint health: the earliest failure of this batch starts a failing run; any success ends it.
     let mut health: HashMap<i64, (bool, i64)> = HashMap::new();
-    for a in attempts {
+    for a in &attempts {
         let entry = health
             .entry(a.endpoint_pk)
             .or_insert((false, ms(a.attempted_at)));
@@ -685,7 +703,8 @@ pub(crate) async fn deliveries(
 }
 
 /// Queues a delivery again, due now, with the same event id and body; its attempt count
-/// starts over (the log keeps the earlier attempts). `false` when there is no such delivery.
+/// starts over (the log keeps the earlier attempts). A delivery being sent right now keeps its
+/// lease, so it is not sent twice at once. `false` when there is no such delivery.
 pub(crate) async fn redeliver(
     pool: &SqlitePool,
     endpoint_pk: i64,
@@ -693,7 +712,9 @@ pub(crate) async fn redeliver(
 ) -> StoreResult<bool> {
     Ok(sqlx::query(
         "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?1, \
-           finished_ms = NULL, lease_owner = NULL, lease_until_ms = NULL \
+           finished_ms = NULL, \
+           lease_owner = CASE WHEN lease_until_ms >= ?1 THEN lease_owner END, \
+           lease_until_ms = CASE WHEN lease_until_ms >= ?1 THEN lease_until_ms END \
          WHERE endpoint_pk = ?2 AND id = ?3",
     )
     .bind(ms(Utc::now()))

@@ -294,3 +294,34 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_a_success_resets_the_clo
         .unwrap();
     assert!(shown.failing_since.is_none() && shown.disabled_reason.is_none());
 }
+
+#[tokio::test]
+async fn attempts_of_an_endpoint_deleted_mid_flight_do_not_sink_the_batch() {
+    let (_dir, store, account, pks) = setup(2).await;
+    let kept = endpoint(&store, account, vec![]).await;
+    let deleted = endpoint(&store, account, vec![]).await;
+    refresh(
+        &store,
+        &pks,
+        vec![checkpoint(1, DeliveryStatus::Transit)],
+        DeliveryStatus::Transit,
+    )
+    .await;
+    let claimed = claim(&store, 10).await;
+    assert_eq!(claimed.len(), 4);
+    store.delete_webhook(None, &deleted.id).await.unwrap();
+    let now = Utc::now();
+    let records: Vec<AttemptRecord> = claimed
+        .iter()
+        .map(|d| record(d, AttemptOutcome::Delivered, now))
+        .collect();
+    store
+        .record_attempts("d", &records, Duration::days(5), now)
+        .await
+        .unwrap();
+    let log = store.deliveries(kept.pk, 10, None).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert!(log
+        .iter()
+        .all(|d| d.state == "delivered" && d.attempt_log.len() == 1));
+}

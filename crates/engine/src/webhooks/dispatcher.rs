@@ -82,7 +82,9 @@ impl Dispatcher {
         }
         // Wait for the deliveries in flight, then for their results to be written.
         let all = self.settings.global_concurrency as u32;
-        let wait = StdDuration::from_millis(self.settings.timeout_ms + 1000);
+        // Bounded well inside the server's shutdown grace; what is still in flight then is sent
+        // again after restart (its lease expires), with the same event id.
+        let wait = StdDuration::from_millis((self.settings.timeout_ms + 500).min(5000));
         let _ = tokio::time::timeout(wait, slots.acquire_many(all)).await;
         drop(results_tx);
         let _ = recorder.await;
