@@ -592,12 +592,11 @@ pub(crate) async fn record(
     .execute(&mut *tx)
     .await?;
     let cutoff = ms(now - disable_after);
-    let days = disable_after.num_seconds() as f64 / 86400.0;
     let disabled: Vec<String> = sqlx::query_scalar(
         "UPDATE webhook_endpoints SET enabled = 0, updated_ms = ?2, \
            disabled_reason = 'Disabled by parceld: every delivery failed since ' \
              || strftime('%Y-%m-%dT%H:%M:%SZ', failing_since_ms / 1000, 'unixepoch') \
-             || ' (' || ?3 || ' days or more). Fix the receiver, then set enabled to true; ' \
+             || ' (' || ?3 || ' or more). Fix the receiver, then set enabled to true; ' \
              || 'pending deliveries are kept and sent then.' \
          WHERE enabled = 1 AND failing_since_ms IS NOT NULL AND failing_since_ms <= ?1 \
            AND pk IN (SELECT value FROM json_each(?4)) \
@@ -605,17 +604,22 @@ pub(crate) async fn record(
     )
     .bind(cutoff)
     .bind(ms(now))
-    .bind(
-        format!("{days:.2}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string(),
-    )
+    .bind(span(disable_after))
     .bind(serde_json::to_string(&failed_now).expect("integers serialise"))
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(disabled)
+}
+
+/// A duration in words, in its largest whole unit: `5 days`, `36 hours`, `2 seconds`.
+fn span(duration: chrono::Duration) -> String {
+    let secs = duration.num_seconds().max(0);
+    let (n, unit) = [(86_400, "day"), (3600, "hour"), (60, "minute")]
+        .into_iter()
+        .find(|(size, _)| secs >= *size && secs % size == 0)
+        .map_or((secs, "second"), |(size, unit)| (secs / size, unit));
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Releases every delivery lease `owner` holds (graceful shutdown).
@@ -724,4 +728,17 @@ pub(crate) async fn redeliver(
     .await?
     .rows_affected()
         > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn spans_read_naturally() {
+        let span = |secs| super::span(chrono::Duration::seconds(secs));
+        assert_eq!(span(5 * 86_400), "5 days");
+        assert_eq!(span(86_400), "1 day");
+        assert_eq!(span(36 * 3600), "36 hours");
+        assert_eq!(span(2), "2 seconds");
+        assert_eq!(span(90), "90 seconds");
+    }
 }
