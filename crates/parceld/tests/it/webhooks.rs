@@ -25,6 +25,8 @@ enum Mode {
     Status(u16, Option<&'static str>),
     /// Never answer (the sender times out or dies waiting).
     Hang,
+    /// A 302 to this path.
+    Redirect(&'static str),
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +104,7 @@ async fn receive(
             tokio::time::sleep(Duration::from_secs(3600)).await;
             (AxumStatus::OK, "late").into_response()
         }
+        Mode::Redirect(to) => (AxumStatus::FOUND, [("location", to)], "moved").into_response(),
     }
 }
 
@@ -677,6 +680,33 @@ async fn private_and_metadata_addresses_are_refused_unless_allowed() {
     assert_eq!(
         got[0].json()["data"]["tracking_number"],
         "PARCELD-TEST-0001"
+    );
+    // Redirects are not followed (the target could be anywhere).
+    receiver.set("/moved", Mode::Redirect("/ok"));
+    let moved = create_webhook(
+        &allowing,
+        &key,
+        json!({"url": format!("{hook_base}/moved")}),
+    )
+    .await;
+    let (_, test) = allowing
+        .post(
+            &format!("/v4/webhooks/{}/test", moved["id"].as_str().unwrap()),
+            &key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(test["data"]["state"], "failed", "{test}");
+    assert_eq!(test["data"]["attempt_log"][0]["http_status"], 302);
+    assert!(test["data"]["attempt_log"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("redirects are not followed"));
+    assert_eq!(receiver.got("/moved").len(), 1);
+    assert_eq!(
+        receiver.got("/ok").len(),
+        1,
+        "the redirect was not followed"
     );
     wait_for(10, "the finished test delivery pruned", || async {
         let (_, log) = allowing
