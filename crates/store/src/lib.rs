@@ -175,6 +175,13 @@ pub struct TrackingChange {
     pub new_checkpoints: usize,
 }
 
+/// Webhook numbers for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookGauges {
+    pub pending_deliveries: i64,
+    pub endpoints_by_state: Vec<(String, i64)>,
+}
+
 /// Outcome of [`Store::claim_tracking`].
 #[derive(Debug, Clone)]
 pub enum ClaimOne {
@@ -374,4 +381,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<DeliveryInfo>>;
     /// Queues a delivery again; `false` when the endpoint has no such delivery.
     async fn redeliver(&self, endpoint_pk: i64, delivery_id: &str) -> StoreResult<bool>;
+    /// For metrics: pending deliveries, and endpoints by state (`enabled`, `disabled`,
+    /// `disabled_failing`). Reads an index and the (small) endpoint table only.
+    async fn webhook_gauges(&self) -> StoreResult<WebhookGauges>;
 }

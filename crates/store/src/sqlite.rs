@@ -652,6 +652,10 @@ impl Store for SqliteStore {
         crate::webhooks::redeliver(&self.pool, endpoint_pk, delivery_id).await
     }
 
+    async fn webhook_gauges(&self) -> StoreResult<crate::WebhookGauges> {
+        crate::webhooks::gauges(&self.pool).await
+    }
+
     async fn retrack(&self, account: AccountId, id: &TrackingId) -> StoreResult<RetrackOutcome> {
         let now = Utc::now().timestamp();
         let pk: Option<i64> = sqlx::query_scalar(

@@ -612,6 +612,25 @@ pub(crate) async fn record(
     Ok(disabled)
 }
 
+pub(crate) async fn gauges(pool: &SqlitePool) -> StoreResult<crate::WebhookGauges> {
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'")
+            .fetch_one(pool)
+            .await?;
+    let endpoints: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT CASE WHEN enabled = 1 THEN 'enabled' \
+                     WHEN disabled_reason IS NOT NULL THEN 'disabled_failing' \
+                     ELSE 'disabled' END AS state, COUNT(*) \
+         FROM webhook_endpoints GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(crate::WebhookGauges {
+        pending_deliveries: pending,
+        endpoints_by_state: endpoints,
+    })
+}
+
 /// A duration in words, in its largest whole unit: `5 days`, `36 hours`, `2 seconds`.
 fn span(duration: chrono::Duration) -> String {
     let secs = duration.num_seconds().max(0);

@@ -589,6 +589,20 @@ async fn retries_follow_the_schedule_and_retry_after_then_give_up_and_disable_th
         let gap = (w[1].at - w[0].at).as_millis();
         assert!((950..1800).contains(&gap), "Retry-After honoured: {gap} ms");
     }
+    let metrics = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("parceld_webhook_endpoints{state=\"disabled_failing\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("parceld_webhook_deliveries_pending 1"),
+        "{metrics}"
+    );
     // A disabled endpoint is not sent to; its pending delivery waits and goes out once it is
     // enabled again.
     let (_, log) = server
