@@ -127,6 +127,11 @@ impl AddressPolicy {
     }
 
     pub fn check(&self, ip: IpAddr) -> Result<(), Refused> {
+        // An IPv4-mapped IPv6 address is its IPv4 address, for the allow list too.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
         match special_range(ip) {
             Some(range) if !self.allow.iter().any(|n| n.contains(ip)) => {
                 Err(Refused { addr: ip, range })
@@ -261,6 +266,7 @@ mod tests {
             Cidr::parse("fd00::/8").unwrap(),
         ]);
         assert!(policy.check("127.0.0.1".parse().unwrap()).is_ok());
+        assert!(policy.check("::ffff:127.0.0.1".parse().unwrap()).is_ok());
         assert!(policy.check("fd00:ec2::254".parse().unwrap()).is_ok());
         assert!(policy.check("10.0.0.1".parse().unwrap()).is_err());
         assert!(policy.check("169.254.169.254".parse().unwrap()).is_err());
