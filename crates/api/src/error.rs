@@ -54,6 +54,12 @@ error_codes! {
     CannotDetectCourier = (4121, BAD_REQUEST, "Cannot detect courier."),
     MissingRequiredFields = (4122, BAD_REQUEST, "Missing or invalid value of the special required fields for this courier."),
     InvalidField = (4130, BAD_REQUEST, "The format of Field name is invalid."),
+    // parceld's webhook extension (TrackingMore uses 4160–4168 for air waybills).
+    WebhookUrlInvalid = (4170, BAD_REQUEST, "The webhook url is invalid."),
+    WebhookStatusInvalid = (4171, BAD_REQUEST, "The value of statuses is invalid."),
+    WebhookLimitReached = (4172, BAD_REQUEST, "You have reached the maximum number of webhooks."),
+    WebhookNotFound = (4173, BAD_REQUEST, "Webhook does not exist."),
+    WebhookDeliveryNotFound = (4174, BAD_REQUEST, "Webhook delivery does not exist."),
     Unauthorized = (401, UNAUTHORIZED, "Authentication failed or has no permission. Please check and ensure your API Key is correct."),
     Forbidden = (403, FORBIDDEN, "Access prohibited. The request has been refused or access is not allowed."),
     NotFound = (404, NOT_FOUND, "Page does not exist. Please check and ensure your link is correct."),
@@ -265,6 +271,11 @@ impl From<ApiError> for V2Error {
             ErrorCode::TooManyRequests => V2Code::TooManyRequests,
             ErrorCode::ServerError => V2Code::ServerError,
             ErrorCode::Unavailable => V2Code::Unavailable,
+            // Webhooks are managed through v4 only; these never reach a v2 client.
+            ErrorCode::WebhookUrlInvalid
+            | ErrorCode::WebhookStatusInvalid
+            | ErrorCode::WebhookLimitReached => V2Code::BadRequest,
+            ErrorCode::WebhookNotFound | ErrorCode::WebhookDeliveryNotFound => V2Code::NotFound,
         };
         let mut detail = error.detail;
         if error.code == ErrorCode::MissingRequiredFields {

@@ -15,6 +15,7 @@ pub mod ratelimit;
 pub mod service;
 pub mod v2;
 pub mod v4;
+pub mod webhook_payload;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use axum::http::{HeaderName, Request, Uri};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
+use parceld_engine::webhooks::{WebhookClient, WebhookSettings};
 use parceld_engine::Engine;
 use parceld_model::{LimitClass, RateLimits};
 use parceld_store::Store;
@@ -41,6 +43,21 @@ pub struct AppState {
     pub limiter: Arc<ratelimit::RateLimiter>,
     /// Real-time fetches (create, realtime) go through the engine.
     pub engine: Arc<Engine>,
+    /// Webhook settings and the client test events are sent with.
+    pub webhooks: Arc<WebhookApi>,
+}
+
+/// What the webhook routes need besides the store.
+pub struct WebhookApi {
+    pub settings: WebhookSettings,
+    pub client: WebhookClient,
+}
+
+impl WebhookApi {
+    pub fn new(settings: WebhookSettings) -> Result<Self, String> {
+        let client = WebhookClient::new(&settings)?;
+        Ok(WebhookApi { settings, client })
+    }
 }
 
 impl AppState {
@@ -51,7 +68,17 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             limiter: Arc::new(ratelimit::RateLimiter::new(limits)),
             engine,
+            webhooks: Arc::new(
+                WebhookApi::new(WebhookSettings::default())
+                    .expect("the default webhook settings are valid"),
+            ),
         }
+    }
+
+    /// The same state with these webhook settings.
+    pub fn with_webhooks(mut self, settings: WebhookSettings) -> Result<Self, String> {
+        self.webhooks = Arc::new(WebhookApi::new(settings)?);
+        Ok(self)
     }
 }
 
@@ -91,6 +118,7 @@ pub fn router(state: AppState, settings: &ApiSettings) -> Router {
         .route("/v4/trackings/retrack/{id}", post(v4::trackings::retrack))
         .route("/v4/couriers/all", get(v4::couriers::all))
         .route("/v4/couriers/detect", post(v4::couriers::detect))
+        .merge(v4::webhooks::routes())
         .route_layer(limited(LimitClass::V4Other))
         .merge(v4_create)
         .merge(v4_realtime)

@@ -11,7 +11,7 @@ use crate::{v2, v4};
 #[openapi(
     info(
         title = "parceld",
-        description = "Self-hostable shipment tracking, wire-compatible with the TrackingMore v4 API (and its legacy v2 API under /v2). Every response is an envelope {\"meta\":{\"code\",\"message\"},\"data\"}; errors carry TrackingMore's codes (4101, 4102, 4103, 4110–4113, 4120–4122, 4130, 401, 403, 404, 405, 413, 429, 511, 513).",
+        description = "Self-hostable shipment tracking, wire-compatible with the TrackingMore v4 API (and its legacy v2 API under /v2). Every response is an envelope {\"meta\":{\"code\",\"message\"},\"data\"}; errors carry TrackingMore's codes (4101, 4102, 4103, 4110–4113, 4120–4122, 4130, 401, 403, 404, 405, 413, 429, 511, 513), and 4170–4174 for webhooks (a parceld extension).",
     ),
     paths(
         v4::trackings::create,
@@ -37,12 +37,22 @@ use crate::{v2, v4};
         v2::trackings::delete_many,
         v2::carriers::all,
         v2::carriers::detect,
+        v4::webhooks::create,
+        v4::webhooks::list,
+        v4::webhooks::show,
+        v4::webhooks::update,
+        v4::webhooks::remove,
+        v4::webhooks::rotate_secret,
+        v4::webhooks::deliveries,
+        v4::webhooks::redeliver,
+        v4::webhooks::test,
     ),
     modifiers(&ApiKeyAuth),
     tags(
         (name = "trackings", description = "Register, list, change and delete trackings"),
         (name = "couriers", description = "The couriers parceld knows"),
         (name = "v2", description = "The legacy TrackingMore v2 API: key in Trackingmore-Api-Key, envelope {\"meta\":{\"code\",\"type\",\"message\"},\"data\"}, v2 codes (4001, 4002, 4012–4017, 4020, 4031–4033, 429). docs/faq.md answers the v2 FAQ."),
+        (name = "webhooks", description = "parceld extension: signed webhook endpoints, their delivery log, redelivery and test events"),
     )
 )]
 struct ApiDoc;

@@ -28,10 +28,30 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    let mut text = state.metrics.render();
+    // Webhook gauges come from the database, so every API node shows the whole outbox.
+    match state.store.webhook_gauges().await {
+        Ok(gauges) => {
+            use std::fmt::Write as _;
+            text.push_str("# HELP parceld_webhook_deliveries_pending Webhook deliveries not yet delivered or failed.\n");
+            text.push_str("# TYPE parceld_webhook_deliveries_pending gauge\n");
+            let _ = writeln!(
+                text,
+                "parceld_webhook_deliveries_pending {}",
+                gauges.pending_deliveries
+            );
+            text.push_str("# HELP parceld_webhook_endpoints Webhook endpoints by state.\n");
+            text.push_str("# TYPE parceld_webhook_endpoints gauge\n");
+            for (endpoint_state, count) in &gauges.endpoints_by_state {
+                let _ = writeln!(
+                    text,
+                    "parceld_webhook_endpoints{{state=\"{endpoint_state}\"}} {count}"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(%error, "webhook gauges unavailable"),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 pub async fn openapi() -> impl IntoResponse {

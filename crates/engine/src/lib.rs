@@ -11,6 +11,7 @@
 
 pub mod schedule;
 mod settings;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -279,6 +280,7 @@ impl Engine {
                     courier,
                     refreshed = count,
                     changed = report.changes.len(),
+                    webhooks = report.deliveries,
                     stale = report.stale,
                     "refresh group applied"
                 );

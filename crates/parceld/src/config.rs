@@ -10,6 +10,7 @@ use figment::Figment;
 use std::collections::HashMap;
 
 use parceld_carriers::CarrierSettings;
+use parceld_engine::webhooks::WebhookSettings;
 use parceld_engine::EngineSettings;
 use parceld_model::{LimitClass, RateLimits};
 use serde::Deserialize;
@@ -24,6 +25,7 @@ pub struct Config {
     pub log: LogConfig,
     pub rate_limits: RateLimits,
     pub engine: EngineSettings,
+    pub webhooks: WebhookSettings,
     /// `[carriers.<code>]` tables; codes may use `_` for `-` (environment variables can't
     /// hold a dash), see [`Config::carrier_settings`].
     #[serde(default)]
@@ -105,6 +107,7 @@ impl Config {
             );
         }
         self.engine.validate()?;
+        self.webhooks.validate()?;
         for class in LimitClass::ALL {
             match self.rate_limits.get(class) {
                 Some(rate) if rate > 0.0 && rate.is_finite() => {}
@@ -142,6 +145,14 @@ mod tests {
         let config: Config = Figment::from(Toml::string(DEFAULT_TOML)).extract().unwrap();
         assert_eq!(config.server.bind.port(), 8080);
         assert_eq!(config.log.format, LogFormat::Text);
+        // The commented defaults say what the code's defaults are.
+        let code = WebhookSettings::default();
+        assert_eq!(config.webhooks.max_per_account, code.max_per_account);
+        assert_eq!(config.webhooks.max_attempts, code.max_attempts);
+        assert_eq!(config.webhooks.retry_base_ms, code.retry_base_ms);
+        assert_eq!(config.webhooks.disable_after_secs, code.disable_after_secs);
+        assert_eq!(config.webhooks.retention_secs, code.retention_secs);
+        assert!(config.webhooks.validate().is_ok());
     }
 
     #[test]

@@ -16,9 +16,12 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use parceld_api::{ApiSettings, AppState};
 use parceld_carriers::Carriers;
+use parceld_engine::webhooks::{check_url, signing, AddressPolicy, Dispatcher};
 use parceld_engine::Engine;
 use parceld_model::{LimitClass, RateLimits};
-use parceld_store::{SqliteStore, Store, StoreError};
+use parceld_store::{
+    CreateWebhook, NewWebhook, SqliteStore, Store, StoreError, WebhookPatch, WebhookVersion,
+};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
@@ -59,6 +62,11 @@ enum Command {
     Key {
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// Manage webhook endpoints (the same as /v4/webhooks).
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
     },
     /// Print the OpenAPI document of the API.
     Openapi,
@@ -158,6 +166,38 @@ enum KeyCommand {
     Delete { key_id: String },
 }
 
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Register an endpoint for an account; prints its id and signing secret.
+    Create {
+        #[arg(long, value_name = "NAME")]
+        account: String,
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// `all`, or statuses separated by commas (e.g. `delivered,exception`).
+        #[arg(long, default_value = "all")]
+        statuses: String,
+        /// Payload format: v4 or v2 (legacy, with verifyInfo).
+        #[arg(long, default_value = "v4")]
+        version: String,
+    },
+    /// List endpoints (of one account, or all).
+    List {
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+    },
+    /// Delete an endpoint with its deliveries.
+    Delete { id: String },
+    /// Enable an endpoint again (also one parceld disabled because it kept failing).
+    Enable { id: String },
+    /// Stop sending to an endpoint; new changes are not queued for it.
+    Disable { id: String },
+    /// Replace an endpoint's signing secret; prints the new one.
+    RotateSecret { id: String },
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
@@ -211,6 +251,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Account { command } => account(&open_store(&config).await?, command).await,
         Command::Key { command } => key(&open_store(&config).await?, command).await,
+        Command::Webhook { command } => {
+            webhook(&open_store(&config).await?, &config, command).await
+        }
         Command::Sim { bind } => sim(bind).await,
         Command::Bench {
             seconds,
@@ -327,8 +370,23 @@ async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> anyhow
         tracing::info!("refresh worker started");
         tokio::spawn(engine.clone().run(stop_rx.clone()))
     });
+    // The webhook dispatcher runs wherever the refresh does.
+    let dispatcher = if config.server.worker {
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            config.webhooks.clone(),
+            Arc::new(parceld_api::webhook_payload::PayloadRenderer),
+        )
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        tracing::info!("webhook dispatcher started");
+        Some(tokio::spawn(Arc::new(dispatcher).run(stop_rx.clone())))
+    } else {
+        None
+    };
     if config.server.api {
-        let state = AppState::new(store, config.rate_limits, engine);
+        let state = AppState::new(store, config.rate_limits, engine)
+            .with_webhooks(config.webhooks.clone())
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         let app = parceld_api::router(
             state,
             &ApiSettings {
@@ -354,6 +412,9 @@ async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> anyhow
     }
     if let Some(worker) = worker {
         let _ = worker.await;
+    }
+    if let Some(dispatcher) = dispatcher {
+        let _ = dispatcher.await;
     }
     tracing::info!("stopped");
     Ok(())
@@ -634,6 +695,153 @@ async fn key(store: &SqliteStore, command: KeyCommand) -> anyhow::Result<()> {
             } else {
                 bail!("no active key with id {key_id}; `parceld key list` shows them");
             }
+        }
+    }
+    Ok(())
+}
+
+async fn account_named(store: &SqliteStore, name: &str) -> anyhow::Result<parceld_store::Account> {
+    store
+        .accounts()
+        .await?
+        .into_iter()
+        .find(|a| a.name == name)
+        .with_context(|| format!("no account named \"{name}\"; `parceld account list` shows them"))
+}
+
+fn print_webhook(w: &parceld_store::WebhookEndpoint, account: &str) {
+    let statuses = if w.statuses.is_empty() {
+        "all".to_string()
+    } else {
+        w.statuses
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let state = match (w.enabled, &w.disabled_reason) {
+        (true, _) => "enabled".to_string(),
+        (false, Some(reason)) => format!("disabled: {reason}"),
+        (false, None) => "disabled".to_string(),
+    };
+    println!(
+        "{:<28} {:<16} {:<3} {:<40} {:<24} {}",
+        w.id,
+        account,
+        w.version.as_str(),
+        w.url,
+        statuses,
+        state
+    );
+}
+
+async fn webhook(
+    store: &SqliteStore,
+    config: &Config,
+    command: WebhookCommand,
+) -> anyhow::Result<()> {
+    let policy = AddressPolicy::new(
+        config
+            .webhooks
+            .allowed_networks()
+            .map_err(|e| anyhow::anyhow!(e))?,
+    );
+    let missing = |id: &str| anyhow::anyhow!("no webhook {id}; `parceld webhook list` shows them");
+    match command {
+        WebhookCommand::Create {
+            account,
+            url,
+            description,
+            statuses,
+            version,
+        } => {
+            let account = account_named(store, &account).await?;
+            let url = check_url(&url, &policy).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let statuses =
+                parceld_api::v4::webhooks::parse_statuses(&serde_json::Value::String(statuses))
+                    .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            let version = WebhookVersion::parse(&version)
+                .with_context(|| format!("--version must be v4 or v2, not `{version}`"))?;
+            let new = NewWebhook {
+                url: url.to_string(),
+                description,
+                statuses,
+                version,
+                enabled: true,
+                secret: signing::generate_secret(),
+            };
+            match store
+                .create_webhook(account.id, &new, config.webhooks.max_per_account)
+                .await?
+            {
+                CreateWebhook::Created(w) => println!(
+                    "created webhook {} for account \"{}\"; its signing secret:\n\n    {}",
+                    w.id, account.name, w.secret
+                ),
+                CreateWebhook::LimitReached { max } => bail!(
+                    "account \"{}\" already has {max} webhooks (webhooks.max_per_account); delete one first",
+                    account.name
+                ),
+            }
+        }
+        WebhookCommand::List { account } => {
+            let accounts = store.accounts().await?;
+            let filter = match account {
+                Some(name) => Some(account_named(store, &name).await?.id),
+                None => None,
+            };
+            println!(
+                "{:<28} {:<16} {:<3} {:<40} {:<24} STATE",
+                "WEBHOOK ID", "ACCOUNT", "VER", "URL", "STATUSES"
+            );
+            for w in store.webhooks(filter).await? {
+                let name = accounts
+                    .iter()
+                    .find(|a| a.id == w.account_id)
+                    .map(|a| a.name.as_str())
+                    .unwrap_or("?");
+                print_webhook(&w, name);
+            }
+        }
+        WebhookCommand::Delete { id } => {
+            store
+                .delete_webhook(None, &id)
+                .await?
+                .ok_or_else(|| missing(&id))?;
+            println!("deleted webhook {id} with its deliveries");
+        }
+        WebhookCommand::Enable { id } => {
+            let patch = WebhookPatch {
+                enabled: Some(true),
+                ..WebhookPatch::default()
+            };
+            store
+                .update_webhook(None, &id, &patch)
+                .await?
+                .ok_or_else(|| missing(&id))?;
+            println!("webhook {id} is enabled");
+        }
+        WebhookCommand::Disable { id } => {
+            let patch = WebhookPatch {
+                enabled: Some(false),
+                ..WebhookPatch::default()
+            };
+            store
+                .update_webhook(None, &id, &patch)
+                .await?
+                .ok_or_else(|| missing(&id))?;
+            println!("webhook {id} is disabled");
+        }
+        WebhookCommand::RotateSecret { id } => {
+            let patch = WebhookPatch {
+                secret: Some(signing::generate_secret()),
+                ..WebhookPatch::default()
+            };
+            let w = store
+                .update_webhook(None, &id, &patch)
+                .await?
+                .ok_or_else(|| missing(&id))?;
+            println!("webhook {id} has a new signing secret:\n\n    {}", w.secret);
         }
     }
     Ok(())

@@ -8,6 +8,7 @@
 pub mod keys;
 mod refresh;
 pub mod sqlite;
+pub mod webhooks;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,6 +18,10 @@ use parceld_model::{
 };
 
 pub use sqlite::SqliteStore;
+pub use webhooks::{
+    AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo,
+    NewWebhook, WebhookEndpoint, WebhookPatch, WebhookVersion,
+};
 
 /// An account's numeric id.
 pub type AccountId = i64;
@@ -177,6 +182,13 @@ pub struct TrackingChange {
     pub new_checkpoints: usize,
 }
 
+/// Webhook numbers for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookGauges {
+    pub pending_deliveries: i64,
+    pub endpoints_by_state: Vec<(String, i64)>,
+}
+
 /// Outcome of [`Store::claim_tracking`].
 #[derive(Debug, Clone)]
 pub enum ClaimOne {
@@ -194,6 +206,8 @@ pub struct ApplyReport {
     /// Updates dropped because this worker no longer held the claim.
     pub stale: usize,
     pub changes: Vec<TrackingChange>,
+    /// Webhook deliveries queued for these changes (in the same transaction).
+    pub deliveries: u64,
 }
 
 /// Storage failures. The API maps `Conflict` and `NotFound` onto client errors and everything
@@ -327,4 +341,77 @@ pub trait Store: Send + Sync + 'static {
 
     /// The change records of one tracking, oldest first.
     async fn changes_of(&self, tracking_pk: i64) -> StoreResult<Vec<TrackingChange>>;
+
+    /// Trackings by primary key (any account), with checkpoints, in the order given.
+    async fn trackings_by_pk(&self, pks: &[i64]) -> StoreResult<Vec<(i64, Tracking)>>;
+
+    // Webhooks. `account` is `None` only for the operator's CLI, which sees every account.
+
+    /// Creates an endpoint unless the account already has `max`.
+    async fn create_webhook(
+        &self,
+        account: AccountId,
+        new: &NewWebhook,
+        max: usize,
+    ) -> StoreResult<CreateWebhook>;
+    async fn webhooks(&self, account: Option<AccountId>) -> StoreResult<Vec<WebhookEndpoint>>;
+    async fn webhook(
+        &self,
+        account: Option<AccountId>,
+        id: &str,
+    ) -> StoreResult<Option<WebhookEndpoint>>;
+    async fn update_webhook(
+        &self,
+        account: Option<AccountId>,
+        id: &str,
+        patch: &WebhookPatch,
+    ) -> StoreResult<Option<WebhookEndpoint>>;
+    /// Deletes an endpoint with its deliveries and their log.
+    async fn delete_webhook(
+        &self,
+        account: Option<AccountId>,
+        id: &str,
+    ) -> StoreResult<Option<WebhookEndpoint>>;
+    /// Inserts a delivery outside the refresh path (a test event); `due` queues it for the
+    /// dispatcher, otherwise the caller sends it and records the attempt. Returns (pk, id).
+    async fn insert_delivery(
+        &self,
+        endpoint: &WebhookEndpoint,
+        event: &str,
+        event_id: &str,
+        payload: Option<&str>,
+        due: bool,
+    ) -> StoreResult<(i64, String)>;
+    /// Claims due deliveries for a dispatcher: see [`webhooks`] for the rules.
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+        per_endpoint: usize,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records a batch of attempts; returns the ids of endpoints this disabled.
+    async fn record_attempts(
+        &self,
+        owner: &str,
+        attempts: &[AttemptRecord],
+        disable_after: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>>;
+    async fn release_deliveries(&self, owner: &str) -> StoreResult<u64>;
+    /// Deletes finished deliveries created before `before`.
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// An endpoint's newest deliveries (or the one named), with their attempts.
+    async fn deliveries(
+        &self,
+        endpoint_pk: i64,
+        limit: u32,
+        delivery_id: Option<&str>,
+    ) -> StoreResult<Vec<DeliveryInfo>>;
+    /// Queues a delivery again; `false` when the endpoint has no such delivery.
+    async fn redeliver(&self, endpoint_pk: i64, delivery_id: &str) -> StoreResult<bool>;
+    /// For metrics: pending deliveries, and endpoints by state (`enabled`, `disabled`,
+    /// `disabled_failing`). Reads an index and the (small) endpoint table only.
+    async fn webhook_gauges(&self) -> StoreResult<WebhookGauges>;
 }

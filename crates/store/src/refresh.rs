@@ -276,11 +276,16 @@ pub(crate) async fn apply_refresh(
         });
         insert.build().execute(&mut *tx).await?;
     }
+    // The webhook outbox, in the same transaction: a change is announced if and only if it is
+    // stored.
+    let event_ids: Vec<&str> = changes.iter().map(|c| c.event_id.as_str()).collect();
+    let deliveries = crate::webhooks::enqueue_changes(&mut tx, &event_ids, Utc::now()).await?;
     tx.commit().await?;
     Ok(ApplyReport {
         applied: updates.len(),
         stale: stale.len(),
         changes,
+        deliveries,
     })
 }
 

@@ -25,6 +25,10 @@ use crate::{
     KeyCheck, NewApiKey, NewTracking, NumberKey, Page, RefreshUpdate, RetrackOutcome, Store,
     StoreError, StoreResult, TrackingChange, TrackingFilter, TrackingPatch,
 };
+use crate::{
+    AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo, NewWebhook, WebhookEndpoint,
+    WebhookPatch,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -133,6 +137,16 @@ impl SqliteStore {
     /// column rather than as rows of their own, because a page of 2000 trackings with ten
     /// checkpoints each is 2000 rows to decode instead of 22000.
     async fn load_trackings(&self, pks: &[i64]) -> StoreResult<Vec<Tracking>> {
+        Ok(self
+            .load_trackings_by_pk(pks)
+            .await?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect())
+    }
+
+    /// [`Self::load_trackings`] with each tracking's primary key.
+    async fn load_trackings_by_pk(&self, pks: &[i64]) -> StoreResult<Vec<(i64, Tracking)>> {
         if pks.is_empty() {
             return Ok(Vec::new());
         }
@@ -147,7 +161,10 @@ impl SqliteStore {
         for row in &rows {
             by_pk.insert(row.get("pk"), tracking_with_checkpoints(row)?);
         }
-        Ok(pks.iter().filter_map(|pk| by_pk.remove(pk)).collect())
+        Ok(pks
+            .iter()
+            .filter_map(|pk| by_pk.remove(pk).map(|t| (*pk, t)))
+            .collect())
     }
 
     async fn tracking_pk(&self, account: AccountId, id: &TrackingId) -> StoreResult<Option<i64>> {
@@ -577,6 +594,105 @@ impl Store for SqliteStore {
 
     async fn changes_of(&self, tracking_pk: i64) -> StoreResult<Vec<TrackingChange>> {
         crate::refresh::changes_of(&self.pool, tracking_pk).await
+    }
+
+    async fn trackings_by_pk(&self, pks: &[i64]) -> StoreResult<Vec<(i64, Tracking)>> {
+        self.load_trackings_by_pk(pks).await
+    }
+
+    async fn create_webhook(
+        &self,
+        account: AccountId,
+        new: &NewWebhook,
+        max: usize,
+    ) -> StoreResult<CreateWebhook> {
+        crate::webhooks::create(&self.pool, account, new, max).await
+    }
+
+    async fn webhooks(&self, account: Option<AccountId>) -> StoreResult<Vec<WebhookEndpoint>> {
+        crate::webhooks::list(&self.pool, account).await
+    }
+
+    async fn webhook(
+        &self,
+        account: Option<AccountId>,
+        id: &str,
+    ) -> StoreResult<Option<WebhookEndpoint>> {
+        crate::webhooks::get(&self.pool, account, id).await
+    }
+
+    async fn update_webhook(
+        &self,
+        account: Option<AccountId>,
+        id: &str,
+        patch: &WebhookPatch,
+    ) -> StoreResult<Option<WebhookEndpoint>> {
+        crate::webhooks::update(&self.pool, account, id, patch).await
+    }
+
+    async fn delete_webhook(
+        &self,
+        account: Option<AccountId>,
+        id: &str,
+    ) -> StoreResult<Option<WebhookEndpoint>> {
+        crate::webhooks::delete(&self.pool, account, id).await
+    }
+
+    async fn insert_delivery(
+        &self,
+        endpoint: &WebhookEndpoint,
+        event: &str,
+        event_id: &str,
+        payload: Option<&str>,
+        due: bool,
+    ) -> StoreResult<(i64, String)> {
+        crate::webhooks::insert_delivery(&self.pool, endpoint, event, event_id, payload, due).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+        per_endpoint: usize,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        crate::webhooks::claim(&self.pool, owner, now, lease_until, limit, per_endpoint).await
+    }
+
+    async fn record_attempts(
+        &self,
+        owner: &str,
+        attempts: &[AttemptRecord],
+        disable_after: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        crate::webhooks::record(&self.pool, owner, attempts, disable_after, now).await
+    }
+
+    async fn release_deliveries(&self, owner: &str) -> StoreResult<u64> {
+        crate::webhooks::release(&self.pool, owner).await
+    }
+
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        crate::webhooks::prune(&self.pool, before).await
+    }
+
+    async fn deliveries(
+        &self,
+        endpoint_pk: i64,
+        limit: u32,
+        delivery_id: Option<&str>,
+    ) -> StoreResult<Vec<DeliveryInfo>> {
+        crate::webhooks::deliveries(&self.pool, endpoint_pk, limit, delivery_id).await
+    }
+
+    async fn redeliver(&self, endpoint_pk: i64, delivery_id: &str) -> StoreResult<bool> {
+        crate::webhooks::redeliver(&self.pool, endpoint_pk, delivery_id).await
+    }
+
+    async fn webhook_gauges(&self) -> StoreResult<crate::WebhookGauges> {
+        crate::webhooks::gauges(&self.pool).await
     }
 
     async fn retrack(&self, account: AccountId, id: &TrackingId) -> StoreResult<RetrackOutcome> {

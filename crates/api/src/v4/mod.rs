@@ -2,4 +2,5 @@
 
 pub mod couriers;
 pub mod trackings;
+pub mod webhooks;
 pub mod wire;

@@ -13,3 +13,4 @@ mod sdk;
 mod support;
 mod trackings;
 mod v2;
+mod webhooks;

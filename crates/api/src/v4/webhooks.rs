@@ -1,0 +1,639 @@
+//! `/v4/webhooks`: an account's webhook endpoints, their delivery log, redelivery and test
+//! events (a parceld extension of the TrackingMore v4 API).
+//!
+//! Handlers validate with the same rules as the CLI ([`parse_statuses`], the engine's
+//! `check_url`), call the store, and answer in the v4 envelope; every mistake is a public code
+//! (4170–4174, 4130, 400) and changes nothing. An endpoint of another account is "no such
+//! webhook", the same as one that never existed.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use parceld_engine::webhooks::{
+    after_attempt, check_url, signing, EventContext, RenderPayload, UrlError, TEST_EVENT,
+};
+use parceld_model::DeliveryStatus;
+use parceld_store::{
+    AttemptOutcome, AttemptRecord, CreateWebhook, DeliveryInfo, NewWebhook, WebhookEndpoint,
+    WebhookPatch, WebhookVersion,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::wire::{iso, status_list, Envelope};
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::{parse_json, Authenticated, QueryPairs, RawBody};
+use crate::AppState;
+
+type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
+
+/// The routes, to merge into the authenticated v4 router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v4/webhooks", post(create).get(list))
+        .route("/v4/webhooks/{id}", get(show).put(update).delete(remove))
+        .route("/v4/webhooks/{id}/rotate_secret", post(rotate_secret))
+        .route("/v4/webhooks/{id}/test", post(test))
+        .route("/v4/webhooks/{id}/deliveries", get(deliveries))
+        .route(
+            "/v4/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+            post(redeliver),
+        )
+}
+
+/// Body of `POST /v4/webhooks` and `PUT /v4/webhooks/{id}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    /// `http://` or `https://`; required on create.
+    pub url: Option<String>,
+    pub description: Option<String>,
+    /// `"all"` (the default), or a list of statuses: pending, notfound, inforeceived, transit,
+    /// pickup, undelivered, delivered, exception, expired.
+    #[schema(value_type = Object)]
+    pub statuses: Option<serde_json::Value>,
+    /// Payload format: `v4` (default) or `v2` (legacy, with `verifyInfo`).
+    pub version: Option<String>,
+    /// Default true. Setting it true again re-enables an endpoint parceld disabled.
+    pub enabled: Option<bool>,
+}
+
+/// A webhook endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookView {
+    /// `wh_` and 24 hex characters.
+    pub id: String,
+    pub url: String,
+    pub description: String,
+    /// `["all"]` or the statuses that trigger a delivery.
+    pub statuses: Vec<String>,
+    /// `v4` or `v2`.
+    pub version: String,
+    pub enabled: bool,
+    /// `enabled`, `disabled`, or `disabled_failing` when parceld disabled it because every
+    /// delivery kept failing.
+    pub state: String,
+    pub disabled_reason: Option<String>,
+    /// Start of the current run of failed deliveries, if failing.
+    pub failing_since: Option<String>,
+    /// `whsec_…`: the key for verifying `webhook-signature` (Standard Webhooks).
+    pub secret: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&WebhookEndpoint> for WebhookView {
+    fn from(e: &WebhookEndpoint) -> Self {
+        let state = if e.enabled {
+            "enabled"
+        } else if e.disabled_reason.is_some() {
+            "disabled_failing"
+        } else {
+            "disabled"
+        };
+        WebhookView {
+            id: e.id.clone(),
+            url: e.url.clone(),
+            description: e.description.clone(),
+            statuses: if e.statuses.is_empty() {
+                vec!["all".into()]
+            } else {
+                e.statuses.iter().map(|s| s.as_str().to_string()).collect()
+            },
+            version: e.version.as_str().into(),
+            enabled: e.enabled,
+            state: state.into(),
+            disabled_reason: e.disabled_reason.clone(),
+            failing_since: e.failing_since.map(iso),
+            secret: e.secret.clone(),
+            created_at: iso(e.created_at),
+            updated_at: iso(e.updated_at),
+        }
+    }
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptView {
+    pub attempted_at: String,
+    /// None when no response came (refused address, connection error, timeout).
+    pub http_status: Option<u16>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    /// The start of the receiver's response body.
+    pub response_snippet: Option<String>,
+}
+
+/// A delivery and its attempts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// `dlv_` and 24 hex characters.
+    pub id: String,
+    /// `TRACKING_UPDATED` or `TEST`.
+    pub event: String,
+    /// The `webhook-id` header and `event_id` of the body; the same on every attempt.
+    pub event_id: String,
+    pub tracking_id: Option<String>,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    /// Attempts since it was queued (or redelivered).
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    /// The body sent (absent before the first attempt).
+    #[schema(value_type = Object)]
+    pub payload: Option<serde_json::Value>,
+    /// Oldest first.
+    pub attempt_log: Vec<AttemptView>,
+}
+
+impl From<&DeliveryInfo> for DeliveryView {
+    fn from(d: &DeliveryInfo) -> Self {
+        DeliveryView {
+            id: d.id.clone(),
+            event: d.event.clone(),
+            event_id: d.event_id.clone(),
+            tracking_id: d.tracking_id.clone(),
+            state: d.state.clone(),
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at.map(iso),
+            created_at: iso(d.created_at),
+            finished_at: d.finished_at.map(iso),
+            payload: d
+                .payload
+                .as_deref()
+                .map(|p| serde_json::from_str(p).unwrap_or(serde_json::Value::String(p.into()))),
+            attempt_log: d
+                .attempt_log
+                .iter()
+                .map(|a| AttemptView {
+                    attempted_at: iso(a.attempted_at),
+                    http_status: a.http_status,
+                    latency_ms: a.latency_ms,
+                    error: a.error.clone(),
+                    response_snippet: a.response_snippet.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Parses a status filter: `"all"`, `["all"]`, or a list of the nine statuses. Empty means all.
+pub fn parse_statuses(value: &serde_json::Value) -> Result<Vec<DeliveryStatus>, ApiError> {
+    let bad = |detail: String| ApiError::new(ErrorCode::WebhookStatusInvalid, detail);
+    let names: Vec<&str> = match value {
+        serde_json::Value::String(s) => s.split(',').map(str::trim).collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|v| {
+                v.as_str().ok_or_else(|| {
+                    bad(format!(
+                        "`statuses` must be a list of status names; got {v}."
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        other => {
+            return Err(bad(format!(
+                "`statuses` must be \"all\" or a list of status names; got {other}."
+            )))
+        }
+    };
+    if names.iter().any(|n| n.eq_ignore_ascii_case("all")) {
+        return Ok(Vec::new());
+    }
+    if names.is_empty() || names.iter().all(|n| n.is_empty()) {
+        return Err(bad(format!(
+            "`statuses` is empty; send \"all\" or some of: {}.",
+            status_list()
+        )));
+    }
+    let mut statuses = Vec::new();
+    for name in names {
+        let status = name
+            .to_ascii_lowercase()
+            .parse::<DeliveryStatus>()
+            .map_err(|_| {
+                bad(format!(
+                    "`{name}` is not a status; use \"all\" or some of: {}.",
+                    status_list()
+                ))
+            })?;
+        if !statuses.contains(&status) {
+            statuses.push(status);
+        }
+    }
+    Ok(statuses)
+}
+
+fn parse_version(raw: &str) -> Result<WebhookVersion, ApiError> {
+    WebhookVersion::parse(raw).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::InvalidField,
+            format!("`version` must be \"v4\" or \"v2\"; got `{raw}`."),
+        )
+    })
+}
+
+fn url_error(error: UrlError) -> ApiError {
+    ApiError::new(ErrorCode::WebhookUrlInvalid, format!("{error}."))
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::WebhookNotFound,
+        format!("No webhook `{id}` belongs to your account; GET /v4/webhooks lists them."),
+    )
+}
+
+async fn endpoint_of(
+    state: &AppState,
+    account: i64,
+    id: &str,
+) -> Result<WebhookEndpoint, ApiError> {
+    state
+        .store
+        .webhook(Some(account), id)
+        .await?
+        .ok_or_else(|| not_found(id))
+}
+
+/// Register a webhook endpoint.
+#[utoipa::path(
+    post,
+    path = "/v4/webhooks",
+    tag = "webhooks",
+    request_body = WebhookRequest,
+    responses(
+        (status = 200, description = "The new endpoint, with its secret", body = Envelope<WebhookView>),
+        (status = 400, description = "4170 bad URL, 4171 bad statuses, 4172 too many endpoints, 4130 or 400"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    RawBody(body): RawBody,
+) -> ApiResult<WebhookView> {
+    let request: WebhookRequest = parse_json(&body)?;
+    let url = request.url.as_deref().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::WebhookUrlInvalid,
+            "`url` is required: the address parceld POSTs events to.",
+        )
+    })?;
+    let url = check_url(url, state.webhooks.client.policy()).map_err(url_error)?;
+    let statuses = match &request.statuses {
+        Some(value) => parse_statuses(value)?,
+        None => Vec::new(),
+    };
+    let version = match &request.version {
+        Some(raw) => parse_version(raw)?,
+        None => WebhookVersion::V4,
+    };
+    let new = NewWebhook {
+        url: url.to_string(),
+        description: request.description.unwrap_or_default(),
+        statuses,
+        version,
+        enabled: request.enabled.unwrap_or(true),
+        secret: signing::generate_secret(),
+    };
+    let max = state.webhooks.settings.max_per_account;
+    match state.store.create_webhook(account.id, &new, max).await? {
+        CreateWebhook::Created(endpoint) => Ok(Json(Envelope::ok(WebhookView::from(&*endpoint)))),
+        CreateWebhook::LimitReached { max } => Err(ApiError::new(
+            ErrorCode::WebhookLimitReached,
+            format!("An account may have {max} webhooks; delete one (DELETE /v4/webhooks/{{id}}) first."),
+        )),
+    }
+}
+
+/// List the account's webhook endpoints.
+#[utoipa::path(
+    get,
+    path = "/v4/webhooks",
+    tag = "webhooks",
+    responses((status = 200, description = "The endpoints", body = Envelope<Vec<WebhookView>>)),
+    security(("api_key" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+) -> ApiResult<Vec<WebhookView>> {
+    let endpoints = state.store.webhooks(Some(account.id)).await?;
+    Ok(Json(Envelope::ok(
+        endpoints.iter().map(WebhookView::from).collect(),
+    )))
+}
+
+/// One webhook endpoint.
+#[utoipa::path(
+    get,
+    path = "/v4/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The endpoint", body = Envelope<WebhookView>),
+        (status = 400, description = "4173 no such webhook"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<WebhookView> {
+    let endpoint = endpoint_of(&state, account.id, &id).await?;
+    Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
+}
+
+/// Change a webhook endpoint; absent fields stay as they are.
+#[utoipa::path(
+    put,
+    path = "/v4/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id")),
+    request_body = WebhookRequest,
+    responses(
+        (status = 200, description = "The changed endpoint", body = Envelope<WebhookView>),
+        (status = 400, description = "4170, 4171, 4173, 4130 or 400"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> ApiResult<WebhookView> {
+    let request: WebhookRequest = parse_json(&body)?;
+    let patch = WebhookPatch {
+        url: match request.url.as_deref() {
+            Some(url) => Some(
+                check_url(url, state.webhooks.client.policy())
+                    .map_err(url_error)?
+                    .to_string(),
+            ),
+            None => None,
+        },
+        description: request.description,
+        statuses: request.statuses.as_ref().map(parse_statuses).transpose()?,
+        version: request.version.as_deref().map(parse_version).transpose()?,
+        enabled: request.enabled,
+        secret: None,
+    };
+    let endpoint = state
+        .store
+        .update_webhook(Some(account.id), &id, &patch)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
+}
+
+/// Delete a webhook endpoint, its pending deliveries and its log.
+#[utoipa::path(
+    delete,
+    path = "/v4/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The deleted endpoint", body = Envelope<WebhookView>),
+        (status = 400, description = "4173 no such webhook"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn remove(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<WebhookView> {
+    let endpoint = state
+        .store
+        .delete_webhook(Some(account.id), &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
+}
+
+/// Replace the endpoint's secret; deliveries are signed with the new one from now on.
+#[utoipa::path(
+    post,
+    path = "/v4/webhooks/{id}/rotate_secret",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The endpoint with its new secret", body = Envelope<WebhookView>),
+        (status = 400, description = "4173 no such webhook"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<WebhookView> {
+    let patch = WebhookPatch {
+        secret: Some(signing::generate_secret()),
+        ..WebhookPatch::default()
+    };
+    let endpoint = state
+        .store
+        .update_webhook(Some(account.id), &id, &patch)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
+}
+
+/// The endpoint's deliveries, newest first, with every attempt (`?limit=`, default 50, at most
+/// 500). Finished deliveries are kept 30 days (configurable).
+#[utoipa::path(
+    get,
+    path = "/v4/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    params(
+        ("id" = String, Path, description = "Webhook id"),
+        ("limit" = Option<u32>, Query, description = "At most this many (default 50, max 500)"),
+    ),
+    responses(
+        (status = 200, description = "The delivery log", body = Envelope<Vec<DeliveryView>>),
+        (status = 400, description = "4173 no such webhook, 4130 bad limit"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn deliveries(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+    QueryPairs(query): QueryPairs,
+) -> ApiResult<Vec<DeliveryView>> {
+    let mut limit = 50u32;
+    for (key, value) in &query {
+        match key.as_str() {
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=500).contains(l))
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            ErrorCode::InvalidField,
+                            format!("`limit` must be a number from 1 to 500; got `{value}`."),
+                        )
+                    })?
+            }
+            other => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidField,
+                    format!("Unknown parameter `{other}`; this route takes `limit`."),
+                ))
+            }
+        }
+    }
+    let endpoint = endpoint_of(&state, account.id, &id).await?;
+    let log = state.store.deliveries(endpoint.pk, limit, None).await?;
+    Ok(Json(Envelope::ok(
+        log.iter().map(DeliveryView::from).collect(),
+    )))
+}
+
+/// Queue a delivery again, now, with the same event id and body.
+#[utoipa::path(
+    post,
+    path = "/v4/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+    tag = "webhooks",
+    params(
+        ("id" = String, Path, description = "Webhook id"),
+        ("delivery_id" = String, Path, description = "Delivery id"),
+    ),
+    responses(
+        (status = 200, description = "The delivery, pending again", body = Envelope<DeliveryView>),
+        (status = 400, description = "4173 no such webhook, 4174 no such delivery"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn redeliver(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> ApiResult<DeliveryView> {
+    let endpoint = endpoint_of(&state, account.id, &id).await?;
+    let missing = || {
+        ApiError::new(
+            ErrorCode::WebhookDeliveryNotFound,
+            format!("Webhook `{id}` has no delivery `{delivery_id}`; GET /v4/webhooks/{id}/deliveries lists them."),
+        )
+    };
+    if !state.store.redeliver(endpoint.pk, &delivery_id).await? {
+        return Err(missing());
+    }
+    let delivery = state
+        .store
+        .deliveries(endpoint.pk, 1, Some(&delivery_id))
+        .await?
+        .pop()
+        .ok_or_else(missing)?;
+    Ok(Json(Envelope::ok(DeliveryView::from(&delivery))))
+}
+
+/// Send a sample event to the endpoint now and report what the receiver answered. The
+/// attempt is in the delivery log as a `TEST` event; it is not retried.
+#[utoipa::path(
+    post,
+    path = "/v4/webhooks/{id}/test",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The test delivery with its attempt", body = Envelope<DeliveryView>),
+        (status = 400, description = "4173 no such webhook"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn test(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<DeliveryView> {
+    let endpoint = endpoint_of(&state, account.id, &id).await?;
+    let now = Utc::now();
+    let event_id = parceld_store::webhooks::new_event_id();
+    let (pk, delivery_id) = state
+        .store
+        .insert_delivery(&endpoint, TEST_EVENT, &event_id, None, false)
+        .await?;
+    let body = crate::webhook_payload::PayloadRenderer.render(
+        &EventContext {
+            event: TEST_EVENT,
+            event_id: &event_id,
+            created_at: now,
+            webhook_id: &endpoint.id,
+            delivery_id: &delivery_id,
+        },
+        &crate::webhook_payload::sample_tracking(now),
+        endpoint.version,
+        &endpoint.secret,
+    );
+    let client = &state.webhooks.client;
+    let result = client
+        .send(&endpoint.url, &endpoint.secret, &event_id, &body)
+        .await;
+    // A test is sent once: delivered or failed, never queued for retries.
+    let outcome = match after_attempt(0, &result, &state.webhooks.settings, now) {
+        AttemptOutcome::Delivered => AttemptOutcome::Delivered,
+        _ => AttemptOutcome::GiveUp,
+    };
+    let disable_after =
+        chrono::Duration::seconds(state.webhooks.settings.disable_after_secs as i64);
+    state
+        .store
+        .record_attempts(
+            "api",
+            &[AttemptRecord {
+                delivery_pk: pk,
+                endpoint_pk: endpoint.pk,
+                attempted_at: now,
+                http_status: result.http_status,
+                latency_ms: result.latency_ms,
+                error: result.error,
+                response_snippet: result.response_snippet,
+                outcome,
+                payload: Some(body),
+            }],
+            disable_after,
+            Utc::now(),
+        )
+        .await?;
+    let delivery = state
+        .store
+        .deliveries(endpoint.pk, 1, Some(&delivery_id))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("the test delivery vanished"))?;
+    Ok(Json(Envelope::ok(DeliveryView::from(&delivery))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn status_filters_parse() {
+        assert_eq!(parse_statuses(&json!("all")).unwrap(), vec![]);
+        assert_eq!(parse_statuses(&json!(["ALL"])).unwrap(), vec![]);
+        assert_eq!(
+            parse_statuses(&json!(["delivered", "exception", "delivered"])).unwrap(),
+            vec![DeliveryStatus::Delivered, DeliveryStatus::Exception]
+        );
+        assert_eq!(
+            parse_statuses(&json!("pickup, transit")).unwrap(),
+            vec![DeliveryStatus::Pickup, DeliveryStatus::Transit]
+        );
+        for bad in [json!(["delivred"]), json!([]), json!(7), json!([1])] {
+            let error = parse_statuses(&bad).unwrap_err();
+            assert_eq!(error.code, ErrorCode::WebhookStatusInvalid, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Webhook bodies: `{"event", "event_id", "meta", "data"}` with the tracking in the endpoint's
+//! version.
+//!
+//! v4 endpoints get the same tracking object `GET /v4/trackings/get` returns ([`TrackingView`]).
+//! Legacy v2 endpoints get TrackingMore v2's field names (`carrier_code`, `status`, `lastEvent`,
+//! `origin_info.trackinfo[{Date, StatusDescription, Details}]`) and the body-level `verifyInfo
+//! {timeStr, signature}` old receivers check. The v2 object here is deliberately small: it is
+//! what v2 webhook receivers read, not the whole legacy API.
+
+use chrono::{DateTime, Utc};
+use parceld_engine::webhooks::{signing, EventContext, RenderPayload};
+use parceld_model::{Checkpoint, Leg, Tracking};
+use parceld_store::WebhookVersion;
+use serde_json::{json, Value};
+
+use crate::v4::wire::{iso, TrackingView};
+
+/// The renderer the dispatcher and the test endpoint use.
+pub struct PayloadRenderer;
+
+impl RenderPayload for PayloadRenderer {
+    fn render(
+        &self,
+        event: &EventContext<'_>,
+        tracking: &Tracking,
+        version: WebhookVersion,
+        secret: &str,
+    ) -> String {
+        render(event, tracking, version, secret, Utc::now()).to_string()
+    }
+}
+
+/// The body as JSON; `now` is when it is rendered (first attempt).
+pub fn render(
+    event: &EventContext<'_>,
+    tracking: &Tracking,
+    version: WebhookVersion,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Value {
+    let meta = json!({
+        "code": 200,
+        "message": "Success",
+        "webhook_id": event.webhook_id,
+        "delivery_id": event.delivery_id,
+        "event_time": iso(event.created_at),
+        "version": version.as_str(),
+    });
+    match version {
+        WebhookVersion::V4 => json!({
+            "event": event.event,
+            "event_id": event.event_id,
+            "meta": meta,
+            "data": serde_json::to_value(TrackingView::new(tracking, now)).unwrap_or(Value::Null),
+        }),
+        WebhookVersion::V2 => {
+            let time_str = now.timestamp().to_string();
+            json!({
+                "event": event.event,
+                "event_id": event.event_id,
+                "meta": meta,
+                "data": v2_tracking(tracking),
+                "verifyInfo": {
+                    "timeStr": time_str,
+                    "signature": signing::v2_signature(secret, &time_str),
+                },
+            })
+        }
+    }
+}
+
+/// TrackingMore v2's wall-clock format.
+fn v2_time(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A checkpoint's carrier-local time in v2's format, or its text as stored.
+fn v2_checkpoint_date(c: &Checkpoint) -> String {
+    DateTime::parse_from_rfc3339(&c.checkpoint_date)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| c.checkpoint_date.clone())
+}
+
+fn v2_leg(tracking: &Tracking, leg: Leg, courier: Option<&str>) -> Value {
+    let registry = courier.and_then(parceld_detect::courier);
+    let trackinfo: Vec<Value> = tracking
+        .checkpoints
+        .iter()
+        .filter(|c| c.leg == leg)
+        .map(|c| {
+            json!({
+                "Date": v2_checkpoint_date(c),
+                "StatusDescription": c.detail,
+                "Details": c.location,
+                "checkpoint_status": c.status.as_str(),
+                "substatus": c.substatus.map(|s| s.as_str()),
+            })
+        })
+        .collect();
+    json!({
+        "weblink": registry.map(|c| c.url),
+        "phone": registry.map(|c| c.phone),
+        "trackinfo": trackinfo,
+    })
+}
+
+/// The tracking with TrackingMore v2's names.
+pub fn v2_tracking(t: &Tracking) -> Value {
+    let f = &t.fields;
+    let s = &t.shipment;
+    json!({
+        "id": t.id.to_string(),
+        "tracking_number": t.tracking_number,
+        "carrier_code": t.courier_code,
+        "status": t.delivery_status.as_str(),
+        "substatus": t.substatus.map(|s| s.as_str()),
+        "created_at": v2_time(t.created_at),
+        "updated_at": v2_time(t.updated_at),
+        "order_create_time": f.order_date,
+        "title": f.title,
+        "order_id": f.order_id.clone().or_else(|| f.order_number.clone()),
+        "comment": f.note,
+        "customer_name": f.customer_name,
+        "customer_email": f.customer_email,
+        "original_country": s.origin_country.clone().or_else(|| f.origin_country_iso2.clone()),
+        "destination_country": s.destination_country.clone().or_else(|| f.destination_country_iso2.clone()),
+        "lastEvent": t.latest_event,
+        "lastUpdateTime": t.latest_checkpoint_time.map(v2_time),
+        "origin_info": v2_leg(t, Leg::Origin, Some(&t.courier_code)),
+        "destination_info": v2_leg(t, Leg::Destination, s.destination_courier_code.as_deref()),
+    })
+}
+
+/// The tracking a test event carries: a made-up parcel in transit.
+pub fn sample_tracking(now: DateTime<Utc>) -> Tracking {
+    use parceld_model::{DeliveryStatus, ShipmentInfo, SubStatus, TrackingFields, TrackingId};
+    let picked = now - chrono::Duration::hours(20);
+    let hub = now - chrono::Duration::hours(2);
+    let checkpoint =
+        |time: DateTime<Utc>, status, substatus, detail: &str, city: &str| Checkpoint {
+            leg: Leg::Origin,
+            time,
+            checkpoint_date: iso(time),
+            status,
+            substatus: Some(substatus),
+            detail: detail.to_string(),
+            location: format!("{city}, NL"),
+            country_iso2: "NL".into(),
+            state: String::new(),
+            city: city.to_string(),
+            zip: String::new(),
+            raw_status: "TEST".into(),
+            raw_time: iso(time),
+        };
+    Tracking {
+        id: TrackingId::generate(),
+        tracking_number: "PARCELD-TEST-0001".into(),
+        courier_code: "sandbox".into(),
+        courier_detected: false,
+        fields: TrackingFields {
+            order_number: Some("#TEST".into()),
+            title: Some("A test event from parceld".into()),
+            ..TrackingFields::default()
+        },
+        shipment: ShipmentInfo::default(),
+        delivery_status: DeliveryStatus::Transit,
+        substatus: Some(SubStatus::Transit002),
+        status_info: Some("This is a test event; no tracking changed.".into()),
+        latest_event: Some("Arrived at the sorting center, Utrecht, NL".into()),
+        latest_checkpoint_time: Some(hub),
+        archived: false,
+        created_at: picked,
+        updated_at: hub,
+        last_checked_at: Some(hub),
+        next_check_at: None,
+        check_error: None,
+        checkpoints: vec![
+            checkpoint(
+                hub,
+                DeliveryStatus::Transit,
+                SubStatus::Transit002,
+                "Arrived at the sorting center",
+                "Utrecht",
+            ),
+            checkpoint(
+                picked,
+                DeliveryStatus::Transit,
+                SubStatus::Transit001,
+                "Picked up",
+                "Amsterdam",
+            ),
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(created_at: DateTime<Utc>) -> EventContext<'static> {
+        EventContext {
+            event: "TRACKING_UPDATED",
+            event_id: "evt_1",
+            created_at,
+            webhook_id: "wh_1",
+            delivery_id: "dlv_1",
+        }
+    }
+
+    #[test]
+    fn v4_payload_carries_the_v4_tracking() {
+        let now = Utc::now();
+        let t = sample_tracking(now);
+        let body = render(&context(now), &t, WebhookVersion::V4, "whsec_AAAA", now);
+        assert_eq!(body["event"], "TRACKING_UPDATED");
+        assert_eq!(body["event_id"], "evt_1");
+        assert_eq!(body["meta"]["code"], 200);
+        assert_eq!(body["data"]["courier_code"], "sandbox");
+        assert_eq!(body["data"]["delivery_status"], "transit");
+        assert_eq!(
+            body["data"]["origin_info"]["trackinfo"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(body.get("verifyInfo").is_none());
+    }
+
+    #[test]
+    fn v2_payload_uses_v2_names_and_verify_info() {
+        let now = Utc::now();
+        let t = sample_tracking(now);
+        let secret = "whsec_AAAA";
+        let body = render(&context(now), &t, WebhookVersion::V2, secret, now);
+        let data = &body["data"];
+        assert_eq!(data["carrier_code"], "sandbox");
+        assert_eq!(data["status"], "transit");
+        assert!(data["lastEvent"].is_string());
+        assert!(data["lastUpdateTime"].is_string());
+        let first = &data["origin_info"]["trackinfo"][0];
+        assert_eq!(first["StatusDescription"], "Arrived at the sorting center");
+        assert_eq!(first["Details"], "Utrecht, NL");
+        assert!(first["Date"].as_str().unwrap().len() == 19);
+        assert!(data.get("courier_code").is_none());
+        let time_str = body["verifyInfo"]["timeStr"].as_str().unwrap();
+        assert_eq!(
+            body["verifyInfo"]["signature"],
+            signing::v2_signature(secret, time_str)
+        );
+    }
+}
