@@ -11,6 +11,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -31,6 +32,8 @@ pub struct Options {
     pub connections: usize,
     /// Simulated carrier latency in the refresh scenario (milliseconds).
     pub carrier_latency_ms: u64,
+    /// Trackings whose first refresh each sends one webhook, in the throughput run.
+    pub webhook_trackings: usize,
     /// Where to write the JSON report.
     pub json: Option<PathBuf>,
     /// Where temporary data goes.
@@ -46,6 +49,7 @@ impl Options {
             refresh_trackings: 100_000,
             connections: 64,
             carrier_latency_ms: 50,
+            webhook_trackings: 20_000,
             json: None,
             work_dir: None,
         }
@@ -59,6 +63,7 @@ impl Options {
             trackings: 20_000,
             refresh_trackings: 3_000,
             connections: 16,
+            webhook_trackings: 1_000,
             ..Options::full()
         }
     }
@@ -96,7 +101,13 @@ pub struct Report {
     pub import_seconds: Option<f64>,
     pub rss_idle_mb: Option<f64>,
     pub rss_peak_refreshing_mb: Option<f64>,
-    pub webhooks: String,
+    /// Deliveries/s while the engine produces changes as fast as it can.
+    pub webhook_deliveries_per_second: Option<f64>,
+    pub webhook_deliveries: usize,
+    /// Change (written with the refresh) to receipt by the receiver, with changes at 500/s.
+    pub webhook_latency_p50_ms: Option<f64>,
+    pub webhook_latency_p99_ms: Option<f64>,
+    pub webhook_latency_rate: f64,
 }
 
 /// `parceld serve` as a child process, killed when dropped.
@@ -671,6 +682,149 @@ async fn memory(options: &Options, dir: &Path, report: &mut Report) -> anyhow::R
     Ok(())
 }
 
+/// What the bench's webhook receiver got: (webhook-id, unix milliseconds of receipt).
+type Received = Arc<Mutex<Vec<(String, i64)>>>;
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A receiver that answers 200 at once and notes what arrived when.
+async fn start_receiver() -> anyhow::Result<(String, Received)> {
+    let received: Received = Arc::new(Mutex::new(Vec::new()));
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let sink = sink.clone();
+            async move {
+                let id = headers
+                    .get("webhook-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                sink.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((id, unix_ms()));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((url, received))
+}
+
+/// One webhook run: `count` due UPS trackings, one endpoint; every first refresh is a change
+/// and sends one delivery. Returns (deliveries/s from first to last receipt, change-to-receipt
+/// latencies in ms).
+async fn webhook_run(
+    dir: &Path,
+    count: usize,
+    carrier_rate: Option<f64>,
+    sim_url: &str,
+    receiver: &(String, Received),
+) -> anyhow::Result<(f64, Vec<f64>)> {
+    let (store, account, _key) = store_in(dir).await?;
+    bulk_create(&store, account, "ups", count).await?;
+    let endpoint = parceld_store::NewWebhook {
+        url: receiver.0.clone(),
+        description: "bench receiver".into(),
+        statuses: Vec::new(),
+        version: parceld_store::WebhookVersion::V4,
+        enabled: true,
+        secret: "whsec_cGFyY2VsZC1iZW5jaC1zZWNyZXQtMDEyMzQ1Njc4OQ==".into(),
+    };
+    store.create_webhook(account, &endpoint, 10).await?;
+    drop(store);
+    receiver.1.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    let mut env = carrier_env(sim_url, REFRESH_CONCURRENCY);
+    if let Some(rate) = carrier_rate {
+        env.push((
+            "PARCELD_CARRIERS__UPS__RATE_PER_SECOND".into(),
+            rate.to_string(),
+        ));
+    }
+    env.extend([
+        (
+            "PARCELD_WEBHOOKS__ALLOW_NETWORKS".to_string(),
+            "[\"127.0.0.0/8\"]".to_string(),
+        ),
+        (
+            "PARCELD_WEBHOOKS__PER_ENDPOINT_CONCURRENCY".into(),
+            "64".into(),
+        ),
+        ("PARCELD_WEBHOOKS__IDLE_POLL_MS".into(), "20".into()),
+    ]);
+    let server = ServerProcess::start(dir, &env)?;
+    let deadline = Instant::now() + Duration::from_secs(120 + count as u64 / 100);
+    loop {
+        let got = receiver.1.lock().unwrap_or_else(|p| p.into_inner()).len();
+        if got >= count {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the receiver got {got} of {count} webhooks in time");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(server);
+    let received = receiver.1.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let first = received.iter().map(|r| r.1).min().unwrap_or(0);
+    let last = received.iter().map(|r| r.1).max().unwrap_or(0);
+    let per_second = received.len() as f64 / ((last - first).max(1) as f64 / 1000.0);
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}?mode=ro",
+        dir.join("parceld.db").display()
+    ))
+    .await?;
+    let created: std::collections::HashMap<String, i64> =
+        sqlx::query_as::<_, (String, i64)>("SELECT event_id, created_ms FROM webhook_deliveries")
+            .fetch_all(&db)
+            .await?
+            .into_iter()
+            .collect();
+    let latencies = received
+        .iter()
+        .filter_map(|(id, at)| created.get(id).map(|c| (at - c) as f64))
+        .collect();
+    Ok((per_second, latencies))
+}
+
+/// Webhooks: throughput with changes as fast as the engine makes them, and change-to-receipt
+/// latency with changes at 500/s.
+async fn webhooks(options: &Options, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
+    let (_sim, sim_url) = start_sim(0).await?;
+    let receiver = start_receiver().await?;
+    let (per_second, _) = webhook_run(
+        &dir.join("throughput"),
+        options.webhook_trackings,
+        None,
+        &sim_url,
+        &receiver,
+    )
+    .await?;
+    report.webhook_deliveries_per_second = Some(per_second);
+    report.webhook_deliveries = options.webhook_trackings;
+    let rate = 500.0;
+    let count = (rate as u64 * options.seconds.max(2)) as usize;
+    let (_, mut latencies) =
+        webhook_run(&dir.join("latency"), count, Some(rate), &sim_url, &receiver).await?;
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let pick = |p: f64| {
+        (!latencies.is_empty())
+            .then(|| latencies[((latencies.len() - 1) as f64 * p).round() as usize])
+    };
+    report.webhook_latency_p50_ms = pick(0.50);
+    report.webhook_latency_p99_ms = pick(0.99);
+    report.webhook_latency_rate = rate;
+    Ok(())
+}
+
 fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -713,7 +867,6 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
     std::fs::create_dir_all(&work)?;
     let mut report = Report {
         machine: machine(),
-        webhooks: "not measured: webhooks are not built yet".into(),
         ..Report::default()
     };
     eprintln!("bench: detection");
@@ -722,6 +875,8 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
     api(&options, &work.join("api"), &mut report).await?;
     eprintln!("bench: refresh");
     refresh(&options, &work.join("refresh"), &mut report).await?;
+    eprintln!("bench: webhooks");
+    webhooks(&options, &work.join("webhooks"), &mut report).await?;
     eprintln!("bench: import and memory");
     memory(&options, &work.join("memory"), &mut report).await?;
     std::fs::remove_dir_all(&work).ok();
@@ -825,7 +980,25 @@ fn table(r: &Report, o: &Options) -> String {
             format!("{} MiB", f(r.rss_peak_refreshing_mb, 0)),
             "",
         ),
-        ("webhooks", r.webhooks.clone(), "≥ 1,000/s"),
+        (
+            "webhooks, throughput",
+            format!(
+                "{} deliveries/s ({} deliveries)",
+                f(r.webhook_deliveries_per_second, 0),
+                r.webhook_deliveries
+            ),
+            "≥ 1,000/s",
+        ),
+        (
+            "webhooks, change to receipt",
+            format!(
+                "p50 {} ms, p99 {} ms at {:.0} changes/s",
+                f(r.webhook_latency_p50_ms, 1),
+                f(r.webhook_latency_p99_ms, 1),
+                r.webhook_latency_rate
+            ),
+            "p99 < 1 s at 500/s",
+        ),
     ];
     for (name, value, target) in rows {
         out.push_str(&format!("{name:<38} {value:<80} {target}\n"));

@@ -36,6 +36,9 @@ fn the_quick_bench_runs_every_scenario_and_writes_json() {
         "/import_seconds",
         "/rss_idle_mb",
         "/rss_peak_refreshing_mb",
+        "/webhook_deliveries_per_second",
+        "/webhook_latency_p50_ms",
+        "/webhook_latency_p99_ms",
     ] {
         let value = report.pointer(figure).and_then(|v| v.as_f64());
         assert!(
