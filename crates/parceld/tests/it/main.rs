@@ -2,6 +2,7 @@
 
 mod auth;
 mod bench;
+mod cli_track;
 mod detect;
 mod engine;
 mod errors;
