@@ -6,6 +6,7 @@
 //! number of statements (multi-row inserts, `IN (json_each(?))` look-ups), never one per row.
 
 pub mod keys;
+mod reader;
 mod refresh;
 pub mod sqlite;
 pub mod webhooks;
@@ -224,6 +225,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// An error of the inline read path (`reader.rs`).
+    #[error("database read error: {0}")]
+    Read(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

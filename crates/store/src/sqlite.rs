@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,6 +21,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::keys;
+use crate::reader::{self, Readers};
 use crate::{
     Account, AccountId, ApiKeyInfo, ApplyReport, ClaimOne, ClaimedTracking, CreateOutcome,
     KeyCheck, NewApiKey, NewTracking, NumberKey, Page, RefreshUpdate, RetrackOutcome, Store,
@@ -29,6 +31,7 @@ use crate::{
     AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo, NewWebhook, WebhookEndpoint,
     WebhookPatch,
 };
+use rusqlite::types::Value;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -50,6 +53,8 @@ const SELECT_WITH_CHECKPOINTS: &str = "SELECT pk, id, tracking_number, courier_c
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The hot read path (API keys, trackings): see [`crate::reader`].
+    readers: Arc<Readers>,
 }
 
 impl SqliteStore {
@@ -67,7 +72,10 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(options)
             .await?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            pool,
+            readers: Arc::new(Readers::new(path)),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -151,16 +159,14 @@ impl SqliteStore {
             return Ok(Vec::new());
         }
         let pk_list = serde_json::to_string(pks).expect("integers serialise");
-        let rows = sqlx::query(&format!(
-            "{SELECT_WITH_CHECKPOINTS} WHERE pk IN (SELECT value FROM json_each(?))"
-        ))
-        .bind(&pk_list)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut by_pk: HashMap<i64, Tracking> = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            by_pk.insert(row.get("pk"), tracking_with_checkpoints(row)?);
-        }
+        let rows = self.readers.with(|conn| {
+            reader::trackings(
+                conn,
+                &format!("{SELECT_WITH_CHECKPOINTS} WHERE pk IN (SELECT value FROM json_each(?1))"),
+                &[Value::Text(pk_list)],
+            )
+        })?;
+        let mut by_pk: HashMap<i64, Tracking> = rows.into_iter().collect();
         Ok(pks
             .iter()
             .filter_map(|pk| by_pk.remove(pk).map(|t| (*pk, t)))
@@ -289,29 +295,42 @@ impl Store for SqliteStore {
         let Some(lookup) = keys::lookup_part(presented) else {
             return Ok(KeyCheck::Invalid);
         };
-        let row = sqlx::query(
-            "SELECT k.hash, k.deleted_at, a.id, a.name, a.disabled, a.created_at, a.rate_limits \
-             FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.lookup = ?",
-        )
-        .bind(lookup)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
+        type KeyRow = (Vec<u8>, Option<i64>, i64, String, bool, i64, String);
+        let row: Option<KeyRow> = self.readers.with(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT k.hash, k.deleted_at, a.id, a.name, a.disabled, a.created_at, \
+                 a.rate_limits FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+                 WHERE k.lookup = ?1",
+            )?;
+            let mut rows = statement.query([lookup])?;
+            Ok(match rows.next()? {
+                Some(row) => Some((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                )),
+                None => None,
+            })
+        })?;
+        let Some((hash, deleted_at, id, name, disabled, created_at, rate_limits)) = row else {
             return Ok(KeyCheck::Invalid);
         };
-        let hash: Vec<u8> = row.get(0);
         if !keys::matches(presented, &hash) {
             return Ok(KeyCheck::Invalid);
         }
-        if row.get::<Option<i64>, _>(1).is_some() {
+        if deleted_at.is_some() {
             return Ok(KeyCheck::Deleted);
         }
         Ok(KeyCheck::Valid(Account {
-            id: row.get(2),
-            name: row.get(3),
-            disabled: row.get(4),
-            created_at: from_ts(row.get(5)),
-            rate_limits: parse_json(row.get(6), "rate_limits")?,
+            id,
+            name,
+            disabled,
+            created_at: from_ts(created_at),
+            rate_limits: parse_json(rate_limits, "rate_limits")?,
         }))
     }
 
@@ -400,29 +419,35 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<Tracking>> {
         // Looking numbers up goes through the number index; left alone, the planner prefers the
         // index that yields newest-first order and scans the whole account.
-        let mut query = QueryBuilder::<Sqlite>::new(SELECT_WITH_CHECKPOINTS);
-        query.push(if filter.tracking_numbers.is_empty() {
-            " WHERE pk IN (SELECT pk FROM trackings WHERE account_id = "
+        let mut sql = String::from(SELECT_WITH_CHECKPOINTS);
+        sql.push_str(if filter.tracking_numbers.is_empty() {
+            " WHERE pk IN (SELECT pk FROM trackings WHERE account_id = ?"
         } else {
-            " WHERE pk IN (SELECT pk FROM trackings INDEXED BY trackings_by_number WHERE account_id = "
+            " WHERE pk IN (SELECT pk FROM trackings INDEXED BY trackings_by_number WHERE account_id = ?"
         });
-        query.push_bind(account);
-        push_filter(&mut query, filter);
+        let mut params = vec![Value::Integer(account)];
+        push_filter(&mut sql, &mut params, filter);
         let offset = i64::from(page.number.max(1) - 1) * i64::from(page.size);
-        query.push(" ORDER BY pk DESC LIMIT ");
-        query.push_bind(i64::from(page.size));
-        query.push(" OFFSET ");
-        query.push_bind(offset);
-        query.push(") ORDER BY pk DESC");
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows.iter().map(tracking_with_checkpoints).collect()
+        sql.push_str(" ORDER BY pk DESC LIMIT ? OFFSET ?) ORDER BY pk DESC");
+        params.extend([Value::Integer(i64::from(page.size)), Value::Integer(offset)]);
+        let rows = self
+            .readers
+            .with(|conn| reader::trackings(conn, &sql, &params))?;
+        Ok(rows.into_iter().map(|(_, tracking)| tracking).collect())
     }
 
     async fn tracking(&self, account: AccountId, id: &TrackingId) -> StoreResult<Option<Tracking>> {
-        match self.tracking_pk(account, id).await? {
-            Some(pk) => self.load_one(pk).await,
-            None => Ok(None),
-        }
+        let rows = self.readers.with(|conn| {
+            reader::trackings(
+                conn,
+                &format!("{SELECT_WITH_CHECKPOINTS} WHERE id = ?1 AND account_id = ?2"),
+                &[
+                    Value::Text(id.as_str().to_string()),
+                    Value::Integer(account),
+                ],
+            )
+        })?;
+        Ok(rows.into_iter().next().map(|(_, tracking)| tracking))
     }
 
     async fn update_tracking(
@@ -497,19 +522,27 @@ impl Store for SqliteStore {
         account: AccountId,
         filter: &TrackingFilter,
     ) -> StoreResult<Vec<(DeliveryStatus, u64)>> {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT delivery_status, COUNT(*) FROM trackings WHERE account_id = ",
-        );
-        query.push_bind(account);
+        let mut sql =
+            String::from("SELECT delivery_status, COUNT(*) FROM trackings WHERE account_id = ?");
+        let mut params = vec![Value::Integer(account)];
         push_filter(
-            &mut query,
+            &mut sql,
+            &mut params,
             &TrackingFilter {
                 tracking_numbers: Vec::new(),
                 ..filter.clone()
             },
         );
-        query.push(" GROUP BY delivery_status");
-        let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&self.pool).await?;
+        sql.push_str(" GROUP BY delivery_status");
+        let rows: Vec<(String, i64)> = self.readers.with(|conn| {
+            let mut statement = conn.prepare_cached(&sql)?;
+            let rows = statement
+                .query_map(rusqlite::params_from_iter(params.iter()), |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?;
         rows.into_iter()
             .map(|(status, count)| Ok((parse_status(&status)?, count.max(0) as u64)))
             .collect()
@@ -744,25 +777,25 @@ async fn insert_account(conn: &mut sqlx::SqliteConnection, name: &str) -> StoreR
     }
 }
 
-/// Appends the conditions of `filter` (after `WHERE account_id = ?`).
-fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, filter: &TrackingFilter) {
+/// Appends the conditions of `filter` (after `WHERE account_id = ?`) and their parameters.
+fn push_filter(sql: &mut String, params: &mut Vec<Value>, filter: &TrackingFilter) {
     if !filter.tracking_numbers.is_empty() {
-        query.push(" AND tracking_number IN (SELECT value FROM json_each(");
-        query.push_bind(serde_json::to_string(&filter.tracking_numbers).expect("strings"));
-        query.push("))");
+        sql.push_str(" AND tracking_number IN (SELECT value FROM json_each(?))");
+        params.push(Value::Text(
+            serde_json::to_string(&filter.tracking_numbers).expect("strings"),
+        ));
     }
     if let Some(courier) = &filter.courier_code {
-        query
-            .push(" AND courier_code = ")
-            .push_bind(courier.clone());
+        sql.push_str(" AND courier_code = ?");
+        params.push(Value::Text(courier.clone()));
     }
     if let Some(status) = filter.delivery_status {
-        query
-            .push(" AND delivery_status = ")
-            .push_bind(status.as_str());
+        sql.push_str(" AND delivery_status = ?");
+        params.push(Value::Text(status.as_str().to_string()));
     }
     if let Some(archived) = filter.archived {
-        query.push(" AND archived = ").push_bind(archived);
+        sql.push_str(" AND archived = ?");
+        params.push(Value::Integer(i64::from(archived)));
     }
     for (column, op, value) in [
         ("created_at", ">=", filter.created_min),
@@ -771,8 +804,8 @@ fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, filter: &TrackingFilter) {
         ("updated_at", "<=", filter.updated_max),
     ] {
         if let Some(value) = value {
-            query.push(format_args!(" AND {column} {op} "));
-            query.push_bind(value.timestamp());
+            sql.push_str(&format!(" AND {column} {op} ?"));
+            params.push(Value::Integer(value.timestamp()));
         }
     }
 }
@@ -823,40 +856,6 @@ fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
     })
 }
 
-fn tracking_from_row(row: &SqliteRow) -> StoreResult<Tracking> {
-    let id: String = row.get("id");
-    Ok(Tracking {
-        id: TrackingId::parse(&id)
-            .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{id}`")))?,
-        tracking_number: row.get("tracking_number"),
-        courier_code: row.get("courier_code"),
-        courier_detected: row.get("courier_detected"),
-        fields: parse_json(row.get("fields"), "fields")?,
-        shipment: parse_json(row.get("shipment"), "shipment")?,
-        delivery_status: parse_status(row.get("delivery_status"))?,
-        substatus: parse_substatus(row.get("substatus"))?,
-        status_info: row.get("status_info"),
-        latest_event: row.get("latest_event"),
-        latest_checkpoint_time: row
-            .get::<Option<i64>, _>("latest_checkpoint_time")
-            .map(from_ts),
-        archived: row.get("archived"),
-        created_at: from_ts(row.get("created_at")),
-        updated_at: from_ts(row.get("updated_at")),
-        last_checked_at: row.get::<Option<i64>, _>("last_checked_at").map(from_ts),
-        next_check_at: row.get::<Option<i64>, _>("next_check_at").map(from_ts),
-        check_error: row.get("check_error"),
-        checkpoints: Vec::new(),
-    })
-}
-
-/// A row of [`SELECT_WITH_CHECKPOINTS`].
-fn tracking_with_checkpoints(row: &SqliteRow) -> StoreResult<Tracking> {
-    let mut tracking = tracking_from_row(row)?;
-    tracking.checkpoints = checkpoints_from_json(row.get("checkpoint_list"))?;
-    Ok(tracking)
-}
-
 /// One checkpoint as [`SELECT_WITH_CHECKPOINTS`] packs it: `[pk, leg, time, checkpoint_date, status,
 /// substatus, detail, location, country_iso2, state, city, zip, raw_status, raw_time]`.
 type PackedCheckpoint = (
@@ -877,7 +876,7 @@ type PackedCheckpoint = (
 );
 
 /// Unpacks a tracking's checkpoint array, newest first (ties: the later stored first).
-fn checkpoints_from_json(text: Option<String>) -> StoreResult<Vec<Checkpoint>> {
+pub(crate) fn checkpoints_from_json(text: Option<String>) -> StoreResult<Vec<Checkpoint>> {
     let Some(text) = text else {
         return Ok(Vec::new());
     };
