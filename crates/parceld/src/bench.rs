@@ -34,6 +34,8 @@ pub struct Options {
     pub carrier_latency_ms: u64,
     /// Trackings whose first refresh each sends one webhook, in the throughput run.
     pub webhook_trackings: usize,
+    /// Only these scenarios (detection, api, refresh, webhooks, memory); all when empty.
+    pub only: Vec<String>,
     /// Where to write the JSON report.
     pub json: Option<PathBuf>,
     /// Where temporary data goes.
@@ -50,6 +52,7 @@ impl Options {
             connections: 64,
             carrier_latency_ms: 50,
             webhook_trackings: 20_000,
+            only: Vec::new(),
             json: None,
             work_dir: None,
         }
@@ -882,16 +885,27 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
         machine: machine(),
         ..Report::default()
     };
-    eprintln!("bench: detection");
-    detection(&options, &mut report);
-    eprintln!("bench: API and ingest");
-    api(&options, &work.join("api"), &mut report).await?;
-    eprintln!("bench: refresh");
-    refresh(&options, &work.join("refresh"), &mut report).await?;
-    eprintln!("bench: webhooks");
-    webhooks(&options, &work.join("webhooks"), &mut report).await?;
-    eprintln!("bench: import and memory");
-    memory(&options, &work.join("memory"), &mut report).await?;
+    let wanted = |name: &str| options.only.is_empty() || options.only.iter().any(|o| o == name);
+    if wanted("detection") {
+        eprintln!("bench: detection");
+        detection(&options, &mut report);
+    }
+    if wanted("api") {
+        eprintln!("bench: API and ingest");
+        api(&options, &work.join("api"), &mut report).await?;
+    }
+    if wanted("refresh") {
+        eprintln!("bench: refresh");
+        refresh(&options, &work.join("refresh"), &mut report).await?;
+    }
+    if wanted("webhooks") {
+        eprintln!("bench: webhooks");
+        webhooks(&options, &work.join("webhooks"), &mut report).await?;
+    }
+    if wanted("memory") {
+        eprintln!("bench: import and memory");
+        memory(&options, &work.join("memory"), &mut report).await?;
+    }
     std::fs::remove_dir_all(&work).ok();
     print!("{}", table(&report, &options));
     if let Some(path) = &options.json {

@@ -119,6 +119,10 @@ enum Command {
         /// A small run of every scenario in seconds, to check the bench itself.
         #[arg(long)]
         quick: bool,
+        /// Only these scenarios, e.g. `--only api,webhooks` (detection, api, refresh, webhooks,
+        /// memory).
+        #[arg(long, value_delimiter = ',', value_parser = ["detection", "api", "refresh", "webhooks", "memory"])]
+        only: Vec<String>,
         /// Also write the figures as JSON to FILE.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -260,6 +264,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             trackings,
             refresh_trackings,
             quick,
+            only,
             json,
         } => {
             let mut options = if quick {
@@ -270,6 +275,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             options.seconds = seconds.unwrap_or(options.seconds);
             options.trackings = trackings.unwrap_or(options.trackings);
             options.refresh_trackings = refresh_trackings.unwrap_or(options.refresh_trackings);
+            options.only = only;
             options.json = json;
             bench::run(options).await.map(|_| ())
         }
