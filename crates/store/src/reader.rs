@@ -69,33 +69,32 @@ impl Readers {
     }
 }
 
-/// A row of `SELECT_WITH_CHECKPOINTS`, with its primary key.
+/// A row of `SELECT_WITH_CHECKPOINTS`, with its primary key. Columns are read by position
+/// (the order of that statement): looking them up by name was a fifth of a 2000-page's time.
 pub(crate) fn tracking_with_checkpoints(row: &rusqlite::Row<'_>) -> StoreResult<(i64, Tracking)> {
-    let id: String = row.get("id")?;
+    let id: String = row.get(1)?;
     let tracking = Tracking {
         id: TrackingId::parse(&id)
             .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{id}`")))?,
-        tracking_number: row.get("tracking_number")?,
-        courier_code: row.get("courier_code")?,
-        courier_detected: row.get("courier_detected")?,
-        fields: parse_json(row.get("fields")?, "fields")?,
-        shipment: parse_json(row.get("shipment")?, "shipment")?,
-        delivery_status: parse_status(&row.get::<_, String>("delivery_status")?)?,
-        substatus: parse_substatus(row.get("substatus")?)?,
-        status_info: row.get("status_info")?,
-        latest_event: row.get("latest_event")?,
-        latest_checkpoint_time: row
-            .get::<_, Option<i64>>("latest_checkpoint_time")?
-            .map(from_ts),
-        archived: row.get("archived")?,
-        created_at: from_ts(row.get("created_at")?),
-        updated_at: from_ts(row.get("updated_at")?),
-        last_checked_at: row.get::<_, Option<i64>>("last_checked_at")?.map(from_ts),
-        next_check_at: row.get::<_, Option<i64>>("next_check_at")?.map(from_ts),
-        check_error: row.get("check_error")?,
-        checkpoints: checkpoints_from_json(row.get("checkpoint_list")?)?,
+        tracking_number: row.get(2)?,
+        courier_code: row.get(3)?,
+        courier_detected: row.get(4)?,
+        delivery_status: parse_status(&row.get::<_, String>(5)?)?,
+        substatus: parse_substatus(row.get(6)?)?,
+        status_info: row.get(7)?,
+        latest_event: row.get(8)?,
+        latest_checkpoint_time: row.get::<_, Option<i64>>(9)?.map(from_ts),
+        archived: row.get(10)?,
+        fields: parse_json(row.get(11)?, "fields")?,
+        shipment: parse_json(row.get(12)?, "shipment")?,
+        created_at: from_ts(row.get(13)?),
+        updated_at: from_ts(row.get(14)?),
+        last_checked_at: row.get::<_, Option<i64>>(15)?.map(from_ts),
+        next_check_at: row.get::<_, Option<i64>>(16)?.map(from_ts),
+        check_error: row.get(17)?,
+        checkpoints: checkpoints_from_json(row.get(18)?)?,
     };
-    Ok((row.get("pk")?, tracking))
+    Ok((row.get(0)?, tracking))
 }
 
 /// Runs a `SELECT_WITH_CHECKPOINTS` statement with its parameters: (primary key, tracking) per

@@ -39,6 +39,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 const INSERT_CHUNK: usize = 500;
 
 /// Trackings with their checkpoints packed into one JSON array column (`checkpoint_list`).
+/// `reader::tracking_with_checkpoints` reads these columns by position: keep the order.
 const SELECT_WITH_CHECKPOINTS: &str = "SELECT pk, id, tracking_number, courier_code, \
     courier_detected, delivery_status, substatus, status_info, latest_event, \
     latest_checkpoint_time, archived, fields, shipment, created_at, updated_at, last_checked_at, \
