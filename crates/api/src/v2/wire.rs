@@ -38,105 +38,82 @@ impl<T> V2Envelope<T> {
     }
 }
 
-/// Body of `POST /v2/trackings/post`, `POST /v2/trackings/realtime` and one item of
-/// `POST /v2/trackings/batch`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct V2CreateRequest {
-    /// Required.
-    pub tracking_number: Option<String>,
-    /// Detected from the number when missing; `GET /v2/carriers` lists the codes.
-    pub carrier_code: Option<String>,
-    /// Destination country, ISO 3166-1 alpha-2.
-    pub destination_code: Option<String>,
-    pub title: Option<String>,
-    pub logistics_channel: Option<String>,
-    pub customer_name: Option<String>,
-    pub customer_email: Option<String>,
-    pub customer_phone: Option<String>,
-    pub order_id: Option<String>,
-    /// As the merchant writes it, e.g. `2017/8/27 16:51`.
-    pub order_create_time: Option<String>,
-    pub comment: Option<String>,
-    /// YYYYMMDD, for couriers that need it.
-    pub tracking_ship_date: Option<String>,
-    pub tracking_postal_code: Option<String>,
-    pub tracking_account_number: Option<String>,
-    /// Destination country for couriers that need it with the number.
-    #[serde(rename = "specialNumberDestination")]
-    pub special_number_destination: Option<String>,
-    /// Language of event texts; parceld stores it and returns the courier's own texts.
-    pub lang: Option<String>,
+/// Declares a v2 request struct with some leading fields plus the merchant fields that create
+/// and update share (in TrackingMore v2's names), refusing unknown fields, and the mapping of
+/// those fields onto parceld's.
+macro_rules! with_v2_merchant_fields {
+    ($(#[$meta:meta])* $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty, )* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+            /// Destination country, ISO 3166-1 alpha-2.
+            pub destination_code: Option<String>,
+            pub title: Option<String>,
+            pub logistics_channel: Option<String>,
+            pub customer_name: Option<String>,
+            pub customer_email: Option<String>,
+            pub customer_phone: Option<String>,
+            pub order_id: Option<String>,
+            /// As the merchant writes it, e.g. `2017/8/27 16:51`.
+            pub order_create_time: Option<String>,
+            pub comment: Option<String>,
+            /// YYYYMMDD, for couriers that need it.
+            pub tracking_ship_date: Option<String>,
+            pub tracking_postal_code: Option<String>,
+            pub tracking_account_number: Option<String>,
+            /// Destination country for couriers that need it with the number.
+            #[serde(rename = "specialNumberDestination")]
+            pub special_number_destination: Option<String>,
+            /// Language of event texts; parceld stores it and returns the courier's own texts.
+            pub lang: Option<String>,
+        }
+
+        impl $name {
+            /// The merchant fields, in parceld's (v4) names.
+            pub fn merchant_fields(&self) -> TrackingFields {
+                TrackingFields {
+                    order_id: self.order_id.clone(),
+                    order_date: self.order_create_time.clone(),
+                    destination_country_iso2: self.destination_code.clone(),
+                    customer_name: self.customer_name.clone(),
+                    customer_email: self.customer_email.clone(),
+                    customer_sms: self.customer_phone.clone(),
+                    title: self.title.clone(),
+                    logistics_channel: self.logistics_channel.clone(),
+                    note: self.comment.clone(),
+                    tracking_courier_account: self.tracking_account_number.clone(),
+                    tracking_postal_code: self.tracking_postal_code.clone(),
+                    tracking_destination_country: self.special_number_destination.clone(),
+                    tracking_ship_date: self.tracking_ship_date.clone(),
+                    language: self.lang.clone(),
+                    ..TrackingFields::default()
+                }
+            }
+        }
+    };
 }
 
-impl V2CreateRequest {
-    /// The merchant fields, in parceld's (v4) names.
-    pub fn merchant_fields(&self) -> TrackingFields {
-        TrackingFields {
-            order_id: self.order_id.clone(),
-            order_date: self.order_create_time.clone(),
-            destination_country_iso2: self.destination_code.clone(),
-            customer_name: self.customer_name.clone(),
-            customer_email: self.customer_email.clone(),
-            customer_sms: self.customer_phone.clone(),
-            title: self.title.clone(),
-            logistics_channel: self.logistics_channel.clone(),
-            note: self.comment.clone(),
-            tracking_courier_account: self.tracking_account_number.clone(),
-            tracking_postal_code: self.tracking_postal_code.clone(),
-            tracking_destination_country: self.special_number_destination.clone(),
-            tracking_ship_date: self.tracking_ship_date.clone(),
-            language: self.lang.clone(),
-            ..TrackingFields::default()
-        }
+with_v2_merchant_fields! {
+    /// Body of `POST /v2/trackings/post`, `POST /v2/trackings/realtime` and one item of
+    /// `POST /v2/trackings/batch`.
+    V2CreateRequest {
+        /// Required.
+        tracking_number: Option<String>,
+        /// Detected from the number when missing; `GET /v2/carriers` lists the codes.
+        carrier_code: Option<String>,
     }
 }
 
-/// Body of `PUT /v2/trackings/{carrier_code}/{tracking_number}`: the fields to change.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct V2UpdateRequest {
-    pub title: Option<String>,
-    pub logistics_channel: Option<String>,
-    pub customer_name: Option<String>,
-    pub customer_email: Option<String>,
-    pub customer_phone: Option<String>,
-    pub order_id: Option<String>,
-    pub order_create_time: Option<String>,
-    pub destination_code: Option<String>,
-    pub comment: Option<String>,
-    pub tracking_ship_date: Option<String>,
-    pub tracking_postal_code: Option<String>,
-    pub tracking_account_number: Option<String>,
-    #[serde(rename = "specialNumberDestination")]
-    pub special_number_destination: Option<String>,
-    pub lang: Option<String>,
-    /// `"true"` archives the tracking (it is no longer refreshed), `"false"` brings it back.
-    pub archived: Option<String>,
-    /// TrackingMore lets a merchant force a status here; parceld's statuses come only from the
-    /// courier, so any value is refused with 4033.
-    pub status: Option<serde_json::Value>,
-}
-
-impl V2UpdateRequest {
-    pub fn merchant_fields(&self) -> TrackingFields {
-        TrackingFields {
-            order_id: self.order_id.clone(),
-            order_date: self.order_create_time.clone(),
-            destination_country_iso2: self.destination_code.clone(),
-            customer_name: self.customer_name.clone(),
-            customer_email: self.customer_email.clone(),
-            customer_sms: self.customer_phone.clone(),
-            title: self.title.clone(),
-            logistics_channel: self.logistics_channel.clone(),
-            note: self.comment.clone(),
-            tracking_courier_account: self.tracking_account_number.clone(),
-            tracking_postal_code: self.tracking_postal_code.clone(),
-            tracking_destination_country: self.special_number_destination.clone(),
-            tracking_ship_date: self.tracking_ship_date.clone(),
-            language: self.lang.clone(),
-            ..TrackingFields::default()
-        }
+with_v2_merchant_fields! {
+    /// Body of `PUT /v2/trackings/{carrier_code}/{tracking_number}`: the fields to change.
+    V2UpdateRequest {
+        /// `"true"` archives the tracking (it is no longer refreshed), `"false"` brings it back.
+        archived: Option<String>,
+        /// TrackingMore lets a merchant force a status here; parceld's statuses come only from the
+        /// courier, so any value is refused with 4033.
+        status: Option<serde_json::Value>,
     }
 }
 
