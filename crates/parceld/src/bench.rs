@@ -40,6 +40,8 @@ pub struct Options {
     pub json: Option<PathBuf>,
     /// Where temporary data goes.
     pub work_dir: Option<PathBuf>,
+    /// Keep `work_dir` afterwards instead of removing it.
+    pub keep: bool,
 }
 
 impl Options {
@@ -55,6 +57,7 @@ impl Options {
             only: Vec::new(),
             json: None,
             work_dir: None,
+            keep: false,
         }
     }
 
@@ -906,7 +909,11 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
         eprintln!("bench: import and memory");
         memory(&options, &work.join("memory"), &mut report).await?;
     }
-    std::fs::remove_dir_all(&work).ok();
+    if options.keep {
+        eprintln!("bench: data kept in {}", work.display());
+    } else {
+        std::fs::remove_dir_all(&work).ok();
+    }
     print!("{}", table(&report, &options));
     if let Some(path) = &options.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)

@@ -131,6 +131,10 @@ enum Command {
         /// Also write the figures as JSON to FILE.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+        /// Work in DIR and keep its databases afterwards (one per scenario), to reproduce a
+        /// figure by hand; DIR is emptied first.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
     },
     /// Name the courier of tracking numbers, from their format and check digit.
     Detect {
@@ -271,6 +275,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             quick,
             only,
             json,
+            keep,
         } => {
             let mut options = if quick {
                 bench::Options::quick()
@@ -282,6 +287,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             options.refresh_trackings = refresh_trackings.unwrap_or(options.refresh_trackings);
             options.only = only;
             options.json = json;
+            options.keep = keep.is_some();
+            options.work_dir = keep;
             bench::run(options).await.map(|_| ())
         }
         Command::Import {
