@@ -18,19 +18,29 @@ pub struct Milestones {
     pub returned: Option<DateTime<Utc>>,
 }
 
-/// Milestones of a set of checkpoints (any order).
-pub fn milestones(checkpoints: &[Checkpoint]) -> Milestones {
-    let first = |pred: &dyn Fn(&Checkpoint) -> bool| {
-        checkpoints.iter().filter(|c| pred(c)).map(|c| c.time).min()
-    };
-    Milestones {
-        inforeceived: first(&|c| c.status == DeliveryStatus::Inforeceived),
-        pickup: first(&|c| c.status == DeliveryStatus::Transit),
-        out_for_delivery: first(&|c| c.status == DeliveryStatus::Pickup),
-        delivered: first(&|c| c.status == DeliveryStatus::Delivered),
-        returning: first(&|c| c.substatus == Some(SubStatus::Exception011)),
-        returned: first(&|c| c.substatus == Some(SubStatus::Exception010)),
+/// Milestones of a set of checkpoints (any order), in one pass and without copying them.
+pub fn milestones<'a>(checkpoints: impl IntoIterator<Item = &'a Checkpoint>) -> Milestones {
+    fn earliest(slot: &mut Option<DateTime<Utc>>, time: DateTime<Utc>) {
+        if slot.is_none_or(|t| time < t) {
+            *slot = Some(time);
+        }
     }
+    let mut m = Milestones::default();
+    for c in checkpoints {
+        match c.status {
+            DeliveryStatus::Inforeceived => earliest(&mut m.inforeceived, c.time),
+            DeliveryStatus::Transit => earliest(&mut m.pickup, c.time),
+            DeliveryStatus::Pickup => earliest(&mut m.out_for_delivery, c.time),
+            DeliveryStatus::Delivered => earliest(&mut m.delivered, c.time),
+            _ => {}
+        }
+        match c.substatus {
+            Some(SubStatus::Exception011) => earliest(&mut m.returning, c.time),
+            Some(SubStatus::Exception010) => earliest(&mut m.returned, c.time),
+            _ => {}
+        }
+    }
+    m
 }
 
 /// Whole days from the first carrier scan to delivery, or to `now` while not delivered; 0 with

@@ -7,14 +7,15 @@
 //! these reads run on the calling task's thread over a small pool of read-only connections:
 //! no hand-off at all. Writes, and reads inside write transactions, stay on sqlx.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use parceld_model::{Tracking, TrackingId};
+use parceld_model::{Checkpoint, Leg, Tracking, TrackingId};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::sqlite::{checkpoints_from_json, from_ts, parse_json, parse_status, parse_substatus};
+use crate::sqlite::{from_ts, parse_json, parse_status, parse_substatus};
 use crate::{StoreError, StoreResult};
 
 /// Read-only connections to one database file, opened on demand and reused.
@@ -69,9 +70,10 @@ impl Readers {
     }
 }
 
-/// A row of `SELECT_WITH_CHECKPOINTS`, with its primary key. Columns are read by position
-/// (the order of that statement): looking them up by name was a fifth of a 2000-page's time.
-pub(crate) fn tracking_with_checkpoints(row: &rusqlite::Row<'_>) -> StoreResult<(i64, Tracking)> {
+/// The tracking columns of a `SELECT_TRACKINGS` row, with its primary key; checkpoints empty.
+/// Columns are read by position (the order of that statement): looking them up by name was a
+/// fifth of a 2000-page's time.
+fn tracking_columns(row: &rusqlite::Row<'_>) -> StoreResult<(i64, Tracking)> {
     let id: String = row.get(1)?;
     let tracking = Tracking {
         id: TrackingId::parse(&id)
@@ -92,23 +94,141 @@ pub(crate) fn tracking_with_checkpoints(row: &rusqlite::Row<'_>) -> StoreResult<
         last_checked_at: row.get::<_, Option<i64>>(15)?.map(from_ts),
         next_check_at: row.get::<_, Option<i64>>(16)?.map(from_ts),
         check_error: row.get(17)?,
-        checkpoints: checkpoints_from_json(row.get(18)?)?,
+        checkpoints: Vec::new(),
     };
     Ok((row.get(0)?, tracking))
 }
 
-/// Runs a `SELECT_WITH_CHECKPOINTS` statement with its parameters: (primary key, tracking) per
-/// row.
+/// The checkpoints of the trackings whose primary keys are in the JSON array `?1`, in one
+/// statement. Read as plain rows: packing them as JSON in SQL (`json_group_array`) and parsing
+/// that again cost about three times as much as the rows themselves.
+const SELECT_CHECKPOINTS: &str = "SELECT tracking_pk, pk, leg, time, checkpoint_date, status, \
+    substatus, detail, location, country_iso2, state, city, zip, raw_status, raw_time \
+    FROM checkpoints WHERE tracking_pk IN (SELECT value FROM json_each(?1))";
+
+/// [`SELECT_CHECKPOINTS`] for one tracking, `?1` its primary key: without `json_each`'s
+/// temporary table.
+const SELECT_CHECKPOINTS_OF_ONE: &str = "SELECT tracking_pk, pk, leg, time, checkpoint_date, \
+    status, substatus, detail, location, country_iso2, state, city, zip, raw_status, raw_time \
+    FROM checkpoints WHERE tracking_pk = ?1";
+
+/// A row of [`SELECT_CHECKPOINTS`]: (tracking pk, checkpoint pk, checkpoint).
+fn checkpoint_columns(row: &rusqlite::Row<'_>) -> StoreResult<(i64, i64, Checkpoint)> {
+    let checkpoint = Checkpoint {
+        leg: Leg::from_i64(row.get(2)?),
+        time: from_ts(row.get(3)?),
+        checkpoint_date: row.get(4)?,
+        status: parse_status(&row.get::<_, String>(5)?)?,
+        substatus: parse_substatus(row.get(6)?)?,
+        detail: row.get(7)?,
+        location: row.get(8)?,
+        country_iso2: row.get(9)?,
+        state: row.get(10)?,
+        city: row.get(11)?,
+        zip: row.get(12)?,
+        raw_status: row.get(13)?,
+        raw_time: row.get(14)?,
+    };
+    Ok((row.get(0)?, row.get(1)?, checkpoint))
+}
+
+/// Runs a `SELECT_TRACKINGS` statement with its parameters, then reads the checkpoints of the
+/// trackings it found; both in one read transaction, so they are of the same moment. Returns
+/// (primary key, tracking) per row, each tracking's checkpoints newest first (ties: the later
+/// stored first).
 pub(crate) fn trackings(
     conn: &Connection,
     sql: &str,
     params: &[rusqlite::types::Value],
 ) -> StoreResult<Vec<(i64, Tracking)>> {
-    let mut statement = conn.prepare_cached(sql)?;
-    let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
+    read_transaction(conn, |conn| trackings_in_transaction(conn, sql, params))
+}
+
+/// Runs `read` inside `BEGIN` … `COMMIT` (rolled back on error), with both statements cached:
+/// `Connection::unchecked_transaction` parses them again every time.
+fn read_transaction<T>(
+    conn: &Connection,
+    read: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    conn.prepare_cached("BEGIN")?.execute([])?;
+    match read(conn) {
+        Ok(value) => {
+            conn.prepare_cached("COMMIT")?.execute([])?;
+            Ok(value)
+        }
+        Err(error) => {
+            let _ = conn
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut s| s.execute([]));
+            Err(error)
+        }
+    }
+}
+
+fn trackings_in_transaction(
+    conn: &Connection,
+    sql: &str,
+    params: &[rusqlite::types::Value],
+) -> StoreResult<Vec<(i64, Tracking)>> {
     let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(tracking_with_checkpoints(row)?);
+    {
+        let mut statement = conn.prepare_cached(sql)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
+        while let Some(row) = rows.next()? {
+            out.push(tracking_columns(row)?);
+        }
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let mut index_of: HashMap<i64, usize> = HashMap::with_capacity(out.len());
+    for (i, (pk, _)) in out.iter().enumerate() {
+        index_of.insert(*pk, i);
+    }
+    let (checkpoint_sql, key) = match out.as_slice() {
+        [(pk, _)] => (
+            SELECT_CHECKPOINTS_OF_ONE,
+            rusqlite::types::Value::Integer(*pk),
+        ),
+        _ => {
+            let pks: Vec<i64> = out.iter().map(|(pk, _)| *pk).collect();
+            (
+                SELECT_CHECKPOINTS,
+                rusqlite::types::Value::Text(
+                    serde_json::to_string(&pks).expect("integers serialise"),
+                ),
+            )
+        }
+    };
+    let mut order: Vec<Vec<i64>> = vec![Vec::new(); out.len()];
+    {
+        let mut statement = conn.prepare_cached(checkpoint_sql)?;
+        let mut rows = statement.query([key])?;
+        while let Some(row) = rows.next()? {
+            let (tracking_pk, checkpoint_pk, checkpoint) = checkpoint_columns(row)?;
+            if let Some(&i) = index_of.get(&tracking_pk) {
+                out[i].1.checkpoints.push(checkpoint);
+                order[i].push(checkpoint_pk);
+            }
+        }
+    }
+    for ((_, tracking), pks) in out.iter_mut().zip(order) {
+        sort_newest_first(&mut tracking.checkpoints, &pks);
     }
     Ok(out)
+}
+
+/// Orders checkpoints newest first, ties broken by the later stored (`pks`, the checkpoints'
+/// primary keys, in the same order) first.
+fn sort_newest_first(checkpoints: &mut Vec<Checkpoint>, pks: &[i64]) {
+    if checkpoints.len() < 2 {
+        return;
+    }
+    let mut keyed: Vec<(i64, i64, Checkpoint)> = pks
+        .iter()
+        .zip(checkpoints.drain(..))
+        .map(|(pk, c)| (c.time.timestamp(), *pk, c))
+        .collect();
+    keyed.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+    checkpoints.extend(keyed.into_iter().map(|(_, _, c)| c));
 }

@@ -12,14 +12,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use parceld_model::{
-    Checkpoint, DeliveryStatus, Leg, RateLimits, ShipmentInfo, SubStatus, Tracking, TrackingFields,
-    TrackingId,
+    DeliveryStatus, RateLimits, ShipmentInfo, SubStatus, Tracking, TrackingFields, TrackingId,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
+use crate::key_cache::KeyCache;
 use crate::keys;
 use crate::reader::{self, Readers};
 use crate::{
@@ -39,16 +39,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 const INSERT_CHUNK: usize = 500;
 
 /// Trackings with their checkpoints packed into one JSON array column (`checkpoint_list`).
-/// `reader::tracking_with_checkpoints` reads these columns by position: keep the order.
-const SELECT_WITH_CHECKPOINTS: &str = "SELECT pk, id, tracking_number, courier_code, \
+/// `reader::tracking_columns` reads these columns by position: keep the order. Checkpoints are
+/// read by `reader::trackings` in a second statement.
+const SELECT_TRACKINGS: &str = "SELECT pk, id, tracking_number, courier_code, \
     courier_detected, delivery_status, substatus, status_info, latest_event, \
     latest_checkpoint_time, archived, fields, shipment, created_at, updated_at, last_checked_at, \
-    next_check_at, check_error, \
-    (SELECT json_group_array(json_array(c.pk, c.leg, c.time, c.checkpoint_date, c.status, \
-        c.substatus, c.detail, c.location, c.country_iso2, c.state, c.city, c.zip, c.raw_status, \
-        c.raw_time)) \
-     FROM checkpoints c WHERE c.tracking_pk = trackings.pk) AS checkpoint_list \
-    FROM trackings";
+    next_check_at, check_error FROM trackings";
 
 /// The SQLite store.
 #[derive(Clone)]
@@ -56,6 +52,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The hot read path (API keys, trackings): see [`crate::reader`].
     readers: Arc<Readers>,
+    /// Valid key checks, remembered: see [`crate::key_cache`].
+    key_cache: Arc<KeyCache>,
 }
 
 impl SqliteStore {
@@ -76,6 +74,7 @@ impl SqliteStore {
         let store = SqliteStore {
             pool,
             readers: Arc::new(Readers::new(path)),
+            key_cache: Arc::new(KeyCache::new(path)),
         };
         store.migrate().await?;
         Ok(store)
@@ -141,10 +140,9 @@ impl SqliteStore {
         })
     }
 
-    /// Reads trackings by primary key, with their checkpoints, in the order of `pks`: one
-    /// statement whatever the number. Each tracking's checkpoints come back as one JSON array
-    /// column rather than as rows of their own, because a page of 2000 trackings with ten
-    /// checkpoints each is 2000 rows to decode instead of 22000.
+    /// Reads trackings by primary key, with their checkpoints, in the order of `pks`: two
+    /// statements whatever the number (the trackings, then all their checkpoints), in one read
+    /// transaction.
     async fn load_trackings(&self, pks: &[i64]) -> StoreResult<Vec<Tracking>> {
         Ok(self
             .load_trackings_by_pk(pks)
@@ -163,7 +161,7 @@ impl SqliteStore {
         let rows = self.readers.with(|conn| {
             reader::trackings(
                 conn,
-                &format!("{SELECT_WITH_CHECKPOINTS} WHERE pk IN (SELECT value FROM json_each(?1))"),
+                &format!("{SELECT_TRACKINGS} WHERE pk IN (SELECT value FROM json_each(?1))"),
                 &[Value::Text(pk_list)],
             )
         })?;
@@ -207,6 +205,7 @@ impl Store for SqliteStore {
         let account = insert_account(&mut tx, name).await?;
         let key = Self::insert_key(&mut tx, &account).await?;
         tx.commit().await?;
+        self.key_cache.changed();
         Ok(Some(key))
     }
 
@@ -214,6 +213,7 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let account = insert_account(&mut tx, name).await?;
         tx.commit().await?;
+        self.key_cache.changed();
         Ok(account)
     }
 
@@ -233,6 +233,7 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?
             .rows_affected();
+        self.key_cache.changed();
         if changed == 0 {
             return Err(StoreError::NotFound(format!("account `{name}`")));
         }
@@ -250,6 +251,7 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?
             .rows_affected();
+        self.key_cache.changed();
         if changed == 0 {
             return Err(StoreError::NotFound(format!("account `{name}`")));
         }
@@ -259,7 +261,9 @@ impl Store for SqliteStore {
     async fn create_api_key(&self, account_name: &str) -> StoreResult<NewApiKey> {
         let account = self.account_by_name(account_name).await?;
         let mut conn = self.pool.acquire().await?;
-        Self::insert_key(&mut conn, &account).await
+        let key = Self::insert_key(&mut conn, &account).await;
+        self.key_cache.changed();
+        key
     }
 
     async fn api_keys(&self) -> StoreResult<Vec<ApiKeyInfo>> {
@@ -289,6 +293,7 @@ impl Store for SqliteStore {
                 .execute(&self.pool)
                 .await?
                 .rows_affected();
+        self.key_cache.changed();
         Ok(changed > 0)
     }
 
@@ -296,6 +301,10 @@ impl Store for SqliteStore {
         let Some(lookup) = keys::lookup_part(presented) else {
             return Ok(KeyCheck::Invalid);
         };
+        let stamp = self.key_cache.stamp();
+        if let Some(account) = stamp.and_then(|stamp| self.key_cache.get(stamp, presented)) {
+            return Ok(KeyCheck::Valid(account));
+        }
         type KeyRow = (Vec<u8>, Option<i64>, i64, String, bool, i64, String);
         let row: Option<KeyRow> = self.readers.with(|conn| {
             let mut statement = conn.prepare_cached(
@@ -326,13 +335,17 @@ impl Store for SqliteStore {
         if deleted_at.is_some() {
             return Ok(KeyCheck::Deleted);
         }
-        Ok(KeyCheck::Valid(Account {
+        let account = Account {
             id,
             name,
             disabled,
             created_at: from_ts(created_at),
             rate_limits: parse_json(rate_limits, "rate_limits")?,
-        }))
+        };
+        if let Some(stamp) = stamp {
+            self.key_cache.remember(stamp, presented, &account);
+        }
+        Ok(KeyCheck::Valid(account))
     }
 
     async fn create_trackings(
@@ -420,16 +433,28 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<Tracking>> {
         // Looking numbers up goes through the number index; left alone, the planner prefers the
         // index that yields newest-first order and scans the whole account.
-        let mut sql = String::from(SELECT_WITH_CHECKPOINTS);
-        sql.push_str(if filter.tracking_numbers.is_empty() {
-            " WHERE pk IN (SELECT pk FROM trackings WHERE account_id = ?"
-        } else {
-            " WHERE pk IN (SELECT pk FROM trackings INDEXED BY trackings_by_number WHERE account_id = ?"
-        });
+        let mut sql = String::from(SELECT_TRACKINGS);
         let mut params = vec![Value::Integer(account)];
-        push_filter(&mut sql, &mut params, filter);
         let offset = i64::from(page.number.max(1) - 1) * i64::from(page.size);
-        sql.push_str(" ORDER BY pk DESC LIMIT ? OFFSET ?) ORDER BY pk DESC");
+        if let [number] = filter.tracking_numbers.as_slice() {
+            // One number (the commonest call): a plain index search. The general form below
+            // builds temporary tables for `json_each` and the inner `ORDER BY`, which were a
+            // quarter of SQLite's time for one tracking.
+            sql.push_str(
+                " INDEXED BY trackings_by_number WHERE account_id = ? AND tracking_number = ?",
+            );
+            params.push(Value::Text(number.clone()));
+            push_other_filters(&mut sql, &mut params, filter);
+            sql.push_str(" ORDER BY pk DESC LIMIT ? OFFSET ?");
+        } else {
+            sql.push_str(if filter.tracking_numbers.is_empty() {
+                " WHERE pk IN (SELECT pk FROM trackings WHERE account_id = ?"
+            } else {
+                " WHERE pk IN (SELECT pk FROM trackings INDEXED BY trackings_by_number WHERE account_id = ?"
+            });
+            push_filter(&mut sql, &mut params, filter);
+            sql.push_str(" ORDER BY pk DESC LIMIT ? OFFSET ?) ORDER BY pk DESC");
+        }
         params.extend([Value::Integer(i64::from(page.size)), Value::Integer(offset)]);
         let rows = self
             .readers
@@ -441,7 +466,7 @@ impl Store for SqliteStore {
         let rows = self.readers.with(|conn| {
             reader::trackings(
                 conn,
-                &format!("{SELECT_WITH_CHECKPOINTS} WHERE id = ?1 AND account_id = ?2"),
+                &format!("{SELECT_TRACKINGS} WHERE id = ?1 AND account_id = ?2"),
                 &[
                     Value::Text(id.as_str().to_string()),
                     Value::Integer(account),
@@ -786,6 +811,11 @@ fn push_filter(sql: &mut String, params: &mut Vec<Value>, filter: &TrackingFilte
             serde_json::to_string(&filter.tracking_numbers).expect("strings"),
         ));
     }
+    push_other_filters(sql, params, filter);
+}
+
+/// The conditions of `filter` other than `tracking_numbers`.
+fn push_other_filters(sql: &mut String, params: &mut Vec<Value>, filter: &TrackingFilter) {
     if let Some(courier) = &filter.courier_code {
         sql.push_str(" AND courier_code = ?");
         params.push(Value::Text(courier.clone()));
@@ -855,70 +885,4 @@ fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
         created_at: from_ts(row.get(3)),
         rate_limits: parse_json(row.get(4), "rate_limits")?,
     })
-}
-
-/// One checkpoint as [`SELECT_WITH_CHECKPOINTS`] packs it: `[pk, leg, time, checkpoint_date, status,
-/// substatus, detail, location, country_iso2, state, city, zip, raw_status, raw_time]`.
-type PackedCheckpoint = (
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
-
-/// Unpacks a tracking's checkpoint array, newest first (ties: the later stored first).
-pub(crate) fn checkpoints_from_json(text: Option<String>) -> StoreResult<Vec<Checkpoint>> {
-    let Some(text) = text else {
-        return Ok(Vec::new());
-    };
-    let mut packed: Vec<PackedCheckpoint> = serde_json::from_str(&text)
-        .map_err(|e| StoreError::Corrupt(format!("checkpoint list: {e}")))?;
-    packed.sort_by(|a, b| b.2.cmp(&a.2).then(b.0.cmp(&a.0)));
-    packed
-        .into_iter()
-        .map(
-            |(
-                _,
-                leg,
-                time,
-                checkpoint_date,
-                status,
-                substatus,
-                detail,
-                location,
-                country_iso2,
-                state,
-                city,
-                zip,
-                raw_status,
-                raw_time,
-            )| {
-                Ok(Checkpoint {
-                    leg: Leg::from_i64(leg),
-                    time: from_ts(time),
-                    checkpoint_date,
-                    status: parse_status(&status)?,
-                    substatus: parse_substatus(substatus)?,
-                    detail,
-                    location,
-                    country_iso2,
-                    state,
-                    city,
-                    zip,
-                    raw_status,
-                    raw_time,
-                })
-            },
-        )
-        .collect()
 }

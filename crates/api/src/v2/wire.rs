@@ -235,8 +235,7 @@ fn local_time(checkpoint: &Checkpoint) -> String {
 }
 
 fn leg(courier_code: Option<&str>, checkpoints: Vec<&Checkpoint>) -> V2Leg {
-    let owned: Vec<Checkpoint> = checkpoints.iter().map(|c| (*c).clone()).collect();
-    let m = parceld_model::milestones(&owned);
+    let m = parceld_model::milestones(checkpoints.iter().copied());
     let courier = courier_code.and_then(parceld_detect::courier);
     V2Leg {
         item_received: m.inforeceived.map(plain_time),

@@ -261,8 +261,7 @@ impl From<&Checkpoint> for CheckpointView {
 }
 
 fn leg_view(courier_code: Option<&str>, checkpoints: &[&Checkpoint]) -> CarrierLegView {
-    let owned: Vec<Checkpoint> = checkpoints.iter().map(|c| (*c).clone()).collect();
-    let m = parceld_model::milestones(&owned);
+    let m = parceld_model::milestones(checkpoints.iter().copied());
     let weblink = courier_code
         .and_then(parceld_detect::courier)
         .map(|c| c.url.to_string())

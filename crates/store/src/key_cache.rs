@@ -1,0 +1,159 @@
+//! Remembered API-key checks, kept true across processes by a stamp file.
+//!
+//! Every authenticated request checks its key. Done in SQLite that is a read transaction of its
+//! own, about a tenth of the server's time for `GET /v4/trackings/get` of one number. Keys and
+//! accounts change rarely, so valid checks are remembered in memory.
+//!
+//! What makes that safe is that a change must take effect at once, including a change made by
+//! another process (`parceld key delete` or `parceld account disable` while the server runs).
+//! Every change to keys or accounts goes through the store, which, after committing, writes new
+//! random bytes to a stamp file beside the database (`<database>-keys`). Each check first reads
+//! the stamp (one `pread`, far cheaper than a SQLite transaction); a stamp other than the one the
+//! remembered checks were made under forgets them all. The stamp is read *before* the database,
+//! so a check that raced with a change is remembered under the old stamp and forgotten on the
+//! next request. Like SQLite's own WAL index, this assumes the processes share one machine's file
+//! system. A database changed by hand (the `sqlite3` shell) is seen after a restart, or after
+//! any `parceld key`/`account` command.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rand::RngCore;
+
+use crate::Account;
+
+/// Checks remembered at most; beyond that the memory is cleared and refilled.
+const MAX_REMEMBERED: usize = 10_000;
+
+pub(crate) struct KeyCache {
+    path: PathBuf,
+    /// The stamp file, opened once (`None` when it cannot be: then nothing is remembered).
+    file: Option<File>,
+    state: Mutex<Remembered>,
+}
+
+#[derive(Default)]
+struct Remembered {
+    stamp: Option<[u8; 16]>,
+    valid: HashMap<String, Account>,
+}
+
+impl KeyCache {
+    /// The cache for the database at `database`; creates its stamp file if missing.
+    pub(crate) fn new(database: &Path) -> KeyCache {
+        let mut name = database.as_os_str().to_owned();
+        name.push("-keys");
+        let path = PathBuf::from(name);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .ok();
+        if let Some(file) = &file {
+            let mut current = [0u8; 16];
+            if !matches!(file.read_at(&mut current, 0), Ok(16)) {
+                let _ = file.write_all_at(&random_stamp(), 0);
+            }
+        }
+        KeyCache {
+            path,
+            file,
+            state: Mutex::new(Remembered::default()),
+        }
+    }
+
+    /// The current stamp; `None` when it cannot be read (then the caller asks the database).
+    pub(crate) fn stamp(&self) -> Option<[u8; 16]> {
+        let mut stamp = [0u8; 16];
+        match self.file.as_ref()?.read_at(&mut stamp, 0) {
+            Ok(16) => Some(stamp),
+            _ => None,
+        }
+    }
+
+    /// The account of `presented` if it was found valid under `stamp`.
+    pub(crate) fn get(&self, stamp: [u8; 16], presented: &str) -> Option<Account> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.stamp != Some(stamp) {
+            state.stamp = Some(stamp);
+            state.valid.clear();
+            return None;
+        }
+        state.valid.get(presented).cloned()
+    }
+
+    /// Remembers that `presented` was valid when checked after reading `stamp`.
+    pub(crate) fn remember(&self, stamp: [u8; 16], presented: &str, account: &Account) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.stamp != Some(stamp) {
+            return;
+        }
+        if state.valid.len() >= MAX_REMEMBERED {
+            state.valid.clear();
+        }
+        state.valid.insert(presented.to_string(), account.clone());
+    }
+
+    /// Called after a committed change to keys or accounts: every process forgets its checks.
+    pub(crate) fn changed(&self) {
+        let written = self
+            .file
+            .as_ref()
+            .map(|file| file.write_all_at(&random_stamp(), 0));
+        if !matches!(written, Some(Ok(()))) {
+            tracing::warn!(
+                path = %self.path.display(),
+                "could not write the API-key stamp file; a server may accept a changed key until it restarts"
+            );
+        }
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.stamp = None;
+        state.valid.clear();
+    }
+}
+
+fn random_stamp() -> [u8; 16] {
+    let mut stamp = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut stamp);
+    stamp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account() -> Account {
+        Account {
+            id: 1,
+            name: "a".into(),
+            disabled: false,
+            created_at: chrono::Utc::now(),
+            rate_limits: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_change_in_another_cache_of_the_same_database_forgets_remembered_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("parceld.db");
+        let server = KeyCache::new(&database);
+        let cli = KeyCache::new(&database);
+        let stamp = server.stamp().unwrap();
+        assert!(server.get(stamp, "pk_x").is_none());
+        server.remember(stamp, "pk_x", &account());
+        assert_eq!(server.get(stamp, "pk_x").map(|a| a.id), Some(1));
+
+        cli.changed();
+        let new_stamp = server.stamp().unwrap();
+        assert_ne!(new_stamp, stamp);
+        assert!(server.get(new_stamp, "pk_x").is_none());
+        // A check made under the old stamp is not remembered under the new one.
+        server.remember(stamp, "pk_x", &account());
+        assert!(server.get(new_stamp, "pk_x").is_none());
+    }
+}
