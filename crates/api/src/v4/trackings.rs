@@ -4,10 +4,13 @@
 //! wire response. Every client mistake becomes an [`ApiError`] with a public code.
 
 use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use parceld_model::{DeliveryStatus, TrackingId};
+use parceld_model::{DeliveryStatus, Tracking, TrackingId};
 use parceld_store::{CreateOutcome, Page, RetrackOutcome, TrackingFilter};
+use serde::Serialize;
 
 use super::wire::{
     iso, status_list, BatchItemView, BatchResultView, CreateTrackingRequest, Envelope,
@@ -20,6 +23,34 @@ use crate::AppState;
 use parceld_model::TrackingFields;
 
 type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
+
+/// A success whose data borrows from a tracking: serialised in the handler, while the tracking
+/// is alive.
+type RenderedResult = Result<Response, ApiError>;
+
+/// Serialises `data` in the v4 envelope, into a buffer sized for `size_hint` bytes (a
+/// 2000-tracking page is megabytes; growing a small buffer to that size copies it many times).
+fn render<T: Serialize>(data: T, size_hint: usize) -> RenderedResult {
+    let mut body = Vec::with_capacity(size_hint);
+    serde_json::to_writer(&mut body, &Envelope::ok(data)).map_err(ApiError::internal)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+/// About how many bytes the JSON of `trackings` takes.
+fn size_of(trackings: &[Tracking]) -> usize {
+    trackings
+        .iter()
+        .map(|t| 2048 + 320 * t.checkpoints.len())
+        .sum::<usize>()
+        + 64
+}
 
 fn tracking_id(raw: &str) -> Result<TrackingId, ApiError> {
     TrackingId::parse(raw).ok_or_else(|| {
@@ -48,7 +79,7 @@ pub async fn create(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
     RawBody(body): RawBody,
-) -> ApiResult<TrackingView> {
+) -> RenderedResult {
     let request: CreateTrackingRequest = parse_json(&body)?;
     let new = service::new_tracking(
         request.tracking_number.as_deref(),
@@ -77,7 +108,7 @@ pub async fn create(
             } else {
                 tracking
             };
-            Ok(Json(Envelope::ok(TrackingView::new(&tracking, Utc::now()))))
+            render(TrackingView::new(&tracking, Utc::now()), 4096)
         }
         CreateOutcome::AlreadyExists {
             tracking_number,
@@ -302,19 +333,18 @@ pub async fn list(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
     QueryPairs(pairs): QueryPairs,
-) -> ApiResult<Vec<TrackingView>> {
+) -> RenderedResult {
     let (filter, page) = list_query(pairs)?;
     let trackings = state
         .store
         .list_trackings(account.id, &filter, page)
         .await?;
     let now = Utc::now();
-    Ok(Json(Envelope::ok(
-        trackings
-            .iter()
-            .map(|t| TrackingView::new(t, now))
-            .collect(),
-    )))
+    let views: Vec<TrackingView> = trackings
+        .iter()
+        .map(|t| TrackingView::new(t, now))
+        .collect();
+    render(views, size_of(&trackings))
 }
 
 /// Change a tracking's fields, courier or archive state.
@@ -371,14 +401,14 @@ pub async fn delete(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
     Path(id): Path<String>,
-) -> ApiResult<TrackingView> {
+) -> RenderedResult {
     let id = tracking_id(&id)?;
     let tracking = state
         .store
         .delete_tracking(account.id, &id)
         .await?
         .ok_or_else(ApiError::tracking_not_found)?;
-    Ok(Json(Envelope::ok(TrackingView::new(&tracking, Utc::now()))))
+    render(TrackingView::new(&tracking, Utc::now()), 4096)
 }
 
 /// Re-activate an expired tracking.
@@ -397,11 +427,11 @@ pub async fn retrack(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
     Path(id): Path<String>,
-) -> ApiResult<TrackingView> {
+) -> RenderedResult {
     let id = tracking_id(&id)?;
     match state.store.retrack(account.id, &id).await? {
         RetrackOutcome::Retracked(tracking) => {
-            Ok(Json(Envelope::ok(TrackingView::new(&tracking, Utc::now()))))
+            render(TrackingView::new(&tracking, Utc::now()), 4096)
         }
         RetrackOutcome::NotExpired => Err(ApiError::new(
             ErrorCode::RetrackNotAllowed,
@@ -434,7 +464,7 @@ pub async fn realtime(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
     RawBody(body): RawBody,
-) -> ApiResult<RealtimeView> {
+) -> RenderedResult {
     let value: serde_json::Value = parse_json(&body)?;
     if value.is_array() {
         return Err(ApiError::new(
@@ -457,15 +487,18 @@ pub async fn realtime(
         },
     };
     let result = service::realtime(&state, account.id, target).await?;
-    Ok(Json(Envelope::ok(RealtimeView {
-        tracking: TrackingView::new(&result.tracking, Utc::now()),
-        fetched_at: result.fetched_at.map(iso),
-        fetched_from: if result.from_store {
-            "store"
-        } else {
-            "carrier"
-        }
-        .to_string(),
-        carrier_error: result.carrier_error,
-    })))
+    render(
+        RealtimeView {
+            tracking: TrackingView::new(&result.tracking, Utc::now()),
+            fetched_at: result.fetched_at.map(iso),
+            fetched_from: if result.from_store {
+                "store"
+            } else {
+                "carrier"
+            }
+            .to_string(),
+            carrier_error: result.carrier_error,
+        },
+        4096,
+    )
 }

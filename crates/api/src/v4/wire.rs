@@ -121,63 +121,63 @@ impl<T> Envelope<T> {
 
 /// A tracking as v4 returns it.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TrackingView {
+pub struct TrackingView<'a> {
     /// 32 lowercase hex characters.
-    pub id: String,
-    pub tracking_number: String,
-    pub courier_code: String,
-    pub order_number: Option<String>,
-    pub order_date: Option<String>,
-    pub order_id: Option<String>,
-    pub title: Option<String>,
-    pub logistics_channel: Option<String>,
-    pub note: Option<String>,
-    pub label: Option<String>,
+    pub id: &'a str,
+    pub tracking_number: &'a str,
+    pub courier_code: &'a str,
+    pub order_number: Option<&'a str>,
+    pub order_date: Option<&'a str>,
+    pub order_id: Option<&'a str>,
+    pub title: Option<&'a str>,
+    pub logistics_channel: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub label: Option<&'a str>,
     /// ISO-8601, UTC.
     pub created_at: String,
     /// ISO-8601, UTC (TrackingMore's spelling).
     pub update_at: String,
     /// One of the nine statuses.
-    pub delivery_status: String,
-    pub substatus: Option<String>,
-    pub status_info: Option<String>,
-    pub latest_event: Option<String>,
+    pub delivery_status: &'a str,
+    pub substatus: Option<&'a str>,
+    pub status_info: Option<&'a str>,
+    pub latest_event: Option<&'a str>,
     pub latest_checkpoint_time: Option<String>,
     /// Days from the first checkpoint to delivery (or to now while undelivered).
     pub transit_time: i64,
     /// `"true"` or `"false"`.
-    pub archived: String,
+    pub archived: &'a str,
     pub updating: bool,
-    pub origin_country: Option<String>,
-    pub origin_state: Option<String>,
-    pub origin_city: Option<String>,
-    pub destination_country: Option<String>,
-    pub destination_state: Option<String>,
-    pub destination_city: Option<String>,
-    pub tracking_postal_code: Option<String>,
-    pub tracking_ship_date: Option<String>,
-    pub tracking_destination_country: Option<String>,
-    pub tracking_origin_country: Option<String>,
-    pub tracking_key: Option<String>,
-    pub tracking_courier_account: Option<String>,
-    pub customer_name: Option<String>,
-    pub customer_email: Option<String>,
-    pub customer_sms: Option<String>,
-    pub recipient_postcode: Option<String>,
-    pub signed_by: Option<String>,
-    pub service_code: Option<String>,
-    pub weight: Option<String>,
-    pub weight_kg: Option<String>,
-    pub product_type: Option<String>,
-    pub pieces: Option<String>,
-    pub dimension: Option<String>,
-    pub previously: Option<String>,
-    pub destination_track_number: Option<String>,
-    pub exchange_number: Option<String>,
-    pub scheduled_delivery_date: Option<String>,
-    pub scheduled_address: Option<String>,
-    pub origin_info: CarrierLegView,
-    pub destination_info: CarrierLegView,
+    pub origin_country: Option<&'a str>,
+    pub origin_state: Option<&'a str>,
+    pub origin_city: Option<&'a str>,
+    pub destination_country: Option<&'a str>,
+    pub destination_state: Option<&'a str>,
+    pub destination_city: Option<&'a str>,
+    pub tracking_postal_code: Option<&'a str>,
+    pub tracking_ship_date: Option<&'a str>,
+    pub tracking_destination_country: Option<&'a str>,
+    pub tracking_origin_country: Option<&'a str>,
+    pub tracking_key: Option<&'a str>,
+    pub tracking_courier_account: Option<&'a str>,
+    pub customer_name: Option<&'a str>,
+    pub customer_email: Option<&'a str>,
+    pub customer_sms: Option<&'a str>,
+    pub recipient_postcode: Option<&'a str>,
+    pub signed_by: Option<&'a str>,
+    pub service_code: Option<&'a str>,
+    pub weight: Option<&'a str>,
+    pub weight_kg: Option<&'a str>,
+    pub product_type: Option<&'a str>,
+    pub pieces: Option<&'a str>,
+    pub dimension: Option<&'a str>,
+    pub previously: Option<&'a str>,
+    pub destination_track_number: Option<&'a str>,
+    pub exchange_number: Option<&'a str>,
+    pub scheduled_delivery_date: Option<&'a str>,
+    pub scheduled_address: Option<&'a str>,
+    pub origin_info: CarrierLegView<'a>,
+    pub destination_info: CarrierLegView<'a>,
     /// parceld extension: the courier was detected from the number, not given on create.
     pub courier_detected: bool,
     /// parceld extension: when parceld last asked the courier.
@@ -185,16 +185,16 @@ pub struct TrackingView {
     /// parceld extension: when parceld will next ask the courier.
     pub next_check_at: Option<String>,
     /// parceld extension: the last error the courier gave, if the last check failed.
-    pub check_error: Option<String>,
+    pub check_error: Option<&'a str>,
 }
 
 /// One carrier leg (first mile or last mile).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CarrierLegView {
-    pub courier_code: Option<String>,
-    pub courier_phone: Option<String>,
-    pub weblink: Option<String>,
-    pub reference_number: Option<String>,
+pub struct CarrierLegView<'a> {
+    pub courier_code: Option<&'a str>,
+    pub courier_phone: Option<&'a str>,
+    pub weblink: Option<&'a str>,
+    pub reference_number: Option<&'a str>,
     pub milestone_date: MilestoneView,
     pub pickup_date: Option<String>,
     pub departed_airport_date: Option<String>,
@@ -202,7 +202,7 @@ pub struct CarrierLegView {
     pub customs_received_date: Option<String>,
     pub arrived_destination_date: Option<String>,
     /// Newest first.
-    pub trackinfo: Vec<CheckpointView>,
+    pub trackinfo: Vec<CheckpointView<'a>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -216,21 +216,21 @@ pub struct MilestoneView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CheckpointView {
+pub struct CheckpointView<'a> {
     /// Carrier-local time with its offset.
-    pub checkpoint_date: String,
-    pub checkpoint_delivery_status: String,
-    pub checkpoint_delivery_substatus: Option<String>,
-    pub tracking_detail: String,
-    pub location: String,
-    pub country_iso2: String,
-    pub state: String,
-    pub city: String,
-    pub zip: String,
+    pub checkpoint_date: &'a str,
+    pub checkpoint_delivery_status: &'a str,
+    pub checkpoint_delivery_substatus: Option<&'a str>,
+    pub tracking_detail: &'a str,
+    pub location: &'a str,
+    pub country_iso2: &'a str,
+    pub state: &'a str,
+    pub city: &'a str,
+    pub zip: &'a str,
     /// The carrier's own code.
-    pub raw_status: String,
+    pub raw_status: &'a str,
     /// parceld extension: the carrier's timestamp text as it sent it.
-    pub raw_time: String,
+    pub raw_time: &'a str,
 }
 
 /// ISO-8601 with an explicit `+00:00`, as TrackingMore writes times.
@@ -242,37 +242,34 @@ fn opt_iso(time: Option<DateTime<Utc>>) -> Option<String> {
     time.map(iso)
 }
 
-impl From<&Checkpoint> for CheckpointView {
-    fn from(c: &Checkpoint) -> Self {
+impl<'a> From<&'a Checkpoint> for CheckpointView<'a> {
+    fn from(c: &'a Checkpoint) -> Self {
         CheckpointView {
-            checkpoint_date: c.checkpoint_date.clone(),
-            checkpoint_delivery_status: c.status.as_str().to_string(),
-            checkpoint_delivery_substatus: c.substatus.map(|s| s.as_str().to_string()),
-            tracking_detail: c.detail.clone(),
-            location: c.location.clone(),
-            country_iso2: c.country_iso2.clone(),
-            state: c.state.clone(),
-            city: c.city.clone(),
-            zip: c.zip.clone(),
-            raw_status: c.raw_status.clone(),
-            raw_time: c.raw_time.clone(),
+            checkpoint_date: &c.checkpoint_date,
+            checkpoint_delivery_status: c.status.as_str(),
+            checkpoint_delivery_substatus: c.substatus.map(|s| s.as_str()),
+            tracking_detail: &c.detail,
+            location: &c.location,
+            country_iso2: &c.country_iso2,
+            state: &c.state,
+            city: &c.city,
+            zip: &c.zip,
+            raw_status: &c.raw_status,
+            raw_time: &c.raw_time,
         }
     }
 }
 
-fn leg_view(courier_code: Option<&str>, checkpoints: &[&Checkpoint]) -> CarrierLegView {
+fn leg_view<'a>(
+    courier_code: Option<&'a str>,
+    checkpoints: Vec<&'a Checkpoint>,
+) -> CarrierLegView<'a> {
     let m = parceld_model::milestones(checkpoints.iter().copied());
-    let weblink = courier_code
-        .and_then(parceld_detect::courier)
-        .map(|c| c.url.to_string())
-        .filter(|u| !u.is_empty());
+    let courier = courier_code.and_then(parceld_detect::courier);
     CarrierLegView {
-        courier_code: courier_code.map(str::to_string),
-        courier_phone: courier_code
-            .and_then(parceld_detect::courier)
-            .map(|c| c.phone.to_string())
-            .filter(|p| !p.is_empty()),
-        weblink,
+        courier_code,
+        courier_phone: courier.map(|c| c.phone).filter(|p| !p.is_empty()),
+        weblink: courier.map(|c| c.url).filter(|u| !u.is_empty()),
         reference_number: None,
         milestone_date: MilestoneView {
             inforeceived_date: opt_iso(m.inforeceived),
@@ -287,88 +284,79 @@ fn leg_view(courier_code: Option<&str>, checkpoints: &[&Checkpoint]) -> CarrierL
         arrived_abroad_date: None,
         customs_received_date: None,
         arrived_destination_date: None,
-        trackinfo: checkpoints
-            .iter()
-            .map(|c| CheckpointView::from(*c))
-            .collect(),
+        trackinfo: checkpoints.into_iter().map(CheckpointView::from).collect(),
     }
 }
 
-impl TrackingView {
-    pub fn new(t: &Tracking, now: DateTime<Utc>) -> Self {
-        let origin: Vec<&Checkpoint> = t
-            .checkpoints
-            .iter()
-            .filter(|c| c.leg == Leg::Origin)
-            .collect();
-        let destination: Vec<&Checkpoint> = t
-            .checkpoints
-            .iter()
-            .filter(|c| c.leg == Leg::Destination)
-            .collect();
+impl<'a> TrackingView<'a> {
+    /// The view of `t`, borrowing its text: a 2000-tracking page copied every string once more
+    /// when the view owned them.
+    pub fn new(t: &'a Tracking, now: DateTime<Utc>) -> Self {
+        let (origin, destination): (Vec<&Checkpoint>, Vec<&Checkpoint>) =
+            t.checkpoints.iter().partition(|c| c.leg == Leg::Origin);
         let f = &t.fields;
         let s = &t.shipment;
         TrackingView {
-            id: t.id.to_string(),
-            tracking_number: t.tracking_number.clone(),
-            courier_code: t.courier_code.clone(),
-            order_number: f.order_number.clone(),
-            order_date: f.order_date.clone(),
-            order_id: f.order_id.clone(),
-            title: f.title.clone(),
-            logistics_channel: f.logistics_channel.clone(),
-            note: f.note.clone(),
-            label: f.label.clone(),
+            id: t.id.as_str(),
+            tracking_number: &t.tracking_number,
+            courier_code: &t.courier_code,
+            order_number: f.order_number.as_deref(),
+            order_date: f.order_date.as_deref(),
+            order_id: f.order_id.as_deref(),
+            title: f.title.as_deref(),
+            logistics_channel: f.logistics_channel.as_deref(),
+            note: f.note.as_deref(),
+            label: f.label.as_deref(),
             created_at: iso(t.created_at),
             update_at: iso(t.updated_at),
-            delivery_status: t.delivery_status.as_str().to_string(),
-            substatus: t.substatus.map(|s| s.as_str().to_string()),
-            status_info: t.status_info.clone(),
-            latest_event: t.latest_event.clone(),
+            delivery_status: t.delivery_status.as_str(),
+            substatus: t.substatus.map(|s| s.as_str()),
+            status_info: t.status_info.as_deref(),
+            latest_event: t.latest_event.as_deref(),
             latest_checkpoint_time: opt_iso(t.latest_checkpoint_time),
             transit_time: parceld_model::transit_days(&t.checkpoints, now),
-            archived: t.archived.to_string(),
+            archived: if t.archived { "true" } else { "false" },
             updating: false,
             origin_country: s
                 .origin_country
-                .clone()
-                .or_else(|| f.origin_country_iso2.clone()),
-            origin_state: s.origin_state.clone(),
-            origin_city: s.origin_city.clone(),
+                .as_deref()
+                .or(f.origin_country_iso2.as_deref()),
+            origin_state: s.origin_state.as_deref(),
+            origin_city: s.origin_city.as_deref(),
             destination_country: s
                 .destination_country
-                .clone()
-                .or_else(|| f.destination_country_iso2.clone()),
-            destination_state: s.destination_state.clone(),
-            destination_city: s.destination_city.clone(),
-            tracking_postal_code: f.tracking_postal_code.clone(),
-            tracking_ship_date: f.tracking_ship_date.clone(),
-            tracking_destination_country: f.tracking_destination_country.clone(),
-            tracking_origin_country: f.tracking_origin_country.clone(),
-            tracking_key: f.tracking_key.clone(),
-            tracking_courier_account: f.tracking_courier_account.clone(),
-            customer_name: f.customer_name.clone(),
-            customer_email: f.customer_email.clone(),
-            customer_sms: f.customer_sms.clone(),
-            recipient_postcode: f.recipient_postcode.clone(),
-            signed_by: s.signed_by.clone(),
-            service_code: s.service_code.clone(),
-            weight: s.weight.clone(),
-            weight_kg: s.weight_kg.clone(),
-            product_type: s.product_type.clone(),
-            pieces: s.pieces.clone(),
-            dimension: s.dimension.clone(),
-            previously: s.previously.clone(),
-            destination_track_number: s.destination_track_number.clone(),
-            exchange_number: s.exchange_number.clone(),
-            scheduled_delivery_date: s.scheduled_delivery_date.clone(),
-            scheduled_address: s.scheduled_address.clone(),
-            origin_info: leg_view(Some(&t.courier_code), &origin),
-            destination_info: leg_view(s.destination_courier_code.as_deref(), &destination),
+                .as_deref()
+                .or(f.destination_country_iso2.as_deref()),
+            destination_state: s.destination_state.as_deref(),
+            destination_city: s.destination_city.as_deref(),
+            tracking_postal_code: f.tracking_postal_code.as_deref(),
+            tracking_ship_date: f.tracking_ship_date.as_deref(),
+            tracking_destination_country: f.tracking_destination_country.as_deref(),
+            tracking_origin_country: f.tracking_origin_country.as_deref(),
+            tracking_key: f.tracking_key.as_deref(),
+            tracking_courier_account: f.tracking_courier_account.as_deref(),
+            customer_name: f.customer_name.as_deref(),
+            customer_email: f.customer_email.as_deref(),
+            customer_sms: f.customer_sms.as_deref(),
+            recipient_postcode: f.recipient_postcode.as_deref(),
+            signed_by: s.signed_by.as_deref(),
+            service_code: s.service_code.as_deref(),
+            weight: s.weight.as_deref(),
+            weight_kg: s.weight_kg.as_deref(),
+            product_type: s.product_type.as_deref(),
+            pieces: s.pieces.as_deref(),
+            dimension: s.dimension.as_deref(),
+            previously: s.previously.as_deref(),
+            destination_track_number: s.destination_track_number.as_deref(),
+            exchange_number: s.exchange_number.as_deref(),
+            scheduled_delivery_date: s.scheduled_delivery_date.as_deref(),
+            scheduled_address: s.scheduled_address.as_deref(),
+            origin_info: leg_view(Some(&t.courier_code), origin),
+            destination_info: leg_view(s.destination_courier_code.as_deref(), destination),
             courier_detected: t.courier_detected,
             last_checked_at: opt_iso(t.last_checked_at),
             next_check_at: opt_iso(t.next_check_at),
-            check_error: t.check_error.clone(),
+            check_error: t.check_error.as_deref(),
         }
     }
 }
@@ -391,9 +379,9 @@ pub struct RealtimeRequest {
 
 /// `data` of `POST /v4/trackings/realtime`: the tracking plus where the data came from.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RealtimeView {
+pub struct RealtimeView<'a> {
     #[serde(flatten)]
-    pub tracking: TrackingView,
+    pub tracking: TrackingView<'a>,
     /// parceld extension: when the data was fetched from the courier.
     pub fetched_at: Option<String>,
     /// parceld extension: `carrier` (fetched now) or `store` (fetched less than 2 hours ago,
