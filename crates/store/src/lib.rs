@@ -270,6 +270,18 @@ pub trait Store: Send + Sync + 'static {
         filter: &TrackingFilter,
         page: Page,
     ) -> StoreResult<Vec<Tracking>>;
+    /// [`Store::list_trackings`], handed to `each` in chunks of at most `chunk` trackings (in
+    /// order, all of one moment) as they are read, so a large page can be rendered while the
+    /// rest is read; stops early when `each` returns `false`. Blocking: call it from a blocking
+    /// thread (`spawn_blocking`), never on the async runtime.
+    fn list_trackings_in_chunks(
+        &self,
+        account: AccountId,
+        filter: &TrackingFilter,
+        page: Page,
+        chunk: usize,
+        each: &mut (dyn FnMut(Vec<Tracking>) -> bool + Send),
+    ) -> StoreResult<()>;
     async fn tracking(&self, account: AccountId, id: &TrackingId) -> StoreResult<Option<Tracking>>;
     /// `Ok(None)` when the account has no such tracking; `Conflict` when the new courier would
     /// duplicate another of the account's trackings.

@@ -165,19 +165,57 @@ fn read_transaction<T>(
     }
 }
 
+/// Runs [`trackings`]'s two reads in one read transaction, but hands the result to `each` in
+/// chunks of at most `chunk` trackings as soon as a chunk's checkpoints are read (one statement
+/// per chunk), so a caller can render one chunk while the next is read. Stops early when `each`
+/// returns `false`.
+pub(crate) fn trackings_in_chunks(
+    conn: &Connection,
+    sql: &str,
+    params: &[rusqlite::types::Value],
+    chunk: usize,
+    each: &mut dyn FnMut(Vec<(i64, Tracking)>) -> bool,
+) -> StoreResult<()> {
+    read_transaction(conn, |conn| {
+        let mut rest = tracking_rows(conn, sql, params)?.into_iter();
+        loop {
+            let next: Vec<(i64, Tracking)> = rest.by_ref().take(chunk.max(1)).collect();
+            if next.is_empty() || !each(with_checkpoints(conn, next)?) {
+                return Ok(());
+            }
+        }
+    })
+}
+
 fn trackings_in_transaction(
     conn: &Connection,
     sql: &str,
     params: &[rusqlite::types::Value],
 ) -> StoreResult<Vec<(i64, Tracking)>> {
+    let rows = tracking_rows(conn, sql, params)?;
+    with_checkpoints(conn, rows)
+}
+
+/// The rows of a `SELECT_TRACKINGS` statement, checkpoints not yet read.
+fn tracking_rows(
+    conn: &Connection,
+    sql: &str,
+    params: &[rusqlite::types::Value],
+) -> StoreResult<Vec<(i64, Tracking)>> {
     let mut out = Vec::new();
-    {
-        let mut statement = conn.prepare_cached(sql)?;
-        let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
-        while let Some(row) = rows.next()? {
-            out.push(tracking_columns(row)?);
-        }
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
+    while let Some(row) = rows.next()? {
+        out.push(tracking_columns(row)?);
     }
+    Ok(out)
+}
+
+/// Reads the checkpoints of `out`'s trackings (one statement) into them.
+fn with_checkpoints(
+    conn: &Connection,
+    mut out: Vec<(i64, Tracking)>,
+) -> StoreResult<Vec<(i64, Tracking)>> {
     if out.is_empty() {
         return Ok(out);
     }

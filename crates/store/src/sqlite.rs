@@ -431,35 +431,27 @@ impl Store for SqliteStore {
         filter: &TrackingFilter,
         page: Page,
     ) -> StoreResult<Vec<Tracking>> {
-        // Looking numbers up goes through the number index; left alone, the planner prefers the
-        // index that yields newest-first order and scans the whole account.
-        let mut sql = String::from(SELECT_TRACKINGS);
-        let mut params = vec![Value::Integer(account)];
-        let offset = i64::from(page.number.max(1) - 1) * i64::from(page.size);
-        if let [number] = filter.tracking_numbers.as_slice() {
-            // One number (the commonest call): a plain index search. The general form below
-            // builds temporary tables for `json_each` and the inner `ORDER BY`, which were a
-            // quarter of SQLite's time for one tracking.
-            sql.push_str(
-                " INDEXED BY trackings_by_number WHERE account_id = ? AND tracking_number = ?",
-            );
-            params.push(Value::Text(number.clone()));
-            push_other_filters(&mut sql, &mut params, filter);
-            sql.push_str(" ORDER BY pk DESC LIMIT ? OFFSET ?");
-        } else {
-            sql.push_str(if filter.tracking_numbers.is_empty() {
-                " WHERE pk IN (SELECT pk FROM trackings WHERE account_id = ?"
-            } else {
-                " WHERE pk IN (SELECT pk FROM trackings INDEXED BY trackings_by_number WHERE account_id = ?"
-            });
-            push_filter(&mut sql, &mut params, filter);
-            sql.push_str(" ORDER BY pk DESC LIMIT ? OFFSET ?) ORDER BY pk DESC");
-        }
-        params.extend([Value::Integer(i64::from(page.size)), Value::Integer(offset)]);
+        let (sql, params) = list_sql(account, filter, page);
         let rows = self
             .readers
             .with(|conn| reader::trackings(conn, &sql, &params))?;
         Ok(rows.into_iter().map(|(_, tracking)| tracking).collect())
+    }
+
+    fn list_trackings_in_chunks(
+        &self,
+        account: AccountId,
+        filter: &TrackingFilter,
+        page: Page,
+        chunk: usize,
+        each: &mut (dyn FnMut(Vec<Tracking>) -> bool + Send),
+    ) -> StoreResult<()> {
+        let (sql, params) = list_sql(account, filter, page);
+        self.readers.with(|conn| {
+            reader::trackings_in_chunks(conn, &sql, &params, chunk, &mut |rows| {
+                each(rows.into_iter().map(|(_, tracking)| tracking).collect())
+            })
+        })
     }
 
     async fn tracking(&self, account: AccountId, id: &TrackingId) -> StoreResult<Option<Tracking>> {
@@ -804,6 +796,36 @@ async fn insert_account(conn: &mut sqlx::SqliteConnection, name: &str) -> StoreR
 }
 
 /// Appends the conditions of `filter` (after `WHERE account_id = ?`) and their parameters.
+/// The statement and parameters of one page of `list_trackings`: a `SELECT_TRACKINGS`.
+fn list_sql(account: AccountId, filter: &TrackingFilter, page: Page) -> (String, Vec<Value>) {
+    // Looking numbers up goes through the number index; left alone, the planner prefers the
+    // index that yields newest-first order and scans the whole account.
+    let mut sql = String::from(SELECT_TRACKINGS);
+    let mut params = vec![Value::Integer(account)];
+    let offset = i64::from(page.number.max(1) - 1) * i64::from(page.size);
+    if let [number] = filter.tracking_numbers.as_slice() {
+        // One number (the commonest call): a plain index search. The general form below
+        // builds temporary tables for `json_each` and the inner `ORDER BY`, which were a
+        // quarter of SQLite's time for one tracking.
+        sql.push_str(
+            " INDEXED BY trackings_by_number WHERE account_id = ? AND tracking_number = ?",
+        );
+        params.push(Value::Text(number.clone()));
+        push_other_filters(&mut sql, &mut params, filter);
+        sql.push_str(" ORDER BY pk DESC LIMIT ? OFFSET ?");
+    } else {
+        sql.push_str(if filter.tracking_numbers.is_empty() {
+            " WHERE pk IN (SELECT pk FROM trackings WHERE account_id = ?"
+        } else {
+            " WHERE pk IN (SELECT pk FROM trackings INDEXED BY trackings_by_number WHERE account_id = ?"
+        });
+        push_filter(&mut sql, &mut params, filter);
+        sql.push_str(" ORDER BY pk DESC LIMIT ? OFFSET ?) ORDER BY pk DESC");
+    }
+    params.extend([Value::Integer(i64::from(page.size)), Value::Integer(offset)]);
+    (sql, params)
+}
+
 fn push_filter(sql: &mut String, params: &mut Vec<Value>, filter: &TrackingFilter) {
     if !filter.tracking_numbers.is_empty() {
         sql.push_str(" AND tracking_number IN (SELECT value FROM json_each(?))");

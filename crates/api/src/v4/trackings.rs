@@ -13,7 +13,7 @@ use parceld_store::{CreateOutcome, Page, RetrackOutcome, TrackingFilter};
 use serde::Serialize;
 
 use super::wire::{
-    iso, status_list, BatchItemView, BatchResultView, CreateTrackingRequest, Envelope,
+    iso, status_list, BatchItemView, BatchResultView, CreateTrackingRequest, Envelope, Meta,
     RealtimeRequest, RealtimeView, TrackingView, UpdateResultView, UpdateTrackingRequest,
 };
 use crate::error::{ApiError, ErrorCode};
@@ -33,14 +33,19 @@ type RenderedResult = Result<Response, ApiError>;
 fn render<T: Serialize>(data: T, size_hint: usize) -> RenderedResult {
     let mut body = Vec::with_capacity(size_hint);
     serde_json::to_writer(&mut body, &Envelope::ok(data)).map_err(ApiError::internal)?;
-    Ok((
+    Ok(json_response(body))
+}
+
+/// A 200 with a JSON body already written.
+fn json_response(body: Vec<u8>) -> Response {
+    (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// About how many bytes the JSON of `trackings` takes.
@@ -335,6 +340,9 @@ pub async fn list(
     QueryPairs(pairs): QueryPairs,
 ) -> RenderedResult {
     let (filter, page) = list_query(pairs)?;
+    if page.size >= PIPELINED_FROM && filter.tracking_numbers.is_empty() {
+        return render_page_while_reading(&state, account.id, filter, page).await;
+    }
     let trackings = state
         .store
         .list_trackings(account.id, &filter, page)
@@ -345,6 +353,51 @@ pub async fn list(
         .map(|t| TrackingView::new(t, now))
         .collect();
     render(views, size_of(&trackings))
+}
+
+/// Pages of at least this many trackings are rendered while they are read.
+const PIPELINED_FROM: u32 = 200;
+
+/// Trackings per chunk handed from the reading thread to the rendering task.
+const PIPELINE_CHUNK: usize = 250;
+
+/// A large page: a blocking thread reads it in chunks (one read transaction) while this task
+/// renders each chunk as it arrives, so on two cores reading and rendering overlap instead of
+/// adding up; a 2000-tracking page spent about as long in SQLite as in building its JSON. The
+/// body is the same bytes `render` would write.
+async fn render_page_while_reading(
+    state: &AppState,
+    account: parceld_store::AccountId,
+    filter: TrackingFilter,
+    page: Page,
+) -> RenderedResult {
+    let (chunks_in, mut chunks) = tokio::sync::mpsc::channel::<Vec<Tracking>>(2);
+    let store = state.store.clone();
+    let reading = tokio::task::spawn_blocking(move || {
+        store.list_trackings_in_chunks(account, &filter, page, PIPELINE_CHUNK, &mut |chunk| {
+            chunks_in.blocking_send(chunk).is_ok()
+        })
+    });
+    let now = Utc::now();
+    let mut body = Vec::new();
+    body.extend_from_slice(b"{\"meta\":");
+    serde_json::to_writer(&mut body, &Meta::ok()).map_err(ApiError::internal)?;
+    body.extend_from_slice(b",\"data\":[");
+    let mut first = true;
+    while let Some(chunk) = chunks.recv().await {
+        body.reserve(size_of(&chunk));
+        for tracking in &chunk {
+            if !first {
+                body.push(b',');
+            }
+            first = false;
+            serde_json::to_writer(&mut body, &TrackingView::new(tracking, now))
+                .map_err(ApiError::internal)?;
+        }
+    }
+    reading.await.map_err(ApiError::internal)??;
+    body.extend_from_slice(b"]}");
+    Ok(json_response(body))
 }
 
 /// Change a tracking's fields, courier or archive state.

@@ -107,13 +107,20 @@ pub struct Meta {
     pub message: String,
 }
 
+impl Meta {
+    /// The `meta` of every success.
+    pub fn ok() -> Self {
+        Meta {
+            code: 200,
+            message: "Request response is successful".to_string(),
+        }
+    }
+}
+
 impl<T> Envelope<T> {
     pub fn ok(data: T) -> Self {
         Envelope {
-            meta: Meta {
-                code: 200,
-                message: "Request response is successful".to_string(),
-            },
+            meta: Meta::ok(),
             data,
         }
     }
