@@ -38,9 +38,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// Rows per multi-row INSERT: well under SQLite's limit of bound parameters.
 const INSERT_CHUNK: usize = 500;
 
-/// Trackings with their checkpoints packed into one JSON array column (`checkpoint_list`).
-/// `reader::tracking_columns` reads these columns by position: keep the order. Checkpoints are
-/// read by `reader::trackings` in a second statement.
+/// Trackings without their checkpoints; `reader::tracking_columns` reads these columns by
+/// position: keep the order. Checkpoints are read by `reader::trackings` in a second statement
+/// (one statement joining them was slower: it copies every tracking column into each
+/// checkpoint's row).
 const SELECT_TRACKINGS: &str = "SELECT pk, id, tracking_number, courier_code, \
     courier_detected, delivery_status, substatus, status_info, latest_event, \
     latest_checkpoint_time, archived, fields, shipment, created_at, updated_at, last_checked_at, \
