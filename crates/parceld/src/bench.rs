@@ -914,11 +914,11 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
     } else {
         std::fs::remove_dir_all(&work).ok();
     }
-    print!("{}", table(&report, &options));
+    say!("{}", table(&report, &options).trim_end());
     if let Some(path) = &options.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("JSON written to {}", path.display());
+        say!("JSON written to {}", path.display());
     }
     Ok(report)
 }

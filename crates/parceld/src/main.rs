@@ -4,6 +4,21 @@
 //! brings the database schema up to date, `account` and `key` manage tenants and their API keys,
 //! and `openapi` prints the API's OpenAPI document.
 
+/// `println!` for command output that ends the process quietly when standard output has been
+/// closed (`parceld track … | head`), as Unix tools do, instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(error) = writeln!(std::io::stdout(), $($arg)*) {
+            if error.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("parceld: cannot write to standard output: {error}");
+            std::process::exit(1);
+        }
+    }};
+}
+
 mod bench;
 mod config;
 mod import;
@@ -215,7 +230,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
         Command::Openapi => {
-            print!("{}", parceld_api::openapi::document());
+            say!("{}", parceld_api::openapi::document().trim_end());
             return Ok(());
         }
         Command::Detect { numbers, text } => return detect(numbers, text.as_deref()),
@@ -255,7 +270,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve { bind } => serve(config, bind).await,
         Command::Migrate => {
             open_store(&config).await?;
-            println!(
+            say!(
                 "database {} is up to date ({} migrations)",
                 config.database_path().display(),
                 SqliteStore::known_migrations().len()
@@ -315,7 +330,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let summary = import::run(Arc::new(store), found.id, &options).await?;
             let seconds = started.elapsed().as_secs_f64();
-            println!(
+            say!(
                 "imported {}: {} read, {} created, {} already existed, {} rejected in {:.1} s ({:.0} records/s)",
                 file.display(),
                 summary.read,
@@ -326,7 +341,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 summary.read as f64 / seconds.max(1e-9)
             );
             if summary.rejected > 0 {
-                println!(
+                say!(
                     "the rejected lines and their reasons are in {}",
                     import::rejected_file(&file).display()
                 );
@@ -362,7 +377,7 @@ async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> anyhow
     init_logging(&config);
     let store = open_store(&config).await?;
     if let Some(first) = store.bootstrap(&config.server.default_account).await? {
-        println!(
+        say!(
             "Created account \"{}\" with its first API key (shown only this once, keep it):\n\n    {}\n\nSend it in the Tracking-Api-Key header.",
             first.info.account_name, first.key
         );
@@ -415,7 +430,7 @@ async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> anyhow
             .await
             .with_context(|| format!("cannot listen on {}", config.server.bind))?;
         let address = listener.local_addr()?;
-        println!("parceld listening on http://{address}");
+        say!("parceld listening on http://{address}");
         tracing::info!(%address, data_dir = %config.server.data_dir.display(), "serving");
         let mut api_stop = stop_rx.clone();
         axum::serve(listener, app)
@@ -424,7 +439,7 @@ async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> anyhow
             })
             .await?;
     } else {
-        println!("parceld worker running (no API on this node)");
+        say!("parceld worker running (no API on this node)");
         let mut stop = stop_rx.clone();
         let _ = stop.wait_for(|stop| *stop).await;
     }
@@ -475,7 +490,7 @@ async fn sim(bind: std::net::SocketAddr) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
     let address = listener.local_addr()?;
-    println!("parceld simulator listening on http://{address} (carriers under /<courier_code>/, control under /_control/)");
+    say!("parceld simulator listening on http://{address} (carriers under /<courier_code>/, control under /_control/)");
     tokio::select! {
         result = parceld_sim::serve(listener, parceld_sim::Simulator::new()) => result?,
         _ = shutdown_signal() => {}
@@ -499,11 +514,11 @@ async fn track(config: &Config, courier: &str, number: &str, raw: bool) -> anyho
     let (_, outcome) = answers.pop().context("the adapter gave no answer")?;
     match outcome {
         Ok(parceld_carriers::TrackResult::NotFound) => {
-            println!("{courier} {number}: not found");
+            say!("{courier} {number}: not found");
         }
         Ok(parceld_carriers::TrackResult::Found(shipment)) => {
             if raw {
-                println!(
+                say!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "status": shipment.status.as_str(),
@@ -513,7 +528,7 @@ async fn track(config: &Config, courier: &str, number: &str, raw: bool) -> anyho
                     }))?
                 );
             } else {
-                println!(
+                say!(
                     "{courier} {number}: {}{}",
                     shipment.status,
                     shipment
@@ -522,7 +537,7 @@ async fn track(config: &Config, courier: &str, number: &str, raw: bool) -> anyho
                         .unwrap_or_default()
                 );
                 for c in &shipment.checkpoints {
-                    println!(
+                    say!(
                         "  {}  {:<13} {:<15} {}  {}",
                         c.checkpoint_date,
                         c.status.as_str(),
@@ -540,12 +555,12 @@ async fn track(config: &Config, courier: &str, number: &str, raw: bool) -> anyho
 
 fn print_candidates(number: &str, candidates: &[parceld_detect::Candidate]) {
     if candidates.is_empty() {
-        println!("{number}: no courier's format fits");
+        say!("{number}: no courier's format fits");
         return;
     }
-    println!("{number}:");
+    say!("{number}:");
     for c in candidates {
-        println!(
+        say!(
             "  {:<18} {:>4.0}%  {}",
             c.courier.code,
             c.confidence * 100.0,
@@ -564,7 +579,7 @@ fn detect(numbers: &[String], text: Option<&std::path::Path>) -> anyhow::Result<
         };
         let found = parceld_detect::find_in_text(&content);
         if found.is_empty() {
-            println!("no tracking numbers found");
+            say!("no tracking numbers found");
         }
         for f in found {
             print_candidates(&f.number, &f.candidates);
@@ -609,19 +624,23 @@ async fn account(store: &SqliteStore, command: AccountCommand) -> anyhow::Result
                 bail!("the account name must not be empty");
             }
             let account = store.create_account(name).await?;
-            println!(
+            say!(
                 "created account \"{}\"; give it a key with: parceld key create --account {}",
-                account.name, account.name
+                account.name,
+                account.name
             );
         }
         AccountCommand::List => {
-            println!(
+            say!(
                 "{:<6} {:<24} {:<9} {:<24} LIMITS",
-                "ID", "NAME", "STATE", "CREATED"
+                "ID",
+                "NAME",
+                "STATE",
+                "CREATED"
             );
             for a in store.accounts().await? {
                 let state = if a.disabled { "disabled" } else { "active" };
-                println!(
+                say!(
                     "{:<6} {:<24} {:<9} {:<24} {}",
                     a.id,
                     a.name,
@@ -660,18 +679,18 @@ async fn account(store: &SqliteStore, command: AccountCommand) -> anyhow::Result
                 overrides.set(class, rate);
             }
             store.set_account_rate_limits(&name, &overrides).await?;
-            println!("account \"{name}\" limits: {}", describe_limits(&overrides));
+            say!("account \"{name}\" limits: {}", describe_limits(&overrides));
         }
         AccountCommand::Disable { name } | AccountCommand::Enable { name } if name.is_empty() => {
             bail!("the account name must not be empty")
         }
         AccountCommand::Disable { name } => {
             store.set_account_disabled(&name, true).await?;
-            println!("account \"{name}\" is disabled");
+            say!("account \"{name}\" is disabled");
         }
         AccountCommand::Enable { name } => {
             store.set_account_disabled(&name, false).await?;
-            println!("account \"{name}\" is enabled");
+            say!("account \"{name}\" is enabled");
         }
     }
     Ok(())
@@ -680,9 +699,11 @@ async fn account(store: &SqliteStore, command: AccountCommand) -> anyhow::Result
 async fn key(store: &SqliteStore, command: KeyCommand) -> anyhow::Result<()> {
     match command {
         KeyCommand::Create { account } => match store.create_api_key(&account).await {
-            Ok(new) => println!(
+            Ok(new) => say!(
                 "created key {} for account \"{}\" (shown only this once, keep it):\n\n    {}",
-                new.info.id, new.info.account_name, new.key
+                new.info.id,
+                new.info.account_name,
+                new.key
             ),
             Err(StoreError::NotFound(_)) => {
                 bail!("no account named \"{account}\"; `parceld account list` shows them")
@@ -690,13 +711,13 @@ async fn key(store: &SqliteStore, command: KeyCommand) -> anyhow::Result<()> {
             Err(other) => return Err(other.into()),
         },
         KeyCommand::List => {
-            println!("{:<22} {:<20} {:<24} STATE", "KEY ID", "ACCOUNT", "CREATED");
+            say!("{:<22} {:<20} {:<24} STATE", "KEY ID", "ACCOUNT", "CREATED");
             for k in store.api_keys().await? {
                 let state = match k.deleted_at {
                     Some(at) => format!("deleted {}", fmt_time(at)),
                     None => "active".to_string(),
                 };
-                println!(
+                say!(
                     "{:<22} {:<20} {:<24} {}",
                     k.id,
                     k.account_name,
@@ -707,9 +728,7 @@ async fn key(store: &SqliteStore, command: KeyCommand) -> anyhow::Result<()> {
         }
         KeyCommand::Delete { key_id } => {
             if store.delete_api_key(&key_id).await? {
-                println!(
-                    "deleted key {key_id}; requests with it now get \"API key has been deleted\""
-                );
+                say!("deleted key {key_id}; requests with it now get \"API key has been deleted\"");
             } else {
                 bail!("no active key with id {key_id}; `parceld key list` shows them");
             }
@@ -742,7 +761,7 @@ fn print_webhook(w: &parceld_store::WebhookEndpoint, account: &str) {
         (false, Some(reason)) => format!("disabled: {reason}"),
         (false, None) => "disabled".to_string(),
     };
-    println!(
+    say!(
         "{:<28} {:<16} {:<3} {:<40} {:<24} {}",
         w.id,
         account,
@@ -792,7 +811,7 @@ async fn webhook(
                 .create_webhook(account.id, &new, config.webhooks.max_per_account)
                 .await?
             {
-                CreateWebhook::Created(w) => println!(
+                CreateWebhook::Created(w) => say!(
                     "created webhook {} for account \"{}\"; its signing secret:\n\n    {}",
                     w.id, account.name, w.secret
                 ),
@@ -808,9 +827,13 @@ async fn webhook(
                 Some(name) => Some(account_named(store, &name).await?.id),
                 None => None,
             };
-            println!(
+            say!(
                 "{:<28} {:<16} {:<3} {:<40} {:<24} STATE",
-                "WEBHOOK ID", "ACCOUNT", "VER", "URL", "STATUSES"
+                "WEBHOOK ID",
+                "ACCOUNT",
+                "VER",
+                "URL",
+                "STATUSES"
             );
             for w in store.webhooks(filter).await? {
                 let name = accounts
@@ -826,7 +849,7 @@ async fn webhook(
                 .delete_webhook(None, &id)
                 .await?
                 .ok_or_else(|| missing(&id))?;
-            println!("deleted webhook {id} with its deliveries");
+            say!("deleted webhook {id} with its deliveries");
         }
         WebhookCommand::Enable { id } => {
             let patch = WebhookPatch {
@@ -837,7 +860,7 @@ async fn webhook(
                 .update_webhook(None, &id, &patch)
                 .await?
                 .ok_or_else(|| missing(&id))?;
-            println!("webhook {id} is enabled");
+            say!("webhook {id} is enabled");
         }
         WebhookCommand::Disable { id } => {
             let patch = WebhookPatch {
@@ -848,7 +871,7 @@ async fn webhook(
                 .update_webhook(None, &id, &patch)
                 .await?
                 .ok_or_else(|| missing(&id))?;
-            println!("webhook {id} is disabled");
+            say!("webhook {id} is disabled");
         }
         WebhookCommand::RotateSecret { id } => {
             let patch = WebhookPatch {
@@ -859,7 +882,7 @@ async fn webhook(
                 .update_webhook(None, &id, &patch)
                 .await?
                 .ok_or_else(|| missing(&id))?;
-            println!("webhook {id} has a new signing secret:\n\n    {}", w.secret);
+            say!("webhook {id} has a new signing secret:\n\n    {}", w.secret);
         }
     }
     Ok(())

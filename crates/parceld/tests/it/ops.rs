@@ -72,3 +72,26 @@ async fn the_committed_openapi_document_matches_the_code() {
         assert!(document["paths"][path].is_object(), "{path} missing");
     }
 }
+
+#[test]
+fn command_output_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    // The document is larger than a pipe's buffer, so the command is still writing when the
+    // reader goes away, as with `parceld openapi | head`.
+    let mut child = Command::new(crate::support::BIN)
+        .arg("openapi")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    assert_eq!(&first[..1], b"{");
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
