@@ -326,3 +326,40 @@ async fn attempts_of_an_endpoint_deleted_mid_flight_do_not_sink_the_batch() {
         .iter()
         .all(|d| d.state == "delivered" && d.attempt_log.len() == 1));
 }
+
+#[tokio::test]
+async fn deliveries_behind_many_that_cannot_go_are_still_claimed() {
+    let (_dir, store, account, _) = setup(0).await;
+    let off = endpoint(&store, account, vec![]).await;
+    let on = endpoint(&store, account, vec![]).await;
+    // More due deliveries of a disabled endpoint than a claim looks at first (256 for a claim
+    // of 2), all older than the one delivery that can go.
+    for i in 0..300 {
+        store
+            .insert_delivery(&off, "TEST", &format!("evt_off_{i}"), Some("{}"), true)
+            .await
+            .unwrap();
+    }
+    store
+        .update_webhook(
+            None,
+            &off.id,
+            &parceld_store::WebhookPatch {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .insert_delivery(&on, "TEST", "evt_on", Some("{}"), true)
+        .await
+        .unwrap();
+    let now = Utc::now() + Duration::seconds(1);
+    let claimed = store
+        .claim_deliveries("d", now, now + Duration::seconds(60), 2, 4)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "{claimed:?}");
+    assert_eq!(claimed[0].endpoint_pk, on.pk);
+}
