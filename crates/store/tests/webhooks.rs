@@ -49,6 +49,20 @@ async fn endpoint(
     }
 }
 
+async fn disable(store: &SqliteStore, endpoint: &WebhookEndpoint) {
+    store
+        .update_webhook(
+            None,
+            &endpoint.id,
+            &parceld_store::WebhookPatch {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+}
+
 fn checkpoint(minute: u32, status: DeliveryStatus) -> Checkpoint {
     Checkpoint {
         leg: Leg::Origin,
@@ -142,17 +156,7 @@ async fn changes_queue_one_delivery_per_matching_enabled_endpoint_in_the_same_tr
     let all = endpoint(&store, account, vec![]).await;
     let delivered = endpoint(&store, account, vec![DeliveryStatus::Delivered]).await;
     let off = endpoint(&store, account, vec![]).await;
-    store
-        .update_webhook(
-            None,
-            &off.id,
-            &parceld_store::WebhookPatch {
-                enabled: Some(false),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    disable(&store, &off).await;
     refresh(
         &store,
         &pks,
@@ -340,17 +344,7 @@ async fn deliveries_behind_many_that_cannot_go_are_still_claimed() {
             .await
             .unwrap();
     }
-    store
-        .update_webhook(
-            None,
-            &off.id,
-            &parceld_store::WebhookPatch {
-                enabled: Some(false),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    disable(&store, &off).await;
     store
         .insert_delivery(&on, "TEST", "evt_on", Some("{}"), true)
         .await
