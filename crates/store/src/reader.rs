@@ -141,7 +141,9 @@ pub(crate) fn trackings(
     sql: &str,
     params: &[rusqlite::types::Value],
 ) -> StoreResult<Vec<(i64, Tracking)>> {
-    read_transaction(conn, |conn| trackings_in_transaction(conn, sql, params))
+    read_transaction(conn, |conn| {
+        with_checkpoints(conn, tracking_rows(conn, sql, params)?)
+    })
 }
 
 /// Runs `read` inside `BEGIN` … `COMMIT` (rolled back on error), with both statements cached:
@@ -185,15 +187,6 @@ pub(crate) fn trackings_in_chunks(
             }
         }
     })
-}
-
-fn trackings_in_transaction(
-    conn: &Connection,
-    sql: &str,
-    params: &[rusqlite::types::Value],
-) -> StoreResult<Vec<(i64, Tracking)>> {
-    let rows = tracking_rows(conn, sql, params)?;
-    with_checkpoints(conn, rows)
 }
 
 /// The rows of a `SELECT_TRACKINGS` statement, checkpoints not yet read.
