@@ -99,18 +99,25 @@ fn tracking_columns(row: &rusqlite::Row<'_>) -> StoreResult<(i64, Tracking)> {
     Ok((row.get(0)?, tracking))
 }
 
+/// The columns `checkpoint_columns` reads, in its order.
+macro_rules! checkpoint_select {
+    () => {
+        "SELECT tracking_pk, pk, leg, time, checkpoint_date, status, substatus, detail, \
+         location, country_iso2, state, city, zip, raw_status, raw_time FROM checkpoints "
+    };
+}
+
 /// The checkpoints of the trackings whose primary keys are in the JSON array `?1`, in one
 /// statement. Read as plain rows: packing them as JSON in SQL (`json_group_array`) and parsing
-/// that again cost about three times as much as the rows themselves.
-const SELECT_CHECKPOINTS: &str = "SELECT tracking_pk, pk, leg, time, checkpoint_date, status, \
-    substatus, detail, location, country_iso2, state, city, zip, raw_status, raw_time \
-    FROM checkpoints WHERE tracking_pk IN (SELECT value FROM json_each(?1))";
+/// that again cost more than reading the rows.
+const SELECT_CHECKPOINTS: &str = concat!(
+    checkpoint_select!(),
+    "WHERE tracking_pk IN (SELECT value FROM json_each(?1))"
+);
 
 /// [`SELECT_CHECKPOINTS`] for one tracking, `?1` its primary key: without `json_each`'s
 /// temporary table.
-const SELECT_CHECKPOINTS_OF_ONE: &str = "SELECT tracking_pk, pk, leg, time, checkpoint_date, \
-    status, substatus, detail, location, country_iso2, state, city, zip, raw_status, raw_time \
-    FROM checkpoints WHERE tracking_pk = ?1";
+const SELECT_CHECKPOINTS_OF_ONE: &str = concat!(checkpoint_select!(), "WHERE tracking_pk = ?1");
 
 /// A row of [`SELECT_CHECKPOINTS`]: (tracking pk, checkpoint pk, checkpoint).
 fn checkpoint_columns(row: &rusqlite::Row<'_>) -> StoreResult<(i64, i64, Checkpoint)> {
