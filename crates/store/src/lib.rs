@@ -5,6 +5,8 @@
 //! SQLite one without touching them. Every method that handles many rows does it in a bounded
 //! number of statements (multi-row inserts, `IN (json_each(?))` look-ups), never one per row.
 
+mod checkpoint_list;
+pub use checkpoint_list::REWRITE_ALL_CHECKPOINT_LISTS;
 mod key_cache;
 pub mod keys;
 mod reader;

@@ -2,8 +2,9 @@
 //! of results.
 //!
 //! Every call is a bounded number of statements whatever the batch size: one `UPDATE …
-//! RETURNING` claims a batch; applying a batch is one multi-row checkpoint insert, one
-//! `UPDATE … FROM json_each(?)` and one insert of change records, in one transaction. A worker
+//! RETURNING` claims a batch; applying a batch is one multi-row checkpoint insert (per 500
+//! checkpoints), one rewrite of the grown trackings' checkpoint lists, one `UPDATE … FROM
+//! json_each(?)` and one insert of change records, in one transaction. A worker
 //! that dies leaves its leases to expire; a worker whose lease expired cannot apply stale results,
 //! because every write is conditioned on `lease_owner`.
 
@@ -15,6 +16,7 @@ use rand::RngCore;
 use serde_json::json;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
+use crate::checkpoint_list;
 use crate::{
     ApplyReport, ClaimOne, ClaimedTracking, RefreshUpdate, StoreError, StoreResult, TrackingChange,
 };
@@ -197,6 +199,14 @@ pub(crate) async fn apply_refresh(
         for pk in inserted {
             *new_checkpoints.entry(pk).or_default() += 1;
         }
+    }
+    // The checkpoint lists of the trackings that gained checkpoints, rewritten from their rows.
+    if !new_checkpoints.is_empty() {
+        let grown: Vec<i64> = new_checkpoints.keys().copied().collect();
+        sqlx::query(checkpoint_list::REWRITE_LISTS_OF)
+            .bind(serde_json::to_string(&grown).expect("integers serialise"))
+            .execute(&mut *tx)
+            .await?;
     }
 
     // Decide which really changed, then write every new state in one statement.

@@ -361,7 +361,7 @@ const PIPELINED_FROM: u32 = 200;
 /// Trackings per chunk handed from the reading thread to the rendering task.
 const PIPELINE_CHUNK: usize = 250;
 
-/// A large page: a blocking thread reads it in chunks (one read transaction) while this task
+/// A large page: a blocking thread reads it in chunks (one statement) while this task
 /// renders each chunk as it arrives, so on two cores reading and rendering overlap instead of
 /// adding up; a 2000-tracking page spent about as long in SQLite as in building its JSON. The
 /// body is the same bytes `render` would write.

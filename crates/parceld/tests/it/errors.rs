@@ -182,7 +182,7 @@ async fn a_storage_failure_is_a_5xx_with_the_envelope_not_a_crash() {
     let key = server.key();
     server.create(key, "BROKEN-0001", "ups").await;
     let db = server.db().await;
-    sqlx::query("DROP TABLE checkpoints")
+    sqlx::query("DROP TABLE checkpoint_lists")
         .execute(&db)
         .await
         .unwrap();

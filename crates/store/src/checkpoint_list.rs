@@ -1,0 +1,383 @@
+//! A tracking's checkpoints as one value in its own row, so reading a tracking is one row of
+//! one statement.
+//!
+//! The `checkpoints` table stays the record (the refresh merge deduplicates against its unique
+//! fingerprint index); `checkpoint_lists` holds, per tracking that has checkpoints, all of them
+//! newest first in the layout below, rewritten by SQL ([`REWRITE_LISTS_OF`]) in the transaction
+//! that adds to them. So a tracking without a list has no checkpoints, and a read needs neither
+//! a second statement nor a transaction around two. Reading ten checkpoints as rows cost that
+//! second statement, ten table seeks and about 140 typed column reads: about half of the
+//! store's time for a one-tracking `GET`.
+//!
+//! Layout, big-endian: a format byte ([`FORMAT`]), the count (u32), then per checkpoint its leg
+//! (one byte, 0 origin, 1 destination), its instant (i64 Unix seconds), and eleven strings, each
+//! a u32 byte length and UTF-8: `checkpoint_date`, `status`, substatus (empty for none),
+//! `detail`, `location`, `country_iso2`, `state`, `city`, `zip`, `raw_status`, `raw_time`.
+//! Fixed-width numbers so that SQL can write it (`printf('%08X')`, `hex`, `unhex`), which keeps
+//! the rows-to-list step inside SQLite: one statement per batch, the same one the migration
+//! ran. Statuses are kept as their names, as in the table. A value that does not decode is
+//! reported as corrupt, never trusted.
+
+use parceld_model::{Checkpoint, Leg};
+
+use crate::sqlite::{from_ts, parse_status};
+use crate::{StoreError, StoreResult};
+
+/// The layout's version; a value with another first byte is not read.
+pub(crate) const FORMAT: u8 = 1;
+
+/// The `INSERT … SELECT` that writes checkpoint lists from checkpoint rows, up to its `WHERE`
+/// (which picks the rows) and its tail ([`UPSERT_TAIL`]).
+macro_rules! write_lists_select {
+    () => {
+        "INSERT INTO checkpoint_lists (tracking_pk, list) \
+         SELECT tracking_pk, unhex('01' || printf('%08X', count(*)) || group_concat( \
+             printf('%02X%016X', leg, time) \
+             || printf('%08X', length(CAST(checkpoint_date AS BLOB))) || hex(checkpoint_date) \
+             || printf('%08X', length(CAST(status AS BLOB))) || hex(status) \
+             || printf('%08X', length(CAST(COALESCE(substatus, '') AS BLOB))) || hex(COALESCE(substatus, '')) \
+             || printf('%08X', length(CAST(detail AS BLOB))) || hex(detail) \
+             || printf('%08X', length(CAST(location AS BLOB))) || hex(location) \
+             || printf('%08X', length(CAST(country_iso2 AS BLOB))) || hex(country_iso2) \
+             || printf('%08X', length(CAST(state AS BLOB))) || hex(state) \
+             || printf('%08X', length(CAST(city AS BLOB))) || hex(city) \
+             || printf('%08X', length(CAST(zip AS BLOB))) || hex(zip) \
+             || printf('%08X', length(CAST(raw_status AS BLOB))) || hex(raw_status) \
+             || printf('%08X', length(CAST(raw_time AS BLOB))) || hex(raw_time), \
+             '' ORDER BY time DESC, pk DESC)) \
+         FROM checkpoints "
+    };
+}
+
+/// Groups by tracking and replaces existing lists. (The `WHERE` before it also keeps SQLite from
+/// reading the upsert's `ON` as a join's.)
+macro_rules! upsert_tail {
+    () => {
+        " GROUP BY tracking_pk ON CONFLICT (tracking_pk) DO UPDATE SET list = excluded.list"
+    };
+}
+
+/// Rewrites the lists of the trackings whose primary keys are in the JSON array `?1` from all
+/// their checkpoint rows, newest first, ties broken by the later stored first.
+pub(crate) const REWRITE_LISTS_OF: &str = concat!(
+    write_lists_select!(),
+    "WHERE tracking_pk IN (SELECT value FROM json_each(?1))",
+    upsert_tail!()
+);
+
+/// Rewrites every tracking's list from its checkpoint rows: what migration 0009 ran, for
+/// repairs and for tests that write checkpoint rows directly.
+pub const REWRITE_ALL_CHECKPOINT_LISTS: &str =
+    concat!(write_lists_select!(), "WHERE true", upsert_tail!());
+
+/// Decodes a list.
+pub(crate) fn decode(bytes: &[u8]) -> StoreResult<Vec<Checkpoint>> {
+    let mut reader = Reader { bytes, at: 0 };
+    let format = reader.byte()?;
+    if format != FORMAT {
+        return Err(corrupt(format!("format {format}, expected {FORMAT}")));
+    }
+    let count = reader.u32()?;
+    // A checkpoint takes at least 53 bytes, so a count that the rest cannot hold is corrupt
+    // (and must not reserve memory).
+    if count as usize > bytes.len() / 53 {
+        return Err(corrupt(format!(
+            "{count} checkpoints in {} bytes",
+            bytes.len()
+        )));
+    }
+    let mut checkpoints = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let leg = match reader.byte()? {
+            0 => Leg::Origin,
+            1 => Leg::Destination,
+            other => return Err(corrupt(format!("leg {other}"))),
+        };
+        let time = from_ts(reader.i64()?);
+        let checkpoint_date = reader.string()?;
+        let status = parse_status(reader.str()?)?;
+        let substatus = match reader.str()? {
+            "" => None,
+            name => Some(name.parse().map_err(StoreError::Corrupt)?),
+        };
+        checkpoints.push(Checkpoint {
+            leg,
+            time,
+            checkpoint_date,
+            status,
+            substatus,
+            detail: reader.string()?,
+            location: reader.string()?,
+            country_iso2: reader.string()?,
+            state: reader.string()?,
+            city: reader.string()?,
+            zip: reader.string()?,
+            raw_status: reader.string()?,
+            raw_time: reader.string()?,
+        });
+    }
+    if reader.at != bytes.len() {
+        return Err(corrupt(format!(
+            "{} bytes after the last checkpoint",
+            bytes.len() - reader.at
+        )));
+    }
+    Ok(checkpoints)
+}
+
+fn corrupt(what: String) -> StoreError {
+    StoreError::Corrupt(format!("checkpoint list: {what}"))
+}
+
+/// A cursor over a list; every read checks the bounds.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take<const N: usize>(&mut self) -> StoreResult<[u8; N]> {
+        let taken = self
+            .bytes
+            .get(self.at..self.at + N)
+            .and_then(|b| <[u8; N]>::try_from(b).ok())
+            .ok_or_else(|| corrupt("ends early".to_string()))?;
+        self.at += N;
+        Ok(taken)
+    }
+
+    fn byte(&mut self) -> StoreResult<u8> {
+        self.take::<1>().map(|[b]| b)
+    }
+
+    fn u32(&mut self) -> StoreResult<u32> {
+        self.take().map(u32::from_be_bytes)
+    }
+
+    fn i64(&mut self) -> StoreResult<i64> {
+        self.take().map(i64::from_be_bytes)
+    }
+
+    fn str(&mut self) -> StoreResult<&'a str> {
+        let len = self.u32()? as usize;
+        let text = self
+            .bytes
+            .get(self.at..)
+            .and_then(|rest| rest.get(..len))
+            .ok_or_else(|| corrupt(format!("a string of {len} bytes past the end")))?;
+        let text = std::str::from_utf8(text)
+            .map_err(|e| corrupt(format!("a string that is not UTF-8: {e}")))?;
+        self.at += len;
+        Ok(text)
+    }
+
+    fn string(&mut self) -> StoreResult<String> {
+        self.str().map(str::to_string)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The lists here are written by the statements above in a real SQLite, so these tests
+    //! check the SQL and the decoder against each other.
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use parceld_model::{DeliveryStatus, SubStatus};
+    use rusqlite::Connection;
+
+    const SCHEMA: &[&str] = &[
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/sqlite/0007_checkpoint_raw_time.sql"),
+        include_str!("../migrations/sqlite/0009_checkpoint_lists.sql"),
+    ];
+
+    fn database() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in SCHEMA {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, created_at) VALUES (1, 'a', 0); \
+             INSERT INTO trackings (pk, id, account_id, tracking_number, courier_code, \
+               delivery_status, created_at, updated_at) \
+             VALUES (7, 'trk_7', 1, 'N7', 'ups', 'transit', 0, 0), \
+                    (8, 'trk_8', 1, 'N8', 'ups', 'transit', 0, 0);",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn insert(conn: &Connection, tracking_pk: i64, c: &Checkpoint) {
+        conn.execute(
+            "INSERT INTO checkpoints (tracking_pk, leg, time, checkpoint_date, status, substatus, \
+             detail, location, country_iso2, state, city, zip, raw_status, raw_time, fingerprint) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            rusqlite::params![
+                tracking_pk,
+                c.leg.as_i64(),
+                c.time.timestamp(),
+                c.checkpoint_date,
+                c.status.as_str(),
+                c.substatus.map(|s| s.as_str()),
+                c.detail,
+                c.location,
+                c.country_iso2,
+                c.state,
+                c.city,
+                c.zip,
+                c.raw_status,
+                c.raw_time,
+                c.fingerprint(),
+            ],
+        )
+        .unwrap();
+    }
+
+    fn list_of(conn: &Connection, tracking_pk: i64) -> Option<Vec<u8>> {
+        conn.query_row(
+            "SELECT list FROM checkpoint_lists WHERE tracking_pk = ?1",
+            [tracking_pk],
+            |row| row.get(0),
+        )
+        .ok()
+    }
+
+    fn full() -> Checkpoint {
+        Checkpoint {
+            leg: Leg::Destination,
+            time: Utc.with_ymd_and_hms(2026, 5, 2, 14, 14, 0).unwrap(),
+            checkpoint_date: "2026-05-02T09:14:00-05:00".into(),
+            status: DeliveryStatus::Delivered,
+            substatus: Some(SubStatus::Delivered001),
+            detail: "Delivered, front door — signé 📦".into(),
+            location: "Chicago, IL".into(),
+            country_iso2: "US".into(),
+            state: "IL".into(),
+            city: "Chicago".into(),
+            zip: "60601".into(),
+            raw_status: "KB".into(),
+            raw_time: "20260502 091400 -0500".into(),
+        }
+    }
+
+    fn bare(time: chrono::DateTime<Utc>, detail: &str) -> Checkpoint {
+        Checkpoint {
+            leg: Leg::Origin,
+            time,
+            checkpoint_date: String::new(),
+            status: DeliveryStatus::Inforeceived,
+            substatus: None,
+            detail: detail.into(),
+            location: String::new(),
+            country_iso2: String::new(),
+            state: String::new(),
+            city: String::new(),
+            zip: String::new(),
+            raw_status: String::new(),
+            raw_time: String::new(),
+        }
+    }
+
+    #[test]
+    fn lists_written_by_sql_decode_to_the_rows_newest_first_later_stored_first_on_ties() {
+        let conn = database();
+        // Before 1970 the instant is negative; two share an instant.
+        let old = bare(Utc.with_ymd_and_hms(1969, 12, 31, 23, 0, 0).unwrap(), "old");
+        let tie_first = bare(Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(), "tie a");
+        let tie_second = bare(Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(), "tie b");
+        let mut long = full();
+        long.detail = "x".repeat(70_000);
+        long.time = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        for c in [&tie_first, &old, &full(), &tie_second, &long] {
+            insert(&conn, 7, c);
+        }
+        insert(
+            &conn,
+            8,
+            &bare(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(), "8"),
+        );
+
+        conn.execute(REWRITE_LISTS_OF, ["[7]"]).unwrap();
+        assert_eq!(
+            decode(&list_of(&conn, 7).unwrap()).unwrap(),
+            vec![
+                full(),
+                tie_second.clone(),
+                tie_first.clone(),
+                long.clone(),
+                old.clone()
+            ]
+        );
+        assert_eq!(list_of(&conn, 8), None, "only the trackings named");
+
+        // A rewrite replaces the list; the whole-table form writes every tracking's.
+        let newest = bare(Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(), "newest");
+        insert(&conn, 7, &newest);
+        conn.execute(REWRITE_ALL_CHECKPOINT_LISTS, []).unwrap();
+        assert_eq!(
+            decode(&list_of(&conn, 7).unwrap()).unwrap(),
+            vec![newest, full(), tie_second, tie_first, long, old]
+        );
+        assert_eq!(decode(&list_of(&conn, 8).unwrap()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn migration_0009_runs_the_whole_table_rewrite() {
+        let migration = include_str!("../migrations/sqlite/0009_checkpoint_lists.sql");
+        let squeeze = |sql: &str| sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            squeeze(migration).contains(&squeeze(REWRITE_ALL_CHECKPOINT_LISTS)),
+            "the migration's statement and REWRITE_ALL_CHECKPOINT_LISTS differ"
+        );
+    }
+
+    fn one_list() -> Vec<u8> {
+        let conn = database();
+        insert(&conn, 7, &full());
+        conn.execute(REWRITE_LISTS_OF, ["[7]"]).unwrap();
+        list_of(&conn, 7).unwrap()
+    }
+
+    #[test]
+    fn every_truncation_is_corrupt() {
+        let bytes = one_list();
+        assert_eq!(decode(&bytes).unwrap(), vec![full()]);
+        for len in 0..bytes.len() {
+            assert!(
+                matches!(decode(&bytes[..len]), Err(StoreError::Corrupt(_))),
+                "a list cut to {len} bytes decoded"
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_bytes_are_corrupt_not_trusted() {
+        let good = one_list();
+        let mut other_format = good.clone();
+        other_format[0] = FORMAT + 1;
+        let mut trailing = good.clone();
+        trailing.push(0);
+        let mut bad_leg = good.clone();
+        bad_leg[5] = 7;
+        let huge_count = vec![FORMAT, 0xff, 0xff, 0xff, 0xff];
+        let mut not_utf8 = good.clone();
+        let at = not_utf8.len() - 1;
+        not_utf8[at] = 0xff;
+        let mut unknown_status = good.clone();
+        let status_at = 1 + 4 + 1 + 8 + 4 + full().checkpoint_date.len() + 4;
+        unknown_status[status_at] = b'X';
+        for (what, bytes) in [
+            ("another format", other_format),
+            ("trailing bytes", trailing),
+            ("an unknown leg", bad_leg),
+            ("a count the bytes cannot hold", huge_count),
+            ("a string that is not UTF-8", not_utf8),
+            ("an unknown status", unknown_status),
+        ] {
+            assert!(
+                matches!(decode(&bytes), Err(StoreError::Corrupt(_))),
+                "{what} decoded"
+            );
+        }
+    }
+}
