@@ -35,9 +35,23 @@ use tower_http::trace::TraceLayer;
 use crate::error::{ApiError, ErrorCode, V2Code, V2Error};
 use crate::extract::Face;
 
-/// What every handler can reach.
+/// What every handler can reach: one shared [`AppStateParts`]. Axum clones the state for every
+/// layer and handler a request passes (about eight times for an authenticated route); one
+/// reference count instead of one per part keeps that to one atomic operation each, where five
+/// cost about 3 % of a one-tracking `GET` in profiles (cache lines bouncing between cores).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct AppStateParts {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<metrics::Metrics>,
     pub limiter: Arc<ratelimit::RateLimiter>,
@@ -63,7 +77,7 @@ impl WebhookApi {
 impl AppState {
     /// `limits` are the server's default rate limits (each account may have its own).
     pub fn new(store: Arc<dyn Store>, limits: RateLimits, engine: Arc<Engine>) -> Self {
-        AppState {
+        AppState(Arc::new(AppStateParts {
             store,
             metrics: Arc::new(metrics::Metrics::default()),
             limiter: Arc::new(ratelimit::RateLimiter::new(limits)),
@@ -72,13 +86,18 @@ impl AppState {
                 WebhookApi::new(WebhookSettings::default())
                     .expect("the default webhook settings are valid"),
             ),
-        }
+        }))
     }
 
     /// The same state with these webhook settings.
-    pub fn with_webhooks(mut self, settings: WebhookSettings) -> Result<Self, String> {
-        self.webhooks = Arc::new(WebhookApi::new(settings)?);
-        Ok(self)
+    pub fn with_webhooks(self, settings: WebhookSettings) -> Result<Self, String> {
+        Ok(AppState(Arc::new(AppStateParts {
+            store: self.store.clone(),
+            metrics: self.metrics.clone(),
+            limiter: self.limiter.clone(),
+            engine: self.engine.clone(),
+            webhooks: Arc::new(WebhookApi::new(settings)?),
+        })))
     }
 }
 
