@@ -10,18 +10,18 @@ CREATE TABLE checkpoint_lists (
 -- The lists of the checkpoints stored so far: checkpoint_list::REWRITE_ALL_CHECKPOINT_LISTS.
 INSERT INTO checkpoint_lists (tracking_pk, list)
 SELECT tracking_pk, unhex('01' || printf('%08X', count(*)) || group_concat(
-    printf('%02X%016X', leg, time)
-    || printf('%08X', length(CAST(checkpoint_date AS BLOB))) || hex(checkpoint_date)
-    || printf('%08X', length(CAST(status AS BLOB))) || hex(status)
-    || printf('%08X', length(CAST(COALESCE(substatus, '') AS BLOB))) || hex(COALESCE(substatus, ''))
-    || printf('%08X', length(CAST(detail AS BLOB))) || hex(detail)
-    || printf('%08X', length(CAST(location AS BLOB))) || hex(location)
-    || printf('%08X', length(CAST(country_iso2 AS BLOB))) || hex(country_iso2)
-    || printf('%08X', length(CAST(state AS BLOB))) || hex(state)
-    || printf('%08X', length(CAST(city AS BLOB))) || hex(city)
-    || printf('%08X', length(CAST(zip AS BLOB))) || hex(zip)
-    || printf('%08X', length(CAST(raw_status AS BLOB))) || hex(raw_status)
-    || printf('%08X', length(CAST(raw_time AS BLOB))) || hex(raw_time),
+    printf('%02X%016X%08X%s%08X%s%08X%s%08X%s%08X%s%08X%s%08X%s%08X%s%08X%s%08X%s%08X%s', leg, time,
+        length(CAST(checkpoint_date AS BLOB)), hex(checkpoint_date),
+        length(CAST(status AS BLOB)), hex(status),
+        length(CAST(COALESCE(substatus, '') AS BLOB)), hex(COALESCE(substatus, '')),
+        length(CAST(detail AS BLOB)), hex(detail),
+        length(CAST(location AS BLOB)), hex(location),
+        length(CAST(country_iso2 AS BLOB)), hex(country_iso2),
+        length(CAST(state AS BLOB)), hex(state),
+        length(CAST(city AS BLOB)), hex(city),
+        length(CAST(zip AS BLOB)), hex(zip),
+        length(CAST(raw_status AS BLOB)), hex(raw_status),
+        length(CAST(raw_time AS BLOB)), hex(raw_time)),
     '' ORDER BY time DESC, pk DESC))
 FROM checkpoints WHERE true GROUP BY tracking_pk
 ON CONFLICT (tracking_pk) DO UPDATE SET list = excluded.list;
