@@ -5,15 +5,24 @@ use std::fmt;
 
 use rand::RngCore;
 
-/// A tracking's id: 32 lowercase hexadecimal characters (128 random bits).
+/// A tracking's id: 32 lowercase hexadecimal characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TrackingId(String);
 
 impl TrackingId {
-    /// A fresh random id.
+    /// A fresh id: the creation time in milliseconds (48 bits) followed by 80 random bits, the
+    /// layout of a UUIDv7. Ids made one after another sort one after another, so a database
+    /// index on them grows at its end instead of at a random page for every insert: with ten
+    /// million trackings, random ids made each insert of a bulk import touch a different page
+    /// of a 350 MB index. 80 random bits keep ids of the same millisecond apart and unguessable.
     pub fn generate() -> Self {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         let mut bytes = [0u8; 16];
-        rand::thread_rng().fill_bytes(&mut bytes);
+        bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+        rand::thread_rng().fill_bytes(&mut bytes[6..]);
         TrackingId(hex::encode(bytes))
     }
 
@@ -100,6 +109,20 @@ mod tests {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_eq!(TrackingId::parse(id.as_str()), Some(id));
         assert_ne!(TrackingId::generate(), TrackingId::generate());
+    }
+
+    #[test]
+    fn generated_ids_sort_by_creation_time() {
+        let first = TrackingId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = TrackingId::generate();
+        assert!(first < second, "{first} then {second}");
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let stamped = u64::from_str_radix(&second.as_str()[..12], 16).unwrap();
+        assert!(millis.abs_diff(stamped) < 10_000, "{stamped} vs {millis}");
     }
 
     #[test]
