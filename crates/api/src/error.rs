@@ -13,7 +13,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use parceld_store::StoreError;
+use parceld_store::{Entity, StoreError};
 
 macro_rules! error_codes {
     ($( $variant:ident = ($code:literal, $status:ident, $message:literal), )*) => {
@@ -110,11 +110,32 @@ impl ApiError {
     }
 }
 
+/// Each entity the store reports missing or duplicated has its own code; the match names every
+/// entity so that a new one needs a decision here.
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(detail) => ApiError::new(ErrorCode::TrackingExists, detail),
-            StoreError::NotFound(_) => ApiError::tracking_not_found(),
+            StoreError::NotFound(entity) => match entity {
+                Entity::Tracking => ApiError::tracking_not_found(),
+                Entity::Webhook => ApiError::new(
+                    ErrorCode::WebhookNotFound,
+                    "No such webhook belongs to your account; GET /v4/webhooks lists them.",
+                ),
+                Entity::Delivery => ApiError::new(
+                    ErrorCode::WebhookDeliveryNotFound,
+                    "The webhook has no such delivery; GET /v4/webhooks/<id>/deliveries lists them.",
+                ),
+                Entity::Account | Entity::ApiKey => ApiError::new(
+                    ErrorCode::Unauthorized,
+                    "The account or API key of this request no longer exists.",
+                ),
+            },
+            StoreError::Conflict(entity, detail) => match entity {
+                Entity::Tracking => ApiError::new(ErrorCode::TrackingExists, detail),
+                Entity::Account | Entity::ApiKey | Entity::Webhook | Entity::Delivery => {
+                    ApiError::new(ErrorCode::BadRequest, detail)
+                }
+            },
             other => ApiError::internal(other),
         }
     }
@@ -138,6 +159,35 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_missing_or_duplicated_entity_has_its_own_code() {
+        let not_found = |entity| ApiError::from(StoreError::NotFound(entity)).code;
+        assert_eq!(not_found(Entity::Tracking), ErrorCode::TrackingNotFound);
+        assert_eq!(not_found(Entity::Webhook), ErrorCode::WebhookNotFound);
+        assert_eq!(
+            not_found(Entity::Delivery),
+            ErrorCode::WebhookDeliveryNotFound
+        );
+        assert_eq!(not_found(Entity::Account), ErrorCode::Unauthorized);
+        assert_eq!(not_found(Entity::ApiKey), ErrorCode::Unauthorized);
+        assert_eq!(ErrorCode::WebhookNotFound.code(), 4173);
+        assert_eq!(ErrorCode::WebhookDeliveryNotFound.code(), 4174);
+        assert_eq!(ErrorCode::TrackingNotFound.code(), 4102);
+
+        let conflict = ApiError::from(StoreError::Conflict(
+            Entity::Tracking,
+            "this account already tracks the number with courier `ups`".into(),
+        ));
+        assert_eq!(conflict.code, ErrorCode::TrackingExists);
+        assert!(conflict.detail.contains("`ups`"), "{conflict:?}");
+        let conflict = ApiError::from(StoreError::Conflict(Entity::Account, "taken".into()));
+        assert_eq!(conflict.code, ErrorCode::BadRequest);
+
+        let broken = ApiError::from(StoreError::Corrupt("fields: expected value".into()));
+        assert_eq!(broken.code, ErrorCode::ServerError);
+        assert!(!broken.detail.contains("fields"), "{broken:?}");
+    }
 
     #[test]
     fn codes_are_unique_and_http_status_matches_the_class() {

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use chrono::Utc;
 use parceld_model::{Checkpoint, DeliveryStatus, Leg, TrackingFields};
-use parceld_store::{NewTracking, RefreshUpdate, SqliteStore, Store};
+use parceld_store::{NewTracking, RefreshUpdate, Store};
+use parceld_store_sqlite::SqliteStore;
 use serde::Serialize;
 use serde_json::{json, Value};
 

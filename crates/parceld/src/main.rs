@@ -35,8 +35,9 @@ use parceld_engine::webhooks::{check_url, signing, AddressPolicy, Dispatcher};
 use parceld_engine::Engine;
 use parceld_model::{LimitClass, RateLimits};
 use parceld_store::{
-    CreateWebhook, NewWebhook, SqliteStore, Store, StoreError, WebhookPatch, WebhookVersion,
+    CreateWebhook, Entity, NewWebhook, Store, StoreError, WebhookPatch, WebhookVersion,
 };
+use parceld_store_sqlite::SqliteStore;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
@@ -705,7 +706,7 @@ async fn key(store: &SqliteStore, command: KeyCommand) -> anyhow::Result<()> {
                 new.info.account_name,
                 new.key
             ),
-            Err(StoreError::NotFound(_)) => {
+            Err(StoreError::NotFound(Entity::Account)) => {
                 bail!("no account named \"{account}\"; `parceld account list` shows them")
             }
             Err(other) => return Err(other.into()),

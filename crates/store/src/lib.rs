@@ -1,17 +1,14 @@
-//! parceld's storage.
+//! parceld's storage contract, independent of any database.
 //!
-//! The [`Store`] trait is the only way the rest of parceld touches persistent data: handlers and
-//! the engine call its methods and never build SQL, so a PostgreSQL backend can sit beside the
-//! SQLite one without touching them. Every method that handles many rows does it in a bounded
-//! number of statements (multi-row inserts, `IN (json_each(?))` look-ups), never one per row.
+//! The [`Store`] trait is the only way the rest of parceld touches persistent data: handlers, the
+//! engine and the CLI call its methods and never build SQL, so a backend is a crate of its own
+//! (`parceld-store-sqlite` today, PostgreSQL later) that implements the trait, and nothing above
+//! the store changes when one is added. This crate holds the trait, every type it speaks, API-key
+//! generation and hashing, and [`StoreError`]; it depends on no database library. Every method
+//! that handles many rows is expected to do it in a bounded number of statements, never one per
+//! row.
 
-mod checkpoint_list;
-pub use checkpoint_list::REWRITE_ALL_CHECKPOINT_LISTS;
-mod key_cache;
 pub mod keys;
-mod reader;
-mod refresh;
-pub mod sqlite;
 pub mod webhooks;
 
 use async_trait::async_trait;
@@ -21,7 +18,6 @@ use parceld_model::{
     TrackingId,
 };
 
-pub use sqlite::SqliteStore;
 pub use webhooks::{
     AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo,
     NewWebhook, WebhookEndpoint, WebhookPatch, WebhookVersion,
@@ -214,23 +210,59 @@ pub struct ApplyReport {
     pub deliveries: u64,
 }
 
-/// Storage failures. The API maps `Conflict` and `NotFound` onto client errors and everything
-/// else onto a 5xx.
+/// What a [`StoreError::NotFound`] or [`StoreError::Conflict`] is about, so that callers can say
+/// which thing is missing (the API has a code per entity) without reading a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Entity {
+    Account,
+    ApiKey,
+    Tracking,
+    Webhook,
+    /// A webhook delivery.
+    Delivery,
+}
+
+impl Entity {
+    /// The entity's name in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Account => "account",
+            Entity::ApiKey => "API key",
+            Entity::Tracking => "tracking",
+            Entity::Webhook => "webhook",
+            Entity::Delivery => "webhook delivery",
+        }
+    }
+}
+
+impl std::fmt::Display for Entity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Storage failures, the same for every backend. The API maps `Conflict` and `NotFound` onto
+/// client errors by their [`Entity`] and everything else onto a 5xx. A backend turns its own
+/// driver's errors into `Backend`, so no database library's type appears here.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{0}")]
-    Conflict(String),
-    #[error("not found: {0}")]
-    NotFound(String),
+    /// The change would duplicate an existing entity; the text says which and why.
+    #[error("{1}")]
+    Conflict(Entity, String),
+    #[error("no such {0}")]
+    NotFound(Entity),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    /// The database failed or could not be reached (the driver's error inside).
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("migration error: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
-    /// An error of the inline read path (`reader.rs`).
-    #[error("database read error: {0}")]
-    Read(String),
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// A backend failure from any driver error.
+    pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::Backend(Box::new(error))
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -240,6 +272,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Store: Send + Sync + 'static {
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Brings the schema up to date (opening a store does this too) and returns how many
+    /// migrations the schema has, for `parceld migrate` to report.
+    async fn migrate(&self) -> StoreResult<usize>;
 
     /// On an empty database, creates the account `name` and a first key for it and returns the
     /// key; otherwise does nothing and returns `None`.
@@ -272,17 +308,18 @@ pub trait Store: Send + Sync + 'static {
         filter: &TrackingFilter,
         page: Page,
     ) -> StoreResult<Vec<Tracking>>;
-    /// [`Store::list_trackings`], handed to `each` in chunks of at most `chunk` trackings (in
+    /// [`Store::list_trackings`], sent into `chunks` in chunks of at most `chunk` trackings (in
     /// order, all of one moment) as they are read, so a large page can be rendered while the
-    /// rest is read; stops early when `each` returns `false`. Blocking: call it from a blocking
-    /// thread (`spawn_blocking`), never on the async runtime.
-    fn list_trackings_in_chunks(
+    /// rest is read. Returns when the page has been read; stops early when the receiver is
+    /// dropped. The backend decides where the reading runs (SQLite reads on a blocking thread),
+    /// so the caller runs this concurrently with its receiving, e.g. in a spawned task.
+    async fn list_trackings_in_chunks(
         &self,
         account: AccountId,
         filter: &TrackingFilter,
         page: Page,
         chunk: usize,
-        each: &mut (dyn FnMut(Vec<Tracking>) -> bool + Send),
+        chunks: tokio::sync::mpsc::Sender<Vec<Tracking>>,
     ) -> StoreResult<()>;
     async fn tracking(&self, account: AccountId, id: &TrackingId) -> StoreResult<Option<Tracking>>;
     /// `Ok(None)` when the account has no such tracking; `Conflict` when the new courier would
@@ -401,7 +438,9 @@ pub trait Store: Send + Sync + 'static {
         payload: Option<&str>,
         due: bool,
     ) -> StoreResult<(i64, String)>;
-    /// Claims due deliveries for a dispatcher: see [`webhooks`] for the rules.
+    /// Claims up to `limit` due deliveries of enabled endpoints for `owner` until `lease_until`,
+    /// earliest first: none while an older delivery of the same (endpoint, tracking) is pending
+    /// (order), and at most `per_endpoint` leased deliveries per endpoint at once.
     async fn claim_deliveries(
         &self,
         owner: &str,

@@ -361,10 +361,10 @@ const PIPELINED_FROM: u32 = 200;
 /// Trackings per chunk handed from the reading thread to the rendering task.
 const PIPELINE_CHUNK: usize = 250;
 
-/// A large page: a blocking thread reads it in chunks (one statement) while this task
-/// renders each chunk as it arrives, so on two cores reading and rendering overlap instead of
-/// adding up; a 2000-tracking page spent about as long in SQLite as in building its JSON. The
-/// body is the same bytes `render` would write.
+/// A large page: the store reads it in chunks (one statement; SQLite on a blocking thread)
+/// while this task renders each chunk as it arrives, so on two cores reading and rendering
+/// overlap instead of adding up; a 2000-tracking page spent about as long in SQLite as in
+/// building its JSON. The body is the same bytes `render` would write.
 async fn render_page_while_reading(
     state: &AppState,
     account: parceld_store::AccountId,
@@ -373,10 +373,10 @@ async fn render_page_while_reading(
 ) -> RenderedResult {
     let (chunks_in, mut chunks) = tokio::sync::mpsc::channel::<Vec<Tracking>>(2);
     let store = state.store.clone();
-    let reading = tokio::task::spawn_blocking(move || {
-        store.list_trackings_in_chunks(account, &filter, page, PIPELINE_CHUNK, &mut |chunk| {
-            chunks_in.blocking_send(chunk).is_ok()
-        })
+    let reading = tokio::spawn(async move {
+        store
+            .list_trackings_in_chunks(account, &filter, page, PIPELINE_CHUNK, chunks_in)
+            .await
     });
     let now = Utc::now();
     let mut body = Vec::new();

@@ -257,7 +257,7 @@ async fn paging_through_2100_trackings_has_no_gaps_or_repeats_and_carries_checkp
     .await
     .unwrap();
     // Reads take checkpoints from the lists the refresh keeps; rows written by hand need theirs.
-    sqlx::query(parceld_store::REWRITE_ALL_CHECKPOINT_LISTS)
+    sqlx::query(parceld_store_sqlite::REWRITE_ALL_CHECKPOINT_LISTS)
         .execute(&db)
         .await
         .unwrap();

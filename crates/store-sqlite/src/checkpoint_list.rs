@@ -20,8 +20,9 @@
 
 use parceld_model::{Checkpoint, Leg};
 
-use crate::sqlite::{from_ts, parse_status};
-use crate::{StoreError, StoreResult};
+use parceld_store::{StoreError, StoreResult};
+
+use crate::rows::{from_ts, parse_status};
 
 /// The layout's version; a value with another first byte is not read.
 pub(crate) const FORMAT: u8 = 1;

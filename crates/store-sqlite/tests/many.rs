@@ -4,7 +4,8 @@
 
 use chrono::{Duration, Utc};
 use parceld_model::{DeliveryStatus, TrackingFields};
-use parceld_store::{NewTracking, NumberKey, SqliteStore, Store, TrackingFilter};
+use parceld_store::{NewTracking, NumberKey, Store, TrackingFilter};
+use parceld_store_sqlite::SqliteStore;
 
 fn key(number: &str, courier: &str) -> NumberKey {
     NumberKey {

@@ -12,14 +12,16 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use parceld_model::{DeliveryStatus, TrackingId};
-use rand::RngCore;
+use parceld_store::webhooks::new_event_id;
+use parceld_store::{
+    ApplyReport, ClaimOne, ClaimedTracking, RefreshUpdate, StoreError, TrackingChange,
+};
 use serde_json::json;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::checkpoint_list;
-use crate::{
-    ApplyReport, ClaimOne, ClaimedTracking, RefreshUpdate, StoreError, StoreResult, TrackingChange,
-};
+use crate::error::Result;
+use crate::rows::{from_ts, parse_json, parse_status, parse_substatus};
 
 const CHECKPOINT_CHUNK: usize = 500;
 
@@ -27,16 +29,10 @@ fn ts(time: Option<DateTime<Utc>>) -> Option<i64> {
     time.map(|t| t.timestamp())
 }
 
-fn new_event_id() -> String {
-    let mut bytes = [0u8; 12];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    format!("evt_{}", hex::encode(bytes))
-}
-
 const CLAIMED_COLUMNS: &str = "pk, id, account_id, tracking_number, courier_code, fields, \
     created_at, delivery_status, substatus, latest_checkpoint_time, check_failures, notfound_since";
 
-fn claimed_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ClaimedTracking> {
+fn claimed_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ClaimedTracking> {
     let id: String = row.get("id");
     Ok(ClaimedTracking {
         pk: row.get("pk"),
@@ -45,17 +41,15 @@ fn claimed_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ClaimedTrackin
         account_id: row.get("account_id"),
         tracking_number: row.get("tracking_number"),
         courier_code: row.get("courier_code"),
-        fields: crate::sqlite::parse_json(row.get("fields"), "fields")?,
-        created_at: crate::sqlite::from_ts(row.get("created_at")),
-        delivery_status: crate::sqlite::parse_status(row.get("delivery_status"))?,
-        substatus: crate::sqlite::parse_substatus(row.get("substatus"))?,
+        fields: parse_json(row.get("fields"), "fields")?,
+        created_at: from_ts(row.get("created_at")),
+        delivery_status: parse_status(row.get("delivery_status"))?,
+        substatus: parse_substatus(row.get("substatus"))?,
         latest_checkpoint_time: row
             .get::<Option<i64>, _>("latest_checkpoint_time")
-            .map(crate::sqlite::from_ts),
+            .map(from_ts),
         check_failures: row.get("check_failures"),
-        notfound_since: row
-            .get::<Option<i64>, _>("notfound_since")
-            .map(crate::sqlite::from_ts),
+        notfound_since: row.get::<Option<i64>, _>("notfound_since").map(from_ts),
     })
 }
 
@@ -66,7 +60,7 @@ pub(crate) async fn claim_tracking(
     owner: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
-) -> StoreResult<ClaimOne> {
+) -> Result<ClaimOne> {
     let row = sqlx::query(&format!(
         "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
          WHERE id = ?3 AND account_id = ?4 AND (lease_until IS NULL OR lease_until < ?5) \
@@ -102,7 +96,7 @@ pub(crate) async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: usize,
     courier_code: &str,
-) -> StoreResult<Vec<ClaimedTracking>> {
+) -> Result<Vec<ClaimedTracking>> {
     let rows = sqlx::query(&format!(
         "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
          WHERE pk IN ( \
@@ -126,7 +120,7 @@ pub(crate) async fn apply_refresh(
     pool: &SqlitePool,
     owner: &str,
     updates: Vec<RefreshUpdate>,
-) -> StoreResult<ApplyReport> {
+) -> Result<ApplyReport> {
     if updates.is_empty() {
         return Ok(ApplyReport::default());
     }
@@ -289,7 +283,7 @@ pub(crate) async fn apply_refresh(
     // The webhook outbox, in the same transaction: a change is announced if and only if it is
     // stored.
     let event_ids: Vec<&str> = changes.iter().map(|c| c.event_id.as_str()).collect();
-    let deliveries = crate::webhooks::enqueue_changes(&mut tx, &event_ids, Utc::now()).await?;
+    let deliveries = crate::outbox::enqueue_changes(&mut tx, &event_ids, Utc::now()).await?;
     tx.commit().await?;
     Ok(ApplyReport {
         applied: updates.len(),
@@ -299,7 +293,7 @@ pub(crate) async fn apply_refresh(
     })
 }
 
-pub(crate) async fn release_claims(pool: &SqlitePool, owner: &str) -> StoreResult<u64> {
+pub(crate) async fn release_claims(pool: &SqlitePool, owner: &str) -> Result<u64> {
     Ok(sqlx::query(
         "UPDATE trackings SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
     )
@@ -309,10 +303,7 @@ pub(crate) async fn release_claims(pool: &SqlitePool, owner: &str) -> StoreResul
     .rows_affected())
 }
 
-pub(crate) async fn changes_of(
-    pool: &SqlitePool,
-    tracking_pk: i64,
-) -> StoreResult<Vec<TrackingChange>> {
+pub(crate) async fn changes_of(pool: &SqlitePool, tracking_pk: i64) -> Result<Vec<TrackingChange>> {
     let rows = sqlx::query(
         "SELECT c.event_id, c.tracking_pk, t.id, c.account_id, c.delivery_status, c.substatus, \
          c.new_checkpoints FROM tracking_changes c JOIN trackings t ON t.pk = c.tracking_pk \
@@ -334,7 +325,7 @@ pub(crate) async fn changes_of(
                 delivery_status: status
                     .parse::<DeliveryStatus>()
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                substatus: crate::sqlite::parse_substatus(row.get(5))?,
+                substatus: parse_substatus(row.get(5))?,
                 new_checkpoints: row.get::<i64, _>(6) as usize,
             })
         })

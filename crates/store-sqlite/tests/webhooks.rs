@@ -6,8 +6,9 @@ use chrono::{Duration, Utc};
 use parceld_model::{Checkpoint, DeliveryStatus, Leg, TrackingFields};
 use parceld_store::{
     AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, NewTracking, NewWebhook,
-    RefreshUpdate, SqliteStore, Store, WebhookEndpoint, WebhookVersion,
+    RefreshUpdate, Store, WebhookEndpoint, WebhookVersion,
 };
+use parceld_store_sqlite::SqliteStore;
 
 async fn setup(trackings: usize) -> (tempfile::TempDir, SqliteStore, i64, Vec<i64>) {
     let dir = tempfile::tempdir().unwrap();

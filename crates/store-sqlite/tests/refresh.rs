@@ -3,7 +3,8 @@
 
 use chrono::{Duration, Utc};
 use parceld_model::{Checkpoint, DeliveryStatus, Leg, SubStatus, TrackingFields};
-use parceld_store::{NewTracking, RefreshUpdate, SqliteStore, Store};
+use parceld_store::{NewTracking, RefreshUpdate, Store};
+use parceld_store_sqlite::SqliteStore;
 
 async fn store_with(n: usize) -> (tempfile::TempDir, SqliteStore, i64) {
     let dir = tempfile::tempdir().unwrap();

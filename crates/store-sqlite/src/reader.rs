@@ -14,9 +14,11 @@ use std::time::Duration;
 use parceld_model::{Tracking, TrackingId};
 use rusqlite::{Connection, OpenFlags};
 
+use parceld_store::StoreError;
+
 use crate::checkpoint_list;
-use crate::sqlite::{from_ts, parse_json, parse_status, parse_substatus};
-use crate::{StoreError, StoreResult};
+use crate::error::Result;
+use crate::rows::{from_ts, parse_json, parse_status, parse_substatus};
 
 /// Read-only connections to one database file, opened on demand and reused.
 pub(crate) struct Readers {
@@ -27,12 +29,6 @@ pub(crate) struct Readers {
 /// Connections kept for reuse; more may be open at once under load, and are closed after.
 const KEEP: usize = 16;
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(error: rusqlite::Error) -> Self {
-        StoreError::Read(error.to_string())
-    }
-}
-
 impl Readers {
     pub(crate) fn new(path: &Path) -> Readers {
         Readers {
@@ -41,7 +37,7 @@ impl Readers {
         }
     }
 
-    fn open(&self) -> StoreResult<Connection> {
+    fn open(&self) -> Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -52,10 +48,7 @@ impl Readers {
     }
 
     /// Runs `read` on an idle connection (or a new one) and returns the connection to the pool.
-    pub(crate) fn with<T>(
-        &self,
-        read: impl FnOnce(&Connection) -> StoreResult<T>,
-    ) -> StoreResult<T> {
+    pub(crate) fn with<T>(&self, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match taken {
             Some(conn) => conn,
@@ -73,7 +66,7 @@ impl Readers {
 /// The columns of a `SELECT_TRACKINGS` row, with its primary key. Columns are read by position
 /// (the order of that statement): looking them up by name was a fifth of a 2000-page's time.
 /// The checkpoints come from the tracking's checkpoint list; a tracking without one has none.
-fn tracking_columns(row: &rusqlite::Row<'_>) -> StoreResult<(i64, Tracking)> {
+fn tracking_columns(row: &rusqlite::Row<'_>) -> Result<(i64, Tracking)> {
     let list = row
         .get_ref(18)?
         .as_blob_or_null()
@@ -113,7 +106,7 @@ pub(crate) fn trackings(
     conn: &Connection,
     sql: &str,
     params: &[rusqlite::types::Value],
-) -> StoreResult<Vec<(i64, Tracking)>> {
+) -> Result<Vec<(i64, Tracking)>> {
     let mut out = Vec::new();
     trackings_in_chunks(conn, sql, params, usize::MAX, &mut |rows| {
         out = rows;
@@ -131,7 +124,7 @@ pub(crate) fn trackings_in_chunks(
     params: &[rusqlite::types::Value],
     chunk: usize,
     each: &mut dyn FnMut(Vec<(i64, Tracking)>) -> bool,
-) -> StoreResult<()> {
+) -> Result<()> {
     let chunk = chunk.max(1);
     let mut statement = conn.prepare_cached(sql)?;
     let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;

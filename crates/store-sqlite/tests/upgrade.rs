@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use parceld_model::{DeliveryStatus, TrackingId};
-use parceld_store::{SqliteStore, Store};
+use parceld_store::Store;
+use parceld_store_sqlite::SqliteStore;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 

@@ -21,9 +21,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use parceld_store::Account;
 use rand::RngCore;
-
-use crate::Account;
 
 /// Checks remembered at most; beyond that the memory is cleared and refilled.
 const MAX_REMEMBERED: usize = 10_000;

@@ -1,0 +1,24 @@
+//! parceld's SQLite backend: [`SqliteStore`] implements `parceld_store::Store` on one database
+//! file.
+//!
+//! Modules by job, each importing only those below it so that no two import each other:
+//! `rows` (reading times, JSON and statuses back) and `error` at the bottom; `checkpoint_list`
+//! (each tracking's checkpoints as one value), `reader` (the inline read path) and `key_cache`
+//! (remembered key checks); `webhooks` (endpoints), `outbox` (deliveries and their attempt log) and
+//! `refresh` (claims and applying results, which writes the outbox); `accounts` and `trackings`; and `store` on top,
+//! which implements the trait by handing each call to one of them.
+
+mod accounts;
+mod checkpoint_list;
+mod error;
+mod key_cache;
+mod outbox;
+mod reader;
+mod refresh;
+mod rows;
+mod store;
+mod trackings;
+mod webhooks;
+
+pub use checkpoint_list::REWRITE_ALL_CHECKPOINT_LISTS;
+pub use store::{path_of_url, SqliteStore, UrlError, URL_SCHEME};

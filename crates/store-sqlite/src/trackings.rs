@@ -1,0 +1,468 @@
+//! Trackings in SQLite: creating them in multi-row inserts, the list and one-tracking reads
+//! (through the inline reader, [`crate::reader`]), updates, deletes and the set-based v2
+//! operations.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::Utc;
+use parceld_model::{DeliveryStatus, ShipmentInfo, Tracking, TrackingFields, TrackingId};
+use parceld_store::{
+    AccountId, CreateOutcome, Entity, NewTracking, NumberKey, Page, RetrackOutcome, StoreError,
+    TrackingFilter, TrackingPatch,
+};
+use rusqlite::types::Value;
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use tokio::sync::mpsc;
+
+use crate::error::Result;
+use crate::reader::{self, Readers};
+use crate::rows::{from_ts, parse_json, parse_status};
+
+/// Rows per multi-row INSERT: well under SQLite's limit of bound parameters.
+const INSERT_CHUNK: usize = 500;
+
+/// Trackings with their checkpoint lists (checkpoint_list.rs; NULL for a tracking without
+/// checkpoints); `reader::tracking_columns` reads these columns by position: keep the order.
+/// One row per tracking: joining checkpoint rows instead copied every tracking column into each
+/// checkpoint's row, and reading them in a second statement cost about half of a one-tracking
+/// read.
+const SELECT_TRACKINGS: &str = "SELECT pk, id, tracking_number, courier_code, \
+    courier_detected, delivery_status, substatus, status_info, latest_event, \
+    latest_checkpoint_time, archived, fields, shipment, created_at, updated_at, last_checked_at, \
+    next_check_at, check_error, \
+    (SELECT list FROM checkpoint_lists WHERE tracking_pk = trackings.pk) FROM trackings";
+
+pub(crate) async fn create(
+    pool: &SqlitePool,
+    account: AccountId,
+    trackings: Vec<NewTracking>,
+) -> Result<Vec<CreateOutcome>> {
+    let now = Utc::now();
+    let now_ts = now.timestamp();
+    let prepared: Vec<(TrackingId, String, NewTracking)> = trackings
+        .into_iter()
+        .map(|new| {
+            let fields = serde_json::to_string(&new.fields).expect("fields serialise");
+            (TrackingId::generate(), fields, new)
+        })
+        .collect();
+    let mut created_ids = HashSet::new();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for chunk in prepared.chunks(INSERT_CHUNK) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO trackings (id, account_id, tracking_number, courier_code, \
+             courier_detected, delivery_status, status_info, fields, created_at, updated_at, \
+             next_check_at) ",
+        );
+        insert.push_values(chunk, |mut row, (id, fields, new)| {
+            row.push_bind(id.as_str())
+                .push_bind(account)
+                .push_bind(&new.tracking_number)
+                .push_bind(&new.courier_code)
+                .push_bind(new.courier_detected)
+                .push_bind(DeliveryStatus::Pending.as_str())
+                .push_bind(&new.status_info)
+                .push_bind(fields)
+                .push_bind(now_ts)
+                .push_bind(now_ts)
+                .push_bind(now_ts);
+        });
+        insert.push(
+            " ON CONFLICT (account_id, tracking_number, courier_code) DO NOTHING RETURNING id",
+        );
+        let ids: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+        created_ids.extend(ids);
+    }
+    tx.commit().await?;
+    let created_at = from_ts(now_ts);
+    Ok(prepared
+        .into_iter()
+        .map(|(id, _, new)| {
+            if created_ids.contains(id.as_str()) {
+                CreateOutcome::Created(Box::new(Tracking {
+                    id,
+                    tracking_number: new.tracking_number,
+                    courier_code: new.courier_code,
+                    courier_detected: new.courier_detected,
+                    fields: new.fields,
+                    shipment: ShipmentInfo::default(),
+                    delivery_status: DeliveryStatus::Pending,
+                    substatus: None,
+                    status_info: new.status_info,
+                    latest_event: None,
+                    latest_checkpoint_time: None,
+                    archived: false,
+                    created_at,
+                    updated_at: created_at,
+                    last_checked_at: None,
+                    next_check_at: Some(created_at),
+                    check_error: None,
+                    checkpoints: Vec::new(),
+                }))
+            } else {
+                CreateOutcome::AlreadyExists {
+                    tracking_number: new.tracking_number,
+                    courier_code: new.courier_code,
+                }
+            }
+        })
+        .collect())
+}
+
+pub(crate) async fn list(
+    readers: &Readers,
+    account: AccountId,
+    filter: &TrackingFilter,
+    page: Page,
+) -> Result<Vec<Tracking>> {
+    let (sql, params) = list_sql(account, filter, page);
+    let rows = readers.with(|conn| reader::trackings(conn, &sql, &params))?;
+    Ok(rows.into_iter().map(|(_, tracking)| tracking).collect())
+}
+
+/// [`list`], sent into `chunks` in chunks of at most `chunk` trackings as one statement yields
+/// them. The inline reader blocks, so the reading runs on a blocking thread while the caller's
+/// task renders what has arrived; a dropped receiver stops the reading.
+pub(crate) async fn list_in_chunks(
+    readers: Arc<Readers>,
+    account: AccountId,
+    filter: &TrackingFilter,
+    page: Page,
+    chunk: usize,
+    chunks: mpsc::Sender<Vec<Tracking>>,
+) -> Result<()> {
+    let (sql, params) = list_sql(account, filter, page);
+    tokio::task::spawn_blocking(move || {
+        readers.with(|conn| {
+            reader::trackings_in_chunks(conn, &sql, &params, chunk, &mut |rows| {
+                chunks
+                    .blocking_send(rows.into_iter().map(|(_, tracking)| tracking).collect())
+                    .is_ok()
+            })
+        })
+    })
+    .await
+    .map_err(StoreError::backend)?
+}
+
+pub(crate) async fn get(
+    readers: &Readers,
+    account: AccountId,
+    id: &TrackingId,
+) -> Result<Option<Tracking>> {
+    let rows = readers.with(|conn| {
+        reader::trackings(
+            conn,
+            &format!("{SELECT_TRACKINGS} WHERE id = ?1 AND account_id = ?2"),
+            &[
+                Value::Text(id.as_str().to_string()),
+                Value::Integer(account),
+            ],
+        )
+    })?;
+    Ok(rows.into_iter().next().map(|(_, tracking)| tracking))
+}
+
+pub(crate) async fn update(
+    pool: &SqlitePool,
+    readers: &Readers,
+    account: AccountId,
+    id: &TrackingId,
+    patch: &TrackingPatch,
+) -> Result<Option<Tracking>> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let row = sqlx::query(
+        "SELECT pk, fields, courier_code FROM trackings WHERE id = ? AND account_id = ?",
+    )
+    .bind(id.as_str())
+    .bind(account)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let pk: i64 = row.get(0);
+    let mut fields: TrackingFields = parse_json(row.get(1), "fields")?;
+    fields.apply(&patch.fields);
+    let courier: String = patch.courier_code_new.clone().unwrap_or_else(|| row.get(2));
+    let result = sqlx::query(
+        "UPDATE trackings SET fields = ?1, courier_code = ?2, \
+         courier_detected = CASE WHEN courier_code = ?2 THEN courier_detected ELSE 0 END, \
+         archived = COALESCE(?3, archived), updated_at = ?4 WHERE pk = ?5",
+    )
+    .bind(serde_json::to_string(&fields).expect("fields serialise"))
+    .bind(&courier)
+    .bind(patch.archived)
+    .bind(Utc::now().timestamp())
+    .bind(pk)
+    .execute(&mut *tx)
+    .await;
+    match result {
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            return Err(StoreError::Conflict(
+                Entity::Tracking,
+                format!("this account already tracks the number with courier `{courier}`"),
+            )
+            .into());
+        }
+        other => {
+            other?;
+        }
+    }
+    tx.commit().await?;
+    load_one(readers, pk).await
+}
+
+pub(crate) async fn delete(
+    pool: &SqlitePool,
+    readers: &Readers,
+    account: AccountId,
+    id: &TrackingId,
+) -> Result<Option<Tracking>> {
+    let Some(pk) = tracking_pk(pool, account, id).await? else {
+        return Ok(None);
+    };
+    let Some(tracking) = load_one(readers, pk).await? else {
+        return Ok(None);
+    };
+    let deleted = sqlx::query("DELETE FROM trackings WHERE pk = ? AND account_id = ?")
+        .bind(pk)
+        .bind(account)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok((deleted > 0).then_some(tracking))
+}
+
+pub(crate) async fn count_by_status(
+    readers: &Readers,
+    account: AccountId,
+    filter: &TrackingFilter,
+) -> Result<Vec<(DeliveryStatus, u64)>> {
+    let mut sql =
+        String::from("SELECT delivery_status, COUNT(*) FROM trackings WHERE account_id = ?");
+    let mut params = vec![Value::Integer(account)];
+    push_filter(
+        &mut sql,
+        &mut params,
+        &TrackingFilter {
+            tracking_numbers: Vec::new(),
+            ..filter.clone()
+        },
+    );
+    sql.push_str(" GROUP BY delivery_status");
+    let rows: Vec<(String, i64)> = readers.with(|conn| {
+        let mut statement = conn.prepare_cached(&sql)?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(params.iter()), |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    })?;
+    rows.into_iter()
+        .map(|(status, count)| Ok((parse_status(&status)?, count.max(0) as u64)))
+        .collect()
+}
+
+pub(crate) async fn archive_many(
+    pool: &SqlitePool,
+    account: AccountId,
+    keys: &[NumberKey],
+) -> Result<Vec<NumberKey>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "UPDATE trackings SET archived = 1, \
+         updated_at = CASE WHEN archived = 1 THEN updated_at ELSE ?1 END \
+         WHERE account_id = ?2 AND (tracking_number, courier_code) IN \
+         (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?3)) \
+         RETURNING tracking_number, courier_code",
+    )
+    .bind(Utc::now().timestamp())
+    .bind(account)
+    .bind(keys_json(keys))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(number_key).collect())
+}
+
+pub(crate) async fn delete_many(
+    pool: &SqlitePool,
+    account: AccountId,
+    keys: &[NumberKey],
+) -> Result<Vec<NumberKey>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "DELETE FROM trackings WHERE account_id = ?1 AND (tracking_number, courier_code) IN \
+         (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2)) \
+         RETURNING tracking_number, courier_code",
+    )
+    .bind(account)
+    .bind(keys_json(keys))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(number_key).collect())
+}
+
+pub(crate) async fn retrack(
+    pool: &SqlitePool,
+    readers: &Readers,
+    account: AccountId,
+    id: &TrackingId,
+) -> Result<RetrackOutcome> {
+    let now = Utc::now().timestamp();
+    let pk: Option<i64> = sqlx::query_scalar(
+        "UPDATE trackings SET delivery_status = 'pending', substatus = NULL, \
+         status_info = 'Retrack requested; waiting for the courier.', next_check_at = ?, \
+         updated_at = ? \
+         WHERE id = ? AND account_id = ? AND delivery_status = 'expired' RETURNING pk",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(id.as_str())
+    .bind(account)
+    .fetch_optional(pool)
+    .await?;
+    match pk {
+        Some(pk) => Ok(match load_one(readers, pk).await? {
+            Some(tracking) => RetrackOutcome::Retracked(Box::new(tracking)),
+            None => RetrackOutcome::NotFound,
+        }),
+        None if tracking_pk(pool, account, id).await?.is_some() => Ok(RetrackOutcome::NotExpired),
+        None => Ok(RetrackOutcome::NotFound),
+    }
+}
+
+/// Trackings by primary key, with their checkpoints, in the order of `pks`: one statement
+/// whatever the number.
+pub(crate) async fn load_trackings_by_pk(
+    readers: &Readers,
+    pks: &[i64],
+) -> Result<Vec<(i64, Tracking)>> {
+    if pks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pk_list = serde_json::to_string(pks).expect("integers serialise");
+    let rows = readers.with(|conn| {
+        reader::trackings(
+            conn,
+            &format!("{SELECT_TRACKINGS} WHERE pk IN (SELECT value FROM json_each(?1))"),
+            &[Value::Text(pk_list)],
+        )
+    })?;
+    let mut by_pk: HashMap<i64, Tracking> = rows.into_iter().collect();
+    Ok(pks
+        .iter()
+        .filter_map(|pk| by_pk.remove(pk).map(|t| (*pk, t)))
+        .collect())
+}
+
+async fn tracking_pk(
+    pool: &SqlitePool,
+    account: AccountId,
+    id: &TrackingId,
+) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT pk FROM trackings WHERE id = ? AND account_id = ?")
+            .bind(id.as_str())
+            .bind(account)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+async fn load_one(readers: &Readers, pk: i64) -> Result<Option<Tracking>> {
+    Ok(load_trackings_by_pk(readers, &[pk])
+        .await?
+        .pop()
+        .map(|(_, tracking)| tracking))
+}
+
+/// The statement and parameters of one page of `list_trackings`: a `SELECT_TRACKINGS`.
+fn list_sql(account: AccountId, filter: &TrackingFilter, page: Page) -> (String, Vec<Value>) {
+    // Looking numbers up goes through the number index; left alone, the planner prefers the
+    // index that yields newest-first order and scans the whole account.
+    let mut sql = String::from(SELECT_TRACKINGS);
+    let mut params = vec![Value::Integer(account)];
+    let offset = i64::from(page.number.max(1) - 1) * i64::from(page.size);
+    if let [number] = filter.tracking_numbers.as_slice() {
+        // One number (the commonest call): a plain index search. The general form below
+        // builds temporary tables for `json_each` and the inner `ORDER BY`, which were a
+        // quarter of SQLite's time for one tracking.
+        sql.push_str(
+            " INDEXED BY trackings_by_number WHERE account_id = ? AND tracking_number = ?",
+        );
+        params.push(Value::Text(number.clone()));
+        push_other_filters(&mut sql, &mut params, filter);
+        sql.push_str(" ORDER BY pk DESC LIMIT ? OFFSET ?");
+    } else {
+        sql.push_str(if filter.tracking_numbers.is_empty() {
+            " WHERE pk IN (SELECT pk FROM trackings WHERE account_id = ?"
+        } else {
+            " WHERE pk IN (SELECT pk FROM trackings INDEXED BY trackings_by_number WHERE account_id = ?"
+        });
+        push_filter(&mut sql, &mut params, filter);
+        sql.push_str(" ORDER BY pk DESC LIMIT ? OFFSET ?) ORDER BY pk DESC");
+    }
+    params.extend([Value::Integer(i64::from(page.size)), Value::Integer(offset)]);
+    (sql, params)
+}
+
+/// Appends the conditions of `filter` (after `WHERE account_id = ?`) and their parameters.
+fn push_filter(sql: &mut String, params: &mut Vec<Value>, filter: &TrackingFilter) {
+    if !filter.tracking_numbers.is_empty() {
+        sql.push_str(" AND tracking_number IN (SELECT value FROM json_each(?))");
+        params.push(Value::Text(
+            serde_json::to_string(&filter.tracking_numbers).expect("strings"),
+        ));
+    }
+    push_other_filters(sql, params, filter);
+}
+
+/// The conditions of `filter` other than `tracking_numbers`.
+fn push_other_filters(sql: &mut String, params: &mut Vec<Value>, filter: &TrackingFilter) {
+    if let Some(courier) = &filter.courier_code {
+        sql.push_str(" AND courier_code = ?");
+        params.push(Value::Text(courier.clone()));
+    }
+    if let Some(status) = filter.delivery_status {
+        sql.push_str(" AND delivery_status = ?");
+        params.push(Value::Text(status.as_str().to_string()));
+    }
+    if let Some(archived) = filter.archived {
+        sql.push_str(" AND archived = ?");
+        params.push(Value::Integer(i64::from(archived)));
+    }
+    for (column, op, value) in [
+        ("created_at", ">=", filter.created_min),
+        ("created_at", "<=", filter.created_max),
+        ("updated_at", ">=", filter.updated_min),
+        ("updated_at", "<=", filter.updated_max),
+    ] {
+        if let Some(value) = value {
+            sql.push_str(&format!(" AND {column} {op} ?"));
+            params.push(Value::Integer(value.timestamp()));
+        }
+    }
+}
+
+/// `[[number, courier], …]`, for `json_each` look-ups of many keys in one statement.
+fn keys_json(keys: &[NumberKey]) -> String {
+    let pairs: Vec<[&str; 2]> = keys
+        .iter()
+        .map(|k| [k.tracking_number.as_str(), k.courier_code.as_str()])
+        .collect();
+    serde_json::to_string(&pairs).expect("strings serialise")
+}
+
+fn number_key((tracking_number, courier_code): (String, String)) -> NumberKey {
+    NumberKey {
+        tracking_number,
+        courier_code,
+    }
+}
