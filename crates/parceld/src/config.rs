@@ -22,6 +22,8 @@ pub const DEFAULT_TOML: &str = include_str!("config.default.toml");
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
     pub log: LogConfig,
     pub rate_limits: RateLimits,
     pub engine: EngineSettings,
@@ -44,6 +46,16 @@ pub struct ServerConfig {
     pub api: bool,
     /// Run the background refresh.
     pub worker: bool,
+}
+
+/// Where the data lives. The URL's scheme chooses the backend (database.rs).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH`; unset means `sqlite://<server.data_dir>/parceld.db`, so that
+    /// `--data-dir` alone still moves the database.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,9 +142,15 @@ impl Config {
             .collect()
     }
 
-    /// The SQLite database file.
-    pub fn database_path(&self) -> PathBuf {
-        self.server.data_dir.join("parceld.db")
+    /// The database URL: `database.url`, or the SQLite file `parceld.db` in `server.data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}",
+                self.server.data_dir.join("parceld.db").display()
+            ),
+        }
     }
 }
 
@@ -153,6 +171,28 @@ mod tests {
         assert_eq!(config.webhooks.disable_after_secs, code.disable_after_secs);
         assert_eq!(config.webhooks.retention_secs, code.retention_secs);
         assert!(config.webhooks.validate().is_ok());
+    }
+
+    #[test]
+    fn the_database_url_defaults_to_a_file_in_the_data_directory() {
+        let mut config: Config = Figment::from(Toml::string(DEFAULT_TOML)).extract().unwrap();
+        assert_eq!(config.database_url(), "sqlite://data/parceld.db");
+        config.server.data_dir = PathBuf::from("/var/lib/parceld");
+        assert_eq!(
+            config.database_url(),
+            "sqlite:///var/lib/parceld/parceld.db"
+        );
+        config.database.url = Some("sqlite:///srv/other.db".into());
+        assert_eq!(config.database_url(), "sqlite:///srv/other.db");
+    }
+
+    #[test]
+    fn the_database_url_is_read_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parceld.toml");
+        std::fs::write(&path, "[database]\nurl = \"sqlite:///srv/parceld.db\"\n").unwrap();
+        let config = Config::load(Some(&path)).unwrap();
+        assert_eq!(config.database_url(), "sqlite:///srv/parceld.db");
     }
 
     #[test]

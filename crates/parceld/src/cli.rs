@@ -1,0 +1,227 @@
+//! The command line: every command, flag and argument, with the help text `parceld --help` shows.
+//!
+//! Only definitions live here; `main.rs` dispatches each command to the module of its job.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::import;
+
+#[derive(Parser)]
+#[command(
+    name = "parceld",
+    version,
+    about = "Self-hostable shipment tracking, TrackingMore-compatible"
+)]
+pub struct Cli {
+    /// Configuration file (default: ./parceld.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the database (overrides server.data_dir; used when no database URL is set).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The database, e.g. sqlite:///var/lib/parceld/parceld.db (overrides database.url).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP API server.
+    Serve {
+        /// Address to listen on (overrides server.bind); port 0 picks a free port.
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<std::net::SocketAddr>,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Manage API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Manage webhook endpoints (the same as /v4/webhooks).
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+    /// Print the OpenAPI document of the API.
+    Openapi,
+    /// Run the carrier simulator: one HTTP server speaking the six carriers' tracking protocols
+    /// under /<courier_code>/…, for tests, benchmarks and demos without internet.
+    Sim {
+        /// Address the simulator listens on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+        bind: std::net::SocketAddr,
+    },
+    /// Look one number up through a carrier adapter (as configured) and print the result.
+    Track {
+        /// The courier code of the adapter to ask (e.g. `ups`, `fedex`, `sandbox`).
+        courier: String,
+        /// The tracking number.
+        number: String,
+        /// Print the normalized result as JSON, with every checkpoint's raw carrier code.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Bulk-load trackings from a CSV file (create fields as columns) or JSON lines (one create
+    /// body per line), validated like `POST /v4/trackings/create`.
+    Import {
+        /// The file to load: .csv or .jsonl (see --format).
+        file: PathBuf,
+        /// The account the trackings belong to (default: `server.default_account`).
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// The file's format, when its name does not end in .csv or .jsonl.
+        #[arg(long, value_enum)]
+        format: Option<import::Format>,
+        /// Records per insert transaction.
+        #[arg(long, default_value_t = import::DEFAULT_BATCH)]
+        batch: usize,
+        /// Continue an interrupted import from where it stopped.
+        #[arg(long, conflicts_with = "restart")]
+        resume: bool,
+        /// Forget an interrupted import's progress and begin again.
+        #[arg(long)]
+        restart: bool,
+    },
+    /// Measure parceld: API, ingest, refresh, detection, import and memory, each against a
+    /// baseline from the same run. Starts its own server and carrier simulator; prints a table.
+    Bench {
+        /// Seconds per timed scenario.
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// Trackings stored for the import and memory scenario (default 1,000,000).
+        #[arg(long)]
+        trackings: Option<usize>,
+        /// Trackings stored for the refresh scenario (default 100,000).
+        #[arg(long)]
+        refresh_trackings: Option<usize>,
+        /// A small run of every scenario in seconds, to check the bench itself.
+        #[arg(long)]
+        quick: bool,
+        /// Only these scenarios, e.g. `--only api,webhooks` (detection, api, refresh, webhooks,
+        /// memory).
+        #[arg(long, value_delimiter = ',', value_parser = ["detection", "api", "refresh", "webhooks", "memory"])]
+        only: Vec<String>,
+        /// Also write the figures as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Work in DIR and keep its databases afterwards (one per scenario), to reproduce a
+        /// figure by hand; DIR is emptied first.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
+    /// Name the courier of tracking numbers, from their format and check digit.
+    Detect {
+        /// Tracking numbers (spaces and dashes inside a number are fine if quoted).
+        numbers: Vec<String>,
+        /// Find tracking numbers inside a text file (an e-mail, say); `-` reads standard input.
+        #[arg(long, value_name = "FILE", conflicts_with = "numbers")]
+        text: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AccountCommand {
+    /// Create an account (create a key for it with `key create --account NAME`).
+    Create {
+        /// The new account's name.
+        name: String,
+    },
+    /// List accounts.
+    List,
+    /// Refuse the account's requests (403) until it is enabled again.
+    Disable {
+        /// The account's name.
+        name: String,
+    },
+    /// Accept the account's requests again.
+    Enable {
+        /// The account's name.
+        name: String,
+    },
+    /// Set the account's own rate limits, in requests per second, e.g. `v4_other=20 v2_list=2`
+    /// (classes: v4_create, v4_realtime, v4_other, v2_realtime, v2_list, v2_other);
+    /// `CLASS=default` goes back to the server's configured limit.
+    SetLimits {
+        /// The account's name.
+        name: String,
+        /// One or more limits, each CLASS=RATE or CLASS=default.
+        #[arg(required = true, value_name = "CLASS=RATE")]
+        limits: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; it is printed once and stored only as a hash.
+    Create {
+        /// The account the key belongs to.
+        #[arg(long, value_name = "NAME")]
+        account: String,
+    },
+    /// List keys (ids, accounts, dates; never the keys themselves).
+    List,
+    /// Delete a key: requests with it then get "API key has been deleted".
+    Delete {
+        /// The key's id (`key_…`, from `key list`).
+        key_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Register an endpoint for an account; prints its id and signing secret.
+    Create {
+        /// The account whose tracking changes the endpoint receives.
+        #[arg(long, value_name = "NAME")]
+        account: String,
+        /// The receiver's http:// or https:// URL.
+        #[arg(long)]
+        url: String,
+        /// A note for people: what the endpoint is for.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// `all`, or statuses separated by commas (e.g. `delivered,exception`).
+        #[arg(long, default_value = "all")]
+        statuses: String,
+        /// Payload format: v4 or v2 (legacy, with verifyInfo).
+        #[arg(long, default_value = "v4")]
+        version: String,
+    },
+    /// List endpoints (of one account, or all).
+    List {
+        /// Only this account's endpoints.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+    },
+    /// Delete an endpoint with its deliveries.
+    Delete {
+        /// The endpoint's id (`wh_…`, from `webhook list`).
+        id: String,
+    },
+    /// Enable an endpoint again (also one parceld disabled because it kept failing).
+    Enable {
+        /// The endpoint's id (`wh_…`, from `webhook list`).
+        id: String,
+    },
+    /// Stop sending to an endpoint; new changes are not queued for it.
+    Disable {
+        /// The endpoint's id (`wh_…`, from `webhook list`).
+        id: String,
+    },
+    /// Replace an endpoint's signing secret; prints the new one.
+    RotateSecret {
+        /// The endpoint's id (`wh_…`, from `webhook list`).
+        id: String,
+    },
+}

@@ -1,0 +1,156 @@
+//! `parceld serve` and `parceld sim`: the long-running servers, their wiring and shutdown.
+//!
+//! Serve opens the store, starts the refresh worker and the webhook dispatcher on worker nodes,
+//! and the HTTP API on API nodes, and on SIGINT/SIGTERM lets in-flight work finish within
+//! `server.shutdown_grace_seconds`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use parceld_api::{ApiSettings, AppState};
+use parceld_carriers::Carriers;
+use parceld_engine::webhooks::Dispatcher;
+use parceld_engine::Engine;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Config, LogFormat};
+use crate::database::open_store;
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::new(&config.log.level);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+pub async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
+    if let Some(bind) = bind {
+        config.server.bind = bind;
+    }
+    init_logging(&config);
+    let store = open_store(&config.database_url()).await?;
+    if let Some(first) = store.bootstrap(&config.server.default_account).await? {
+        say!(
+            "Created account \"{}\" with its first API key (shown only this once, keep it):\n\n    {}\n\nSend it in the Tracking-Api-Key header.",
+            first.info.account_name, first.key
+        );
+    }
+    let engine = Arc::new(Engine::new(
+        store.clone(),
+        carriers(&config)?,
+        config.engine.clone(),
+    ));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight work");
+        let _ = stop_tx.send(true);
+        tokio::time::sleep(grace).await;
+        tracing::warn!("in-flight work did not finish within the grace period; exiting");
+        std::process::exit(1);
+    });
+
+    let worker = config.server.worker.then(|| {
+        tracing::info!("refresh worker started");
+        tokio::spawn(engine.clone().run(stop_rx.clone()))
+    });
+    // The webhook dispatcher runs wherever the refresh does.
+    let dispatcher = if config.server.worker {
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            config.webhooks.clone(),
+            Arc::new(parceld_api::webhook_payload::PayloadRenderer),
+        )
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        tracing::info!("webhook dispatcher started");
+        Some(tokio::spawn(Arc::new(dispatcher).run(stop_rx.clone())))
+    } else {
+        None
+    };
+    if config.server.api {
+        let state = AppState::new(store, config.rate_limits, engine)
+            .with_webhooks(config.webhooks.clone())
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        let app = parceld_api::router(
+            state,
+            &ApiSettings {
+                max_body_bytes: config.server.max_body_bytes,
+            },
+        );
+        let listener = tokio::net::TcpListener::bind(config.server.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.bind))?;
+        let address = listener.local_addr()?;
+        say!("parceld listening on http://{address}");
+        tracing::info!(%address, data_dir = %config.server.data_dir.display(), "serving");
+        let mut api_stop = stop_rx.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = api_stop.wait_for(|stop| *stop).await;
+            })
+            .await?;
+    } else {
+        say!("parceld worker running (no API on this node)");
+        let mut stop = stop_rx.clone();
+        let _ = stop.wait_for(|stop| *stop).await;
+    }
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
+    if let Some(dispatcher) = dispatcher {
+        let _ = dispatcher.await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+/// Builds the configured carrier adapters; a bad `[carriers.*]` table stops the start.
+pub fn carriers(config: &Config) -> anyhow::Result<Carriers> {
+    match Carriers::from_settings(&config.carrier_settings()) {
+        Ok(carriers) => Ok(carriers),
+        Err(error) => {
+            eprintln!("parceld: invalid configuration: {error}");
+            std::process::exit(2);
+        }
+    }
+}
+
+pub async fn sim(bind: std::net::SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    let address = listener.local_addr()?;
+    say!("parceld simulator listening on http://{address} (carriers under /<courier_code>/, control under /_control/)");
+    tokio::select! {
+        result = parceld_sim::serve(listener, parceld_sim::Simulator::new()) => result?,
+        _ = shutdown_signal() => {}
+    }
+    Ok(())
+}
