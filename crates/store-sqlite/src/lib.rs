@@ -17,6 +17,8 @@ mod reader;
 mod refresh;
 mod rows;
 mod store;
+#[cfg(feature = "test-support")]
+mod test_support;
 mod trackings;
 mod webhooks;
 

@@ -9,6 +9,8 @@
 //! row.
 
 pub mod keys;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod webhooks;
 
 use async_trait::async_trait;

@@ -1,0 +1,228 @@
+//! The contract of [`parceld_store::Store`], as tests written once against `dyn Store`.
+//!
+//! Every backend must behave the same to the API and the engine: the same create outcomes, the
+//! same list order and filters, the same claims and leases, the same outbox writes. Each case
+//! here is a public async function that takes a factory of fresh, empty stores; a backend runs
+//! the whole suite with one line in its own tests:
+//!
+//! ```ignore
+//! parceld_store_conformance::conformance_tests!(fresh_store);
+//! ```
+//!
+//! where `async fn fresh_store() -> StoreUnderTest` opens an empty store (the crate using the
+//! macro needs `tokio` for `#[tokio::test]`). Errors are matched by variant only
+//! (`matches!(err, StoreError::NotFound(..))`), never by message. The cases use only the
+//! trait: nothing here knows SQL or any backend.
+
+use std::future::Future;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use parceld_model::{Checkpoint, DeliveryStatus, Leg, SubStatus, Tracking, TrackingFields};
+use parceld_store::{AccountId, CreateOutcome, NewTracking, RefreshUpdate, Store};
+
+pub mod accounts;
+pub mod refresh;
+pub mod trackings;
+pub mod webhooks;
+
+/// A fresh store, with whatever must live as long as it (a temporary directory, a database
+/// that is dropped afterwards).
+pub struct StoreUnderTest {
+    store: Arc<dyn Store>,
+    _keep: Box<dyn Send + Sync>,
+}
+
+impl StoreUnderTest {
+    /// `keep` is dropped with the store, after it.
+    pub fn new(store: Arc<dyn Store>, keep: impl Send + Sync + 'static) -> Self {
+        StoreUnderTest {
+            store,
+            _keep: Box::new(keep),
+        }
+    }
+
+    pub fn shared(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+}
+
+impl Deref for StoreUnderTest {
+    type Target = dyn Store;
+    fn deref(&self) -> &Self::Target {
+        &*self.store
+    }
+}
+
+/// What every case takes: something that opens a fresh, empty store.
+pub trait Factory: Fn() -> Self::Opening {
+    type Opening: Future<Output = StoreUnderTest>;
+}
+
+impl<F, Fut> Factory for F
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = StoreUnderTest>,
+{
+    type Opening = Fut;
+}
+
+/// Expands into one `#[tokio::test]` per contract case, each on a fresh store from `$factory`
+/// (an `async fn() -> StoreUnderTest`).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:path) => {
+        $crate::conformance_tests!(@cases $factory;
+            accounts::accounts_are_created_listed_and_unique,
+            accounts::bootstrap_creates_the_first_account_and_key_only_once,
+            accounts::keys_are_valid_then_deleted_and_unknown_keys_are_invalid,
+            accounts::disabled_accounts_are_reported_with_their_key,
+            accounts::rate_limits_are_stored_per_account,
+            accounts::unknown_accounts_are_not_found,
+            trackings::batch_create_reports_each_item_in_input_order,
+            trackings::created_trackings_are_pending_and_read_back,
+            trackings::every_list_filter_selects_exactly_its_trackings,
+            trackings::pages_are_newest_first_without_gaps_or_repeats,
+            trackings::chunked_listing_hands_over_the_same_page_in_order,
+            trackings::counts_archive_and_delete_many_by_number_and_courier,
+            trackings::update_changes_fields_courier_and_archived,
+            trackings::update_to_a_taken_courier_is_a_conflict,
+            trackings::delete_removes_only_the_named_tracking,
+            trackings::retrack_only_reactivates_expired_trackings,
+            trackings::accounts_never_see_each_others_trackings,
+            refresh::claims_are_exclusive_until_the_lease_expires,
+            refresh::claiming_one_tracking_reports_busy_and_not_found,
+            refresh::applying_merges_checkpoints_once_and_records_only_real_changes,
+            refresh::a_worker_that_lost_its_claim_cannot_apply,
+            refresh::trackings_without_a_next_check_are_not_claimed,
+            webhooks::endpoints_are_created_listed_updated_and_deleted_per_account,
+            webhooks::changes_queue_one_delivery_per_matching_enabled_endpoint_in_the_same_call,
+            webhooks::claims_keep_order_per_tracking_and_the_per_endpoint_cap,
+            webhooks::an_endpoint_that_keeps_failing_is_disabled_and_a_success_resets_the_clock,
+            webhooks::attempts_of_an_endpoint_deleted_mid_flight_do_not_sink_the_batch,
+            webhooks::deliveries_behind_many_that_cannot_go_are_still_claimed,
+            webhooks::retries_are_recorded_and_redelivery_queues_again,
+        );
+    };
+    (@cases $factory:path; $($module:ident :: $case:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test]
+            async fn $case() {
+                $crate::$module::$case($factory).await;
+            }
+        )+
+    };
+}
+
+/// A tracking to create with no merchant fields.
+pub fn new_tracking(number: &str, courier: &str) -> NewTracking {
+    NewTracking {
+        tracking_number: number.to_string(),
+        courier_code: courier.to_string(),
+        courier_detected: false,
+        fields: TrackingFields::default(),
+        status_info: None,
+    }
+}
+
+/// Creates an account and these (number, courier) trackings in it; returns the account and the
+/// created trackings in input order.
+pub async fn account_with(
+    store: &dyn Store,
+    name: &str,
+    trackings: &[(&str, &str)],
+) -> (AccountId, Vec<Tracking>) {
+    let account = store.create_account(name).await.unwrap();
+    let new = trackings
+        .iter()
+        .map(|(number, courier)| new_tracking(number, courier))
+        .collect();
+    let created = store
+        .create_trackings(account.id, new)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|outcome| match outcome {
+            CreateOutcome::Created(t) => *t,
+            other => panic!("not created: {other:?}"),
+        })
+        .collect();
+    (account.id, created)
+}
+
+/// `n` sandbox trackings `NUM-00000`, `NUM-00001`, … in a new account `a`.
+pub async fn numbered(store: &dyn Store, n: usize) -> (AccountId, Vec<Tracking>) {
+    let numbers: Vec<String> = (0..n).map(|i| format!("NUM-{i:05}")).collect();
+    let pairs: Vec<(&str, &str)> = numbers.iter().map(|n| (n.as_str(), "sandbox")).collect();
+    account_with(store, "a", &pairs).await
+}
+
+/// The primary keys of sandbox trackings, most overdue first, found by claiming them for a
+/// moment and releasing them again (which leaves them due).
+pub async fn sandbox_pks(store: &dyn Store) -> Vec<i64> {
+    let now = Utc::now() + Duration::seconds(1);
+    let claimed = store
+        .claim_due("setup", now, now + Duration::seconds(1), 100_000, "sandbox")
+        .await
+        .unwrap();
+    store.release_claims("setup").await.unwrap();
+    let mut pks: Vec<i64> = claimed.iter().map(|c| c.pk).collect();
+    pks.sort();
+    pks
+}
+
+/// A checkpoint at 2024-05-01 10:`minute`.
+pub fn checkpoint(minute: u32, status: DeliveryStatus, text: &str) -> Checkpoint {
+    Checkpoint {
+        leg: Leg::Origin,
+        time: format!("2024-05-01T10:{minute:02}:00Z").parse().unwrap(),
+        checkpoint_date: format!("2024-05-01T10:{minute:02}:00+00:00"),
+        status,
+        substatus: None,
+        detail: text.into(),
+        location: "Here".into(),
+        country_iso2: "NL".into(),
+        state: String::new(),
+        city: String::new(),
+        zip: String::new(),
+        raw_status: "X".into(),
+        raw_time: String::new(),
+    }
+}
+
+/// A successful check of `pk` with these checkpoints (newest first) and status, next check in
+/// three hours.
+pub fn update(pk: i64, checkpoints: Vec<Checkpoint>, status: DeliveryStatus) -> RefreshUpdate {
+    let now = Utc::now();
+    RefreshUpdate {
+        pk,
+        latest_event: checkpoints.first().map(|c| c.detail.clone()),
+        latest_checkpoint_time: checkpoints.first().map(|c| c.time),
+        checkpoints,
+        shipment: None,
+        delivery_status: status,
+        substatus: (status == DeliveryStatus::Delivered).then_some(SubStatus::Delivered001),
+        status_info: None,
+        check_error: None,
+        check_failures: 0,
+        notfound_since: None,
+        next_check_at: Some(now + Duration::hours(3)),
+        checked_at: now,
+    }
+}
+
+/// Claims every due sandbox tracking as of `at` for `owner` and applies `make(pk)` to each.
+pub async fn claim_and_apply(
+    store: &dyn Store,
+    owner: &str,
+    at: DateTime<Utc>,
+    make: impl Fn(i64) -> RefreshUpdate,
+) -> parceld_store::ApplyReport {
+    let claimed = store
+        .claim_due(owner, at, at + Duration::minutes(5), 100_000, "sandbox")
+        .await
+        .unwrap();
+    let updates = claimed.iter().map(|c| make(c.pk)).collect();
+    store.apply_refresh(owner, updates).await.unwrap()
+}

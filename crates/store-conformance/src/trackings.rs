@@ -1,0 +1,757 @@
+//! Creating, listing, counting, changing and deleting trackings.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, Utc};
+use parceld_model::{DeliveryStatus, TrackingFields, TrackingId};
+use parceld_store::{
+    CreateOutcome, NumberKey, Page, RetrackOutcome, StoreError, TrackingFilter, TrackingPatch,
+};
+
+use crate::{account_with, claim_and_apply, new_tracking, update, Factory};
+
+fn key(number: &str, courier: &str) -> NumberKey {
+    NumberKey {
+        tracking_number: number.into(),
+        courier_code: courier.into(),
+    }
+}
+
+fn page(number: u32, size: u32) -> Page {
+    Page { number, size }
+}
+
+fn numbers(trackings: &[parceld_model::Tracking]) -> Vec<&str> {
+    trackings
+        .iter()
+        .map(|t| t.tracking_number.as_str())
+        .collect()
+}
+
+pub async fn batch_create_reports_each_item_in_input_order(fresh: impl Factory) {
+    let store = fresh().await;
+    let (account, _) = account_with(&*store, "a", &[("A1", "ups"), ("B1", "ups")]).await;
+    let outcomes = store
+        .create_trackings(
+            account,
+            vec![
+                new_tracking("C1", "ups"),
+                new_tracking("A1", "ups"),
+                new_tracking("B1", "fedex"),
+                new_tracking("B1", "ups"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 4);
+    match &outcomes[0] {
+        CreateOutcome::Created(t) => assert_eq!(
+            (t.tracking_number.as_str(), t.courier_code.as_str()),
+            ("C1", "ups")
+        ),
+        other => panic!("{other:?}"),
+    }
+    match &outcomes[1] {
+        CreateOutcome::AlreadyExists {
+            tracking_number,
+            courier_code,
+        } => assert_eq!(
+            (tracking_number.as_str(), courier_code.as_str()),
+            ("A1", "ups")
+        ),
+        other => panic!("{other:?}"),
+    }
+    match &outcomes[2] {
+        CreateOutcome::Created(t) => {
+            assert_eq!(
+                (t.tracking_number.as_str(), t.courier_code.as_str()),
+                ("B1", "fedex")
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(&outcomes[3], CreateOutcome::AlreadyExists { .. }));
+    let all = store
+        .list_trackings(account, &TrackingFilter::default(), page(1, 100))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&all), ["B1", "C1", "B1", "A1"], "newest first");
+
+    // The same number in another account is another tracking.
+    let other = store.create_account("b").await.unwrap();
+    let outcomes = store
+        .create_trackings(other.id, vec![new_tracking("A1", "ups")])
+        .await
+        .unwrap();
+    assert!(matches!(&outcomes[0], CreateOutcome::Created(_)));
+    let empty = store.create_trackings(other.id, Vec::new()).await.unwrap();
+    assert!(empty.is_empty());
+}
+
+pub async fn created_trackings_are_pending_and_read_back(fresh: impl Factory) {
+    let store = fresh().await;
+    let account = store.create_account("a").await.unwrap();
+    let before = Utc::now() - Duration::seconds(1);
+    let mut new = new_tracking("READ-0001", "ups");
+    new.courier_detected = true;
+    new.fields = TrackingFields {
+        order_number: Some("ORDER-7".into()),
+        customer_name: Some("Ada".into()),
+        ..TrackingFields::default()
+    };
+    new.status_info = Some("waiting".into());
+    let created = match store
+        .create_trackings(account.id, vec![new])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+    {
+        CreateOutcome::Created(t) => *t,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(created.delivery_status, DeliveryStatus::Pending);
+    assert!(created.courier_detected);
+    assert!(!created.archived);
+    assert!(created.checkpoints.is_empty());
+    assert!(created.last_checked_at.is_none());
+    assert!(created.created_at >= before && created.created_at <= Utc::now());
+    assert!(
+        created
+            .next_check_at
+            .is_some_and(|t| t <= Utc::now() + Duration::seconds(1)),
+        "due for a check now: {:?}",
+        created.next_check_at
+    );
+    assert_eq!(created.fields.order_number.as_deref(), Some("ORDER-7"));
+    assert_eq!(created.status_info.as_deref(), Some("waiting"));
+
+    let read = store
+        .tracking(account.id, &created.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.id, created.id);
+    assert_eq!(read.tracking_number, "READ-0001");
+    assert_eq!(read.courier_code, "ups");
+    assert_eq!(read.fields, created.fields);
+    assert_eq!(read.created_at, created.created_at);
+    assert!(store
+        .tracking(account.id, &TrackingId::generate())
+        .await
+        .unwrap()
+        .is_none());
+    let pks = crate::sandbox_pks(&*store).await;
+    assert!(pks.is_empty(), "a ups tracking is not claimed as sandbox");
+}
+
+pub async fn every_list_filter_selects_exactly_its_trackings(fresh: impl Factory) {
+    let store = fresh().await;
+    let (account, made) = account_with(&*store, "a", &[("FILTER-A001", "sandbox")]).await;
+    let a = made[0].clone();
+    // Times are kept to the second: a second apart, the trackings' times differ.
+    tokio::time::sleep(StdDuration::from_millis(1100)).await;
+    let (b, c) = {
+        let created = store
+            .create_trackings(
+                account,
+                vec![
+                    new_tracking("FILTER-B001", "ups"),
+                    new_tracking("FILTER-C001", "fedex"),
+                ],
+            )
+            .await
+            .unwrap();
+        let mut ts = created.into_iter().map(|o| match o {
+            CreateOutcome::Created(t) => *t,
+            other => panic!("{other:?}"),
+        });
+        (ts.next().unwrap(), ts.next().unwrap())
+    };
+    tokio::time::sleep(StdDuration::from_millis(1100)).await;
+    // A is delivered (a refresh), C archived (an update); both change their updated_at.
+    let report = claim_and_apply(&*store, "w", Utc::now() + Duration::seconds(1), |pk| {
+        update(
+            pk,
+            vec![crate::checkpoint(1, DeliveryStatus::Delivered, "Delivered")],
+            DeliveryStatus::Delivered,
+        )
+    })
+    .await;
+    assert_eq!(report.applied, 1);
+    let patch = TrackingPatch {
+        archived: Some(true),
+        ..TrackingPatch::default()
+    };
+    store
+        .update_tracking(account, &c.id, &patch)
+        .await
+        .unwrap()
+        .unwrap();
+    let a = store.tracking(account, &a.id).await.unwrap().unwrap();
+
+    let numbers_of = |filter: TrackingFilter| {
+        let store = &*store;
+        async move {
+            let listed = store
+                .list_trackings(account, &filter, page(1, 100))
+                .await
+                .unwrap();
+            let numbers: Vec<String> = listed.into_iter().map(|t| t.tracking_number).collect();
+            numbers
+        }
+    };
+    let any = TrackingFilter::default;
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            courier_code: Some("ups".into()),
+            ..any()
+        })
+        .await,
+        ["FILTER-B001"]
+    );
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            delivery_status: Some(DeliveryStatus::Delivered),
+            ..any()
+        })
+        .await,
+        ["FILTER-A001"]
+    );
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            delivery_status: Some(DeliveryStatus::Pending),
+            ..any()
+        })
+        .await,
+        ["FILTER-C001", "FILTER-B001"]
+    );
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            archived: Some(true),
+            ..any()
+        })
+        .await,
+        ["FILTER-C001"]
+    );
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            archived: Some(false),
+            ..any()
+        })
+        .await,
+        ["FILTER-B001", "FILTER-A001"]
+    );
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            tracking_numbers: vec!["FILTER-A001".into(), "FILTER-C001".into()],
+            ..any()
+        })
+        .await,
+        ["FILTER-C001", "FILTER-A001"]
+    );
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            tracking_numbers: vec!["FILTER-B001".into()],
+            ..any()
+        })
+        .await,
+        ["FILTER-B001"]
+    );
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            created_min: Some(b.created_at),
+            ..any()
+        })
+        .await,
+        ["FILTER-C001", "FILTER-B001"]
+    );
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            created_max: Some(a.created_at),
+            ..any()
+        })
+        .await,
+        ["FILTER-A001"]
+    );
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            created_min: Some(b.created_at),
+            created_max: Some(b.created_at),
+            ..any()
+        })
+        .await,
+        ["FILTER-C001", "FILTER-B001"],
+        "both bounds are inclusive"
+    );
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            updated_min: Some(a.updated_at),
+            ..any()
+        })
+        .await,
+        ["FILTER-C001", "FILTER-A001"]
+    );
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            updated_max: Some(b.updated_at),
+            ..any()
+        })
+        .await,
+        ["FILTER-B001"]
+    );
+    assert_eq!(
+        numbers_of(TrackingFilter {
+            courier_code: Some("sandbox".into()),
+            delivery_status: Some(DeliveryStatus::Delivered),
+            archived: Some(false),
+            ..any()
+        })
+        .await,
+        ["FILTER-A001"],
+        "filters combine"
+    );
+    assert!(numbers_of(TrackingFilter {
+        courier_code: Some("sandbox".into()),
+        delivery_status: Some(DeliveryStatus::Pending),
+        ..any()
+    })
+    .await
+    .is_empty());
+    let counts = store
+        .count_by_status(
+            account,
+            &TrackingFilter {
+                archived: Some(false),
+                ..any()
+            },
+        )
+        .await
+        .unwrap();
+    let mut counts = counts;
+    counts.sort_by_key(|(s, _)| s.as_str());
+    assert_eq!(
+        counts,
+        [(DeliveryStatus::Delivered, 1), (DeliveryStatus::Pending, 1)]
+    );
+    assert_eq!(
+        store
+            .count_by_status(
+                account,
+                &TrackingFilter {
+                    tracking_numbers: vec!["FILTER-B001".into()],
+                    ..any()
+                }
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n)
+            .sum::<u64>(),
+        3,
+        "counts ignore tracking_numbers"
+    );
+}
+
+pub async fn pages_are_newest_first_without_gaps_or_repeats(fresh: impl Factory) {
+    let store = fresh().await;
+    let numbers_made: Vec<String> = (0..25).map(|i| format!("PAGE-{i:05}")).collect();
+    let pairs: Vec<(&str, &str)> = numbers_made
+        .iter()
+        .map(|n| (n.as_str(), if n.ends_with('7') { "ups" } else { "sandbox" }))
+        .collect();
+    let (account, _) = account_with(&*store, "a", &pairs).await;
+    let mut seen = Vec::new();
+    for number in 1..=3 {
+        let listed = store
+            .list_trackings(account, &TrackingFilter::default(), page(number, 10))
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), if number == 3 { 5 } else { 10 });
+        seen.extend(listed.into_iter().map(|t| t.tracking_number));
+    }
+    let mut expected = numbers_made.clone();
+    expected.reverse();
+    assert_eq!(seen, expected, "newest first, no gaps, no repeats");
+    assert!(store
+        .list_trackings(account, &TrackingFilter::default(), page(4, 10))
+        .await
+        .unwrap()
+        .is_empty());
+    // Paging applies after the filter.
+    let sandbox = TrackingFilter {
+        courier_code: Some("sandbox".into()),
+        ..TrackingFilter::default()
+    };
+    let second = store
+        .list_trackings(account, &sandbox, page(2, 20))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&second), ["PAGE-00002", "PAGE-00001", "PAGE-00000"]);
+    assert!(second.iter().all(|t| t.courier_code == "sandbox"));
+    let one = store
+        .list_trackings(account, &TrackingFilter::default(), page(25, 1))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&one), ["PAGE-00000"]);
+}
+
+pub async fn chunked_listing_hands_over_the_same_page_in_order(fresh: impl Factory) {
+    let store = fresh().await;
+    let made: Vec<String> = (0..10).map(|i| format!("CHUNK-{i:02}")).collect();
+    let pairs: Vec<(&str, &str)> = made.iter().map(|n| (n.as_str(), "sandbox")).collect();
+    let (account, _) = account_with(&*store, "a", &pairs).await;
+    let expected: Vec<String> = store
+        .list_trackings(account, &TrackingFilter::default(), page(1, 8))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.tracking_number)
+        .collect();
+    let shared = store.shared();
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(1);
+    let reading = tokio::spawn(async move {
+        shared
+            .list_trackings_in_chunks(account, &TrackingFilter::default(), page(1, 8), 3, sender)
+            .await
+    });
+    let mut chunks: Vec<Vec<String>> = Vec::new();
+    while let Some(chunk) = receiver.recv().await {
+        chunks.push(chunk.into_iter().map(|t| t.tracking_number).collect());
+    }
+    reading.await.unwrap().unwrap();
+    assert!(
+        chunks.iter().all(|c| !c.is_empty() && c.len() <= 3),
+        "{chunks:?}"
+    );
+    assert_eq!(chunks.concat(), expected);
+
+    // A receiver dropped after the first chunk ends the reading early, and that is no error.
+    let shared = store.shared();
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(1);
+    let reading = tokio::spawn(async move {
+        shared
+            .list_trackings_in_chunks(account, &TrackingFilter::default(), page(1, 8), 3, sender)
+            .await
+    });
+    let first = receiver.recv().await.expect("a first chunk");
+    assert_eq!(first.len(), 3);
+    drop(receiver);
+    tokio::time::timeout(StdDuration::from_secs(10), reading)
+        .await
+        .expect("stops when the receiver is gone")
+        .unwrap()
+        .unwrap();
+}
+
+pub async fn counts_archive_and_delete_many_by_number_and_courier(fresh: impl Factory) {
+    let store = fresh().await;
+    let (account, _) = account_with(
+        &*store,
+        "a",
+        &[("A1", "ups"), ("A2", "ups"), ("A1", "fedex"), ("B1", "dhl")],
+    )
+    .await;
+    let other = store.create_account("b").await.unwrap();
+
+    let counts = store
+        .count_by_status(account, &TrackingFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(counts, vec![(DeliveryStatus::Pending, 4)]);
+    let none = store
+        .count_by_status(other.id, &TrackingFilter::default())
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    // Only the exact (number, courier) pairs of this account are touched.
+    let archived = store
+        .archive_many(
+            account,
+            &[key("A1", "ups"), key("A1", "usps"), key("ZZ", "ups")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(archived, vec![key("A1", "ups")]);
+    assert!(store
+        .archive_many(other.id, &[key("A2", "ups")])
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store
+        .archive_many(account, &[key("A1", "ups")])
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        vec![key("A1", "ups")],
+        "already archived still exists"
+    );
+    assert!(store.archive_many(account, &[]).await.unwrap().is_empty());
+
+    // Archived trackings are never claimed for a refresh, even when due.
+    let now = Utc::now() + Duration::seconds(5);
+    let mut claimed: Vec<(String, String)> = Vec::new();
+    for courier in ["dhl", "fedex", "ups", "usps"] {
+        let batch = store
+            .claim_due("w", now, now + Duration::seconds(60), 100, courier)
+            .await
+            .unwrap();
+        claimed.extend(
+            batch
+                .into_iter()
+                .map(|c| (c.tracking_number, c.courier_code)),
+        );
+    }
+    claimed.sort();
+    assert_eq!(
+        claimed,
+        vec![
+            ("A1".to_string(), "fedex".to_string()),
+            ("A2".to_string(), "ups".to_string()),
+            ("B1".to_string(), "dhl".to_string()),
+        ]
+    );
+
+    let mut deleted = store
+        .delete_many(
+            account,
+            &[key("A1", "fedex"), key("B1", "dhl"), key("B1", "ups")],
+        )
+        .await
+        .unwrap();
+    deleted.sort_by(|a, b| a.courier_code.cmp(&b.courier_code));
+    assert_eq!(deleted, vec![key("B1", "dhl"), key("A1", "fedex")]);
+    assert!(store.delete_many(account, &[]).await.unwrap().is_empty());
+    let archived_only = TrackingFilter {
+        archived: Some(true),
+        ..TrackingFilter::default()
+    };
+    assert_eq!(
+        store
+            .count_by_status(account, &archived_only)
+            .await
+            .unwrap(),
+        vec![(DeliveryStatus::Pending, 1)]
+    );
+    assert_eq!(
+        store
+            .count_by_status(account, &TrackingFilter::default())
+            .await
+            .unwrap(),
+        vec![(DeliveryStatus::Pending, 2)]
+    );
+}
+
+pub async fn update_changes_fields_courier_and_archived(fresh: impl Factory) {
+    let store = fresh().await;
+    let mut new = new_tracking("UPD-0001", "ups");
+    new.courier_detected = true;
+    new.fields.order_number = Some("O-1".into());
+    let account = store.create_account("a").await.unwrap().id;
+    let created = match store
+        .create_trackings(account, vec![new])
+        .await
+        .unwrap()
+        .pop()
+    {
+        Some(CreateOutcome::Created(t)) => *t,
+        other => panic!("{other:?}"),
+    };
+    let patch = TrackingPatch {
+        fields: TrackingFields {
+            customer_name: Some("Ada".into()),
+            ..TrackingFields::default()
+        },
+        ..TrackingPatch::default()
+    };
+    let updated = store
+        .update_tracking(account, &created.id, &patch)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.fields.customer_name.as_deref(), Some("Ada"));
+    assert_eq!(
+        updated.fields.order_number.as_deref(),
+        Some("O-1"),
+        "fields not in the patch stay"
+    );
+    assert!(updated.courier_detected, "same courier: still detected");
+    assert!(!updated.archived);
+
+    let patch = TrackingPatch {
+        courier_code_new: Some("fedex".into()),
+        archived: Some(true),
+        ..TrackingPatch::default()
+    };
+    let moved = store
+        .update_tracking(account, &created.id, &patch)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.courier_code, "fedex");
+    assert!(
+        !moved.courier_detected,
+        "a courier set by hand is not detected"
+    );
+    assert!(moved.archived);
+    assert_eq!(moved.id, created.id);
+    let read = store.tracking(account, &created.id).await.unwrap().unwrap();
+    assert_eq!(read.courier_code, "fedex");
+    assert!(read.archived);
+    let unarchived = store
+        .update_tracking(
+            account,
+            &created.id,
+            &TrackingPatch {
+                archived: Some(false),
+                ..TrackingPatch::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!unarchived.archived);
+
+    assert!(store
+        .update_tracking(account, &TrackingId::generate(), &TrackingPatch::default())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn update_to_a_taken_courier_is_a_conflict(fresh: impl Factory) {
+    let store = fresh().await;
+    let (account, made) =
+        account_with(&*store, "a", &[("DUP-0001", "ups"), ("DUP-0001", "fedex")]).await;
+    let patch = TrackingPatch {
+        courier_code_new: Some("fedex".into()),
+        ..TrackingPatch::default()
+    };
+    let err = store
+        .update_tracking(account, &made[0].id, &patch)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(..)), "{err:?}");
+    let unchanged = store.tracking(account, &made[0].id).await.unwrap().unwrap();
+    assert_eq!(unchanged.courier_code, "ups");
+}
+
+pub async fn delete_removes_only_the_named_tracking(fresh: impl Factory) {
+    let store = fresh().await;
+    let (account, made) =
+        account_with(&*store, "a", &[("DEL-0001", "ups"), ("DEL-0002", "ups")]).await;
+    let deleted = store
+        .delete_tracking(account, &made[0].id)
+        .await
+        .unwrap()
+        .expect("it existed");
+    assert_eq!(deleted.id, made[0].id);
+    assert_eq!(deleted.tracking_number, "DEL-0001");
+    assert!(store
+        .tracking(account, &made[0].id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .delete_tracking(account, &made[0].id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .tracking(account, &made[1].id)
+        .await
+        .unwrap()
+        .is_some());
+    // The number can be stored again after deletion.
+    let again = store
+        .create_trackings(account, vec![new_tracking("DEL-0001", "ups")])
+        .await
+        .unwrap();
+    assert!(matches!(&again[0], CreateOutcome::Created(t) if t.id != made[0].id));
+}
+
+pub async fn retrack_only_reactivates_expired_trackings(fresh: impl Factory) {
+    let store = fresh().await;
+    let (account, made) = account_with(&*store, "a", &[("RETRACK-0001", "sandbox")]).await;
+    let id = made[0].id.clone();
+    assert!(matches!(
+        store.retrack(account, &id).await.unwrap(),
+        RetrackOutcome::NotExpired
+    ));
+    assert!(matches!(
+        store
+            .retrack(account, &TrackingId::generate())
+            .await
+            .unwrap(),
+        RetrackOutcome::NotFound
+    ));
+    // Expired by a refresh: no next check.
+    let report = claim_and_apply(&*store, "w", Utc::now() + Duration::seconds(1), |pk| {
+        let mut expired = update(pk, Vec::new(), DeliveryStatus::Expired);
+        expired.next_check_at = None;
+        expired
+    })
+    .await;
+    assert_eq!(report.applied, 1);
+    let later = Utc::now() + Duration::days(30);
+    assert!(store
+        .claim_due("w", later, later + Duration::minutes(5), 10, "sandbox")
+        .await
+        .unwrap()
+        .is_empty());
+    let retracked = match store.retrack(account, &id).await.unwrap() {
+        RetrackOutcome::Retracked(t) => *t,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(retracked.delivery_status, DeliveryStatus::Pending);
+    assert!(retracked.next_check_at.is_some());
+    let now = Utc::now() + Duration::seconds(1);
+    let due = store
+        .claim_due("w", now, now + Duration::minutes(5), 10, "sandbox")
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1, "due again now");
+    assert!(matches!(
+        store.retrack(account, &id).await.unwrap(),
+        RetrackOutcome::NotExpired
+    ));
+}
+
+pub async fn accounts_never_see_each_others_trackings(fresh: impl Factory) {
+    let store = fresh().await;
+    let (a, made) = account_with(&*store, "a", &[("MINE-0001", "ups")]).await;
+    let b = store.create_account("b").await.unwrap().id;
+    let id = &made[0].id;
+    assert!(store.tracking(b, id).await.unwrap().is_none());
+    assert!(store
+        .list_trackings(b, &TrackingFilter::default(), page(1, 100))
+        .await
+        .unwrap()
+        .is_empty());
+    let patch = TrackingPatch {
+        archived: Some(true),
+        ..TrackingPatch::default()
+    };
+    assert!(store
+        .update_tracking(b, id, &patch)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.delete_tracking(b, id).await.unwrap().is_none());
+    assert!(matches!(
+        store.retrack(b, id).await.unwrap(),
+        RetrackOutcome::NotFound
+    ));
+    let now = Utc::now();
+    assert!(matches!(
+        store
+            .claim_tracking(b, id, "w", now, now + Duration::minutes(1))
+            .await
+            .unwrap(),
+        parceld_store::ClaimOne::NotFound
+    ));
+    let kept = store.tracking(a, id).await.unwrap().unwrap();
+    assert!(!kept.archived);
+}
