@@ -13,13 +13,8 @@ pub async fn accounts_are_created_listed_and_unique(fresh: impl Factory) {
     assert_eq!(a.name, "alpha");
     assert!(!a.disabled);
     assert_eq!(a.rate_limits, RateLimits::default());
-    let names: Vec<String> = store
-        .accounts()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
+    let accounts = store.accounts().await.unwrap();
+    let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["alpha", "beta"], "in creation order");
     let again = store.create_account("alpha").await.unwrap_err();
     assert!(matches!(again, StoreError::Conflict(..)), "{again:?}");
@@ -64,14 +59,9 @@ pub async fn keys_are_valid_then_deleted_and_unknown_keys_are_invalid(fresh: imp
         KeyCheck::Valid(found) => assert_eq!(found, account),
         other => panic!("{other:?}"),
     }
-    let listed: Vec<String> = store
-        .api_keys()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
-    assert!(listed.contains(&one.info.id) && listed.contains(&two.info.id));
+    let keys = store.api_keys().await.unwrap();
+    let listed: Vec<&String> = keys.iter().map(|k| &k.id).collect();
+    assert!(listed.contains(&&one.info.id) && listed.contains(&&two.info.id));
 
     assert!(store.delete_api_key(&one.info.id).await.unwrap());
     assert!(

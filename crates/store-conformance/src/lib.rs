@@ -174,10 +174,16 @@ pub async fn sandbox_pks(store: &dyn Store) -> Vec<i64> {
 
 /// A checkpoint at 2024-05-01 10:`minute`.
 pub fn checkpoint(minute: u32, status: DeliveryStatus, text: &str) -> Checkpoint {
+    checkpoint_at(&format!("2024-05-01T10:{minute:02}:00+00:00"), status, text)
+}
+
+/// A checkpoint at `date` (RFC 3339, shown as written) with this status and detail, as an
+/// adapter reports it.
+pub fn checkpoint_at(date: &str, status: DeliveryStatus, text: &str) -> Checkpoint {
     Checkpoint {
         leg: Leg::Origin,
-        time: format!("2024-05-01T10:{minute:02}:00Z").parse().unwrap(),
-        checkpoint_date: format!("2024-05-01T10:{minute:02}:00+00:00"),
+        time: date.parse().expect("an RFC 3339 date"),
+        checkpoint_date: date.to_string(),
         status,
         substatus: None,
         detail: text.into(),
@@ -212,6 +218,19 @@ pub fn update(pk: i64, checkpoints: Vec<Checkpoint>, status: DeliveryStatus) -> 
     }
 }
 
+/// Claims up to `limit` due sandbox trackings as of `at` for `owner`, for an hour.
+pub async fn claim_sandbox(
+    store: &dyn Store,
+    owner: &str,
+    at: DateTime<Utc>,
+    limit: usize,
+) -> Vec<parceld_store::ClaimedTracking> {
+    store
+        .claim_due(owner, at, at + Duration::hours(1), limit, "sandbox")
+        .await
+        .unwrap()
+}
+
 /// Claims every due sandbox tracking as of `at` for `owner` and applies `make(pk)` to each.
 pub async fn claim_and_apply(
     store: &dyn Store,
@@ -219,10 +238,7 @@ pub async fn claim_and_apply(
     at: DateTime<Utc>,
     make: impl Fn(i64) -> RefreshUpdate,
 ) -> parceld_store::ApplyReport {
-    let claimed = store
-        .claim_due(owner, at, at + Duration::minutes(5), 100_000, "sandbox")
-        .await
-        .unwrap();
+    let claimed = claim_sandbox(store, owner, at, 100_000).await;
     let updates = claimed.iter().map(|c| make(c.pk)).collect();
     store.apply_refresh(owner, updates).await.unwrap()
 }

@@ -1,32 +1,34 @@
 //! The refresh path: claims with leases, one-tracking claims, set-based apply with checkpoint
 //! de-duplication by fingerprint, change records only on real changes, stale claims refused.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use parceld_model::DeliveryStatus;
-use parceld_store::ClaimOne;
+use parceld_store::{ClaimOne, ClaimedTracking, Store};
 
-use crate::{checkpoint, numbered, update, Factory};
+use crate::{checkpoint, claim_sandbox, numbered, update, Factory};
+
+/// Claims up to `limit` due sandbox trackings as of `now` for `owner` until `lease`.
+async fn claim(
+    store: &dyn Store,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease: DateTime<Utc>,
+    limit: usize,
+) -> Vec<ClaimedTracking> {
+    let claimed = store.claim_due(owner, now, lease, limit, "sandbox").await;
+    claimed.unwrap()
+}
 
 pub async fn claims_are_exclusive_until_the_lease_expires(fresh: impl Factory) {
     let store = fresh().await;
     numbered(&*store, 10).await;
     let now = Utc::now() + Duration::seconds(1);
     let lease = now + Duration::minutes(5);
-    let a = store
-        .claim_due("a", now, lease, 6, "sandbox")
-        .await
-        .unwrap();
-    let b = store
-        .claim_due("b", now, lease, 6, "sandbox")
-        .await
-        .unwrap();
+    let a = claim(&*store, "a", now, lease, 6).await;
+    let b = claim(&*store, "b", now, lease, 6).await;
     assert_eq!(a.len(), 6);
     assert_eq!(b.len(), 4, "only what a did not take");
-    assert!(store
-        .claim_due("c", now, lease, 6, "sandbox")
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(claim(&*store, "c", now, lease, 6).await.is_empty());
     // After the lease runs out (a crashed worker), the trackings come back.
     let later = lease + Duration::seconds(1);
     let c = store
@@ -126,19 +128,22 @@ pub async fn applying_merges_checkpoints_once_and_records_only_real_changes(fres
     let store = fresh().await;
     let (account, _) = numbered(&*store, 3).await;
     let now = Utc::now() + Duration::seconds(1);
-    let claimed = store
-        .claim_due("w", now, now + Duration::minutes(5), 10, "sandbox")
-        .await
-        .unwrap();
+    let claimed = claim_sandbox(&*store, "w", now, 10).await;
     let events = vec![
         checkpoint(30, DeliveryStatus::Transit, "Departed"),
         checkpoint(10, DeliveryStatus::Inforeceived, "Label created"),
     ];
-    let updates = claimed
-        .iter()
-        .map(|c| update(c.pk, events.clone(), DeliveryStatus::Transit))
-        .collect();
-    let report = store.apply_refresh("w", updates).await.unwrap();
+    let in_transit = |claimed: &[ClaimedTracking]| -> Vec<_> {
+        let transit = DeliveryStatus::Transit;
+        claimed
+            .iter()
+            .map(|c| update(c.pk, events.clone(), transit))
+            .collect()
+    };
+    let report = store
+        .apply_refresh("w", in_transit(&claimed))
+        .await
+        .unwrap();
     assert_eq!(report.applied, 3);
     assert_eq!(report.changes.len(), 3);
     assert!(report.changes.iter().all(|c| c.new_checkpoints == 2));
@@ -148,36 +153,14 @@ pub async fn applying_merges_checkpoints_once_and_records_only_real_changes(fres
         .all(|c| c.account_id == account && c.delivery_status == DeliveryStatus::Transit));
 
     // The same data again: nothing new, no change records, no duplicate checkpoints.
-    let again = store
-        .claim_due(
-            "w",
-            now + Duration::hours(4),
-            now + Duration::hours(5),
-            10,
-            "sandbox",
-        )
-        .await
-        .unwrap();
+    let again = claim_sandbox(&*store, "w", now + Duration::hours(4), 10).await;
     assert_eq!(again.len(), 3, "due again after the next_check_at");
-    let updates = again
-        .iter()
-        .map(|c| update(c.pk, events.clone(), DeliveryStatus::Transit))
-        .collect();
-    let report = store.apply_refresh("w", updates).await.unwrap();
+    let report = store.apply_refresh("w", in_transit(&again)).await.unwrap();
     assert_eq!(report.applied, 3);
     assert!(report.changes.is_empty());
 
     // One new event: one change record for that tracking only.
-    let third = store
-        .claim_due(
-            "w",
-            now + Duration::hours(8),
-            now + Duration::hours(9),
-            10,
-            "sandbox",
-        )
-        .await
-        .unwrap();
+    let third = claim_sandbox(&*store, "w", now + Duration::hours(8), 10).await;
     let mut more = events.clone();
     more.insert(0, checkpoint(50, DeliveryStatus::Delivered, "Delivered"));
     let updates = third
@@ -232,10 +215,7 @@ pub async fn a_worker_that_lost_its_claim_cannot_apply(fresh: impl Factory) {
     let (account, _) = numbered(&*store, 1).await;
     let now = Utc::now() + Duration::seconds(1);
     let lease = now + Duration::minutes(1);
-    let old = store
-        .claim_due("old", now, lease, 10, "sandbox")
-        .await
-        .unwrap();
+    let old = claim(&*store, "old", now, lease, 10).await;
     let new = store
         .claim_due(
             "new",
@@ -269,10 +249,7 @@ pub async fn trackings_without_a_next_check_are_not_claimed(fresh: impl Factory)
     let store = fresh().await;
     let (account, made) = numbered(&*store, 2).await;
     let now = Utc::now() + Duration::seconds(1);
-    let claimed = store
-        .claim_due("w", now, now + Duration::minutes(5), 10, "sandbox")
-        .await
-        .unwrap();
+    let claimed = claim_sandbox(&*store, "w", now, 10).await;
     let updates = claimed
         .iter()
         .map(|c| {
@@ -290,16 +267,7 @@ pub async fn trackings_without_a_next_check_are_not_claimed(fresh: impl Factory)
     let report = store.apply_refresh("w", updates).await.unwrap();
     assert_eq!(report.applied, 2);
     let much_later = now + Duration::days(400);
-    let due = store
-        .claim_due(
-            "w",
-            much_later,
-            much_later + Duration::minutes(5),
-            10,
-            "sandbox",
-        )
-        .await
-        .unwrap();
+    let due = claim_sandbox(&*store, "w", much_later, 10).await;
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].id, made[1].id);
     let stopped = store.tracking(account, &made[0].id).await.unwrap().unwrap();

@@ -3,9 +3,10 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
-use parceld_model::{DeliveryStatus, TrackingFields, TrackingId};
+use parceld_model::{DeliveryStatus, Tracking, TrackingFields, TrackingId};
 use parceld_store::{
-    CreateOutcome, NumberKey, Page, RetrackOutcome, StoreError, TrackingFilter, TrackingPatch,
+    AccountId, CreateOutcome, NumberKey, Page, RetrackOutcome, Store, StoreError, TrackingFilter,
+    TrackingPatch,
 };
 
 use crate::{account_with, claim_and_apply, new_tracking, update, Factory};
@@ -19,6 +20,23 @@ fn key(number: &str, courier: &str) -> NumberKey {
 
 fn page(number: u32, size: u32) -> Page {
     Page { number, size }
+}
+
+/// One page of the account's trackings, unfiltered.
+async fn listed(store: &dyn Store, account: AccountId, page: Page) -> Vec<Tracking> {
+    let any = TrackingFilter::default();
+    store.list_trackings(account, &any, page).await.unwrap()
+}
+
+/// The tracking after `patch`; it must exist.
+async fn patched(
+    store: &dyn Store,
+    account: AccountId,
+    id: &TrackingId,
+    patch: &TrackingPatch,
+) -> Tracking {
+    let updated = store.update_tracking(account, id, patch).await;
+    updated.unwrap().expect("the tracking exists")
 }
 
 fn numbers(trackings: &[parceld_model::Tracking]) -> Vec<&str> {
@@ -71,10 +89,7 @@ pub async fn batch_create_reports_each_item_in_input_order(fresh: impl Factory) 
         other => panic!("{other:?}"),
     }
     assert!(matches!(&outcomes[3], CreateOutcome::AlreadyExists { .. }));
-    let all = store
-        .list_trackings(account, &TrackingFilter::default(), page(1, 100))
-        .await
-        .unwrap();
+    let all = listed(&*store, account, page(1, 100)).await;
     assert_eq!(numbers(&all), ["B1", "C1", "B1", "A1"], "newest first");
 
     // The same number in another account is another tracking.
@@ -373,11 +388,7 @@ pub async fn pages_are_newest_first_without_gaps_or_repeats(fresh: impl Factory)
     let mut expected = numbers_made.clone();
     expected.reverse();
     assert_eq!(seen, expected, "newest first, no gaps, no repeats");
-    assert!(store
-        .list_trackings(account, &TrackingFilter::default(), page(4, 10))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(listed(&*store, account, page(4, 10)).await.is_empty());
     // Paging applies after the filter.
     let sandbox = TrackingFilter {
         courier_code: Some("sandbox".into()),
@@ -389,10 +400,7 @@ pub async fn pages_are_newest_first_without_gaps_or_repeats(fresh: impl Factory)
         .unwrap();
     assert_eq!(numbers(&second), ["PAGE-00002", "PAGE-00001", "PAGE-00000"]);
     assert!(second.iter().all(|t| t.courier_code == "sandbox"));
-    let one = store
-        .list_trackings(account, &TrackingFilter::default(), page(25, 1))
-        .await
-        .unwrap();
+    let one = listed(&*store, account, page(25, 1)).await;
     assert_eq!(numbers(&one), ["PAGE-00000"]);
 }
 
@@ -401,10 +409,8 @@ pub async fn chunked_listing_hands_over_the_same_page_in_order(fresh: impl Facto
     let made: Vec<String> = (0..10).map(|i| format!("CHUNK-{i:02}")).collect();
     let pairs: Vec<(&str, &str)> = made.iter().map(|n| (n.as_str(), "sandbox")).collect();
     let (account, _) = account_with(&*store, "a", &pairs).await;
-    let expected: Vec<String> = store
-        .list_trackings(account, &TrackingFilter::default(), page(1, 8))
+    let expected: Vec<String> = listed(&*store, account, page(1, 8))
         .await
-        .unwrap()
         .into_iter()
         .map(|t| t.tracking_number)
         .collect();
@@ -566,11 +572,7 @@ pub async fn update_changes_fields_courier_and_archived(fresh: impl Factory) {
         },
         ..TrackingPatch::default()
     };
-    let updated = store
-        .update_tracking(account, &created.id, &patch)
-        .await
-        .unwrap()
-        .unwrap();
+    let updated = patched(&*store, account, &created.id, &patch).await;
     assert_eq!(updated.fields.customer_name.as_deref(), Some("Ada"));
     assert_eq!(
         updated.fields.order_number.as_deref(),
@@ -585,11 +587,7 @@ pub async fn update_changes_fields_courier_and_archived(fresh: impl Factory) {
         archived: Some(true),
         ..TrackingPatch::default()
     };
-    let moved = store
-        .update_tracking(account, &created.id, &patch)
-        .await
-        .unwrap()
-        .unwrap();
+    let moved = patched(&*store, account, &created.id, &patch).await;
     assert_eq!(moved.courier_code, "fedex");
     assert!(
         !moved.courier_detected,
@@ -725,11 +723,7 @@ pub async fn accounts_never_see_each_others_trackings(fresh: impl Factory) {
     let b = store.create_account("b").await.unwrap().id;
     let id = &made[0].id;
     assert!(store.tracking(b, id).await.unwrap().is_none());
-    assert!(store
-        .list_trackings(b, &TrackingFilter::default(), page(1, 100))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(listed(&*store, b, page(1, 100)).await.is_empty());
     let patch = TrackingPatch {
         archived: Some(true),
         ..TrackingPatch::default()

@@ -5,11 +5,11 @@
 use chrono::{DateTime, Duration, Utc};
 use parceld_model::{Checkpoint, DeliveryStatus};
 use parceld_store::{
-    AccountId, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, NewWebhook,
-    RefreshUpdate, Store, WebhookEndpoint, WebhookPatch, WebhookVersion,
+    AccountId, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, NewWebhook, Store,
+    WebhookEndpoint, WebhookPatch, WebhookVersion,
 };
 
-use crate::{numbered, sandbox_pks, Factory};
+use crate::{claim_sandbox, numbered, sandbox_pks, update, Factory};
 
 /// An account `a` with `trackings` sandbox trackings; returns it and their primary keys.
 async fn setup(store: &dyn Store, trackings: usize) -> (AccountId, Vec<i64>) {
@@ -43,18 +43,17 @@ async fn endpoint(
     }
 }
 
-async fn set_enabled(store: &dyn Store, endpoint: &WebhookEndpoint, enabled: bool) {
-    store
-        .update_webhook(
-            None,
-            &endpoint.id,
-            &WebhookPatch {
-                enabled: Some(enabled),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+async fn set_enabled(
+    store: &dyn Store,
+    endpoint: &WebhookEndpoint,
+    enabled: bool,
+) -> WebhookEndpoint {
+    let patch = WebhookPatch {
+        enabled: Some(enabled),
+        ..Default::default()
+    };
+    let changed = store.update_webhook(None, &endpoint.id, &patch).await;
+    changed.unwrap().expect("the endpoint exists")
 }
 
 /// How many deliveries an endpoint has, in any state.
@@ -77,36 +76,18 @@ async fn refresh(
     checkpoints: Vec<Checkpoint>,
     status: DeliveryStatus,
 ) -> parceld_store::ApplyReport {
-    let now = Utc::now();
-    store
-        .claim_due(
-            "w",
-            now + Duration::hours(10),
-            now + Duration::hours(11),
-            1000,
-            "sandbox",
-        )
-        .await
-        .unwrap();
+    claim_sandbox(store, "w", Utc::now() + Duration::hours(10), 1000).await;
     let updates = pks
         .iter()
-        .map(|pk| RefreshUpdate {
-            pk: *pk,
-            latest_event: None,
-            latest_checkpoint_time: None,
-            checkpoints: checkpoints.clone(),
-            shipment: None,
-            delivery_status: status,
-            substatus: None,
-            status_info: None,
-            check_error: None,
-            check_failures: 0,
-            notfound_since: None,
-            next_check_at: Some(now),
-            checked_at: now,
-        })
+        .map(|pk| update(*pk, checkpoints.clone(), status))
         .collect();
     store.apply_refresh("w", updates).await.unwrap()
+}
+
+/// [`refresh`] of `pks` to in transit with one checkpoint.
+async fn in_transit(store: &dyn Store, pks: &[i64]) -> parceld_store::ApplyReport {
+    let transit = DeliveryStatus::Transit;
+    refresh(store, pks, vec![checkpoint(1, transit)], transit).await
 }
 
 async fn claim_at(
@@ -122,6 +103,17 @@ async fn claim_at(
 
 async fn claim(store: &dyn Store, per_endpoint: usize) -> Vec<ClaimedDelivery> {
     claim_at(store, Utc::now() + Duration::seconds(1), per_endpoint).await
+}
+
+/// Records a successful attempt of each of `claimed`, now.
+async fn delivered(store: &dyn Store, claimed: &[ClaimedDelivery]) {
+    let now = Utc::now();
+    let records: Vec<AttemptRecord> = claimed
+        .iter()
+        .map(|d| record(d, AttemptOutcome::Delivered, now))
+        .collect();
+    let disabled = store.record_attempts("d", &records, Duration::days(5), now);
+    assert!(disabled.await.unwrap().is_empty());
 }
 
 fn record(d: &ClaimedDelivery, outcome: AttemptOutcome, at: DateTime<Utc>) -> AttemptRecord {
@@ -265,13 +257,7 @@ pub async fn changes_queue_one_delivery_per_matching_enabled_endpoint_in_the_sam
     set_enabled(&*store, &off, false).await;
     let other_account = store.create_account("b").await.unwrap().id;
     let foreign = endpoint(&*store, other_account, vec![]).await;
-    let report = refresh(
-        &*store,
-        &pks,
-        vec![checkpoint(1, DeliveryStatus::Transit)],
-        DeliveryStatus::Transit,
-    )
-    .await;
+    let report = in_transit(&*store, &pks).await;
     assert_eq!(report.deliveries, 3, "written by the apply itself");
     let claimed = claim(&*store, 100).await;
     assert_eq!(claimed.len(), 3, "transit: only the all-statuses endpoint");
@@ -281,13 +267,7 @@ pub async fn changes_queue_one_delivery_per_matching_enabled_endpoint_in_the_sam
         .iter()
         .all(|d| event_ids.contains(&d.event_id.as_str())));
     // The same data again is no change: nothing more is queued.
-    let report = refresh(
-        &*store,
-        &pks,
-        vec![checkpoint(1, DeliveryStatus::Transit)],
-        DeliveryStatus::Transit,
-    )
-    .await;
+    let report = in_transit(&*store, &pks).await;
     assert_eq!(report.deliveries, 0);
     assert_eq!(delivery_count(&*store, all.pk).await, 3);
     assert_eq!(delivery_count(&*store, delivered.pk).await, 0);
@@ -310,13 +290,7 @@ pub async fn claims_keep_order_per_tracking_and_the_per_endpoint_cap(fresh: impl
     let store = fresh().await;
     let (account, pks) = setup(&*store, 5).await;
     endpoint(&*store, account, vec![]).await;
-    refresh(
-        &*store,
-        &pks,
-        vec![checkpoint(1, DeliveryStatus::Transit)],
-        DeliveryStatus::Transit,
-    )
-    .await;
+    in_transit(&*store, &pks).await;
     refresh(
         &*store,
         &pks,
@@ -335,15 +309,7 @@ pub async fn claims_keep_order_per_tracking_and_the_per_endpoint_cap(fresh: impl
         claim(&*store, 3).await.is_empty(),
         "the cap is reached while they are leased"
     );
-    let now = Utc::now();
-    let records: Vec<AttemptRecord> = first
-        .iter()
-        .map(|d| record(d, AttemptOutcome::Delivered, now))
-        .collect();
-    store
-        .record_attempts("d", &records, Duration::days(5), now)
-        .await
-        .unwrap();
+    delivered(&*store, &first).await;
     let second = claim(&*store, 100).await;
     assert_eq!(
         second.len(),
@@ -363,13 +329,7 @@ pub async fn an_endpoint_that_keeps_failing_is_disabled_and_a_success_resets_the
     let (account, pks) = setup(&*store, 1).await;
     let e = endpoint(&*store, account, vec![]).await;
     let t0 = Utc::now();
-    refresh(
-        &*store,
-        &pks,
-        vec![checkpoint(1, DeliveryStatus::Transit)],
-        DeliveryStatus::Transit,
-    )
-    .await;
+    in_transit(&*store, &pks).await;
     let d = claim(&*store, 4).await.pop().unwrap();
     let retry = AttemptOutcome::Retry { at: t0 };
     let disabled = store
@@ -406,15 +366,7 @@ pub async fn an_endpoint_that_keeps_failing_is_disabled_and_a_success_resets_the
         [("disabled_failing".to_string(), 1)]
     );
     // Enabled again, a success ends the failing run.
-    let patch = WebhookPatch {
-        enabled: Some(true),
-        ..Default::default()
-    };
-    let shown = store
-        .update_webhook(None, &e.id, &patch)
-        .await
-        .unwrap()
-        .unwrap();
+    let shown = set_enabled(&*store, &e, true).await;
     assert!(shown.failing_since.is_none() && shown.disabled_reason.is_none());
 }
 
@@ -423,25 +375,11 @@ pub async fn attempts_of_an_endpoint_deleted_mid_flight_do_not_sink_the_batch(fr
     let (account, pks) = setup(&*store, 2).await;
     let kept = endpoint(&*store, account, vec![]).await;
     let deleted = endpoint(&*store, account, vec![]).await;
-    refresh(
-        &*store,
-        &pks,
-        vec![checkpoint(1, DeliveryStatus::Transit)],
-        DeliveryStatus::Transit,
-    )
-    .await;
+    in_transit(&*store, &pks).await;
     let claimed = claim(&*store, 10).await;
     assert_eq!(claimed.len(), 4);
     store.delete_webhook(None, &deleted.id).await.unwrap();
-    let now = Utc::now();
-    let records: Vec<AttemptRecord> = claimed
-        .iter()
-        .map(|d| record(d, AttemptOutcome::Delivered, now))
-        .collect();
-    store
-        .record_attempts("d", &records, Duration::days(5), now)
-        .await
-        .unwrap();
+    delivered(&*store, &claimed).await;
     let log = store.deliveries(kept.pk, 10, None).await.unwrap();
     assert_eq!(log.len(), 2);
     assert!(log

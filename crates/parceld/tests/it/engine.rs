@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use parceld_sim::{EventKind, Faults, SimEvent, Simulator};
+use parceld_store::test_support::{StoreTestSupport, TrackingRows};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -108,15 +109,10 @@ fn event(kind: EventKind, at: chrono::DateTime<chrono::Utc>) -> SimEvent {
     }
 }
 
-async fn checkpoint_count(server: &Server, number: &str) -> i64 {
-    let db = server.db().await;
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM checkpoints c JOIN trackings t ON t.pk = c.tracking_pk WHERE t.tracking_number = ?",
-    )
-    .bind(number)
-    .fetch_one(&db)
-    .await
-    .unwrap()
+/// Stored checkpoints of a tracking (the record, so a duplicate would show).
+async fn checkpoint_count(server: &Server, number: &str) -> u64 {
+    let store = server.store().await;
+    store.count_checkpoints(number).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,14 +214,8 @@ async fn many_refreshes_of_the_same_data_store_each_checkpoint_once() {
     })
     .await;
     assert_eq!(checkpoint_count(&server, number).await, 3);
-    let db = server.db().await;
-    let changes: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM tracking_changes c JOIN trackings t ON t.pk = c.tracking_pk WHERE t.tracking_number = ?",
-    )
-    .bind(number)
-    .fetch_one(&db)
-    .await
-    .unwrap();
+    let store = server.store().await;
+    let changes = store.count_changes(Some(number)).await.unwrap();
     assert_eq!(changes, 1, "only the first refresh changed anything");
 }
 
@@ -587,9 +577,9 @@ async fn create_all(server: &Server, key: &str, items: &[(String, &str)]) {
 }
 
 /// Trackings never checked yet (a cheap poll, straight from the database).
-async fn unchecked(db: &sqlx::SqlitePool) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM trackings WHERE last_checked_at IS NULL")
-        .fetch_one(db)
+async fn unchecked(store: &dyn StoreTestSupport) -> u64 {
+    store
+        .count_trackings(TrackingRows::NeverChecked)
         .await
         .unwrap()
 }
@@ -633,21 +623,23 @@ async fn ten_thousand_trackings_across_all_carriers_complete_a_refresh_cycle() {
     let numbers: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
     script_finished(&sim, &numbers);
     create_all(&server, &key, &items).await;
-    let db = server.db().await;
+    let store = server.store().await;
     let started = std::time::Instant::now();
     let checked = tokio::time::timeout(Duration::from_secs(240), async {
-        while unchecked(&db).await > 0 {
+        while unchecked(&*store).await > 0 {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     })
     .await;
     if checked.is_err() {
-        let left: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT courier_code, COUNT(*) FROM trackings WHERE last_checked_at IS NULL GROUP BY courier_code",
-        )
-        .fetch_all(&db)
-        .await
-        .unwrap();
+        let mut left: Vec<(&str, u64)> = Vec::new();
+        for courier in COURIERS {
+            let which = TrackingRows::NeverCheckedOfCourier(courier);
+            let n = store.count_trackings(which).await.unwrap();
+            if n > 0 {
+                left.push((courier, n));
+            }
+        }
         let log = server.stderr();
         let tail: String = log.lines().rev().take(30).collect::<Vec<_>>().join("\n");
         panic!(
@@ -725,17 +717,13 @@ async fn killing_the_worker_mid_refresh_loses_nothing_and_duplicates_nothing() {
     script_finished(&sim, &numbers);
     create_all(&first, &key, &items).await;
     // Let it get going, then kill it mid-round.
-    let db = first.db().await;
+    let store = first.store().await;
     wait_for(30, "some refreshes", || async {
-        (unchecked(&db).await < items.len() as i64 - 20).then_some(())
+        (unchecked(&*store).await < items.len() as u64 - 20).then_some(())
     })
     .await;
     first.kill();
-    let leased: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM trackings WHERE lease_owner IS NOT NULL")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+    let leased = store.count_trackings(TrackingRows::Leased).await.unwrap();
     assert!(
         leased > 0,
         "the kill happened mid-refresh (claims were held)"
@@ -743,7 +731,7 @@ async fn killing_the_worker_mid_refresh_loses_nothing_and_duplicates_nothing() {
 
     let second = Server::start_in(dir.path(), &borrowed);
     wait_for(120, "every tracking checked after the restart", || async {
-        (unchecked(&db).await == 0).then_some(())
+        (unchecked(&*store).await == 0).then_some(())
     })
     .await;
     let done = all_trackings(&second, &key, items.len()).await;
@@ -830,17 +818,14 @@ async fn a_slow_carrier_holds_up_only_its_own_trackings() {
     let numbers: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
     script_finished(&sim, &numbers);
     create_all(&server, &key, &items).await;
-    let db = server.db().await;
+    let store = server.store().await;
     let unchecked_of = |courier: &'static str| {
-        let db = db.clone();
+        let store = &store;
         async move {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM trackings WHERE last_checked_at IS NULL AND courier_code = ?",
-            )
-            .bind(courier)
-            .fetch_one(&db)
-            .await
-            .unwrap()
+            store
+                .count_trackings(TrackingRows::NeverCheckedOfCourier(courier))
+                .await
+                .unwrap()
         }
     };
     wait_for(30, "every UPS tracking checked", || async {

@@ -181,11 +181,7 @@ async fn a_storage_failure_is_a_5xx_with_the_envelope_not_a_crash() {
     let server = Server::start();
     let key = server.key();
     server.create(key, "BROKEN-0001", "ups").await;
-    let db = server.db().await;
-    sqlx::query("DROP TABLE checkpoint_lists")
-        .execute(&db)
-        .await
-        .unwrap();
+    server.store().await.break_tracking_reads().await.unwrap();
     let (status, body) = server.get("/v4/trackings/get", key).await;
     assert_error(status, &body, 500, 511, "server log");
     // The server is still up.

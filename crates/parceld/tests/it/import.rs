@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use parceld_store::test_support::TrackingRows;
+
 use crate::support::{Server, BIN};
 
 fn ups_number(i: usize) -> String {
@@ -125,16 +127,11 @@ async fn an_import_killed_midway_resumes_without_losing_or_duplicating() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let db = server.db().await;
-    let count = || async {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM trackings")
-            .fetch_one(&db)
-            .await
-            .unwrap()
-    };
+    let store = server.store().await;
+    let count = || async { store.count_trackings(TrackingRows::All).await.unwrap() };
     let partial = count().await;
     assert!(
-        partial > 0 && partial < total as i64,
+        partial > 0 && partial < total as u64,
         "killed midway: {partial} stored"
     );
 
@@ -146,7 +143,7 @@ async fn an_import_killed_midway_resumes_without_losing_or_duplicating() {
     assert!(ok, "{out}");
     assert_eq!(
         count().await,
-        total as i64,
+        total as u64,
         "every record stored exactly once"
     );
     assert!(

@@ -1,5 +1,7 @@
 //! Test support: starts the real `parceld` binary on port 0 against a real SQLite file in a
-//! temporary directory, and talks to it over HTTP.
+//! temporary directory, and talks to it over HTTP. Where a test must see or set what the API
+//! does not show, it opens the same database through the store and its test back door
+//! (`parceld_store::test_support`), never with SQL, so the tests do not depend on the backend.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -7,6 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use parceld_model::{Tracking, TrackingId};
+use parceld_store::test_support::StoreTestSupport;
+use parceld_store::{KeyCheck, Page, TrackingFilter};
+use parceld_store_sqlite::SqliteStore;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -205,15 +211,26 @@ impl Server {
         body["data"].as_array().expect("array").clone()
     }
 
-    /// A direct connection to the server's database, for setting up states that only the
-    /// refresh engine would otherwise produce.
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(self.data_dir.join("parceld.db"))
-            .busy_timeout(Duration::from_secs(10));
-        sqlx::SqlitePool::connect_with(options)
+    /// The server's database, opened beside it through the store: for the test back door
+    /// ([`StoreTestSupport`]) and for reads the API does not offer.
+    pub async fn store(&self) -> Box<dyn StoreTestSupport> {
+        open_store(&self.data_dir).await
+    }
+
+    /// Every tracking of `key`'s account as stored (up to 10,000), newest first.
+    pub async fn stored_trackings(&self, key: &str) -> Vec<Tracking> {
+        let store = self.store().await;
+        let KeyCheck::Valid(account) = store.check_api_key(key).await.expect("check key") else {
+            panic!("{key} is not a valid key");
+        };
+        let page = Page {
+            number: 1,
+            size: 10_000,
+        };
+        store
+            .list_trackings(account.id, &TrackingFilter::default(), page)
             .await
-            .expect("open db")
+            .expect("list trackings")
     }
 
     /// Kills the server with SIGKILL, as a crash would.
@@ -259,6 +276,30 @@ impl Drop for Server {
             let _ = child.wait();
         }
     }
+}
+
+/// The database URL a server started in `data_dir` uses: the tests set no `database.url`, so it
+/// is the default, `sqlite://<data_dir>/parceld.db`.
+pub fn database_url(data_dir: &Path) -> String {
+    format!(
+        "{}://{}",
+        parceld_store_sqlite::URL_SCHEME,
+        data_dir.join("parceld.db").display()
+    )
+}
+
+/// The database of a server's data directory, whether or not a server runs on it, opened from
+/// its URL the way the server opens it (the SQLite backend, with its test back door).
+pub async fn open_store(data_dir: &Path) -> Box<dyn StoreTestSupport> {
+    let url = database_url(data_dir);
+    let path = parceld_store_sqlite::path_of_url(&url).expect("a SQLite URL");
+    let store = SqliteStore::open(&path).await.expect("open the store");
+    Box::new(store)
+}
+
+/// A tracking id the API returned, as the store takes it.
+pub fn tracking_id(id: &str) -> TrackingId {
+    TrackingId::parse(id).unwrap_or_else(|| panic!("{id} is not a tracking id"))
 }
 
 pub fn extract_key(text: &str) -> String {

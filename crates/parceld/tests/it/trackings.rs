@@ -3,10 +3,14 @@
 
 use std::collections::HashSet;
 
+use chrono::{TimeZone, Utc};
+use parceld_model::{DeliveryStatus, SubStatus};
+use parceld_store::test_support::ForcedState;
+use parceld_store_conformance::{checkpoint_at, claim_sandbox, update};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{assert_error, Server};
+use crate::support::{assert_error, tracking_id, Server};
 
 #[tokio::test]
 async fn create_stores_every_field_and_returns_the_v4_tracking_object() {
@@ -240,27 +244,31 @@ async fn paging_through_2100_trackings_has_no_gaps_or_repeats_and_carries_checkp
     let numbers: Vec<String> = (0..2100).map(|i| format!("PAGE-{i:05}")).collect();
     create_batch(&server, key, &numbers, "sandbox").await;
 
-    // Give every tracking two checkpoints, as the refresh engine would.
-    let db = server.db().await;
-    sqlx::query(
-        "INSERT INTO checkpoints (tracking_pk, leg, time, checkpoint_date, status, substatus, detail, location, fingerprint) \
-         SELECT pk, 0, 1714557600, '2024-05-01T10:00:00+00:00', 'transit', 'transit001', 'Picked up', 'Memphis', 'a' || pk FROM trackings",
-    )
-    .execute(&db)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO checkpoints (tracking_pk, leg, time, checkpoint_date, status, substatus, detail, location, fingerprint) \
-         SELECT pk, 0, 1714644000, '2024-05-02T10:00:00+00:00', 'delivered', 'delivered001', 'Delivered', 'Toronto', 'b' || pk FROM trackings",
-    )
-    .execute(&db)
-    .await
-    .unwrap();
-    // Reads take checkpoints from the lists the refresh keeps; rows written by hand need theirs.
-    sqlx::query(parceld_store_sqlite::REWRITE_ALL_CHECKPOINT_LISTS)
-        .execute(&db)
-        .await
-        .unwrap();
+    // Give every tracking two checkpoints, the way the refresh engine does: claimed, then
+    // applied (the server's own engine is off).
+    let store = server.store().await;
+    let now = Utc::now() + chrono::Duration::seconds(1);
+    let claimed = claim_sandbox(&*store, "test", now, 5000).await;
+    assert_eq!(claimed.len(), 2100);
+    let mut delivered = checkpoint_at(
+        "2024-05-02T10:00:00+00:00",
+        DeliveryStatus::Delivered,
+        "Delivered",
+    );
+    (delivered.substatus, delivered.location) = (Some(SubStatus::Delivered001), "Toronto".into());
+    let mut picked_up = checkpoint_at(
+        "2024-05-01T10:00:00+00:00",
+        DeliveryStatus::Transit,
+        "Picked up",
+    );
+    (picked_up.substatus, picked_up.location) = (Some(SubStatus::Transit001), "Memphis".into());
+    let checkpoints = vec![delivered, picked_up];
+    let updates = claimed
+        .iter()
+        .map(|c| update(c.pk, checkpoints.clone(), DeliveryStatus::Pending))
+        .collect();
+    let report = store.apply_refresh("test", updates).await.unwrap();
+    assert_eq!(report.applied, 2100);
 
     let mut seen = Vec::new();
     for page in 1..=5 {
@@ -329,17 +337,28 @@ async fn every_list_filter_selects_exactly_its_trackings() {
     let a = server.create(key, "FILTER-A001", "sandbox").await;
     let b = server.create(key, "FILTER-B001", "ups").await;
     let c = server.create(key, "FILTER-C001", "fedex").await;
-    let db = server.db().await;
-    sqlx::query("UPDATE trackings SET delivery_status = 'delivered', created_at = 1704067200, updated_at = 1704153600 WHERE id = ?")
-        .bind(&a)
-        .execute(&db)
+    let store = server.store().await;
+    let at = |seconds| Utc.timestamp_opt(seconds, 0).single();
+    let delivered_in_january = ForcedState {
+        delivery_status: Some(DeliveryStatus::Delivered),
+        created_at: at(1704067200),
+        updated_at: at(1704153600),
+        ..ForcedState::default()
+    };
+    assert!(store
+        .force_tracking_state(&tracking_id(&a), &delivered_in_january)
         .await
-        .unwrap();
-    sqlx::query("UPDATE trackings SET delivery_status = 'transit', created_at = 1706745600, updated_at = 1709251200 WHERE id = ?")
-        .bind(&b)
-        .execute(&db)
+        .unwrap());
+    let in_transit_since_february = ForcedState {
+        delivery_status: Some(DeliveryStatus::Transit),
+        created_at: at(1706745600),
+        updated_at: at(1709251200),
+        ..ForcedState::default()
+    };
+    assert!(store
+        .force_tracking_state(&tracking_id(&b), &in_transit_since_february)
         .await
-        .unwrap();
+        .unwrap());
     let (status, _) = server
         .put(
             &format!("/v4/trackings/update/{c}"),
@@ -510,14 +529,16 @@ async fn retrack_only_reactivates_expired_trackings() {
         .post(&format!("/v4/trackings/retrack/{id}"), key, json!(null))
         .await;
     assert_error(status, &body, 400, 4113, "not expired");
-    let db = server.db().await;
-    sqlx::query(
-        "UPDATE trackings SET delivery_status = 'expired', next_check_at = NULL WHERE id = ?",
-    )
-    .bind(&id)
-    .execute(&db)
-    .await
-    .unwrap();
+    let expired = ForcedState {
+        delivery_status: Some(DeliveryStatus::Expired),
+        next_check_at: Some(None),
+        ..ForcedState::default()
+    };
+    let store = server.store().await;
+    assert!(store
+        .force_tracking_state(&tracking_id(&id), &expired)
+        .await
+        .unwrap());
     // With no body at all, as the SDKs send it.
     let (status, _, body) = server
         .raw(

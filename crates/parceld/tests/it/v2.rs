@@ -1182,13 +1182,13 @@ async fn notupdate_stops_the_background_refresh() {
     })
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let db = server.db().await;
-    let checked: Vec<(String, Option<i64>)> = sqlx::query_as(
-        "SELECT tracking_number, last_checked_at FROM trackings ORDER BY tracking_number",
-    )
-    .fetch_all(&db)
-    .await
-    .unwrap();
+    let mut checked: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)> = server
+        .stored_trackings(&key)
+        .await
+        .into_iter()
+        .map(|t| (t.tracking_number, t.last_checked_at))
+        .collect();
+    checked.sort();
     assert!(
         checked[0].1.is_none(),
         "the archived tracking was never refreshed: {checked:?}"

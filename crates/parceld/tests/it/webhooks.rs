@@ -10,12 +10,14 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus, Uri};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use parceld_sim::{EventKind, SimEvent, Simulator};
+use parceld_store::test_support::DeliveryRows;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::engine::{engine_env, start_sim, wait_for};
-use crate::support::{assert_error, Server};
+use crate::support::{assert_error, open_store, Server};
 
 /// How the receiver answers requests to one path.
 #[derive(Clone, Debug)]
@@ -180,22 +182,37 @@ async fn create_tracking(server: &Server, key: &str, number: &str) -> String {
     server.create(key, number, "ups").await
 }
 
-async fn db_scalar(server: &Server, sql: &str) -> i64 {
-    let db = server.db().await;
-    sqlx::query_scalar(sql).fetch_one(&db).await.unwrap()
+async fn deliveries(server: &Server, which: DeliveryRows) -> u64 {
+    let store = server.store().await;
+    store.count_deliveries(which).await.unwrap()
+}
+
+async fn changes_recorded(server: &Server) -> u64 {
+    let store = server.store().await;
+    store.count_changes(None).await.unwrap()
+}
+
+/// When the tracking with this number was last checked, as stored.
+async fn last_checked(server: &Server, key: &str, number: &str) -> DateTime<Utc> {
+    let stored = server.stored_trackings(key).await;
+    let tracking = stored
+        .iter()
+        .find(|t| t.tracking_number == number)
+        .expect("stored");
+    tracking.last_checked_at.expect("checked")
 }
 
 /// The event ids of a tracking's changes, oldest first, with their statuses.
 async fn changes_of(server: &Server, number: &str) -> Vec<(String, String)> {
-    let db = server.db().await;
-    sqlx::query_as(
-        "SELECT c.event_id, c.delivery_status FROM tracking_changes c \
-         JOIN trackings t ON t.pk = c.tracking_pk WHERE t.tracking_number = ? ORDER BY c.id",
-    )
-    .bind(number)
-    .fetch_all(&db)
-    .await
-    .unwrap()
+    let store = server.store().await;
+    let pk = store.tracking_pk(number).await.unwrap().expect("stored");
+    store
+        .changes_of(pk)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.event_id, c.delivery_status.as_str().to_string()))
+        .collect()
 }
 
 fn verify(secret: &str, got: &Got) {
@@ -306,21 +323,13 @@ async fn refreshes_send_signed_webhooks_for_subscribed_statuses_only_and_nothing
         (receiver.got("/all").len() == 5).then_some(())
     })
     .await;
-    let checked_before = db_scalar(
-        &server,
-        "SELECT last_checked_at FROM trackings WHERE tracking_number = '1ZWEBHOOK000000002'",
-    )
-    .await;
+    let checked_before = last_checked(&server, &key, other_number).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let checked_after = db_scalar(
-        &server,
-        "SELECT last_checked_at FROM trackings WHERE tracking_number = '1ZWEBHOOK000000002'",
-    )
-    .await;
+    let checked_after = last_checked(&server, &key, other_number).await;
     assert!(checked_after > checked_before, "it was refreshed meanwhile");
     assert_eq!(receiver.got("/all").len(), 5, "no change, no webhook");
     assert_eq!(
-        db_scalar(&server, "SELECT COUNT(*) FROM webhook_deliveries").await,
+        deliveries(&server, DeliveryRows::All).await,
         5 + 1 + 2,
         "nothing queued either"
     );
@@ -393,35 +402,23 @@ async fn a_receiver_that_was_down_gets_every_event_in_order_per_tracking() {
         tokio::time::sleep(Duration::from_millis(1500)).await;
     }
     wait_for(20, "every change recorded", || async {
-        (db_scalar(&server, "SELECT COUNT(*) FROM tracking_changes").await == 8).then_some(())
+        (changes_recorded(&server).await == 8).then_some(())
     })
     .await;
-    let failed_attempts = db_scalar(&server, "SELECT COUNT(*) FROM webhook_attempts").await;
+    let store = server.store().await;
+    let failed_attempts = store.count_delivery_attempts().await.unwrap();
     assert!(
         failed_attempts > 0,
         "deliveries were tried while it was down"
     );
-    assert_eq!(
-        db_scalar(
-            &server,
-            "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'"
-        )
-        .await,
-        8
-    );
+    assert_eq!(deliveries(&server, DeliveryRows::Pending).await, 8);
 
     // The receiver comes back.
     let receiver = Receiver::default();
     let listener = tokio::net::TcpListener::bind(address).await.unwrap();
     serve_receiver(listener, receiver.clone());
     wait_for(30, "every event delivered", || async {
-        (db_scalar(
-            &server,
-            "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'delivered'",
-        )
-        .await
-            == 8)
-            .then_some(())
+        (deliveries(&server, DeliveryRows::Delivered).await == 8).then_some(())
     })
     .await;
     let got = receiver.got("/hook");
@@ -474,27 +471,20 @@ async fn killing_parceld_mid_dispatch_loses_nothing_and_repeats_carry_the_same_e
     .await;
     first.kill();
     let in_flight: Vec<String> = receiver.got("/hook").iter().map(Got::id).collect();
-    let db = sqlx::SqlitePool::connect_with(
-        sqlx::sqlite::SqliteConnectOptions::new().filename(dir.path().join("parceld.db")),
-    )
-    .await
-    .unwrap();
-    let leased: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM webhook_deliveries WHERE lease_owner IS NOT NULL AND state = 'pending'",
-    )
-    .fetch_one(&db)
-    .await
-    .unwrap();
+    let store = open_store(dir.path()).await;
+    let leased = store
+        .count_deliveries(DeliveryRows::PendingLeased)
+        .await
+        .unwrap();
     assert_eq!(leased, 5, "the kill happened mid-dispatch");
 
     receiver.set("/hook", Mode::Ok);
     let second = start(dir.path(), &env);
     wait_for(30, "every delivery delivered after the restart", || async {
-        let done: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'delivered'")
-                .fetch_one(&db)
-                .await
-                .unwrap();
+        let done = store
+            .count_deliveries(DeliveryRows::Delivered)
+            .await
+            .unwrap();
         (done == 5).then_some(())
     })
     .await;
@@ -508,10 +498,7 @@ async fn killing_parceld_mid_dispatch_loses_nothing_and_repeats_carry_the_same_e
         sorted_repeats, sorted_first,
         "each event was sent again with the same id"
     );
-    let changes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tracking_changes")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let changes = store.count_changes(None).await.unwrap();
     assert_eq!(changes, 5);
     drop(second);
 }
