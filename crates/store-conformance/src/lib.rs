@@ -5,7 +5,7 @@
 //! here is a public async function that takes a factory of fresh, empty stores; a backend runs
 //! the whole suite with one line in its own tests:
 //!
-//! ```ignore
+//! ```text
 //! parceld_store_conformance::conformance_tests!(fresh_store);
 //! ```
 //!
@@ -23,6 +23,7 @@ use parceld_model::{Checkpoint, DeliveryStatus, Leg, SubStatus, Tracking, Tracki
 use parceld_store::{AccountId, CreateOutcome, NewTracking, RefreshUpdate, Store};
 
 pub mod accounts;
+pub mod listing;
 pub mod refresh;
 pub mod trackings;
 pub mod webhooks;
@@ -82,10 +83,10 @@ macro_rules! conformance_tests {
             accounts::unknown_accounts_are_not_found,
             trackings::batch_create_reports_each_item_in_input_order,
             trackings::created_trackings_are_pending_and_read_back,
-            trackings::every_list_filter_selects_exactly_its_trackings,
-            trackings::pages_are_newest_first_without_gaps_or_repeats,
-            trackings::chunked_listing_hands_over_the_same_page_in_order,
-            trackings::counts_archive_and_delete_many_by_number_and_courier,
+            listing::every_list_filter_selects_exactly_its_trackings,
+            listing::pages_are_newest_first_without_gaps_or_repeats,
+            listing::chunked_listing_hands_over_the_same_page_in_order,
+            listing::counts_archive_and_delete_many_by_number_and_courier,
             trackings::update_changes_fields_courier_and_archived,
             trackings::update_to_a_taken_courier_is_a_conflict,
             trackings::delete_removes_only_the_named_tracking,
