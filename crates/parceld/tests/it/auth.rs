@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{assert_error, extract_key, Server};
+use crate::support::{assert_error, extract_key, extract_key_id, Server};
 
 #[tokio::test]
 async fn missing_invalid_and_deleted_keys_get_different_answers() {
@@ -33,11 +33,7 @@ async fn missing_invalid_and_deleted_keys_get_different_answers() {
     let second = extract_key(&out);
     let (status, _) = server.get("/v4/trackings/get", &second).await;
     assert_eq!(status, StatusCode::OK);
-    let key_id = out
-        .split_whitespace()
-        .find(|w| w.starts_with("key_"))
-        .unwrap()
-        .to_string();
+    let key_id = extract_key_id(&out);
     let (ok, out) = server.admin(&["key", "delete", &key_id]);
     assert!(ok, "{out}");
     let (status, body) = server.get("/v4/trackings/get", &second).await;
@@ -101,13 +97,9 @@ async fn accounts_never_see_or_touch_each_others_trackings() {
         .await;
     assert_eq!(filtered["data"].as_array().unwrap().len(), 1);
 
-    let (status, body) = server
-        .put(
-            &format!("/v4/trackings/update/{a_id}"),
-            &b,
-            json!({"title": "hijacked"}),
-        )
-        .await;
+    let hijack = json!({"title": "hijacked"});
+    let update_a = format!("/v4/trackings/update/{a_id}");
+    let (status, body) = server.put(&update_a, &b, hijack).await;
     assert_error(status, &body, 400, 4102, "");
     let (status, body) = server
         .delete(&format!("/v4/trackings/delete/{a_id}"), &b)

@@ -2,6 +2,7 @@
 //! from the carrier simulator over real HTTP.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 
 use parceld_sim::{EventKind, Faults, SimEvent, Simulator};
@@ -9,7 +10,7 @@ use parceld_store::test_support::{StoreTestSupport, TrackingRows};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::Server;
+use crate::support::{env_refs, Server};
 
 /// Starts the simulator in this test process on a free port; returns its handle and base URL.
 pub async fn start_sim() -> (Simulator, String) {
@@ -70,9 +71,12 @@ pub fn engine_env(sim: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 pub fn start_engine_server(sim: &str, extra: &[(&str, &str)]) -> Server {
-    let env = engine_env(sim, extra);
-    let borrowed: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    Server::start_with_env(&borrowed)
+    Server::start_with_env(&env_refs(&engine_env(sim, extra)))
+}
+
+/// [`start_engine_server`] on an existing data directory.
+pub fn start_engine_server_in(dir: &Path, sim: &str, extra: &[(&str, &str)]) -> Server {
+    Server::start_in(dir, &env_refs(&engine_env(sim, extra)))
 }
 
 /// Polls `check` until it returns Some, for at most `secs` seconds.
@@ -140,11 +144,7 @@ async fn a_tracking_advances_through_its_journey_by_refreshes_alone_and_stops_wh
     let key = server.key().to_string();
     // Create is real-time: the label is already there.
     let (status, created) = server
-        .post(
-            "/v4/trackings/create",
-            &key,
-            json!({"tracking_number": number, "courier_code": "ups"}),
-        )
+        .post_number("/v4/trackings/create", &key, number, "ups")
         .await;
     assert_eq!(status, StatusCode::OK, "{created}");
     assert_eq!(
@@ -229,11 +229,7 @@ async fn cadence_follows_the_courier_type() {
         ("9400111899223100000001", "usps", 6),
     ] {
         let (status, body) = server
-            .post(
-                "/v4/trackings/create",
-                &key,
-                json!({"tracking_number": number, "courier_code": courier}),
-            )
+            .post_number("/v4/trackings/create", &key, number, courier)
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let t = &body["data"];
@@ -259,11 +255,7 @@ async fn carrier_faults_back_off_keep_the_data_and_recover() {
     let key = server.key().to_string();
     let number = "1ZFAULTS0000000001";
     let (_, created) = server
-        .post(
-            "/v4/trackings/create",
-            &key,
-            json!({"tracking_number": number, "courier_code": "ups"}),
-        )
+        .post_number("/v4/trackings/create", &key, number, "ups")
         .await;
     let status_before = created["data"]["delivery_status"].clone();
     let events_before = created["data"]["origin_info"]["trackinfo"]
@@ -400,11 +392,7 @@ async fn realtime_keeps_the_two_hour_rule_shares_one_call_and_is_limited_to_3_pe
     // Inside the two-hour window the stored result comes back, marked as such.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (status, again) = server
-        .post(
-            "/v4/trackings/realtime",
-            &key,
-            json!({"tracking_number": "1ZREALTIME00000001", "courier_code": "ups"}),
-        )
+        .post_number("/v4/trackings/realtime", &key, "1ZREALTIME00000001", "ups")
         .await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["data"]["fetched_from"], "store");
@@ -587,12 +575,8 @@ async fn unchecked(store: &dyn StoreTestSupport) -> u64 {
 async fn all_trackings(server: &Server, key: &str, total: usize) -> Vec<Value> {
     let mut out = Vec::new();
     for page in 1..=total.div_ceil(2000) {
-        let (status, body) = server
-            .get(
-                &format!("/v4/trackings/get?items_amount=2000&pages_amount={page}"),
-                key,
-            )
-            .await;
+        let path = format!("/v4/trackings/get?items_amount=2000&pages_amount={page}");
+        let (status, body) = server.get(&path, key).await;
         assert_eq!(status, StatusCode::OK);
         out.extend(body["data"].as_array().unwrap().iter().cloned());
     }
@@ -697,15 +681,11 @@ async fn killing_the_worker_mid_refresh_loses_nothing_and_duplicates_nothing() {
         },
     );
     let dir = tempfile::tempdir().unwrap();
-    let env = engine_env(
-        &sim_url,
-        &[
-            ("PARCELD_ENGINE__BATCH_SIZE", "50"),
-            ("PARCELD_ENGINE__LEASE_SECS", "2"),
-        ],
-    );
-    let borrowed: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let first = Server::start_in(dir.path(), &borrowed);
+    let small_batches_short_leases = [
+        ("PARCELD_ENGINE__BATCH_SIZE", "50"),
+        ("PARCELD_ENGINE__LEASE_SECS", "2"),
+    ];
+    let first = start_engine_server_in(dir.path(), &sim_url, &small_batches_short_leases);
     let key = first.key().to_string();
     let mut items = Vec::new();
     for (i, courier) in ["ups", "fedex", "dhl"].iter().enumerate() {
@@ -729,7 +709,7 @@ async fn killing_the_worker_mid_refresh_loses_nothing_and_duplicates_nothing() {
         "the kill happened mid-refresh (claims were held)"
     );
 
-    let second = Server::start_in(dir.path(), &borrowed);
+    let second = start_engine_server_in(dir.path(), &sim_url, &small_batches_short_leases);
     wait_for(120, "every tracking checked after the restart", || async {
         (unchecked(&*store).await == 0).then_some(())
     })

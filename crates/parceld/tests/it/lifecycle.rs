@@ -12,13 +12,8 @@ async fn data_survives_a_restart_and_no_second_first_key_is_made() {
     let first = Server::start_in(dir.path(), &[]);
     let key = first.key().to_string();
     let id = first.create(&key, "RESTART-0001", "ups").await;
-    let (status, _) = first
-        .put(
-            &format!("/v4/trackings/update/{id}"),
-            &key,
-            json!({"note": "kept"}),
-        )
-        .await;
+    let update = format!("/v4/trackings/update/{id}");
+    let (status, _) = first.put(&update, &key, json!({"note": "kept"})).await;
     assert_eq!(status, StatusCode::OK);
     assert!(first.stop(), "SIGTERM stops the server cleanly");
 

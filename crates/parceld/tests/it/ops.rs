@@ -46,12 +46,7 @@ async fn metrics_count_requests_by_route_and_code() {
 #[tokio::test]
 async fn the_committed_openapi_document_matches_the_code() {
     let server = Server::start();
-    let served = reqwest::get(format!("{}/openapi.json", server.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served = server.text("/openapi.json").await;
     let committed =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json"))
             .expect("openapi.json at the repository root");

@@ -13,6 +13,7 @@ use parceld_model::{Tracking, TrackingId};
 use parceld_store::test_support::StoreTestSupport;
 use parceld_store::{KeyCheck, Page, TrackingFilter};
 use parceld_store_sqlite::SqliteStore;
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -144,13 +145,26 @@ impl Server {
         path: &str,
         key: Option<&str>,
         body: Option<Vec<u8>>,
-    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    ) -> (StatusCode, HeaderMap, Value) {
+        let key = key.map(|key| ("Tracking-Api-Key", key));
+        self.request(method, path, key, body).await
+    }
+
+    /// [`Server::raw`] with the key in a header of the caller's choice (`(header, key)`), for
+    /// the faces that name it otherwise.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<(&str, &str)>,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, HeaderMap, Value) {
         let mut request = self
             .http
             .request(method, format!("{}{}", self.base, path))
             .header("Content-Type", "application/json");
-        if let Some(key) = key {
-            request = request.header("Tracking-Api-Key", key);
+        if let Some((header, key)) = key {
+            request = request.header(header, key);
         }
         if let Some(body) = body {
             request = request.body(body);
@@ -191,17 +205,31 @@ impl Server {
         self.call(Method::DELETE, path, key, None).await
     }
 
+    /// Posts a number and courier to `path` (create, real-time); returns status and JSON.
+    pub async fn post_number(
+        &self,
+        path: &str,
+        key: &str,
+        number: &str,
+        courier: &str,
+    ) -> (StatusCode, Value) {
+        let body = serde_json::json!({"tracking_number": number, "courier_code": courier});
+        self.post(path, key, body).await
+    }
+
     /// Creates one tracking and returns its id.
     pub async fn create(&self, key: &str, number: &str, courier: &str) -> String {
         let (status, body) = self
-            .post(
-                "/v4/trackings/create",
-                key,
-                serde_json::json!({"tracking_number": number, "courier_code": courier}),
-            )
+            .post_number("/v4/trackings/create", key, number, courier)
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["data"]["id"].as_str().expect("id").to_string()
+    }
+
+    /// The body of an unauthenticated GET (`/metrics`, `/openapi.json`), as text.
+    pub async fn text(&self, path: &str) -> String {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await;
+        response.expect("request").text().await.expect("body")
     }
 
     /// All of an account's trackings (up to 2000), newest first.
@@ -300,6 +328,27 @@ pub async fn open_store(data_dir: &Path) -> Box<dyn StoreTestSupport> {
 /// A tracking id the API returned, as the store takes it.
 pub fn tracking_id(id: &str) -> TrackingId {
     TrackingId::parse(id).unwrap_or_else(|| panic!("{id} is not a tracking id"))
+}
+
+/// Settings built as owned pairs (`engine_env`), in the form [`Server::start_in`] takes.
+pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// The first key id (`key_…`) in an admin command's output.
+pub fn extract_key_id(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.starts_with("key_"))
+        .unwrap_or_else(|| panic!("no key id in {text}"))
+        .to_string()
+}
+
+/// Asserts the rate-limit headers of a response: the limit, what remains, and a reset time.
+pub fn assert_limit_headers(headers: &HeaderMap, limit: &str, remaining: &str) {
+    assert_eq!(headers["x-ratelimit-limit"], limit);
+    assert_eq!(headers["x-ratelimit-remaining"], remaining);
+    let reset = headers["x-ratelimit-reset"].to_str().unwrap();
+    assert!(reset.parse::<u64>().unwrap() > 1_700_000_000, "{reset}");
 }
 
 pub fn extract_key(text: &str) -> String {

@@ -109,10 +109,11 @@ async fn create_stores_every_field_and_returns_the_v4_tracking_object() {
 async fn a_courier_without_an_adapter_is_stored_and_says_so() {
     let server = Server::start();
     let (status, body) = server
-        .post(
+        .post_number(
             "/v4/trackings/create",
             server.key(),
-            json!({"tracking_number": "RB123456785GB", "courier_code": "royal-mail"}),
+            "RB123456785GB",
+            "royal-mail",
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -8,39 +8,19 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::engine::{engine_env, start_sim, wait_for};
-use crate::support::{extract_key, Server};
+use crate::engine::{engine_env, start_engine_server_in, start_sim, wait_for};
+use crate::support::{assert_limit_headers, env_refs, extract_key, extract_key_id, Server};
 
 const UPS_NUMBER: &str = "1Z999AA10123456784";
 const UPS_DETAILS: &str = "/api/track/v1/details/{inquiryNumber}";
 
-/// Sends a v2 request with the key in `Trackingmore-Api-Key`; returns status, headers and JSON.
-async fn v2(
-    server: &Server,
-    method: Method,
-    path: &str,
-    key: Option<&str>,
-    body: Option<Vec<u8>>,
-) -> (StatusCode, HeaderMap, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{}", server.base, path))
-        .header("Content-Type", "application/json");
-    if let Some(key) = key {
-        request = request.header("Trackingmore-Api-Key", key);
-    }
-    if let Some(body) = body {
-        request = request.body(body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.expect("body");
-    let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, headers, json)
+/// A v2 key, in the header v2 clients send it in (for [`Server::request`]).
+fn v2_key(key: &str) -> Option<(&str, &str)> {
+    Some(("Trackingmore-Api-Key", key))
 }
 
 async fn get(server: &Server, path: &str, key: &str) -> (StatusCode, Value) {
-    let (status, _, body) = v2(server, Method::GET, path, Some(key), None).await;
+    let (status, _, body) = server.request(Method::GET, path, v2_key(key), None).await;
     (status, body)
 }
 
@@ -52,12 +32,24 @@ async fn send(
     body: Value,
 ) -> (StatusCode, Value) {
     let bytes = serde_json::to_vec(&body).unwrap();
-    let (status, _, body) = v2(server, method, path, Some(key), Some(bytes)).await;
+    let (status, _, body) = server.request(method, path, v2_key(key), Some(bytes)).await;
     (status, body)
 }
 
 async fn post(server: &Server, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
     send(server, Method::POST, path, key, body).await
+}
+
+/// Sends a v2 request with `key` and a raw body (JSON or not); returns status and JSON.
+async fn v2_raw(
+    server: &Server,
+    method: Method,
+    path: &str,
+    key: &str,
+    bytes: Option<Vec<u8>>,
+) -> (StatusCode, Value) {
+    let (status, _, body) = server.request(method, path, v2_key(key), bytes).await;
+    (status, body)
 }
 
 /// Asserts a v2 error envelope: HTTP status, meta code and type, and a message fragment.
@@ -172,11 +164,11 @@ async fn post_then_get_and_the_faq_cases() {
 
     // FAQ: a body that is not JSON → 4015, saying that the body must be JSON and what is wrong.
     let form = b"tracking_number=1Z999AA10123456784&carrier_code=ups".to_vec();
-    let (status, _, body) = v2(
+    let (status, body) = v2_raw(
         &server,
         Method::POST,
         "/v2/trackings/post",
-        Some(&key),
+        &key,
         Some(form),
     )
     .await;
@@ -195,11 +187,11 @@ async fn post_then_get_and_the_faq_cases() {
             .contains("at line 1 column"),
         "{body}"
     );
-    let (status, _, body) = v2(
+    let (status, body) = v2_raw(
         &server,
         Method::POST,
         "/v2/trackings/post",
-        Some(&key),
+        &key,
         Some(Vec::new()),
     )
     .await;
@@ -211,11 +203,11 @@ async fn post_then_get_and_the_faq_cases() {
         "Bad Request",
         "must be JSON, and it is empty",
     );
-    let (status, _, body) = v2(
+    let (status, body) = v2_raw(
         &server,
         Method::POST,
         "/v2/trackings/post",
-        Some(&key),
+        &key,
         Some(b"{\"tracking_number\": \"1Z\"".to_vec()),
     )
     .await;
@@ -300,7 +292,9 @@ async fn post_then_get_and_the_faq_cases() {
 async fn invalid_and_deleted_keys_get_4001_and_4002() {
     let server = Server::start();
     let key = server.key().to_string();
-    let (status, _, body) = v2(&server, Method::GET, "/v2/carriers", None, None).await;
+    let (status, _, body) = server
+        .request(Method::GET, "/v2/carriers", None, None)
+        .await;
     assert_v2(
         status,
         &body,
@@ -319,11 +313,7 @@ async fn invalid_and_deleted_keys_get_4001_and_4002() {
     let second = extract_key(&out);
     let (status, _) = get(&server, "/v2/carriers", &second).await;
     assert_eq!(status, StatusCode::OK);
-    let key_id = out
-        .split_whitespace()
-        .find(|w| w.starts_with("key_"))
-        .unwrap()
-        .to_string();
+    let key_id = extract_key_id(&out);
     let (ok, out) = server.admin(&["key", "delete", &key_id]);
     assert!(ok, "{out}");
     let (status, body) = get(&server, "/v2/carriers", &second).await;
@@ -412,14 +402,8 @@ async fn batch_list_filters_and_status_numbers() {
         "Bad Request",
         "must be a JSON array",
     );
-    let (status, _, body) = v2(
-        &server,
-        Method::POST,
-        "/v2/trackings/batch",
-        Some(&key),
-        Some(b"nope".to_vec()),
-    )
-    .await;
+    let nope = Some(b"nope".to_vec());
+    let (status, body) = v2_raw(&server, Method::POST, "/v2/trackings/batch", &key, nope).await;
     assert_v2(status, &body, 400, 4015, "Bad Request", "must be JSON");
     assert_eq!(total(&server, &key).await, 3);
 
@@ -553,11 +537,11 @@ async fn put_delete_change_carrier_and_delete_many() {
     assert_eq!(body["data"]["comment"], "fragile");
     assert_eq!(body["data"]["archived"], "true");
     // A PUT without a body (as some v2 clients send it) changes nothing.
-    let (status, _, body) = v2(
+    let (status, body) = v2_raw(
         &server,
         Method::PUT,
         "/v2/trackings/ups/EDIT-0001",
-        Some(&key),
+        &key,
         None,
     )
     .await;
@@ -669,11 +653,11 @@ async fn put_delete_change_carrier_and_delete_many() {
     assert_eq!(status, StatusCode::OK);
 
     // DELETE one: data is an empty array; then the shipment is gone.
-    let (status, _, body) = v2(
+    let (status, body) = v2_raw(
         &server,
         Method::DELETE,
         "/v2/trackings/ups/EDIT-0003",
-        Some(&key),
+        &key,
         None,
     )
     .await;
@@ -688,11 +672,11 @@ async fn put_delete_change_carrier_and_delete_many() {
         "No Content",
         "POST /trackings/post",
     );
-    let (status, _, body) = v2(
+    let (status, body) = v2_raw(
         &server,
         Method::DELETE,
         "/v2/trackings/ups/EDIT-0003",
-        Some(&key),
+        &key,
         None,
     )
     .await;
@@ -835,14 +819,8 @@ async fn carriers_and_detect() {
         "Bad Request",
         "Tracking_number is required.",
     );
-    let (status, _, body) = v2(
-        &server,
-        Method::POST,
-        "/v2/carriers/detect",
-        Some(&key),
-        Some(b"tracking_number=1Z".to_vec()),
-    )
-    .await;
+    let form = Some(b"tracking_number=1Z".to_vec());
+    let (status, body) = v2_raw(&server, Method::POST, "/v2/carriers/detect", &key, form).await;
     assert_v2(status, &body, 400, 4015, "Bad Request", "must be JSON");
 }
 
@@ -857,14 +835,10 @@ async fn burst(
 ) -> (usize, usize, Option<(HeaderMap, Value)>) {
     let (mut ok, mut limited, mut last) = (0, 0, None);
     for _ in 0..n {
-        let (status, headers, json) = v2(
-            server,
-            method.clone(),
-            path,
-            Some(key),
-            body.map(<[u8]>::to_vec),
-        )
-        .await;
+        let body = body.map(<[u8]>::to_vec);
+        let (status, headers, json) = server
+            .request(method.clone(), path, v2_key(key), body)
+            .await;
         match status {
             StatusCode::OK => ok += 1,
             StatusCode::TOO_MANY_REQUESTS => {
@@ -889,19 +863,11 @@ async fn list_and_other_v2_calls_are_limited_to_1_per_second_with_headers_then_r
     let key = server.key().to_string();
 
     // Every response carries the headers.
-    let (status, headers, _) =
-        v2(&server, Method::GET, "/v2/trackings/get", Some(&key), None).await;
+    let (status, headers, _) = server
+        .request(Method::GET, "/v2/trackings/get", v2_key(&key), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers["x-ratelimit-limit"], "1");
-    assert_eq!(headers["x-ratelimit-remaining"], "0");
-    assert!(
-        headers["x-ratelimit-reset"]
-            .to_str()
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            > 1_700_000_000
-    );
+    assert_limit_headers(&headers, "1", "0");
 
     // A burst at twice the limit: the list gets 1 per second, the rest 429 in the v2 envelope.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -930,26 +896,28 @@ async fn list_and_other_v2_calls_are_limited_to_1_per_second_with_headers_then_r
     let create =
         serde_json::to_vec(&json!({"tracking_number": "RATE-0001", "carrier_code": "ups"}))
             .unwrap();
-    let (status, _, body) = v2(
+    let (status, body) = v2_raw(
         &server,
         Method::POST,
         "/v2/trackings/post",
-        Some(&key),
+        &key,
         Some(create.clone()),
     )
     .await;
     assert_v2(status, &body, 429, 429, "Too Many Requests", "retry after");
     tokio::time::sleep(Duration::from_secs(retry)).await;
-    let (status, _, body) = v2(
+    let (status, body) = v2_raw(
         &server,
         Method::POST,
         "/v2/trackings/post",
-        Some(&key),
+        &key,
         Some(create),
     )
     .await;
     assert_ok(status, &body);
-    let (status, _, body) = v2(&server, Method::GET, "/v2/trackings/get", Some(&key), None).await;
+    let (status, _, body) = server
+        .request(Method::GET, "/v2/trackings/get", v2_key(&key), None)
+        .await;
     assert_ok(status, &body);
     assert_eq!(body["data"]["total"], 1);
 
@@ -1003,8 +971,7 @@ async fn realtime_is_one_shipment_per_request_keeps_the_two_hour_rule_and_3_per_
         &sim_url,
         &[("PARCELD_SERVER__WORKER", "false"), V2_LIMITS[2]],
     );
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = Server::start_with_env(&env);
+    let server = Server::start_with_env(&env_refs(&env));
     let key = server.key().to_string();
     let number = "1ZV2REALTIME000001";
 
@@ -1074,14 +1041,8 @@ async fn realtime_is_one_shipment_per_request_keeps_the_two_hour_rule_and_3_per_
         "Bad Request",
         "one shipment per request",
     );
-    let (status, _, body) = v2(
-        &server,
-        Method::POST,
-        "/v2/trackings/realtime",
-        Some(&key),
-        Some(b"tracking_number=1Z".to_vec()),
-    )
-    .await;
+    let form = Some(b"tracking_number=1Z".to_vec());
+    let (status, body) = v2_raw(&server, Method::POST, "/v2/trackings/realtime", &key, form).await;
     assert_v2(status, &body, 400, 4015, "Bad Request", "must be JSON");
     assert_eq!(sim.path_requests("ups", UPS_DETAILS), 1);
 
@@ -1167,15 +1128,11 @@ async fn notupdate_stops_the_background_refresh() {
     assert!(server.stop());
 
     // Then with the worker refreshing every second: only the other one is ever fetched.
-    let env = engine_env(
-        &sim_url,
-        &[
-            ("PARCELD_ENGINE__EXPRESS_EVERY_SECS", "1"),
-            ("PARCELD_ENGINE__EARLY_CHECKS_SECS", "[1]"),
-        ],
-    );
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = Server::start_in(dir.path(), &env);
+    let every_second = [
+        ("PARCELD_ENGINE__EXPRESS_EVERY_SECS", "1"),
+        ("PARCELD_ENGINE__EARLY_CHECKS_SECS", "[1]"),
+    ];
+    let server = start_engine_server_in(dir.path(), &sim_url, &every_second);
     wait_for(30, "two refreshes of the active tracking", || {
         let sim = sim.clone();
         async move { (sim.path_requests("ups", UPS_DETAILS) >= 2).then_some(()) }

@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::engine::{engine_env, start_sim, wait_for};
-use crate::support::{assert_error, open_store, Server};
+use crate::support::{assert_error, env_refs, open_store, Server};
 
 /// How the receiver answers requests to one path.
 #[derive(Clone, Debug)]
@@ -139,8 +139,7 @@ fn webhook_env(sim: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 fn start(dir: &std::path::Path, env: &[(String, String)]) -> Server {
-    let borrowed: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    Server::start_in(dir, &borrowed)
+    Server::start_in(dir, &env_refs(env))
 }
 
 fn event(kind: EventKind, at: chrono::DateTime<chrono::Utc>) -> SimEvent {
@@ -576,12 +575,7 @@ async fn retries_follow_the_schedule_and_retry_after_then_give_up_and_disable_th
         let gap = (w[1].at - w[0].at).as_millis();
         assert!((950..1800).contains(&gap), "Retry-After honoured: {gap} ms");
     }
-    let metrics = reqwest::get(format!("{}/metrics", server.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.text("/metrics").await;
     assert!(
         metrics.contains("parceld_webhook_endpoints{state=\"disabled_failing\"} 2"),
         "{metrics}"
