@@ -495,19 +495,21 @@ pub async fn retries_are_recorded_and_redelivery_queues_again(fresh: impl Factor
     assert_eq!(redelivered[0].attempts, 0, "counted afresh");
     assert_eq!(redelivered[0].event_id, "evt_queued", "the same event");
     assert_eq!(store.release_deliveries("d").await.unwrap(), 1);
-    assert_eq!(
-        claim(&*store, 4).await.len(),
-        1,
-        "released: claimable at once"
-    );
+    let sent = claim(&*store, 4).await;
+    assert_eq!(sent.len(), 1, "released: claimable at once");
 
     // The log is newest first; finished deliveries are pruned, pending ones stay.
     let log = store.deliveries(e.pk, 10, None).await.unwrap();
     assert_eq!(log.len(), 2);
     assert_eq!(log[1].id, not_due);
-    let pruned = store
-        .prune_deliveries(Utc::now() + Duration::seconds(1))
-        .await
-        .unwrap();
-    assert_eq!(pruned, 0, "nothing finished");
+    let prune_now = || store.prune_deliveries(Utc::now() + Duration::seconds(1));
+    assert_eq!(prune_now().await.unwrap(), 0, "nothing finished");
+    delivered(&*store, &sent).await;
+    let yesterday = Utc::now() - Duration::days(1);
+    let pruned = store.prune_deliveries(yesterday).await.unwrap();
+    assert_eq!(pruned, 0, "created after the cut-off");
+    assert_eq!(prune_now().await.unwrap(), 1, "the delivered one");
+    let log = store.deliveries(e.pk, 10, None).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].id, not_due, "pending stays");
 }
