@@ -105,9 +105,7 @@ async fn a_burst_at_twice_the_limit_is_cut_at_the_limit_with_headers_then_recove
 async fn keys_of_one_account_share_a_budget_and_other_accounts_are_unaffected() {
     let server = Server::start_with_env(&DEFAULTS);
     let first = server.key().to_string();
-    let (ok, out) = server.admin(&["key", "create", "--account", "default"]);
-    assert!(ok, "{out}");
-    let second = crate::support::extract_key(&out);
+    let second = server.new_key("default");
     let other = server.new_account("other");
 
     let (ok_first, _) = burst(&server, &first, 6).await;

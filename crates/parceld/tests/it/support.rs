@@ -133,7 +133,12 @@ impl Server {
     pub fn new_account(&self, name: &str) -> String {
         let (ok, out) = self.admin(&["account", "create", name]);
         assert!(ok, "{out}");
-        let (ok, out) = self.admin(&["key", "create", "--account", name]);
+        self.new_key(name)
+    }
+
+    /// Creates another key for the account `name` and returns it.
+    pub fn new_key(&self, account: &str) -> String {
+        let (ok, out) = self.admin(&["key", "create", "--account", account]);
         assert!(ok, "{out}");
         extract_key(&out)
     }

@@ -930,9 +930,7 @@ async fn list_and_other_v2_calls_are_limited_to_1_per_second_with_headers_then_r
 async fn v2_budgets_are_per_account_whichever_key_and_set_limits_changes_them() {
     let server = Server::start_with_env(&V2_LIMITS);
     let first = server.key().to_string();
-    let (ok, out) = server.admin(&["key", "create", "--account", "default"]);
-    assert!(ok, "{out}");
-    let second = extract_key(&out);
+    let second = server.new_key("default");
     let other = server.new_account("other");
 
     let (ok_first, _, _) = burst(&server, Method::GET, "/v2/carriers", &first, None, 1).await;
