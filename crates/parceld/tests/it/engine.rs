@@ -564,7 +564,7 @@ async fn create_all(server: &Server, key: &str, items: &[(String, &str)]) {
     }
 }
 
-/// Trackings never checked yet (a cheap poll, straight from the database).
+/// Trackings never checked yet (a cheap poll of the database, through the test back door).
 async fn unchecked(store: &dyn StoreTestSupport) -> u64 {
     store
         .count_trackings(TrackingRows::NeverChecked)
