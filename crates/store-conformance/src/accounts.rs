@@ -1,9 +1,22 @@
-//! Accounts, API keys and per-account rate limits.
+//! Migrating a store, accounts, API keys and per-account rate limits.
 
 use parceld_model::RateLimits;
-use parceld_store::{KeyCheck, StoreError};
+use parceld_store::{Entity, KeyCheck, StoreError};
 
 use crate::Factory;
+
+pub async fn migrating_an_up_to_date_store_again_changes_nothing(fresh: impl Factory) {
+    let store = fresh().await;
+    let migrations = store.migrate().await.unwrap();
+    assert!(migrations > 0, "a store has a schema to migrate");
+    let account = store.create_account("alpha").await.unwrap();
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        migrations,
+        "the same schema"
+    );
+    assert_eq!(store.accounts().await.unwrap(), vec![account], "data kept");
+}
 
 pub async fn accounts_are_created_listed_and_unique(fresh: impl Factory) {
     let store = fresh().await;
@@ -17,7 +30,10 @@ pub async fn accounts_are_created_listed_and_unique(fresh: impl Factory) {
     let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["alpha", "beta"], "in creation order");
     let again = store.create_account("alpha").await.unwrap_err();
-    assert!(matches!(again, StoreError::Conflict(..)), "{again:?}");
+    assert!(
+        matches!(again, StoreError::Conflict(Entity::Account, _)),
+        "{again:?}"
+    );
     assert_eq!(store.accounts().await.unwrap().len(), 2);
     store.ping().await.unwrap();
 }
@@ -152,12 +168,21 @@ pub async fn rate_limits_are_stored_per_account(fresh: impl Factory) {
 pub async fn unknown_accounts_are_not_found(fresh: impl Factory) {
     let store = fresh().await;
     let err = store.set_account_disabled("ghost", true).await.unwrap_err();
-    assert!(matches!(err, StoreError::NotFound(..)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::NotFound(Entity::Account)),
+        "{err:?}"
+    );
     let err = store
         .set_account_rate_limits("ghost", &RateLimits::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::NotFound(..)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::NotFound(Entity::Account)),
+        "{err:?}"
+    );
     let err = store.create_api_key("ghost").await.unwrap_err();
-    assert!(matches!(err, StoreError::NotFound(..)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::NotFound(Entity::Account)),
+        "{err:?}"
+    );
 }

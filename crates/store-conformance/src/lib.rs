@@ -10,8 +10,9 @@
 //! ```
 //!
 //! where `async fn fresh_store() -> StoreUnderTest` opens an empty store (the crate using the
-//! macro needs `tokio` for `#[tokio::test]`). Errors are matched by variant only
-//! (`matches!(err, StoreError::NotFound(..))`), never by message. The cases use only the
+//! macro needs `tokio` for `#[tokio::test]`). Errors are matched by variant and
+//! entity (`matches!(err, StoreError::NotFound(Entity::Account))`), which the API turns into its
+//! codes, never by message. The cases use only the
 //! trait: nothing here knows SQL or any backend.
 
 use std::future::Future;
@@ -75,6 +76,7 @@ where
 macro_rules! conformance_tests {
     ($factory:path) => {
         $crate::conformance_tests!(@cases $factory;
+            accounts::migrating_an_up_to_date_store_again_changes_nothing,
             accounts::accounts_are_created_listed_and_unique,
             accounts::bootstrap_creates_the_first_account_and_key_only_once,
             accounts::keys_are_valid_then_deleted_and_unknown_keys_are_invalid,

@@ -3,7 +3,7 @@
 use chrono::{Duration, Utc};
 use parceld_model::{DeliveryStatus, Tracking, TrackingFields, TrackingId};
 use parceld_store::{
-    AccountId, CreateOutcome, Page, RetrackOutcome, Store, StoreError, TrackingFilter,
+    AccountId, CreateOutcome, Entity, Page, RetrackOutcome, Store, StoreError, TrackingFilter,
     TrackingPatch,
 };
 
@@ -233,7 +233,10 @@ pub async fn update_to_a_taken_courier_is_a_conflict(fresh: impl Factory) {
         .update_tracking(account, &made[0].id, &patch)
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(..)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Conflict(Entity::Tracking, _)),
+        "{err:?}"
+    );
     let unchanged = store.tracking(account, &made[0].id).await.unwrap().unwrap();
     assert_eq!(unchanged.courier_code, "ups");
 }
