@@ -8,6 +8,7 @@
 pub mod checkpoint;
 pub mod ids;
 pub mod limits;
+pub mod merchant_fields;
 pub mod milestones;
 pub mod normalize;
 pub mod status;

@@ -5,82 +5,45 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Checkpoint, DeliveryStatus, SubStatus, TrackingId};
 
-/// The optional fields a merchant may set on a tracking (TrackingMore's create fields besides the
-/// number and the courier). Kept together because they travel together: create, update and the
-/// tracking object all carry the same set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TrackingFields {
-    pub order_number: Option<String>,
-    pub order_id: Option<String>,
-    pub order_date: Option<String>,
-    pub origin_country_iso2: Option<String>,
-    pub destination_country_iso2: Option<String>,
-    pub customer_name: Option<String>,
-    pub customer_email: Option<String>,
-    pub customer_sms: Option<String>,
-    pub recipient_postcode: Option<String>,
-    pub title: Option<String>,
-    pub logistics_channel: Option<String>,
-    pub note: Option<String>,
-    pub label: Option<String>,
-    pub tracking_courier_account: Option<String>,
-    pub tracking_postal_code: Option<String>,
-    pub tracking_origin_country: Option<String>,
-    pub tracking_destination_country: Option<String>,
-    pub tracking_ship_date: Option<String>,
-    pub tracking_key: Option<String>,
-    pub language: Option<String>,
-    pub auto_correct: Option<String>,
-}
-
-impl TrackingFields {
-    /// Overwrites every field that `patch` sets, keeping the rest.
-    pub fn apply(&mut self, patch: &TrackingFields) {
-        macro_rules! take {
-            ($($field:ident),*) => {
-                $( if patch.$field.is_some() { self.$field = patch.$field.clone(); } )*
-            };
+/// Declares [`TrackingFields`] from the list in [`merchant_fields!`](crate::merchant_fields).
+macro_rules! tracking_fields {
+    ({} $( $field:ident { doc: [$($doc:tt)*], $($info:tt)* } )*) => {
+        /// The optional fields a merchant may set on a tracking (TrackingMore's create fields
+        /// besides the number and the courier). Kept together because they travel together:
+        /// create, update and the tracking object all carry the same set.
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(default)]
+        pub struct TrackingFields {
+            $(
+                $($doc)*
+                pub $field: Option<String>,
+            )*
         }
-        take!(
-            order_number,
-            order_id,
-            order_date,
-            origin_country_iso2,
-            destination_country_iso2,
-            customer_name,
-            customer_email,
-            customer_sms,
-            recipient_postcode,
-            title,
-            logistics_channel,
-            note,
-            label,
-            tracking_courier_account,
-            tracking_postal_code,
-            tracking_origin_country,
-            tracking_destination_country,
-            tracking_ship_date,
-            tracking_key,
-            language,
-            auto_correct
-        );
-    }
 
-    /// The value of a field by its wire name, for couriers' required-field checks.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        let value = match name {
-            "tracking_courier_account" => &self.tracking_courier_account,
-            "tracking_postal_code" => &self.tracking_postal_code,
-            "tracking_origin_country" => &self.tracking_origin_country,
-            "tracking_destination_country" => &self.tracking_destination_country,
-            "tracking_ship_date" => &self.tracking_ship_date,
-            "tracking_key" => &self.tracking_key,
-            _ => return None,
-        };
-        value.as_deref().filter(|v| !v.trim().is_empty())
-    }
+        impl TrackingFields {
+            /// Overwrites every field that `patch` sets, keeping the rest.
+            pub fn apply(&mut self, patch: &TrackingFields) {
+                $(
+                    if patch.$field.is_some() {
+                        self.$field = patch.$field.clone();
+                    }
+                )*
+            }
+
+            /// The value of a field by its (v4) wire name, for couriers' required-field checks;
+            /// `None` when it is unset or blank, or no merchant field has that name.
+            pub fn get(&self, name: &str) -> Option<&str> {
+                let value = match name {
+                    $( stringify!($field) => &self.$field, )*
+                    _ => return None,
+                };
+                value.as_deref().filter(|v| !v.trim().is_empty())
+            }
+        }
+    };
 }
+
+crate::merchant_fields!(tracking_fields);
 
 /// What a carrier tells about a shipment beyond its events.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,4 +93,45 @@ pub struct Tracking {
     pub next_check_at: Option<DateTime<Utc>>,
     pub check_error: Option<String>,
     pub checkpoints: Vec<Checkpoint>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_overwrites_only_what_the_patch_sets() {
+        let mut fields = TrackingFields {
+            title: Some("shoes".into()),
+            note: Some("fragile".into()),
+            ..TrackingFields::default()
+        };
+        fields.apply(&TrackingFields {
+            note: Some("leave at the door".into()),
+            auto_correct: Some("true".into()),
+            ..TrackingFields::default()
+        });
+        assert_eq!(
+            fields,
+            TrackingFields {
+                title: Some("shoes".into()),
+                note: Some("leave at the door".into()),
+                auto_correct: Some("true".into()),
+                ..TrackingFields::default()
+            }
+        );
+    }
+
+    #[test]
+    fn get_finds_a_set_field_by_its_wire_name() {
+        let fields = TrackingFields {
+            tracking_postal_code: Some("10001".into()),
+            tracking_ship_date: Some("  ".into()),
+            ..TrackingFields::default()
+        };
+        assert_eq!(fields.get("tracking_postal_code"), Some("10001"));
+        assert_eq!(fields.get("tracking_ship_date"), None, "blank is unset");
+        assert_eq!(fields.get("tracking_key"), None);
+        assert_eq!(fields.get("no_such_field"), None);
+    }
 }

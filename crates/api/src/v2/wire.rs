@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use parceld_detect::Courier;
-use parceld_model::{Checkpoint, DeliveryStatus, Leg, Tracking, TrackingFields};
+use parceld_model::{merchant_fields, Checkpoint, DeliveryStatus, Leg, Tracking, TrackingFields};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -38,56 +38,35 @@ impl<T> V2Envelope<T> {
     }
 }
 
-/// Declares a v2 request struct with some leading fields plus the merchant fields that create
-/// and update share (in TrackingMore v2's names), refusing unknown fields, and the mapping of
-/// those fields onto parceld's.
+/// Declares a v2 request body: its own leading fields, then the merchant fields v2 knows (the
+/// `v2_request` selection of [`parceld_model::merchant_fields!`], under their v2 names and with
+/// their v2 descriptions), refusing unknown fields, and the mapping onto parceld's fields.
 macro_rules! with_v2_merchant_fields {
-    ($(#[$meta:meta])* $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty, )* }) => {
+    (
+        {
+            $(#[$meta:meta])* $name:ident {
+                $( $(#[$lead_meta:meta])* $lead:ident : $lead_ty:ty, )*
+            }
+        }
+        $( $field:ident { doc: $doc:tt, v4: $v4:tt, v2: [$v2_name:tt] [$($v2_doc:tt)*] } )*
+    ) => {
         $(#[$meta])*
         #[derive(Debug, Default, Deserialize, ToSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
-            $( $(#[$fmeta])* pub $field: $ty, )*
-            /// Destination country, ISO 3166-1 alpha-2.
-            pub destination_code: Option<String>,
-            pub title: Option<String>,
-            pub logistics_channel: Option<String>,
-            pub customer_name: Option<String>,
-            pub customer_email: Option<String>,
-            pub customer_phone: Option<String>,
-            pub order_id: Option<String>,
-            /// As the merchant writes it, e.g. `2017/8/27 16:51`.
-            pub order_create_time: Option<String>,
-            pub comment: Option<String>,
-            /// YYYYMMDD, for couriers that need it.
-            pub tracking_ship_date: Option<String>,
-            pub tracking_postal_code: Option<String>,
-            pub tracking_account_number: Option<String>,
-            /// Destination country for couriers that need it with the number.
-            #[serde(rename = "specialNumberDestination")]
-            pub special_number_destination: Option<String>,
-            /// Language of event texts; parceld stores it and returns the courier's own texts.
-            pub lang: Option<String>,
+            $( $(#[$lead_meta])* pub $lead: $lead_ty, )*
+            $(
+                $($v2_doc)*
+                #[serde(rename = $v2_name)]
+                pub $field: Option<String>,
+            )*
         }
 
         impl $name {
             /// The merchant fields, in parceld's (v4) names.
             pub fn merchant_fields(&self) -> TrackingFields {
                 TrackingFields {
-                    order_id: self.order_id.clone(),
-                    order_date: self.order_create_time.clone(),
-                    destination_country_iso2: self.destination_code.clone(),
-                    customer_name: self.customer_name.clone(),
-                    customer_email: self.customer_email.clone(),
-                    customer_sms: self.customer_phone.clone(),
-                    title: self.title.clone(),
-                    logistics_channel: self.logistics_channel.clone(),
-                    note: self.comment.clone(),
-                    tracking_courier_account: self.tracking_account_number.clone(),
-                    tracking_postal_code: self.tracking_postal_code.clone(),
-                    tracking_destination_country: self.special_number_destination.clone(),
-                    tracking_ship_date: self.tracking_ship_date.clone(),
-                    language: self.lang.clone(),
+                    $( $field: self.$field.clone(), )*
                     ..TrackingFields::default()
                 }
             }
@@ -95,7 +74,7 @@ macro_rules! with_v2_merchant_fields {
     };
 }
 
-with_v2_merchant_fields! {
+merchant_fields!(v2_request => with_v2_merchant_fields {
     /// Body of `POST /v2/trackings/post`, `POST /v2/trackings/realtime` and one item of
     /// `POST /v2/trackings/batch`.
     V2CreateRequest {
@@ -104,9 +83,9 @@ with_v2_merchant_fields! {
         /// Detected from the number when missing; `GET /v2/carriers` lists the codes.
         carrier_code: Option<String>,
     }
-}
+});
 
-with_v2_merchant_fields! {
+merchant_fields!(v2_request => with_v2_merchant_fields {
     /// Body of `PUT /v2/trackings/{carrier_code}/{tracking_number}`: the fields to change.
     V2UpdateRequest {
         /// `"true"` archives the tracking (it is no longer refreshed), `"false"` brings it back.
@@ -115,7 +94,7 @@ with_v2_merchant_fields! {
         /// courier, so any value is refused with 4033.
         status: Option<serde_json::Value>,
     }
-}
+});
 
 /// One item of `POST /v2/trackings/notupdate` and `POST /v2/trackings/delete`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -181,47 +160,89 @@ pub struct V2Leg {
     pub trackinfo: Vec<V2Checkpoint>,
 }
 
-/// A tracking as v2 returns it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct V2Tracking {
-    pub id: String,
-    pub tracking_number: String,
-    pub carrier_code: String,
-    /// One of the nine statuses.
-    pub status: String,
-    pub substatus: Option<String>,
-    /// ISO-8601, UTC.
-    pub created_at: String,
-    /// ISO-8601, UTC.
-    pub updated_at: String,
-    pub order_create_time: Option<String>,
-    pub title: Option<String>,
-    pub order_id: Option<String>,
-    pub comment: Option<String>,
-    pub customer_name: Option<String>,
-    pub customer_email: Option<String>,
-    pub customer_phone: Option<String>,
-    pub logistics_channel: Option<String>,
-    pub original_country: Option<String>,
-    pub destination_country: Option<String>,
-    /// Who signed for it (TrackingMore's v2 spelling).
-    pub singed_by: Option<String>,
-    /// `"true"` or `"false"`; archived trackings are not refreshed.
-    pub archived: String,
-    #[serde(rename = "lastEvent")]
-    pub last_event: Option<String>,
-    /// `YYYY-MM-DD HH:MM:SS`, UTC.
-    #[serde(rename = "lastUpdateTime")]
-    pub last_update_time: Option<String>,
-    /// Days in transit.
-    #[serde(rename = "itemTimeLength")]
-    pub item_time_length: i64,
-    /// Days since the last checkpoint.
-    #[serde(rename = "stayTimeLength")]
-    pub stay_time_length: i64,
-    pub origin_info: V2Leg,
-    pub destination_info: V2Leg,
+/// Declares [`V2Tracking`] with the merchant fields the v2 tracking object shows (the
+/// `v2_tracking` selection of [`parceld_model::merchant_fields!`], under their v2 names).
+macro_rules! v2_tracking {
+    ({} $( $field:ident { doc: $doc:tt, v4: $v4:tt, v2: [$v2_name:tt] $v2_doc:tt } )*) => {
+        /// A tracking as v2 returns it.
+        #[derive(Debug, Serialize, ToSchema)]
+        pub struct V2Tracking {
+            pub id: String,
+            pub tracking_number: String,
+            pub carrier_code: String,
+            /// One of the nine statuses.
+            pub status: String,
+            pub substatus: Option<String>,
+            /// ISO-8601, UTC.
+            pub created_at: String,
+            /// ISO-8601, UTC.
+            pub updated_at: String,
+            $(
+                #[serde(rename = $v2_name)]
+                pub $field: Option<String>,
+            )*
+            pub original_country: Option<String>,
+            pub destination_country: Option<String>,
+            /// Who signed for it (TrackingMore's v2 spelling).
+            pub singed_by: Option<String>,
+            /// `"true"` or `"false"`; archived trackings are not refreshed.
+            pub archived: String,
+            #[serde(rename = "lastEvent")]
+            pub last_event: Option<String>,
+            /// `YYYY-MM-DD HH:MM:SS`, UTC.
+            #[serde(rename = "lastUpdateTime")]
+            pub last_update_time: Option<String>,
+            /// Days in transit.
+            #[serde(rename = "itemTimeLength")]
+            pub item_time_length: i64,
+            /// Days since the last checkpoint.
+            #[serde(rename = "stayTimeLength")]
+            pub stay_time_length: i64,
+            pub origin_info: V2Leg,
+            pub destination_info: V2Leg,
+        }
+
+        impl V2Tracking {
+            pub fn new(t: &Tracking, now: DateTime<Utc>) -> Self {
+                let (origin, destination): (Vec<&Checkpoint>, Vec<&Checkpoint>) =
+                    t.checkpoints.iter().partition(|c| c.leg == Leg::Origin);
+                let f = &t.fields;
+                let s = &t.shipment;
+                V2Tracking {
+                    id: t.id.to_string(),
+                    tracking_number: t.tracking_number.clone(),
+                    carrier_code: t.courier_code.clone(),
+                    status: t.delivery_status.as_str().to_string(),
+                    substatus: t.substatus.map(|s| s.as_str().to_string()),
+                    created_at: crate::v4::wire::iso(t.created_at),
+                    updated_at: crate::v4::wire::iso(t.updated_at),
+                    $( $field: f.$field.clone(), )*
+                    original_country: s
+                        .origin_country
+                        .clone()
+                        .or_else(|| f.origin_country_iso2.clone()),
+                    destination_country: s
+                        .destination_country
+                        .clone()
+                        .or_else(|| f.destination_country_iso2.clone()),
+                    singed_by: s.signed_by.clone(),
+                    archived: t.archived.to_string(),
+                    last_event: t.latest_event.clone(),
+                    last_update_time: t.latest_checkpoint_time.map(plain_time),
+                    item_time_length: parceld_model::transit_days(&t.checkpoints, now),
+                    stay_time_length: t
+                        .latest_checkpoint_time
+                        .map(|at| (now - at).num_days().max(0))
+                        .unwrap_or(0),
+                    origin_info: leg(Some(&t.courier_code), origin),
+                    destination_info: leg(s.destination_courier_code.as_deref(), destination),
+                }
+            }
+        }
+    };
 }
+
+merchant_fields!(v2_tracking => v2_tracking);
 
 fn plain_time(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%d %H:%M:%S").to_string()
@@ -262,100 +283,41 @@ fn leg(courier_code: Option<&str>, checkpoints: Vec<&Checkpoint>) -> V2Leg {
     }
 }
 
-impl V2Tracking {
-    pub fn new(t: &Tracking, now: DateTime<Utc>) -> Self {
-        let (origin, destination): (Vec<&Checkpoint>, Vec<&Checkpoint>) =
-            t.checkpoints.iter().partition(|c| c.leg == Leg::Origin);
-        let f = &t.fields;
-        let s = &t.shipment;
-        V2Tracking {
-            id: t.id.to_string(),
-            tracking_number: t.tracking_number.clone(),
-            carrier_code: t.courier_code.clone(),
-            status: t.delivery_status.as_str().to_string(),
-            substatus: t.substatus.map(|s| s.as_str().to_string()),
-            created_at: crate::v4::wire::iso(t.created_at),
-            updated_at: crate::v4::wire::iso(t.updated_at),
-            order_create_time: f.order_date.clone(),
-            title: f.title.clone(),
-            order_id: f.order_id.clone(),
-            comment: f.note.clone(),
-            customer_name: f.customer_name.clone(),
-            customer_email: f.customer_email.clone(),
-            customer_phone: f.customer_sms.clone(),
-            logistics_channel: f.logistics_channel.clone(),
-            original_country: s
-                .origin_country
-                .clone()
-                .or_else(|| f.origin_country_iso2.clone()),
-            destination_country: s
-                .destination_country
-                .clone()
-                .or_else(|| f.destination_country_iso2.clone()),
-            singed_by: s.signed_by.clone(),
-            archived: t.archived.to_string(),
-            last_event: t.latest_event.clone(),
-            last_update_time: t.latest_checkpoint_time.map(plain_time),
-            item_time_length: parceld_model::transit_days(&t.checkpoints, now),
-            stay_time_length: t
-                .latest_checkpoint_time
-                .map(|at| (now - at).num_days().max(0))
-                .unwrap_or(0),
-            origin_info: leg(Some(&t.courier_code), origin),
-            destination_info: leg(s.destination_courier_code.as_deref(), destination),
+/// Declares [`V2Created`] with the merchant fields the v2 create result echoes when set (the
+/// `v2_created` selection of [`parceld_model::merchant_fields!`], under their v2 names).
+macro_rules! v2_created {
+    ({} $( $field:ident { doc: $doc:tt, v4: $v4:tt, v2: [$v2_name:tt] $v2_doc:tt } )*) => {
+        /// `data` of `POST /v2/trackings/post`: the new tracking's id, status and the fields given.
+        #[derive(Debug, Serialize, ToSchema)]
+        pub struct V2Created {
+            pub id: String,
+            pub tracking_number: String,
+            pub carrier_code: String,
+            pub status: String,
+            pub created_at: String,
+            $(
+                #[serde(rename = $v2_name, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<String>,
+            )*
         }
-    }
+
+        impl From<&Tracking> for V2Created {
+            fn from(t: &Tracking) -> Self {
+                let f = &t.fields;
+                V2Created {
+                    id: t.id.to_string(),
+                    tracking_number: t.tracking_number.clone(),
+                    carrier_code: t.courier_code.clone(),
+                    status: t.delivery_status.as_str().to_string(),
+                    created_at: crate::v4::wire::iso(t.created_at),
+                    $( $field: f.$field.clone(), )*
+                }
+            }
+        }
+    };
 }
 
-/// `data` of `POST /v2/trackings/post`: the new tracking's id, status and the fields given.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct V2Created {
-    pub id: String,
-    pub tracking_number: String,
-    pub carrier_code: String,
-    pub status: String,
-    pub created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub customer_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub customer_email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub customer_phone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_create_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub destination_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logistics_channel: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-}
-
-impl From<&Tracking> for V2Created {
-    fn from(t: &Tracking) -> Self {
-        let f = t.fields.clone();
-        V2Created {
-            id: t.id.to_string(),
-            tracking_number: t.tracking_number.clone(),
-            carrier_code: t.courier_code.clone(),
-            status: t.delivery_status.as_str().to_string(),
-            created_at: crate::v4::wire::iso(t.created_at),
-            title: f.title,
-            customer_name: f.customer_name,
-            customer_email: f.customer_email,
-            customer_phone: f.customer_sms,
-            order_id: f.order_id,
-            order_create_time: f.order_date,
-            destination_code: f.destination_country_iso2,
-            logistics_channel: f.logistics_channel,
-            comment: f.note,
-        }
-    }
-}
+merchant_fields!(v2_created => v2_created);
 
 /// The outcome of one item of a many-tracking call, with its own `meta`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -496,4 +458,100 @@ impl From<&Courier> for V2Carrier {
 pub struct V2DetectedCarrier {
     pub name: String,
     pub code: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    /// The merchant fields v2 knows: (v2 name, v4 name).
+    const V2_NAMES: [(&str, &str); 14] = [
+        ("destination_code", "destination_country_iso2"),
+        ("title", "title"),
+        ("logistics_channel", "logistics_channel"),
+        ("customer_name", "customer_name"),
+        ("customer_email", "customer_email"),
+        ("customer_phone", "customer_sms"),
+        ("order_id", "order_id"),
+        ("order_create_time", "order_date"),
+        ("comment", "note"),
+        ("tracking_ship_date", "tracking_ship_date"),
+        ("tracking_postal_code", "tracking_postal_code"),
+        ("tracking_account_number", "tracking_courier_account"),
+        ("specialNumberDestination", "tracking_destination_country"),
+        ("lang", "language"),
+    ];
+
+    fn every_v2_field() -> serde_json::Map<String, Value> {
+        V2_NAMES
+            .iter()
+            .map(|(v2, _)| (v2.to_string(), json!(format!("{v2}-value"))))
+            .collect()
+    }
+
+    #[test]
+    fn a_v2_body_maps_its_names_onto_parceld_fields() {
+        let request: V2CreateRequest =
+            serde_json::from_value(Value::Object(every_v2_field())).unwrap();
+        let fields = serde_json::to_value(request.merchant_fields()).unwrap();
+        for (v2, v4) in V2_NAMES {
+            assert_eq!(fields[v4], format!("{v2}-value"), "{v2} → {v4}");
+        }
+        for v4_only in ["order_number", "note", "customer_sms", "language", "label"] {
+            let body = json!({ v4_only: "x" });
+            assert!(
+                serde_json::from_value::<V2UpdateRequest>(body).is_err(),
+                "{v4_only} is refused on v2"
+            );
+        }
+    }
+
+    #[test]
+    fn the_v2_views_use_v2_names() {
+        let request: V2CreateRequest =
+            serde_json::from_value(Value::Object(every_v2_field())).unwrap();
+        let mut t = crate::webhook_payload::sample_tracking(Utc::now());
+        t.fields = request.merchant_fields();
+        let shown = [
+            "order_create_time",
+            "title",
+            "order_id",
+            "comment",
+            "customer_name",
+            "customer_email",
+            "customer_phone",
+            "logistics_channel",
+        ];
+        let tracking = serde_json::to_value(V2Tracking::new(&t, Utc::now())).unwrap();
+        let created = serde_json::to_value(V2Created::from(&t)).unwrap();
+        for v2 in shown {
+            assert_eq!(tracking[v2], format!("{v2}-value"), "{v2}");
+            assert_eq!(created[v2], format!("{v2}-value"), "{v2}");
+        }
+        assert_eq!(tracking["destination_country"], "destination_code-value");
+        assert_eq!(created["destination_code"], "destination_code-value");
+        for hidden in [
+            "lang",
+            "tracking_postal_code",
+            "specialNumberDestination",
+            "note",
+        ] {
+            assert!(tracking.get(hidden).is_none(), "{hidden}");
+            assert!(created.get(hidden).is_none(), "{hidden}");
+        }
+
+        t.fields = TrackingFields {
+            title: Some("shoes".into()),
+            ..TrackingFields::default()
+        };
+        let tracking = serde_json::to_value(V2Tracking::new(&t, Utc::now())).unwrap();
+        assert!(tracking["comment"].is_null() && tracking.get("comment").is_some());
+        let created = serde_json::to_value(V2Created::from(&t)).unwrap();
+        assert_eq!(created["title"], "shoes");
+        assert!(
+            created.get("comment").is_none(),
+            "v2 create echoes only what is set"
+        );
+    }
 }

@@ -4,77 +4,41 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use parceld_detect::Courier;
-use parceld_model::{Checkpoint, DeliveryStatus, Leg, Tracking, TrackingFields};
+use parceld_model::{merchant_fields, Checkpoint, DeliveryStatus, Leg, Tracking, TrackingFields};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Declares a request struct with some leading fields plus the merchant fields every create and
-/// update body shares, refusing unknown fields.
+/// Declares a request body: its own leading fields, then every merchant field (the list in
+/// [`parceld_model::merchant_fields!`], with each field's v4 description), refusing unknown fields.
 macro_rules! with_merchant_fields {
-    ($(#[$meta:meta])* $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty, )* }) => {
+    (
+        {
+            $(#[$meta:meta])* $name:ident {
+                $( $(#[$lead_meta:meta])* $lead:ident : $lead_ty:ty, )*
+            }
+        }
+        $( $field:ident { doc: $doc:tt, v4: [$($v4_doc:tt)*], v2: $($v2:tt)* } )*
+    ) => {
         $(#[$meta])*
         #[derive(Debug, Default, Deserialize, ToSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
-            $( $(#[$fmeta])* pub $field: $ty, )*
-            pub order_number: Option<String>,
-            pub order_id: Option<String>,
-            pub order_date: Option<String>,
-            /// ISO 3166-1 alpha-2.
-            pub origin_country_iso2: Option<String>,
-            /// ISO 3166-1 alpha-2.
-            pub destination_country_iso2: Option<String>,
-            pub customer_name: Option<String>,
-            pub customer_email: Option<String>,
-            pub customer_sms: Option<String>,
-            pub recipient_postcode: Option<String>,
-            pub title: Option<String>,
-            pub logistics_channel: Option<String>,
-            pub note: Option<String>,
-            pub label: Option<String>,
-            pub tracking_courier_account: Option<String>,
-            pub tracking_postal_code: Option<String>,
-            pub tracking_origin_country: Option<String>,
-            pub tracking_destination_country: Option<String>,
-            /// YYYYMMDD.
-            pub tracking_ship_date: Option<String>,
-            pub tracking_key: Option<String>,
-            pub language: Option<String>,
-            pub auto_correct: Option<String>,
+            $( $(#[$lead_meta])* pub $lead: $lead_ty, )*
+            $( $($v4_doc)* pub $field: Option<String>, )*
         }
 
         impl $name {
             /// The merchant fields of this body.
             pub fn merchant_fields(&self) -> TrackingFields {
                 TrackingFields {
-                    order_number: self.order_number.clone(),
-                    order_id: self.order_id.clone(),
-                    order_date: self.order_date.clone(),
-                    origin_country_iso2: self.origin_country_iso2.clone(),
-                    destination_country_iso2: self.destination_country_iso2.clone(),
-                    customer_name: self.customer_name.clone(),
-                    customer_email: self.customer_email.clone(),
-                    customer_sms: self.customer_sms.clone(),
-                    recipient_postcode: self.recipient_postcode.clone(),
-                    title: self.title.clone(),
-                    logistics_channel: self.logistics_channel.clone(),
-                    note: self.note.clone(),
-                    label: self.label.clone(),
-                    tracking_courier_account: self.tracking_courier_account.clone(),
-                    tracking_postal_code: self.tracking_postal_code.clone(),
-                    tracking_origin_country: self.tracking_origin_country.clone(),
-                    tracking_destination_country: self.tracking_destination_country.clone(),
-                    tracking_ship_date: self.tracking_ship_date.clone(),
-                    tracking_key: self.tracking_key.clone(),
-                    language: self.language.clone(),
-                    auto_correct: self.auto_correct.clone(),
+                    $( $field: self.$field.clone(), )*
                 }
             }
         }
     };
 }
 
-with_merchant_fields! {
+merchant_fields!(with_merchant_fields {
     /// Body of `POST /v4/trackings/create` and one item of `POST /v4/trackings/batch`.
     CreateTrackingRequest {
         /// Required.
@@ -82,9 +46,9 @@ with_merchant_fields! {
         /// Required until courier detection is available; see `GET /v4/couriers/all`.
         courier_code: Option<String>,
     }
-}
+});
 
-with_merchant_fields! {
+merchant_fields!(with_merchant_fields {
     /// Body of `PUT /v4/trackings/update/{id}`.
     UpdateTrackingRequest {
         /// Moves the tracking to another courier.
@@ -92,7 +56,7 @@ with_merchant_fields! {
         /// `"true"` archives the tracking, `"false"` brings it back.
         archived_status: Option<String>,
     }
-}
+});
 
 /// The `{meta, data}` envelope of every v4 response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -126,74 +90,123 @@ impl<T> Envelope<T> {
     }
 }
 
-/// A tracking as v4 returns it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TrackingView<'a> {
-    /// 32 lowercase hex characters.
-    pub id: &'a str,
-    pub tracking_number: &'a str,
-    pub courier_code: &'a str,
-    pub order_number: Option<&'a str>,
-    pub order_date: Option<&'a str>,
-    pub order_id: Option<&'a str>,
-    pub title: Option<&'a str>,
-    pub logistics_channel: Option<&'a str>,
-    pub note: Option<&'a str>,
-    pub label: Option<&'a str>,
-    /// ISO-8601, UTC.
-    pub created_at: String,
-    /// ISO-8601, UTC (TrackingMore's spelling).
-    pub update_at: String,
-    /// One of the nine statuses.
-    pub delivery_status: &'a str,
-    pub substatus: Option<&'a str>,
-    pub status_info: Option<&'a str>,
-    pub latest_event: Option<&'a str>,
-    pub latest_checkpoint_time: Option<String>,
-    /// Days from the first checkpoint to delivery (or to now while undelivered).
-    pub transit_time: i64,
-    /// `"true"` or `"false"`.
-    pub archived: &'a str,
-    pub updating: bool,
-    pub origin_country: Option<&'a str>,
-    pub origin_state: Option<&'a str>,
-    pub origin_city: Option<&'a str>,
-    pub destination_country: Option<&'a str>,
-    pub destination_state: Option<&'a str>,
-    pub destination_city: Option<&'a str>,
-    pub tracking_postal_code: Option<&'a str>,
-    pub tracking_ship_date: Option<&'a str>,
-    pub tracking_destination_country: Option<&'a str>,
-    pub tracking_origin_country: Option<&'a str>,
-    pub tracking_key: Option<&'a str>,
-    pub tracking_courier_account: Option<&'a str>,
-    pub customer_name: Option<&'a str>,
-    pub customer_email: Option<&'a str>,
-    pub customer_sms: Option<&'a str>,
-    pub recipient_postcode: Option<&'a str>,
-    pub signed_by: Option<&'a str>,
-    pub service_code: Option<&'a str>,
-    pub weight: Option<&'a str>,
-    pub weight_kg: Option<&'a str>,
-    pub product_type: Option<&'a str>,
-    pub pieces: Option<&'a str>,
-    pub dimension: Option<&'a str>,
-    pub previously: Option<&'a str>,
-    pub destination_track_number: Option<&'a str>,
-    pub exchange_number: Option<&'a str>,
-    pub scheduled_delivery_date: Option<&'a str>,
-    pub scheduled_address: Option<&'a str>,
-    pub origin_info: CarrierLegView<'a>,
-    pub destination_info: CarrierLegView<'a>,
-    /// parceld extension: the courier was detected from the number, not given on create.
-    pub courier_detected: bool,
-    /// parceld extension: when parceld last asked the courier.
-    pub last_checked_at: Option<String>,
-    /// parceld extension: when parceld will next ask the courier.
-    pub next_check_at: Option<String>,
-    /// parceld extension: the last error the courier gave, if the last check failed.
-    pub check_error: Option<&'a str>,
+/// Declares [`TrackingView`] with the merchant fields the v4 tracking object shows (the
+/// `v4_tracking` selection of [`parceld_model::merchant_fields!`]).
+macro_rules! tracking_view {
+    ({} $( $field:ident $info:tt )*) => {
+        /// A tracking as v4 returns it.
+        #[derive(Debug, Serialize, ToSchema)]
+        pub struct TrackingView<'a> {
+            /// 32 lowercase hex characters.
+            pub id: &'a str,
+            pub tracking_number: &'a str,
+            pub courier_code: &'a str,
+            $( pub $field: Option<&'a str>, )*
+            /// ISO-8601, UTC.
+            pub created_at: String,
+            /// ISO-8601, UTC (TrackingMore's spelling).
+            pub update_at: String,
+            /// One of the nine statuses.
+            pub delivery_status: &'a str,
+            pub substatus: Option<&'a str>,
+            pub status_info: Option<&'a str>,
+            pub latest_event: Option<&'a str>,
+            pub latest_checkpoint_time: Option<String>,
+            /// Days from the first checkpoint to delivery (or to now while undelivered).
+            pub transit_time: i64,
+            /// `"true"` or `"false"`.
+            pub archived: &'a str,
+            pub updating: bool,
+            pub origin_country: Option<&'a str>,
+            pub origin_state: Option<&'a str>,
+            pub origin_city: Option<&'a str>,
+            pub destination_country: Option<&'a str>,
+            pub destination_state: Option<&'a str>,
+            pub destination_city: Option<&'a str>,
+            pub signed_by: Option<&'a str>,
+            pub service_code: Option<&'a str>,
+            pub weight: Option<&'a str>,
+            pub weight_kg: Option<&'a str>,
+            pub product_type: Option<&'a str>,
+            pub pieces: Option<&'a str>,
+            pub dimension: Option<&'a str>,
+            pub previously: Option<&'a str>,
+            pub destination_track_number: Option<&'a str>,
+            pub exchange_number: Option<&'a str>,
+            pub scheduled_delivery_date: Option<&'a str>,
+            pub scheduled_address: Option<&'a str>,
+            pub origin_info: CarrierLegView<'a>,
+            pub destination_info: CarrierLegView<'a>,
+            /// parceld extension: the courier was detected from the number, not given on create.
+            pub courier_detected: bool,
+            /// parceld extension: when parceld last asked the courier.
+            pub last_checked_at: Option<String>,
+            /// parceld extension: when parceld will next ask the courier.
+            pub next_check_at: Option<String>,
+            /// parceld extension: the last error the courier gave, if the last check failed.
+            pub check_error: Option<&'a str>,
+        }
+
+        impl<'a> TrackingView<'a> {
+            /// The view of `t`, borrowing its text: a 2000-tracking page copied every string once more
+            /// when the view owned them.
+            pub fn new(t: &'a Tracking, now: DateTime<Utc>) -> Self {
+                let (origin, destination): (Vec<&Checkpoint>, Vec<&Checkpoint>) =
+                    t.checkpoints.iter().partition(|c| c.leg == Leg::Origin);
+                let f = &t.fields;
+                let s = &t.shipment;
+                TrackingView {
+                    id: t.id.as_str(),
+                    tracking_number: &t.tracking_number,
+                    courier_code: &t.courier_code,
+                    $( $field: f.$field.as_deref(), )*
+                    created_at: iso(t.created_at),
+                    update_at: iso(t.updated_at),
+                    delivery_status: t.delivery_status.as_str(),
+                    substatus: t.substatus.map(|s| s.as_str()),
+                    status_info: t.status_info.as_deref(),
+                    latest_event: t.latest_event.as_deref(),
+                    latest_checkpoint_time: opt_iso(t.latest_checkpoint_time),
+                    transit_time: parceld_model::transit_days(&t.checkpoints, now),
+                    archived: if t.archived { "true" } else { "false" },
+                    updating: false,
+                    origin_country: s
+                        .origin_country
+                        .as_deref()
+                        .or(f.origin_country_iso2.as_deref()),
+                    origin_state: s.origin_state.as_deref(),
+                    origin_city: s.origin_city.as_deref(),
+                    destination_country: s
+                        .destination_country
+                        .as_deref()
+                        .or(f.destination_country_iso2.as_deref()),
+                    destination_state: s.destination_state.as_deref(),
+                    destination_city: s.destination_city.as_deref(),
+                    signed_by: s.signed_by.as_deref(),
+                    service_code: s.service_code.as_deref(),
+                    weight: s.weight.as_deref(),
+                    weight_kg: s.weight_kg.as_deref(),
+                    product_type: s.product_type.as_deref(),
+                    pieces: s.pieces.as_deref(),
+                    dimension: s.dimension.as_deref(),
+                    previously: s.previously.as_deref(),
+                    destination_track_number: s.destination_track_number.as_deref(),
+                    exchange_number: s.exchange_number.as_deref(),
+                    scheduled_delivery_date: s.scheduled_delivery_date.as_deref(),
+                    scheduled_address: s.scheduled_address.as_deref(),
+                    origin_info: leg_view(Some(&t.courier_code), origin),
+                    destination_info: leg_view(s.destination_courier_code.as_deref(), destination),
+                    courier_detected: t.courier_detected,
+                    last_checked_at: opt_iso(t.last_checked_at),
+                    next_check_at: opt_iso(t.next_check_at),
+                    check_error: t.check_error.as_deref(),
+                }
+            }
+        }
+    };
 }
+
+merchant_fields!(v4_tracking => tracking_view);
 
 /// One carrier leg (first mile or last mile).
 #[derive(Debug, Serialize, ToSchema)]
@@ -295,79 +308,6 @@ fn leg_view<'a>(
     }
 }
 
-impl<'a> TrackingView<'a> {
-    /// The view of `t`, borrowing its text: a 2000-tracking page copied every string once more
-    /// when the view owned them.
-    pub fn new(t: &'a Tracking, now: DateTime<Utc>) -> Self {
-        let (origin, destination): (Vec<&Checkpoint>, Vec<&Checkpoint>) =
-            t.checkpoints.iter().partition(|c| c.leg == Leg::Origin);
-        let f = &t.fields;
-        let s = &t.shipment;
-        TrackingView {
-            id: t.id.as_str(),
-            tracking_number: &t.tracking_number,
-            courier_code: &t.courier_code,
-            order_number: f.order_number.as_deref(),
-            order_date: f.order_date.as_deref(),
-            order_id: f.order_id.as_deref(),
-            title: f.title.as_deref(),
-            logistics_channel: f.logistics_channel.as_deref(),
-            note: f.note.as_deref(),
-            label: f.label.as_deref(),
-            created_at: iso(t.created_at),
-            update_at: iso(t.updated_at),
-            delivery_status: t.delivery_status.as_str(),
-            substatus: t.substatus.map(|s| s.as_str()),
-            status_info: t.status_info.as_deref(),
-            latest_event: t.latest_event.as_deref(),
-            latest_checkpoint_time: opt_iso(t.latest_checkpoint_time),
-            transit_time: parceld_model::transit_days(&t.checkpoints, now),
-            archived: if t.archived { "true" } else { "false" },
-            updating: false,
-            origin_country: s
-                .origin_country
-                .as_deref()
-                .or(f.origin_country_iso2.as_deref()),
-            origin_state: s.origin_state.as_deref(),
-            origin_city: s.origin_city.as_deref(),
-            destination_country: s
-                .destination_country
-                .as_deref()
-                .or(f.destination_country_iso2.as_deref()),
-            destination_state: s.destination_state.as_deref(),
-            destination_city: s.destination_city.as_deref(),
-            tracking_postal_code: f.tracking_postal_code.as_deref(),
-            tracking_ship_date: f.tracking_ship_date.as_deref(),
-            tracking_destination_country: f.tracking_destination_country.as_deref(),
-            tracking_origin_country: f.tracking_origin_country.as_deref(),
-            tracking_key: f.tracking_key.as_deref(),
-            tracking_courier_account: f.tracking_courier_account.as_deref(),
-            customer_name: f.customer_name.as_deref(),
-            customer_email: f.customer_email.as_deref(),
-            customer_sms: f.customer_sms.as_deref(),
-            recipient_postcode: f.recipient_postcode.as_deref(),
-            signed_by: s.signed_by.as_deref(),
-            service_code: s.service_code.as_deref(),
-            weight: s.weight.as_deref(),
-            weight_kg: s.weight_kg.as_deref(),
-            product_type: s.product_type.as_deref(),
-            pieces: s.pieces.as_deref(),
-            dimension: s.dimension.as_deref(),
-            previously: s.previously.as_deref(),
-            destination_track_number: s.destination_track_number.as_deref(),
-            exchange_number: s.exchange_number.as_deref(),
-            scheduled_delivery_date: s.scheduled_delivery_date.as_deref(),
-            scheduled_address: s.scheduled_address.as_deref(),
-            origin_info: leg_view(Some(&t.courier_code), origin),
-            destination_info: leg_view(s.destination_courier_code.as_deref(), destination),
-            courier_detected: t.courier_detected,
-            last_checked_at: opt_iso(t.last_checked_at),
-            next_check_at: opt_iso(t.next_check_at),
-            check_error: t.check_error.as_deref(),
-        }
-    }
-}
-
 /// Body of `POST /v4/trackings/realtime`: one shipment, by id or by number and courier.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -398,67 +338,37 @@ pub struct RealtimeView<'a> {
     pub carrier_error: Option<String>,
 }
 
-/// `data` of `PUT /v4/trackings/update/{id}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UpdateResultView {
-    pub id: String,
-    pub tracking_number: String,
-    pub courier_code: String,
-    pub order_number: Option<String>,
-    pub order_id: Option<String>,
-    pub order_date: Option<String>,
-    pub origin_country_iso2: Option<String>,
-    pub destination_country_iso2: Option<String>,
-    pub customer_name: Option<String>,
-    pub customer_email: Option<String>,
-    pub customer_sms: Option<String>,
-    pub recipient_postcode: Option<String>,
-    pub title: Option<String>,
-    pub logistics_channel: Option<String>,
-    pub note: Option<String>,
-    pub label: Option<String>,
-    pub tracking_courier_account: Option<String>,
-    pub tracking_postal_code: Option<String>,
-    pub tracking_origin_country: Option<String>,
-    pub tracking_destination_country: Option<String>,
-    pub tracking_ship_date: Option<String>,
-    pub tracking_key: Option<String>,
-    pub language: Option<String>,
-    /// `"true"` or `"false"`.
-    pub archived_status: String,
+/// Declares [`UpdateResultView`] with the merchant fields the v4 update result echoes (the
+/// `v4_update` selection of [`parceld_model::merchant_fields!`]).
+macro_rules! update_result_view {
+    ({} $( $field:ident $info:tt )*) => {
+        /// `data` of `PUT /v4/trackings/update/{id}`.
+        #[derive(Debug, Serialize, ToSchema)]
+        pub struct UpdateResultView {
+            pub id: String,
+            pub tracking_number: String,
+            pub courier_code: String,
+            $( pub $field: Option<String>, )*
+            /// `"true"` or `"false"`.
+            pub archived_status: String,
+        }
+
+        impl From<&Tracking> for UpdateResultView {
+            fn from(t: &Tracking) -> Self {
+                let f = &t.fields;
+                UpdateResultView {
+                    id: t.id.to_string(),
+                    tracking_number: t.tracking_number.clone(),
+                    courier_code: t.courier_code.clone(),
+                    $( $field: f.$field.clone(), )*
+                    archived_status: t.archived.to_string(),
+                }
+            }
+        }
+    };
 }
 
-impl From<&Tracking> for UpdateResultView {
-    fn from(t: &Tracking) -> Self {
-        let f = t.fields.clone();
-        UpdateResultView {
-            id: t.id.to_string(),
-            tracking_number: t.tracking_number.clone(),
-            courier_code: t.courier_code.clone(),
-            order_number: f.order_number,
-            order_id: f.order_id,
-            order_date: f.order_date,
-            origin_country_iso2: f.origin_country_iso2,
-            destination_country_iso2: f.destination_country_iso2,
-            customer_name: f.customer_name,
-            customer_email: f.customer_email,
-            customer_sms: f.customer_sms,
-            recipient_postcode: f.recipient_postcode,
-            title: f.title,
-            logistics_channel: f.logistics_channel,
-            note: f.note,
-            label: f.label,
-            tracking_courier_account: f.tracking_courier_account,
-            tracking_postal_code: f.tracking_postal_code,
-            tracking_origin_country: f.tracking_origin_country,
-            tracking_destination_country: f.tracking_destination_country,
-            tracking_ship_date: f.tracking_ship_date,
-            tracking_key: f.tracking_key,
-            language: f.language,
-            archived_status: t.archived.to_string(),
-        }
-    }
-}
+merchant_fields!(v4_update => update_result_view);
 
 /// `data` of `POST /v4/trackings/batch`.
 #[derive(Debug, Default, Serialize, ToSchema)]
@@ -566,4 +476,109 @@ pub fn status_list() -> String {
         .map(|s| s.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    /// Every merchant field by its v4 name.
+    const ALL: [&str; 21] = [
+        "order_number",
+        "order_id",
+        "order_date",
+        "origin_country_iso2",
+        "destination_country_iso2",
+        "customer_name",
+        "customer_email",
+        "customer_sms",
+        "recipient_postcode",
+        "title",
+        "logistics_channel",
+        "note",
+        "label",
+        "tracking_courier_account",
+        "tracking_postal_code",
+        "tracking_origin_country",
+        "tracking_destination_country",
+        "tracking_ship_date",
+        "tracking_key",
+        "language",
+        "auto_correct",
+    ];
+
+    /// A tracking whose every merchant field is set to `<name>-value`.
+    fn tracking_with_every_field() -> Tracking {
+        let values: serde_json::Map<String, Value> = ALL
+            .iter()
+            .map(|name| (name.to_string(), json!(format!("{name}-value"))))
+            .collect();
+        let mut t = crate::webhook_payload::sample_tracking(Utc::now());
+        t.fields = serde_json::from_value(Value::Object(values)).unwrap();
+        t
+    }
+
+    #[test]
+    fn a_create_body_takes_every_merchant_field() {
+        let body: Value = ALL
+            .iter()
+            .map(|name| (name.to_string(), json!(format!("{name}-value"))))
+            .chain([("tracking_number".to_string(), json!("1Z"))])
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        let request: CreateTrackingRequest = serde_json::from_value(body).unwrap();
+        assert_eq!(
+            request.merchant_fields(),
+            tracking_with_every_field().fields
+        );
+        let update: UpdateTrackingRequest =
+            serde_json::from_value(json!({"auto_correct": "true", "note": "n"})).unwrap();
+        assert_eq!(
+            update.merchant_fields().auto_correct.as_deref(),
+            Some("true")
+        );
+        assert_eq!(update.merchant_fields().note.as_deref(), Some("n"));
+        assert!(serde_json::from_value::<CreateTrackingRequest>(json!({"comment": "x"})).is_err());
+    }
+
+    #[test]
+    fn the_tracking_view_shows_its_merchant_fields_and_folds_the_countries() {
+        let t = tracking_with_every_field();
+        let view = serde_json::to_value(TrackingView::new(&t, Utc::now())).unwrap();
+        for name in ALL {
+            match name {
+                "origin_country_iso2"
+                | "destination_country_iso2"
+                | "language"
+                | "auto_correct" => assert!(view.get(name).is_none(), "{name} is not shown"),
+                _ => assert_eq!(view[name], format!("{name}-value"), "{name}"),
+            }
+        }
+        assert_eq!(view["origin_country"], "origin_country_iso2-value");
+        assert_eq!(
+            view["destination_country"],
+            "destination_country_iso2-value"
+        );
+
+        let mut bare = t.clone();
+        bare.fields = TrackingFields::default();
+        let view = serde_json::to_value(TrackingView::new(&bare, Utc::now())).unwrap();
+        assert_eq!(view["title"], Value::Null, "unset fields are shown as null");
+        assert!(view.as_object().unwrap().contains_key("title"));
+    }
+
+    #[test]
+    fn the_update_result_echoes_every_field_but_auto_correct() {
+        let t = tracking_with_every_field();
+        let view = serde_json::to_value(UpdateResultView::from(&t)).unwrap();
+        for name in ALL {
+            if name == "auto_correct" {
+                assert!(view.get(name).is_none());
+            } else {
+                assert_eq!(view[name], format!("{name}-value"), "{name}");
+            }
+        }
+        assert_eq!(view["archived_status"], "false");
+    }
 }
