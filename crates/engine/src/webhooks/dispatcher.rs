@@ -12,10 +12,11 @@ use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
 use parceld_model::Tracking;
-use parceld_store::{AttemptOutcome, AttemptRecord, ClaimedDelivery, Store};
+use parceld_store::{AttemptRecord, Store};
 use tokio::sync::{mpsc, watch, Semaphore};
 
-use super::{after_attempt, EventContext, RenderPayload, WebhookClient, WebhookSettings};
+use super::attempt::{attempt, Outgoing};
+use super::{RenderPayload, WebhookClient, WebhookSettings};
 
 /// Sends the webhook outbox. Run one per worker node.
 pub struct Dispatcher {
@@ -154,33 +155,18 @@ impl Dispatcher {
                 None => delivery
                     .tracking_pk
                     .and_then(|pk| trackings.get(&pk))
-                    .map(|tracking| self.render(&delivery, tracking)),
+                    .map(|tracking| Outgoing::claimed(&delivery).render(&*self.renderer, tracking)),
             };
             let client = self.client.clone();
             let settings = self.settings.clone();
             let results = results.clone();
             tokio::spawn(async move {
-                let record = attempt(&client, &settings, &delivery, body).await;
+                let record = attempt(&client, &settings, &Outgoing::claimed(&delivery), body).await;
                 let _ = results.send(record);
                 drop(permit);
             });
         }
         Ok(count)
-    }
-
-    fn render(&self, delivery: &ClaimedDelivery, tracking: &Tracking) -> String {
-        self.renderer.render(
-            &EventContext {
-                event: &delivery.event,
-                event_id: &delivery.event_id,
-                created_at: delivery.created_at,
-                webhook_id: &delivery.endpoint_id,
-                delivery_id: &delivery.id,
-            },
-            tracking,
-            delivery.version,
-            &delivery.secret,
-        )
     }
 
     /// Writes results in batches until every sender is gone. A failed write is retried; if it
@@ -209,46 +195,5 @@ impl Dispatcher {
             }
             batch.clear();
         }
-    }
-}
-
-/// Sends one delivery (or gives up on it when its tracking is gone) and says what follows.
-async fn attempt(
-    client: &WebhookClient,
-    settings: &WebhookSettings,
-    delivery: &ClaimedDelivery,
-    body: Option<String>,
-) -> AttemptRecord {
-    let attempted_at = Utc::now();
-    let Some(body) = body else {
-        return AttemptRecord {
-            delivery_pk: delivery.pk,
-            endpoint_pk: delivery.endpoint_pk,
-            attempted_at,
-            http_status: None,
-            latency_ms: 0,
-            error: Some("the tracking was deleted before this delivery was sent".into()),
-            response_snippet: None,
-            outcome: AttemptOutcome::GiveUp,
-            payload: None,
-        };
-    };
-    let result = client
-        .send(&delivery.url, &delivery.secret, &delivery.event_id, &body)
-        .await;
-    let outcome = after_attempt(delivery.attempts, &result, settings, Utc::now());
-    if outcome == AttemptOutcome::GiveUp {
-        tracing::warn!(delivery = %delivery.id, webhook = %delivery.endpoint_id, "webhook delivery failed for good");
-    }
-    AttemptRecord {
-        delivery_pk: delivery.pk,
-        endpoint_pk: delivery.endpoint_pk,
-        attempted_at,
-        http_status: result.http_status,
-        latency_ms: result.latency_ms,
-        error: result.error,
-        response_snippet: result.response_snippet,
-        outcome,
-        payload: Some(body),
     }
 }

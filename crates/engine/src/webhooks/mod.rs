@@ -9,6 +9,7 @@
 //! one transaction. Retry timing is the pure [`after_attempt`], so the schedule is tested without
 //! waiting; outbound safety lives in [`safety`], signatures in [`signing`].
 
+mod attempt;
 mod dispatcher;
 pub mod safety;
 mod settings;
@@ -22,6 +23,7 @@ use parceld_model::Tracking;
 use parceld_store::{AttemptOutcome, WebhookVersion};
 use rand::Rng;
 
+pub use attempt::{attempt, Outgoing};
 pub use dispatcher::Dispatcher;
 pub use safety::{check_url, AddressPolicy, Cidr, Refused, UrlError};
 pub use settings::WebhookSettings;
