@@ -1,0 +1,224 @@
+//! The rules every way into parceld applies to what it is given: what a valid tracking number
+//! is, which courier codes exist, the couriers' required fields, and the limits of one call.
+//! The v4 and v2 API, the CLI and the import all check with these functions, so a record the
+//! import accepts is one `POST /v4/trackings/create` accepts too.
+
+use parceld_model::{TrackingFields, TrackingId, TrackingNumber, TrackingNumberError};
+use parceld_store::NewTracking;
+
+use crate::error::{ServiceError, ServiceResult};
+
+/// The most trackings one create or list call may name.
+pub const MAX_BATCH: usize = 40;
+/// The largest page of a list call.
+pub const MAX_PAGE_SIZE: u32 = 2000;
+/// The page size when none is given.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// Checks a tracking number.
+pub fn tracking_number(raw: Option<&str>) -> ServiceResult<TrackingNumber> {
+    TrackingNumber::parse(raw.unwrap_or("")).map_err(|e| match e {
+        TrackingNumberError::Missing => ServiceError::TrackingNumberMissing(
+            "Send the carrier's tracking number in `tracking_number`.".into(),
+        ),
+        other => ServiceError::InvalidTrackingNumber(format!(
+            "{other}; got `{}`.",
+            raw.unwrap_or("").trim()
+        )),
+    })
+}
+
+/// Checks a tracking id (the 32 hex characters create returned).
+pub fn tracking_id(raw: &str) -> ServiceResult<TrackingId> {
+    TrackingId::parse(raw).ok_or_else(|| {
+        ServiceError::InvalidTrackingId(format!(
+            "`{raw}` is not a tracking id: ids are the 32 hex characters that create returned."
+        ))
+    })
+}
+
+/// Checks a courier code against the registry.
+pub fn courier_code(raw: &str) -> ServiceResult<&'static parceld_detect::Courier> {
+    let code = raw.trim();
+    parceld_detect::courier(code).ok_or_else(|| {
+        ServiceError::UnknownCourier(format!(
+            "`{code}` is not a courier code parceld knows; GET /v4/couriers/all lists them."
+        ))
+    })
+}
+
+/// Checks that a call names at most [`MAX_BATCH`] items; `what` says what was counted, e.g.
+/// "This batch has 41 items".
+pub fn at_most_a_batch(count: usize, what: impl FnOnce(usize) -> String) -> ServiceResult<()> {
+    if count > MAX_BATCH {
+        Err(ServiceError::TooMany(what(count)))
+    } else {
+        Ok(())
+    }
+}
+
+/// Validates one create request and turns it into a tracking to store: the number, the courier
+/// (detected from the number's format when none is given) and the courier's required fields.
+pub fn new_tracking(
+    number: Option<&str>,
+    courier: Option<&str>,
+    fields: TrackingFields,
+) -> ServiceResult<NewTracking> {
+    let number = tracking_number(number)?;
+    let (courier, detected) = match courier.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => (courier_code(code)?, None),
+        None => {
+            let best = parceld_detect::detect(number.as_str()).into_iter().next();
+            match best {
+                Some(candidate) => (candidate.courier, Some(candidate)),
+                None => {
+                    return Err(ServiceError::CourierNotDetected(format!(
+                        "`{number}` matches no courier's number format; send `courier_code` (GET /v4/couriers/all lists the codes)."
+                    )))
+                }
+            }
+        }
+    };
+    required_fields(courier, &fields)?;
+    let mut notes = Vec::new();
+    if let Some(candidate) = &detected {
+        notes.push(format!(
+            "Courier detected from the number: {}.",
+            candidate.reason
+        ));
+    }
+    if !courier.has_adapter {
+        notes.push(format!(
+            "parceld does not fetch tracking from {} yet; the tracking is stored and stays pending.",
+            courier.name
+        ));
+    }
+    Ok(NewTracking {
+        tracking_number: number.into_string(),
+        courier_code: courier.code.to_string(),
+        courier_detected: detected.is_some(),
+        fields,
+        status_info: (!notes.is_empty()).then(|| notes.join(" ")),
+    })
+}
+
+/// Checks the courier's special required fields.
+pub fn required_fields(
+    courier: &parceld_detect::Courier,
+    fields: &TrackingFields,
+) -> ServiceResult<()> {
+    let missing: Vec<&str> = courier
+        .tracking_required_fields
+        .iter()
+        .copied()
+        .filter(|name| fields.get(name).is_none())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::MissingRequiredField(format!(
+            "Courier `{}` needs {}.",
+            courier.code,
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+}
+
+/// Parses a boolean-ish archive flag: `true`/`false`, and the list filter's `archived`/`tracking`.
+pub fn archived_flag(raw: &str, field: &str) -> ServiceResult<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "archived" | "1" => Ok(true),
+        "false" | "tracking" | "active" | "0" => Ok(false),
+        other => Err(ServiceError::InvalidField(format!(
+            "`{field}` must be \"true\" or \"false\"; got `{other}`."
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_required_and_checked() {
+        assert!(matches!(
+            tracking_number(None),
+            Err(ServiceError::TrackingNumberMissing(_))
+        ));
+        assert!(matches!(
+            tracking_number(Some("  ")),
+            Err(ServiceError::TrackingNumberMissing(_))
+        ));
+        assert!(matches!(
+            tracking_number(Some("a b")),
+            Err(ServiceError::InvalidTrackingNumber(_))
+        ));
+        assert_eq!(
+            tracking_number(Some(" 1Z999AA10123456784 "))
+                .unwrap()
+                .as_str(),
+            "1Z999AA10123456784"
+        );
+    }
+
+    #[test]
+    fn unknown_couriers_are_refused_with_the_code_named() {
+        let error = courier_code("teleport").unwrap_err();
+        assert!(matches!(error, ServiceError::UnknownCourier(_)));
+        assert!(error.to_string().contains("`teleport`"), "{error}");
+        assert_eq!(courier_code(" ups ").unwrap().code, "ups");
+    }
+
+    #[test]
+    fn a_missing_courier_is_detected_from_the_number_or_refused() {
+        let detected = new_tracking(Some("1Z999AA10123456784"), None, Default::default()).unwrap();
+        assert_eq!(detected.courier_code, "ups");
+        assert!(detected.courier_detected);
+        assert!(detected
+            .status_info
+            .unwrap()
+            .starts_with("Courier detected from the number"));
+        let error = new_tracking(Some("NOFORMAT"), None, Default::default()).unwrap_err();
+        assert!(
+            matches!(error, ServiceError::CourierNotDetected(_)),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_courier_s_required_fields_are_demanded() {
+        let Some(courier) = parceld_detect::couriers()
+            .iter()
+            .find(|c| !c.tracking_required_fields.is_empty())
+        else {
+            return;
+        };
+        let error = required_fields(courier, &TrackingFields::default()).unwrap_err();
+        assert!(matches!(error, ServiceError::MissingRequiredField(_)));
+        assert!(error
+            .to_string()
+            .contains(courier.tracking_required_fields[0]));
+    }
+
+    #[test]
+    fn archive_flags_parse() {
+        assert!(archived_flag("TRUE", "archived").unwrap());
+        assert!(!archived_flag("tracking", "archived").unwrap());
+        let error = archived_flag("perhaps", "archived_status").unwrap_err();
+        assert!(matches!(error, ServiceError::InvalidField(_)));
+        assert!(error.to_string().contains("`archived_status`"));
+    }
+
+    #[test]
+    fn batches_are_limited() {
+        assert!(at_most_a_batch(MAX_BATCH, |n| n.to_string()).is_ok());
+        assert!(matches!(
+            at_most_a_batch(MAX_BATCH + 1, |n| n.to_string()),
+            Err(ServiceError::TooMany(text)) if text == "41"
+        ));
+    }
+}
