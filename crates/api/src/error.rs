@@ -13,6 +13,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use parceld_service::ServiceError;
 use parceld_store::{Entity, StoreError};
 
 macro_rules! error_codes {
@@ -138,6 +139,38 @@ impl From<StoreError> for ApiError {
             },
             other => ApiError::internal(other),
         }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    /// Each domain refusal onto its v4 code, with the service's explanation unchanged.
+    fn from(error: ServiceError) -> Self {
+        let code = match &error {
+            ServiceError::MalformedRequest(_) => ErrorCode::BadRequest,
+            ServiceError::InvalidField(_) => ErrorCode::InvalidField,
+            ServiceError::TrackingNumberMissing(_) => ErrorCode::TrackingNumberRequired,
+            ServiceError::InvalidTrackingNumber(_) => ErrorCode::InvalidTrackingNumber,
+            ServiceError::InvalidTrackingId(_) => ErrorCode::InvalidTrackingId,
+            ServiceError::UnknownCourier(_) => ErrorCode::InvalidCourierCode,
+            ServiceError::CourierNotDetected(_) => ErrorCode::CannotDetectCourier,
+            ServiceError::MissingRequiredField(_) => ErrorCode::MissingRequiredFields,
+            ServiceError::TooMany(_) => ErrorCode::TooManyShipments,
+            ServiceError::AlreadyExists(_) => ErrorCode::TrackingExists,
+            ServiceError::TrackingNotFound(_) => ErrorCode::TrackingNotFound,
+            ServiceError::RetrackNotAllowed(_) => ErrorCode::RetrackNotAllowed,
+            ServiceError::WebhookUrlInvalid(_) => ErrorCode::WebhookUrlInvalid,
+            ServiceError::WebhookStatusInvalid(_) => ErrorCode::WebhookStatusInvalid,
+            ServiceError::WebhookLimitReached(_) => ErrorCode::WebhookLimitReached,
+            ServiceError::WebhookNotFound(_) => ErrorCode::WebhookNotFound,
+            ServiceError::WebhookDeliveryNotFound(_) => ErrorCode::WebhookDeliveryNotFound,
+            ServiceError::Store(_) | ServiceError::Internal(_) => {
+                return match error {
+                    ServiceError::Store(store) => ApiError::from(store),
+                    other => ApiError::internal(other),
+                };
+            }
+        };
+        ApiError::new(code, error.to_string())
     }
 }
 
@@ -338,6 +371,12 @@ impl From<ApiError> for V2Error {
     }
 }
 
+impl From<ServiceError> for V2Error {
+    fn from(error: ServiceError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
 impl From<StoreError> for V2Error {
     fn from(error: StoreError) -> Self {
         ApiError::from(error).into()
@@ -357,6 +396,115 @@ impl IntoResponse for V2Error {
         let mut response = (self.code.http_status(), Json(body)).into_response();
         response.extensions_mut().insert(self.code);
         response
+    }
+}
+
+#[cfg(test)]
+mod service_tests {
+    use super::*;
+
+    /// Every domain refusal, with the v4 code it must be answered with.
+    fn refusals() -> Vec<(ServiceError, ErrorCode)> {
+        let detail = || "what was wrong".to_string();
+        vec![
+            (
+                ServiceError::MalformedRequest(detail()),
+                ErrorCode::BadRequest,
+            ),
+            (
+                ServiceError::InvalidField(detail()),
+                ErrorCode::InvalidField,
+            ),
+            (
+                ServiceError::TrackingNumberMissing(detail()),
+                ErrorCode::TrackingNumberRequired,
+            ),
+            (
+                ServiceError::InvalidTrackingNumber(detail()),
+                ErrorCode::InvalidTrackingNumber,
+            ),
+            (
+                ServiceError::InvalidTrackingId(detail()),
+                ErrorCode::InvalidTrackingId,
+            ),
+            (
+                ServiceError::UnknownCourier(detail()),
+                ErrorCode::InvalidCourierCode,
+            ),
+            (
+                ServiceError::CourierNotDetected(detail()),
+                ErrorCode::CannotDetectCourier,
+            ),
+            (
+                ServiceError::MissingRequiredField(detail()),
+                ErrorCode::MissingRequiredFields,
+            ),
+            (ServiceError::TooMany(detail()), ErrorCode::TooManyShipments),
+            (
+                ServiceError::AlreadyExists(detail()),
+                ErrorCode::TrackingExists,
+            ),
+            (
+                ServiceError::TrackingNotFound(detail()),
+                ErrorCode::TrackingNotFound,
+            ),
+            (
+                ServiceError::RetrackNotAllowed(detail()),
+                ErrorCode::RetrackNotAllowed,
+            ),
+            (
+                ServiceError::WebhookUrlInvalid(detail()),
+                ErrorCode::WebhookUrlInvalid,
+            ),
+            (
+                ServiceError::WebhookStatusInvalid(detail()),
+                ErrorCode::WebhookStatusInvalid,
+            ),
+            (
+                ServiceError::WebhookLimitReached(detail()),
+                ErrorCode::WebhookLimitReached,
+            ),
+            (
+                ServiceError::WebhookNotFound(detail()),
+                ErrorCode::WebhookNotFound,
+            ),
+            (
+                ServiceError::WebhookDeliveryNotFound(detail()),
+                ErrorCode::WebhookDeliveryNotFound,
+            ),
+            (ServiceError::Internal(detail()), ErrorCode::ServerError),
+        ]
+    }
+
+    #[test]
+    fn every_service_error_has_its_code_and_keeps_its_explanation() {
+        for (error, expected) in refusals() {
+            let public = (error.public_code(), error.public_message());
+            let is_internal = matches!(error, ServiceError::Internal(_));
+            let api = ApiError::from(error);
+            assert_eq!(api.code, expected);
+            // The service's own idea of the code (the import's rejection lines) is the table's.
+            assert_eq!(
+                public,
+                (expected.code(), expected.message()),
+                "{expected:?}"
+            );
+            if !is_internal {
+                assert_eq!(api.detail, "what was wrong", "{expected:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn service_errors_reach_v2_through_the_v4_table() {
+        let v2 = V2Error::from(ServiceError::UnknownCourier(
+            "`x` is unknown; see `courier_code`.".into(),
+        ));
+        assert_eq!(v2.code, V2Code::InvalidCarrierCode);
+        assert!(
+            v2.message.ends_with("`x` is unknown; see `carrier_code`."),
+            "{v2:?}"
+        );
     }
 }
 

@@ -39,65 +39,15 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
-/// Parses a JSON value, mapping serde's errors onto the public codes: a body that is not JSON or
-/// has a wrong type is a 400, an unknown field a 4130 (with the v4 spelling for legacy names).
+/// Parses a JSON body with the service's rules: a body that is not JSON or has a wrong type is a
+/// 400, an unknown field a 4130 (with the v4 spelling for legacy names).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::new(
-            ErrorCode::BadRequest,
-            "The request body is empty; it must be JSON.",
-        ));
-    }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer)
-        .map_err(|e| json_error(&e.path().to_string(), e.inner()))?;
-    deserializer.end().map_err(|e| json_error("", &e))?;
-    Ok(value)
+    Ok(parceld_service::json::parse_json(bytes)?)
 }
 
 /// Deserialises an already-parsed JSON value (a batch item) with the same error mapping.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| json_error(&e.path().to_string(), e.inner()))
-}
-
-/// `path` is where in the document the error is (`tracking_number`, `[3].title`).
-fn json_error(path: &str, inner: &serde_json::Error) -> ApiError {
-    use serde_json::error::Category;
-    let text = inner.to_string();
-    match inner.classify() {
-        Category::Syntax | Category::Eof | Category::Io => ApiError::new(
-            ErrorCode::BadRequest,
-            format!("The request body must be valid JSON: {text}."),
-        ),
-        Category::Data => {
-            if let Some(field) = unknown_field(&text) {
-                let hint = match field {
-                    "carrier_code" => " In v4 the field is `courier_code`.".to_string(),
-                    _ => " Remove it; the API documentation lists the accepted fields.".to_string(),
-                };
-                ApiError::new(
-                    ErrorCode::InvalidField,
-                    format!("Unknown field `{field}`.{hint}"),
-                )
-            } else if path.is_empty() || path == "." {
-                ApiError::new(
-                    ErrorCode::BadRequest,
-                    format!("The JSON does not have the expected shape: {text}."),
-                )
-            } else {
-                ApiError::new(
-                    ErrorCode::BadRequest,
-                    format!("Field `{path}` has the wrong type: {text}."),
-                )
-            }
-        }
-    }
-}
-
-fn unknown_field(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("unknown field `")?;
-    rest.split('`').next()
+    Ok(parceld_service::json::from_value(value)?)
 }
 
 /// Query-string pairs, in order, percent-decoded.

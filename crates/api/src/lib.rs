@@ -12,7 +12,6 @@ pub mod metrics;
 pub mod openapi;
 mod ops;
 pub mod ratelimit;
-pub mod service;
 pub mod v2;
 pub mod v4;
 pub mod webhook_payload;
@@ -22,15 +21,17 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, Uri};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post, put};
+use axum::routing::get;
 use axum::{middleware, Router};
-use parceld_engine::webhooks::{WebhookClient, WebhookSettings};
+use parceld_engine::webhooks::WebhookSettings;
 use parceld_engine::Engine;
 use parceld_model::{LimitClass, RateLimits};
+use parceld_service::{TrackingService, WebhookService};
 use parceld_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::{ApiError, ErrorCode, V2Code, V2Error};
 use crate::extract::Face;
@@ -57,33 +58,30 @@ pub struct AppStateParts {
     pub limiter: Arc<ratelimit::RateLimiter>,
     /// Real-time fetches (create, realtime) go through the engine.
     pub engine: Arc<Engine>,
-    /// Webhook settings and the client test events are sent with.
-    pub webhooks: Arc<WebhookApi>,
+    /// Creating, changing and fetching trackings.
+    pub trackings: TrackingService,
+    /// Webhook endpoints and test events.
+    pub webhooks: Arc<WebhookService>,
 }
 
-/// What the webhook routes need besides the store.
-pub struct WebhookApi {
-    pub settings: WebhookSettings,
-    pub client: WebhookClient,
-}
-
-impl WebhookApi {
-    pub fn new(settings: WebhookSettings) -> Result<Self, String> {
-        let client = WebhookClient::new(&settings)?;
-        Ok(WebhookApi { settings, client })
-    }
+fn webhook_service(
+    store: Arc<dyn Store>,
+    settings: WebhookSettings,
+) -> Result<WebhookService, String> {
+    WebhookService::new(store, settings, Arc::new(webhook_payload::PayloadRenderer))
 }
 
 impl AppState {
     /// `limits` are the server's default rate limits (each account may have its own).
     pub fn new(store: Arc<dyn Store>, limits: RateLimits, engine: Arc<Engine>) -> Self {
         AppState(Arc::new(AppStateParts {
-            store,
+            store: store.clone(),
             metrics: Arc::new(metrics::Metrics::default()),
             limiter: Arc::new(ratelimit::RateLimiter::new(limits)),
-            engine,
+            engine: engine.clone(),
+            trackings: TrackingService::new(store.clone(), engine),
             webhooks: Arc::new(
-                WebhookApi::new(WebhookSettings::default())
+                webhook_service(store, WebhookSettings::default())
                     .expect("the default webhook settings are valid"),
             ),
         }))
@@ -96,7 +94,8 @@ impl AppState {
             metrics: self.metrics.clone(),
             limiter: self.limiter.clone(),
             engine: self.engine.clone(),
-            webhooks: Arc::new(WebhookApi::new(settings)?),
+            trackings: self.trackings.clone(),
+            webhooks: Arc::new(webhook_service(self.store.clone(), settings)?),
         })))
     }
 }
@@ -118,72 +117,44 @@ impl Default for ApiSettings {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Routes registered with `utoipa_axum::routes!` (handler, path, method and OpenAPI operation
+/// at once), each with the rate-limit class it is counted in. Every resource module has a
+/// `routes()` returning its own.
+pub type ClassedRoutes = Vec<(LimitClass, OpenApiRouter<AppState>)>;
+
+/// Every API route by face: the one registration both the router and the OpenAPI document are
+/// built from.
+pub(crate) fn api_routes() -> [(Face, ClassedRoutes); 2] {
+    let v4 = [
+        v4::trackings::routes(),
+        v4::couriers::routes(),
+        v4::webhooks::routes(),
+    ];
+    let v2 = [v2::trackings::routes(), v2::carriers::routes()];
+    [
+        (Face::V4, v4.into_iter().flatten().collect()),
+        (Face::V2, v2.into_iter().flatten().collect()),
+    ]
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState, settings: &ApiSettings) -> Router {
-    let limited = |class: LimitClass| {
-        middleware::from_fn_with_state((state.clone(), class), ratelimit::limit)
-    };
-    let v4_create = Router::new()
-        .route("/v4/trackings/create", post(v4::trackings::create))
-        .route_layer(limited(LimitClass::V4Create));
-    let v4_realtime = Router::new()
-        .route("/v4/trackings/realtime", post(v4::trackings::realtime))
-        .route_layer(limited(LimitClass::V4Realtime));
-    let v4 = Router::new()
-        .route("/v4/trackings/batch", post(v4::trackings::batch))
-        .route("/v4/trackings/get", get(v4::trackings::list))
-        .route("/v4/trackings/update/{id}", put(v4::trackings::update))
-        .route("/v4/trackings/delete/{id}", delete(v4::trackings::delete))
-        .route("/v4/trackings/retrack/{id}", post(v4::trackings::retrack))
-        .route("/v4/couriers/all", get(v4::couriers::all))
-        .route("/v4/couriers/detect", post(v4::couriers::detect))
-        .merge(v4::webhooks::routes())
-        .route_layer(limited(LimitClass::V4Other))
-        .merge(v4_create)
-        .merge(v4_realtime)
-        .route_layer(middleware::from_fn_with_state(
-            (state.clone(), Face::V4),
+    let mut app = Router::new();
+    for (face, classed) in api_routes() {
+        let mut routes = Router::new();
+        for (class, registered) in classed {
+            let (class_routes, _) = registered.split_for_parts();
+            routes = routes.merge(class_routes.route_layer(middleware::from_fn_with_state(
+                (state.clone(), class),
+                ratelimit::limit,
+            )));
+        }
+        app = app.merge(routes.route_layer(middleware::from_fn_with_state(
+            (state.clone(), face),
             extract::authenticate,
-        ));
-    let v2_realtime = Router::new()
-        .route("/v2/trackings/realtime", post(v2::trackings::realtime))
-        .route_layer(limited(LimitClass::V2Realtime));
-    let v2_list = Router::new()
-        .route("/v2/trackings/get", get(v2::trackings::list))
-        .route_layer(limited(LimitClass::V2List));
-    let v2 = Router::new()
-        .route("/v2/trackings/post", post(v2::trackings::post))
-        .route("/v2/trackings/batch", post(v2::trackings::batch))
-        .route(
-            "/v2/trackings/getstatusnumber",
-            get(v2::trackings::status_numbers),
-        )
-        .route("/v2/trackings/notupdate", post(v2::trackings::not_update))
-        .route("/v2/trackings/update", post(v2::trackings::change_carrier))
-        .route("/v2/trackings/delete", post(v2::trackings::delete_many))
-        .route(
-            "/v2/trackings/{carrier_code}/{tracking_number}",
-            get(v2::trackings::get_one)
-                .put(v2::trackings::update)
-                .delete(v2::trackings::delete),
-        )
-        .route(
-            "/v2/trackings/{carrier_code}/{tracking_number}/{lang}",
-            get(v2::trackings::get_one_lang),
-        )
-        .route("/v2/carriers", get(v2::carriers::all))
-        .route("/v2/carriers/detect", post(v2::carriers::detect))
-        .route_layer(limited(LimitClass::V2Other))
-        .merge(v2_realtime)
-        .merge(v2_list)
-        .route_layer(middleware::from_fn_with_state(
-            (state.clone(), Face::V2),
-            extract::authenticate,
-        ));
-    Router::new()
-        .merge(v4)
-        .merge(v2)
-        .route("/healthz", get(ops::healthz))
+        )));
+    }
+    app.route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))

@@ -15,6 +15,10 @@ use serde_json::{json, Value};
 
 use crate::v4::wire::{iso, TrackingView};
 
+/// The tracking a test event carries (it lives with the test send in `parceld_service`; the wire
+/// tests render it too).
+pub use parceld_service::webhooks::sample_tracking;
+
 /// The renderer the dispatcher and the test endpoint use.
 pub struct PayloadRenderer;
 
@@ -129,68 +133,6 @@ pub fn v2_tracking(t: &Tracking) -> Value {
         "origin_info": v2_leg(t, Leg::Origin, Some(&t.courier_code)),
         "destination_info": v2_leg(t, Leg::Destination, s.destination_courier_code.as_deref()),
     })
-}
-
-/// The tracking a test event carries: a made-up parcel in transit.
-pub fn sample_tracking(now: DateTime<Utc>) -> Tracking {
-    use parceld_model::{DeliveryStatus, ShipmentInfo, SubStatus, TrackingFields, TrackingId};
-    let picked = now - chrono::Duration::hours(20);
-    let hub = now - chrono::Duration::hours(2);
-    let checkpoint =
-        |time: DateTime<Utc>, status, substatus, detail: &str, city: &str| Checkpoint {
-            leg: Leg::Origin,
-            time,
-            checkpoint_date: iso(time),
-            status,
-            substatus: Some(substatus),
-            detail: detail.to_string(),
-            location: format!("{city}, NL"),
-            country_iso2: "NL".into(),
-            state: String::new(),
-            city: city.to_string(),
-            zip: String::new(),
-            raw_status: "TEST".into(),
-            raw_time: iso(time),
-        };
-    Tracking {
-        id: TrackingId::generate(),
-        tracking_number: "PARCELD-TEST-0001".into(),
-        courier_code: "sandbox".into(),
-        courier_detected: false,
-        fields: TrackingFields {
-            order_number: Some("#TEST".into()),
-            title: Some("A test event from parceld".into()),
-            ..TrackingFields::default()
-        },
-        shipment: ShipmentInfo::default(),
-        delivery_status: DeliveryStatus::Transit,
-        substatus: Some(SubStatus::Transit002),
-        status_info: Some("This is a test event; no tracking changed.".into()),
-        latest_event: Some("Arrived at the sorting center, Utrecht, NL".into()),
-        latest_checkpoint_time: Some(hub),
-        archived: false,
-        created_at: picked,
-        updated_at: hub,
-        last_checked_at: Some(hub),
-        next_check_at: None,
-        check_error: None,
-        checkpoints: vec![
-            checkpoint(
-                hub,
-                DeliveryStatus::Transit,
-                SubStatus::Transit002,
-                "Arrived at the sorting center",
-                "Utrecht",
-            ),
-            checkpoint(
-                picked,
-                DeliveryStatus::Transit,
-                SubStatus::Transit001,
-                "Picked up",
-                "Amsterdam",
-            ),
-        ],
-    }
 }
 
 #[cfg(test)]

@@ -224,9 +224,8 @@ pub async fn webhook(
         } => {
             let account = account_named(store, &account).await?;
             let url = check_url(&url, &policy).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let statuses =
-                parceld_api::v4::webhooks::parse_statuses(&serde_json::Value::String(statuses))
-                    .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            let statuses = parceld_service::parse_statuses(&serde_json::Value::String(statuses))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let version = WebhookVersion::parse(&version)
                 .with_context(|| format!("--version must be v4 or v2, not `{version}`"))?;
             let new = NewWebhook {

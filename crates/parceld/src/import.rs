@@ -4,7 +4,7 @@
 //! Moving a business onto parceld means bringing its open shipments along — often hundreds of
 //! thousands at once — which through the API would take 40 at a time under a rate limit. The
 //! import validates every record with the same rules as `POST /v4/trackings/create`
-//! (`parceld_api::service`), inserts in large set-based batches (parsing the next batch while
+//! (`parceld_service`), inserts in large set-based batches (parsing the next batch while
 //! the previous one is written), and reports what was created, what already existed and what
 //! was rejected, with line numbers and reasons. After every committed batch it records how far
 //! it got in `FILE.import-progress`, so an interrupted import continues with `--resume`; records
@@ -17,9 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use parceld_api::extract::from_value;
-use parceld_api::service;
-use parceld_api::v4::wire::CreateTrackingRequest;
+use parceld_service::NewTrackingRequest;
 use parceld_store::{AccountId, CreateOutcome, NewTracking, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -98,13 +96,10 @@ fn validate(object: Value) -> Result<NewTracking, String> {
     if !object.is_object() {
         return Err("each record must be a JSON object of create fields".into());
     }
-    let request: CreateTrackingRequest = from_value(object).map_err(|e| e.message())?;
-    service::new_tracking(
-        request.tracking_number.as_deref(),
-        request.courier_code.as_deref(),
-        request.merchant_fields(),
-    )
-    .map_err(|e| format!("{} {}", e.code.code(), e.message()))
+    let request = NewTrackingRequest::from_json(object).map_err(|e| e.message())?;
+    request
+        .validate()
+        .map_err(|e| format!("{} {}", e.public_code(), e.message()))
 }
 
 /// Reads records in batches; counts bytes consumed for the progress bar.

@@ -6,7 +6,21 @@ use super::wire::{V2Carrier, V2DetectRequest, V2DetectedCarrier, V2Envelope};
 use super::{parse_object, V2Body};
 use crate::error::{V2Code, V2Error};
 use crate::extract::Authenticated;
-use crate::service;
+use parceld_model::LimitClass;
+use parceld_service::validate;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::ClassedRoutes;
+
+/// This module's routes, all in the v2 "other" rate-limit class.
+pub fn routes() -> ClassedRoutes {
+    vec![(
+        LimitClass::V2Other,
+        OpenApiRouter::default()
+            .routes(routes!(all))
+            .routes(routes!(detect)),
+    )]
+}
 
 /// List every courier parceld knows (v2).
 #[utoipa::path(
@@ -44,7 +58,7 @@ pub async fn detect(
     V2Body(body): V2Body,
 ) -> Result<Json<V2Envelope<Vec<V2DetectedCarrier>>>, V2Error> {
     let request: V2DetectRequest = parse_object(&body, "Detect takes one number")?;
-    let number = service::tracking_number(request.tracking_number.as_deref())?;
+    let number = validate::tracking_number(request.tracking_number.as_deref())?;
     let candidates = parceld_detect::detect(number.as_str());
     if candidates.is_empty() {
         return Err(V2Error::new(

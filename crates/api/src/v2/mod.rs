@@ -3,8 +3,8 @@
 //! Many live integrations still speak v2, and its FAQ is the contract their authors quote
 //! (`POST /trackings/post` then `GET /trackings/get`, 4015 for a body that is not JSON, 4031 for
 //! a shipment never posted, 4001 versus 4002 for keys). The handlers here only translate: v2 wire
-//! request → the same validation and services as v4 ([`crate::service`]) → the store → v2 wire
-//! response, with errors translated from [`crate::error::ApiError`] into [`V2Error`]. One core,
+//! request → the same validation and services as v4 (`parceld_service`) → the store → v2 wire
+//! response, with errors translated from `ServiceError` through [`crate::error::ApiError`] into [`V2Error`]. One core,
 //! two faces.
 
 pub mod carriers;

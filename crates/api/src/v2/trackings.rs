@@ -7,6 +7,8 @@ use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use parceld_model::{DeliveryStatus, Tracking};
+use parceld_service::validate;
+use parceld_service::{RealtimeTarget, DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE};
 use parceld_store::{AccountId, CreateOutcome, NumberKey, Page, TrackingFilter};
 use serde_json::Value;
 
@@ -18,10 +20,37 @@ use super::wire::{
 use super::{from_value, parse_object, parse_value, V2Body, V2Query};
 use crate::error::{V2Code, V2Error};
 use crate::extract::Authenticated;
-use crate::service::{self, RealtimeTarget, DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE};
-use crate::AppState;
+use crate::{AppState, ClassedRoutes};
+use parceld_model::LimitClass;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 type V2Result<T> = Result<Json<V2Envelope<T>>, V2Error>;
+
+/// This module's routes by rate-limit class: the list and real-time have their own budgets.
+pub fn routes() -> ClassedRoutes {
+    vec![
+        (
+            LimitClass::V2Realtime,
+            OpenApiRouter::default().routes(routes!(realtime)),
+        ),
+        (
+            LimitClass::V2List,
+            OpenApiRouter::default().routes(routes!(list)),
+        ),
+        (
+            LimitClass::V2Other,
+            OpenApiRouter::default()
+                .routes(routes!(post))
+                .routes(routes!(batch))
+                .routes(routes!(status_numbers))
+                .routes(routes!(not_update))
+                .routes(routes!(change_carrier))
+                .routes(routes!(delete_many))
+                .routes(routes!(get_one, update, delete))
+                .routes(routes!(get_one_lang)),
+        ),
+    ]
+}
 
 fn ok<T>(data: T) -> V2Result<T> {
     Ok(Json(V2Envelope::ok(data)))
@@ -30,9 +59,9 @@ fn ok<T>(data: T) -> V2Result<T> {
 /// A courier code and number from a path or a body, checked: 4015 for an unknown courier, 4013
 /// or 4014 for a missing or malformed number.
 fn number_key(number: Option<&str>, carrier: Option<&str>) -> Result<NumberKey, V2Error> {
-    let number = service::tracking_number(number)?;
+    let number = validate::tracking_number(number)?;
     let carrier = match carrier.map(str::trim).filter(|c| !c.is_empty()) {
-        Some(code) => service::courier_code(code)?,
+        Some(code) => validate::courier_code(code)?,
         None => {
             return Err(V2Error::new(
                 V2Code::InvalidCarrierCode,
@@ -51,13 +80,10 @@ async fn find(
     account: AccountId,
     key: &NumberKey,
 ) -> Result<Option<Tracking>, V2Error> {
-    Ok(service::find_by_number(
-        state.store.as_ref(),
-        account,
-        &key.tracking_number,
-        &key.courier_code,
-    )
-    .await?)
+    Ok(state
+        .trackings
+        .find_by_number(account, &key.tracking_number, &key.courier_code)
+        .await?)
 }
 
 fn not_tracked(key: &NumberKey) -> V2Error {
@@ -134,21 +160,21 @@ pub async fn post(
         &body,
         "POST /v2/trackings/post creates one tracking (POST /v2/trackings/batch takes up to 40)",
     )?;
-    let new = service::new_tracking(
+    let new = validate::new_tracking(
         request.tracking_number.as_deref(),
         request.carrier_code.as_deref(),
         request.merchant_fields(),
     )?;
-    match state.store.create_trackings(account.id, vec![new]).await?.pop() {
-        Some(CreateOutcome::Created(tracking)) => ok(V2Created::from(tracking.as_ref())),
-        Some(CreateOutcome::AlreadyExists {
+    // v2 post does not ask the courier: the background refresh or real-time fetches it.
+    match state.trackings.create(account.id, new, false).await? {
+        CreateOutcome::Created(tracking) => ok(V2Created::from(tracking.as_ref())),
+        CreateOutcome::AlreadyExists {
             tracking_number,
             courier_code,
-        }) => Err(V2Error::new(
+        } => Err(V2Error::new(
             V2Code::TrackingExists,
             format!("`{tracking_number}` with carrier `{courier_code}` is already tracked; GET /v2/trackings/{courier_code}/{tracking_number} returns it."),
         )),
-        None => Err(V2Error::new(V2Code::ServerError, "The store returned no outcome.")),
     }
 }
 
@@ -181,7 +207,7 @@ pub async fn batch(
     let mut accepted = Vec::new();
     for item in items {
         let validated = from_value::<V2CreateRequest>(item.clone()).and_then(|request| {
-            service::new_tracking(
+            validate::new_tracking(
                 request.tracking_number.as_deref(),
                 request.carrier_code.as_deref(),
                 request.merchant_fields(),
@@ -193,8 +219,8 @@ pub async fn batch(
             Err(error) => result.errors.push(item_error(&item, &error)),
         }
     }
-    if !accepted.is_empty() {
-        for outcome in state.store.create_trackings(account.id, accepted).await? {
+    {
+        for outcome in state.trackings.create_many(account.id, accepted).await? {
             match outcome {
                 CreateOutcome::Created(t) => result.trackings.push(V2Created::from(t.as_ref())),
                 CreateOutcome::AlreadyExists {
@@ -479,20 +505,21 @@ pub async fn update(
     let archived = request
         .archived
         .as_deref()
-        .map(|raw| service::archived_flag(raw, "archived"))
+        .map(|raw| validate::archived_flag(raw, "archived"))
         .transpose()?;
     let tracking = find(&state, account.id, &key)
         .await?
         .ok_or_else(|| not_tracked(&key))?;
-    let tracking = service::update(
-        state.store.as_ref(),
-        account.id,
-        &tracking.id,
-        request.merchant_fields(),
-        None,
-        archived,
-    )
-    .await?;
+    let tracking = state
+        .trackings
+        .update(
+            account.id,
+            &tracking.id,
+            request.merchant_fields(),
+            None,
+            archived,
+        )
+        .await?;
     ok(V2Tracking::new(&tracking, Utc::now()))
 }
 
@@ -556,7 +583,7 @@ pub async fn realtime(
         courier: request.carrier_code.clone(),
         fields: Box::new(request.merchant_fields()),
     };
-    let result = service::realtime(&state, account.id, target).await?;
+    let result = state.trackings.realtime(account.id, target).await?;
     ok(V2RealtimeResult {
         items: vec![V2RealtimeItem {
             tracking: V2Tracking::new(&result.tracking, Utc::now()),
@@ -702,7 +729,7 @@ pub async fn change_carrier(
         request.carrier_code.as_deref(),
     )?;
     let new_carrier = match request.update_carrier_code.as_deref().map(str::trim) {
-        Some(code) if !code.is_empty() => service::courier_code(code)?,
+        Some(code) if !code.is_empty() => validate::courier_code(code)?,
         _ => {
             return Err(V2Error::new(
                 V2Code::InvalidCarrierCode,
@@ -713,14 +740,15 @@ pub async fn change_carrier(
     let tracking = find(&state, account.id, &key)
         .await?
         .ok_or_else(|| not_tracked(&key))?;
-    let tracking = service::update(
-        state.store.as_ref(),
-        account.id,
-        &tracking.id,
-        Default::default(),
-        Some(new_carrier.code),
-        None,
-    )
-    .await?;
+    let tracking = state
+        .trackings
+        .update(
+            account.id,
+            &tracking.id,
+            Default::default(),
+            Some(new_carrier.code),
+            None,
+        )
+        .await?;
     ok(V2Tracking::new(&tracking, Utc::now()))
 }

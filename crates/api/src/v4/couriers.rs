@@ -7,8 +7,20 @@ use axum::Json;
 use super::wire::{CourierView, DetectRequest, DetectedCourierView, Envelope};
 use crate::error::ApiError;
 use crate::extract::{parse_json, Authenticated, RawBody};
-use crate::service;
-use crate::AppState;
+use crate::{AppState, ClassedRoutes};
+use parceld_model::LimitClass;
+use parceld_service::validate;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// This module's routes, all in the v4 "other" rate-limit class.
+pub fn routes() -> ClassedRoutes {
+    vec![(
+        LimitClass::V4Other,
+        OpenApiRouter::default()
+            .routes(routes!(all))
+            .routes(routes!(detect)),
+    )]
+}
 
 /// List every courier parceld knows.
 #[utoipa::path(
@@ -50,7 +62,7 @@ pub async fn detect(
     RawBody(body): RawBody,
 ) -> Result<Json<Envelope<Vec<DetectedCourierView>>>, ApiError> {
     let request: DetectRequest = parse_json(&body)?;
-    let number = service::tracking_number(request.tracking_number.as_deref())?;
+    let number = validate::tracking_number(request.tracking_number.as_deref())?;
     let candidates = parceld_detect::detect(number.as_str());
     Ok(Json(Envelope::ok(
         candidates.iter().map(DetectedCourierView::from).collect(),

@@ -1,15 +1,18 @@
 //! The v4 tracking endpoints: create, batch create, list, update, delete and retrack.
 //!
-//! Handlers only translate: wire request → validation in [`crate::service`] → a store call →
-//! wire response. Every client mistake becomes an [`ApiError`] with a public code.
+//! Handlers only translate: wire request → a rule or operation of `parceld_service` → wire
+//! response. Every client mistake becomes an [`ApiError`] with a public code.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use parceld_model::{DeliveryStatus, Tracking, TrackingId};
-use parceld_store::{CreateOutcome, Page, RetrackOutcome, TrackingFilter};
+use parceld_model::{DeliveryStatus, Tracking, TrackingFields};
+use parceld_service::trackings::already_exists;
+use parceld_service::validate::{self, at_most_a_batch};
+use parceld_service::{RealtimeTarget, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use parceld_store::{CreateOutcome, Page, TrackingFilter};
 use serde::Serialize;
 
 use super::wire::{
@@ -18,11 +21,34 @@ use super::wire::{
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{from_value, parse_json, Authenticated, QueryPairs, RawBody};
-use crate::service::{self, RealtimeTarget, DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE};
-use crate::AppState;
-use parceld_model::TrackingFields;
+use crate::{AppState, ClassedRoutes};
+use parceld_model::LimitClass;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
+
+/// This module's routes by rate-limit class: create and real-time have their own budgets.
+pub fn routes() -> ClassedRoutes {
+    vec![
+        (
+            LimitClass::V4Create,
+            OpenApiRouter::default().routes(routes!(create)),
+        ),
+        (
+            LimitClass::V4Realtime,
+            OpenApiRouter::default().routes(routes!(realtime)),
+        ),
+        (
+            LimitClass::V4Other,
+            OpenApiRouter::default()
+                .routes(routes!(batch))
+                .routes(routes!(list))
+                .routes(routes!(update))
+                .routes(routes!(delete))
+                .routes(routes!(retrack)),
+        ),
+    ]
+}
 
 /// A success whose data borrows from a tracking: serialised in the handler, while the tracking
 /// is alive.
@@ -57,15 +83,8 @@ fn size_of(trackings: &[Tracking]) -> usize {
         + 64
 }
 
-fn tracking_id(raw: &str) -> Result<TrackingId, ApiError> {
-    TrackingId::parse(raw).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::InvalidTrackingId,
-            format!(
-                "`{raw}` is not a tracking id: ids are the 32 hex characters that create returned."
-            ),
-        )
-    })
+fn tracking_id(raw: &str) -> Result<parceld_model::TrackingId, ApiError> {
+    Ok(validate::tracking_id(raw)?)
 }
 
 /// Create one tracking.
@@ -86,42 +105,18 @@ pub async fn create(
     RawBody(body): RawBody,
 ) -> RenderedResult {
     let request: CreateTrackingRequest = parse_json(&body)?;
-    let new = service::new_tracking(
+    let new = validate::new_tracking(
         request.tracking_number.as_deref(),
         request.courier_code.as_deref(),
         request.merchant_fields(),
     )?;
-    let outcome = state
-        .store
-        .create_trackings(account.id, vec![new])
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::internal("create returned no outcome"))?;
-    match outcome {
-        CreateOutcome::Created(tracking) => {
-            // v4 create is real-time: ask the courier now (bounded by the engine's timeout). A
-            // failure leaves the tracking pending with a status_info saying why; the scheduler
-            // carries on with it.
-            let tracking = if state.engine.can_track(&tracking.courier_code) {
-                match state.engine.refresh_now(account.id, &tracking.id, false).await {
-                    Ok(result) => Box::new(result.tracking),
-                    Err(error) => {
-                        tracing::warn!(%error, "real-time fetch on create failed");
-                        tracking
-                    }
-                }
-            } else {
-                tracking
-            };
-            render(TrackingView::new(&tracking, Utc::now()), 4096)
-        }
+    // v4 create is real-time: the courier is asked now.
+    match state.trackings.create(account.id, new, true).await? {
+        CreateOutcome::Created(tracking) => render(TrackingView::new(&tracking, Utc::now()), 4096),
         CreateOutcome::AlreadyExists {
             tracking_number,
             courier_code,
-        } => Err(ApiError::new(
-            ErrorCode::TrackingExists,
-            format!("`{tracking_number}` with courier `{courier_code}` is already tracked; GET /v4/trackings/get?tracking_numbers={tracking_number} returns it."),
-        )),
+        } => Err(already_exists(&tracking_number, &courier_code).into()),
     }
 }
 
@@ -149,15 +144,12 @@ pub async fn batch(
             "The body must be a JSON array of trackings, e.g. [{\"tracking_number\":\"…\",\"courier_code\":\"…\"}].",
         ));
     };
-    if items.len() > MAX_BATCH {
-        return Err(ApiError::new(
-            ErrorCode::TooManyShipments,
-            format!(
-                "This batch has {} items; split it into calls of at most {MAX_BATCH}.",
-                items.len()
-            ),
-        ));
-    }
+    at_most_a_batch(items.len(), |count| {
+        format!(
+            "This batch has {count} items; split it into calls of at most {}.",
+            parceld_service::MAX_BATCH
+        )
+    })?;
     let mut result = BatchResultView::default();
     let mut accepted = Vec::new();
     for item in items {
@@ -170,11 +162,11 @@ pub async fn batch(
             .and_then(|v| v.as_str())
             .map(str::to_string);
         let validated = from_value::<CreateTrackingRequest>(item).and_then(|request| {
-            service::new_tracking(
+            Ok(validate::new_tracking(
                 request.tracking_number.as_deref(),
                 request.courier_code.as_deref(),
                 request.merchant_fields(),
-            )
+            )?)
         });
         match validated {
             Ok(new) => accepted.push(new),
@@ -187,8 +179,8 @@ pub async fn batch(
             }),
         }
     }
-    if !accepted.is_empty() {
-        for outcome in state.store.create_trackings(account.id, accepted).await? {
+    {
+        for outcome in state.trackings.create_many(account.id, accepted).await? {
             match outcome {
                 CreateOutcome::Created(t) => result.success.push(BatchItemView {
                     id: Some(t.id.to_string()),
@@ -273,25 +265,22 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<(TrackingFilter, Page), Ap
                     .split(',')
                     .map(str::trim)
                     .filter(|n| !n.is_empty())
-                    .map(|n| service::tracking_number(Some(n)).map(|n| n.into_string()))
+                    .map(|n| validate::tracking_number(Some(n)).map(|n| n.into_string()))
                     .collect::<Result<_, _>>()?;
-                if numbers.len() > MAX_BATCH {
-                    return Err(ApiError::new(
-                        ErrorCode::TooManyShipments,
-                        format!("`tracking_numbers` names {} numbers; ask for at most {MAX_BATCH} per call.", numbers.len()),
-                    ));
-                }
+                at_most_a_batch(numbers.len(), |count| {
+                    format!("`tracking_numbers` names {count} numbers; ask for at most {} per call.", parceld_service::MAX_BATCH)
+                })?;
                 filter.tracking_numbers = numbers;
             }
             "courier_code" => {
-                filter.courier_code = Some(service::courier_code(&value)?.code.to_string())
+                filter.courier_code = Some(validate::courier_code(&value)?.code.to_string())
             }
             "delivery_status" => {
                 filter.delivery_status = Some(value.trim().parse::<DeliveryStatus>().map_err(|_| {
                     invalid_param(&name, format!("`{value}` is not a status; use one of {}.", status_list()))
                 })?)
             }
-            "archived_status" => filter.archived = Some(service::archived_flag(&value, &name)?),
+            "archived_status" => filter.archived = Some(validate::archived_flag(&value, &name)?),
             "created_date_min" => filter.created_min = Some(parse_time(&name, &value)?),
             "created_date_max" => filter.created_max = Some(parse_time(&name, &value)?),
             "updated_date_min" => filter.updated_min = Some(parse_time(&name, &value)?),
@@ -424,17 +413,18 @@ pub async fn update(
     let archived = request
         .archived_status
         .as_deref()
-        .map(|raw| service::archived_flag(raw, "archived_status"))
+        .map(|raw| validate::archived_flag(raw, "archived_status"))
         .transpose()?;
-    let tracking = service::update(
-        state.store.as_ref(),
-        account.id,
-        &id,
-        request.merchant_fields(),
-        request.courier_code_new.as_deref(),
-        archived,
-    )
-    .await?;
+    let tracking = state
+        .trackings
+        .update(
+            account.id,
+            &id,
+            request.merchant_fields(),
+            request.courier_code_new.as_deref(),
+            archived,
+        )
+        .await?;
     Ok(Json(Envelope::ok(UpdateResultView::from(&tracking))))
 }
 
@@ -456,11 +446,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> RenderedResult {
     let id = tracking_id(&id)?;
-    let tracking = state
-        .store
-        .delete_tracking(account.id, &id)
-        .await?
-        .ok_or_else(ApiError::tracking_not_found)?;
+    let tracking = state.trackings.delete(account.id, &id).await?;
     render(TrackingView::new(&tracking, Utc::now()), 4096)
 }
 
@@ -482,16 +468,8 @@ pub async fn retrack(
     Path(id): Path<String>,
 ) -> RenderedResult {
     let id = tracking_id(&id)?;
-    match state.store.retrack(account.id, &id).await? {
-        RetrackOutcome::Retracked(tracking) => {
-            render(TrackingView::new(&tracking, Utc::now()), 4096)
-        }
-        RetrackOutcome::NotExpired => Err(ApiError::new(
-            ErrorCode::RetrackNotAllowed,
-            "This tracking is not expired; parceld keeps refreshing it on its own.",
-        )),
-        RetrackOutcome::NotFound => Err(ApiError::tracking_not_found()),
-    }
+    let tracking = state.trackings.retrack(account.id, &id).await?;
+    render(TrackingView::new(&tracking, Utc::now()), 4096)
 }
 
 /// Fetch one shipment from its courier now (a parceld extension of the v4 API).
@@ -539,7 +517,7 @@ pub async fn realtime(
             }),
         },
     };
-    let result = service::realtime(&state, account.id, target).await?;
+    let result = state.trackings.realtime(account.id, target).await?;
     render(
         RealtimeView {
             tracking: TrackingView::new(&result.tracking, Utc::now()),

@@ -1,45 +1,39 @@
 //! `/v4/webhooks`: an account's webhook endpoints, their delivery log, redelivery and test
 //! events (a parceld extension of the TrackingMore v4 API).
 //!
-//! Handlers validate with the same rules as the CLI ([`parse_statuses`], the engine's
-//! `check_url`), call the store, and answer in the v4 envelope; every mistake is a public code
-//! (4170–4174, 4130, 400) and changes nothing. An endpoint of another account is "no such
-//! webhook", the same as one that never existed.
+//! Handlers parse the request, call the `WebhookService` (which validates with the same rules as
+//! the CLI and sends test events the way the dispatcher sends deliveries), and answer in the v4
+//! envelope; every mistake is a public code (4170–4174, 4130, 400) and changes nothing. An
+//! endpoint of another account is "no such webhook", the same as one that never existed.
 
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use chrono::Utc;
-use parceld_engine::webhooks::{
-    after_attempt, check_url, signing, EventContext, RenderPayload, UrlError, TEST_EVENT,
-};
-use parceld_model::DeliveryStatus;
-use parceld_store::{
-    AttemptOutcome, AttemptRecord, CreateWebhook, DeliveryInfo, NewWebhook, WebhookEndpoint,
-    WebhookPatch, WebhookVersion,
-};
+use axum::Json;
+use parceld_model::LimitClass;
+use parceld_service::WebhookInput;
+use parceld_store::{DeliveryInfo, WebhookEndpoint};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::wire::{iso, status_list, Envelope};
+use super::wire::{iso, Envelope};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{parse_json, Authenticated, QueryPairs, RawBody};
-use crate::AppState;
+use crate::{AppState, ClassedRoutes};
 
 type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
 
-/// The routes, to merge into the authenticated v4 router.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v4/webhooks", post(create).get(list))
-        .route("/v4/webhooks/{id}", get(show).put(update).delete(remove))
-        .route("/v4/webhooks/{id}/rotate_secret", post(rotate_secret))
-        .route("/v4/webhooks/{id}/test", post(test))
-        .route("/v4/webhooks/{id}/deliveries", get(deliveries))
-        .route(
-            "/v4/webhooks/{id}/deliveries/{delivery_id}/redeliver",
-            post(redeliver),
-        )
+/// This module's routes, all in the v4 "other" rate-limit class.
+pub fn routes() -> ClassedRoutes {
+    vec![(
+        LimitClass::V4Other,
+        OpenApiRouter::default()
+            .routes(routes!(create, list))
+            .routes(routes!(show, update, remove))
+            .routes(routes!(rotate_secret))
+            .routes(routes!(test))
+            .routes(routes!(deliveries))
+            .routes(routes!(redeliver)),
+    )]
 }
 
 /// Body of `POST /v4/webhooks` and `PUT /v4/webhooks/{id}`.
@@ -57,6 +51,18 @@ pub struct WebhookRequest {
     pub version: Option<String>,
     /// Default true. Setting it true again re-enables an endpoint parceld disabled.
     pub enabled: Option<bool>,
+}
+
+impl From<WebhookRequest> for WebhookInput {
+    fn from(request: WebhookRequest) -> Self {
+        WebhookInput {
+            url: request.url,
+            description: request.description,
+            statuses: request.statuses,
+            version: request.version,
+            enabled: request.enabled,
+        }
+    }
 }
 
 /// A webhook endpoint.
@@ -180,86 +186,6 @@ impl From<&DeliveryInfo> for DeliveryView {
     }
 }
 
-/// Parses a status filter: `"all"`, `["all"]`, or a list of the nine statuses. Empty means all.
-pub fn parse_statuses(value: &serde_json::Value) -> Result<Vec<DeliveryStatus>, ApiError> {
-    let bad = |detail: String| ApiError::new(ErrorCode::WebhookStatusInvalid, detail);
-    let names: Vec<&str> = match value {
-        serde_json::Value::String(s) => s.split(',').map(str::trim).collect(),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .map(|v| {
-                v.as_str().ok_or_else(|| {
-                    bad(format!(
-                        "`statuses` must be a list of status names; got {v}."
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        other => {
-            return Err(bad(format!(
-                "`statuses` must be \"all\" or a list of status names; got {other}."
-            )))
-        }
-    };
-    if names.iter().any(|n| n.eq_ignore_ascii_case("all")) {
-        return Ok(Vec::new());
-    }
-    if names.is_empty() || names.iter().all(|n| n.is_empty()) {
-        return Err(bad(format!(
-            "`statuses` is empty; send \"all\" or some of: {}.",
-            status_list()
-        )));
-    }
-    let mut statuses = Vec::new();
-    for name in names {
-        let status = name
-            .to_ascii_lowercase()
-            .parse::<DeliveryStatus>()
-            .map_err(|_| {
-                bad(format!(
-                    "`{name}` is not a status; use \"all\" or some of: {}.",
-                    status_list()
-                ))
-            })?;
-        if !statuses.contains(&status) {
-            statuses.push(status);
-        }
-    }
-    Ok(statuses)
-}
-
-fn parse_version(raw: &str) -> Result<WebhookVersion, ApiError> {
-    WebhookVersion::parse(raw).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::InvalidField,
-            format!("`version` must be \"v4\" or \"v2\"; got `{raw}`."),
-        )
-    })
-}
-
-fn url_error(error: UrlError) -> ApiError {
-    ApiError::new(ErrorCode::WebhookUrlInvalid, format!("{error}."))
-}
-
-fn not_found(id: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::WebhookNotFound,
-        format!("No webhook `{id}` belongs to your account; GET /v4/webhooks lists them."),
-    )
-}
-
-async fn endpoint_of(
-    state: &AppState,
-    account: i64,
-    id: &str,
-) -> Result<WebhookEndpoint, ApiError> {
-    state
-        .store
-        .webhook(Some(account), id)
-        .await?
-        .ok_or_else(|| not_found(id))
-}
-
 /// Register a webhook endpoint.
 #[utoipa::path(
     post,
@@ -278,37 +204,8 @@ pub async fn create(
     RawBody(body): RawBody,
 ) -> ApiResult<WebhookView> {
     let request: WebhookRequest = parse_json(&body)?;
-    let url = request.url.as_deref().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::WebhookUrlInvalid,
-            "`url` is required: the address parceld POSTs events to.",
-        )
-    })?;
-    let url = check_url(url, state.webhooks.client.policy()).map_err(url_error)?;
-    let statuses = match &request.statuses {
-        Some(value) => parse_statuses(value)?,
-        None => Vec::new(),
-    };
-    let version = match &request.version {
-        Some(raw) => parse_version(raw)?,
-        None => WebhookVersion::V4,
-    };
-    let new = NewWebhook {
-        url: url.to_string(),
-        description: request.description.unwrap_or_default(),
-        statuses,
-        version,
-        enabled: request.enabled.unwrap_or(true),
-        secret: signing::generate_secret(),
-    };
-    let max = state.webhooks.settings.max_per_account;
-    match state.store.create_webhook(account.id, &new, max).await? {
-        CreateWebhook::Created(endpoint) => Ok(Json(Envelope::ok(WebhookView::from(&*endpoint)))),
-        CreateWebhook::LimitReached { max } => Err(ApiError::new(
-            ErrorCode::WebhookLimitReached,
-            format!("An account may have {max} webhooks; delete one (DELETE /v4/webhooks/{{id}}) first."),
-        )),
-    }
+    let endpoint = state.webhooks.create(account.id, request.into()).await?;
+    Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
 }
 
 /// List the account's webhook endpoints.
@@ -323,7 +220,7 @@ pub async fn list(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
 ) -> ApiResult<Vec<WebhookView>> {
-    let endpoints = state.store.webhooks(Some(account.id)).await?;
+    let endpoints = state.webhooks.list(account.id).await?;
     Ok(Json(Envelope::ok(
         endpoints.iter().map(WebhookView::from).collect(),
     )))
@@ -346,7 +243,7 @@ pub async fn show(
     Authenticated(account): Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<WebhookView> {
-    let endpoint = endpoint_of(&state, account.id, &id).await?;
+    let endpoint = state.webhooks.endpoint(account.id, &id).await?;
     Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
 }
 
@@ -370,26 +267,10 @@ pub async fn update(
     RawBody(body): RawBody,
 ) -> ApiResult<WebhookView> {
     let request: WebhookRequest = parse_json(&body)?;
-    let patch = WebhookPatch {
-        url: match request.url.as_deref() {
-            Some(url) => Some(
-                check_url(url, state.webhooks.client.policy())
-                    .map_err(url_error)?
-                    .to_string(),
-            ),
-            None => None,
-        },
-        description: request.description,
-        statuses: request.statuses.as_ref().map(parse_statuses).transpose()?,
-        version: request.version.as_deref().map(parse_version).transpose()?,
-        enabled: request.enabled,
-        secret: None,
-    };
     let endpoint = state
-        .store
-        .update_webhook(Some(account.id), &id, &patch)
-        .await?
-        .ok_or_else(|| not_found(&id))?;
+        .webhooks
+        .update(account.id, &id, request.into())
+        .await?;
     Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
 }
 
@@ -410,11 +291,7 @@ pub async fn remove(
     Authenticated(account): Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<WebhookView> {
-    let endpoint = state
-        .store
-        .delete_webhook(Some(account.id), &id)
-        .await?
-        .ok_or_else(|| not_found(&id))?;
+    let endpoint = state.webhooks.remove(account.id, &id).await?;
     Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
 }
 
@@ -435,15 +312,7 @@ pub async fn rotate_secret(
     Authenticated(account): Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<WebhookView> {
-    let patch = WebhookPatch {
-        secret: Some(signing::generate_secret()),
-        ..WebhookPatch::default()
-    };
-    let endpoint = state
-        .store
-        .update_webhook(Some(account.id), &id, &patch)
-        .await?
-        .ok_or_else(|| not_found(&id))?;
+    let endpoint = state.webhooks.rotate_secret(account.id, &id).await?;
     Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
 }
 
@@ -492,8 +361,7 @@ pub async fn deliveries(
             }
         }
     }
-    let endpoint = endpoint_of(&state, account.id, &id).await?;
-    let log = state.store.deliveries(endpoint.pk, limit, None).await?;
+    let log = state.webhooks.deliveries(account.id, &id, limit).await?;
     Ok(Json(Envelope::ok(
         log.iter().map(DeliveryView::from).collect(),
     )))
@@ -519,22 +387,10 @@ pub async fn redeliver(
     Authenticated(account): Authenticated,
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> ApiResult<DeliveryView> {
-    let endpoint = endpoint_of(&state, account.id, &id).await?;
-    let missing = || {
-        ApiError::new(
-            ErrorCode::WebhookDeliveryNotFound,
-            format!("Webhook `{id}` has no delivery `{delivery_id}`; GET /v4/webhooks/{id}/deliveries lists them."),
-        )
-    };
-    if !state.store.redeliver(endpoint.pk, &delivery_id).await? {
-        return Err(missing());
-    }
     let delivery = state
-        .store
-        .deliveries(endpoint.pk, 1, Some(&delivery_id))
-        .await?
-        .pop()
-        .ok_or_else(missing)?;
+        .webhooks
+        .redeliver(account.id, &id, &delivery_id)
+        .await?;
     Ok(Json(Envelope::ok(DeliveryView::from(&delivery))))
 }
 
@@ -556,84 +412,6 @@ pub async fn test(
     Authenticated(account): Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<DeliveryView> {
-    let endpoint = endpoint_of(&state, account.id, &id).await?;
-    let now = Utc::now();
-    let event_id = parceld_store::webhooks::new_event_id();
-    let (pk, delivery_id) = state
-        .store
-        .insert_delivery(&endpoint, TEST_EVENT, &event_id, None, false)
-        .await?;
-    let body = crate::webhook_payload::PayloadRenderer.render(
-        &EventContext {
-            event: TEST_EVENT,
-            event_id: &event_id,
-            created_at: now,
-            webhook_id: &endpoint.id,
-            delivery_id: &delivery_id,
-        },
-        &crate::webhook_payload::sample_tracking(now),
-        endpoint.version,
-        &endpoint.secret,
-    );
-    let client = &state.webhooks.client;
-    let result = client
-        .send(&endpoint.url, &endpoint.secret, &event_id, &body)
-        .await;
-    // A test is sent once: delivered or failed, never queued for retries.
-    let outcome = match after_attempt(0, &result, &state.webhooks.settings, now) {
-        AttemptOutcome::Delivered => AttemptOutcome::Delivered,
-        _ => AttemptOutcome::GiveUp,
-    };
-    let disable_after =
-        chrono::Duration::seconds(state.webhooks.settings.disable_after_secs as i64);
-    state
-        .store
-        .record_attempts(
-            "api",
-            &[AttemptRecord {
-                delivery_pk: pk,
-                endpoint_pk: endpoint.pk,
-                attempted_at: now,
-                http_status: result.http_status,
-                latency_ms: result.latency_ms,
-                error: result.error,
-                response_snippet: result.response_snippet,
-                outcome,
-                payload: Some(body),
-            }],
-            disable_after,
-            Utc::now(),
-        )
-        .await?;
-    let delivery = state
-        .store
-        .deliveries(endpoint.pk, 1, Some(&delivery_id))
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::internal("the test delivery vanished"))?;
+    let delivery = state.webhooks.send_test(account.id, &id).await?;
     Ok(Json(Envelope::ok(DeliveryView::from(&delivery))))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn status_filters_parse() {
-        assert_eq!(parse_statuses(&json!("all")).unwrap(), vec![]);
-        assert_eq!(parse_statuses(&json!(["ALL"])).unwrap(), vec![]);
-        assert_eq!(
-            parse_statuses(&json!(["delivered", "exception", "delivered"])).unwrap(),
-            vec![DeliveryStatus::Delivered, DeliveryStatus::Exception]
-        );
-        assert_eq!(
-            parse_statuses(&json!("pickup, transit")).unwrap(),
-            vec![DeliveryStatus::Pickup, DeliveryStatus::Transit]
-        );
-        for bad in [json!(["delivred"]), json!([]), json!(7), json!([1])] {
-            let error = parse_statuses(&bad).unwrap_err();
-            assert_eq!(error.code, ErrorCode::WebhookStatusInvalid, "{bad}");
-        }
-    }
 }
