@@ -20,7 +20,8 @@ pub struct NewTrackingRequest {
     pub fields: TrackingFields,
 }
 
-/// Declares the JSON shape of a create record from the merchant fields' names.
+/// Declares the JSON shape of a create record from the merchant fields' names (the one list in
+/// `parceld_model::merchant_fields!`).
 macro_rules! create_record {
     ({} $( $field:ident $info:tt )*) => {
         /// The v4 create fields, refusing any other.
@@ -29,7 +30,7 @@ macro_rules! create_record {
         struct CreateRecord {
             tracking_number: Option<String>,
             courier_code: Option<String>,
-            $( #[serde(default)] $field: Option<String>, )*
+            $( $field: Option<String>, )*
         }
 
         impl From<CreateRecord> for NewTrackingRequest {
@@ -46,13 +47,7 @@ macro_rules! create_record {
     };
 }
 
-create_record! { {}
-    order_number [] order_id [] order_date [] origin_country_iso2 [] destination_country_iso2 []
-    customer_name [] customer_email [] customer_sms [] recipient_postcode [] title []
-    logistics_channel [] note [] label [] tracking_courier_account [] tracking_postal_code []
-    tracking_origin_country [] tracking_destination_country [] tracking_ship_date []
-    tracking_key [] language [] auto_correct []
-}
+parceld_model::merchant_fields!(create_record);
 
 impl NewTrackingRequest {
     /// Reads one JSON object of create fields.
