@@ -130,7 +130,11 @@ pub(crate) fn api_routes() -> [(Face, ClassedRoutes); 2] {
         v4::couriers::routes(),
         v4::webhooks::routes(),
     ];
-    let v2 = [v2::trackings::routes(), v2::carriers::routes()];
+    let v2 = [
+        v2::trackings::routes(),
+        v2::batches::routes(),
+        v2::carriers::routes(),
+    ];
     [
         (Face::V4, v4.into_iter().flatten().collect()),
         (Face::V2, v2.into_iter().flatten().collect()),

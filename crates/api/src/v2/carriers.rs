@@ -1,15 +1,14 @@
 //! `GET /v2/carriers` (the courier registry) and `POST /v2/carriers/detect`.
 
 use axum::Json;
+use parceld_model::LimitClass;
+use parceld_service::validate;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::wire::{V2Carrier, V2DetectRequest, V2DetectedCarrier, V2Envelope};
 use super::{parse_object, V2Body};
 use crate::error::{V2Code, V2Error};
 use crate::extract::Authenticated;
-use parceld_model::LimitClass;
-use parceld_service::validate;
-use utoipa_axum::{router::OpenApiRouter, routes};
-
 use crate::ClassedRoutes;
 
 /// This module's routes, all in the v2 "other" rate-limit class.

@@ -7,6 +7,7 @@
 //! response, with errors translated from `ServiceError` through [`crate::error::ApiError`] into [`V2Error`]. One core,
 //! two faces.
 
+pub mod batches;
 pub mod carriers;
 pub mod trackings;
 pub mod wire;

@@ -1,30 +1,26 @@
-//! The v2 tracking endpoints. Each translates onto the services the v4 handlers use; v2 names a
-//! tracking by its courier and number rather than by id.
-
-use std::collections::HashSet;
+//! The v2 endpoints of one tracking (and the list). Each translates onto the services the v4
+//! handlers use; v2 names a tracking by its courier and number rather than by id. The calls that
+//! name up to 40 trackings at once are in [`super::batches`].
 
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use parceld_model::{DeliveryStatus, Tracking};
+use parceld_model::{DeliveryStatus, LimitClass, Tracking};
 use parceld_service::validate;
-use parceld_service::{RealtimeTarget, DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE};
+use parceld_service::{RealtimeTarget, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use parceld_store::{AccountId, CreateOutcome, NumberKey, Page, TrackingFilter};
-use serde_json::Value;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::wire::{
-    V2BatchResult, V2ChangeCarrierRequest, V2CreateRequest, V2Created, V2DeleteResult, V2Envelope,
-    V2ItemResult, V2Meta, V2NotUpdateResult, V2NumberRequest, V2Page, V2RealtimeItem,
+    V2ChangeCarrierRequest, V2CreateRequest, V2Created, V2Envelope, V2Page, V2RealtimeItem,
     V2RealtimeResult, V2StatusNumbers, V2Tracking, V2UpdateRequest,
 };
-use super::{from_value, parse_object, parse_value, V2Body, V2Query};
+use super::{parse_object, V2Body, V2Query};
 use crate::error::{V2Code, V2Error};
 use crate::extract::Authenticated;
 use crate::{AppState, ClassedRoutes};
-use parceld_model::LimitClass;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
-type V2Result<T> = Result<Json<V2Envelope<T>>, V2Error>;
+pub(super) type V2Result<T> = Result<Json<V2Envelope<T>>, V2Error>;
 
 /// This module's routes by rate-limit class: the list and real-time have their own budgets.
 pub fn routes() -> ClassedRoutes {
@@ -41,24 +37,24 @@ pub fn routes() -> ClassedRoutes {
             LimitClass::V2Other,
             OpenApiRouter::default()
                 .routes(routes!(post))
-                .routes(routes!(batch))
                 .routes(routes!(status_numbers))
-                .routes(routes!(not_update))
                 .routes(routes!(change_carrier))
-                .routes(routes!(delete_many))
                 .routes(routes!(get_one, update, delete))
                 .routes(routes!(get_one_lang)),
         ),
     ]
 }
 
-fn ok<T>(data: T) -> V2Result<T> {
+pub(super) fn ok<T>(data: T) -> V2Result<T> {
     Ok(Json(V2Envelope::ok(data)))
 }
 
 /// A courier code and number from a path or a body, checked: 4015 for an unknown courier, 4013
 /// or 4014 for a missing or malformed number.
-fn number_key(number: Option<&str>, carrier: Option<&str>) -> Result<NumberKey, V2Error> {
+pub(super) fn number_key(
+    number: Option<&str>,
+    carrier: Option<&str>,
+) -> Result<NumberKey, V2Error> {
     let number = validate::tracking_number(number)?;
     let carrier = match carrier.map(str::trim).filter(|c| !c.is_empty()) {
         Some(code) => validate::courier_code(code)?,
@@ -86,7 +82,7 @@ async fn find(
         .await?)
 }
 
-fn not_tracked(key: &NumberKey) -> V2Error {
+pub(super) fn not_tracked(key: &NumberKey) -> V2Error {
     V2Error::new(
         V2Code::TrackingNotFound,
         format!(
@@ -94,48 +90,6 @@ fn not_tracked(key: &NumberKey) -> V2Error {
             key.tracking_number, key.courier_code
         ),
     )
-}
-
-fn item_meta(error: &V2Error) -> V2Meta {
-    V2Meta {
-        code: error.code.code(),
-        kind: error.code.kind().to_string(),
-        message: error.message.clone(),
-    }
-}
-
-fn item_error(value: &Value, error: &V2Error) -> V2ItemResult {
-    V2ItemResult {
-        tracking_number: value
-            .get("tracking_number")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        carrier_code: value
-            .get("carrier_code")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        meta: item_meta(error),
-    }
-}
-
-/// A JSON array of at most 40 items, or 4012/4020 saying what is wrong.
-fn items(bytes: &[u8], example: &str) -> Result<Vec<Value>, V2Error> {
-    let Value::Array(items) = parse_value(bytes)? else {
-        return Err(V2Error::new(
-            V2Code::BadRequest,
-            format!("The body must be a JSON array, e.g. {example}."),
-        ));
-    };
-    if items.len() > MAX_BATCH {
-        return Err(V2Error::new(
-            V2Code::TooManyTrackings,
-            format!(
-                "This request has {} items; split it into calls of at most {MAX_BATCH}.",
-                items.len()
-            ),
-        ));
-    }
-    Ok(items)
 }
 
 /// Create one tracking (no courier call: the background refresh or real-time fetches it).
@@ -176,72 +130,6 @@ pub async fn post(
             format!("`{tracking_number}` with carrier `{courier_code}` is already tracked; GET /v2/trackings/{courier_code}/{tracking_number} returns it."),
         )),
     }
-}
-
-/// Create up to 40 trackings; each item succeeds or fails on its own.
-#[utoipa::path(
-    post,
-    path = "/v2/trackings/batch",
-    operation_id = "v2_batch",
-    tag = "v2",
-    request_body = Vec<V2CreateRequest>,
-    responses(
-        (status = 200, description = "Per-item results", body = V2Envelope<V2BatchResult>),
-        (status = 400, description = "4012 (not an array), 4015 (body not JSON) or 4020 (more than 40)"),
-    ),
-    security(("legacy_api_key" = []))
-)]
-pub async fn batch(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    V2Body(body): V2Body,
-) -> V2Result<V2BatchResult> {
-    let items = items(
-        &body,
-        "[{\"tracking_number\":\"…\",\"carrier_code\":\"…\"}]",
-    )?;
-    let mut result = V2BatchResult {
-        submitted: items.len(),
-        ..V2BatchResult::default()
-    };
-    let mut accepted = Vec::new();
-    for item in items {
-        let validated = from_value::<V2CreateRequest>(item.clone()).and_then(|request| {
-            validate::new_tracking(
-                request.tracking_number.as_deref(),
-                request.carrier_code.as_deref(),
-                request.merchant_fields(),
-            )
-            .map_err(V2Error::from)
-        });
-        match validated {
-            Ok(new) => accepted.push(new),
-            Err(error) => result.errors.push(item_error(&item, &error)),
-        }
-    }
-    {
-        for outcome in state.trackings.create_many(account.id, accepted).await? {
-            match outcome {
-                CreateOutcome::Created(t) => result.trackings.push(V2Created::from(t.as_ref())),
-                CreateOutcome::AlreadyExists {
-                    tracking_number,
-                    courier_code,
-                } => {
-                    let error = V2Error::new(
-                        V2Code::TrackingExists,
-                        "This number is already tracked with this carrier.",
-                    );
-                    result.errors.push(V2ItemResult {
-                        tracking_number: Some(tracking_number),
-                        carrier_code: Some(courier_code),
-                        meta: item_meta(&error),
-                    });
-                }
-            }
-        }
-    }
-    result.added = result.trackings.len();
-    ok(result)
 }
 
 fn bad_param(name: &str, detail: impl std::fmt::Display) -> V2Error {
@@ -596,112 +484,6 @@ pub async fn realtime(
             .to_string(),
             carrier_error: result.carrier_error,
         }],
-    })
-}
-
-/// An array of `{tracking_number, carrier_code}`, read: how many were sent, the valid keys (with
-/// the item they came from) and the items that were not valid.
-struct NumberItems {
-    submitted: usize,
-    keys: Vec<(Value, NumberKey)>,
-    errors: Vec<V2ItemResult>,
-}
-
-fn number_items(bytes: &[u8]) -> Result<NumberItems, V2Error> {
-    let items = items(
-        bytes,
-        "[{\"tracking_number\":\"…\",\"carrier_code\":\"…\"}]",
-    )?;
-    let submitted = items.len();
-    let mut keys = Vec::new();
-    let mut errors = Vec::new();
-    for item in items {
-        let key = from_value::<V2NumberRequest>(item.clone())
-            .and_then(|r| number_key(r.tracking_number.as_deref(), r.carrier_code.as_deref()));
-        match key {
-            Ok(key) => keys.push((item, key)),
-            Err(error) => errors.push(item_error(&item, &error)),
-        }
-    }
-    Ok(NumberItems {
-        submitted,
-        keys,
-        errors,
-    })
-}
-
-/// The items the store did not find, as 4017 results.
-fn missing(keys: &[(Value, NumberKey)], found: &[NumberKey]) -> Vec<V2ItemResult> {
-    let found: HashSet<&NumberKey> = found.iter().collect();
-    keys.iter()
-        .filter(|(_, key)| !found.contains(key))
-        .map(|(item, key)| item_error(item, &not_tracked(key)))
-        .collect()
-}
-
-/// Stop updating up to 40 trackings: they are archived and the background refresh skips them.
-#[utoipa::path(
-    post,
-    path = "/v2/trackings/notupdate",
-    operation_id = "v2_not_update",
-    tag = "v2",
-    request_body = Vec<V2NumberRequest>,
-    responses(
-        (status = 200, description = "How many were archived, and the items that failed", body = V2Envelope<V2NotUpdateResult>),
-        (status = 400, description = "4012 (not an array), 4015 (body not JSON) or 4020 (more than 40)"),
-    ),
-    security(("legacy_api_key" = []))
-)]
-pub async fn not_update(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    V2Body(body): V2Body,
-) -> V2Result<V2NotUpdateResult> {
-    let NumberItems {
-        submitted,
-        keys,
-        mut errors,
-    } = number_items(&body)?;
-    let wanted: Vec<NumberKey> = keys.iter().map(|(_, k)| k.clone()).collect();
-    let archived = state.store.archive_many(account.id, &wanted).await?;
-    errors.extend(missing(&keys, &archived));
-    ok(V2NotUpdateResult {
-        submitted,
-        change: archived.len(),
-        trackings: errors,
-    })
-}
-
-/// Delete up to 40 trackings.
-#[utoipa::path(
-    post,
-    path = "/v2/trackings/delete",
-    operation_id = "v2_delete_many",
-    tag = "v2",
-    request_body = Vec<V2NumberRequest>,
-    responses(
-        (status = 200, description = "How many were deleted, and the items that failed", body = V2Envelope<V2DeleteResult>),
-        (status = 400, description = "4012 (not an array), 4015 (body not JSON) or 4020 (more than 40)"),
-    ),
-    security(("legacy_api_key" = []))
-)]
-pub async fn delete_many(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    V2Body(body): V2Body,
-) -> V2Result<V2DeleteResult> {
-    let NumberItems {
-        submitted,
-        keys,
-        mut errors,
-    } = number_items(&body)?;
-    let wanted: Vec<NumberKey> = keys.iter().map(|(_, k)| k.clone()).collect();
-    let deleted = state.store.delete_many(account.id, &wanted).await?;
-    errors.extend(missing(&keys, &deleted));
-    ok(V2DeleteResult {
-        submitted,
-        delete: deleted.len(),
-        trackings: errors,
     })
 }
 

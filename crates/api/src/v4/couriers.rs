@@ -3,14 +3,14 @@
 
 use axum::extract::State;
 use axum::Json;
+use parceld_model::LimitClass;
+use parceld_service::validate;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::wire::{CourierView, DetectRequest, DetectedCourierView, Envelope};
 use crate::error::ApiError;
 use crate::extract::{parse_json, Authenticated, RawBody};
 use crate::{AppState, ClassedRoutes};
-use parceld_model::LimitClass;
-use parceld_service::validate;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// This module's routes, all in the v4 "other" rate-limit class.
 pub fn routes() -> ClassedRoutes {

@@ -8,12 +8,13 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use parceld_model::{DeliveryStatus, Tracking, TrackingFields};
+use parceld_model::{DeliveryStatus, LimitClass, Tracking, TrackingFields};
 use parceld_service::trackings::already_exists;
 use parceld_service::validate::{self, at_most_a_batch};
 use parceld_service::{RealtimeTarget, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use parceld_store::{CreateOutcome, Page, TrackingFilter};
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::wire::{
     iso, status_list, BatchItemView, BatchResultView, CreateTrackingRequest, Envelope, Meta,
@@ -22,8 +23,6 @@ use super::wire::{
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{from_value, parse_json, Authenticated, QueryPairs, RawBody};
 use crate::{AppState, ClassedRoutes};
-use parceld_model::LimitClass;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
 
