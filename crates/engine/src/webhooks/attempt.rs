@@ -135,3 +135,67 @@ pub async fn attempt(
         payload: Some(body),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(attempts: i64) -> ClaimedDelivery {
+        ClaimedDelivery {
+            pk: 7,
+            id: "dlv_1".into(),
+            event: "TRACKING_UPDATED".into(),
+            event_id: "evt_1".into(),
+            tracking_pk: Some(3),
+            attempts,
+            payload: None,
+            created_at: Utc::now(),
+            endpoint_pk: 2,
+            endpoint_id: "wh_1".into(),
+            // Loopback is refused by the default address policy: the attempt fails at once.
+            url: "http://127.0.0.1:9/hook".into(),
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            version: WebhookVersion::V4,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_delivery_is_retried_but_a_test_event_is_given_up() {
+        let settings = WebhookSettings::default();
+        let client = WebhookClient::new(&settings).unwrap();
+        let claimed = delivery(0);
+        let body = Some("{}".to_string());
+        let record = attempt(
+            &client,
+            &settings,
+            &Outgoing::claimed(&claimed),
+            body.clone(),
+        )
+        .await;
+        assert!(
+            matches!(record.outcome, AttemptOutcome::Retry { .. }),
+            "{record:?}"
+        );
+        assert_eq!((record.delivery_pk, record.endpoint_pk), (7, 2));
+        assert!(record.error.is_some());
+        assert_eq!(record.payload, body);
+
+        let once = Outgoing {
+            retries: false,
+            ..Outgoing::claimed(&claimed)
+        };
+        let record = attempt(&client, &settings, &once, body).await;
+        assert_eq!(record.outcome, AttemptOutcome::GiveUp);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_whose_tracking_is_gone_is_given_up_unsent() {
+        let settings = WebhookSettings::default();
+        let client = WebhookClient::new(&settings).unwrap();
+        let claimed = delivery(3);
+        let record = attempt(&client, &settings, &Outgoing::claimed(&claimed), None).await;
+        assert_eq!(record.outcome, AttemptOutcome::GiveUp);
+        assert_eq!(record.payload, None);
+        assert!(record.error.unwrap().contains("deleted"));
+    }
+}
