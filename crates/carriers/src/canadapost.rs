@@ -8,7 +8,7 @@
 
 use chrono::{NaiveDate, NaiveTime};
 use parceld_model::normalize::INFORMATIONAL;
-use parceld_model::{CourierType, DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
+use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
@@ -290,10 +290,6 @@ pub fn map_event(identifier: &str) -> Mapped {
 impl Carrier for CanadaPost {
     fn code(&self) -> &'static str {
         CODE
-    }
-
-    fn courier_type(&self) -> CourierType {
-        CourierType::Postal
     }
 
     fn default_rate(&self) -> f64 {

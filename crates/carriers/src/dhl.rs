@@ -5,7 +5,7 @@
 //! events are told apart by their text (English and German patterns). Timestamps may end in
 //! `Z`, carry an offset, or (parcel-de) be German local time with nothing.
 
-use parceld_model::{CourierType, DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
+use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -246,10 +246,6 @@ pub fn map_event(status_code: &str, texts: &str) -> Mapped {
 impl Carrier for Dhl {
     fn code(&self) -> &'static str {
         CODE
-    }
-
-    fn courier_type(&self) -> CourierType {
-        CourierType::Express
     }
 
     fn default_rate(&self) -> f64 {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use chrono::DateTime;
 use parceld_model::normalize::INFORMATIONAL;
-use parceld_model::{CourierType, DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
+use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use serde_json::{json, Value};
 
 use crate::event::{checkpoint, Mapped, Place};
@@ -369,10 +369,6 @@ pub fn map_event(event_type: &str, derived: &str, exception: &str) -> Mapped {
 impl Carrier for FedEx {
     fn code(&self) -> &'static str {
         CODE
-    }
-
-    fn courier_type(&self) -> CourierType {
-        CourierType::Express
     }
 
     fn max_batch(&self) -> usize {

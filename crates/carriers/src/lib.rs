@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use parceld_model::{Checkpoint, CourierType, DeliveryStatus, ShipmentInfo, SubStatus};
+use parceld_model::{Checkpoint, DeliveryStatus, ShipmentInfo, SubStatus};
 
 pub mod canadapost;
 pub mod dhl;
@@ -148,8 +148,6 @@ pub type TrackOutcome = Result<TrackResult, CarrierError>;
 pub trait Carrier: Send + Sync {
     /// The courier code (`fedex`, `ups`, `usps`, `dhl`, `postnl-3s`, `canada-post`, `sandbox`).
     fn code(&self) -> &'static str;
-
-    fn courier_type(&self) -> CourierType;
 
     /// How many numbers one call may carry; callers split larger batches.
     fn max_batch(&self) -> usize {

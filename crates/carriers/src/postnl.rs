@@ -9,7 +9,7 @@
 
 use chrono::NaiveDateTime;
 use parceld_model::normalize::INFORMATIONAL;
-use parceld_model::{CourierType, DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
+use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -221,10 +221,6 @@ pub fn map_status(code: &str) -> Mapped {
 impl Carrier for PostNl {
     fn code(&self) -> &'static str {
         CODE
-    }
-
-    fn courier_type(&self) -> CourierType {
-        CourierType::Postal
     }
 
     fn default_rate(&self) -> f64 {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use parceld_model::{CourierType, DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
+use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 
 use crate::event::{checkpoint, Mapped, Place};
 use crate::settings::CarrierSettings;
@@ -304,10 +304,6 @@ impl Sandbox {
 impl Carrier for Sandbox {
     fn code(&self) -> &'static str {
         "sandbox"
-    }
-
-    fn courier_type(&self) -> CourierType {
-        CourierType::Express
     }
 
     fn max_batch(&self) -> usize {

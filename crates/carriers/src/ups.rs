@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use parceld_model::normalize::INFORMATIONAL;
-use parceld_model::{CourierType, DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
+use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -367,10 +367,6 @@ pub fn map_type(kind: &str) -> Mapped {
 impl Carrier for Ups {
     fn code(&self) -> &'static str {
         CODE
-    }
-
-    fn courier_type(&self) -> CourierType {
-        CourierType::Express
     }
 
     fn default_rate(&self) -> f64 {

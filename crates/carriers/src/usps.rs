@@ -5,7 +5,7 @@
 //! (`GMTTimestamp`) and the offset (`GMTOffset`); the UTC instant is the truth and the offset
 //! makes the local display. HTTP 404 and tracking-number errors mean "not found".
 
-use parceld_model::{CourierType, DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
+use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -241,10 +241,6 @@ pub fn map_event(code: &str) -> Mapped {
 impl Carrier for Usps {
     fn code(&self) -> &'static str {
         CODE
-    }
-
-    fn courier_type(&self) -> CourierType {
-        CourierType::Postal
     }
 
     fn default_rate(&self) -> f64 {
