@@ -9,8 +9,8 @@
 //! upper-case alphanumerics for [`ups_mod10`]).
 //!
 //! The algorithms and their parameters are documented in `jkeen/tracking_number_data`
-//! (`CHECKSUM_ALGORITHMS.md` and `couriers/*.json`) and, for S10, in UPU standard S10
-//! (see `/work/shared/reference/carrier-apis.md` §11).
+//! (`CHECKSUM_ALGORITHMS.md` and `couriers/*.json`) and, for S10, in the Universal Postal Union's
+//! standard S10 ("Identification of postal items — 13-character identifier").
 
 #[inline]
 fn digit(b: u8) -> u32 {

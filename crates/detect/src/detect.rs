@@ -16,9 +16,9 @@
 //! attributed to a courier because of its length alone.
 //!
 //! Formats, check-digit parameters and the example numbers used in the tests come from
-//! `jkeen/tracking_number_data` (`couriers/*.json`, `CHECKSUM_ALGORITHMS.md`) and from
-//! `/work/shared/reference/carrier-apis.md` (§11 for UPU S10, the per-carrier sections for PostNL
-//! and Canada Post).
+//! `jkeen/tracking_number_data` (`couriers/*.json`, `CHECKSUM_ALGORITHMS.md`), from the Universal
+//! Postal Union's standard S10 (13-character postal item identifiers), and from the carriers' own
+//! developer documentation summarised per carrier in `docs/carriers.md` (PostNL, Canada Post).
 
 use crate::checksum;
 use crate::registry::{self, Courier};
