@@ -173,7 +173,7 @@ pub fn next_state(
 mod tests {
     use super::*;
     use parceld_carriers::Shipment;
-    use parceld_model::{Checkpoint, Leg, ShipmentInfo, TrackingFields, TrackingId};
+    use parceld_model::{Checkpoint, ShipmentInfo, TrackingFields, TrackingId};
 
     fn settings() -> EngineSettings {
         EngineSettings {
@@ -205,19 +205,9 @@ mod tests {
 
     fn event(time: DateTime<Utc>, status: DeliveryStatus, sub: Option<SubStatus>) -> Checkpoint {
         Checkpoint {
-            leg: Leg::Origin,
-            time,
-            checkpoint_date: time.to_rfc3339(),
-            status,
             substatus: sub,
             detail: format!("{status}"),
-            location: String::new(),
-            country_iso2: String::new(),
-            state: String::new(),
-            city: String::new(),
-            zip: String::new(),
-            raw_status: String::new(),
-            raw_time: String::new(),
+            ..Checkpoint::at(time, status)
         }
     }
 

@@ -60,6 +60,27 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// A checkpoint of the origin leg at `time` with `status`, shown in UTC, and every text field
+    /// empty: the start of a struct update (`Checkpoint { detail: …, ..Checkpoint::at(t, s) }`)
+    /// for tests and synthetic data, which name only the fields they care about.
+    pub fn at(time: DateTime<Utc>, status: DeliveryStatus) -> Checkpoint {
+        Checkpoint {
+            leg: Leg::Origin,
+            time,
+            checkpoint_date: time.to_rfc3339(),
+            status,
+            substatus: None,
+            detail: String::new(),
+            location: String::new(),
+            country_iso2: String::new(),
+            state: String::new(),
+            city: String::new(),
+            zip: String::new(),
+            raw_status: String::new(),
+            raw_time: String::new(),
+        }
+    }
+
     /// A stable fingerprint of what makes an event the same event: leg, instant, raw code, text
     /// and location. Re-fetching the same carrier data yields the same fingerprints, so merging
     /// by fingerprint never duplicates a checkpoint.
@@ -85,20 +106,31 @@ mod tests {
 
     fn sample() -> Checkpoint {
         Checkpoint {
-            leg: Leg::Origin,
-            time: "2024-05-02T14:14:00Z".parse().unwrap(),
             checkpoint_date: "2024-05-02T09:14:00-05:00".into(),
-            status: DeliveryStatus::Transit,
             substatus: Some(SubStatus::Transit002),
             detail: "Arrived at facility".into(),
             location: "Memphis, TN, US".into(),
             country_iso2: "US".into(),
             state: "TN".into(),
             city: "Memphis".into(),
-            zip: String::new(),
             raw_status: "AR".into(),
-            raw_time: String::new(),
+            ..Checkpoint::at(
+                "2024-05-02T14:14:00Z".parse().unwrap(),
+                DeliveryStatus::Transit,
+            )
         }
+    }
+
+    #[test]
+    fn at_starts_an_origin_checkpoint_shown_in_utc_with_empty_texts() {
+        let time = "2024-05-02T14:14:00Z".parse().unwrap();
+        let checkpoint = Checkpoint::at(time, DeliveryStatus::Delivered);
+        assert_eq!(checkpoint.leg, Leg::Origin);
+        assert_eq!(checkpoint.time, time);
+        assert_eq!(checkpoint.checkpoint_date, "2024-05-02T14:14:00+00:00");
+        assert_eq!(checkpoint.status, DeliveryStatus::Delivered);
+        assert_eq!(checkpoint.substatus, None);
+        assert!(checkpoint.detail.is_empty() && checkpoint.raw_status.is_empty());
     }
 
     #[test]

@@ -56,23 +56,12 @@ pub fn transit_days(checkpoints: &[Checkpoint], now: DateTime<Utc>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Leg;
 
     fn at(time: &str, status: DeliveryStatus, sub: Option<SubStatus>) -> Checkpoint {
         Checkpoint {
-            leg: Leg::Origin,
-            time: time.parse().unwrap(),
             checkpoint_date: time.into(),
-            status,
             substatus: sub,
-            detail: String::new(),
-            location: String::new(),
-            country_iso2: String::new(),
-            state: String::new(),
-            city: String::new(),
-            zip: String::new(),
-            raw_status: String::new(),
-            raw_time: String::new(),
+            ..Checkpoint::at(time.parse().unwrap(), status)
         }
     }
 

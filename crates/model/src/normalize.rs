@@ -136,23 +136,14 @@ pub fn normalize(checkpoints: &mut Vec<Checkpoint>) -> (DeliveryStatus, Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Leg;
 
     fn cp(time: &str, status: DeliveryStatus, sub: Option<SubStatus>, code: &str) -> Checkpoint {
         Checkpoint {
-            leg: Leg::Origin,
-            time: time.parse().unwrap(),
             checkpoint_date: time.into(),
-            status,
             substatus: sub,
             detail: format!("event {code}"),
-            location: String::new(),
-            country_iso2: String::new(),
-            state: String::new(),
-            city: String::new(),
-            zip: String::new(),
             raw_status: code.into(),
-            raw_time: String::new(),
+            ..Checkpoint::at(time.parse().unwrap(), status)
         }
     }
 
