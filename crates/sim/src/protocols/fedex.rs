@@ -1,0 +1,133 @@
+//! FedEx Track API: an OAuth token from a form body, and a POST of up to 30 numbers
+//! answering FedEx's `completeTrackResults` with its event and derived status codes.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::{authorized, gate, local, newest_first, offset_text, serde_urlencoded_lite, TokenForm};
+use crate::journey::EventKind;
+use crate::Simulator;
+
+/// FedEx's routes.
+pub(super) fn routes() -> Router<Simulator> {
+    Router::new()
+        .route("/fedex/oauth/token", post(token))
+        .route("/fedex/track/v1/trackingnumbers", post(track))
+}
+
+async fn token(State(sim): State<Simulator>, body: String) -> Response {
+    sim.count("fedex", "/oauth/token");
+    let form: TokenForm = serde_urlencoded_lite(&body);
+    if form.client_id.as_deref().unwrap_or("").is_empty() {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"transactionId": "sim", "errors":[{"code":"NOT.AUTHORIZED.ERROR","message":"The given client credentials were not valid. Please modify your request and try again."}]})),
+        )
+            .into_response();
+    }
+    let (token, ttl) = sim.issue_token("fedex");
+    Json(json!({"access_token": token, "token_type": "bearer", "expires_in": ttl, "scope": "CXS-TP"})).into_response()
+}
+
+fn codes(kind: EventKind) -> (&'static str, &'static str, &'static str, &'static str) {
+    use EventKind::*;
+    match kind {
+        LabelCreated => ("OC", "Shipment information sent to FedEx", "", "IN"),
+        PickedUp => ("PU", "Picked up", "", "PU"),
+        ArrivedFacility => ("AR", "Arrived at FedEx location", "", "IT"),
+        DepartedFacility => ("DP", "Departed FedEx location", "", "IT"),
+        CustomsCleared => ("CC", "International shipment release - Import", "", "IT"),
+        OutForDelivery => ("OD", "On FedEx vehicle for delivery", "", "IT"),
+        AvailableForPickup => ("HP", "Ready for recipient pickup", "", "IT"),
+        DeliveryAttempted => (
+            "DE",
+            "Delivery exception",
+            "Customer not available or business closed",
+            "DE",
+        ),
+        Delivered => ("DL", "Delivered", "", "DL"),
+        Exception => ("SE", "Shipment exception", "Package damaged", "SE"),
+        Refused => ("DE", "Delivery exception", "Customer refused package", "DE"),
+        ReturnToSender => ("RS", "Return to shipper", "", "RS"),
+    }
+}
+
+async fn track(State(sim): State<Simulator>, headers: HeaderMap, body: String) -> Response {
+    if let Err(response) = gate(
+        &sim,
+        "fedex",
+        "/track/v1/trackingnumbers",
+        "{\"transactionId\":\"sim\",\"output\":{\"completeTrackResults\":[{",
+    )
+    .await
+    {
+        return response;
+    }
+    if !authorized(&sim, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"transactionId":"sim","errors":[{"code":"NOT.AUTHORIZED.ERROR","message":"The given JWT is invalid. Please modify your request and try again."}]})),
+        )
+            .into_response();
+    }
+    let request: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let numbers: Vec<String> = request["trackingInfo"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| {
+            i["trackingNumberInfo"]["trackingNumber"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    if numbers.is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"transactionId":"sim","errors":[{"code":"TRACKING.TRACKINGNUMBER.EMPTY","message":"Please provide tracking number."}]})),
+        )
+            .into_response();
+    }
+    if numbers.len() > 30 {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"transactionId":"sim","errors":[{"code":"TRACKING.TRACKINGNUMBER.LIMIT.EXCEEDED","message":"Please limit your request to 30 tracking numbers."}]})),
+        )
+            .into_response();
+    }
+    let results: Vec<Value> = numbers
+        .iter()
+        .map(|number| match newest_first(&sim, "fedex", number) {
+            None => json!({"trackingNumber": number, "trackResults": [{
+                "trackingNumberInfo": {"trackingNumber": number, "trackingNumberUniqueId": "", "carrierCode": ""},
+                "error": {"code": "TRACKING.TRACKINGNUMBER.NOTFOUND", "message": "Tracking number cannot be found. Please correct the tracking number and try again."}}]}),
+            Some(events) => {
+                let scans: Vec<Value> = events
+                    .iter()
+                    .map(|(event, place)| {
+                        let (code, description, exception, derived) = codes(event.kind);
+                        let (local, hours) = local(event, place);
+                        json!({
+                            "date": format!("{}{}", local.format("%Y-%m-%dT%H:%M:%S"), offset_text(hours)),
+                            "eventType": code, "eventDescription": description,
+                            "exceptionCode": "", "exceptionDescription": exception,
+                            "scanLocation": {"streetLines": [""], "city": place.city, "stateOrProvinceCode": place.state, "postalCode": place.zip, "countryCode": place.country, "residential": false},
+                            "derivedStatusCode": derived
+                        })
+                    })
+                    .collect();
+                json!({"trackingNumber": number, "trackResults": [{
+                    "trackingNumberInfo": {"trackingNumber": number, "trackingNumberUniqueId": format!("12028~{number}~FDEG"), "carrierCode": "FDXG"},
+                    "scanEvents": scans,
+                    "serviceDetail": {"type": "FEDEX_GROUND", "description": "FedEx Ground", "shortDescription": "FG"}
+                }]})
+            }
+        })
+        .collect();
+    Json(json!({"transactionId": "sim", "output": {"completeTrackResults": results}}))
+        .into_response()
+}

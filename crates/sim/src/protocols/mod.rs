@@ -1,0 +1,125 @@
+//! The carriers' wire protocols: routes, token endpoints, payloads and error shapes, one module
+//! per carrier (mirroring `parceld-carriers`' adapters), and here what every protocol shares:
+//! counting and fault injection at the door of each route, bearer tokens, local times.
+
+mod canadapost;
+mod control;
+mod dhl;
+mod fedex;
+mod postnl;
+mod ups;
+mod usps;
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use chrono::Duration;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::journey::{offset_hours, Place, SimEvent};
+use crate::{Fault, Simulator};
+
+/// Every carrier's routes under `/<courier_code>/…`, and the control endpoints under
+/// `/_control/…`.
+pub(crate) fn router(sim: Simulator) -> Router {
+    Router::new()
+        .merge(ups::routes())
+        .merge(fedex::routes())
+        .merge(usps::routes())
+        .merge(dhl::routes())
+        .merge(postnl::routes())
+        .merge(canadapost::routes())
+        .merge(control::routes())
+        .with_state(sim)
+}
+
+/// Counts the request and applies faults; `Err` carries the fault's response.
+pub(super) async fn gate(
+    sim: &Simulator,
+    carrier: &str,
+    path: &str,
+    malformed: &'static str,
+) -> Result<(), Response> {
+    sim.count(carrier, path);
+    let (fault, latency) = sim.roll(carrier);
+    if let Some(latency) = latency {
+        tokio::time::sleep(latency).await;
+    }
+    match fault {
+        Fault::None => Ok(()),
+        Fault::ServerError => Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": "simulated outage", "status": 503})),
+        )
+            .into_response()),
+        Fault::RateLimited(secs) => Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, secs.to_string())],
+            Json(json!({"error": "Too Many Requests", "status": 429})),
+        )
+            .into_response()),
+        Fault::Hang(ms) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            Err(StatusCode::GATEWAY_TIMEOUT.into_response())
+        }
+        Fault::Malformed => Err((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            malformed,
+        )
+            .into_response()),
+    }
+}
+
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+pub(super) fn authorized(sim: &Simulator, headers: &HeaderMap) -> bool {
+    bearer(headers).is_some_and(|t| sim.token_valid(t))
+}
+
+/// An event's local wall-clock time and offset (hours) at its place.
+pub(super) fn local(event: &SimEvent, place: &Place) -> (chrono::NaiveDateTime, i32) {
+    let hours = offset_hours(place, event.at);
+    (
+        (event.at + Duration::hours(i64::from(hours))).naive_utc(),
+        hours,
+    )
+}
+
+pub(super) fn offset_text(hours: i32) -> String {
+    format!("{}{:02}:00", if hours < 0 { '-' } else { '+' }, hours.abs())
+}
+
+/// Visible events newest first, each with its place.
+pub(super) fn newest_first(
+    sim: &Simulator,
+    carrier: &str,
+    number: &str,
+) -> Option<Vec<(SimEvent, Place)>> {
+    let mut out = sim.events(carrier, number)?;
+    out.reverse();
+    Some(out)
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct TokenForm {
+    #[serde(default)]
+    pub(super) client_id: Option<String>,
+}
+
+/// Reads `client_id` from a form body without another dependency.
+pub(super) fn serde_urlencoded_lite(body: &str) -> TokenForm {
+    let client_id = body
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "client_id")
+        .map(|(_, v)| v.to_string());
+    TokenForm { client_id }
+}
