@@ -109,8 +109,8 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
         /// Only these scenarios, e.g. `--only api,webhooks` (detection, api, refresh, webhooks,
-        /// memory).
-        #[arg(long, value_delimiter = ',', value_parser = ["detection", "api", "refresh", "webhooks", "memory"])]
+        /// import, memory).
+        #[arg(long, value_delimiter = ',', value_parser = ["detection", "api", "refresh", "webhooks", "import", "memory"])]
         only: Vec<String>,
         /// Also write the figures as JSON to FILE.
         #[arg(long, value_name = "FILE")]

@@ -1,0 +1,89 @@
+//! The refresh scenario: trackings refreshed per second end to end (claim, carrier call through
+//! the simulator, apply), against the UPS adapter alone calling the same simulator with as many
+//! calls in flight as the engine may have.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use super::data::{bulk_create, checked, read_only, store_in};
+use super::harness::{carrier_env, start_sim, ServerProcess, REFRESH_CONCURRENCY};
+use super::{Options, Report};
+
+/// Refresh: trackings/s end to end against the adapter calling the simulator directly.
+pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
+    let (_sim, sim_url) = start_sim(options.carrier_latency_ms).await?;
+    let seconds = options.seconds as f64;
+    // Baseline: the UPS adapter alone, as many calls in flight as the engine may have.
+    let carriers =
+        parceld_carriers::Carriers::from_settings(&std::collections::HashMap::from([(
+            "ups".to_string(),
+            parceld_carriers::CarrierSettings {
+                base_url: Some(format!("{sim_url}/ups")),
+                client_id: Some("bench".into()),
+                client_secret: Some("bench".into()),
+                rate_per_second: Some(1_000_000.0),
+                concurrency: Some(REFRESH_CONCURRENCY),
+                ..Default::default()
+            },
+        )]))?;
+    let ups = carriers.get("ups").context("the UPS adapter")?;
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..REFRESH_CONCURRENCY {
+        let ups = ups.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut answered = 0u64;
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let number = format!("1Z9{worker:03}{i:012}");
+                i += 1;
+                let request = parceld_carriers::TrackRequest::new(&number);
+                if ups.track(std::slice::from_ref(&request)).await[0].1.is_ok() {
+                    answered += 1;
+                }
+            }
+            answered
+        }));
+    }
+    let mut answered = 0;
+    for task in tasks {
+        answered += task.await.unwrap_or(0);
+    }
+    report.refresh_adapter_direct_per_second =
+        Some(answered as f64 / started.elapsed().as_secs_f64());
+
+    let (store, account, _key) = store_in(dir).await?;
+    bulk_create(store.as_ref(), account, "ups", options.refresh_trackings).await?;
+    drop(store);
+    report.refresh_trackings_stored = options.refresh_trackings;
+    let db = read_only(dir).await?;
+    let _server = ServerProcess::start(dir, &carrier_env(&sim_url, REFRESH_CONCURRENCY))?;
+    // Measure from the first refresh on, for the scenario's time or until all are done.
+    let wait = Instant::now();
+    while checked(&db).await? == 0 {
+        if wait.elapsed() > Duration::from_secs(60) {
+            bail!("no tracking was refreshed within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let from = checked(&db).await?;
+    let started = Instant::now();
+    let target = options.refresh_trackings as i64;
+    let mut to = from;
+    while started.elapsed().as_secs_f64() < seconds && to < target {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        to = checked(&db).await?;
+    }
+    report.refresh_per_second = Some((to - from) as f64 / started.elapsed().as_secs_f64());
+    report.refresh_ratio = Some(
+        report.refresh_per_second.unwrap_or(0.0)
+            / report
+                .refresh_adapter_direct_per_second
+                .unwrap_or(1.0)
+                .max(1e-9),
+    );
+    Ok(())
+}

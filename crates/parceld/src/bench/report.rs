@@ -1,0 +1,211 @@
+//! The bench's report: every figure in one serialisable struct, written as JSON when asked, and the
+//! table printed at the end of a run, each figure beside the target it is held to.
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::harness::Load;
+use super::Options;
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub machine: Value,
+    pub api_hello: Option<Load>,
+    pub api_get_one: Option<Load>,
+    /// `api_get_one.per_second / api_hello.per_second`.
+    pub api_get_one_ratio: Option<f64>,
+    pub api_page_2000: Option<Load>,
+    pub ingest_per_second: Option<f64>,
+    pub refresh_per_second: Option<f64>,
+    pub refresh_adapter_direct_per_second: Option<f64>,
+    /// `refresh_per_second / refresh_adapter_direct_per_second`.
+    pub refresh_ratio: Option<f64>,
+    pub refresh_trackings_stored: usize,
+    pub detection_per_second_one_core: Option<f64>,
+    /// Share of random 10–22 character strings (A-Z0-9, and digits only) given any candidate.
+    pub detection_false_positive_alnum: Option<f64>,
+    pub detection_false_positive_digits: Option<f64>,
+    /// The same, counting only candidates whose check digit validated.
+    pub detection_validated_alnum: Option<f64>,
+    pub detection_validated_digits: Option<f64>,
+    pub import_trackings: usize,
+    pub import_seconds: Option<f64>,
+    /// `import_trackings / import_seconds`.
+    pub import_per_second: Option<f64>,
+    /// The database file and its write-ahead log right after the import.
+    pub import_database_bytes: Option<u64>,
+    /// `import_database_bytes / import_trackings`.
+    pub import_bytes_per_tracking: Option<f64>,
+    pub rss_idle_mb: Option<f64>,
+    pub rss_peak_refreshing_mb: Option<f64>,
+    /// Deliveries/s while the engine produces changes as fast as it can.
+    pub webhook_deliveries_per_second: Option<f64>,
+    pub webhook_deliveries: usize,
+    /// Change (written with the refresh) to receipt by the receiver, with changes at 500/s.
+    pub webhook_latency_p50_ms: Option<f64>,
+    pub webhook_latency_p99_ms: Option<f64>,
+    pub webhook_latency_rate: f64,
+}
+
+/// The machine the figures were measured on.
+pub(super) fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| format!("{:.1} GiB", kb / 1024.0 / 1024.0))
+        .unwrap_or_else(|| "unknown".into());
+    json!({
+        "cpu": cpu,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "memory": memory,
+        "os": std::env::consts::OS,
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "date": Utc::now().to_rfc3339(),
+    })
+}
+
+/// The figures as a table, one row per figure with its target.
+pub(super) fn table(r: &Report, o: &Options) -> String {
+    let f = |v: Option<f64>, digits: usize| match v {
+        Some(v) => format!("{v:.digits$}"),
+        None => "-".into(),
+    };
+    let load = |l: &Option<Load>| match l {
+        Some(l) => format!(
+            "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({} connections, {} errors)",
+            l.per_second, l.p50_ms, l.p99_ms, l.connections, l.errors
+        ),
+        None => "-".into(),
+    };
+    let mut out = String::new();
+    out.push_str(&format!(
+        "parceld bench — {} ({} cores, {}), {} build, {} s per scenario\n\n",
+        r.machine["cpu"].as_str().unwrap_or("?"),
+        r.machine["cores"],
+        r.machine["memory"].as_str().unwrap_or("?"),
+        r.machine["profile"].as_str().unwrap_or("?"),
+        o.seconds
+    ));
+    let rows: Vec<(&str, String, &str)> = vec![
+        ("GET /healthz (baseline)", load(&r.api_hello), ""),
+        ("GET one tracking", load(&r.api_get_one), "p99 < 10 ms"),
+        ("  ratio to baseline", f(r.api_get_one_ratio, 2), "≥ 0.40"),
+        (
+            "GET 2000-tracking page",
+            load(&r.api_page_2000),
+            "p50 < 50 ms",
+        ),
+        (
+            "batch create (40/call)",
+            format!("{} trackings/s", f(r.ingest_per_second, 0)),
+            "≥ 10,000/s",
+        ),
+        (
+            "refresh, adapter direct (baseline)",
+            format!(
+                "{} trackings/s ({} ms carrier latency)",
+                f(r.refresh_adapter_direct_per_second, 0),
+                o.carrier_latency_ms
+            ),
+            "",
+        ),
+        (
+            "refresh end to end",
+            format!(
+                "{} trackings/s ({} stored), ratio {}",
+                f(r.refresh_per_second, 0),
+                r.refresh_trackings_stored,
+                f(r.refresh_ratio, 2)
+            ),
+            "≥ 2,000/s",
+        ),
+        (
+            "detection, one core",
+            format!("{} numbers/s", f(r.detection_per_second_one_core, 0)),
+            "≥ 1,000,000/s",
+        ),
+        (
+            "detection of random 10-22 char strings",
+            format!(
+                "A-Z0-9: {}% any, {}% check digit; digits: {}% any, {}% check digit",
+                f(r.detection_false_positive_alnum.map(|v| v * 100.0), 2),
+                f(r.detection_validated_alnum.map(|v| v * 100.0), 2),
+                f(r.detection_false_positive_digits.map(|v| v * 100.0), 2),
+                f(r.detection_validated_digits.map(|v| v * 100.0), 2)
+            ),
+            "",
+        ),
+        (
+            "import (parceld import, JSON lines)",
+            format!(
+                "{} trackings in {} s, {} trackings/s",
+                r.import_trackings,
+                f(r.import_seconds, 1),
+                f(r.import_per_second, 0)
+            ),
+            "1M < 120 s; 10M ≥ 25,000/s",
+        ),
+        (
+            "  database on disk after import",
+            format!(
+                "{} bytes, {} bytes per tracking",
+                r.import_database_bytes
+                    .map_or_else(|| "-".into(), |b| b.to_string()),
+                f(r.import_bytes_per_tracking, 0)
+            ),
+            "10M ≤ 4 GB",
+        ),
+        (
+            "RSS idle",
+            format!(
+                "{} MiB with {} stored",
+                f(r.rss_idle_mb, 0),
+                r.import_trackings
+            ),
+            "< 200 MiB at 1M",
+        ),
+        (
+            "RSS peak while refreshing",
+            format!("{} MiB", f(r.rss_peak_refreshing_mb, 0)),
+            "",
+        ),
+        (
+            "webhooks, throughput",
+            format!(
+                "{} deliveries/s ({} deliveries)",
+                f(r.webhook_deliveries_per_second, 0),
+                r.webhook_deliveries
+            ),
+            "≥ 1,000/s",
+        ),
+        (
+            "webhooks, change to receipt",
+            format!(
+                "p50 {} ms, p99 {} ms at {:.0} changes/s",
+                f(r.webhook_latency_p50_ms, 1),
+                f(r.webhook_latency_p99_ms, 1),
+                r.webhook_latency_rate
+            ),
+            "p99 < 1 s at 500/s",
+        ),
+    ];
+    for (name, value, target) in rows {
+        out.push_str(&format!("{name:<38} {value:<80} {target}\n"));
+    }
+    out
+}
