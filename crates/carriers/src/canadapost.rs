@@ -17,7 +17,7 @@ use crate::http::{HttpClient, Limits};
 use crate::settings::{required, CarrierSettings, ConfigError};
 use crate::time::{abbreviation_offset, at_offset, in_zone, zone_for};
 use crate::ups::encode;
-use crate::{Carrier, CarrierError, Shipment, TrackOutcome, TrackRequest, TrackResult};
+use crate::{CarrierError, OneNumberPerCall, Shipment, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "canada-post";
 
@@ -44,31 +44,6 @@ impl CanadaPost {
             base: settings.base_url_for(CODE)?,
             language: settings.language.clone().unwrap_or_else(|| "en-CA".into()),
         })
-    }
-
-    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
-        let pin = request.tracking_number.trim();
-        let call = self
-            .http
-            .inner()
-            .get(format!(
-                "{}/vis/track/pin/{}/detail",
-                self.base,
-                encode(pin)
-            ))
-            .basic_auth(&self.username, Some(&self.password))
-            .header("Accept", "application/vnd.cpc.track-v2+xml")
-            .header("Accept-language", &self.language);
-        let reply = self.http.send(call).await?;
-        // Errors come as `messages` documents with various HTTP statuses; read them first.
-        match parse_response(&reply.body) {
-            Ok(result) if reply.status.is_success() || result == TrackResult::NotFound => {
-                Ok(result)
-            }
-            Err(e @ (CarrierError::Permanent { .. } | CarrierError::Credentials { .. })) => Err(e),
-            _ if !reply.status.is_success() => Err(reply.error(CODE)),
-            other => other,
-        }
     }
 }
 
@@ -287,20 +262,33 @@ pub fn map_event(identifier: &str) -> Mapped {
 }
 
 #[async_trait::async_trait]
-impl Carrier for CanadaPost {
-    fn code(&self) -> &'static str {
-        CODE
-    }
+impl OneNumberPerCall for CanadaPost {
+    const CODE: &'static str = CODE;
+    const DEFAULT_RATE: f64 = 2.0;
+    const DEFAULT_CONCURRENCY: usize = 2;
 
-    fn default_rate(&self) -> f64 {
-        2.0
-    }
-
-    fn default_concurrency(&self) -> usize {
-        2
-    }
-
-    async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {
-        crate::track_each(batch, |r| self.track_one(r)).await
+    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
+        let pin = request.tracking_number.trim();
+        let call = self
+            .http
+            .inner()
+            .get(format!(
+                "{}/vis/track/pin/{}/detail",
+                self.base,
+                encode(pin)
+            ))
+            .basic_auth(&self.username, Some(&self.password))
+            .header("Accept", "application/vnd.cpc.track-v2+xml")
+            .header("Accept-language", &self.language);
+        let reply = self.http.send(call).await?;
+        // Errors come as `messages` documents with various HTTP statuses; read them first.
+        match parse_response(&reply.body) {
+            Ok(result) if reply.status.is_success() || result == TrackResult::NotFound => {
+                Ok(result)
+            }
+            Err(e @ (CarrierError::Permanent { .. } | CarrierError::Credentials { .. })) => Err(e),
+            _ if !reply.status.is_success() => Err(reply.error(CODE)),
+            other => other,
+        }
     }
 }

@@ -14,7 +14,7 @@ use crate::http::{HttpClient, Limits};
 use crate::json::{list, path, text, text_or_empty};
 use crate::settings::{required, CarrierSettings, ConfigError};
 use crate::time::{parse_naive, parse_with_offset, resolve_with_neighbours, zone_for, Zone};
-use crate::{Carrier, CarrierError, Shipment, TrackOutcome, TrackRequest, TrackResult};
+use crate::{CarrierError, OneNumberPerCall, Shipment, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "dhl";
 
@@ -42,33 +42,6 @@ impl Dhl {
             service: non_empty(settings.service.as_deref()),
             language: non_empty(settings.language.as_deref()).unwrap_or_else(|| "en".into()),
         })
-    }
-
-    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
-        let number = request.tracking_number.trim();
-        let mut query = vec![
-            ("trackingNumber", number.to_string()),
-            ("language", self.language.clone()),
-        ];
-        if let Some(service) = &self.service {
-            query.push(("service", service.clone()));
-        }
-        if let Some(zip) = &request.postal_code {
-            query.push(("recipientPostalCode", zip.clone()));
-        }
-        let call = self
-            .http
-            .inner()
-            .get(format!("{}/track/shipments", self.base))
-            .query(&query)
-            .header("DHL-API-Key", &self.api_key)
-            .header("Accept", "application/json");
-        let reply = self.http.send(call).await?;
-        match reply.status {
-            s if s.is_success() => parse_response(number, &reply.body),
-            StatusCode::NOT_FOUND => Ok(TrackResult::NotFound),
-            _ => Err(reply.error(CODE)),
-        }
     }
 }
 
@@ -243,20 +216,35 @@ pub fn map_event(status_code: &str, texts: &str) -> Mapped {
 }
 
 #[async_trait::async_trait]
-impl Carrier for Dhl {
-    fn code(&self) -> &'static str {
-        CODE
-    }
+impl OneNumberPerCall for Dhl {
+    const CODE: &'static str = CODE;
+    const DEFAULT_RATE: f64 = 1.0;
+    const DEFAULT_CONCURRENCY: usize = 1;
 
-    fn default_rate(&self) -> f64 {
-        1.0
-    }
-
-    fn default_concurrency(&self) -> usize {
-        1
-    }
-
-    async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {
-        crate::track_each(batch, |r| self.track_one(r)).await
+    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
+        let number = request.tracking_number.trim();
+        let mut query = vec![
+            ("trackingNumber", number.to_string()),
+            ("language", self.language.clone()),
+        ];
+        if let Some(service) = &self.service {
+            query.push(("service", service.clone()));
+        }
+        if let Some(zip) = &request.postal_code {
+            query.push(("recipientPostalCode", zip.clone()));
+        }
+        let call = self
+            .http
+            .inner()
+            .get(format!("{}/track/shipments", self.base))
+            .query(&query)
+            .header("DHL-API-Key", &self.api_key)
+            .header("Accept", "application/json");
+        let reply = self.http.send(call).await?;
+        match reply.status {
+            s if s.is_success() => parse_response(number, &reply.body),
+            StatusCode::NOT_FOUND => Ok(TrackResult::NotFound),
+            _ => Err(reply.error(CODE)),
+        }
     }
 }

@@ -308,19 +308,38 @@ async fn join_all<Fut: std::future::Future>(
     results.into_iter().flatten().collect()
 }
 
-/// Runs one single-number call per request concurrently (within the adapter's limits) for
-/// carriers whose API takes one number at a time.
-pub(crate) async fn track_each<'a, F, Fut>(
-    batch: &'a [TrackRequest],
-    call: F,
-) -> Vec<(String, TrackOutcome)>
-where
-    F: Fn(&'a TrackRequest) -> Fut,
-    Fut: std::future::Future<Output = TrackOutcome>,
-{
-    let futures = batch.iter().map(|r| {
-        let fut = call(r);
-        async move { (r.tracking_number.clone(), fut.await) }
-    });
-    join_all(futures).await
+/// An adapter whose carrier API takes one number per call (UPS, USPS, DHL, PostNL, Canada Post).
+/// It names its code and default limits and how to track one number; its [`Carrier`] follows:
+/// a batch is one call per number, run concurrently within the adapter's limits.
+#[async_trait::async_trait]
+pub(crate) trait OneNumberPerCall: Send + Sync {
+    const CODE: &'static str;
+    /// Requests per second, unless configured.
+    const DEFAULT_RATE: f64;
+    /// Calls in flight, unless configured.
+    const DEFAULT_CONCURRENCY: usize;
+
+    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome;
+}
+
+#[async_trait::async_trait]
+impl<T: OneNumberPerCall> Carrier for T {
+    fn code(&self) -> &'static str {
+        T::CODE
+    }
+
+    fn default_rate(&self) -> f64 {
+        T::DEFAULT_RATE
+    }
+
+    fn default_concurrency(&self) -> usize {
+        T::DEFAULT_CONCURRENCY
+    }
+
+    async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {
+        let calls = batch
+            .iter()
+            .map(|r| async move { (r.tracking_number.clone(), self.track_one(r).await) });
+        join_all(calls).await
+    }
 }

@@ -19,7 +19,7 @@ use crate::json::{clean_html, list, path, text, text_or_empty};
 use crate::settings::{required, CarrierSettings, ConfigError};
 use crate::time::in_zone;
 use crate::ups::encode;
-use crate::{Carrier, CarrierError, Shipment, TrackOutcome, TrackRequest, TrackResult};
+use crate::{CarrierError, OneNumberPerCall, Shipment, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "postnl-3s";
 
@@ -44,31 +44,6 @@ impl PostNl {
             base: settings.base_url_for(CODE)?,
             language: non_empty(settings.language.as_deref()).unwrap_or_else(|| "EN".into()),
         })
-    }
-
-    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
-        let number = request.tracking_number.trim();
-        let call = self
-            .http
-            .inner()
-            .get(format!(
-                "{}/shipment/v2/status/barcode/{}",
-                self.base,
-                encode(number)
-            ))
-            .query(&[
-                ("detail", "true"),
-                ("language", self.language.as_str()),
-                ("maxDays", "90"),
-            ])
-            .header("apikey", &self.api_key)
-            .header("Accept", "application/json");
-        let reply = self.http.send(call).await?;
-        match reply.status {
-            s if s.is_success() => parse_response(number, &reply.body),
-            StatusCode::NOT_FOUND => Ok(TrackResult::NotFound),
-            _ => Err(reply.error(CODE)),
-        }
     }
 }
 
@@ -218,20 +193,33 @@ pub fn map_status(code: &str) -> Mapped {
 }
 
 #[async_trait::async_trait]
-impl Carrier for PostNl {
-    fn code(&self) -> &'static str {
-        CODE
-    }
+impl OneNumberPerCall for PostNl {
+    const CODE: &'static str = CODE;
+    const DEFAULT_RATE: f64 = 4.0;
+    const DEFAULT_CONCURRENCY: usize = 4;
 
-    fn default_rate(&self) -> f64 {
-        4.0
-    }
-
-    fn default_concurrency(&self) -> usize {
-        4
-    }
-
-    async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {
-        crate::track_each(batch, |r| self.track_one(r)).await
+    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
+        let number = request.tracking_number.trim();
+        let call = self
+            .http
+            .inner()
+            .get(format!(
+                "{}/shipment/v2/status/barcode/{}",
+                self.base,
+                encode(number)
+            ))
+            .query(&[
+                ("detail", "true"),
+                ("language", self.language.as_str()),
+                ("maxDays", "90"),
+            ])
+            .header("apikey", &self.api_key)
+            .header("Accept", "application/json");
+        let reply = self.http.send(call).await?;
+        match reply.status {
+            s if s.is_success() => parse_response(number, &reply.body),
+            StatusCode::NOT_FOUND => Ok(TrackResult::NotFound),
+            _ => Err(reply.error(CODE)),
+        }
     }
 }

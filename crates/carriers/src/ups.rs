@@ -20,7 +20,7 @@ use crate::json::{list, path, text, text_or_empty};
 use crate::oauth::{OAuthClient, TokenAuth};
 use crate::settings::{required, CarrierSettings, ConfigError};
 use crate::time::{parse_offset, resolve_with_neighbours, zone_for, Zone};
-use crate::{Carrier, CarrierError, Shipment, TrackOutcome, TrackRequest, TrackResult};
+use crate::{CarrierError, OneNumberPerCall, Shipment, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "ups";
 
@@ -57,50 +57,6 @@ impl Ups {
             base,
             sequence: AtomicU64::new(0),
         })
-    }
-
-    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
-        let number = request.tracking_number.trim();
-        let url = format!("{}/api/track/v1/details/{}", self.base, encode(number));
-        let trans_id = format!(
-            "parceld-{}-{}",
-            chrono::Utc::now().timestamp_millis(),
-            self.sequence.fetch_add(1, Ordering::Relaxed)
-        );
-        let reply = self
-            .oauth
-            .send_authorized(&self.http, |token| {
-                self.http
-                    .inner()
-                    .get(&url)
-                    .query(&[
-                        ("locale", "en_US"),
-                        ("returnSignature", "false"),
-                        ("returnMilestones", "false"),
-                        ("returnPOD", "false"),
-                    ])
-                    .bearer_auth(token)
-                    .header("transId", trans_id.as_str())
-                    .header("transactionSrc", "parceld")
-                    .header("Accept", "application/json")
-            })
-            .await?;
-        if reply.status.is_success()
-            || reply.status == StatusCode::NOT_FOUND
-            || reply.status == StatusCode::BAD_REQUEST
-        {
-            if let Ok(body) = serde_json::from_slice::<Value>(&reply.body) {
-                if is_not_found(&body) {
-                    return Ok(TrackResult::NotFound);
-                }
-                if reply.status.is_success() {
-                    return parse_value(number, &body);
-                }
-            } else if reply.status.is_success() {
-                return Err(CarrierError::malformed(CODE, "body is not JSON"));
-            }
-        }
-        Err(reply.error(CODE))
     }
 }
 
@@ -364,20 +320,52 @@ pub fn map_type(kind: &str) -> Mapped {
 }
 
 #[async_trait::async_trait]
-impl Carrier for Ups {
-    fn code(&self) -> &'static str {
-        CODE
-    }
+impl OneNumberPerCall for Ups {
+    const CODE: &'static str = CODE;
+    const DEFAULT_RATE: f64 = 5.0;
+    const DEFAULT_CONCURRENCY: usize = 4;
 
-    fn default_rate(&self) -> f64 {
-        5.0
-    }
-
-    fn default_concurrency(&self) -> usize {
-        4
-    }
-
-    async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {
-        crate::track_each(batch, |r| self.track_one(r)).await
+    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
+        let number = request.tracking_number.trim();
+        let url = format!("{}/api/track/v1/details/{}", self.base, encode(number));
+        let trans_id = format!(
+            "parceld-{}-{}",
+            chrono::Utc::now().timestamp_millis(),
+            self.sequence.fetch_add(1, Ordering::Relaxed)
+        );
+        let reply = self
+            .oauth
+            .send_authorized(&self.http, |token| {
+                self.http
+                    .inner()
+                    .get(&url)
+                    .query(&[
+                        ("locale", "en_US"),
+                        ("returnSignature", "false"),
+                        ("returnMilestones", "false"),
+                        ("returnPOD", "false"),
+                    ])
+                    .bearer_auth(token)
+                    .header("transId", trans_id.as_str())
+                    .header("transactionSrc", "parceld")
+                    .header("Accept", "application/json")
+            })
+            .await?;
+        if reply.status.is_success()
+            || reply.status == StatusCode::NOT_FOUND
+            || reply.status == StatusCode::BAD_REQUEST
+        {
+            if let Ok(body) = serde_json::from_slice::<Value>(&reply.body) {
+                if is_not_found(&body) {
+                    return Ok(TrackResult::NotFound);
+                }
+                if reply.status.is_success() {
+                    return parse_value(number, &body);
+                }
+            } else if reply.status.is_success() {
+                return Err(CarrierError::malformed(CODE, "body is not JSON"));
+            }
+        }
+        Err(reply.error(CODE))
     }
 }

@@ -18,7 +18,7 @@ use crate::time::{
     parse_naive, parse_offset, parse_with_offset, resolve_with_neighbours, zone_for, Zone,
 };
 use crate::ups::encode;
-use crate::{Carrier, CarrierError, Shipment, TrackOutcome, TrackRequest, TrackResult};
+use crate::{CarrierError, OneNumberPerCall, Shipment, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "usps";
 
@@ -50,37 +50,6 @@ impl Usps {
             oauth,
             base,
         })
-    }
-
-    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
-        let number = request.tracking_number.trim();
-        let url = format!("{}/tracking/v3/tracking/{}", self.base, encode(number));
-        let mut query = vec![("expand", "DETAIL".to_string())];
-        if let Some(zip) = &request.postal_code {
-            query.push(("destinationZIPCode", zip.chars().take(5).collect()));
-        }
-        if let Some(date) = &request.ship_date {
-            query.push(("mailingDate", date.clone()));
-        }
-        let reply = self
-            .oauth
-            .send_authorized(&self.http, |token| {
-                self.http
-                    .inner()
-                    .get(&url)
-                    .query(&query)
-                    .bearer_auth(token)
-                    .header("Accept", "application/json")
-            })
-            .await?;
-        match reply.status {
-            s if s.is_success() => parse_response(number, &reply.body),
-            StatusCode::NOT_FOUND => Ok(TrackResult::NotFound),
-            StatusCode::BAD_REQUEST if mentions_tracking_number(&reply.body) => {
-                Ok(TrackResult::NotFound)
-            }
-            _ => Err(reply.error(CODE)),
-        }
     }
 }
 
@@ -238,20 +207,39 @@ pub fn map_event(code: &str) -> Mapped {
 }
 
 #[async_trait::async_trait]
-impl Carrier for Usps {
-    fn code(&self) -> &'static str {
-        CODE
-    }
+impl OneNumberPerCall for Usps {
+    const CODE: &'static str = CODE;
+    const DEFAULT_RATE: f64 = 1.0;
+    const DEFAULT_CONCURRENCY: usize = 2;
 
-    fn default_rate(&self) -> f64 {
-        1.0
-    }
-
-    fn default_concurrency(&self) -> usize {
-        2
-    }
-
-    async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {
-        crate::track_each(batch, |r| self.track_one(r)).await
+    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
+        let number = request.tracking_number.trim();
+        let url = format!("{}/tracking/v3/tracking/{}", self.base, encode(number));
+        let mut query = vec![("expand", "DETAIL".to_string())];
+        if let Some(zip) = &request.postal_code {
+            query.push(("destinationZIPCode", zip.chars().take(5).collect()));
+        }
+        if let Some(date) = &request.ship_date {
+            query.push(("mailingDate", date.clone()));
+        }
+        let reply = self
+            .oauth
+            .send_authorized(&self.http, |token| {
+                self.http
+                    .inner()
+                    .get(&url)
+                    .query(&query)
+                    .bearer_auth(token)
+                    .header("Accept", "application/json")
+            })
+            .await?;
+        match reply.status {
+            s if s.is_success() => parse_response(number, &reply.body),
+            StatusCode::NOT_FOUND => Ok(TrackResult::NotFound),
+            StatusCode::BAD_REQUEST if mentions_tracking_number(&reply.body) => {
+                Ok(TrackResult::NotFound)
+            }
+            _ => Err(reply.error(CODE)),
+        }
     }
 }
