@@ -264,19 +264,9 @@ mod tests {
 
     fn bare(time: chrono::DateTime<Utc>, detail: &str) -> Checkpoint {
         Checkpoint {
-            leg: Leg::Origin,
-            time,
             checkpoint_date: String::new(),
-            status: DeliveryStatus::Inforeceived,
-            substatus: None,
             detail: detail.into(),
-            location: String::new(),
-            country_iso2: String::new(),
-            state: String::new(),
-            city: String::new(),
-            zip: String::new(),
-            raw_status: String::new(),
-            raw_time: String::new(),
+            ..Checkpoint::at(time, DeliveryStatus::Inforeceived)
         }
     }
 
