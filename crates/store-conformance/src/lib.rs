@@ -20,7 +20,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use parceld_model::{Checkpoint, DeliveryStatus, Leg, SubStatus, Tracking, TrackingFields};
+use parceld_model::{Checkpoint, DeliveryStatus, SubStatus, Tracking, TrackingFields};
 use parceld_store::{AccountId, CreateOutcome, NewTracking, RefreshUpdate, Store};
 
 pub mod accounts;
@@ -184,19 +184,12 @@ pub fn checkpoint(minute: u32, status: DeliveryStatus, text: &str) -> Checkpoint
 /// adapter reports it.
 pub fn checkpoint_at(date: &str, status: DeliveryStatus, text: &str) -> Checkpoint {
     Checkpoint {
-        leg: Leg::Origin,
-        time: date.parse().expect("an RFC 3339 date"),
         checkpoint_date: date.to_string(),
-        status,
-        substatus: None,
         detail: text.into(),
         location: "Here".into(),
         country_iso2: "NL".into(),
-        state: String::new(),
-        city: String::new(),
-        zip: String::new(),
         raw_status: "X".into(),
-        raw_time: String::new(),
+        ..Checkpoint::at(date.parse().expect("an RFC 3339 date"), status)
     }
 }
 
