@@ -8,7 +8,7 @@
 //! differently); redirects are never followed. Operators allow their own networks with
 //! `webhooks.allow_networks`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 /// An IP network: an address and a prefix length.
@@ -54,31 +54,62 @@ impl Cidr {
 pub fn special_range(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => special_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return special_v4(v4);
-            }
-            let first = v6.segments()[0];
-            if v6.is_loopback() {
-                Some("loopback")
-            } else if v6.is_unspecified() {
-                Some("unspecified")
-            } else if first & 0xfe00 == 0xfc00 {
-                Some("private (unique local, includes cloud metadata fd00:ec2::254)")
-            } else if first & 0xffc0 == 0xfe80 {
-                Some("link-local")
-            } else if first & 0xff00 == 0xff00 {
-                Some("multicast")
-            } else if v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                // NAT64: the embedded IPv4 address decides.
-                let o = v6.octets();
-                special_v4(Ipv4Addr::new(o[12], o[13], o[14], o[15]))
-            } else if first == 0x2001 && v6.segments()[1] == 0x0db8 {
-                Some("documentation")
-            } else {
-                None
-            }
-        }
+        IpAddr::V6(v6) => special_v6(v6),
+    }
+}
+
+fn special_v6(v6: Ipv6Addr) -> Option<&'static str> {
+    let segments = v6.segments();
+    let first = segments[0];
+    if v6.is_loopback() {
+        return Some("loopback");
+    }
+    if v6.is_unspecified() {
+        return Some("unspecified");
+    }
+    // An address that carries an IPv4 address reaches that IPv4 host (through a translator,
+    // a tunnel or the kernel itself), so the IPv4 address decides.
+    if let Some(carried) = embedded_v4(v6) {
+        return carried.into_iter().find_map(special_v4);
+    }
+    if segments[..3] == [0x64, 0xff9b, 0x1] {
+        Some("NAT64 local-use (translates to networks parceld cannot see)")
+    } else if first & 0xfe00 == 0xfc00 {
+        Some("private (unique local, includes cloud metadata fd00:ec2::254)")
+    } else if first & 0xffc0 == 0xfe80 {
+        Some("link-local")
+    } else if first & 0xff00 == 0xff00 {
+        Some("multicast")
+    } else if first == 0x2001 && segments[1] == 0x0db8 {
+        Some("documentation")
+    } else {
+        None
+    }
+}
+
+/// The IPv4 addresses an IPv6 address embeds by a standard transition scheme, or `None` for an
+/// address that embeds none:
+/// - IPv4-mapped `::ffff:0:0/96` and the deprecated IPv4-compatible `::/96`: the last 32 bits;
+/// - NAT64 well-known prefix `64:ff9b::/96` (RFC 6052): the last 32 bits;
+/// - 6to4 `2002::/16` (RFC 3056): bits 16..48;
+/// - Teredo `2001::/32` (RFC 4380): the server in bits 32..64 and the client in the last 32
+///   bits, inverted. Both are reached, so both are judged.
+fn embedded_v4(v6: Ipv6Addr) -> Option<Vec<Ipv4Addr>> {
+    let bits = u128::from(v6);
+    let low32 = Ipv4Addr::from(bits as u32);
+    let segments = v6.segments();
+    let mapped_or_compatible = bits >> 32 == 0xffff || bits >> 32 == 0;
+    let nat64 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    if mapped_or_compatible || nat64 {
+        Some(vec![low32])
+    } else if segments[0] == 0x2002 {
+        Some(vec![Ipv4Addr::from((bits >> 80) as u32)])
+    } else if segments[..2] == [0x2001, 0] {
+        let server = Ipv4Addr::from((bits >> 64) as u32);
+        let client = Ipv4Addr::from(!(bits as u32));
+        Some(vec![server, client])
+    } else {
+        None
     }
 }
 
@@ -132,11 +163,24 @@ impl AddressPolicy {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
             v4 => v4,
         };
-        match special_range(ip) {
-            Some(range) if !self.allow.iter().any(|n| n.contains(ip)) => {
-                Err(Refused { addr: ip, range })
-            }
-            _ => Ok(()),
+        let Some(range) = special_range(ip) else {
+            return Ok(());
+        };
+        // An address that embeds IPv4 addresses is allowed when the IPv6 address itself is in
+        // an allowed network, or when every IPv4 address it carries is allowed or public.
+        let allowed = |ip: IpAddr| self.allow.iter().any(|n| n.contains(ip));
+        let embedded_allowed = match ip {
+            IpAddr::V6(v6) => embedded_v4(v6).is_some_and(|carried| {
+                carried
+                    .into_iter()
+                    .all(|v4| special_v4(v4).is_none() || allowed(IpAddr::V4(v4)))
+            }),
+            IpAddr::V4(_) => false,
+        };
+        if allowed(ip) || embedded_allowed {
+            Ok(())
+        } else {
+            Err(Refused { addr: ip, range })
         }
     }
 }
@@ -257,6 +301,69 @@ mod tests {
         ] {
             assert!(!refused(addr), "{addr} should pass");
         }
+    }
+
+    #[test]
+    fn ipv6_forms_that_embed_an_ipv4_address_are_judged_by_it() {
+        // (address, refused?)
+        for (addr, expect_refused) in [
+            // IPv4-compatible ::/96
+            ("::127.0.0.1", true),
+            ("::10.0.0.1", true),
+            ("::169.254.169.254", true),
+            ("::8.8.8.8", false),
+            // IPv4-mapped ::ffff:0:0/96
+            ("::ffff:192.168.0.1", true),
+            ("::ffff:1.1.1.1", false),
+            // 6to4 2002::/16: the IPv4 address is bits 16..48
+            ("2002:7f00:1::", true),
+            ("2002:a9fe:a9fe::1", true),
+            ("2002:c0a8:101:1::1", true),
+            ("2002:808:808::1", false),
+            // NAT64 well-known prefix 64:ff9b::/96
+            ("64:ff9b::127.0.0.1", true),
+            ("64:ff9b::a9fe:a9fe", true),
+            ("64:ff9b::8.8.8.8", false),
+            // NAT64 local-use 64:ff9b:1::/48 is itself a local range
+            ("64:ff9b:1::808:808", true),
+            ("64:ff9b:1:2::7f00:1", true),
+            // Teredo 2001::/32: server in bits 32..64, client in the last 32 bits inverted
+            // client 127.0.0.1 = !0x7f000001 = 0x80fffffe; server 8.8.8.8
+            ("2001:0:808:808::80ff:fffe", true),
+            // client 192.168.1.1 = !0xc0a80101 = 0x3f57fefe
+            ("2001:0:808:808::3f57:fefe", true),
+            // server 10.0.0.1, client 8.8.8.8 = !0x08080808 = 0xf7f7f7f7
+            ("2001:0:a00:1::f7f7:f7f7", true),
+            // server 8.8.8.8, client 8.8.4.4 = !0x08080404 = 0xf7f7fbfb
+            ("2001:0:808:808::f7f7:fbfb", false),
+        ] {
+            assert_eq!(refused(addr), expect_refused, "{addr}");
+        }
+    }
+
+    #[test]
+    fn embedded_ipv4_literals_in_urls_are_refused() {
+        let policy = AddressPolicy::default();
+        for url in [
+            "http://[::127.0.0.1]/",
+            "http://[2002:7f00:1::]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[2001:0:808:808::80ff:fffe]/",
+        ] {
+            assert!(
+                matches!(check_url(url, &policy), Err(UrlError::Refused(_))),
+                "{url} should be refused"
+            );
+        }
+        assert!(check_url("http://[2002:808:808::1]/", &policy).is_ok());
+    }
+
+    #[test]
+    fn the_allow_list_applies_to_the_embedded_ipv4_address() {
+        let policy = AddressPolicy::new(vec![Cidr::parse("10.0.0.0/8").unwrap()]);
+        assert!(policy.check("2002:a00:1::1".parse().unwrap()).is_ok());
+        assert!(policy.check("64:ff9b::a00:1".parse().unwrap()).is_ok());
+        assert!(policy.check("2002:7f00:1::".parse().unwrap()).is_err());
     }
 
     #[test]
