@@ -3,6 +3,11 @@
 //!
 //! Kept in-process and dependency-free: one mutex-guarded map updated once per request, which
 //! costs far less than the request itself.
+//!
+//! Every label comes from a closed set, so no client can add series: the route is a route
+//! template (or `unmatched`), the method one of the standard methods (or `other`), the status
+//! and code what parceld answers. A raw method or path as a label would let anyone grow the map,
+//! and the `/metrics` output, without bound.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -10,6 +15,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -24,7 +30,7 @@ const BUCKETS: [f64; 12] = [
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct SeriesKey {
     route: String,
-    method: String,
+    method: &'static str,
     status: u16,
     code: u32,
 }
@@ -110,6 +116,35 @@ fn labels(key: &SeriesKey) -> String {
     )
 }
 
+/// The method as a label: one of the standard methods, or `other` for any other (clients may
+/// send any token as a method).
+pub fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("other", |known| known.as_str())
+}
+
+/// The route as a label: the matched route template, or `unmatched` for any path no route
+/// matches.
+pub fn route_label<B>(request: &axum::http::Request<B>) -> String {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string())
+}
+
 /// Middleware: times the request and records it under its route template (never the raw path,
 /// which would make one series per tracking id).
 pub async fn record_request(
@@ -118,12 +153,8 @@ pub async fn record_request(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
-    let method = request.method().to_string();
+    let route = route_label(&request);
+    let method = method_label(request.method());
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let code = response
@@ -132,6 +163,7 @@ pub async fn record_request(
         .map(|c| c.code())
         .or_else(|| response.extensions().get::<V2Code>().map(|c| c.code()))
         .unwrap_or(u32::from(status));
+    let seconds = started.elapsed().as_secs_f64();
     state.metrics.observe(
         SeriesKey {
             route,
@@ -139,7 +171,46 @@ pub async fn record_request(
             status,
             code,
         },
-        started.elapsed().as_secs_f64(),
+        seconds,
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_methods_collapse_into_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::DELETE), "DELETE");
+        for made_up in ["FOO", "BAR1", "get", "X-ANYTHING"] {
+            let method = Method::from_bytes(made_up.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "other", "{made_up}");
+        }
+    }
+
+    #[test]
+    fn the_output_does_not_grow_with_distinct_methods() {
+        let metrics = Metrics::default();
+        let observe = |method: &Method| {
+            metrics.observe(
+                SeriesKey {
+                    route: "unmatched".into(),
+                    method: method_label(method),
+                    status: 404,
+                    code: 404,
+                },
+                0.001,
+            )
+        };
+        observe(&Method::from_bytes(b"FIRST").unwrap());
+        let before = metrics.render().lines().count();
+        for i in 0..100 {
+            observe(&Method::from_bytes(format!("M{i}").as_bytes()).unwrap());
+        }
+        let after = metrics.render();
+        assert_eq!(after.lines().count(), before, "{after}");
+        assert!(after.contains(r#"method="other",status="404",code="404"} 101"#));
+    }
 }

@@ -44,6 +44,47 @@ async fn metrics_count_requests_by_route_and_code() {
 }
 
 #[tokio::test]
+async fn made_up_methods_and_random_paths_do_not_grow_the_metrics() {
+    let server = Server::start();
+    let key = server.key();
+    let http = reqwest::Client::new();
+    let send = |method: &str, path: String| {
+        let request = http
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", server.base),
+            )
+            .header("Tracking-Api-Key", key);
+        async move { request.send().await.unwrap().status() }
+    };
+    // One request of each kind first, so every series that can exist exists.
+    send("FIRST", "/first-unknown-path".into()).await;
+    send("FIRST", "/v4/trackings/get".into()).await;
+    send("GET", "/first-unknown-path".into()).await;
+    server.text("/metrics").await;
+    let before = server.text("/metrics").await;
+    for i in 0..60 {
+        send(&format!("MADEUP{i}"), format!("/no/such/path/{i}")).await;
+        send(&format!("X{i}"), "/v4/trackings/get".into()).await;
+        send("GET", format!("/random-{i}/{}", i * 7919)).await;
+    }
+    let after = server.text("/metrics").await;
+    let series = |text: &str| {
+        text.lines()
+            .filter(|line| line.starts_with("parceld_http_requests_total{"))
+            .map(|line| line.rsplit_once(' ').unwrap().0.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(series(&before), series(&after), "{after}");
+    assert!(!after.contains("MADEUP"), "{after}");
+    assert!(!after.contains("random-"), "{after}");
+    assert!(
+        after.contains(r#"route="unmatched",method="other""#),
+        "{after}"
+    );
+}
+
+#[tokio::test]
 async fn the_committed_openapi_document_matches_the_code() {
     let server = Server::start();
     let served = server.text("/openapi.json").await;
