@@ -3,7 +3,13 @@
 //! The rest of the binary (serve, the admin commands, import) sees only `Arc<dyn Store>`. A
 //! backend is a crate `parceld-store-<name>` implementing `parceld_store::Store`; it is chosen
 //! here by the scheme of `database.url`, so adding one (PostgreSQL next) is one more arm below.
+//!
+//! Only `serve` and `migrate` may create a database ([`OpenMode::Create`]); every other command
+//! opens an existing one ([`OpenMode::MustExist`]), so an admin command run in the wrong
+//! directory or with a mistyped `--data-dir` fails naming the database it looked for, instead of
+//! working on a new empty one and exiting 0.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -13,19 +19,41 @@ use parceld_store_sqlite::SqliteStore;
 /// The URL schemes this build can open, for the error message.
 const SUPPORTED: &str = "sqlite://PATH";
 
-/// Opens (creating if needed) the database at `url` and brings its schema up to date.
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// Whether opening may create the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the database (and its directory) when it does not exist: `serve` and `migrate`.
+    Create,
+    /// Fail, creating nothing, when the database does not exist: every other command.
+    MustExist,
+}
+
+/// Opens the database at `url` (creating it only with [`OpenMode::Create`]) and brings its
+/// schema up to date.
+pub async fn open_store(url: &str, mode: OpenMode) -> anyhow::Result<Arc<dyn Store>> {
     match url.split_once("://").map(|(scheme, _)| scheme) {
         Some(parceld_store_sqlite::URL_SCHEME) => {
             let path = parceld_store_sqlite::path_of_url(url)?;
-            if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| {
-                    format!("cannot create the data directory {}", dir.display())
-                })?;
-            }
-            let store = SqliteStore::open(&path)
-                .await
-                .with_context(|| format!("cannot open the database {}", path.display()))?;
+            let store = match mode {
+                OpenMode::Create => {
+                    create_parent_dir(&path)?;
+                    SqliteStore::open(&path).await
+                }
+                OpenMode::MustExist => {
+                    if !path.exists() {
+                        bail!(
+                            "the database {} does not exist (database URL {url}); nothing was \
+                             created. Point --data-dir or --database-url at the existing one, or \
+                             create it with `parceld migrate` (or `parceld serve`) and the same \
+                             --data-dir/--database-url",
+                            path.display()
+                        );
+                    }
+                    SqliteStore::open_existing(&path).await
+                }
+            };
+            let store =
+                store.with_context(|| format!("cannot open the database {}", path.display()))?;
             Ok(Arc::new(store))
         }
         _ => bail!(
@@ -34,20 +62,36 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// [`open_store`] for the administration commands: the database must exist, and the command
+/// says on stderr which database it used (stdout stays the command's output).
+pub async fn open_existing_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store = open_store(url, OpenMode::MustExist).await?;
+    eprintln!("parceld: using the database {url}");
+    Ok(store)
+}
+
+fn create_parent_dir(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
     async fn an_unknown_scheme_names_the_supported_ones() {
-        let error = open_store("postgres://localhost/parceld")
+        let error = open_store("postgres://localhost/parceld", OpenMode::Create)
             .await
             .err()
             .expect("postgres is not supported yet")
             .to_string();
         assert!(error.contains("postgres://localhost/parceld"), "{error}");
         assert!(error.contains("sqlite://"), "{error}");
-        let error = open_store("data/parceld.db")
+        let error = open_store("data/parceld.db", OpenMode::Create)
             .await
             .err()
             .unwrap()
@@ -59,11 +103,29 @@ mod tests {
     async fn a_sqlite_url_opens_a_migrated_store_and_creates_its_directory() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("nested").join("parceld.db");
-        let store = open_store(&format!("sqlite://{}", file.display()))
+        let store = open_store(&format!("sqlite://{}", file.display()), OpenMode::Create)
             .await
             .unwrap();
         assert!(file.exists());
         assert!(store.migrate().await.unwrap() > 0);
         assert!(store.accounts().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn must_exist_creates_nothing_and_names_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("missing").join("parceld.db");
+        let url = format!("sqlite://{}", file.display());
+        let error = open_store(&url, OpenMode::MustExist)
+            .await
+            .err()
+            .expect("no database there")
+            .to_string();
+        assert!(error.contains(&file.display().to_string()), "{error}");
+        assert!(error.contains("parceld migrate"), "{error}");
+        assert!(!file.exists());
+        assert!(!dir.path().join("missing").exists());
+        open_store(&url, OpenMode::Create).await.unwrap();
+        assert!(open_store(&url, OpenMode::MustExist).await.is_ok());
     }
 }

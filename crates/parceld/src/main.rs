@@ -37,7 +37,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::database::open_store;
+use crate::database::{open_existing_store, open_store, OpenMode};
 
 /// A 2000-tracking page allocates and frees hundreds of thousands of small strings; with glibc's
 /// allocator, allocation was about 30 % of such a request in `perf` (see docs/benchmarks.md).
@@ -78,16 +78,28 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve { bind } => serve::serve(config, bind).await,
         Command::Migrate => {
             let database = config.database_url();
-            admin::migrate(open_store(&database).await?.as_ref(), &database).await
+            admin::migrate(
+                open_store(&database, OpenMode::Create).await?.as_ref(),
+                &database,
+            )
+            .await
         }
         Command::Account { command } => {
-            admin::account(open_store(&config.database_url()).await?.as_ref(), command).await
+            admin::account(
+                open_existing_store(&config.database_url()).await?.as_ref(),
+                command,
+            )
+            .await
         }
         Command::Key { command } => {
-            admin::key(open_store(&config.database_url()).await?.as_ref(), command).await
+            admin::key(
+                open_existing_store(&config.database_url()).await?.as_ref(),
+                command,
+            )
+            .await
         }
         Command::Webhook { command } => {
-            let store = open_store(&config.database_url()).await?;
+            let store = open_existing_store(&config.database_url()).await?;
             admin::webhook(store.as_ref(), &config, command).await
         }
         Command::Sim { bind } => serve::sim(bind).await,
@@ -122,7 +134,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             resume,
             restart,
         } => {
-            let store = open_store(&config.database_url()).await?;
+            let store = open_existing_store(&config.database_url()).await?;
             let name = account.unwrap_or_else(|| config.server.default_account.clone());
             let Some(found) = store.accounts().await?.into_iter().find(|a| a.name == name) else {
                 bail!("no account named `{name}`; `parceld account list` shows them");

@@ -15,7 +15,7 @@ use parceld_engine::Engine;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
-use crate::database::open_store;
+use crate::database::{open_store, OpenMode};
 
 fn init_logging(config: &Config) {
     let filter = EnvFilter::new(&config.log.level);
@@ -33,7 +33,7 @@ pub async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> an
         config.server.bind = bind;
     }
     init_logging(&config);
-    let store = open_store(&config.database_url()).await?;
+    let store = open_store(&config.database_url(), OpenMode::Create).await?;
     if let Some(first) = store.bootstrap(&config.server.default_account).await? {
         say!(
             "Created account \"{}\" with its first API key (shown only this once, keep it):\n\n    {}\n\nSend it in the Tracking-Api-Key header.",

@@ -70,13 +70,20 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date. For a
     /// `sqlite://PATH` URL, [`path_of_url`] gives the file.
     pub async fn open(path: &Path) -> StoreResult<Self> {
-        Ok(Self::open_file(path).await?)
+        Ok(Self::open_file(path, true).await?)
     }
 
-    async fn open_file(path: &Path) -> Result<Self> {
+    /// Opens the database file only if it exists (bringing its schema up to date), and creates
+    /// nothing otherwise: for commands that must not leave a new empty database behind when
+    /// pointed at the wrong place.
+    pub async fn open_existing(path: &Path) -> StoreResult<Self> {
+        Ok(Self::open_file(path, false).await?)
+    }
+
+    async fn open_file(path: &Path, create_if_missing: bool) -> Result<Self> {
         let options = SqliteConnectOptions::new()
             .filename(path)
-            .create_if_missing(true)
+            .create_if_missing(create_if_missing)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)

@@ -11,6 +11,7 @@ mod lifecycle;
 mod ops;
 mod ratelimits;
 mod sdk;
+mod startup;
 mod support;
 mod trackings;
 mod v2;

@@ -1,0 +1,114 @@
+//! An operator's traps at start and in the admin commands: a port already taken, a second
+//! `serve` on the same database, an admin command pointed at the wrong place, configuration that
+//! would be silently ignored or changed.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::BIN;
+
+/// Runs `parceld <args>` in `dir` and waits at most `secs` seconds for it to exit.
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], secs: u64) -> (Output, Duration) {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("PARCELD_SERVER__WORKER", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let started = Instant::now();
+    let mut child = command.spawn().expect("start parceld");
+    while started.elapsed() < Duration::from_secs(secs) {
+        if child.try_wait().expect("wait").is_some() {
+            return (child.wait_with_output().expect("output"), started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("output");
+    panic!(
+        "parceld {args:?} did not exit within {secs} s; stdout: {} stderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+#[test]
+fn admin_commands_create_no_database_and_name_the_one_they_looked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("dtaa");
+    let typo_arg = typo.to_str().unwrap();
+    for args in [
+        vec!["--data-dir", typo_arg, "key", "list"],
+        vec![
+            "--data-dir",
+            typo_arg,
+            "key",
+            "create",
+            "--account",
+            "default",
+        ],
+        vec!["--data-dir", typo_arg, "account", "list"],
+        vec!["--data-dir", typo_arg, "account", "create", "acme"],
+        vec!["--data-dir", typo_arg, "webhook", "list"],
+        vec!["account", "list"],
+    ] {
+        let (output, _) = run(dir.path(), &args, &[], 20);
+        let (stdout, stderr) = text(&output);
+        assert!(!output.status.success(), "{args:?}: {stdout} {stderr}");
+        assert!(stderr.contains("parceld.db"), "{args:?}: {stderr}");
+        assert!(stderr.contains("parceld migrate"), "{args:?}: {stderr}");
+    }
+    let csv = dir.path().join("numbers.csv");
+    std::fs::write(
+        &csv,
+        "tracking_number,courier_code\n1Z999AA10123456784,ups\n",
+    )
+    .unwrap();
+    let (output, _) = run(
+        dir.path(),
+        &["--data-dir", typo_arg, "import", csv.to_str().unwrap()],
+        &[],
+        20,
+    );
+    assert!(!output.status.success(), "{:?}", text(&output));
+    assert!(
+        !typo.exists(),
+        "the mistyped data directory was not created"
+    );
+    assert!(!dir.path().join("data").exists(), "nor the default one");
+
+    // Where the database exists, the command says which one it used, on stderr.
+    let (output, _) = run(dir.path(), &["--data-dir", typo_arg, "migrate"], &[], 20);
+    assert!(output.status.success(), "{:?}", text(&output));
+    let (output, _) = run(
+        dir.path(),
+        &["--data-dir", typo_arg, "account", "list"],
+        &[],
+        20,
+    );
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout} {stderr}");
+    let used: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("using the database"))
+        .collect();
+    assert_eq!(used.len(), 1, "{stderr}");
+    assert!(
+        used[0].contains(&typo.join("parceld.db").display().to_string()),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("using the database"), "{stdout}");
+}
