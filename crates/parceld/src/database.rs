@@ -8,8 +8,14 @@
 //! opens an existing one ([`OpenMode::MustExist`]), so an admin command run in the wrong
 //! directory or with a mistyped `--data-dir` fails naming the database it looked for, instead of
 //! working on a new empty one and exiting 0.
+//!
+//! A serving process also holds [`ServeLock`], an exclusive lock on `<database>.lock`, so a
+//! second `serve` on the same SQLite file is refused rather than running two refresh workers,
+//! dispatchers and first-key bootstraps against one file. Admin commands and `import` take no
+//! lock: they are meant to run beside the server.
 
-use std::path::Path;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -78,6 +84,46 @@ fn create_parent_dir(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An exclusive lock on `<database>.lock`, held for as long as `serve` runs. The operating
+/// system releases it when the process ends, however it ends, so a crash leaves no stale lock.
+#[derive(Debug)]
+pub struct ServeLock {
+    _file: File,
+}
+
+/// Takes the serving lock of the database at `url`, or fails naming the database and its lock
+/// file when another `serve` holds it. Backends with their own server (not SQLite) need no lock:
+/// `Ok(None)`.
+pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<ServeLock>> {
+    if url.split_once("://").map(|(scheme, _)| scheme) != Some(parceld_store_sqlite::URL_SCHEME) {
+        return Ok(None);
+    }
+    let path = parceld_store_sqlite::path_of_url(url)?;
+    create_parent_dir(&path)?;
+    let mut lock_path = path.clone().into_os_string();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open the lock file {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(ServeLock { _file: file })),
+        Err(TryLockError::WouldBlock) => bail!(
+            "another `parceld serve` is already using the database {} (it holds {}); stop it \
+             first, or give this one another --data-dir or --database-url. Admin commands and \
+             `parceld import` can run beside it",
+            path.display(),
+            lock_path.display()
+        ),
+        Err(TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("cannot lock {}", lock_path.display()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +173,17 @@ mod tests {
         assert!(!dir.path().join("missing").exists());
         open_store(&url, OpenMode::Create).await.unwrap();
         assert!(open_store(&url, OpenMode::MustExist).await.is_ok());
+    }
+
+    #[test]
+    fn a_second_serving_lock_on_one_database_is_refused_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("parceld.db").display());
+        let first = lock_for_serving(&url).unwrap().expect("SQLite is locked");
+        let error = lock_for_serving(&url).unwrap_err().to_string();
+        assert!(error.contains("another `parceld serve`"), "{error}");
+        assert!(error.contains("parceld.db.lock"), "{error}");
+        drop(first);
+        assert!(lock_for_serving(&url).unwrap().is_some());
     }
 }

@@ -3,11 +3,17 @@
 //! Serve opens the store, starts the refresh worker and the webhook dispatcher on worker nodes,
 //! and the HTTP API on API nodes, and on SIGINT/SIGTERM lets in-flight work finish within
 //! `server.shutdown_grace_seconds`.
+//!
+//! The order of the start matters to an operator: first the serving lock of the database (a
+//! second `serve` on the same SQLite file stops here), then the listening port (a port already in
+//! use stops here), and only then the database, the first key and the workers, so a start that
+//! cannot serve changes nothing and says why at once.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use parceld_api::{ApiSettings, AppState};
 use parceld_carriers::Carriers;
 use parceld_engine::webhooks::Dispatcher;
@@ -15,7 +21,8 @@ use parceld_engine::Engine;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
-use crate::database::{open_store, OpenMode};
+use crate::database::{lock_for_serving, open_store, OpenMode};
+use tokio::net::TcpListener;
 
 fn init_logging(config: &Config) {
     let filter = EnvFilter::new(&config.log.level);
@@ -28,12 +35,32 @@ fn init_logging(config: &Config) {
     }
 }
 
-pub async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
+/// Binds the API's port, or fails with a message saying what to do.
+async fn listen(bind: SocketAddr) -> anyhow::Result<TcpListener> {
+    match TcpListener::bind(bind).await {
+        Ok(listener) => Ok(listener),
+        Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => bail!(
+            "cannot listen on {bind}: the address is already in use (another parceld, or \
+             another program, is listening there); stop it or choose another address with \
+             --bind or server.bind"
+        ),
+        Err(error) => Err(error).with_context(|| format!("cannot listen on {bind}")),
+    }
+}
+
+pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Result<()> {
     if let Some(bind) = bind {
         config.server.bind = bind;
     }
     init_logging(&config);
-    let store = open_store(&config.database_url(), OpenMode::Create).await?;
+    let database = config.database_url();
+    let _serve_lock = lock_for_serving(&database)?;
+    let listener = if config.server.api {
+        Some(listen(config.server.bind).await?)
+    } else {
+        None
+    };
+    let store = open_store(&database, OpenMode::Create).await?;
     if let Some(first) = store.bootstrap(&config.server.default_account).await? {
         say!(
             "Created account \"{}\" with its first API key (shown only this once, keep it):\n\n    {}\n\nSend it in the Tracking-Api-Key header.",
@@ -73,7 +100,7 @@ pub async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> an
     } else {
         None
     };
-    if config.server.api {
+    if let Some(listener) = listener {
         let state = AppState::new(store, config.rate_limits, engine)
             .with_webhooks(config.webhooks.clone())
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
@@ -83,12 +110,9 @@ pub async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> an
                 max_body_bytes: config.server.max_body_bytes,
             },
         );
-        let listener = tokio::net::TcpListener::bind(config.server.bind)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.server.bind))?;
         let address = listener.local_addr()?;
         say!("parceld listening on http://{address}");
-        tracing::info!(%address, data_dir = %config.server.data_dir.display(), "serving");
+        tracing::info!(%address, %database, "serving");
         let mut api_stop = stop_rx.clone();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -97,6 +121,7 @@ pub async fn serve(mut config: Config, bind: Option<std::net::SocketAddr>) -> an
             .await?;
     } else {
         say!("parceld worker running (no API on this node)");
+        tracing::info!(%database, "working");
         let mut stop = stop_rx.clone();
         let _ = stop.wait_for(|stop| *stop).await;
     }
@@ -142,7 +167,7 @@ pub fn carriers(config: &Config) -> anyhow::Result<Carriers> {
     }
 }
 
-pub async fn sim(bind: std::net::SocketAddr) -> anyhow::Result<()> {
+pub async fn sim(bind: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::BIN;
+use crate::support::{Server, BIN};
 
 /// Runs `parceld <args>` in `dir` and waits at most `secs` seconds for it to exit.
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], secs: u64) -> (Output, Duration) {
@@ -43,6 +43,57 @@ fn text(output: &Output) -> (String, String) {
         String::from_utf8_lossy(&output.stdout).to_string(),
         String::from_utf8_lossy(&output.stderr).to_string(),
     )
+}
+
+#[test]
+fn a_port_already_taken_stops_serve_at_once_before_it_touches_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let data_dir = dir.path().to_str().unwrap();
+    let (output, took) = run(
+        dir.path(),
+        &["--data-dir", data_dir, "serve", "--bind", &address],
+        &[],
+        20,
+    );
+    let (stdout, stderr) = text(&output);
+    assert!(!output.status.success(), "{stdout} {stderr}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(stderr.contains(&address), "{stderr}");
+    assert!(stderr.contains("already in use"), "{stderr}");
+    assert!(!stdout.contains("pk_"), "no first key was made: {stdout}");
+    assert!(!stderr.contains("refresh worker started"), "{stderr}");
+    assert!(
+        !dir.path().join("parceld.db").exists(),
+        "no database was created"
+    );
+}
+
+#[test]
+fn a_second_serve_on_the_same_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(dir.path(), &[]);
+    let data_dir = dir.path().to_str().unwrap();
+    let (output, took) = run(
+        dir.path(),
+        &["--data-dir", data_dir, "serve", "--bind", "127.0.0.1:0"],
+        &[],
+        20,
+    );
+    let (stdout, stderr) = text(&output);
+    assert!(!output.status.success(), "{stdout} {stderr}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(stderr.contains("another `parceld serve`"), "{stderr}");
+    assert!(stderr.contains("parceld.db"), "{stderr}");
+    assert!(!stdout.contains("listening"), "{stdout}");
+    // Admin commands still run beside the server.
+    let (ok, out) = server.admin(&["account", "list"]);
+    assert!(ok, "{out}");
+    // Once the first has stopped, the database can be served again.
+    assert!(server.stop());
+    let again = Server::start_in(dir.path(), &[]);
+    assert!(again.stop());
 }
 
 #[test]
