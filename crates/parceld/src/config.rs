@@ -1,6 +1,11 @@
 //! Configuration: the embedded, commented defaults (`config.default.toml`), then an optional
 //! file, then `PARCELD_*` environment variables, then command-line flags. Unknown keys and wrong
 //! types fail at start with a message naming the key, so a typo never silently does nothing.
+//! The same holds for values: a `log.level` the log filter cannot read, or a value the code
+//! would have to change to use (sandbox `step_minutes = 0`), is refused rather than silently
+//! replaced. `PARCELD_` variables without the `__` that separates section and key are not
+//! configuration; each gets one warning on stderr, since it is most likely a misspelt key
+//! (`PARCELD_SERVER_BIND` for `PARCELD_SERVER__BIND`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -89,8 +94,11 @@ impl Config {
             }
             None => figment = figment.merge(Toml::file("parceld.toml")),
         }
-        // Only sectioned variables (PARCELD_SECTION__KEY) are configuration, so other PARCELD_*
-        // variables in the environment are not mistaken for misspelt keys.
+        // Only sectioned variables (PARCELD_SECTION__KEY) are configuration; the others are
+        // warned about, not refused, since another program may own a PARCELD_ variable.
+        for warning in unsectioned_variables(std::env::vars_os()) {
+            eprintln!("parceld: warning: {warning}");
+        }
         figment = figment.merge(
             Env::prefixed("PARCELD_")
                 .filter(|key| key.as_str().contains("__"))
@@ -107,6 +115,17 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        check_log_level(&self.log.level)?;
+        if let Some(sandbox) = self.carrier_settings().get("sandbox") {
+            if sandbox.step_minutes == Some(0) {
+                return Err(
+                    "carriers.sandbox.step_minutes must be at least 1 (the minutes \
+                            between two events of a sandbox journey); 0 would put every event \
+                            at the same instant"
+                        .into(),
+                );
+            }
+        }
         if self.server.default_account.trim().is_empty() {
             return Err("server.default_account must not be empty".into());
         }
@@ -152,6 +171,77 @@ impl Config {
             ),
         }
     }
+}
+
+/// The configuration sections, for the environment-variable warnings.
+const SECTIONS: [&str; 7] = [
+    "server",
+    "database",
+    "log",
+    "rate_limits",
+    "engine",
+    "webhooks",
+    "carriers",
+];
+
+/// The log levels a bare `log.level` directive may name.
+const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// Refuses a `log.level` the tracing filter cannot parse. A bare word is also refused unless
+/// it is a level: the filter would read `verbose` as "everything from a module named verbose"
+/// and so silence every line parceld writes.
+fn check_log_level(level: &str) -> Result<(), String> {
+    let explain = |why: String| {
+        format!(
+            "log.level `{level}` is not a log filter: {why}; use a level ({}) or directives \
+             such as `info,parceld_engine=debug`",
+            LEVELS.join(", ")
+        )
+    };
+    for directive in level.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        directive
+            .parse::<tracing_subscriber::filter::Directive>()
+            .map_err(|error| explain(format!("`{directive}`: {error}")))?;
+        let bare = !directive.contains(['=', '[', '{', ':']);
+        if bare && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
+            return Err(explain(format!("`{directive}` is not a level")));
+        }
+    }
+    Ok(())
+}
+
+/// One warning for each `PARCELD_` variable that is not configuration because it lacks the
+/// `__` between section and key, with the spelling that probably was meant.
+fn unsectioned_variables(
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Vec<String> {
+    let mut names: Vec<String> = vars
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| name.starts_with("PARCELD_") && !name.contains("__"))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let rest = name["PARCELD_".len()..].to_ascii_lowercase();
+            let meant = SECTIONS.iter().find_map(|section| {
+                let key = rest.strip_prefix(section)?.strip_prefix('_')?;
+                (!key.is_empty()).then(|| {
+                    format!(
+                        "; did you mean PARCELD_{}__{}?",
+                        section.to_ascii_uppercase(),
+                        key.to_ascii_uppercase()
+                    )
+                })
+            });
+            format!(
+                "environment variable {name} matches no configuration key and is ignored \
+                 (configuration variables are PARCELD_<SECTION>__<KEY>, with two underscores){}",
+                meant.unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -211,5 +301,67 @@ mod tests {
         std::fs::write(&path, "[server]\nbind = \"not an address\"\n").unwrap();
         let error = Config::load(Some(&path)).unwrap_err();
         assert!(error.contains("bind"), "{error}");
+    }
+
+    fn defaults() -> Config {
+        Figment::from(Toml::string(DEFAULT_TOML)).extract().unwrap()
+    }
+
+    #[test]
+    fn a_log_level_the_filter_cannot_use_is_refused_naming_the_key() {
+        for bad in ["verbose", "loud", "info,chatty", "parceld=noisy", "[{"] {
+            let mut config = defaults();
+            config.log.level = bad.into();
+            let error = config.validate().unwrap_err();
+            assert!(error.contains("log.level"), "{bad}: {error}");
+        }
+        for good in [
+            "info",
+            "WARN",
+            "debug,hyper=info",
+            "parceld_engine=trace",
+            "off",
+        ] {
+            let mut config = defaults();
+            config.log.level = good.into();
+            assert!(config.validate().is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn a_sandbox_step_of_zero_minutes_is_refused() {
+        let mut config = defaults();
+        config.carriers.insert(
+            "sandbox".into(),
+            CarrierSettings {
+                step_minutes: Some(0),
+                ..CarrierSettings::default()
+            },
+        );
+        let error = config.validate().unwrap_err();
+        assert!(error.contains("carriers.sandbox.step_minutes"), "{error}");
+        config.carriers.get_mut("sandbox").unwrap().step_minutes = Some(1);
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn parceld_variables_without_a_section_are_warned_about_once() {
+        let vars = [
+            ("PARCELD_SERVER_BIND", "0.0.0.0:1"),
+            ("PARCELD_SERVER_BIND", "0.0.0.0:1"),
+            ("PARCELD_SERVER__BIND", "0.0.0.0:1"),
+            ("PARCELD_CARRIERS__UPS__CLIENT_ID", "id"),
+            ("PARCELD_WHATEVER", "x"),
+            ("HOME", "/root"),
+        ]
+        .map(|(k, v)| (k.into(), v.into()));
+        let warnings = unsectioned_variables(vars.into_iter());
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("PARCELD_SERVER_BIND"), "{warnings:?}");
+        assert!(
+            warnings[0].contains("did you mean PARCELD_SERVER__BIND"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("PARCELD_WHATEVER"), "{warnings:?}");
     }
 }

@@ -163,3 +163,53 @@ fn admin_commands_create_no_database_and_name_the_one_they_looked_for() {
     );
     assert!(!stdout.contains("using the database"), "{stdout}");
 }
+
+#[test]
+fn a_log_level_tracing_cannot_use_stops_the_start_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let (output, _) = run(
+        dir.path(),
+        &["--data-dir", data_dir, "serve", "--bind", "127.0.0.1:0"],
+        &[("PARCELD_LOG__LEVEL", "verbose")],
+        20,
+    );
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("log.level"), "{stderr}");
+    assert!(stderr.contains("verbose"), "{stderr}");
+}
+
+#[test]
+fn a_sandbox_step_of_zero_is_refused_not_silently_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let (output, _) = run(
+        dir.path(),
+        &["--data-dir", data_dir, "serve", "--bind", "127.0.0.1:0"],
+        &[("PARCELD_CARRIERS__SANDBOX__STEP_MINUTES", "0")],
+        20,
+    );
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("carriers.sandbox.step_minutes"), "{stderr}");
+}
+
+#[test]
+fn a_parceld_variable_that_is_no_key_is_warned_about_once() {
+    let server = Server::start_with_env(&[
+        ("PARCELD_SERVER_BIND", "0.0.0.0:9999"),
+        ("PARCELD_LOG_LEVEL", "debug"),
+    ]);
+    let stderr = server.stderr();
+    for name in ["PARCELD_SERVER_BIND", "PARCELD_LOG_LEVEL"] {
+        let warnings = stderr
+            .lines()
+            .filter(|l| l.contains("warning") && l.contains(name))
+            .count();
+        assert_eq!(warnings, 1, "{name}: {stderr}");
+    }
+    assert!(stderr.contains("PARCELD_SERVER__BIND"), "{stderr}");
+    // Sectioned variables are configuration and draw no warning.
+    assert!(!stderr.contains("PARCELD_SERVER__WORKER"), "{stderr}");
+}
