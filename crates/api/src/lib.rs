@@ -177,10 +177,11 @@ pub fn router(state: AppState, settings: &ApiSettings) -> Router {
                     .get(REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
+                // Only closed-set labels and the request id: no raw path, query or header.
                 tracing::info_span!(
                     "request",
-                    method = %request.method(),
-                    path = %request.uri().path(),
+                    method = %metrics::method_label(request.method()),
+                    route = %metrics::route_label(request),
                     request_id = %request_id,
                 )
             }),

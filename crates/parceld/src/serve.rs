@@ -28,11 +28,19 @@ fn init_logging(config: &Config) {
     let filter = EnvFilter::new(&config.log.level);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour_on_stderr())
         .with_writer(std::io::stderr);
     match config.log.format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+}
+
+/// Colour codes only for a person at a terminal: never in a file, a pipe or a journal, and
+/// never when `NO_COLOR` is set to anything but the empty string (<https://no-color.org>).
+fn colour_on_stderr() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    !no_color && std::io::IsTerminal::is_terminal(&std::io::stderr())
 }
 
 /// Binds the API's port, or fails with a message saying what to do.

@@ -85,6 +85,60 @@ async fn made_up_methods_and_random_paths_do_not_grow_the_metrics() {
 }
 
 #[tokio::test]
+async fn one_access_log_line_per_request_without_colour_keys_or_numbers() {
+    let server = Server::start();
+    let key = server.key().to_string();
+    let number = "1Z999AA10123456784";
+    server.create(&key, number, "ups").await;
+    server.get("/v4/trackings/get", &key).await;
+    server
+        .get(
+            &format!("/v4/trackings/get?tracking_numbers={number}"),
+            &key,
+        )
+        .await;
+    server.get("/v4/trackings/get", "pk_not_a_real_key").await;
+    server.get("/no/such/route", &key).await;
+    let stderr = server.stderr();
+    assert!(!stderr.contains('\u{1b}'), "no ANSI escape codes: {stderr}");
+    assert!(!stderr.contains(&key), "the API key is never logged");
+    assert!(!stderr.contains("pk_not_a_real_key"), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("parceld::access"))
+        .collect();
+    assert_eq!(lines.len(), 5, "{stderr}");
+    for line in &lines {
+        assert!(line.contains("INFO"), "{line}");
+        for field in [
+            "method=",
+            "route=",
+            "status=",
+            "code=",
+            "latency_ms=",
+            "request_id=",
+        ] {
+            assert!(line.contains(field), "{field} in {line}");
+        }
+        assert!(!line.contains(number), "no tracking number: {line}");
+    }
+    assert!(
+        lines[0].contains("route=/v4/trackings/create"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("method=POST"), "{}", lines[0]);
+    assert!(lines[0].contains("status=200"), "{}", lines[0]);
+    assert!(lines[3].contains("status=401"), "{}", lines[3]);
+    assert!(lines[4].contains("route=unmatched"), "{}", lines[4]);
+    assert!(
+        lines[4].contains("code=4040") || lines[4].contains("status=404"),
+        "{}",
+        lines[4]
+    );
+}
+
+#[tokio::test]
 async fn the_committed_openapi_document_matches_the_code() {
     let server = Server::start();
     let served = server.text("/openapi.json").await;
