@@ -39,8 +39,15 @@ fn init_logging(config: &Config) {
 /// Colour codes only for a person at a terminal: never in a file, a pipe or a journal, and
 /// never when `NO_COLOR` is set to anything but the empty string (<https://no-color.org>).
 fn colour_on_stderr() -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    !no_color && std::io::IsTerminal::is_terminal(&std::io::stderr())
+    colour_wanted(
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    )
+}
+
+fn colour_wanted(no_color: Option<&std::ffi::OsStr>, stderr_is_terminal: bool) -> bool {
+    let no_color = no_color.is_some_and(|value| !value.is_empty());
+    stderr_is_terminal && !no_color
 }
 
 /// Binds the API's port, or fails with a message saying what to do.
@@ -186,4 +193,20 @@ pub async fn sim(bind: SocketAddr) -> anyhow::Result<()> {
         _ = shutdown_signal() => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_with_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour_wanted(None, true));
+        assert!(!colour_wanted(None, false));
+        assert!(!colour_wanted(Some(OsStr::new("1")), true));
+        assert!(!colour_wanted(Some(OsStr::new("1")), false));
+        // An empty NO_COLOR does not count (no-color.org).
+        assert!(colour_wanted(Some(OsStr::new("")), true));
+    }
 }
