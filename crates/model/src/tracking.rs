@@ -11,11 +11,18 @@ macro_rules! tracking_fields {
         /// The optional fields a merchant may set on a tracking (TrackingMore's create fields
         /// besides the number and the courier). Kept together because they travel together:
         /// create, update and the tracking object all carry the same set.
+        ///
+        /// Serialized (the store keeps them as one JSON value), only the fields that are set
+        /// are written: a tracking carries a few of the 21, and a `null` spelt out for each of the
+        /// others was most of a stored tracking's bytes. Reading takes either form, so values
+        /// written with every key, nulls included, read the same. The API's views are their own
+        /// types and show every field, set or not.
         #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(default)]
         pub struct TrackingFields {
             $(
                 $($doc)*
+                #[serde(skip_serializing_if = "Option::is_none")]
                 pub $field: Option<String>,
             )*
         }
@@ -117,6 +124,42 @@ mod tests {
                 title: Some("shoes".into()),
                 note: Some("leave at the door".into()),
                 auto_correct: Some("true".into()),
+                ..TrackingFields::default()
+            }
+        );
+    }
+
+    #[test]
+    fn only_the_set_fields_are_serialized() {
+        let fields = TrackingFields {
+            order_number: Some("#1".into()),
+            customer_email: Some("ada@example.com".into()),
+            ..TrackingFields::default()
+        };
+        let json = serde_json::to_string(&fields).unwrap();
+        assert_eq!(
+            json,
+            r##"{"order_number":"#1","customer_email":"ada@example.com"}"##
+        );
+        assert_eq!(
+            serde_json::from_str::<TrackingFields>(&json).unwrap(),
+            fields
+        );
+        assert_eq!(
+            serde_json::to_string(&TrackingFields::default()).unwrap(),
+            "{}"
+        );
+    }
+
+    #[test]
+    fn the_form_with_every_key_and_nulls_still_reads() {
+        let old = r##"{"order_number":"#1","order_id":null,"order_date":null,"origin_country_iso2":null,"destination_country_iso2":null,"customer_name":null,"customer_email":"ada@example.com","customer_sms":null,"recipient_postcode":null,"title":null,"logistics_channel":null,"note":null,"label":null,"tracking_courier_account":null,"tracking_postal_code":null,"tracking_origin_country":null,"tracking_destination_country":null,"tracking_ship_date":null,"tracking_key":null,"language":null,"auto_correct":null}"##;
+        let fields: TrackingFields = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            fields,
+            TrackingFields {
+                order_number: Some("#1".into()),
+                customer_email: Some("ada@example.com".into()),
                 ..TrackingFields::default()
             }
         );
