@@ -271,38 +271,67 @@ impl WebhookService {
                 "Webhook `{id}` has no delivery `{delivery_id}`; GET /v4/webhooks/{id}/deliveries lists them."
             ))
         };
-        if !self.store.redeliver(endpoint.pk, delivery_id).await? {
-            return Err(missing());
+        let queued = async {
+            if !self.store.redeliver(endpoint.pk, delivery_id).await? {
+                return Err(missing());
+            }
+            self.store
+                .deliveries(endpoint.pk, 1, Some(delivery_id))
+                .await?
+                .pop()
+                .ok_or_else(missing)
+        };
+        match queued.await {
+            Ok(delivery) => Ok(delivery),
+            Err(error) => Err(self.unless_deleted(account, id, error).await),
         }
-        self.store
-            .deliveries(endpoint.pk, 1, Some(delivery_id))
-            .await?
-            .pop()
-            .ok_or_else(missing)
     }
 
     /// Sends a sample event to the endpoint now, once (never retried), logs the attempt as a
     /// `TEST` delivery and returns it.
     pub async fn send_test(&self, account: AccountId, id: &str) -> ServiceResult<DeliveryInfo> {
         let endpoint = self.endpoint(account, id).await?;
-        let now = Utc::now();
-        let event_id = parceld_store::webhooks::new_event_id();
-        let (pk, delivery_id) = self
-            .store
-            .insert_delivery(&endpoint, TEST_EVENT, &event_id, None, false)
-            .await?;
-        let outgoing = Outgoing::once(&endpoint, pk, &delivery_id, TEST_EVENT, &event_id, now);
-        let body = outgoing.render(&*self.renderer, &sample_tracking(now));
-        let record = attempt(&self.client, &self.settings, &outgoing, Some(body)).await;
-        let disable_after = chrono::Duration::seconds(self.settings.disable_after_secs as i64);
-        self.store
-            .record_attempts("api", &[record], disable_after, Utc::now())
-            .await?;
-        self.store
-            .deliveries(endpoint.pk, 1, Some(&delivery_id))
-            .await?
-            .pop()
-            .ok_or_else(|| ServiceError::Internal("the test delivery vanished".into()))
+        let sent = async {
+            let now = Utc::now();
+            let event_id = parceld_store::webhooks::new_event_id();
+            let (pk, delivery_id) = self
+                .store
+                .insert_delivery(&endpoint, TEST_EVENT, &event_id, None, false)
+                .await?;
+            let outgoing = Outgoing::once(&endpoint, pk, &delivery_id, TEST_EVENT, &event_id, now);
+            let body = outgoing.render(&*self.renderer, &sample_tracking(now));
+            let record = attempt(&self.client, &self.settings, &outgoing, Some(body)).await;
+            let disable_after = chrono::Duration::seconds(self.settings.disable_after_secs as i64);
+            self.store
+                .record_attempts("api", &[record], disable_after, Utc::now())
+                .await?;
+            self.store
+                .deliveries(endpoint.pk, 1, Some(&delivery_id))
+                .await?
+                .pop()
+                .ok_or_else(|| ServiceError::Internal("the test delivery vanished".into()))
+        };
+        match sent.await {
+            Ok(delivery) => Ok(delivery),
+            Err(error) => Err(self.unless_deleted(account, id, error).await),
+        }
+    }
+
+    /// The endpoint can be deleted between the look-up that found it and a later store call
+    /// (a test send waits for the receiver; the receiver may be what deletes it). Whatever that
+    /// later call then reported — a delivery row gone with its endpoint, a foreign key refused —
+    /// the answer is "no such webhook", as if the delete had come first; an error is kept only
+    /// while the endpoint still exists.
+    async fn unless_deleted(
+        &self,
+        account: AccountId,
+        id: &str,
+        error: ServiceError,
+    ) -> ServiceError {
+        match self.store.webhook(Some(account), id).await {
+            Ok(None) => not_found(id),
+            _ => error,
+        }
     }
 }
 

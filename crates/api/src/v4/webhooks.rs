@@ -30,6 +30,7 @@ pub fn routes() -> ClassedRoutes {
             .routes(routes!(create, list))
             .routes(routes!(show, update, remove))
             .routes(routes!(rotate_secret))
+            .routes(routes!(secret))
             .routes(routes!(test))
             .routes(routes!(deliveries))
             .routes(routes!(redeliver)),
@@ -83,12 +84,35 @@ pub struct WebhookView {
     pub disabled_reason: Option<String>,
     /// Start of the current run of failed deliveries, if failing.
     pub failing_since: Option<String>,
-    /// `whsec_…`: the key for verifying `webhook-signature` (Standard Webhooks).
-    pub secret: String,
+    /// `whsec_…`: the key for verifying `webhook-signature` (Standard Webhooks). Only create and
+    /// rotate_secret answer with it; otherwise `GET /v4/webhooks/{id}/secret` reads it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
 
+/// An endpoint's signing secret, from `GET /v4/webhooks/{id}/secret`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookSecretView {
+    /// The webhook's id.
+    pub id: String,
+    /// `whsec_…`: the key for verifying `webhook-signature` (Standard Webhooks).
+    pub secret: String,
+}
+
+impl WebhookView {
+    /// The endpoint with its secret: only for the answers that create or replace the secret.
+    fn with_secret(e: &WebhookEndpoint) -> Self {
+        WebhookView {
+            secret: Some(e.secret.clone()),
+            ..WebhookView::from(e)
+        }
+    }
+}
+
+/// The endpoint without its secret: a secret in every read would end up in logs, screenshots and
+/// dashboards; it is read on purpose from its own route.
 impl From<&WebhookEndpoint> for WebhookView {
     fn from(e: &WebhookEndpoint) -> Self {
         let state = if e.enabled {
@@ -112,7 +136,7 @@ impl From<&WebhookEndpoint> for WebhookView {
             state: state.into(),
             disabled_reason: e.disabled_reason.clone(),
             failing_since: e.failing_since.map(iso),
-            secret: e.secret.clone(),
+            secret: None,
             created_at: iso(e.created_at),
             updated_at: iso(e.updated_at),
         }
@@ -205,7 +229,7 @@ pub async fn create(
 ) -> ApiResult<WebhookView> {
     let request: WebhookRequest = parse_json(&body)?;
     let endpoint = state.webhooks.create(account.id, request.into()).await?;
-    Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
+    Ok(Json(Envelope::ok(WebhookView::with_secret(&endpoint))))
 }
 
 /// List the account's webhook endpoints.
@@ -213,7 +237,7 @@ pub async fn create(
     get,
     path = "/v4/webhooks",
     tag = "webhooks",
-    responses((status = 200, description = "The endpoints", body = Envelope<Vec<WebhookView>>)),
+    responses((status = 200, description = "The endpoints, without their secrets", body = Envelope<Vec<WebhookView>>)),
     security(("api_key" = []))
 )]
 pub async fn list(
@@ -233,7 +257,7 @@ pub async fn list(
     tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     responses(
-        (status = 200, description = "The endpoint", body = Envelope<WebhookView>),
+        (status = 200, description = "The endpoint, without its secret", body = Envelope<WebhookView>),
         (status = 400, description = "4173 no such webhook"),
     ),
     security(("api_key" = []))
@@ -313,7 +337,31 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
 ) -> ApiResult<WebhookView> {
     let endpoint = state.webhooks.rotate_secret(account.id, &id).await?;
-    Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
+    Ok(Json(Envelope::ok(WebhookView::with_secret(&endpoint))))
+}
+
+/// The endpoint's signing secret (`whsec_…`). Other reads of the endpoint leave it out.
+#[utoipa::path(
+    get,
+    path = "/v4/webhooks/{id}/secret",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The endpoint's secret", body = Envelope<WebhookSecretView>),
+        (status = 400, description = "4173 no such webhook"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn secret(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<WebhookSecretView> {
+    let endpoint = state.webhooks.endpoint(account.id, &id).await?;
+    Ok(Json(Envelope::ok(WebhookSecretView {
+        id: endpoint.id,
+        secret: endpoint.secret,
+    })))
 }
 
 /// The endpoint's deliveries, newest first, with every attempt (`?limit=`, default 50, at most

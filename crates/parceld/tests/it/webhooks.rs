@@ -767,6 +767,27 @@ async fn bad_input_gets_documented_codes_and_changes_nothing() {
     let (status, response) = server.post("/v4/webhooks", &key, json!({"url": url})).await;
     assert_error(status, &response, 400, 4172, "2 webhooks");
     let id = first["id"].as_str().unwrap();
+    let first_secret = first["secret"].as_str().unwrap().to_string();
+    assert!(
+        first_secret.starts_with("whsec_"),
+        "create answers with the secret"
+    );
+
+    // The secret is read from its own route only: never in a GET or a list.
+    let first = {
+        let mut shown = first.clone();
+        shown.as_object_mut().unwrap().remove("secret");
+        shown
+    };
+    let (_, shown) = server.get(&format!("/v4/webhooks/{id}"), &key).await;
+    assert_eq!(shown["data"], first, "GET leaves the secret out");
+    let (_, listed) = server.get("/v4/webhooks", &key).await;
+    for hook in listed["data"].as_array().unwrap() {
+        assert!(hook.get("secret").is_none(), "a list leaves it out: {hook}");
+    }
+    let (status, read) = server.get(&format!("/v4/webhooks/{id}/secret"), &key).await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(read["data"], json!({"id": id, "secret": first_secret}));
 
     // Another account's webhook is "no such webhook" for every route, and stays as it was.
     for (method, path) in [
@@ -786,6 +807,7 @@ async fn bad_input_gets_documented_codes_and_changes_nothing() {
             reqwest::Method::POST,
             format!("/v4/webhooks/{id}/deliveries/dlv_000/redeliver"),
         ),
+        (reqwest::Method::GET, format!("/v4/webhooks/{id}/secret")),
     ] {
         let (status, response) = server
             .call(
@@ -840,7 +862,20 @@ async fn bad_input_gets_documented_codes_and_changes_nothing() {
         .await;
     let secret = rotated["data"]["secret"].as_str().unwrap();
     assert!(secret.starts_with("whsec_"));
-    assert_ne!(secret, first["secret"].as_str().unwrap());
+    assert_ne!(secret, first_secret);
+    let (_, read) = server.get(&format!("/v4/webhooks/{id}/secret"), &key).await;
+    assert_eq!(
+        read["data"]["secret"], secret,
+        "the secret route reads the new one"
+    );
+    let (_, changed) = server
+        .put(
+            &format!("/v4/webhooks/{id}"),
+            &key,
+            json!({"description": "x"}),
+        )
+        .await;
+    assert!(changed["data"].get("secret").is_none(), "{changed}");
     let (status, deleted) = server.delete(&format!("/v4/webhooks/{id}"), &key).await;
     assert_eq!(status, StatusCode::OK, "{deleted}");
     let (status, response) = server.get(&format!("/v4/webhooks/{id}"), &key).await;
@@ -897,4 +932,54 @@ async fn bad_input_gets_documented_codes_and_changes_nothing() {
     assert!(ok, "{out}");
     let (ok, out) = server.admin(&["webhook", "delete", &cli_id]);
     assert!(!ok && out.contains("no webhook"), "{out}");
+}
+
+/// A receiver that deletes the webhook through the API before it answers, so the webhook is
+/// gone while its test event is being sent.
+async fn start_deleting_receiver(
+    server: &Server,
+    key: &str,
+) -> (Arc<Mutex<Option<String>>>, String) {
+    let target: Arc<Mutex<Option<String>>> = Arc::default();
+    let (base, key) = (server.base.clone(), key.to_string());
+    let app = axum::Router::new().fallback({
+        let target = target.clone();
+        move || {
+            let (target, base, key) = (target.clone(), base.clone(), key.clone());
+            async move {
+                let id = target.lock().unwrap().clone();
+                if let Some(id) = id {
+                    let response = reqwest::Client::new()
+                        .delete(format!("{base}/v4/webhooks/{id}"))
+                        .header("Tracking-Api-Key", key)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(response.status().is_success(), "the delete went through");
+                }
+                (AxumStatus::OK, "thanks, and goodbye")
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/bye", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (target, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_deleted_while_its_test_is_sent_is_no_such_webhook() {
+    let server =
+        Server::start_with_env(&[("PARCELD_WEBHOOKS__ALLOW_NETWORKS", "[\"127.0.0.0/8\"]")]);
+    let key = server.key().to_string();
+    let (target, url) = start_deleting_receiver(&server, &key).await;
+    let hook = create_webhook(&server, &key, json!({"url": url})).await;
+    let id = hook["id"].as_str().unwrap();
+    *target.lock().unwrap() = Some(id.to_string());
+    let (status, response) = server
+        .post(&format!("/v4/webhooks/{id}/test"), &key, json!({}))
+        .await;
+    assert_error(status, &response, 400, 4173, "No webhook");
+    let (status, response) = server.get(&format!("/v4/webhooks/{id}"), &key).await;
+    assert_error(status, &response, 400, 4173, "No webhook");
 }
