@@ -172,7 +172,11 @@ impl Reader {
                     }
                     let result = serde_json::from_str::<Value>(&text)
                         .map_err(|e| format!("not JSON: {e}"))
-                        .and_then(validate);
+                        .and_then(|value| {
+                            parceld_service::json::unique_keys(text.as_bytes())
+                                .map_err(|e| e.message())?;
+                            validate(value)
+                        });
                     out.push(Record {
                         line: *line,
                         result,

@@ -49,7 +49,8 @@ impl<S: Send + Sync> FromRequestParts<S> for V2Query {
 }
 
 /// Parses a body as JSON. A body that is not JSON gets 4015, as TrackingMore's FAQ says, with a
-/// message that says the body must be JSON and what was wrong with it.
+/// message that says the body must be JSON and what was wrong with it; an object that names a key
+/// twice is refused as on v4.
 pub fn parse_value(bytes: &[u8]) -> Result<Value, V2Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(V2Error::with_message(
@@ -57,14 +58,16 @@ pub fn parse_value(bytes: &[u8]) -> Result<Value, V2Error> {
             "The request body must be JSON, and it is empty: send a JSON object such as {\"tracking_number\":\"…\",\"carrier_code\":\"…\"} with Content-Type: application/json.",
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
+    let value = serde_json::from_slice(bytes).map_err(|e| {
         V2Error::with_message(
             V2Code::InvalidCarrierCode,
             format!(
                 "The request body must be JSON, and it is not: {e}. Send a JSON object (not form fields) with Content-Type: application/json."
             ),
         )
-    })
+    })?;
+    parceld_service::json::unique_keys(bytes)?;
+    Ok(value)
 }
 
 /// Reads a JSON value as `T`: an unknown field or a wrong type is 4012, saying which.
