@@ -14,7 +14,7 @@ use parceld_store::{
 };
 
 use crate::error::{ServiceError, ServiceResult};
-use crate::validate::{courier_code, new_tracking, required_fields};
+use crate::validate::{courier_code, merchant_fields, new_tracking, required_fields};
 
 /// The trackings of every account: the store and the engine that refreshes them.
 #[derive(Clone)]
@@ -120,6 +120,7 @@ impl TrackingService {
         courier_new: Option<&str>,
         archived: Option<bool>,
     ) -> ServiceResult<Tracking> {
+        merchant_fields(&fields)?;
         let courier_new = match courier_new.map(str::trim) {
             Some(code) if !code.is_empty() => Some(courier_code(code)?),
             _ => None,

@@ -15,6 +15,57 @@ pub const MAX_PAGE_SIZE: u32 = 2000;
 /// The page size when none is given.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 
+/// The most characters of a merchant field's text.
+pub const MAX_FIELD_CHARS: usize = 256;
+/// The most characters of the merchant's note, the one field meant for longer text.
+pub const MAX_NOTE_CHARS: usize = 1000;
+
+/// Declares [`merchant_texts`] from the merchant fields' names (the one list in
+/// `parceld_model::merchant_fields!`).
+macro_rules! merchant_texts {
+    ({} $( $field:ident $info:tt )*) => {
+        /// Each merchant field's (v4) name and value, in the list's order.
+        fn merchant_texts(fields: &TrackingFields) -> Vec<(&'static str, Option<&str>)> {
+            vec![ $( (stringify!($field), fields.$field.as_deref()), )* ]
+        }
+    };
+}
+
+parceld_model::merchant_fields!(merchant_texts);
+
+/// The most characters a merchant field may hold.
+pub fn max_chars(field: &str) -> usize {
+    if field == "note" {
+        MAX_NOTE_CHARS
+    } else {
+        MAX_FIELD_CHARS
+    }
+}
+
+/// Checks the merchant fields' texts: each at most [`max_chars`] characters, and no control
+/// characters (NUL, line breaks, tabs, escapes …), which no order number or customer name has and
+/// which break the CSV exports, logs and notification e-mails the texts end up in. The first
+/// offending field is named.
+pub fn merchant_fields(fields: &TrackingFields) -> ServiceResult<()> {
+    for (name, value) in merchant_texts(fields) {
+        let Some(value) = value else { continue };
+        let max = max_chars(name);
+        let count = value.chars().count();
+        if count > max {
+            return Err(ServiceError::InvalidField(format!(
+                "`{name}` has {count} characters; at most {max} are accepted."
+            )));
+        }
+        if let Some(at) = value.chars().position(char::is_control) {
+            return Err(ServiceError::InvalidField(format!(
+                "`{name}` contains a control character (at character {}); send plain text.",
+                at + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a tracking number.
 pub fn tracking_number(raw: Option<&str>) -> ServiceResult<TrackingNumber> {
     TrackingNumber::parse(raw.unwrap_or("")).map_err(|e| match e {
@@ -65,6 +116,7 @@ pub fn new_tracking(
     fields: TrackingFields,
 ) -> ServiceResult<NewTracking> {
     let number = tracking_number(number)?;
+    merchant_fields(&fields)?;
     let (courier, detected) = match courier.map(str::trim).filter(|c| !c.is_empty()) {
         Some(code) => (courier_code(code)?, None),
         None => {
@@ -211,6 +263,33 @@ mod tests {
         let error = archived_flag("perhaps", "archived_status").unwrap_err();
         assert!(matches!(error, ServiceError::InvalidField(_)));
         assert!(error.to_string().contains("`archived_status`"));
+    }
+
+    #[test]
+    fn merchant_texts_are_limited_and_plain() {
+        let with = |name: &str, value: String| {
+            let mut fields = TrackingFields::default();
+            let patch: TrackingFields =
+                serde_json::from_value(serde_json::json!({ name: value })).unwrap();
+            fields.apply(&patch);
+            new_tracking(Some("1Z999AA10123456784"), Some("ups"), fields)
+        };
+        assert!(with("title", "x".repeat(MAX_FIELD_CHARS)).is_ok());
+        assert!(with("note", "é".repeat(MAX_NOTE_CHARS)).is_ok());
+        for (name, value, needle) in [
+            ("title", "x".repeat(MAX_FIELD_CHARS + 1), "257 characters"),
+            ("note", "x".repeat(MAX_NOTE_CHARS + 1), "at most 1000"),
+            ("customer_email", "a@b.c\0".into(), "control character"),
+            ("order_number", "#1\n".into(), "control character"),
+            ("customer_sms", "\u{1b}[31m".into(), "control character"),
+            ("logistics_channel", "a\tb".into(), "control character"),
+        ] {
+            let error = with(name, value).unwrap_err();
+            assert!(matches!(error, ServiceError::InvalidField(_)), "{name}");
+            let text = error.to_string();
+            assert!(text.contains(&format!("`{name}`")), "{text}");
+            assert!(text.contains(needle), "{text}");
+        }
     }
 
     #[test]

@@ -94,7 +94,7 @@ fn tracking_id(raw: &str) -> Result<parceld_model::TrackingId, ApiError> {
     request_body = CreateTrackingRequest,
     responses(
         (status = 200, description = "The new tracking", body = Envelope<TrackingView>),
-        (status = 400, description = "4101, 4110, 4111, 4120, 4121, 4122, 4130 or 400"),
+        (status = 400, description = "4101, 4110, 4111, 4120, 4121, 4122, 4130 (also a merchant text over 256 characters, `note` over 1000, or with a control character) or 400 (also a key named twice)"),
     ),
     security(("api_key" = []))
 )]
@@ -127,7 +127,7 @@ pub async fn create(
     request_body = Vec<CreateTrackingRequest>,
     responses(
         (status = 200, description = "Per-item results", body = Envelope<BatchResultView>),
-        (status = 400, description = "4103 (more than 40) or 400 (not a JSON array)"),
+        (status = 400, description = "4103 (more than 40) or 400 (not a JSON array, or a key named twice in an item)"),
     ),
     security(("api_key" = []))
 )]
@@ -397,7 +397,7 @@ async fn render_page_while_reading(
     request_body = UpdateTrackingRequest,
     responses(
         (status = 200, description = "The updated fields", body = Envelope<UpdateResultView>),
-        (status = 400, description = "4101, 4102, 4112, 4120, 4122, 4130 or 400"),
+        (status = 400, description = "4101, 4102, 4112, 4120, 4122, 4130 (also a merchant text over 256 characters, `note` over 1000, or with a control character) or 400 (also a key named twice)"),
     ),
     security(("api_key" = []))
 )]
