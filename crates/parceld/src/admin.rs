@@ -224,7 +224,7 @@ pub async fn webhook(
         } => {
             let account = account_named(store, &account).await?;
             let url = check_url(&url, &policy).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let statuses = parceld_service::parse_statuses(&serde_json::Value::String(statuses))
+            let statuses = parceld_service::parse_status_text(&statuses)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let version = WebhookVersion::parse(&version)
                 .with_context(|| format!("--version must be v4 or v2, not `{version}`"))?;

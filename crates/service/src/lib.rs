@@ -18,4 +18,6 @@ pub use error::{ServiceError, ServiceResult};
 pub use input::NewTrackingRequest;
 pub use trackings::{RealtimeTarget, TrackingService};
 pub use validate::{DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE};
-pub use webhooks::{parse_statuses, parse_version, WebhookInput, WebhookService};
+pub use webhooks::{
+    parse_status_text, parse_statuses, parse_version, WebhookInput, WebhookService,
+};

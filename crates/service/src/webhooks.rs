@@ -44,11 +44,21 @@ fn status_list() -> String {
         .join(", ")
 }
 
-/// Parses a status filter: `"all"`, `["all"]`, or a list of the nine statuses. Empty means all.
+/// Parses a status filter as JSON gives it: `"all"`, `["all"]`, or a list of the nine statuses.
+/// A bare text other than `"all"` is refused rather than read as a list: `"delivered"` may be
+/// meant as a list of one or as a typo of a list, and guessing would subscribe the endpoint to
+/// something the client did not say.
 pub fn parse_statuses(value: &serde_json::Value) -> ServiceResult<Vec<DeliveryStatus>> {
     let bad = ServiceError::WebhookStatusInvalid;
     let names: Vec<&str> = match value {
-        serde_json::Value::String(s) => s.split(',').map(str::trim).collect(),
+        serde_json::Value::String(s) if s.eq_ignore_ascii_case("all") => return Ok(Vec::new()),
+        serde_json::Value::String(s) => {
+            let list: Vec<String> = s.split(',').map(|n| format!("\"{}\"", n.trim())).collect();
+            return Err(bad(format!(
+                "`statuses` must be \"all\" or a list of status names; got the text {value}. For a list send [{}].",
+                list.join(", ")
+            )));
+        }
         serde_json::Value::Array(items) => items
             .iter()
             .map(|v| {
@@ -65,6 +75,18 @@ pub fn parse_statuses(value: &serde_json::Value) -> ServiceResult<Vec<DeliverySt
             )))
         }
     };
+    status_names(&names)
+}
+
+/// Parses the command line's status filter: `all`, or status names separated by commas.
+pub fn parse_status_text(text: &str) -> ServiceResult<Vec<DeliveryStatus>> {
+    let names: Vec<&str> = text.split(',').map(str::trim).collect();
+    status_names(&names)
+}
+
+/// Status names onto statuses: `all` among them means every status (an empty filter).
+fn status_names(names: &[&str]) -> ServiceResult<Vec<DeliveryStatus>> {
+    let bad = ServiceError::WebhookStatusInvalid;
     if names.iter().any(|n| n.eq_ignore_ascii_case("all")) {
         return Ok(Vec::new());
     }
@@ -137,7 +159,21 @@ impl WebhookService {
         &self.settings
     }
 
+    /// A URL parceld may call. Spaces around it and control characters anywhere are refused
+    /// rather than dropped (a URL parser drops them silently), so the address stored is the one
+    /// the client sent.
     fn checked_url(&self, url: &str) -> ServiceResult<String> {
+        if let Some(at) = url.chars().position(char::is_control) {
+            return Err(ServiceError::WebhookUrlInvalid(format!(
+                "`url` contains a control character (at character {}); send the address alone.",
+                at + 1
+            )));
+        }
+        if url.trim() != url {
+            return Err(ServiceError::WebhookUrlInvalid(
+                "`url` begins or ends with spaces; send the address alone.".into(),
+            ));
+        }
         check_url(url, self.client.policy())
             .map(|url| url.to_string())
             .map_err(url_error)
@@ -415,10 +451,23 @@ mod tests {
             vec![DeliveryStatus::Delivered, DeliveryStatus::Exception]
         );
         assert_eq!(
-            parse_statuses(&json!("pickup, transit")).unwrap(),
+            parse_status_text("pickup, transit").unwrap(),
             vec![DeliveryStatus::Pickup, DeliveryStatus::Transit]
         );
-        for bad in [json!(["delivred"]), json!([]), json!(7), json!([1])] {
+        assert_eq!(parse_status_text("all").unwrap(), vec![]);
+        let text = parse_statuses(&json!("pickup, transit")).unwrap_err();
+        assert!(
+            text.to_string().contains(r#"send ["pickup", "transit"]"#),
+            "{text}"
+        );
+        for bad in [
+            json!(["delivred"]),
+            json!([]),
+            json!(7),
+            json!([1]),
+            json!("delivered"),
+            json!(""),
+        ] {
             let error = parse_statuses(&bad).unwrap_err();
             assert!(
                 matches!(error, ServiceError::WebhookStatusInvalid(_)),

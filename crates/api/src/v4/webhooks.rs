@@ -41,11 +41,12 @@ pub fn routes() -> ClassedRoutes {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookRequest {
-    /// `http://` or `https://`; required on create.
+    /// `http://` or `https://`; required on create. Spaces around it or a control character
+    /// anywhere are refused (4170), never trimmed.
     pub url: Option<String>,
     pub description: Option<String>,
     /// `"all"` (the default), or a list of statuses: pending, notfound, inforeceived, transit,
-    /// pickup, undelivered, delivered, exception, expired.
+    /// pickup, undelivered, delivered, exception, expired. Any other text is refused (4171).
     #[schema(value_type = Object)]
     pub statuses: Option<serde_json::Value>,
     /// Payload format: `v4` (default) or `v2` (legacy, with `verifyInfo`).

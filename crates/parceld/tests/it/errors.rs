@@ -188,3 +188,164 @@ async fn a_storage_failure_is_a_5xx_with_the_envelope_not_a_crash() {
     let (status, _, _) = server.raw(Method::GET, "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// The same input rules on every way in: a key named twice is refused in any JSON body (v4
+/// create, a batch item, an update, a webhook, v2 post and batch); merchant texts have a length
+/// limit and no control characters (v4 create and update, v2 post); a webhook's `statuses` is
+/// `"all"` or a list, and its URL is taken as sent or refused.
+#[tokio::test]
+async fn input_rules_are_the_same_everywhere() {
+    let server =
+        Server::start_with_env(&[("PARCELD_WEBHOOKS__ALLOW_NETWORKS", "[\"127.0.0.0/8\"]")]);
+    let key = server.key().to_string();
+    let id = server.create(&key, "RULES-0001", "sandbox").await;
+    let v4 = |method: Method, path: String, body: &'static str| {
+        let server = &server;
+        let key = key.clone();
+        async move {
+            let (status, _, body) = server
+                .raw(method, &path, Some(&key), Some(body.as_bytes().to_vec()))
+                .await;
+            (status, body)
+        }
+    };
+    for (method, path, body, code, needle) in [
+        (
+            Method::POST,
+            "/v4/trackings/create".to_string(),
+            r#"{"tracking_number":"RULES-0002","courier_code":"sandbox","title":"a","title":"b"}"#,
+            400,
+            "`title` appears twice",
+        ),
+        (
+            Method::POST,
+            "/v4/trackings/batch".to_string(),
+            r#"[{"tracking_number":"RULES-0003","courier_code":"sandbox"},{"tracking_number":"RULES-0004","tracking_number":"RULES-0005","courier_code":"sandbox"}]"#,
+            400,
+            "(in `[1]`)",
+        ),
+        (
+            Method::PUT,
+            format!("/v4/trackings/update/{id}"),
+            r#"{"note":"a","note":"b"}"#,
+            400,
+            "`note` appears twice",
+        ),
+        (
+            Method::POST,
+            "/v4/webhooks".to_string(),
+            r#"{"url":"https://example.com/a","url":"https://example.com/b"}"#,
+            400,
+            "`url` appears twice",
+        ),
+        (
+            Method::PUT,
+            format!("/v4/trackings/update/{id}"),
+            r#"{"customer_name":"Ann\u0000"}"#,
+            4130,
+            "`customer_name` contains a control character",
+        ),
+        (
+            Method::POST,
+            "/v4/trackings/create".to_string(),
+            r#"{"tracking_number":"RULES-0006","courier_code":"sandbox","order_number":"No1\n"}"#,
+            4130,
+            "`order_number` contains a control character",
+        ),
+        (
+            Method::POST,
+            "/v4/webhooks".to_string(),
+            r#"{"url":"https://example.com/a","statuses":"delivered"}"#,
+            4171,
+            "For a list send [\"delivered\"]",
+        ),
+        (
+            Method::POST,
+            "/v4/webhooks".to_string(),
+            r#"{"url":"https://example.com/a\n"}"#,
+            4170,
+            "control character",
+        ),
+        (
+            Method::POST,
+            "/v4/webhooks".to_string(),
+            r#"{"url":" https://example.com/a"}"#,
+            4170,
+            "spaces",
+        ),
+    ] {
+        let (status, response) = v4(method, path.clone(), body).await;
+        assert_error(status, &response, 400, code, needle);
+    }
+    let long = "x".repeat(257);
+    let (status, response) = server
+        .post(
+            "/v4/trackings/create",
+            &key,
+            json!({"tracking_number": "RULES-0007", "courier_code": "sandbox", "title": long}),
+        )
+        .await;
+    assert_error(status, &response, 400, 4130, "`title` has 257 characters");
+    let (status, response) = server
+        .put(
+            &format!("/v4/trackings/update/{id}"),
+            &key,
+            json!({"note": "x".repeat(1001)}),
+        )
+        .await;
+    assert_error(status, &response, 400, 4130, "at most 1000");
+
+    let v2 = |path: &'static str, body: Vec<u8>| {
+        let server = &server;
+        let key = key.clone();
+        async move {
+            let (status, _, body) = server
+                .request(
+                    Method::POST,
+                    path,
+                    Some(("Trackingmore-Api-Key", &key)),
+                    Some(body),
+                )
+                .await;
+            (status, body)
+        }
+    };
+    for (path, body, needle) in [
+        (
+            "/v2/trackings/post",
+            br#"{"tracking_number":"RULES-0008","carrier_code":"sandbox","title":"a","title":"b"}"#.to_vec(),
+            "`title` appears twice".to_string(),
+        ),
+        (
+            "/v2/trackings/batch",
+            br#"[{"tracking_number":"RULES-0009","carrier_code":"sandbox","carrier_code":"ups"}]"#.to_vec(),
+            "`carrier_code` appears twice".to_string(),
+        ),
+        (
+            "/v2/trackings/post",
+            serde_json::to_vec(&json!({"tracking_number": "RULES-0010", "carrier_code": "sandbox", "customer_email": "a\u{7}@example.com"})).unwrap(),
+            "`customer_email` contains a control character".to_string(),
+        ),
+        (
+            "/v2/trackings/post",
+            serde_json::to_vec(&json!({"tracking_number": "RULES-0011", "carrier_code": "sandbox", "title": "y".repeat(300)})).unwrap(),
+            "`title` has 300 characters".to_string(),
+        ),
+    ] {
+        let (status, response) = v2(path, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {response}");
+        assert_eq!(response["meta"]["code"], 4012, "{path}: {response}");
+        let message = response["meta"]["message"].as_str().unwrap();
+        assert!(message.contains(&needle), "{path}: {message}");
+    }
+
+    // Nothing refused was stored or changed.
+    let all = server.list_all(&key).await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(
+        all[0]["note"].is_null() && all[0]["customer_name"].is_null(),
+        "{all:?}"
+    );
+    let (_, hooks) = server.get("/v4/webhooks", &key).await;
+    assert_eq!(hooks["data"], json!([]));
+}

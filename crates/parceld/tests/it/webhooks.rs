@@ -245,7 +245,7 @@ async fn refreshes_send_signed_webhooks_for_subscribed_statuses_only_and_nothing
     let legacy = create_webhook(
         &server,
         &key,
-        json!({"url": format!("{hook_base}/v2"), "version": "v2", "statuses": "transit,delivered"}),
+        json!({"url": format!("{hook_base}/v2"), "version": "v2", "statuses": ["transit", "delivered"]}),
     )
     .await;
 
