@@ -332,6 +332,18 @@ const V2_VOCABULARY: &[(&str, &str)] = &[
     ("`courier_code`", "`carrier_code`"),
 ];
 
+/// Declares [`V2_FIELD_NAMES`] from the merchant fields' list (`parceld_model::merchant_fields!`).
+macro_rules! v2_field_names {
+    ({} $( $field:ident { doc: $doc:tt, v4: $v4:tt, v2: [$($v2:tt)?] $v2_doc:tt } )*) => {
+        /// Each merchant field v2 knows: its v4 name in an explanation, and its v2 name.
+        const V2_FIELD_NAMES: &[(&str, &str)] = &[
+            $( $( (concat!("`", stringify!($field), "`"), concat!("`", $v2, "`")), )? )*
+        ];
+    };
+}
+
+parceld_model::merchant_fields!(v2_field_names);
+
 impl From<ApiError> for V2Error {
     fn from(error: ApiError) -> Self {
         let code = match error.code {
@@ -364,8 +376,10 @@ impl From<ApiError> for V2Error {
         if error.code == ErrorCode::MissingRequiredFields {
             detail = format!("{} {detail}", error.code.message());
         }
-        for (v4, v2) in V2_VOCABULARY {
-            detail = detail.replace(v4, v2);
+        for (v4, v2) in V2_VOCABULARY.iter().chain(V2_FIELD_NAMES) {
+            if v4 != v2 {
+                detail = detail.replace(v4, v2);
+            }
         }
         V2Error::new(code, detail)
     }
@@ -503,6 +517,15 @@ mod service_tests {
         assert_eq!(v2.code, V2Code::InvalidCarrierCode);
         assert!(
             v2.message.ends_with("`x` is unknown; see `carrier_code`."),
+            "{v2:?}"
+        );
+        // A merchant field is named as v2 names it.
+        let v2 = V2Error::from(ServiceError::InvalidField(
+            "`note` has 1001 characters; `customer_sms` and `title` too.".into(),
+        ));
+        assert!(
+            v2.message
+                .ends_with("`comment` has 1001 characters; `customer_phone` and `title` too."),
             "{v2:?}"
         );
     }

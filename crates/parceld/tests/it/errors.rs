@@ -331,6 +331,11 @@ async fn input_rules_are_the_same_everywhere() {
             serde_json::to_vec(&json!({"tracking_number": "RULES-0011", "carrier_code": "sandbox", "title": "y".repeat(300)})).unwrap(),
             "`title` has 300 characters".to_string(),
         ),
+        (
+            "/v2/trackings/post",
+            serde_json::to_vec(&json!({"tracking_number": "RULES-0012", "carrier_code": "sandbox", "comment": "z".repeat(1001)})).unwrap(),
+            "`comment` has 1001 characters".to_string(),
+        ),
     ] {
         let (status, response) = v2(path, body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {response}");
