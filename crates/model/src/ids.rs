@@ -35,6 +35,18 @@ impl TrackingId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The 16 bytes the 32 hex characters spell: the compact form a database can store.
+    pub fn to_bytes(&self) -> [u8; 16] {
+        let mut bytes = [0u8; 16];
+        hex::decode_to_slice(&self.0, &mut bytes).expect("a parsed id is 32 hex characters");
+        bytes
+    }
+
+    /// The id whose bytes these are ([`TrackingId::to_bytes`]); `None` unless exactly 16.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        (bytes.len() == 16).then(|| TrackingId(hex::encode(bytes)))
+    }
 }
 
 impl fmt::Display for TrackingId {
@@ -123,6 +135,16 @@ mod tests {
             .as_millis() as u64;
         let stamped = u64::from_str_radix(&second.as_str()[..12], 16).unwrap();
         assert!(millis.abs_diff(stamped) < 10_000, "{stamped} vs {millis}");
+    }
+
+    #[test]
+    fn ids_round_trip_through_their_bytes() {
+        let id = TrackingId::parse("9A2F732E29B5ED2071D4CF6B5F4A3D19").unwrap();
+        let bytes = id.to_bytes();
+        assert_eq!(bytes[0], 0x9a);
+        assert_eq!(bytes[15], 0x19);
+        assert_eq!(TrackingId::from_bytes(&bytes), Some(id));
+        assert_eq!(TrackingId::from_bytes(&bytes[..15]), None);
     }
 
     #[test]

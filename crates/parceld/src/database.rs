@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use parceld_store::Store;
-use parceld_store_sqlite::SqliteStore;
+use parceld_store_sqlite::{OpenOptions as StoreOptions, SqliteStore};
 
 /// The URL schemes this build can open, for the error message.
 const SUPPORTED: &str = "sqlite://PATH";
@@ -37,6 +37,24 @@ pub enum OpenMode {
 /// Opens the database at `url` (creating it only with [`OpenMode::Create`]) and brings its
 /// schema up to date.
 pub async fn open_store(url: &str, mode: OpenMode) -> anyhow::Result<Arc<dyn Store>> {
+    open(url, mode, Use::Serve).await
+}
+
+/// What the process opening the store will do with it.
+#[derive(Clone, Copy)]
+enum Use {
+    /// Serve or administer: SQLite's small default page cache, several write connections.
+    Serve,
+    /// `parceld import`: set up for a bulk load (a large page cache on one write connection),
+    /// which a long-running server should not pay for in memory.
+    Import,
+}
+
+async fn open(url: &str, mode: OpenMode, purpose: Use) -> anyhow::Result<Arc<dyn Store>> {
+    let options = match purpose {
+        Use::Serve => StoreOptions::default(),
+        Use::Import => StoreOptions::bulk_load(),
+    };
     match url.split_once("://").map(|(scheme, _)| scheme) {
         Some(parceld_store_sqlite::URL_SCHEME) => {
             let path = parceld_store_sqlite::path_of_url(url)?;
@@ -55,7 +73,7 @@ pub async fn open_store(url: &str, mode: OpenMode) -> anyhow::Result<Arc<dyn Sto
                             path.display()
                         );
                     }
-                    SqliteStore::open_existing(&path).await
+                    SqliteStore::open_existing_with(&path, options).await
                 }
             };
             let store =
@@ -72,6 +90,13 @@ pub async fn open_store(url: &str, mode: OpenMode) -> anyhow::Result<Arc<dyn Sto
 /// says on stderr which database it used (stdout stays the command's output).
 pub async fn open_existing_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let store = open_store(url, OpenMode::MustExist).await?;
+    eprintln!("parceld: using the database {url}");
+    Ok(store)
+}
+
+/// [`open_existing_store`] for `parceld import`, set up for a bulk load.
+pub async fn open_existing_store_for_import(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store = open(url, OpenMode::MustExist, Use::Import).await?;
     eprintln!("parceld: using the database {url}");
     Ok(store)
 }

@@ -37,7 +37,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::database::{open_existing_store, open_store, OpenMode};
+use crate::database::{open_existing_store, open_existing_store_for_import, open_store, OpenMode};
 
 /// A 2000-tracking page allocates and frees hundreds of thousands of small strings; with glibc's
 /// allocator, allocation was about 30 % of such a request in `perf` (see docs/benchmarks.md).
@@ -134,7 +134,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             resume,
             restart,
         } => {
-            let store = open_existing_store(&config.database_url()).await?;
+            let store = open_existing_store_for_import(&config.database_url()).await?;
             let name = account.unwrap_or_else(|| config.server.default_account.clone());
             let Some(found) = store.accounts().await?.into_iter().find(|a| a.name == name) else {
                 bail!("no account named `{name}`; `parceld account list` shows them");

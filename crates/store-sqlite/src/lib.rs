@@ -23,4 +23,4 @@ mod trackings;
 mod webhooks;
 
 pub use checkpoint_list::REWRITE_ALL_CHECKPOINT_LISTS;
-pub use store::{path_of_url, SqliteStore, UrlError, URL_SCHEME};
+pub use store::{path_of_url, OpenOptions, SqliteStore, UrlError, URL_SCHEME};

@@ -405,7 +405,7 @@ pub(crate) async fn deliveries(
     delivery_id: Option<&str>,
 ) -> Result<Vec<DeliveryInfo>> {
     let rows = sqlx::query(
-        "SELECT d.pk, d.id, d.event, d.event_id, t.id AS tracking_id, d.state, d.attempts, \
+        "SELECT d.pk, d.id, d.event, d.event_id, lower(hex(t.id)) AS tracking_id, d.state, d.attempts, \
            d.next_attempt_ms, d.created_ms, d.finished_ms, d.payload \
          FROM webhook_deliveries d LEFT JOIN trackings t ON t.pk = d.tracking_pk \
          WHERE d.endpoint_pk = ?1 AND (?2 IS NULL OR d.id = ?2) ORDER BY d.pk DESC LIMIT ?3",

@@ -11,14 +11,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use parceld_model::{Tracking, TrackingId};
+use parceld_model::Tracking;
 use rusqlite::{Connection, OpenFlags};
 
 use parceld_store::StoreError;
 
 use crate::checkpoint_list;
 use crate::error::Result;
-use crate::rows::{from_ts, parse_json, parse_status, parse_substatus};
+use crate::rows::{from_ts, parse_json, parse_status, parse_substatus, tracking_id};
 
 /// Read-only connections to one database file, opened on demand and reused.
 pub(crate) struct Readers {
@@ -71,10 +71,12 @@ fn tracking_columns(row: &rusqlite::Row<'_>) -> Result<(i64, Tracking)> {
         .get_ref(18)?
         .as_blob_or_null()
         .map_err(|e| StoreError::Corrupt(format!("checkpoint list: {e}")))?;
-    let id: String = row.get(1)?;
+    let id = row
+        .get_ref(1)?
+        .as_blob()
+        .map_err(|e| StoreError::Corrupt(format!("tracking id: {e}")))?;
     let tracking = Tracking {
-        id: TrackingId::parse(&id)
-            .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{id}`")))?,
+        id: tracking_id(id)?,
         tracking_number: row.get(2)?,
         courier_code: row.get(3)?,
         courier_detected: row.get(4)?,

@@ -21,7 +21,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::checkpoint_list;
 use crate::error::Result;
-use crate::rows::{from_ts, parse_json, parse_status, parse_substatus};
+use crate::rows::{from_ts, parse_json, parse_status, parse_substatus, tracking_id};
 
 const CHECKPOINT_CHUNK: usize = 500;
 
@@ -33,11 +33,9 @@ const CLAIMED_COLUMNS: &str = "pk, id, account_id, tracking_number, courier_code
     created_at, delivery_status, substatus, latest_checkpoint_time, check_failures, notfound_since";
 
 fn claimed_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ClaimedTracking> {
-    let id: String = row.get("id");
     Ok(ClaimedTracking {
         pk: row.get("pk"),
-        id: TrackingId::parse(&id)
-            .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{id}`")))?,
+        id: tracking_id(row.get("id"))?,
         account_id: row.get("account_id"),
         tracking_number: row.get("tracking_number"),
         courier_code: row.get("courier_code"),
@@ -68,7 +66,7 @@ pub(crate) async fn claim_tracking(
     ))
     .bind(owner)
     .bind(lease_until.timestamp())
-    .bind(id.as_str())
+    .bind(id.to_bytes().to_vec())
     .bind(account)
     .bind(now.timestamp())
     .fetch_optional(pool)
@@ -78,7 +76,7 @@ pub(crate) async fn claim_tracking(
     }
     let exists: Option<i64> =
         sqlx::query_scalar("SELECT pk FROM trackings WHERE id = ? AND account_id = ?")
-            .bind(id.as_str())
+            .bind(id.to_bytes().to_vec())
             .bind(account)
             .fetch_optional(pool)
             .await?;
@@ -137,7 +135,7 @@ pub(crate) async fn apply_refresh(
     .fetch_all(&mut *tx)
     .await?;
     struct Before {
-        id: String,
+        id: Vec<u8>,
         account_id: i64,
         status: String,
         substatus: Option<String>,
@@ -216,8 +214,7 @@ pub(crate) async fn apply_refresh(
             changes.push(TrackingChange {
                 event_id: new_event_id(),
                 tracking_pk: u.pk,
-                tracking_id: TrackingId::parse(&was.id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{}`", was.id)))?,
+                tracking_id: tracking_id(&was.id)?,
                 account_id: was.account_id,
                 delivery_status: u.delivery_status,
                 substatus: u.substatus,
@@ -314,13 +311,11 @@ pub(crate) async fn changes_of(pool: &SqlitePool, tracking_pk: i64) -> Result<Ve
     .await?;
     rows.iter()
         .map(|row| {
-            let id: String = row.get(2);
             let status: String = row.get(4);
             Ok(TrackingChange {
                 event_id: row.get(0),
                 tracking_pk: row.get(1),
-                tracking_id: TrackingId::parse(&id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("tracking id `{id}`")))?,
+                tracking_id: tracking_id(row.get(2))?,
                 account_id: row.get(3),
                 delivery_status: status
                     .parse::<DeliveryStatus>()

@@ -3,11 +3,12 @@
 //!
 //! They live here, below all of those modules, so that no two modules import each other.
 //! Trackings and accounts keep times in unix seconds; the webhook tables keep milliseconds.
+//! Tracking ids are stored as their 16 bytes (migration 0010), not their 32 hex characters.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, TimeZone, Utc};
-use parceld_model::{DeliveryStatus, SubStatus};
+use parceld_model::{DeliveryStatus, SubStatus, TrackingId};
 use parceld_store::{StoreError, StoreResult};
 
 /// A time stored in unix seconds.
@@ -42,4 +43,10 @@ pub(crate) fn parse_status(text: &str) -> StoreResult<DeliveryStatus> {
 pub(crate) fn parse_substatus(text: Option<String>) -> StoreResult<Option<SubStatus>> {
     text.map(|t| SubStatus::from_str(&t).map_err(StoreError::Corrupt))
         .transpose()
+}
+
+/// A tracking id as stored: its 16 bytes ([`TrackingId::to_bytes`]).
+pub(crate) fn tracking_id(bytes: &[u8]) -> StoreResult<TrackingId> {
+    TrackingId::from_bytes(bytes)
+        .ok_or_else(|| StoreError::Corrupt(format!("tracking id of {} bytes", bytes.len())))
 }

@@ -42,7 +42,7 @@ impl StoreTestSupport for SqliteStore {
         .bind(state.updated_at.map(|t| t.timestamp()))
         .bind(state.next_check_at.is_some())
         .bind(state.next_check_at.flatten().map(|t| t.timestamp()))
-        .bind(id.as_str())
+        .bind(id.to_bytes().to_vec())
         .execute(self.pool())
         .await
         .map_err(StoreError::backend)?;
