@@ -62,15 +62,25 @@ pub struct OpenOptions {
     /// The page cache of each write connection, in KiB; `None` keeps SQLite's default (2 MiB),
     /// which keeps a server's memory small.
     pub write_cache_kib: Option<u32>,
+    /// Write connections at most; `None`: a server's 8.
+    pub write_connections: Option<u32>,
 }
+
+/// Write connections of a server's store: concurrent requests each hold one while they wait
+/// for SQLite's single writer or read inside a write transaction.
+const WRITE_CONNECTIONS: u32 = 8;
 
 impl OpenOptions {
     /// For a bulk load (`parceld import`): every insert touches the last pages of each of the
     /// trackings table's indexes, and with the default cache SQLite read them again through
-    /// system calls for every batch, which cost more time than the inserts themselves.
+    /// system calls for every batch, which cost more time than the inserts themselves. One
+    /// connection: the pool hands out its idle connections in turn, and a connection's cache is
+    /// emptied whenever another connection has written, so with several each batch found a
+    /// cold cache whatever its size.
     pub fn bulk_load() -> Self {
         OpenOptions {
             write_cache_kib: Some(256 * 1024),
+            write_connections: Some(1),
         }
     }
 }
@@ -117,7 +127,7 @@ impl SqliteStore {
             options = options.pragma("cache_size", format!("-{kib}"));
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(open.write_connections.unwrap_or(WRITE_CONNECTIONS).max(1))
             .min_connections(1)
             .connect_with(options)
             .await?;

@@ -192,5 +192,15 @@ async fn only_a_bulk_load_enlarges_the_write_page_cache() {
     let bulk = SqliteStore::open_existing_with(&path, OpenOptions::bulk_load())
         .await
         .unwrap();
-    assert_eq!(cache_size(bulk).await, -256 * 1024);
+    assert_eq!(cache_size(bulk.clone()).await, -256 * 1024);
+    // One write connection, so the cache stays warm from one batch to the next.
+    let held = bulk.pool().acquire().await.unwrap();
+    assert!(bulk.pool().try_acquire().is_none());
+    drop(held);
+    let server = SqliteStore::open(&path).await.unwrap();
+    let _first = server.pool().acquire().await.unwrap();
+    assert!(
+        server.pool().acquire().await.is_ok(),
+        "a server's store has several"
+    );
 }
