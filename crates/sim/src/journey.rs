@@ -264,30 +264,25 @@ mod tests {
             state: "NY".into(),
             ..Place::default()
         };
-        assert_eq!(
-            offset_hours(&ny, "2024-01-10T12:00:00Z".parse().unwrap()),
-            -5
-        );
-        assert_eq!(
-            offset_hours(&ny, "2024-07-10T12:00:00Z".parse().unwrap()),
-            -4
-        );
         let nl = Place {
             country: "NL".into(),
             ..Place::default()
         };
-        assert_eq!(
-            offset_hours(&nl, "2024-03-31T00:59:00Z".parse().unwrap()),
-            1
-        );
-        assert_eq!(
-            offset_hours(&nl, "2024-03-31T01:00:00Z".parse().unwrap()),
-            2
-        );
-        assert_eq!(
-            offset_hours(&nl, "2024-10-27T01:00:00Z".parse().unwrap()),
-            1
-        );
+        let cases = [
+            (&ny, "2024-01-10T12:00:00Z", -5),
+            (&ny, "2024-07-10T12:00:00Z", -4),
+            (&nl, "2024-03-31T00:59:00Z", 1),
+            (&nl, "2024-03-31T01:00:00Z", 2),
+            (&nl, "2024-10-27T01:00:00Z", 1),
+        ];
+        for (place, at, hours) in cases {
+            assert_eq!(
+                offset_hours(place, at.parse().unwrap()),
+                hours,
+                "{} at {at}",
+                place.country
+            );
+        }
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! Listing trackings: every filter, pages newest first, chunked reads, counts by status, and
 //! the set-based archive and delete of many trackings named by number and courier.
 
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
-use parceld_model::DeliveryStatus;
-use parceld_store::{CreateOutcome, NumberKey, TrackingFilter, TrackingPatch};
+use parceld_model::{DeliveryStatus, Tracking};
+use parceld_store::{
+    AccountId, CreateOutcome, NumberKey, Store, StoreResult, TrackingFilter, TrackingPatch,
+};
 
 use crate::trackings::{listed, numbers, page};
 use crate::{account_with, claim_and_apply, new_tracking, update, Factory};
@@ -261,6 +264,25 @@ pub async fn pages_are_newest_first_without_gaps_or_repeats(fresh: impl Factory)
     assert_eq!(numbers(&one), ["PAGE-00000"]);
 }
 
+/// Starts a chunked read of the account's first eight trackings, three to a chunk, through a
+/// channel that holds one chunk: the chunks come on the receiver, the reading's result from the
+/// task.
+fn read_first_eight_in_threes(
+    store: Arc<dyn Store>,
+    account: AccountId,
+) -> (
+    tokio::task::JoinHandle<StoreResult<()>>,
+    tokio::sync::mpsc::Receiver<Vec<Tracking>>,
+) {
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    let reading = tokio::spawn(async move {
+        store
+            .list_trackings_in_chunks(account, &TrackingFilter::default(), page(1, 8), 3, sender)
+            .await
+    });
+    (reading, receiver)
+}
+
 pub async fn chunked_listing_hands_over_the_same_page_in_order(fresh: impl Factory) {
     let store = fresh().await;
     let made: Vec<String> = (0..10).map(|i| format!("CHUNK-{i:02}")).collect();
@@ -271,13 +293,7 @@ pub async fn chunked_listing_hands_over_the_same_page_in_order(fresh: impl Facto
         .into_iter()
         .map(|t| t.tracking_number)
         .collect();
-    let shared = store.shared();
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(1);
-    let reading = tokio::spawn(async move {
-        shared
-            .list_trackings_in_chunks(account, &TrackingFilter::default(), page(1, 8), 3, sender)
-            .await
-    });
+    let (reading, mut receiver) = read_first_eight_in_threes(store.shared(), account);
     let mut chunks: Vec<Vec<String>> = Vec::new();
     while let Some(chunk) = receiver.recv().await {
         chunks.push(chunk.into_iter().map(|t| t.tracking_number).collect());
@@ -290,13 +306,7 @@ pub async fn chunked_listing_hands_over_the_same_page_in_order(fresh: impl Facto
     assert_eq!(chunks.concat(), expected);
 
     // A receiver dropped after the first chunk ends the reading early, and that is no error.
-    let shared = store.shared();
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(1);
-    let reading = tokio::spawn(async move {
-        shared
-            .list_trackings_in_chunks(account, &TrackingFilter::default(), page(1, 8), 3, sender)
-            .await
-    });
+    let (reading, mut receiver) = read_first_eight_in_threes(store.shared(), account);
     let first = receiver.recv().await.expect("a first chunk");
     assert_eq!(first.len(), 3);
     drop(receiver);
