@@ -13,7 +13,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use crate::event::{checkpoint, Mapped, Place};
-use crate::http::{HttpClient, Limits};
+use crate::http::HttpClient;
 use crate::settings::{required, CarrierSettings, ConfigError};
 use crate::time::{abbreviation_offset, at_offset, in_zone, zone_for};
 use crate::ups::encode;
@@ -33,12 +33,13 @@ pub struct CanadaPost {
 
 impl CanadaPost {
     pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
-        let limits = Limits::new(
-            settings.rate_per_second.unwrap_or(2.0),
-            settings.concurrency.unwrap_or(2),
-        );
         Ok(CanadaPost {
-            http: HttpClient::new(CODE, settings.timeout(), limits),
+            http: HttpClient::configured(
+                CODE,
+                settings,
+                Self::DEFAULT_RATE,
+                Self::DEFAULT_CONCURRENCY,
+            ),
             username: required(CODE, "username", &settings.username)?,
             password: required(CODE, "password", &settings.password)?,
             base: settings.base_url_for(CODE)?,

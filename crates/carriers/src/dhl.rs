@@ -6,15 +6,14 @@
 //! `Z`, carry an offset, or (parcel-de) be German local time with nothing.
 
 use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
-use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::event::{checkpoint, non_empty, Mapped, Place};
-use crate::http::{HttpClient, Limits};
+use crate::http::HttpClient;
 use crate::json::{list, path, text, text_or_empty};
 use crate::settings::{required, CarrierSettings, ConfigError};
 use crate::time::{parse_naive, parse_with_offset, resolve_with_neighbours, zone_for, Zone};
-use crate::{CarrierError, OneNumberPerCall, Shipment, TrackOutcome, TrackRequest, TrackResult};
+use crate::{CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "dhl";
 
@@ -30,13 +29,13 @@ pub struct Dhl {
 
 impl Dhl {
     pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
-        // The starter quota is 1 call a second and 250 a day.
-        let limits = Limits::new(
-            settings.rate_per_second.unwrap_or(1.0),
-            settings.concurrency.unwrap_or(1),
-        );
         Ok(Dhl {
-            http: HttpClient::new(CODE, settings.timeout(), limits),
+            http: HttpClient::configured(
+                CODE,
+                settings,
+                Self::DEFAULT_RATE,
+                Self::DEFAULT_CONCURRENCY,
+            ),
             api_key: required(CODE, "api_key", &settings.api_key)?,
             base: settings.base_url_for(CODE)?,
             service: non_empty(settings.service.as_deref()),
@@ -131,13 +130,7 @@ pub fn parse_response(number: &str, body: &[u8]) -> TrackOutcome {
             checkpoint(at, *mapped, raw, text, place, stamp)
         })
         .collect();
-    if checkpoints.is_empty() {
-        return Ok(TrackResult::NotFound);
-    }
-    Ok(TrackResult::Found(Shipment::new(
-        checkpoints,
-        info(shipment),
-    )))
+    Ok(TrackResult::unless_empty(checkpoints, || info(shipment)))
 }
 
 fn info(shipment: &Value) -> ShipmentInfo {
@@ -218,6 +211,7 @@ pub fn map_event(status_code: &str, texts: &str) -> Mapped {
 #[async_trait::async_trait]
 impl OneNumberPerCall for Dhl {
     const CODE: &'static str = CODE;
+    // The starter quota is 1 call a second and 250 a day.
     const DEFAULT_RATE: f64 = 1.0;
     const DEFAULT_CONCURRENCY: usize = 1;
 
@@ -241,10 +235,6 @@ impl OneNumberPerCall for Dhl {
             .header("DHL-API-Key", &self.api_key)
             .header("Accept", "application/json");
         let reply = self.http.send(call).await?;
-        match reply.status {
-            s if s.is_success() => parse_response(number, &reply.body),
-            StatusCode::NOT_FOUND => Ok(TrackResult::NotFound),
-            _ => Err(reply.error(CODE)),
-        }
+        reply.tracked(CODE, |body| parse_response(number, body))
     }
 }

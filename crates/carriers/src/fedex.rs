@@ -14,7 +14,7 @@ use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use serde_json::{json, Value};
 
 use crate::event::{checkpoint, Mapped, Place};
-use crate::http::{HttpClient, Limits};
+use crate::http::HttpClient;
 use crate::json::{list, path, text, text_or_empty};
 use crate::oauth::{OAuthClient, TokenAuth};
 use crate::settings::{required, CarrierSettings, ConfigError};
@@ -25,6 +25,10 @@ const CODE: &str = "fedex";
 
 /// FedEx takes at most this many numbers per call.
 pub const MAX_BATCH: usize = 30;
+
+/// Requests a second and calls in flight, unless configured.
+const DEFAULT_RATE: f64 = 5.0;
+const DEFAULT_CONCURRENCY: usize = 4;
 
 /// The FedEx adapter.
 #[derive(Debug)]
@@ -43,12 +47,8 @@ impl FedEx {
             required(CODE, "client_secret", &settings.client_secret)?,
             TokenAuth::FormBody,
         );
-        let limits = Limits::new(
-            settings.rate_per_second.unwrap_or(5.0),
-            settings.concurrency.unwrap_or(4),
-        );
         Ok(FedEx {
-            http: HttpClient::new(CODE, settings.timeout(), limits),
+            http: HttpClient::configured(CODE, settings, DEFAULT_RATE, DEFAULT_CONCURRENCY),
             oauth,
             base,
         })
@@ -376,11 +376,11 @@ impl Carrier for FedEx {
     }
 
     fn default_rate(&self) -> f64 {
-        5.0
+        DEFAULT_RATE
     }
 
     fn default_concurrency(&self) -> usize {
-        4
+        DEFAULT_CONCURRENCY
     }
 
     async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {

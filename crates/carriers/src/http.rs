@@ -13,7 +13,7 @@ use reqwest::{RequestBuilder, StatusCode};
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
-use crate::CarrierError;
+use crate::{CarrierError, CarrierSettings, TrackOutcome, TrackResult};
 
 /// Bodies larger than this are refused; no tracking answer comes close.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -79,6 +79,20 @@ impl Reply {
         serde_json::from_slice(&self.body).map_err(|e| CarrierError::malformed(carrier, e))
     }
 
+    /// What a tracking call's reply says: the parsed body of a success, `NotFound` for a 404,
+    /// the classified error otherwise.
+    pub fn tracked(
+        &self,
+        carrier: &str,
+        parse: impl FnOnce(&[u8]) -> TrackOutcome,
+    ) -> TrackOutcome {
+        match self.status {
+            s if s.is_success() => parse(&self.body),
+            StatusCode::NOT_FOUND => Ok(TrackResult::NotFound),
+            _ => Err(self.error(carrier)),
+        }
+    }
+
     /// The classified error for a non-success reply: 429 and 5xx (and 408) are retryable with
     /// any `Retry-After`; 401/403 are bad credentials; other 4xx are bad requests.
     pub fn error(&self, carrier: &str) -> CarrierError {
@@ -124,6 +138,21 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
+    /// The client of `carrier` as configured: the settings' timeout, rate and concurrency, or the
+    /// carrier's own defaults where the settings name none.
+    pub fn configured(
+        carrier: &'static str,
+        settings: &CarrierSettings,
+        default_rate: f64,
+        default_concurrency: usize,
+    ) -> Self {
+        let limits = Limits::new(
+            settings.rate_per_second.unwrap_or(default_rate),
+            settings.concurrency.unwrap_or(default_concurrency),
+        );
+        HttpClient::new(carrier, settings.timeout(), limits)
+    }
+
     pub fn new(carrier: &'static str, timeout: Duration, limits: Limits) -> Self {
         let client = reqwest::Client::builder()
             .timeout(timeout)

@@ -92,6 +92,18 @@ pub enum TrackResult {
     NotFound,
 }
 
+impl TrackResult {
+    /// `Found` with these checkpoints and the shipment's `info`, or `NotFound` when there are no
+    /// checkpoints (the info is then not read).
+    pub fn unless_empty(checkpoints: Vec<Checkpoint>, info: impl FnOnce() -> ShipmentInfo) -> Self {
+        if checkpoints.is_empty() {
+            TrackResult::NotFound
+        } else {
+            TrackResult::Found(Shipment::new(checkpoints, info()))
+        }
+    }
+}
+
 /// Why a carrier call failed, classified for the caller's retry policy.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CarrierError {

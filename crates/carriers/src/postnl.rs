@@ -10,16 +10,15 @@
 use chrono::NaiveDateTime;
 use parceld_model::normalize::INFORMATIONAL;
 use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
-use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::event::{checkpoint, non_empty, Mapped, Place};
-use crate::http::{HttpClient, Limits};
+use crate::http::HttpClient;
 use crate::json::{clean_html, list, path, text, text_or_empty};
 use crate::settings::{required, CarrierSettings, ConfigError};
 use crate::time::in_zone;
 use crate::ups::encode;
-use crate::{CarrierError, OneNumberPerCall, Shipment, TrackOutcome, TrackRequest, TrackResult};
+use crate::{CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "postnl-3s";
 
@@ -34,12 +33,13 @@ pub struct PostNl {
 
 impl PostNl {
     pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
-        let limits = Limits::new(
-            settings.rate_per_second.unwrap_or(4.0),
-            settings.concurrency.unwrap_or(4),
-        );
         Ok(PostNl {
-            http: HttpClient::new(CODE, settings.timeout(), limits),
+            http: HttpClient::configured(
+                CODE,
+                settings,
+                Self::DEFAULT_RATE,
+                Self::DEFAULT_CONCURRENCY,
+            ),
             api_key: required(CODE, "api_key", &settings.api_key)?,
             base: settings.base_url_for(CODE)?,
             language: non_empty(settings.language.as_deref()).unwrap_or_else(|| "EN".into()),
@@ -105,13 +105,7 @@ pub fn parse_response(barcode: &str, body: &[u8]) -> TrackOutcome {
             }
         }
     }
-    if checkpoints.is_empty() {
-        return Ok(TrackResult::NotFound);
-    }
-    Ok(TrackResult::Found(Shipment::new(
-        checkpoints,
-        info(shipment),
-    )))
+    Ok(TrackResult::unless_empty(checkpoints, || info(shipment)))
 }
 
 fn info(shipment: &Value) -> ShipmentInfo {
@@ -216,10 +210,6 @@ impl OneNumberPerCall for PostNl {
             .header("apikey", &self.api_key)
             .header("Accept", "application/json");
         let reply = self.http.send(call).await?;
-        match reply.status {
-            s if s.is_success() => parse_response(number, &reply.body),
-            StatusCode::NOT_FOUND => Ok(TrackResult::NotFound),
-            _ => Err(reply.error(CODE)),
-        }
+        reply.tracked(CODE, |body| parse_response(number, body))
     }
 }

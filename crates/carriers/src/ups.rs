@@ -15,12 +15,12 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::event::{checkpoint, non_empty, Mapped, Place};
-use crate::http::{HttpClient, Limits};
+use crate::http::HttpClient;
 use crate::json::{list, path, text, text_or_empty};
 use crate::oauth::{OAuthClient, TokenAuth};
 use crate::settings::{required, CarrierSettings, ConfigError};
 use crate::time::{parse_offset, resolve_with_neighbours, zone_for, Zone};
-use crate::{CarrierError, OneNumberPerCall, Shipment, TrackOutcome, TrackRequest, TrackResult};
+use crate::{CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "ups";
 
@@ -47,12 +47,13 @@ impl Ups {
         if let Some(account) = non_empty(settings.account_number.as_deref()) {
             oauth = oauth.with_header("x-merchant-id", &account);
         }
-        let limits = Limits::new(
-            settings.rate_per_second.unwrap_or(5.0),
-            settings.concurrency.unwrap_or(4),
-        );
         Ok(Ups {
-            http: HttpClient::new(CODE, settings.timeout(), limits),
+            http: HttpClient::configured(
+                CODE,
+                settings,
+                Self::DEFAULT_RATE,
+                Self::DEFAULT_CONCURRENCY,
+            ),
             oauth,
             base,
             sequence: AtomicU64::new(0),
@@ -193,10 +194,7 @@ fn parse_value(number: &str, body: &Value) -> TrackOutcome {
             checkpoint(at, *mapped, raw, detail, place, raw_time)
         })
         .collect::<Vec<_>>();
-    if checkpoints.is_empty() {
-        return Ok(TrackResult::NotFound);
-    }
-    Ok(TrackResult::Found(Shipment::new(checkpoints, info(first))))
+    Ok(TrackResult::unless_empty(checkpoints, || info(first)))
 }
 
 fn info(package: &Value) -> ShipmentInfo {

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::event::{checkpoint, Mapped, Place};
-use crate::http::{HttpClient, Limits};
+use crate::http::HttpClient;
 use crate::json::{clean_html, list, path, text, text_or_empty};
 use crate::oauth::{OAuthClient, TokenAuth};
 use crate::settings::{required, CarrierSettings, ConfigError};
@@ -41,12 +41,13 @@ impl Usps {
         )
         .with_form("scope", "tracking");
         // USPS's default quota is low (about 60 requests an hour): pace gently.
-        let limits = Limits::new(
-            settings.rate_per_second.unwrap_or(1.0),
-            settings.concurrency.unwrap_or(2),
-        );
         Ok(Usps {
-            http: HttpClient::new(CODE, settings.timeout(), limits),
+            http: HttpClient::configured(
+                CODE,
+                settings,
+                Self::DEFAULT_RATE,
+                Self::DEFAULT_CONCURRENCY,
+            ),
             oauth,
             base,
         })
