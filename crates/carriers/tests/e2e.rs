@@ -78,22 +78,22 @@ fn found(outcome: Result<TrackResult, CarrierError>) -> Shipment {
     }
 }
 
+/// The delivered journey's checkpoint times in UTC, newest first.
+const DELIVERED_UTC: [&str; 5] = [
+    "2024-07-10T19:45:00+00:00",
+    "2024-07-10T14:05:00+00:00",
+    "2024-07-09T09:30:00+00:00",
+    "2024-07-08T20:00:00+00:00",
+    "2024-07-08T13:00:00+00:00",
+];
+
 fn check_delivered(s: &Shipment) {
     assert_eq!(
         (s.status, s.substatus),
         (S::Delivered, Some(Sub::Delivered001))
     );
     let times: Vec<String> = s.checkpoints.iter().map(|c| c.time.to_rfc3339()).collect();
-    assert_eq!(
-        times,
-        [
-            "2024-07-10T19:45:00+00:00",
-            "2024-07-10T14:05:00+00:00",
-            "2024-07-09T09:30:00+00:00",
-            "2024-07-08T20:00:00+00:00",
-            "2024-07-08T13:00:00+00:00",
-        ]
-    );
+    assert_eq!(times, DELIVERED_UTC);
     let statuses: Vec<S> = s.checkpoints.iter().map(|c| c.status).collect();
     assert_eq!(
         statuses,
@@ -117,19 +117,30 @@ fn check_delivered(s: &Shipment) {
     );
 }
 
-#[tokio::test]
-async fn ups_journey_token_reuse_and_not_found() {
+/// Starts a simulator, scripts `delivered` as the delivered journey and `unknown` as no journey
+/// at all, and checks the carrier reads the one as delivered and the other as not found.
+async fn delivered_and_not_found(
+    code: &str,
+    delivered: &str,
+    unknown: &str,
+) -> (Simulator, Carriers) {
     let (sim, base) = start().await;
     let carriers = carriers(&base);
-    sim.script("1Z999AA10123456784", delivered_script());
-    check_delivered(&found(
-        track_one(&carriers, "ups", "1Z999AA10123456784").await,
-    ));
-    sim.script("1Z999AA10000000001", vec![]);
+    sim.script(delivered, delivered_script());
+    check_delivered(&found(track_one(&carriers, code, delivered).await));
+    sim.script(unknown, vec![]);
     assert_eq!(
-        track_one(&carriers, "ups", "1Z999AA10000000001").await,
-        Ok(TrackResult::NotFound)
+        track_one(&carriers, code, unknown).await,
+        Ok(TrackResult::NotFound),
+        "{code} {unknown}"
     );
+    (sim, carriers)
+}
+
+#[tokio::test]
+async fn ups_journey_token_reuse_and_not_found() {
+    let (sim, carriers) =
+        delivered_and_not_found("ups", "1Z999AA10123456784", "1Z999AA10000000001").await;
     assert_eq!(
         track_one(&carriers, "ups", "1Z").await,
         Ok(TrackResult::NotFound),
@@ -182,17 +193,8 @@ async fn fedex_batches_of_thirty_and_per_number_not_found() {
 
 #[tokio::test]
 async fn usps_journey_and_not_found() {
-    let (sim, base) = start().await;
-    let carriers = carriers(&base);
-    sim.script("9400109104250532908587", delivered_script());
-    check_delivered(&found(
-        track_one(&carriers, "usps", "9400109104250532908587").await,
-    ));
-    sim.script("9400109104250532900000", vec![]);
-    assert_eq!(
-        track_one(&carriers, "usps", "9400109104250532900000").await,
-        Ok(TrackResult::NotFound)
-    );
+    let _ =
+        delivered_and_not_found("usps", "9400109104250532908587", "9400109104250532900000").await;
 }
 
 #[tokio::test]
@@ -263,45 +265,39 @@ async fn faults_are_classified_without_panics() {
         // The fault was for one request only.
         found(track_one(&carriers, code, number).await);
 
-        sim.set_faults(
-            Some(code),
-            Faults {
-                server_error_rate: 1.0,
-                ..Faults::default()
-            },
-        );
-        let err = track_one(&carriers, code, number).await.unwrap_err();
-        assert!(
-            err.is_retryable() && err.to_string().contains("503"),
-            "{code}: {err}"
-        );
-
-        sim.set_faults(
-            Some(code),
-            Faults {
-                malformed_rate: 1.0,
-                ..Faults::default()
-            },
-        );
-        let err = track_one(&carriers, code, number).await.unwrap_err();
-        assert!(
-            err.is_retryable() && err.to_string().contains("malformed"),
-            "{code}: {err}"
-        );
-
-        sim.set_faults(
-            Some(code),
-            Faults {
-                timeout_rate: 1.0,
-                hang_ms: Some(3000),
-                ..Faults::default()
-            },
-        );
-        let err = track_one(&carriers, code, number).await.unwrap_err();
-        assert!(
-            err.is_retryable() && err.to_string().contains("timed out"),
-            "{code}: {err}"
-        );
+        // Each lasting fault, and what the classified error must say.
+        let lasting = [
+            (
+                Faults {
+                    server_error_rate: 1.0,
+                    ..Faults::default()
+                },
+                "503",
+            ),
+            (
+                Faults {
+                    malformed_rate: 1.0,
+                    ..Faults::default()
+                },
+                "malformed",
+            ),
+            (
+                Faults {
+                    timeout_rate: 1.0,
+                    hang_ms: Some(3000),
+                    ..Faults::default()
+                },
+                "timed out",
+            ),
+        ];
+        for (faults, says) in lasting {
+            sim.set_faults(Some(code), faults);
+            let err = track_one(&carriers, code, number).await.unwrap_err();
+            assert!(
+                err.is_retryable() && err.to_string().contains(says),
+                "{code}, {says}: {err}"
+            );
+        }
 
         sim.set_faults(
             Some(code),
@@ -429,16 +425,8 @@ async fn dhl_postnl_canada_post_journeys_and_not_found() {
         let s = found(track_one(&carriers, code, number).await);
         assert_eq!(s.status, S::Delivered, "{code}");
         let times: Vec<String> = s.checkpoints.iter().map(|c| c.time.to_rfc3339()).collect();
-        assert_eq!(
-            times,
-            [
-                "2024-07-10T19:45:00+00:00",
-                "2024-07-10T14:05:00+00:00",
-                "2024-07-09T09:30:00+00:00",
-                "2024-07-08T20:00:00+00:00"
-            ],
-            "{code}"
-        );
+        // The same journey without the label: all but the last (oldest) time.
+        assert_eq!(times, DELIVERED_UTC[..4], "{code}");
         assert_eq!(s.checkpoints[1].status, S::Pickup, "{code}");
         sim.script(unknown, vec![]);
         assert_eq!(
