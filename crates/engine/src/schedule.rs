@@ -101,13 +101,13 @@ pub fn next_state(
             if is_final(status, substatus) {
                 update.next_check_at = None;
             } else if now - stale_since > settings.stale_expiry(courier_type) {
-                update.delivery_status = DeliveryStatus::Expired;
-                update.substatus = Some(SubStatus::Expired001);
-                update.status_info = Some(format!(
-                    "No new tracking event for {} days; refresh stopped. Retrack to resume.",
-                    (now - stale_since).num_days()
-                ));
-                update.next_check_at = None;
+                expire(
+                    &mut update,
+                    format!(
+                        "No new tracking event for {} days",
+                        (now - stale_since).num_days()
+                    ),
+                );
             } else {
                 update.next_check_at = Some(now + jittered(cadence, settings.jitter));
             }
@@ -125,13 +125,13 @@ pub fn next_state(
             let since = claimed.notfound_since.unwrap_or(now);
             update.notfound_since = Some(since);
             if now - since > Duration::seconds(settings.notfound_expire_secs) {
-                update.delivery_status = DeliveryStatus::Expired;
-                update.substatus = Some(SubStatus::Expired001);
-                update.status_info = Some(format!(
-                    "The courier has not known this number for {} days; refresh stopped. Retrack to resume.",
-                    (now - since).num_days()
-                ));
-                update.next_check_at = None;
+                expire(
+                    &mut update,
+                    format!(
+                        "The courier has not known this number for {} days",
+                        (now - since).num_days()
+                    ),
+                );
             } else {
                 update.status_info =
                     Some("The courier has no information about this number yet.".to_string());
@@ -167,6 +167,14 @@ pub fn next_state(
         }
     }
     update
+}
+
+/// Stops refreshing the tracking for `why`: it becomes `expired` and a retrack resumes it.
+fn expire(update: &mut RefreshUpdate, why: String) {
+    update.delivery_status = DeliveryStatus::Expired;
+    update.substatus = Some(SubStatus::Expired001);
+    update.status_info = Some(format!("{why}; refresh stopped. Retrack to resume."));
+    update.next_check_at = None;
 }
 
 #[cfg(test)]
@@ -211,6 +219,27 @@ mod tests {
         }
     }
 
+    /// The state after a check with the test settings (no jitter).
+    fn checked(
+        c: &ClaimedTracking,
+        outcome: TrackOutcome,
+        courier_type: CourierType,
+        now: DateTime<Utc>,
+    ) -> RefreshUpdate {
+        next_state(c, outcome, courier_type, now, &settings())
+    }
+
+    /// A tracking three days old in transit, and its one transit event an hour ago.
+    fn in_transit(now: DateTime<Utc>) -> (ClaimedTracking, Vec<Checkpoint>) {
+        let c = claimed(DeliveryStatus::Transit, Duration::days(3), now);
+        let events = vec![event(
+            now - Duration::hours(1),
+            DeliveryStatus::Transit,
+            None,
+        )];
+        (c, events)
+    }
+
     fn found(events: Vec<Checkpoint>) -> TrackOutcome {
         Ok(TrackResult::Found(Shipment::new(
             events,
@@ -221,21 +250,10 @@ mod tests {
     #[test]
     fn cadence_follows_the_courier_type() {
         let now = Utc::now();
-        let c = claimed(DeliveryStatus::Transit, Duration::days(3), now);
-        let events = vec![event(
-            now - Duration::hours(1),
-            DeliveryStatus::Transit,
-            None,
-        )];
-        let express = next_state(
-            &c,
-            found(events.clone()),
-            CourierType::Express,
-            now,
-            &settings(),
-        );
+        let (c, events) = in_transit(now);
+        let express = checked(&c, found(events.clone()), CourierType::Express, now);
         assert_eq!(express.next_check_at, Some(now + Duration::hours(3)));
-        let postal = next_state(&c, found(events), CourierType::Postal, now, &settings());
+        let postal = checked(&c, found(events), CourierType::Postal, now);
         assert_eq!(postal.next_check_at, Some(now + Duration::hours(6)));
         assert_eq!(postal.delivery_status, DeliveryStatus::Transit);
         assert_eq!(postal.latest_event.as_deref(), Some("transit"));
@@ -244,12 +262,7 @@ mod tests {
     #[test]
     fn jitter_spreads_checks_within_its_bounds() {
         let now = Utc::now();
-        let c = claimed(DeliveryStatus::Transit, Duration::days(3), now);
-        let events = vec![event(
-            now - Duration::hours(1),
-            DeliveryStatus::Transit,
-            None,
-        )];
+        let (c, events) = in_transit(now);
         let s = EngineSettings::default();
         let times: std::collections::HashSet<_> = (0..20)
             .map(|_| {
@@ -269,33 +282,15 @@ mod tests {
     fn new_trackings_are_rechecked_early_while_not_found() {
         let now = Utc::now();
         let fresh = claimed(DeliveryStatus::Pending, Duration::minutes(1), now);
-        let u = next_state(
-            &fresh,
-            Ok(TrackResult::NotFound),
-            CourierType::Express,
-            now,
-            &settings(),
-        );
+        let u = checked(&fresh, Ok(TrackResult::NotFound), CourierType::Express, now);
         assert_eq!(u.delivery_status, DeliveryStatus::Notfound);
         assert_eq!(u.next_check_at, Some(now + Duration::minutes(15)));
         assert_eq!(u.notfound_since, Some(now));
         let older = claimed(DeliveryStatus::Notfound, Duration::minutes(30), now);
-        let u = next_state(
-            &older,
-            Ok(TrackResult::NotFound),
-            CourierType::Express,
-            now,
-            &settings(),
-        );
+        let u = checked(&older, Ok(TrackResult::NotFound), CourierType::Express, now);
         assert_eq!(u.next_check_at, Some(now + Duration::hours(1)));
         let old = claimed(DeliveryStatus::Notfound, Duration::hours(5), now);
-        let u = next_state(
-            &old,
-            Ok(TrackResult::NotFound),
-            CourierType::Postal,
-            now,
-            &settings(),
-        );
+        let u = checked(&old, Ok(TrackResult::NotFound), CourierType::Postal, now);
         assert_eq!(u.next_check_at, Some(now + Duration::hours(6)));
     }
 
@@ -304,13 +299,7 @@ mod tests {
         let now = Utc::now();
         let mut c = claimed(DeliveryStatus::Notfound, Duration::days(40), now);
         c.notfound_since = Some(now - Duration::days(31));
-        let u = next_state(
-            &c,
-            Ok(TrackResult::NotFound),
-            CourierType::Express,
-            now,
-            &settings(),
-        );
+        let u = checked(&c, Ok(TrackResult::NotFound), CourierType::Express, now);
         assert_eq!(u.delivery_status, DeliveryStatus::Expired);
         assert_eq!(u.next_check_at, None);
 
@@ -320,16 +309,10 @@ mod tests {
             DeliveryStatus::Transit,
             None,
         )];
-        let u = next_state(
-            &c,
-            found(stale.clone()),
-            CourierType::Express,
-            now,
-            &settings(),
-        );
+        let u = checked(&c, found(stale.clone()), CourierType::Express, now);
         assert_eq!(u.delivery_status, DeliveryStatus::Expired);
         assert_eq!(u.next_check_at, None);
-        let u = next_state(&c, found(stale), CourierType::Postal, now, &settings());
+        let u = checked(&c, found(stale), CourierType::Postal, now);
         assert_eq!(
             u.delivery_status,
             DeliveryStatus::Transit,
@@ -350,26 +333,26 @@ mod tests {
                 Some(SubStatus::Delivered001),
             ),
         ];
-        let u = next_state(&c, found(delivered), CourierType::Express, now, &settings());
+        let u = checked(&c, found(delivered), CourierType::Express, now);
         assert_eq!(u.delivery_status, DeliveryStatus::Delivered);
         assert_eq!(u.next_check_at, None);
-        let returned = vec![event(
-            now,
-            DeliveryStatus::Exception,
-            Some(SubStatus::Exception010),
-        )];
-        let u = next_state(&c, found(returned), CourierType::Express, now, &settings());
-        assert_eq!(u.next_check_at, None);
-        let held = vec![event(
-            now,
-            DeliveryStatus::Exception,
-            Some(SubStatus::Exception006),
-        )];
-        let u = next_state(&c, found(held), CourierType::Express, now, &settings());
-        assert!(
-            u.next_check_at.is_some(),
-            "a customs hold may still resolve"
-        );
+        // Each exception, and whether refreshing goes on after it.
+        for (sub, goes_on, why) in [
+            (
+                SubStatus::Exception010,
+                false,
+                "returned to the sender: final",
+            ),
+            (
+                SubStatus::Exception006,
+                true,
+                "a customs hold may still resolve",
+            ),
+        ] {
+            let exception = vec![event(now, DeliveryStatus::Exception, Some(sub))];
+            let u = checked(&c, found(exception), CourierType::Express, now);
+            assert_eq!(u.next_check_at.is_some(), goes_on, "{why}");
+        }
     }
 
     #[test]
@@ -378,13 +361,7 @@ mod tests {
         let mut c = claimed(DeliveryStatus::Exception, Duration::days(3), now);
         c.substatus = Some(SubStatus::Exception011);
         let transit_only = vec![event(now, DeliveryStatus::Transit, None)];
-        let u = next_state(
-            &c,
-            found(transit_only),
-            CourierType::Express,
-            now,
-            &settings(),
-        );
+        let u = checked(&c, found(transit_only), CourierType::Express, now);
         assert_eq!(u.delivery_status, DeliveryStatus::Exception);
         assert_eq!(u.substatus, Some(SubStatus::Exception011));
     }
@@ -397,12 +374,11 @@ mod tests {
         let mut waits = Vec::new();
         for failures in 0..7 {
             c.check_failures = failures;
-            let u = next_state(
+            let u = checked(
                 &c,
                 Err(CarrierError::retryable("HTTP 503")),
                 CourierType::Express,
                 now,
-                &settings(),
             );
             assert_eq!(u.delivery_status, DeliveryStatus::Transit);
             assert_eq!(u.check_failures, failures + 1);
@@ -416,7 +392,7 @@ mod tests {
             "capped at the cadence"
         );
         c.check_failures = 0;
-        let u = next_state(
+        let u = checked(
             &c,
             Err(CarrierError::Retryable {
                 reason: "429".into(),
@@ -424,7 +400,6 @@ mod tests {
             }),
             CourierType::Express,
             now,
-            &settings(),
         );
         assert_eq!(u.next_check_at, Some(now + Duration::seconds(900)));
     }
