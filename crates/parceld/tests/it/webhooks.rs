@@ -177,6 +177,25 @@ async fn create_webhook(server: &Server, key: &str, body: Value) -> Value {
     created["data"].clone()
 }
 
+/// Creates an endpoint for `url` and sends it the test event now: the endpoint, and the test
+/// reply's status and body.
+async fn test_new_webhook(server: &Server, key: &str, url: String) -> (Value, StatusCode, Value) {
+    let hook = create_webhook(server, key, json!({ "url": url })).await;
+    let id = hook["id"].as_str().unwrap();
+    let (status, test) = server
+        .post(&format!("/v4/webhooks/{id}/test"), key, json!({}))
+        .await;
+    (hook, status, test)
+}
+
+/// `parceld webhook create --account other` with these further arguments: whether it
+/// succeeded, and what it printed.
+fn cli_create(server: &Server, args: &[&str]) -> (bool, String) {
+    let mut all = vec!["webhook", "create", "--account", "other"];
+    all.extend_from_slice(args);
+    server.admin(&all)
+}
+
 async fn create_tracking(server: &Server, key: &str, number: &str) -> String {
     server.create(key, number, "ups").await
 }
@@ -629,19 +648,8 @@ async fn private_and_metadata_addresses_are_refused_unless_allowed() {
         assert_error(status, &body, 400, 4170, "allow_networks");
     }
     // A name is resolved when delivering: `localhost` is refused then, and nothing is sent.
-    let by_name = create_webhook(
-        &strict,
-        &key,
-        json!({"url": format!("http://localhost:{port}/x")}),
-    )
-    .await;
-    let (status, test) = strict
-        .post(
-            &format!("/v4/webhooks/{}/test", by_name["id"].as_str().unwrap()),
-            &key,
-            json!({}),
-        )
-        .await;
+    let (_, status, test) =
+        test_new_webhook(&strict, &key, format!("http://localhost:{port}/x")).await;
     assert_eq!(status, StatusCode::OK, "{test}");
     assert_eq!(test["data"]["state"], "failed");
     let error = test["data"]["attempt_log"][0]["error"].as_str().unwrap();
@@ -660,11 +668,7 @@ async fn private_and_metadata_addresses_are_refused_unless_allowed() {
         ("PARCELD_WEBHOOKS__PRUNE_EVERY_SECS", "1"),
     ]);
     let key = allowing.key().to_string();
-    let hook = create_webhook(&allowing, &key, json!({"url": format!("{hook_base}/ok")})).await;
-    let id = hook["id"].as_str().unwrap();
-    let (status, test) = allowing
-        .post(&format!("/v4/webhooks/{id}/test"), &key, json!({}))
-        .await;
+    let (hook, status, test) = test_new_webhook(&allowing, &key, format!("{hook_base}/ok")).await;
     assert_eq!(status, StatusCode::OK, "{test}");
     assert_eq!(test["data"]["state"], "delivered", "{test}");
     assert_eq!(test["data"]["event"], "TEST");
@@ -678,19 +682,7 @@ async fn private_and_metadata_addresses_are_refused_unless_allowed() {
     );
     // Redirects are not followed (the target could be anywhere).
     receiver.set("/moved", Mode::Redirect("/ok"));
-    let moved = create_webhook(
-        &allowing,
-        &key,
-        json!({"url": format!("{hook_base}/moved")}),
-    )
-    .await;
-    let (_, test) = allowing
-        .post(
-            &format!("/v4/webhooks/{}/test", moved["id"].as_str().unwrap()),
-            &key,
-            json!({}),
-        )
-        .await;
+    let (_, _, test) = test_new_webhook(&allowing, &key, format!("{hook_base}/moved")).await;
     assert_eq!(test["data"]["state"], "failed", "{test}");
     assert_eq!(test["data"]["attempt_log"][0]["http_status"], 302);
     assert!(test["data"]["attempt_log"][0]["error"]
@@ -703,6 +695,7 @@ async fn private_and_metadata_addresses_are_refused_unless_allowed() {
         1,
         "the redirect was not followed"
     );
+    let id = hook["id"].as_str().unwrap();
     wait_for(10, "the finished test delivery pruned", || async {
         let (_, log) = allowing
             .get(&format!("/v4/webhooks/{id}/deliveries"), &key)
@@ -821,26 +814,33 @@ async fn bad_input_gets_documented_codes_and_changes_nothing() {
     }
     let (_, shown) = server.get(&format!("/v4/webhooks/{id}"), &key).await;
     assert_eq!(shown["data"], first, "unchanged");
-    let (status, response) = server
-        .post(
-            &format!("/v4/webhooks/{id}/deliveries/dlv_000/redeliver"),
-            &key,
-            json!({}),
-        )
-        .await;
-    assert_error(status, &response, 400, 4174, "no delivery");
-    let (status, response) = server
-        .put(
-            &format!("/v4/webhooks/{id}"),
-            &key,
-            json!({"url": "http://10.1.1.1/"}),
-        )
-        .await;
-    assert_error(status, &response, 400, 4170, "private");
-    let (status, response) = server
-        .get(&format!("/v4/webhooks/{id}/deliveries?limit=9999"), &key)
-        .await;
-    assert_error(status, &response, 400, 4130, "limit");
+    // The owner's own requests that are refused, each with its code and what it names.
+    for (method, path, body, code, needle) in [
+        (
+            reqwest::Method::POST,
+            format!("/v4/webhooks/{id}/deliveries/dlv_000/redeliver"),
+            Some(json!({})),
+            4174,
+            "no delivery",
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/v4/webhooks/{id}"),
+            Some(json!({"url": "http://10.1.1.1/"})),
+            4170,
+            "private",
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/v4/webhooks/{id}/deliveries?limit=9999"),
+            None,
+            4130,
+            "limit",
+        ),
+    ] {
+        let (status, response) = server.call(method, &path, &key, body).await;
+        assert_error(status, &response, 400, code, needle);
+    }
     let (_, shown) = server.get(&format!("/v4/webhooks/{id}"), &key).await;
     assert_eq!(shown["data"], first, "still unchanged");
 
@@ -882,16 +882,10 @@ async fn bad_input_gets_documented_codes_and_changes_nothing() {
     assert_error(status, &response, 400, 4173, "No webhook");
 
     // The CLI manages the same endpoints, with the same rules.
-    let (ok, out) = server.admin(&[
-        "webhook",
-        "create",
-        "--account",
-        "other",
-        "--url",
-        url,
-        "--statuses",
-        "delivered,exception",
-    ]);
+    let (ok, out) = cli_create(
+        &server,
+        &["--url", url, "--statuses", "delivered,exception"],
+    );
     assert!(ok, "{out}");
     assert!(out.contains("whsec_"), "{out}");
     let cli_id = out
@@ -899,25 +893,9 @@ async fn bad_input_gets_documented_codes_and_changes_nothing() {
         .find(|w| w.starts_with("wh_"))
         .unwrap()
         .to_string();
-    let (ok, out) = server.admin(&[
-        "webhook",
-        "create",
-        "--account",
-        "other",
-        "--url",
-        url,
-        "--statuses",
-        "lost",
-    ]);
+    let (ok, out) = cli_create(&server, &["--url", url, "--statuses", "lost"]);
     assert!(!ok && out.contains("`lost` is not a status"), "{out}");
-    let (ok, out) = server.admin(&[
-        "webhook",
-        "create",
-        "--account",
-        "other",
-        "--url",
-        "http://169.254.169.254/",
-    ]);
+    let (ok, out) = cli_create(&server, &["--url", "http://169.254.169.254/"]);
     assert!(!ok && out.contains("link-local"), "{out}");
     let (ok, out) = server.admin(&["webhook", "list"]);
     assert!(
