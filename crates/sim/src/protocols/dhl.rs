@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::{gate, local, newest_first, offset_text};
+use super::{gate, newest_first, offset_text, rendered};
 use crate::journey::EventKind;
 use crate::Simulator;
 
@@ -82,18 +82,14 @@ async fn track(
             "No shipment with given tracking number found.",
         );
     };
-    let rendered: Vec<Value> = events
-        .iter()
-        .map(|(event, place)| {
-            let (code, text) = codes(event.kind);
-            let (local, hours) = local(event, place);
-            json!({
-                "timestamp": format!("{}{}", local.format("%Y-%m-%dT%H:%M:%S"), offset_text(hours)),
-                "location": {"address": {"countryCode": place.country, "postalCode": place.zip, "addressLocality": place.city}},
-                "statusCode": code, "status": text, "description": text
-            })
+    let rendered = rendered(&events, |event, place, local, hours| {
+        let (code, text) = codes(event.kind);
+        json!({
+            "timestamp": format!("{}{}", local.format("%Y-%m-%dT%H:%M:%S"), offset_text(hours)),
+            "location": {"address": {"countryCode": place.country, "postalCode": place.zip, "addressLocality": place.city}},
+            "statusCode": code, "status": text, "description": text
         })
-        .collect();
+    });
     Json(json!({"shipments": [{
         "id": number, "service": "express",
         "status": rendered[0].clone(),

@@ -8,7 +8,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::{authorized, gate, local, newest_first, offset_text, serde_urlencoded_lite, TokenForm};
+use super::{
+    authorized, gate, newest_first, offset_text, rendered, serde_urlencoded_lite, TokenForm,
+};
 use crate::journey::EventKind;
 use crate::Simulator;
 
@@ -106,11 +108,8 @@ async fn track(State(sim): State<Simulator>, headers: HeaderMap, body: String) -
                 "trackingNumberInfo": {"trackingNumber": number, "trackingNumberUniqueId": "", "carrierCode": ""},
                 "error": {"code": "TRACKING.TRACKINGNUMBER.NOTFOUND", "message": "Tracking number cannot be found. Please correct the tracking number and try again."}}]}),
             Some(events) => {
-                let scans: Vec<Value> = events
-                    .iter()
-                    .map(|(event, place)| {
+                let scans = rendered(&events, |event, place, local, hours| {
                         let (code, description, exception, derived) = codes(event.kind);
-                        let (local, hours) = local(event, place);
                         json!({
                             "date": format!("{}{}", local.format("%Y-%m-%dT%H:%M:%S"), offset_text(hours)),
                             "eventType": code, "eventDescription": description,
@@ -118,8 +117,7 @@ async fn track(State(sim): State<Simulator>, headers: HeaderMap, body: String) -
                             "scanLocation": {"streetLines": [""], "city": place.city, "stateOrProvinceCode": place.state, "postalCode": place.zip, "countryCode": place.country, "residential": false},
                             "derivedStatusCode": derived
                         })
-                    })
-                    .collect();
+                    });
                 json!({"trackingNumber": number, "trackResults": [{
                     "trackingNumberInfo": {"trackingNumber": number, "trackingNumberUniqueId": format!("12028~{number}~FDEG"), "carrierCode": "FDXG"},
                     "scanEvents": scans,

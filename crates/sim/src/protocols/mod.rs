@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use chrono::Duration;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::journey::{offset_hours, Place, SimEvent};
 use crate::{Fault, Simulator};
@@ -91,6 +91,20 @@ pub(super) fn local(event: &SimEvent, place: &Place) -> (chrono::NaiveDateTime, 
         (event.at + Duration::hours(i64::from(hours))).naive_utc(),
         hours,
     )
+}
+
+/// Each event rendered by `one` with its local wall-clock time and offset (hours) at its place.
+pub(super) fn rendered(
+    events: &[(SimEvent, Place)],
+    mut one: impl FnMut(&SimEvent, &Place, chrono::NaiveDateTime, i32) -> Value,
+) -> Vec<Value> {
+    events
+        .iter()
+        .map(|(event, place)| {
+            let (local, hours) = local(event, place);
+            one(event, place, local, hours)
+        })
+        .collect()
 }
 
 pub(super) fn offset_text(hours: i32) -> String {

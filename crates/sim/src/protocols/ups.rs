@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::{authorized, gate, local, newest_first, offset_text};
+use super::{authorized, gate, newest_first, offset_text, rendered};
 use crate::journey::EventKind;
 use crate::Simulator;
 
@@ -99,22 +99,18 @@ async fn track(
     let Some(events) = newest_first(&sim, "ups", &number) else {
         return Json(json!({"trackResponse":{"shipment":[{"inquiryNumber": number, "warnings":[{"code":"TW0001","message":"Tracking Information Not Found"}]}]}})).into_response();
     };
-    let activity: Vec<Value> = events
-        .iter()
-        .map(|(event, place)| {
-            let (type_, code, status_code, description) = codes(event.kind);
-            let (local, hours) = local(event, place);
-            json!({
-                "location": { "address": { "city": place.city, "stateProvince": place.state, "postalCode": place.zip, "countryCode": place.country, "country": place.country } },
-                "status": { "type": type_, "description": description, "code": code, "statusCode": status_code },
-                "date": local.format("%Y%m%d").to_string(),
-                "time": local.format("%H%M%S").to_string(),
-                "gmtDate": event.at.format("%Y%m%d").to_string(),
-                "gmtTime": event.at.format("%H:%M:%S").to_string(),
-                "gmtOffset": offset_text(hours),
-            })
+    let activity = rendered(&events, |event, place, local, hours| {
+        let (type_, code, status_code, description) = codes(event.kind);
+        json!({
+            "location": { "address": { "city": place.city, "stateProvince": place.state, "postalCode": place.zip, "countryCode": place.country, "country": place.country } },
+            "status": { "type": type_, "description": description, "code": code, "statusCode": status_code },
+            "date": local.format("%Y%m%d").to_string(),
+            "time": local.format("%H%M%S").to_string(),
+            "gmtDate": event.at.format("%Y%m%d").to_string(),
+            "gmtTime": event.at.format("%H:%M:%S").to_string(),
+            "gmtOffset": offset_text(hours),
         })
-        .collect();
+    });
     Json(
         json!({"trackResponse":{"shipment":[{"inquiryNumber": number, "package":[{
             "trackingNumber": number, "activity": activity, "packageCount": 1,

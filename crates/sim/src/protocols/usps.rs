@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{authorized, gate, local, newest_first, offset_text, serde_urlencoded_lite};
+use super::{authorized, gate, newest_first, offset_text, rendered, serde_urlencoded_lite};
 use crate::journey::EventKind;
 use crate::Simulator;
 
@@ -68,21 +68,17 @@ fn codes(kind: EventKind) -> (&'static str, &'static str) {
 
 fn tracking_detail(sim: &Simulator, number: &str, zip_key: &str) -> Option<Value> {
     let events = newest_first(sim, "usps", number)?;
-    let rendered: Vec<Value> = events
-        .iter()
-        .map(|(event, place)| {
-            let (code, text) = codes(event.kind);
-            let (local, hours) = local(event, place);
-            json!({
-                "eventType": text,
-                "eventTimestamp": local.format("%Y-%m-%dT%H:%M:%S").to_string(),
-                "GMTTimestamp": event.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                "GMTOffset": offset_text(hours),
-                "eventCountry": null, "eventCity": place.city, "eventState": place.state, zip_key: place.zip,
-                "firm": null, "name": null, "authorizedAgent": "false", "eventCode": code, "additionalProp": null
-            })
+    let rendered = rendered(&events, |event, place, local, hours| {
+        let (code, text) = codes(event.kind);
+        json!({
+            "eventType": text,
+            "eventTimestamp": local.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            "GMTTimestamp": event.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "GMTOffset": offset_text(hours),
+            "eventCountry": null, "eventCity": place.city, "eventState": place.state, zip_key: place.zip,
+            "firm": null, "name": null, "authorizedAgent": "false", "eventCode": code, "additionalProp": null
         })
-        .collect();
+    });
     let (latest, _) = &events[0];
     Some(json!({
         "trackingNumber": number, "mailClass": "USPS Ground Advantage<SUP>&#153;</SUP>",
