@@ -268,8 +268,7 @@ impl OneNumberPerCall for CanadaPost {
     const DEFAULT_RATE: f64 = 2.0;
     const DEFAULT_CONCURRENCY: usize = 2;
 
-    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
-        let pin = request.tracking_number.trim();
+    async fn track_one(&self, pin: &str, _request: &TrackRequest) -> TrackOutcome {
         let call = self
             .http
             .inner()

@@ -215,8 +215,7 @@ impl OneNumberPerCall for Dhl {
     const DEFAULT_RATE: f64 = 1.0;
     const DEFAULT_CONCURRENCY: usize = 1;
 
-    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
-        let number = request.tracking_number.trim();
+    async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome {
         let mut query = vec![
             ("trackingNumber", number.to_string()),
             ("language", self.language.clone()),

@@ -331,7 +331,8 @@ pub(crate) trait OneNumberPerCall: Send + Sync {
     /// Calls in flight, unless configured.
     const DEFAULT_CONCURRENCY: usize;
 
-    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome;
+    /// Tracks one request's number, handed over trimmed.
+    async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome;
 }
 
 #[async_trait::async_trait]
@@ -349,9 +350,10 @@ impl<T: OneNumberPerCall> Carrier for T {
     }
 
     async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {
-        let calls = batch
-            .iter()
-            .map(|r| async move { (r.tracking_number.clone(), self.track_one(r).await) });
+        let calls = batch.iter().map(|r| async move {
+            let outcome = self.track_one(r.tracking_number.trim(), r).await;
+            (r.tracking_number.clone(), outcome)
+        });
         join_all(calls).await
     }
 }

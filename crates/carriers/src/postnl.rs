@@ -192,8 +192,7 @@ impl OneNumberPerCall for PostNl {
     const DEFAULT_RATE: f64 = 4.0;
     const DEFAULT_CONCURRENCY: usize = 4;
 
-    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
-        let number = request.tracking_number.trim();
+    async fn track_one(&self, number: &str, _request: &TrackRequest) -> TrackOutcome {
         let call = self
             .http
             .inner()

@@ -323,8 +323,7 @@ impl OneNumberPerCall for Ups {
     const DEFAULT_RATE: f64 = 5.0;
     const DEFAULT_CONCURRENCY: usize = 4;
 
-    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
-        let number = request.tracking_number.trim();
+    async fn track_one(&self, number: &str, _request: &TrackRequest) -> TrackOutcome {
         let url = format!("{}/api/track/v1/details/{}", self.base, encode(number));
         let trans_id = format!(
             "parceld-{}-{}",

@@ -213,8 +213,7 @@ impl OneNumberPerCall for Usps {
     const DEFAULT_RATE: f64 = 1.0;
     const DEFAULT_CONCURRENCY: usize = 2;
 
-    async fn track_one(&self, request: &TrackRequest) -> TrackOutcome {
-        let number = request.tracking_number.trim();
+    async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome {
         let url = format!("{}/tracking/v3/tracking/{}", self.base, encode(number));
         let mut query = vec![("expand", "DETAIL".to_string())];
         if let Some(zip) = &request.postal_code {
