@@ -102,6 +102,23 @@ fn validate(object: Value) -> Result<NewTracking, String> {
         .map_err(|e| format!("{} {}", e.public_code(), e.message()))
 }
 
+/// Refuses a header line naming a column that is not a create field, once, before any row is
+/// read: otherwise every row would be rejected for the same reason and nothing imported, which
+/// a large file only reveals at its end.
+fn check_header(headers: &[String]) -> anyhow::Result<()> {
+    let names: Map<String, Value> = headers
+        .iter()
+        .map(|name| (name.clone(), Value::String(String::new())))
+        .collect();
+    if let Err(error) = NewTrackingRequest::from_json(Value::Object(names)) {
+        bail!(
+            "the CSV header line names a column that is not a create field: {}",
+            error.message()
+        );
+    }
+    Ok(())
+}
+
 /// Reads records in batches; counts bytes consumed for the progress bar.
 enum Reader {
     Jsonl {
@@ -153,6 +170,7 @@ impl Reader {
                         headers.join(",")
                     );
                 }
+                check_header(&headers)?;
                 Reader::Csv { reader, headers }
             }
         })
@@ -380,5 +398,31 @@ mod tests {
                 .unwrap_err();
         assert!(courier.starts_with("4120"), "{courier}");
         assert!(validate(serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn an_unknown_header_column_is_refused_before_any_row() {
+        let dir =
+            std::env::temp_dir().join(format!("parceld-import-header-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.csv");
+        std::fs::write(
+            &path,
+            "tracking_number,carrier_code\n1Z999AA10123456784,ups\n9400111899223344556677,usps\n",
+        )
+        .unwrap();
+        let error = Reader::open(&path, Format::Csv, Arc::default())
+            .err()
+            .expect("the header is refused");
+        let message = error.to_string();
+        assert!(message.contains("carrier_code"), "{message}");
+        assert!(message.contains("header"), "{message}");
+        std::fs::write(
+            &path,
+            "tracking_number,courier_code,order_number\nX,ups,#1\n",
+        )
+        .unwrap();
+        assert!(Reader::open(&path, Format::Csv, Arc::default()).is_ok());
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
