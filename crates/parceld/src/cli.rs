@@ -225,3 +225,39 @@ pub enum WebhookCommand {
         id: String,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every subcommand has an about line and every argument a help line, down the whole tree,
+    /// so `parceld … --help` never shows a bare name.
+    #[test]
+    fn every_command_and_argument_has_help_text() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if command.get_about().is_none() {
+                missing.push(format!("command `{path}`"));
+            }
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("argument `{id}` of `{path}`"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                if sub.get_name() == "help" {
+                    continue;
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "parceld", &mut missing);
+        assert!(missing.is_empty(), "without help text: {missing:#?}");
+    }
+}
