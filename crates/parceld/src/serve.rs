@@ -78,8 +78,8 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
     let store = open_store(&database, OpenMode::Create).await?;
     if let Some(first) = store.bootstrap(&config.server.default_account).await? {
         say!(
-            "Created account \"{}\" with its first API key (shown only this once, keep it):\n\n    {}\n\nSend it in the Tracking-Api-Key header.",
-            first.info.account_name, first.key
+            "Created account \"{}\" with its first API key (shown only this once, keep it):\n\n    {}\n\nSend it in the Tracking-Api-Key header. Create another key with\n`parceld key create --account {}` (and another account with `parceld account create NAME`).",
+            first.info.account_name, first.key, first.info.account_name
         );
     }
     let engine = Arc::new(Engine::new(
