@@ -10,6 +10,7 @@ mod import;
 mod lifecycle;
 mod ops;
 mod ratelimits;
+mod readme;
 mod sdk;
 mod startup;
 mod support;
