@@ -53,6 +53,17 @@ pub enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// Copy the database consistently into FILE (a new file), also while the server runs.
+    Backup {
+        /// The new backup file; it must not exist yet.
+        file: PathBuf,
+    },
+    /// Replace the database with a backup made by `parceld backup`; refused while a server
+    /// runs on the database.
+    Restore {
+        /// The backup file to restore.
+        file: PathBuf,
+    },
     /// Print the OpenAPI document of the API.
     Openapi,
     /// Run the carrier simulator: one HTTP server speaking the six carriers' tracking protocols

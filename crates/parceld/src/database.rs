@@ -12,7 +12,8 @@
 //! A serving process also holds [`ServeLock`], an exclusive lock on `<database>.lock`, so a
 //! second `serve` on the same SQLite file is refused rather than running two refresh workers,
 //! dispatchers and first-key bootstraps against one file. Admin commands and `import` take no
-//! lock: they are meant to run beside the server.
+//! lock: they are meant to run beside the server. `restore` takes it, since it replaces the
+//! file under any server; `backup` does not, since it copies consistently beside one.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -147,6 +148,51 @@ pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<ServeLock>> {
             Err(error).with_context(|| format!("cannot lock {}", lock_path.display()))
         }
     }
+}
+
+/// `parceld backup FILE`: a consistent copy of the database while a server may be running.
+/// Per backend by URL scheme, like [`open_store`]: a file database is copied through SQLite's
+/// online backup (`parceld_store_sqlite::backup`); a database with its own server would be
+/// backed up with that server's tools, so it is not part of the `Store` trait.
+pub fn backup(url: &str, file: &Path) -> anyhow::Result<()> {
+    let path = sqlite_path(url, "backup")?;
+    let copied = parceld_store_sqlite::backup::backup(&path, file)?;
+    eprintln!("parceld: using the database {url}");
+    say!(
+        "backed up {} to {} ({} bytes)",
+        path.display(),
+        file.display(),
+        copied.bytes
+    );
+    Ok(())
+}
+
+/// `parceld restore FILE`: replaces the database with a backup. It takes the serving lock, so it
+/// is refused while a server runs on the database, and no server starts while it runs.
+pub fn restore(url: &str, file: &Path) -> anyhow::Result<()> {
+    let path = sqlite_path(url, "restore")?;
+    let _lock = lock_for_serving(url).context(
+        "restore replaces the whole database, so it needs the server on it stopped first",
+    )?;
+    let copied = parceld_store_sqlite::backup::restore(file, &path)?;
+    eprintln!("parceld: using the database {url}");
+    say!(
+        "restored {} from {} ({} bytes); start `parceld serve` on it",
+        path.display(),
+        file.display(),
+        copied.bytes
+    );
+    Ok(())
+}
+
+fn sqlite_path(url: &str, what: &str) -> anyhow::Result<PathBuf> {
+    if url.split_once("://").map(|(scheme, _)| scheme) != Some(parceld_store_sqlite::URL_SCHEME) {
+        bail!(
+            "cannot {what} the database `{url}`: `parceld {what}` works on {SUPPORTED} databases; \
+             use the database's own tools for others"
+        );
+    }
+    Ok(parceld_store_sqlite::path_of_url(url)?)
 }
 
 #[cfg(test)]

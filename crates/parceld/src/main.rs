@@ -102,6 +102,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let store = open_existing_store(&config.database_url()).await?;
             admin::webhook(store.as_ref(), &config, command).await
         }
+        Command::Backup { file } => database::backup(&config.database_url(), &file),
+        Command::Restore { file } => database::restore(&config.database_url(), &file),
         Command::Sim { bind } => serve::sim(bind).await,
         Command::Bench {
             seconds,

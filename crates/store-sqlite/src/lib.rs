@@ -6,9 +6,11 @@
 //! (each tracking's checkpoints as one value), `reader` (the inline read path) and `key_cache`
 //! (remembered key checks); `webhooks` (endpoints), `outbox` (deliveries and their attempt log) and
 //! `refresh` (claims and applying results, which writes the outbox); `accounts` and `trackings`; and `store` on top,
-//! which implements the trait by handing each call to one of them.
+//! which implements the trait by handing each call to one of them. `backup` (online copies of
+//! the file and restoring one) stands apart: it works on the file, not through the `Store` trait.
 
 mod accounts;
+pub mod backup;
 mod checkpoint_list;
 mod error;
 mod key_cache;

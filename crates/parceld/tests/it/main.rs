@@ -1,6 +1,7 @@
 //! Integration tests: the real `parceld` binary, a real SQLite file, real HTTP.
 
 mod auth;
+mod backup;
 mod bench;
 mod cli_track;
 mod detect;
