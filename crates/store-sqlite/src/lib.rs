@@ -7,7 +7,8 @@
 //! (remembered key checks); `webhooks` (endpoints), `outbox` (deliveries and their attempt log) and
 //! `refresh` (claims and applying results, which writes the outbox); `accounts` and `trackings`; and `store` on top,
 //! which implements the trait by handing each call to one of them. `backup` (online copies of
-//! the file and restoring one) stands apart: it works on the file, not through the `Store` trait.
+//! the file and restoring one) stands apart: it works on the file, not through the `Store` trait. `retention` deletes finished
+//! trackings in bounded batches.
 
 mod accounts;
 pub mod backup;
@@ -17,6 +18,7 @@ mod key_cache;
 mod outbox;
 mod reader;
 mod refresh;
+mod retention;
 mod rows;
 mod store;
 #[cfg(feature = "test-support")]

@@ -286,6 +286,15 @@ impl Store for SqliteStore {
         Ok(trackings::delete_many(&self.pool, account, keys).await?)
     }
 
+    async fn delete_finished_trackings(
+        &self,
+        status: DeliveryStatus,
+        unchanged_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        Ok(crate::retention::delete_finished(&self.pool, status, unchanged_before, limit).await?)
+    }
+
     async fn retrack(&self, account: AccountId, id: &TrackingId) -> StoreResult<RetrackOutcome> {
         Ok(trackings::retrack(&self.pool, &self.readers, account, id).await?)
     }

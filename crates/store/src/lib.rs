@@ -358,6 +358,16 @@ pub trait Store: Send + Sync + 'static {
         account: AccountId,
         keys: &[NumberKey],
     ) -> StoreResult<Vec<NumberKey>>;
+    /// Retention: deletes, across every account, up to `limit` trackings whose status is
+    /// `status` (delivered or expired) and that have not changed since before
+    /// `unchanged_before`, in one statement, with their checkpoints; returns how many. The
+    /// caller repeats it while whole batches go, so no statement holds the database for long.
+    async fn delete_finished_trackings(
+        &self,
+        status: DeliveryStatus,
+        unchanged_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<u64>;
     /// Re-activates an expired tracking and makes it due now.
     async fn retrack(&self, account: AccountId, id: &TrackingId) -> StoreResult<RetrackOutcome>;
 
