@@ -18,6 +18,8 @@ use parceld_carriers::CarrierSettings;
 use parceld_engine::webhooks::WebhookSettings;
 use parceld_engine::EngineSettings;
 use parceld_model::{LimitClass, RateLimits};
+
+use crate::retention::RetentionSettings;
 use serde::Deserialize;
 
 /// The defaults, with comments, as shipped.
@@ -33,6 +35,7 @@ pub struct Config {
     pub rate_limits: RateLimits,
     pub engine: EngineSettings,
     pub webhooks: WebhookSettings,
+    pub retention: RetentionSettings,
     /// `[carriers.<code>]` tables; codes may use `_` for `-` (environment variables can't
     /// hold a dash), see [`Config::carrier_settings`].
     #[serde(default)]
@@ -116,6 +119,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), String> {
         check_log_level(&self.log.level)?;
+        self.retention.validate()?;
         if let Some(sandbox) = self.carrier_settings().get("sandbox") {
             if sandbox.step_minutes == Some(0) {
                 return Err(

@@ -30,6 +30,7 @@ mod config;
 mod database;
 mod import;
 mod lookup;
+mod retention;
 mod serve;
 
 use anyhow::bail;

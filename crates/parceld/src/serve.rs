@@ -22,6 +22,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
 use crate::database::{lock_for_serving, open_store, OpenMode};
+use crate::retention;
 use tokio::net::TcpListener;
 
 fn init_logging(config: &Config) {
@@ -115,6 +116,12 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
     } else {
         None
     };
+    // Retention runs wherever the refresh does, and only when configured.
+    let retention = config
+        .server
+        .worker
+        .then(|| retention::spawn(store.clone(), config.retention.clone(), stop_rx.clone()))
+        .flatten();
     if let Some(listener) = listener {
         let state = AppState::new(store, config.rate_limits, engine)
             .with_webhooks(config.webhooks.clone())
@@ -145,6 +152,9 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
     }
     if let Some(dispatcher) = dispatcher {
         let _ = dispatcher.await;
+    }
+    if let Some(retention) = retention {
+        let _ = retention.await;
     }
     tracing::info!("stopped");
     Ok(())
