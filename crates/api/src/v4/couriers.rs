@@ -26,6 +26,7 @@ pub fn routes() -> ClassedRoutes {
 #[utoipa::path(
     get,
     path = "/v4/couriers/all",
+    operation_id = "listCouriers",
     tag = "couriers",
     responses((status = 200, description = "All couriers", body = Envelope<Vec<CourierView>>)),
     security(("api_key" = []))
@@ -49,6 +50,7 @@ pub async fn all(
 #[utoipa::path(
     post,
     path = "/v4/couriers/detect",
+    operation_id = "detectCourier",
     tag = "couriers",
     request_body = DetectRequest,
     responses(

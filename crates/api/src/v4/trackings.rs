@@ -90,6 +90,7 @@ fn tracking_id(raw: &str) -> Result<parceld_model::TrackingId, ApiError> {
 #[utoipa::path(
     post,
     path = "/v4/trackings/create",
+    operation_id = "createTracking",
     tag = "trackings",
     request_body = CreateTrackingRequest,
     responses(
@@ -123,6 +124,7 @@ pub async fn create(
 #[utoipa::path(
     post,
     path = "/v4/trackings/batch",
+    operation_id = "batchCreateTrackings",
     tag = "trackings",
     request_body = Vec<CreateTrackingRequest>,
     responses(
@@ -302,6 +304,7 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<(TrackingFilter, Page), Ap
 #[utoipa::path(
     get,
     path = "/v4/trackings/get",
+    operation_id = "listTrackings",
     tag = "trackings",
     params(
         ("tracking_numbers" = Option<String>, Query, description = "Comma-separated, at most 40"),
@@ -392,6 +395,7 @@ async fn render_page_while_reading(
 #[utoipa::path(
     put,
     path = "/v4/trackings/update/{id}",
+    operation_id = "updateTracking",
     tag = "trackings",
     params(("id" = String, Path, description = "The tracking id")),
     request_body = UpdateTrackingRequest,
@@ -431,6 +435,7 @@ pub async fn update(
 #[utoipa::path(
     delete,
     path = "/v4/trackings/delete/{id}",
+    operation_id = "deleteTracking",
     tag = "trackings",
     params(("id" = String, Path, description = "The tracking id")),
     responses(
@@ -453,6 +458,7 @@ pub async fn delete(
 #[utoipa::path(
     post,
     path = "/v4/trackings/retrack/{id}",
+    operation_id = "retrackTracking",
     tag = "trackings",
     params(("id" = String, Path, description = "The tracking id")),
     responses(
@@ -481,6 +487,7 @@ pub async fn retrack(
 #[utoipa::path(
     post,
     path = "/v4/trackings/realtime",
+    operation_id = "realtimeTracking",
     tag = "trackings",
     request_body = RealtimeRequest,
     responses(

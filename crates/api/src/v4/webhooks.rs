@@ -8,10 +8,12 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use parceld_model::LimitClass;
+use parceld_model::{DeliveryStatus, LimitClass};
 use parceld_service::WebhookInput;
 use parceld_store::{DeliveryInfo, WebhookEndpoint};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -19,6 +21,11 @@ use super::wire::{iso, Envelope};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{parse_json, Authenticated, QueryPairs, RawBody};
 use crate::{AppState, ClassedRoutes};
+
+/// The most deliveries `GET /v4/webhooks/{id}/deliveries` returns in one call.
+pub const MAX_DELIVERIES_PAGE: u32 = 500;
+/// How many deliveries it returns when no `limit` is given.
+const DEFAULT_DELIVERIES_PAGE: u32 = 50;
 
 type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
 
@@ -47,12 +54,31 @@ pub struct WebhookRequest {
     pub description: Option<String>,
     /// `"all"` (the default), or a list of statuses: pending, notfound, inforeceived, transit,
     /// pickup, undelivered, delivered, exception, expired. Any other text is refused (4171).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = statuses_schema)]
     pub statuses: Option<serde_json::Value>,
     /// Payload format: `v4` (default) or `v2` (legacy, with `verifyInfo`).
     pub version: Option<String>,
     /// Default true. Setting it true again re-enables an endpoint parceld disabled.
     pub enabled: Option<bool>,
+}
+
+/// The schema of `WebhookRequest.statuses`: the text `"all"` or a list of status names, which the
+/// field's `serde_json::Value` type cannot tell utoipa.
+fn statuses_schema() -> impl Into<RefOr<Schema>> {
+    let status_names = DeliveryStatus::ALL.iter().map(|status| status.as_str());
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["all"])),
+        )
+        .item(
+            ArrayBuilder::new().items(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(status_names)),
+            ),
+        )
 }
 
 impl From<WebhookRequest> for WebhookInput {
@@ -215,6 +241,7 @@ impl From<&DeliveryInfo> for DeliveryView {
 #[utoipa::path(
     post,
     path = "/v4/webhooks",
+    operation_id = "createWebhook",
     tag = "webhooks",
     request_body = WebhookRequest,
     responses(
@@ -237,6 +264,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v4/webhooks",
+    operation_id = "listWebhooks",
     tag = "webhooks",
     responses((status = 200, description = "The endpoints, without their secrets", body = Envelope<Vec<WebhookView>>)),
     security(("api_key" = []))
@@ -255,6 +283,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v4/webhooks/{id}",
+    operation_id = "getWebhook",
     tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     responses(
@@ -276,6 +305,7 @@ pub async fn show(
 #[utoipa::path(
     put,
     path = "/v4/webhooks/{id}",
+    operation_id = "updateWebhook",
     tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     request_body = WebhookRequest,
@@ -303,6 +333,7 @@ pub async fn update(
 #[utoipa::path(
     delete,
     path = "/v4/webhooks/{id}",
+    operation_id = "deleteWebhook",
     tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     responses(
@@ -324,6 +355,7 @@ pub async fn remove(
 #[utoipa::path(
     post,
     path = "/v4/webhooks/{id}/rotate_secret",
+    operation_id = "rotateWebhookSecret",
     tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     responses(
@@ -345,6 +377,7 @@ pub async fn rotate_secret(
 #[utoipa::path(
     get,
     path = "/v4/webhooks/{id}/secret",
+    operation_id = "getWebhookSecret",
     tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     responses(
@@ -370,6 +403,7 @@ pub async fn secret(
 #[utoipa::path(
     get,
     path = "/v4/webhooks/{id}/deliveries",
+    operation_id = "listWebhookDeliveries",
     tag = "webhooks",
     params(
         ("id" = String, Path, description = "Webhook id"),
@@ -387,18 +421,18 @@ pub async fn deliveries(
     Path(id): Path<String>,
     QueryPairs(query): QueryPairs,
 ) -> ApiResult<Vec<DeliveryView>> {
-    let mut limit = 50u32;
+    let mut limit = DEFAULT_DELIVERIES_PAGE;
     for (key, value) in &query {
         match key.as_str() {
             "limit" => {
                 limit = value
                     .parse()
                     .ok()
-                    .filter(|l| (1..=500).contains(l))
+                    .filter(|l| (1..=MAX_DELIVERIES_PAGE).contains(l))
                     .ok_or_else(|| {
                         ApiError::new(
                             ErrorCode::InvalidField,
-                            format!("`limit` must be a number from 1 to 500; got `{value}`."),
+                            format!("`limit` must be a number from 1 to {MAX_DELIVERIES_PAGE}; got `{value}`."),
                         )
                     })?
             }
@@ -420,6 +454,7 @@ pub async fn deliveries(
 #[utoipa::path(
     post,
     path = "/v4/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+    operation_id = "redeliverWebhookDelivery",
     tag = "webhooks",
     params(
         ("id" = String, Path, description = "Webhook id"),
@@ -448,6 +483,7 @@ pub async fn redeliver(
 #[utoipa::path(
     post,
     path = "/v4/webhooks/{id}/test",
+    operation_id = "testWebhook",
     tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     responses(
