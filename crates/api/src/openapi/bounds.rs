@@ -22,12 +22,15 @@ macro_rules! merchant_names {
 /// The request bodies built from the merchant-field list, by face.
 const V4_MERCHANT_BODIES: [&str; 2] = ["CreateTrackingRequest", "UpdateTrackingRequest"];
 const V2_MERCHANT_BODIES: [&str; 2] = ["V2CreateRequest", "V2UpdateRequest"];
-/// The request bodies whose `tracking_number` is checked as a tracking number.
-const NUMBER_BODIES: [&str; 4] = [
+/// The request bodies whose `tracking_number` is refused outright when it is not a tracking
+/// number (the length is counted after surrounding white space is removed).
+const NUMBER_BODIES: [&str; 6] = [
     "CreateTrackingRequest",
     "DetectRequest",
+    "RealtimeRequest",
     "V2CreateRequest",
     "V2DetectRequest",
+    "V2ChangeCarrierRequest",
 ];
 
 /// The page-size query parameters and their largest value.
