@@ -29,6 +29,22 @@ fn is_final(status: DeliveryStatus, substatus: Option<SubStatus>) -> bool {
             ))
 }
 
+/// Whether a stored status came from carrier events (not a placeholder before any answer).
+fn has_status(status: DeliveryStatus) -> bool {
+    !matches!(
+        status,
+        DeliveryStatus::Pending | DeliveryStatus::Notfound | DeliveryStatus::Expired
+    )
+}
+
+/// The journey is over (delivered, or a final exception): nothing the carrier answers later,
+/// not even a failure or "not found", makes parceld check it again. An expired tracking is not
+/// over in this sense: a retrack resumes it.
+fn journey_over(claimed: &ClaimedTracking) -> bool {
+    claimed.delivery_status != DeliveryStatus::Expired
+        && is_final(claimed.delivery_status, claimed.substatus)
+}
+
 /// Moves `delay` by up to ±`jitter` of itself.
 fn jittered(delay: Duration, jitter: f64) -> Duration {
     if jitter <= 0.0 {
@@ -84,6 +100,20 @@ pub fn next_state(
         Ok(TrackResult::Found(shipment)) if !shipment.checkpoints.is_empty() => {
             let newest = shipment.checkpoints.iter().max_by_key(|c| c.time).cloned();
             let (mut status, mut substatus) = (shipment.status, shipment.substatus);
+            // Carriers drop old scans, so an answer can be shorter than what is stored. The
+            // stored checkpoints stay (they are merged by fingerprint), so the status and the
+            // latest event must follow the merged list: an answer whose newest event is older
+            // than the stored newest one, or that carries no status at all, leaves them as
+            // they are (`latest_event: None` keeps the stored one). A retracked tracking is
+            // `pending` again and takes the answer's status.
+            let answer_time = newest.as_ref().map(|c| c.time.timestamp());
+            let stored_time = claimed.latest_checkpoint_time.map(|t| t.timestamp());
+            let behind = matches!((answer_time, stored_time), (Some(a), Some(s)) if a < s);
+            let statusless = matches!(status, DeliveryStatus::Notfound | DeliveryStatus::Pending);
+            if has_status(claimed.delivery_status) && (behind || statusless) {
+                status = claimed.delivery_status;
+                substatus = claimed.substatus;
+            }
             // A terminal state already reached is never replaced by a non-terminal one.
             if is_terminal(claimed.delivery_status, claimed.substatus)
                 && !is_terminal(status, substatus)
@@ -93,8 +123,10 @@ pub fn next_state(
             }
             update.delivery_status = status;
             update.substatus = substatus;
-            update.latest_event = newest.as_ref().map(|c| c.detail.clone());
-            update.latest_checkpoint_time = newest.as_ref().map(|c| c.time);
+            if !behind {
+                update.latest_event = newest.as_ref().map(|c| c.detail.clone());
+                update.latest_checkpoint_time = newest.as_ref().map(|c| c.time);
+            }
             update.checkpoints = shipment.checkpoints;
             update.shipment = Some(shipment.info);
             let stale_since = update.latest_checkpoint_time.unwrap_or(now);
@@ -124,7 +156,10 @@ pub fn next_state(
             }
             let since = claimed.notfound_since.unwrap_or(now);
             update.notfound_since = Some(since);
-            if now - since > Duration::seconds(settings.notfound_expire_secs) {
+            if journey_over(claimed) {
+                update.notfound_since = None;
+                update.next_check_at = None;
+            } else if now - since > Duration::seconds(settings.notfound_expire_secs) {
                 expire(
                     &mut update,
                     format!(
@@ -163,7 +198,8 @@ pub fn next_state(
                 } => backoff.max(Duration::from_std(*after).unwrap_or(backoff)),
                 _ => backoff,
             };
-            update.next_check_at = Some(now + jittered(wait, settings.jitter));
+            update.next_check_at =
+                (!journey_over(claimed)).then(|| now + jittered(wait, settings.jitter));
         }
     }
     update
@@ -364,6 +400,64 @@ mod tests {
         let u = checked(&c, found(transit_only), CourierType::Express, now);
         assert_eq!(u.delivery_status, DeliveryStatus::Exception);
         assert_eq!(u.substatus, Some(SubStatus::Exception011));
+    }
+
+    #[test]
+    fn a_shorter_answer_never_moves_status_or_latest_event_backwards() {
+        let now = Utc::now();
+        let label = event(
+            now - Duration::hours(10),
+            DeliveryStatus::Inforeceived,
+            Some(SubStatus::Inforeceived001),
+        );
+        let pickup = event(
+            now - Duration::hours(2),
+            DeliveryStatus::Pickup,
+            Some(SubStatus::Pickup001),
+        );
+        let mut c = claimed(DeliveryStatus::Pickup, Duration::days(1), now);
+        c.substatus = Some(SubStatus::Pickup001);
+        c.latest_checkpoint_time = Some(pickup.time);
+        // The carrier dropped the pickup scan and answers with the label event alone.
+        let u = checked(&c, found(vec![label.clone()]), CourierType::Express, now);
+        assert_eq!(u.delivery_status, DeliveryStatus::Pickup);
+        assert_eq!(u.substatus, Some(SubStatus::Pickup001));
+        assert_eq!(u.latest_event, None, "the stored latest event is kept");
+        assert_eq!(u.latest_checkpoint_time, Some(pickup.time));
+        assert!(u.next_check_at.is_some());
+        assert_eq!(u.checkpoints, vec![label.clone()], "still merged");
+
+        // A delivered tracking stays delivered, keeps its latest event and is not rechecked.
+        let mut d = claimed(DeliveryStatus::Delivered, Duration::days(2), now);
+        d.substatus = Some(SubStatus::Delivered001);
+        d.latest_checkpoint_time = Some(now - Duration::hours(1));
+        let u = checked(&d, found(vec![label.clone()]), CourierType::Express, now);
+        assert_eq!(u.delivery_status, DeliveryStatus::Delivered);
+        assert_eq!(u.latest_event, None);
+        assert_eq!(u.latest_checkpoint_time, d.latest_checkpoint_time);
+        assert_eq!(u.next_check_at, None);
+        for outcome in [
+            Ok(TrackResult::NotFound),
+            Err(CarrierError::retryable("HTTP 503")),
+        ] {
+            let u = checked(&d, outcome, CourierType::Express, now);
+            assert_eq!(u.delivery_status, DeliveryStatus::Delivered);
+            assert_eq!(u.next_check_at, None, "a delivered tracking stops");
+        }
+
+        // A newer answer still moves the tracking on.
+        let transit = event(now, DeliveryStatus::Transit, Some(SubStatus::Transit001));
+        let u = checked(&c, found(vec![transit.clone()]), CourierType::Express, now);
+        assert_eq!(u.delivery_status, DeliveryStatus::Transit);
+        assert_eq!(u.latest_event.as_deref(), Some("transit"));
+        assert_eq!(u.latest_checkpoint_time, Some(transit.time));
+
+        // A retracked (pending again) tracking takes the answer's status.
+        let mut r = c.clone();
+        r.delivery_status = DeliveryStatus::Pending;
+        r.substatus = None;
+        let u = checked(&r, found(vec![label]), CourierType::Express, now);
+        assert_eq!(u.delivery_status, DeliveryStatus::Inforeceived);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod ops;
 mod ratelimits;
 mod readme;
 mod sdk;
+mod shorter_answers;
 mod startup;
 mod support;
 mod trackings;

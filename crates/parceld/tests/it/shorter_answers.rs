@@ -1,0 +1,125 @@
+//! Carriers drop old scans, so a later answer can hold fewer events than an earlier one. Every
+//! checkpoint stays stored, and the status and latest event follow the stored checkpoints: a
+//! shorter answer never moves a tracking backwards, and a delivered tracking stays delivered.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use parceld_sim::{EventKind, SimEvent};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::engine::{start_engine_server, start_sim, wait_for};
+use crate::support::Server;
+
+fn event(kind: EventKind, hours_ago: i64) -> SimEvent {
+    SimEvent {
+        kind,
+        at: Utc::now() - chrono::Duration::hours(hours_ago),
+        place: None,
+    }
+}
+
+async fn tracking(server: &Server, key: &str, number: &str) -> Value {
+    let (status, body) = server
+        .get(&format!("/v4/trackings/get?tracking_numbers={number}"), key)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["data"][0].clone()
+}
+
+fn stored_events(t: &Value) -> usize {
+    t["origin_info"]["trackinfo"].as_array().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shorter_carrier_answer_does_not_move_status_or_latest_event_back() {
+    let (sim, sim_url) = start_sim().await;
+    let server = start_engine_server(
+        &sim_url,
+        &[
+            ("PARCELD_ENGINE__EXPRESS_EVERY_SECS", "1"),
+            ("PARCELD_ENGINE__EARLY_CHECKS_SECS", "[1]"),
+            ("PARCELD_ENGINE__REALTIME_WINDOW_SECS", "0"),
+        ],
+    );
+    let key = server.key().to_string();
+    let path = "/api/track/v1/details/{inquiryNumber}";
+
+    // Out for delivery (`pickup`), then the carrier drops everything but the label scan.
+    let moving = "1ZSHORTER000000001";
+    sim.script(
+        moving,
+        vec![
+            event(EventKind::LabelCreated, 5),
+            event(EventKind::PickedUp, 3),
+            event(EventKind::OutForDelivery, 1),
+        ],
+    );
+    let (status, created) = server
+        .post_number("/v4/trackings/create", &key, moving, "ups")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let before = created["data"].clone();
+    assert_eq!(before["delivery_status"], "pickup", "{before}");
+    let latest_before = before["latest_event"].clone();
+    assert!(latest_before.is_string(), "{before}");
+
+    sim.script(moving, vec![event(EventKind::LabelCreated, 5)]);
+    let start = sim.path_requests("ups", path);
+    wait_for(20, "three refreshes with the shorter answer", || async {
+        (sim.path_requests("ups", path) >= start + 3).then_some(())
+    })
+    .await;
+    let after = tracking(&server, &key, moving).await;
+    assert_eq!(after["delivery_status"], "pickup", "{after}");
+    assert_eq!(after["substatus"], before["substatus"], "{after}");
+    assert_eq!(after["latest_event"], latest_before, "{after}");
+    assert_eq!(
+        after["latest_checkpoint_time"], before["latest_checkpoint_time"],
+        "{after}"
+    );
+    assert_eq!(stored_events(&after), 3, "every checkpoint is still stored");
+    assert!(
+        after["next_check_at"].is_string(),
+        "still refreshed: {after}"
+    );
+
+    // Delivered, then the carrier answers with the label scan alone.
+    let delivered = "1ZSHORTER000000002";
+    sim.script(
+        delivered,
+        vec![
+            event(EventKind::LabelCreated, 5),
+            event(EventKind::PickedUp, 3),
+            event(EventKind::Delivered, 1),
+        ],
+    );
+    let (_, created) = server
+        .post_number("/v4/trackings/create", &key, delivered, "ups")
+        .await;
+    let before = created["data"].clone();
+    assert_eq!(before["delivery_status"], "delivered", "{before}");
+    assert!(before["next_check_at"].is_null(), "{before}");
+    sim.script(delivered, vec![event(EventKind::LabelCreated, 5)]);
+    let id = before["id"].as_str().unwrap();
+    let (status, body) = server
+        .post("/v4/trackings/realtime", &key, json!({"id": id}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["fetched_from"], "carrier", "{body}");
+    let after = tracking(&server, &key, delivered).await;
+    assert_eq!(after["delivery_status"], "delivered", "{after}");
+    assert_eq!(after["substatus"], before["substatus"], "{after}");
+    assert_eq!(after["latest_event"], before["latest_event"], "{after}");
+    assert_eq!(stored_events(&after), 3);
+    assert!(after["next_check_at"].is_null(), "delivered stops: {after}");
+
+    // And the scheduler does not ask about it again.
+    let calls = sim.path_requests("ups", path);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let moving_calls = sim.path_requests("ups", path) - calls;
+    let after_wait = tracking(&server, &key, delivered).await;
+    assert_eq!(after_wait["last_checked_at"], after["last_checked_at"]);
+    assert!(moving_calls > 0, "the other tracking is still refreshed");
+}
