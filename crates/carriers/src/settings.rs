@@ -107,6 +107,42 @@ pub fn default_base_url(code: &str) -> Option<&'static str> {
     })
 }
 
+/// The settings a carrier's adapter cannot start without (its credentials), or `None` for a
+/// code parceld has no carrier adapter for (the sandbox needs none).
+pub fn required_settings(code: &str) -> Option<&'static [&'static str]> {
+    Some(match code {
+        "fedex" | "ups" | "usps" => &["client_id", "client_secret"],
+        "dhl" | "postnl-3s" => &["api_key"],
+        "canada-post" => &["username", "password"],
+        _ => return None,
+    })
+}
+
+/// Why trackings of a carrier with an adapter but no configuration stay `pending`, in words an
+/// operator can act on: which settings to set, as configuration keys and as environment
+/// variables. `None` for a code without a carrier adapter.
+pub fn not_configured_message(code: &str, name: &str) -> Option<String> {
+    let fields = required_settings(code)?;
+    let keys: Vec<String> = fields
+        .iter()
+        .map(|f| format!("carriers.{code}.{f}"))
+        .collect();
+    let prefix = format!(
+        "PARCELD_CARRIERS__{}__",
+        code.to_ascii_uppercase().replace('-', "_")
+    );
+    let vars: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{prefix}{}", f.to_ascii_uppercase()))
+        .collect();
+    Some(format!(
+        "{name} is not configured on this server, so parceld cannot fetch its tracking and the \
+         tracking stays pending: set {} ({}) and restart parceld.",
+        keys.join(" and "),
+        vars.join(", ")
+    ))
+}
+
 impl CarrierSettings {
     /// The base URL without a trailing slash, defaulting to the official one.
     pub fn base_url_for(&self, code: &'static str) -> Result<String, ConfigError> {
@@ -146,6 +182,24 @@ mod tests {
         };
         let text = format!("{s:?}");
         assert!(!text.contains("hunter2") && !text.contains("k3y"), "{text}");
+    }
+
+    #[test]
+    fn the_not_configured_message_names_every_required_setting() {
+        assert_eq!(
+            not_configured_message("ups", "UPS").unwrap(),
+            "UPS is not configured on this server, so parceld cannot fetch its tracking and the \
+             tracking stays pending: set carriers.ups.client_id and carriers.ups.client_secret \
+             (PARCELD_CARRIERS__UPS__CLIENT_ID, PARCELD_CARRIERS__UPS__CLIENT_SECRET) and \
+             restart parceld."
+        );
+        let postnl = not_configured_message("postnl-3s", "PostNL").unwrap();
+        assert!(
+            postnl.contains("carriers.postnl-3s.api_key (PARCELD_CARRIERS__POSTNL_3S__API_KEY)"),
+            "{postnl}"
+        );
+        assert_eq!(not_configured_message("sandbox", "Sandbox"), None);
+        assert_eq!(not_configured_message("royal-mail", "Royal Mail"), None);
     }
 
     #[test]

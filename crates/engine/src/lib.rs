@@ -13,7 +13,7 @@ pub mod schedule;
 mod settings;
 pub mod webhooks;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -59,6 +59,9 @@ pub struct Engine {
     owner: String,
     /// Couriers whose credentials were refused, with the reason; paused until restart.
     misconfigured: Mutex<HashMap<String, String>>,
+    /// Couriers with an adapter but no configuration already named in the log, so the log
+    /// says it once per courier, not once per tracking.
+    unconfigured_logged: Mutex<HashSet<String>>,
     flights: Mutex<HashMap<(AccountId, TrackingId), Flight>>,
     /// Trackings claimed by the scheduler and not yet applied, by courier.
     in_flight: Mutex<HashMap<String, usize>>,
@@ -105,6 +108,7 @@ impl Engine {
             settings,
             owner,
             misconfigured: Mutex::new(HashMap::new()),
+            unconfigured_logged: Mutex::new(HashSet::new()),
             flights: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
             group_done: Notify::new(),
@@ -124,6 +128,29 @@ impl Engine {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .contains_key(courier_code)
+    }
+
+    /// Why parceld cannot fetch tracking for a courier it has an adapter for, when the adapter
+    /// is not configured on this server (no credentials): the settings to set. `None` when the
+    /// courier is configured or has no adapter at all. The first time for each courier it is
+    /// also said in the log.
+    pub fn unconfigured_reason(&self, courier_code: &str) -> Option<String> {
+        if self.carriers.get(courier_code).is_some() {
+            return None;
+        }
+        let name = parceld_detect::courier(courier_code)
+            .map(|c| c.name)
+            .unwrap_or(courier_code);
+        let reason = parceld_carriers::settings::not_configured_message(courier_code, name)?;
+        let first = self
+            .unconfigured_logged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(courier_code.to_string());
+        if first {
+            tracing::warn!(courier = courier_code, "{reason}");
+        }
+        Some(reason)
     }
 
     fn note_outcome(&self, courier: &str, outcome: &TrackOutcome) {

@@ -56,6 +56,8 @@ impl TrackingService {
         new: NewTracking,
         fetch_now: bool,
     ) -> ServiceResult<CreateOutcome> {
+        let mut new = new;
+        self.say_if_unconfigured(&mut new);
         let outcome = self
             .store
             .create_trackings(account, vec![new])
@@ -87,7 +89,22 @@ impl TrackingService {
         if trackings.is_empty() {
             return Ok(Vec::new());
         }
+        let mut trackings = trackings;
+        for new in &mut trackings {
+            self.say_if_unconfigured(new);
+        }
         Ok(self.store.create_trackings(account, trackings).await?)
+    }
+
+    /// A tracking of a courier whose adapter is not configured on this server would stay
+    /// pending with nothing said: its `status_info` says why and which settings are missing.
+    fn say_if_unconfigured(&self, new: &mut NewTracking) {
+        if let Some(reason) = self.engine.unconfigured_reason(&new.courier_code) {
+            new.status_info = Some(match new.status_info.take() {
+                Some(notes) => format!("{notes} {reason}"),
+                None => reason,
+            });
+        }
     }
 
     /// The account's tracking of `number` with `courier`, if any.

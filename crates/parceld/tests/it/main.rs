@@ -17,5 +17,6 @@ mod shorter_answers;
 mod startup;
 mod support;
 mod trackings;
+mod unconfigured;
 mod v2;
 mod webhooks;
