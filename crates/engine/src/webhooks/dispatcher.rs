@@ -5,6 +5,11 @@
 //! order), loads the trackings of those not sent before in one read, and sends each on its own
 //! task. Results go through a channel to one recorder task that writes them in batches, so a
 //! thousand quick deliveries are a handful of transactions, not a thousand.
+//!
+//! A delivery holds its endpoint's slot (its lease) until its attempt is recorded, so when the
+//! claim finds nothing it can send the loop sleeps only until the recorder has written a batch,
+//! not for the idle poll: an endpoint answering in 200 ms with 4 slots gets 4 / 0.2 s = 20
+//! deliveries a second, not 4 per idle poll.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,7 +18,7 @@ use std::time::Duration as StdDuration;
 use chrono::{Duration, Utc};
 use parceld_model::Tracking;
 use parceld_store::{AttemptRecord, Store};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
 use super::attempt::{attempt, Outgoing};
 use super::{RenderPayload, WebhookClient, WebhookSettings};
@@ -25,6 +30,9 @@ pub struct Dispatcher {
     client: WebhookClient,
     renderer: Arc<dyn RenderPayload>,
     owner: String,
+    /// Woken when a batch of attempts is recorded: their slots (global and per endpoint) are
+    /// free, so the loop claims again at once.
+    recorded: Notify,
 }
 
 impl Dispatcher {
@@ -47,6 +55,7 @@ impl Dispatcher {
             client,
             renderer,
             owner,
+            recorded: Notify::new(),
         })
     }
 
@@ -77,6 +86,7 @@ impl Dispatcher {
             if sent == 0 {
                 tokio::select! {
                     _ = tokio::time::sleep(idle) => {}
+                    _ = self.recorded.notified() => {}
                     _ = shutdown.changed() => {}
                 }
             }
@@ -194,6 +204,7 @@ impl Dispatcher {
                 }
             }
             batch.clear();
+            self.recorded.notify_one();
         }
     }
 }
