@@ -12,6 +12,7 @@ mod lifecycle;
 mod ops;
 mod ratelimits;
 mod readme;
+mod refresh_progress;
 mod sdk;
 mod shorter_answers;
 mod startup;

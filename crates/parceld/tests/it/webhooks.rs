@@ -27,6 +27,8 @@ enum Mode {
     Status(u16, Option<&'static str>),
     /// Never answer (the sender times out or dies waiting).
     Hang,
+    /// Answer 200 after this long, like a slow receiver.
+    Slow(Duration),
     /// A 302 to this path.
     Redirect(&'static str),
 }
@@ -105,6 +107,10 @@ async fn receive(
         Mode::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             (AxumStatus::OK, "late").into_response()
+        }
+        Mode::Slow(after) => {
+            tokio::time::sleep(after).await;
+            (AxumStatus::OK, "thanks, slowly").into_response()
         }
         Mode::Redirect(to) => (AxumStatus::FOUND, [("location", to)], "moved").into_response(),
     }
@@ -960,4 +966,65 @@ async fn a_webhook_deleted_while_its_test_is_sent_is_no_such_webhook() {
     assert_error(status, &response, 400, 4173, "No webhook");
     let (status, response) = server.get(&format!("/v4/webhooks/{id}"), &key).await;
     assert_error(status, &response, 400, 4173, "No webhook");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_receiver_gets_its_four_slots_kept_busy() {
+    let (sim, sim_url) = start_sim().await;
+    // The receiver's port is taken now; it answers only once every delivery is queued, so the
+    // rate measured is the dispatcher's, not the refresh's.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let env = webhook_env(
+        &sim_url,
+        &[
+            // The default idle poll: a dispatcher that sleeps it out whenever the endpoint's
+            // slots are all held sends 4 per poll, 8 a second.
+            ("PARCELD_WEBHOOKS__IDLE_POLL_MS", "500"),
+            ("PARCELD_WEBHOOKS__PER_ENDPOINT_CONCURRENCY", "4"),
+            ("PARCELD_RATE_LIMITS__V4_OTHER", "100000"),
+        ],
+    );
+    let server = start(dir.path(), &env);
+    let key = server.key().to_string();
+    create_webhook(&server, &key, json!({ "url": format!("{base}/slow") })).await;
+    let numbers: Vec<String> = (0..120).map(|i| format!("1ZSLOWRCV{i:09}")).collect();
+    for number in &numbers {
+        script_journey(&sim, number);
+    }
+    for chunk in numbers.chunks(40) {
+        let body: Vec<Value> = chunk
+            .iter()
+            .map(|number| json!({"tracking_number": number, "courier_code": "ups"}))
+            .collect();
+        let (status, created) = server
+            .post("/v4/trackings/batch", &key, Value::Array(body))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+    }
+    wait_for(60, "a delivery for every tracking", || async {
+        (deliveries(&server, DeliveryRows::All).await >= 120).then_some(())
+    })
+    .await;
+
+    let receiver = Receiver::default();
+    receiver.set("/slow", Mode::Slow(Duration::from_millis(200)));
+    serve_receiver(listener, receiver.clone());
+    wait_for(30, "the first deliveries", || async {
+        (receiver.got("/slow").len() >= 8).then_some(())
+    })
+    .await;
+    let counted_from = receiver.got("/slow").len();
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let sent = receiver.got("/slow").len() - counted_from;
+    let per_second = sent as f64 / started.elapsed().as_secs_f64();
+    // 4 slots of 200 ms each make 20 a second; a dispatcher that waits out its idle poll, 8.
+    assert!(
+        per_second >= 14.0,
+        "{sent} deliveries in 4 s: {per_second:.1} a second to a receiver answering in 200 ms \
+         with 4 slots"
+    );
+    assert!(server.stop());
 }
