@@ -154,7 +154,14 @@ fn info(shipment: &Value) -> ShipmentInfo {
             .get("weight")
             .filter(|w| text(w, "unitText").as_deref() == Some("kg"))
             .and_then(|w| text(w, "value")),
-        scheduled_delivery_date: text(shipment, "estimatedTimeOfDelivery"),
+        // The estimate itself, else the end of its time frame (some services give only that).
+        scheduled_delivery_date: text(shipment, "estimatedTimeOfDelivery").or_else(|| {
+            path(
+                shipment,
+                &["estimatedDeliveryTimeFrame", "estimatedThrough"],
+            )
+            .and_then(crate::json::as_text)
+        }),
         origin_country: some(origin.country),
         origin_city: some(origin.city),
         destination_country: some(destination.country),

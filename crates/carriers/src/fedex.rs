@@ -148,7 +148,17 @@ pub fn parse_response(body: &[u8]) -> Result<HashMap<String, TrackOutcome>, Carr
         let mut best: Option<(i64, Shipment)> = None;
         let mut error: Option<TrackOutcome> = None;
         for result in list(complete, "trackResults") {
-            if let Some(e) = result.get("error") {
+            // FedEx may put an `error` beside scan events (an informational code, or one piece
+            // of a multi-piece answer): the events win; an error alone is the result.
+            if let Some(shipment) = parse_result(result) {
+                let newest = shipment
+                    .checkpoints
+                    .first()
+                    .map_or(i64::MIN, |c| c.time.timestamp());
+                if best.as_ref().is_none_or(|(t, _)| newest > *t) {
+                    best = Some((newest, shipment));
+                }
+            } else if let Some(e) = result.get("error").filter(|e| !e.is_null()) {
                 let code = text_or_empty(e, "code");
                 let outcome = if code.contains("NOTFOUND") || code.contains("INVALID") {
                     Ok(TrackResult::NotFound)
@@ -159,16 +169,6 @@ pub fn parse_response(body: &[u8]) -> Result<HashMap<String, TrackOutcome>, Carr
                     )))
                 };
                 error.get_or_insert(outcome);
-                continue;
-            }
-            if let Some(shipment) = parse_result(result) {
-                let newest = shipment
-                    .checkpoints
-                    .first()
-                    .map_or(i64::MIN, |c| c.time.timestamp());
-                if best.as_ref().is_none_or(|(t, _)| newest > *t) {
-                    best = Some((newest, shipment));
-                }
             }
         }
         let outcome = match (best, error) {
@@ -284,14 +284,7 @@ fn info(result: &Value) -> ShipmentInfo {
             .and_then(crate::json::as_text),
         ..ShipmentInfo::default()
     };
-    for dt in list(result, "dateAndTimes") {
-        if matches!(
-            text_or_empty(dt, "type").as_str(),
-            "ESTIMATED_DELIVERY" | "APPOINTMENT_DELIVERY"
-        ) {
-            info.scheduled_delivery_date = text(dt, "dateTime");
-        }
-    }
+    info.scheduled_delivery_date = estimated_delivery(result);
     if let Some(weight) = path(result, &["packageDetails", "weightAndDimensions", "weight"])
         .and_then(Value::as_array)
         .and_then(|w| w.first())
@@ -318,6 +311,29 @@ fn info(result: &Value) -> ShipmentInfo {
     info.destination_state = text(&destination, "stateOrProvinceCode");
     info.destination_city = text(&destination, "city");
     info
+}
+
+/// FedEx's expected delivery, most specific first: an `ESTIMATED_DELIVERY` (or appointment)
+/// entry of `dateAndTimes`, then the end (else the start) of `estimatedDeliveryTimeWindow`, then
+/// of `standardTransitTimeWindow` (the service's standard transit, given before the first scan
+/// that lets FedEx estimate). Kept as FedEx writes it (an ISO date-time with its offset).
+fn estimated_delivery(result: &Value) -> Option<String> {
+    let dated = list(result, "dateAndTimes").into_iter().find_map(|dt| {
+        matches!(
+            text_or_empty(dt, "type").as_str(),
+            "ESTIMATED_DELIVERY" | "APPOINTMENT_DELIVERY"
+        )
+        .then(|| text(dt, "dateTime"))
+        .flatten()
+    });
+    let window_edge = |name: &str| {
+        ["ends", "begins"]
+            .into_iter()
+            .find_map(|edge| path(result, &[name, "window", edge]).and_then(crate::json::as_text))
+    };
+    dated
+        .or_else(|| window_edge("estimatedDeliveryTimeWindow"))
+        .or_else(|| window_edge("standardTransitTimeWindow"))
 }
 
 /// Maps a FedEx `eventType`, falling back on `derivedStatusCode` for unknown types.

@@ -214,14 +214,17 @@ fn info(package: &Value) -> ShipmentInfo {
             );
         }
     }
-    for date in list(package, "deliveryDate") {
-        let kind = text_or_empty(date, "type");
-        if kind == "SDD" || kind == "RDD" {
-            if let Some(d) =
-                text(date, "date").and_then(|d| NaiveDate::parse_from_str(&d, "%Y%m%d").ok())
-            {
-                info.scheduled_delivery_date = Some(d.format("%Y-%m-%d").to_string());
-            }
+    // Rescheduled beats scheduled beats estimated; `DEL` is the delivery itself, not a plan.
+    for kind in ["RDD", "SDD", "EDD"] {
+        let planned = list(package, "deliveryDate")
+            .into_iter()
+            .filter(|d| text_or_empty(d, "type") == kind)
+            .find_map(|d| {
+                text(d, "date").and_then(|d| NaiveDate::parse_from_str(&d, "%Y%m%d").ok())
+            });
+        if let Some(d) = planned {
+            info.scheduled_delivery_date = Some(d.format("%Y-%m-%d").to_string());
+            break;
         }
     }
     for address in list(package, "packageAddress") {

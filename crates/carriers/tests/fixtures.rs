@@ -706,3 +706,131 @@ mod raw_times {
         }
     }
 }
+
+/// The carrier's expected delivery reaches `scheduled_delivery_date`, and FedEx results that
+/// carry an `error` beside their scans keep the scans.
+mod scheduled_delivery {
+    use super::*;
+    use parceld_carriers::{dhl, fedex, postnl, ups, usps};
+
+    #[test]
+    fn fedex_error_beside_scan_events_keeps_the_events_and_the_window_end() {
+        let map = fedex::parse_response(&fixture("fedex/error_beside_events.json")).unwrap();
+        let s = found(map["128667043726"].clone());
+        assert_eq!(s.checkpoints.len(), 2);
+        assert_eq!((s.status, s.substatus), (S::Transit, Some(Sub::Transit002)));
+        assert_eq!(
+            s.info.scheduled_delivery_date.as_deref(),
+            Some("2024-08-22T20:00:00-04:00")
+        );
+    }
+
+    #[test]
+    fn fedex_multi_piece_with_one_erroring_piece_keeps_the_other_and_its_dated_estimate() {
+        let map = fedex::parse_response(&fixture("fedex/error_beside_events.json")).unwrap();
+        let s = found(map["794843185271"].clone());
+        assert_eq!(s.checkpoints.len(), 1);
+        assert_eq!(s.checkpoints[0].raw_status, "PU");
+        assert_eq!(
+            s.info.scheduled_delivery_date.as_deref(),
+            Some("2024-08-21T00:00:00-05:00")
+        );
+    }
+
+    #[test]
+    fn fedex_error_without_events_stays_an_error() {
+        let map = fedex::parse_response(&fixture("fedex/not_found.json")).unwrap();
+        assert_eq!(map["39936862321"], Ok(TrackResult::NotFound));
+    }
+
+    #[test]
+    fn fedex_standard_transit_window_when_no_estimate() {
+        let body = br#"{"output":{"completeTrackResults":[{"trackingNumber":"1","trackResults":[{
+            "error": null,
+            "standardTransitTimeWindow":{"window":{"ends":"2024-08-23T00:00:00-04:00"}},
+            "scanEvents":[{"date":"2024-08-20T06:47:00-04:00","eventType":"PU",
+              "scanLocation":{"city":"KEASBEY","stateOrProvinceCode":"NJ","countryCode":"US"}}]}]}]}}"#;
+        let map = fedex::parse_response(body).unwrap();
+        assert_eq!(
+            found(map["1"].clone())
+                .info
+                .scheduled_delivery_date
+                .as_deref(),
+            Some("2024-08-23T00:00:00-04:00")
+        );
+    }
+
+    #[test]
+    fn ups_scheduled_beats_estimated_and_delivered_is_not_a_plan() {
+        let s = found(ups::parse_response(
+            "1Z023E2X0214323462",
+            &fixture("ups/scheduled_delivery.json"),
+        ));
+        assert_eq!(
+            s.info.scheduled_delivery_date.as_deref(),
+            Some("2023-04-10")
+        );
+        let delivered = found(ups::parse_response(
+            "1Z1442YY7229014688",
+            &fixture("ups/track_success.json"),
+        ));
+        assert_eq!(delivered.info.scheduled_delivery_date, None);
+    }
+
+    #[test]
+    fn ups_estimated_delivery_date_alone() {
+        let body = String::from_utf8(fixture("ups/scheduled_delivery.json"))
+            .unwrap()
+            .replace(r#", { "type": "SDD", "date": "20230410" }"#, "");
+        let s = found(ups::parse_response("1Z023E2X0214323462", body.as_bytes()));
+        assert_eq!(
+            s.info.scheduled_delivery_date.as_deref(),
+            Some("2023-04-12")
+        );
+    }
+
+    #[test]
+    fn usps_expected_delivery_date() {
+        let s = found(usps::parse_response(
+            "9400109104250532901234",
+            &fixture("usps/in_transit_expected.json"),
+        ));
+        assert_eq!(s.checkpoints.len(), 2);
+        assert_eq!(
+            s.info.scheduled_delivery_date.as_deref(),
+            Some("2024-11-22")
+        );
+    }
+
+    #[test]
+    fn dhl_estimated_time_of_delivery_else_the_end_of_its_time_frame() {
+        let s = found(dhl::parse_response(
+            "7777777770",
+            &fixture("dhl/spec_example.json"),
+        ));
+        assert_eq!(
+            s.info.scheduled_delivery_date.as_deref(),
+            Some("2018-08-03T00:00:00Z")
+        );
+        let body = String::from_utf8(fixture("dhl/spec_example.json"))
+            .unwrap()
+            .replace(r#""estimatedTimeOfDelivery": "2018-08-03T00:00:00Z","#, "");
+        let s = found(dhl::parse_response("7777777770", body.as_bytes()));
+        assert_eq!(
+            s.info.scheduled_delivery_date.as_deref(),
+            Some("2018-08-03T22:00:00Z")
+        );
+    }
+
+    #[test]
+    fn postnl_expectation_window_start() {
+        let s = found(postnl::parse_response(
+            "3SDEVC288882229",
+            &fixture("postnl/complete_status.json"),
+        ));
+        assert_eq!(
+            s.info.scheduled_delivery_date.as_deref(),
+            Some("2022-11-08T14:50:00")
+        );
+    }
+}
