@@ -192,6 +192,42 @@ async fn fedex_batches_of_thirty_and_per_number_not_found() {
 }
 
 #[tokio::test]
+async fn fedex_error_beside_events_keeps_them_and_the_estimated_window_is_scheduled() {
+    let (sim, base) = start().await;
+    let carriers = carriers(&base);
+    sim.script(
+        "123456789012",
+        vec![
+            ev(EventKind::LabelCreated, "2024-07-08T13:00:00Z"),
+            ev(EventKind::PickedUp, "2024-07-08T20:00:00Z"),
+            ev(EventKind::ArrivedFacility, "2024-07-09T09:30:00Z"),
+        ],
+    );
+    sim.script("999999999999", vec![]);
+    sim.set_faults(
+        Some("fedex"),
+        Faults {
+            result_error: Some("TRACKING.TRACKINGNUMBER.EMPTY".into()),
+            ..Faults::default()
+        },
+    );
+    let s = found(track_one(&carriers, "fedex", "123456789012").await);
+    assert_eq!(s.checkpoints.len(), 3, "{s:?}");
+    assert_eq!((s.status, s.substatus), (S::Transit, Some(Sub::Transit002)));
+    // The window's end: 20:00 on the day after the newest scan, at that scan's offset.
+    let scheduled = s.info.scheduled_delivery_date.clone().unwrap_or_default();
+    assert!(
+        scheduled.starts_with("2024-07-10T20:00:00-0"),
+        "{scheduled}"
+    );
+    // An error with no events beside it is still the answer.
+    assert_eq!(
+        track_one(&carriers, "fedex", "999999999999").await,
+        Ok(TrackResult::NotFound)
+    );
+}
+
+#[tokio::test]
 async fn usps_journey_and_not_found() {
     let _ =
         delivered_and_not_found("usps", "9400109104250532908587", "9400109104250532900000").await;

@@ -5,7 +5,8 @@
 //! It exists so that the adapters, the engine and load tests can run against real HTTP without
 //! carrier accounts: any well-formed number gets a plausible journey derived from the number,
 //! `/_control/…` scripts exact events, moves clocks and injects faults (latency, 5xx, 429 with
-//! `Retry-After`, timeouts, malformed bodies, short-lived tokens), and every request served is
+//! `Retry-After`, timeouts, malformed bodies, short-lived tokens, FedEx errors beside scan
+//! events), and every request served is
 //! counted per carrier and per path.
 //!
 //! Control endpoints (JSON):
@@ -53,6 +54,9 @@ pub struct Faults {
     pub token_ttl_secs: Option<u64>,
     /// Apply to this many more requests only, then lift.
     pub remaining: Option<u64>,
+    /// FedEx only: an `error` with this code beside the scan events of every known number's
+    /// result, as FedEx sends informational errors (not counted against `remaining`).
+    pub result_error: Option<String>,
 }
 
 /// Requests served, per carrier and per `carrier path-template`.
@@ -210,6 +214,16 @@ impl Simulator {
             .filter(|(e, _)| e.at <= clock)
             .collect();
         (!visible.is_empty()).then_some(visible)
+    }
+
+    /// The `result_error` set for `carrier` (or for all carriers), if any.
+    pub(crate) fn result_error(&self, carrier: &str) -> Option<String> {
+        let state = self.lock();
+        state
+            .faults
+            .get(carrier)
+            .or_else(|| state.faults.get("*"))
+            .and_then(|f| f.result_error.clone())
     }
 
     /// Rolls the fault dice for a tracking request to `carrier`.

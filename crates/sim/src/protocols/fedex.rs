@@ -9,9 +9,9 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::{
-    authorized, gate, newest_first, offset_text, rendered, serde_urlencoded_lite, TokenForm,
+    authorized, gate, local, newest_first, offset_text, rendered, serde_urlencoded_lite, TokenForm,
 };
-use crate::journey::EventKind;
+use crate::journey::{EventKind, Place, SimEvent};
 use crate::Simulator;
 
 /// FedEx's routes.
@@ -58,6 +58,22 @@ fn codes(kind: EventKind) -> (&'static str, &'static str, &'static str, &'static
     }
 }
 
+/// FedEx's estimated delivery window while a shipment is on its way: the day after its newest
+/// scan, 08:00 to 20:00 at that scan's place and offset; none once delivered.
+fn estimated_window(events: &[(SimEvent, Place)]) -> Option<Value> {
+    let (newest, place) = events.first()?;
+    if newest.kind == EventKind::Delivered {
+        return None;
+    }
+    let (local_time, hours) = local(newest, place);
+    let day = (local_time + chrono::Duration::days(1)).format("%Y-%m-%d");
+    let edge = |time: &str| format!("{day}T{time}{}", offset_text(hours));
+    Some(json!({
+        "type": "ESTIMATED_DELIVERY",
+        "window": {"begins": edge("08:00:00"), "ends": edge("20:00:00")}
+    }))
+}
+
 async fn track(State(sim): State<Simulator>, headers: HeaderMap, body: String) -> Response {
     if let Err(response) = gate(
         &sim,
@@ -101,6 +117,7 @@ async fn track(State(sim): State<Simulator>, headers: HeaderMap, body: String) -
         )
             .into_response();
     }
+    let result_error = sim.result_error("fedex");
     let results: Vec<Value> = numbers
         .iter()
         .map(|number| match newest_first(&sim, "fedex", number) {
@@ -118,11 +135,18 @@ async fn track(State(sim): State<Simulator>, headers: HeaderMap, body: String) -
                             "derivedStatusCode": derived
                         })
                     });
-                json!({"trackingNumber": number, "trackResults": [{
+                let mut result = json!({
                     "trackingNumberInfo": {"trackingNumber": number, "trackingNumberUniqueId": format!("12028~{number}~FDEG"), "carrierCode": "FDXG"},
                     "scanEvents": scans,
                     "serviceDetail": {"type": "FEDEX_GROUND", "description": "FedEx Ground", "shortDescription": "FG"}
-                }]})
+                });
+                if let Some(window) = estimated_window(&events) {
+                    result["estimatedDeliveryTimeWindow"] = window;
+                }
+                if let Some(code) = &result_error {
+                    result["error"] = json!({"code": code, "message": "Please provide tracking number."});
+                }
+                json!({"trackingNumber": number, "trackResults": [result]})
             }
         })
         .collect();
