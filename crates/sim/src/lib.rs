@@ -6,8 +6,7 @@
 //! carrier accounts: any well-formed number gets a plausible journey derived from the number,
 //! `/_control/…` scripts exact events, moves clocks and injects faults (latency, 5xx, 429 with
 //! `Retry-After`, timeouts, malformed bodies, short-lived tokens, FedEx errors beside scan
-//! events), and every request served is
-//! counted per carrier and per path.
+//! events), and every request served is counted per carrier and per path.
 //!
 //! Control endpoints (JSON):
 //!
