@@ -172,13 +172,24 @@ fn number_items(bytes: &[u8]) -> Result<NumberItems, V2Error> {
     })
 }
 
-/// The items the store did not find, as 4017 results.
-fn missing(keys: &[(Value, NumberKey)], found: &[NumberKey]) -> Vec<V2ItemResult> {
-    let found: HashSet<&NumberKey> = found.iter().collect();
-    keys.iter()
-        .filter(|(_, key)| !found.contains(key))
-        .map(|(item, key)| item_error(item, &not_tracked(key)))
-        .collect()
+impl NumberItems {
+    /// The valid items' keys, for the one set-based store call.
+    fn wanted(&self) -> Vec<NumberKey> {
+        self.keys.iter().map(|(_, key)| key.clone()).collect()
+    }
+
+    /// The items that failed: the malformed ones, then those the store did not find (4017).
+    fn failed(self, found: &[NumberKey]) -> Vec<V2ItemResult> {
+        let found: HashSet<&NumberKey> = found.iter().collect();
+        let mut failed = self.errors;
+        failed.extend(
+            self.keys
+                .iter()
+                .filter(|(_, key)| !found.contains(key))
+                .map(|(item, key)| item_error(item, &not_tracked(key))),
+        );
+        failed
+    }
 }
 
 /// Stop updating up to 40 trackings: they are archived and the background refresh skips them.
@@ -199,18 +210,15 @@ pub async fn not_update(
     Authenticated(account): Authenticated,
     V2Body(body): V2Body,
 ) -> V2Result<V2NotUpdateResult> {
-    let NumberItems {
-        submitted,
-        keys,
-        mut errors,
-    } = number_items(&body)?;
-    let wanted: Vec<NumberKey> = keys.iter().map(|(_, k)| k.clone()).collect();
-    let archived = state.store.archive_many(account.id, &wanted).await?;
-    errors.extend(missing(&keys, &archived));
+    let items = number_items(&body)?;
+    let archived = state
+        .store
+        .archive_many(account.id, &items.wanted())
+        .await?;
     ok(V2NotUpdateResult {
-        submitted,
+        submitted: items.submitted,
         change: archived.len(),
-        trackings: errors,
+        trackings: items.failed(&archived),
     })
 }
 
@@ -232,17 +240,11 @@ pub async fn delete_many(
     Authenticated(account): Authenticated,
     V2Body(body): V2Body,
 ) -> V2Result<V2DeleteResult> {
-    let NumberItems {
-        submitted,
-        keys,
-        mut errors,
-    } = number_items(&body)?;
-    let wanted: Vec<NumberKey> = keys.iter().map(|(_, k)| k.clone()).collect();
-    let deleted = state.store.delete_many(account.id, &wanted).await?;
-    errors.extend(missing(&keys, &deleted));
+    let items = number_items(&body)?;
+    let deleted = state.store.delete_many(account.id, &items.wanted()).await?;
     ok(V2DeleteResult {
-        submitted,
+        submitted: items.submitted,
         delete: deleted.len(),
-        trackings: errors,
+        trackings: items.failed(&deleted),
     })
 }
