@@ -120,9 +120,14 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
         /// Only these scenarios, e.g. `--only api,webhooks` (detection, api, refresh, webhooks,
-        /// import, memory).
-        #[arg(long, value_delimiter = ',', value_parser = ["detection", "api", "refresh", "webhooks", "import", "memory"])]
+        /// import, memory, soak).
+        #[arg(long, value_delimiter = ',', value_parser = ["detection", "api", "refresh", "webhooks", "import", "memory", "soak"])]
         only: Vec<String>,
+        /// Also run the soak: API load, refresh, webhooks and imports at once for DURATION
+        /// (`90s`, `10m`, `1h`), sampling the server's memory and descriptors; `--only soak`
+        /// alone soaks for 10 minutes.
+        #[arg(long, value_name = "DURATION", value_parser = crate::bench::parse_duration)]
+        soak: Option<std::time::Duration>,
         /// Also write the figures as JSON to FILE.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,

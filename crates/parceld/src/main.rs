@@ -114,6 +114,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             only,
             json,
             keep,
+            soak,
         } => {
             let mut options = if quick {
                 bench::Options::quick()
@@ -127,6 +128,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             options.json = json;
             options.keep = keep.is_some();
             options.work_dir = keep;
+            options.soak = soak;
             bench::run(options).await.map(|_| ())
         }
         Command::Import {

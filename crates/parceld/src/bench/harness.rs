@@ -83,6 +83,11 @@ impl ServerProcess {
         }
     }
 
+    /// The server's process id, for reading its `/proc` entries.
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Resident and peak resident memory of the server, in MiB.
     pub(super) fn memory_mb(&self) -> Option<(f64, f64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;

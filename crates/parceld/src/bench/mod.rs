@@ -9,7 +9,7 @@
 //! `POST /v4/trackings/batch`), prints a table and writes the same figures as JSON.
 //!
 //! One module per scenario (`api`, `ingest`, `refresh`, `detection`, `import`, `memory`,
-//! `webhooks`); `harness` holds what they share (the server process, the load generator, the
+//! `webhooks`, `soak`); `harness` holds what they share (the server process, the load generator, the
 //! simulator, the webhook receiver), `data` what they store and the bench's only ways into a
 //! database, `report` the figures, their table and JSON.
 
@@ -22,6 +22,7 @@ mod ingest;
 mod memory;
 mod refresh;
 mod report;
+mod soak;
 mod webhooks;
 
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 pub use report::Report;
+pub use soak::parse_duration;
 
 pub struct Options {
     /// Seconds each timed scenario runs.
@@ -51,6 +53,8 @@ pub struct Options {
     pub work_dir: Option<PathBuf>,
     /// Keep `work_dir` afterwards instead of removing it.
     pub keep: bool,
+    /// How long the soak scenario runs; it runs only when given (or named in `only`).
+    pub soak: Option<std::time::Duration>,
 }
 
 impl Options {
@@ -67,6 +71,7 @@ impl Options {
             json: None,
             work_dir: None,
             keep: false,
+            soak: None,
         }
     }
 
@@ -125,6 +130,11 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
     if wanted("memory") {
         eprintln!("bench: memory");
         memory::run(&options, &imported, &mut report).await?;
+    }
+    if (options.soak.is_some() && wanted("soak")) || options.only.iter().any(|o| o == "soak") {
+        let duration = options.soak.unwrap_or(std::time::Duration::from_secs(600));
+        eprintln!("bench: soak for {} s", duration.as_secs());
+        soak::run(duration, &options, &work.join("soak"), &mut report).await?;
     }
     if options.keep {
         eprintln!("bench: data kept in {}", work.display());

@@ -46,6 +46,8 @@ pub struct Report {
     pub webhook_latency_p50_ms: Option<f64>,
     pub webhook_latency_p99_ms: Option<f64>,
     pub webhook_latency_rate: f64,
+    /// The soak run (`--soak DURATION`): samples over time and the verdict.
+    pub soak: Option<super::soak::SoakResult>,
 }
 
 /// The machine the figures were measured on.
@@ -206,6 +208,23 @@ pub(super) fn table(r: &Report, o: &Options) -> String {
     ];
     for (name, value, target) in rows {
         out.push_str(&format!("{name:<38} {value:<80} {target}\n"));
+    }
+    if let Some(soak) = &r.soak {
+        out.push_str(&format!(
+            "{:<38} {:<80} {}\n",
+            "soak",
+            format!(
+                "{:.0} s, {} samples, {} API requests, {} imports, {} webhooks, {} errors",
+                soak.seconds,
+                soak.samples.len(),
+                soak.api_requests,
+                soak.imports,
+                soak.webhooks_received,
+                soak.errors
+            ),
+            "0 errors, no growth"
+        ));
+        out.push_str(&format!("  {}\n", soak.verdict));
     }
     out
 }

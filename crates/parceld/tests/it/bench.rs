@@ -49,3 +49,41 @@ fn the_quick_bench_runs_every_scenario_and_writes_json() {
     assert_eq!(report["api_get_one"]["errors"], 0, "{report}");
     assert_eq!(report["import_trackings"], 20_000);
 }
+
+#[test]
+fn a_short_soak_samples_memory_and_descriptors_without_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("soak.json");
+    let output = Command::new(BIN)
+        .args(["bench", "--only", "soak", "--soak", "15s", "--json"])
+        .arg(&json)
+        .env("TMPDIR", dir.path())
+        .output()
+        .expect("run parceld bench --only soak");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("soak: "), "a line per sample: {stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let soak = &report["soak"];
+    let samples = soak["samples"].as_array().expect("samples");
+    assert!(samples.len() >= 3, "{soak}");
+    for sample in samples {
+        assert!(
+            sample["rss_mb"].as_f64().is_some_and(|v| v > 0.0),
+            "{sample}"
+        );
+        assert!(sample["fds"].as_i64().is_some_and(|v| v > 0), "{sample}");
+    }
+    assert!(
+        soak["api_requests"].as_u64().is_some_and(|v| v > 0),
+        "{soak}"
+    );
+    assert!(soak["imports"].as_u64().is_some_and(|v| v > 0), "{soak}");
+    assert!(
+        soak["webhooks_received"].as_u64().is_some_and(|v| v > 0),
+        "{soak}"
+    );
+    assert_eq!(soak["errors"], 0, "{soak}");
+    assert!(soak["verdict"].as_str().is_some(), "{soak}");
+}
