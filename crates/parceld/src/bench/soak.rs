@@ -189,7 +189,7 @@ async fn api_request(
     let Ok(body) = response.bytes().await else {
         return false;
     };
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let (Some(id), Some(number)) = (
             value.pointer("/data/id").and_then(|v| v.as_str()),
