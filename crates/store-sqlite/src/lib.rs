@@ -27,4 +27,16 @@ mod trackings;
 mod webhooks;
 
 pub use checkpoint_list::REWRITE_ALL_CHECKPOINT_LISTS;
+
+/// Entry points for the fuzz targets in `fuzz/`, which feed arbitrary bytes to the parts that
+/// read bytes a database file holds. Not an API: the decoder stays private to the store.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Decodes a stored checkpoint list as a read does; anything malformed is `Corrupt`.
+    pub fn decode_checkpoint_list(
+        bytes: &[u8],
+    ) -> parceld_store::StoreResult<Vec<parceld_model::Checkpoint>> {
+        crate::checkpoint_list::decode(bytes)
+    }
+}
 pub use store::{path_of_url, OpenOptions, SqliteStore, UrlError, URL_SCHEME};
