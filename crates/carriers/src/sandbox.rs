@@ -202,22 +202,30 @@ pub fn journey_at(
         return TrackResult::NotFound;
     };
     let step = chrono::Duration::from_std(step).unwrap_or(chrono::Duration::minutes(5));
+    // Instants past chrono's range (a huge configured step, a creation instant near its ends)
+    // are steps never reached, not an overflow panic.
     let start = if journey == Journey::Expired {
-        created_at - chrono::Duration::days(45)
+        created_at.checked_sub_signed(chrono::Duration::days(45))
     } else {
-        created_at
+        Some(created_at)
+    };
+    let Some(start) = start else {
+        return TrackResult::NotFound;
     };
     let expired_step = chrono::Duration::days(1);
     let checkpoints: Vec<_> = steps(journey)
         .into_iter()
         .enumerate()
-        .map(|(i, (mapped, code, text, place))| {
+        .filter_map(|(i, (mapped, code, text, place))| {
             let gap = if journey == Journey::Expired {
                 expired_step
             } else {
                 step
             };
-            (start + gap * i as i32, mapped, code, text, place)
+            let at = gap
+                .checked_mul(i as i32)
+                .and_then(|offset| start.checked_add_signed(offset))?;
+            Some((at, mapped, code, text, place))
         })
         .filter(|(at, ..)| *at <= now)
         .map(|(at, mapped, code, text, place)| {
@@ -347,6 +355,29 @@ mod tests {
             TrackResult::Found(s) => (s.status, s.substatus, s.checkpoints.len()),
             TrackResult::NotFound => (S::Notfound, None, 0),
         }
+    }
+
+    #[test]
+    fn instants_out_of_chrono_range_are_steps_never_reached_not_a_panic() {
+        let huge_step = Duration::from_secs(u64::from(u32::MAX) * 1_000_000);
+        assert!(matches!(
+            journey_at("SANDBOX-DELIVERED-1", at(0), at(1), huge_step),
+            TrackResult::Found(ref s) if s.checkpoints.len() == 1
+        ));
+        let near_the_end = DateTime::<Utc>::MAX_UTC - chrono::Duration::minutes(1);
+        assert!(matches!(
+            journey_at("SANDBOX-DELIVERED-1", near_the_end, DateTime::<Utc>::MAX_UTC, Duration::from_secs(300)),
+            TrackResult::Found(ref s) if s.checkpoints.len() == 1
+        ));
+        assert!(matches!(
+            journey_at(
+                "SANDBOX-EXPIRED-1",
+                DateTime::<Utc>::MIN_UTC,
+                DateTime::<Utc>::MAX_UTC,
+                Duration::from_secs(300)
+            ),
+            TrackResult::NotFound
+        ));
     }
 
     #[test]
