@@ -267,7 +267,10 @@ pub fn journey_at(
             .iter()
             .any(|c| c.raw_status == "SB-DELIVERED")
             .then(|| "J. DOE".to_string()),
-        scheduled_delivery_date: Some((created_at + step * 5).format("%Y-%m-%d").to_string()),
+        scheduled_delivery_date: step
+            .checked_mul(5)
+            .and_then(|offset| created_at.checked_add_signed(offset))
+            .map(|at| at.format("%Y-%m-%d").to_string()),
         ..ShipmentInfo::default()
     };
     TrackResult::Found(Shipment::new(checkpoints, info))
