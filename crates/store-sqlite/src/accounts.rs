@@ -60,17 +60,8 @@ pub(crate) async fn set_account_disabled(
     name: &str,
     disabled: bool,
 ) -> Result<Account> {
-    let changed = sqlx::query("UPDATE accounts SET disabled = ? WHERE name = ?")
-        .bind(disabled)
-        .bind(name)
-        .execute(pool)
-        .await?
-        .rows_affected();
-    key_cache.changed();
-    if changed == 0 {
-        return Err(StoreError::NotFound(Entity::Account).into());
-    }
-    account_by_name(pool, name).await
+    let sql = "UPDATE accounts SET disabled = ? WHERE name = ?";
+    update_account(pool, key_cache, name, sql, disabled).await
 }
 
 pub(crate) async fn set_account_rate_limits(
@@ -79,8 +70,25 @@ pub(crate) async fn set_account_rate_limits(
     name: &str,
     limits: &RateLimits,
 ) -> Result<Account> {
-    let changed = sqlx::query("UPDATE accounts SET rate_limits = ? WHERE name = ?")
-        .bind(serde_json::to_string(limits).expect("limits serialise"))
+    let limits = serde_json::to_string(limits).expect("limits serialise");
+    let sql = "UPDATE accounts SET rate_limits = ? WHERE name = ?";
+    update_account(pool, key_cache, name, sql, limits).await
+}
+
+/// Sets one column of the account `name` (`sql` binds the value, then the name), tells every
+/// process's key cache that accounts changed, and reads the account back.
+async fn update_account<'q, T>(
+    pool: &SqlitePool,
+    key_cache: &KeyCache,
+    name: &'q str,
+    sql: &'q str,
+    value: T,
+) -> Result<Account>
+where
+    T: 'q + Send + sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    let changed = sqlx::query(sql)
+        .bind(value)
         .bind(name)
         .execute(pool)
         .await?
