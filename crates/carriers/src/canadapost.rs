@@ -13,7 +13,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use crate::event::{checkpoint, Mapped, Place};
-use crate::http::HttpClient;
+use crate::http::{DefaultLimits, HttpClient};
 use crate::settings::{required, CarrierSettings, ConfigError};
 use crate::time::{abbreviation_offset, at_offset, in_zone, zone_for};
 use crate::ups::encode;
@@ -34,17 +34,40 @@ pub struct CanadaPost {
 impl CanadaPost {
     pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
         Ok(CanadaPost {
-            http: HttpClient::configured(
-                CODE,
-                settings,
-                Self::DEFAULT_RATE,
-                Self::DEFAULT_CONCURRENCY,
-            ),
+            http: Self::http_client(settings),
             username: required(CODE, "username", &settings.username)?,
             password: required(CODE, "password", &settings.password)?,
             base: settings.base_url_for(CODE)?,
             language: settings.language.clone().unwrap_or_else(|| "en-CA".into()),
         })
+    }
+}
+
+impl OneNumberPerCall for CanadaPost {
+    const CODE: &'static str = CODE;
+    const DEFAULT_LIMITS: DefaultLimits = DefaultLimits::new(2.0, 2);
+
+    async fn track_one(&self, pin: &str, _request: &TrackRequest) -> TrackOutcome {
+        let call = self
+            .http
+            .get(format!(
+                "{}/vis/track/pin/{}/detail",
+                self.base,
+                encode(pin)
+            ))
+            .basic_auth(&self.username, Some(&self.password))
+            .header("Accept", "application/vnd.cpc.track-v2+xml")
+            .header("Accept-language", &self.language);
+        let reply = self.http.send(call).await?;
+        // Errors come as `messages` documents with various HTTP statuses; read them first.
+        match parse_response(&reply.body) {
+            Ok(result) if reply.status.is_success() || result == TrackResult::NotFound => {
+                Ok(result)
+            }
+            Err(e @ (CarrierError::Permanent { .. } | CarrierError::Credentials { .. })) => Err(e),
+            _ if !reply.status.is_success() => Err(reply.error(CODE)),
+            other => other,
+        }
     }
 }
 
@@ -259,36 +282,5 @@ pub fn map_event(identifier: &str) -> Mapped {
         | 2414 | 4700 => (S::Transit, Some(Sub::Transit005)),
         159..=163 | 172 | 173 | 2412 => (S::Transit, Some(Sub::Transit001)),
         _ => (S::Transit, None),
-    }
-}
-
-#[async_trait::async_trait]
-impl OneNumberPerCall for CanadaPost {
-    const CODE: &'static str = CODE;
-    const DEFAULT_RATE: f64 = 2.0;
-    const DEFAULT_CONCURRENCY: usize = 2;
-
-    async fn track_one(&self, pin: &str, _request: &TrackRequest) -> TrackOutcome {
-        let call = self
-            .http
-            .inner()
-            .get(format!(
-                "{}/vis/track/pin/{}/detail",
-                self.base,
-                encode(pin)
-            ))
-            .basic_auth(&self.username, Some(&self.password))
-            .header("Accept", "application/vnd.cpc.track-v2+xml")
-            .header("Accept-language", &self.language);
-        let reply = self.http.send(call).await?;
-        // Errors come as `messages` documents with various HTTP statuses; read them first.
-        match parse_response(&reply.body) {
-            Ok(result) if reply.status.is_success() || result == TrackResult::NotFound => {
-                Ok(result)
-            }
-            Err(e @ (CarrierError::Permanent { .. } | CarrierError::Credentials { .. })) => Err(e),
-            _ if !reply.status.is_success() => Err(reply.error(CODE)),
-            other => other,
-        }
     }
 }

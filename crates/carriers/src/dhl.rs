@@ -8,11 +8,11 @@
 use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use serde_json::Value;
 
-use crate::event::{checkpoint, non_empty, Mapped, Place};
-use crate::http::HttpClient;
-use crate::json::{list, path, text, text_or_empty};
-use crate::settings::{required, CarrierSettings, ConfigError};
-use crate::time::{parse_naive, parse_with_offset, resolve_with_neighbours, zone_for, Zone};
+use crate::event::{non_empty, resolve_events, LocalEvent, Mapped, Place};
+use crate::http::{DefaultLimits, KeyedApi};
+use crate::json::{list, named_or_first, path, text, text_or_empty};
+use crate::settings::{CarrierSettings, ConfigError};
+use crate::time::{parse_naive, parse_with_offset, zone_for, Zone};
 use crate::{CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "dhl";
@@ -20,9 +20,7 @@ const CODE: &str = "dhl";
 /// The DHL adapter.
 #[derive(Debug)]
 pub struct Dhl {
-    http: HttpClient,
-    api_key: String,
-    base: String,
+    api: KeyedApi,
     service: Option<String>,
     language: String,
 }
@@ -30,17 +28,31 @@ pub struct Dhl {
 impl Dhl {
     pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
         Ok(Dhl {
-            http: HttpClient::configured(
-                CODE,
-                settings,
-                Self::DEFAULT_RATE,
-                Self::DEFAULT_CONCURRENCY,
-            ),
-            api_key: required(CODE, "api_key", &settings.api_key)?,
-            base: settings.base_url_for(CODE)?,
+            api: KeyedApi::from_settings::<Self>(settings, "DHL-API-Key")?,
             service: non_empty(settings.service.as_deref()),
             language: non_empty(settings.language.as_deref()).unwrap_or_else(|| "en".into()),
         })
+    }
+}
+
+impl OneNumberPerCall for Dhl {
+    const CODE: &'static str = CODE;
+    // The starter quota is 1 call a second and 250 a day.
+    const DEFAULT_LIMITS: DefaultLimits = DefaultLimits::new(1.0, 1);
+
+    async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome {
+        let mut query = vec![
+            ("trackingNumber", number.to_string()),
+            ("language", self.language.clone()),
+        ];
+        if let Some(service) = &self.service {
+            query.push(("service", service.clone()));
+        }
+        if let Some(zip) = &request.postal_code {
+            query.push(("recipientPostalCode", zip.clone()));
+        }
+        let reply = self.api.get_json("/track/shipments", &query).await?;
+        reply.tracked(CODE, |body| parse_response(number, body))
     }
 }
 
@@ -68,11 +80,7 @@ pub fn parse_response(number: &str, body: &[u8]) -> TrackOutcome {
         return Err(CarrierError::malformed(CODE, "no shipments"));
     }
     let shipments = list(&value, "shipments");
-    let Some(shipment) = shipments
-        .iter()
-        .find(|s| text(s, "id").is_some_and(|id| id.eq_ignore_ascii_case(number)))
-        .or(shipments.first())
-    else {
+    let Some(shipment) = named_or_first(&shipments, "id", number) else {
         return Ok(TrackResult::NotFound);
     };
     let service = text_or_empty(shipment, "service");
@@ -112,24 +120,17 @@ pub fn parse_response(number: &str, body: &[u8]) -> TrackOutcome {
             Some(d) => format!("{code}/{d}"),
             None => code.clone(),
         };
-        items.push((
+        items.push(LocalEvent {
             local,
             zone,
-            map_event(&code, &all_text),
-            raw,
-            description,
+            mapped: map_event(&code, &all_text),
+            raw_status: raw,
+            detail: description,
             place,
-            stamp,
-        ));
+            raw_time: stamp,
+        });
     }
-    let zones: Vec<_> = items.iter().map(|i| (i.0, i.1)).collect();
-    let checkpoints: Vec<_> = items
-        .iter()
-        .zip(resolve_with_neighbours(&zones))
-        .map(|((_, _, mapped, raw, text, place, stamp), at)| {
-            checkpoint(at, *mapped, raw, text, place, stamp)
-        })
-        .collect();
+    let checkpoints = resolve_events(&items);
     Ok(TrackResult::unless_empty(checkpoints, || info(shipment)))
 }
 
@@ -212,35 +213,5 @@ pub fn map_event(status_code: &str, texts: &str) -> Mapped {
             }
         }
         _ => (S::Transit, None),
-    }
-}
-
-#[async_trait::async_trait]
-impl OneNumberPerCall for Dhl {
-    const CODE: &'static str = CODE;
-    // The starter quota is 1 call a second and 250 a day.
-    const DEFAULT_RATE: f64 = 1.0;
-    const DEFAULT_CONCURRENCY: usize = 1;
-
-    async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome {
-        let mut query = vec![
-            ("trackingNumber", number.to_string()),
-            ("language", self.language.clone()),
-        ];
-        if let Some(service) = &self.service {
-            query.push(("service", service.clone()));
-        }
-        if let Some(zip) = &request.postal_code {
-            query.push(("recipientPostalCode", zip.clone()));
-        }
-        let call = self
-            .http
-            .inner()
-            .get(format!("{}/track/shipments", self.base))
-            .query(&query)
-            .header("DHL-API-Key", &self.api_key)
-            .header("Accept", "application/json");
-        let reply = self.http.send(call).await?;
-        reply.tracked(CODE, |body| parse_response(number, body))
     }
 }

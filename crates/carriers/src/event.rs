@@ -1,8 +1,10 @@
 //! Building checkpoints from carrier events: the one place that fills the location fields the
 //! same way for every carrier.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use parceld_model::{Checkpoint, DeliveryStatus, Leg, SubStatus};
+
+use crate::time::{resolve_with_neighbours, Zone};
 
 /// A status with its optional sub-status, as the code tables map them.
 pub type Mapped = (DeliveryStatus, Option<SubStatus>);
@@ -61,6 +63,39 @@ pub fn checkpoint(
         raw_status: raw_status.trim().to_string(),
         raw_time: raw_time.trim().to_string(),
     }
+}
+
+/// An event as read from a carrier whose times may come without a zone: its wall-clock time,
+/// the zone the carrier gave (if any), and what its checkpoint will say.
+#[derive(Debug, Clone)]
+pub struct LocalEvent {
+    pub local: NaiveDateTime,
+    pub zone: Option<Zone>,
+    pub mapped: Mapped,
+    pub raw_status: String,
+    pub detail: String,
+    pub place: Place,
+    pub raw_time: String,
+}
+
+/// The checkpoints of `events`, in their order; an event without a zone borrows the zone of its
+/// nearest neighbour that has one ([`resolve_with_neighbours`]).
+pub fn resolve_events(events: &[LocalEvent]) -> Vec<Checkpoint> {
+    let zones: Vec<_> = events.iter().map(|e| (e.local, e.zone)).collect();
+    events
+        .iter()
+        .zip(resolve_with_neighbours(&zones))
+        .map(|(e, at)| {
+            checkpoint(
+                at,
+                e.mapped,
+                &e.raw_status,
+                &e.detail,
+                &e.place,
+                &e.raw_time,
+            )
+        })
+        .collect()
 }
 
 /// Empty strings as `None`, trimmed.

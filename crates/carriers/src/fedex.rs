@@ -14,10 +14,10 @@ use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use serde_json::{json, Value};
 
 use crate::event::{checkpoint, Mapped, Place};
-use crate::http::HttpClient;
+use crate::http::{DefaultLimits, HttpClient};
 use crate::json::{list, path, text, text_or_empty};
 use crate::oauth::{OAuthClient, TokenAuth};
-use crate::settings::{required, CarrierSettings, ConfigError};
+use crate::settings::{CarrierSettings, ConfigError};
 use crate::time::{parse_naive, parse_with_offset, resolve_with_neighbours, zone_for, Zone};
 use crate::{Carrier, CarrierError, Shipment, TrackOutcome, TrackRequest, TrackResult};
 
@@ -27,8 +27,7 @@ const CODE: &str = "fedex";
 pub const MAX_BATCH: usize = 30;
 
 /// Requests a second and calls in flight, unless configured.
-const DEFAULT_RATE: f64 = 5.0;
-const DEFAULT_CONCURRENCY: usize = 4;
+const DEFAULT_LIMITS: DefaultLimits = DefaultLimits::new(5.0, 4);
 
 /// The FedEx adapter.
 #[derive(Debug)]
@@ -40,17 +39,10 @@ pub struct FedEx {
 
 impl FedEx {
     pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
-        let base = settings.base_url_for(CODE)?;
-        let oauth = OAuthClient::new(
-            format!("{base}/oauth/token"),
-            required(CODE, "client_id", &settings.client_id)?,
-            required(CODE, "client_secret", &settings.client_secret)?,
-            TokenAuth::FormBody,
-        );
         Ok(FedEx {
-            http: HttpClient::configured(CODE, settings, DEFAULT_RATE, DEFAULT_CONCURRENCY),
-            oauth,
-            base,
+            http: HttpClient::configured(CODE, settings, DEFAULT_LIMITS),
+            oauth: OAuthClient::from_settings(CODE, settings, "/oauth/token", TokenAuth::FormBody)?,
+            base: settings.base_url_for(CODE)?,
         })
     }
 
@@ -69,13 +61,8 @@ impl FedEx {
         let body = request_body(batch);
         let reply = self
             .oauth
-            .send_authorized(&self.http, |token| {
-                self.http
-                    .inner()
-                    .post(&url)
-                    .bearer_auth(token)
-                    .header("X-locale", "en_US")
-                    .json(&body)
+            .send_authorized(&self.http, |client| {
+                client.post(&url).header("X-locale", "en_US").json(&body)
             })
             .await?;
         if reply.status.is_success() {
@@ -392,11 +379,7 @@ impl Carrier for FedEx {
     }
 
     fn default_rate(&self) -> f64 {
-        DEFAULT_RATE
-    }
-
-    fn default_concurrency(&self) -> usize {
-        DEFAULT_CONCURRENCY
+        DEFAULT_LIMITS.rate_per_second
     }
 
     async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {

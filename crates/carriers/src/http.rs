@@ -13,7 +13,8 @@ use reqwest::{RequestBuilder, StatusCode};
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
-use crate::{CarrierError, CarrierSettings, TrackOutcome, TrackResult};
+use crate::settings::{required, ConfigError};
+use crate::{CarrierError, CarrierSettings, OneNumberPerCall, TrackOutcome, TrackResult};
 
 /// Bodies larger than this are refused; no tracking answer comes close.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -129,6 +130,23 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(secs as u64))
 }
 
+/// What a carrier is called at unless its settings say otherwise: requests per second and
+/// requests in flight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DefaultLimits {
+    pub rate_per_second: f64,
+    pub concurrency: usize,
+}
+
+impl DefaultLimits {
+    pub const fn new(rate_per_second: f64, concurrency: usize) -> Self {
+        DefaultLimits {
+            rate_per_second,
+            concurrency,
+        }
+    }
+}
+
 /// One carrier's HTTP client with its limits. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
@@ -143,12 +161,11 @@ impl HttpClient {
     pub fn configured(
         carrier: &'static str,
         settings: &CarrierSettings,
-        default_rate: f64,
-        default_concurrency: usize,
+        defaults: DefaultLimits,
     ) -> Self {
         let limits = Limits::new(
-            settings.rate_per_second.unwrap_or(default_rate),
-            settings.concurrency.unwrap_or(default_concurrency),
+            settings.rate_per_second.unwrap_or(defaults.rate_per_second),
+            settings.concurrency.unwrap_or(defaults.concurrency),
         );
         HttpClient::new(carrier, settings.timeout(), limits)
     }
@@ -175,6 +192,11 @@ impl HttpClient {
     /// The underlying client, to build requests with.
     pub fn inner(&self) -> &reqwest::Client {
         &self.client
+    }
+
+    /// A GET request to `url`, to be sent with [`HttpClient::send`].
+    pub fn get(&self, url: impl reqwest::IntoUrl) -> RequestBuilder {
+        self.client.get(url)
     }
 
     /// Sends a request within the carrier's limits and reads the whole body. Transport
@@ -218,6 +240,46 @@ impl HttpClient {
             headers,
             body,
         })
+    }
+}
+
+/// A carrier API that takes a key in a request header and answers JSON (DHL, PostNL): its
+/// client, base URL and key.
+#[derive(Debug)]
+pub struct KeyedApi {
+    http: HttpClient,
+    base: String,
+    header: &'static str,
+    key: String,
+}
+
+impl KeyedApi {
+    /// The API of adapter `T` as its settings name it, sending the required `api_key` in
+    /// `header`.
+    pub(crate) fn from_settings<T: OneNumberPerCall>(
+        settings: &CarrierSettings,
+        header: &'static str,
+    ) -> Result<Self, ConfigError> {
+        Ok(KeyedApi {
+            http: T::http_client(settings),
+            key: required(T::CODE, "api_key", &settings.api_key)?,
+            base: settings.base_url_for(T::CODE)?,
+            header,
+        })
+    }
+
+    /// Sends `GET <base><path>?<query>` with the key, asking for JSON.
+    pub async fn get_json<Q>(&self, path: &str, query: &Q) -> Result<Reply, CarrierError>
+    where
+        Q: serde::Serialize + ?Sized,
+    {
+        let call = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(query)
+            .header(self.header, &self.key)
+            .header("Accept", "application/json");
+        self.http.send(call).await
     }
 }
 

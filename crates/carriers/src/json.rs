@@ -42,6 +42,16 @@ pub fn list<'a>(value: &'a Value, key: &str) -> Vec<&'a Value> {
     }
 }
 
+/// The item whose `key` is `wanted` (letter case aside), else the first item: carriers answer
+/// for the number asked, but one may echo it in another case or not at all.
+pub fn named_or_first<'a>(items: &[&'a Value], key: &str, wanted: &str) -> Option<&'a Value> {
+    items
+        .iter()
+        .find(|item| text(item, key).is_some_and(|t| t.eq_ignore_ascii_case(wanted)))
+        .or(items.first())
+        .copied()
+}
+
 /// Decodes the few HTML entities and tags carriers put in product names
 /// (`USPS Ground Advantage<SUP>&#153;</SUP>`, `&lt;= 10 kg`).
 pub fn clean_html(text: &str) -> String {

@@ -30,7 +30,7 @@ pub mod time;
 pub mod ups;
 pub mod usps;
 
-pub use http::{HttpClient, Limits};
+pub use http::{DefaultLimits, HttpClient, Limits};
 pub use oauth::{OAuthClient, TokenAuth};
 pub use settings::{CarrierSettings, ConfigError};
 
@@ -168,9 +168,6 @@ pub trait Carrier: Send + Sync {
 
     /// The default request rate (requests per second) the adapter keeps to.
     fn default_rate(&self) -> f64;
-
-    /// The default number of requests in flight at once.
-    fn default_concurrency(&self) -> usize;
 
     /// Tracks up to [`Carrier::max_batch`] numbers (more are split internally) and returns one
     /// outcome per requested number, in request order.
@@ -323,16 +320,25 @@ async fn join_all<Fut: std::future::Future>(
 /// An adapter whose carrier API takes one number per call (UPS, USPS, DHL, PostNL, Canada Post).
 /// It names its code and default limits and how to track one number; its [`Carrier`] follows:
 /// a batch is one call per number, run concurrently within the adapter's limits.
-#[async_trait::async_trait]
 pub(crate) trait OneNumberPerCall: Send + Sync {
     const CODE: &'static str;
-    /// Requests per second, unless configured.
-    const DEFAULT_RATE: f64;
-    /// Calls in flight, unless configured.
-    const DEFAULT_CONCURRENCY: usize;
+    /// Requests per second and calls in flight, unless configured.
+    const DEFAULT_LIMITS: DefaultLimits;
 
     /// Tracks one request's number, handed over trimmed.
-    async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome;
+    fn track_one(
+        &self,
+        number: &str,
+        request: &TrackRequest,
+    ) -> impl std::future::Future<Output = TrackOutcome> + Send;
+
+    /// The adapter's HTTP client: its settings' limits, else its defaults.
+    fn http_client(settings: &CarrierSettings) -> HttpClient
+    where
+        Self: Sized,
+    {
+        HttpClient::configured(Self::CODE, settings, Self::DEFAULT_LIMITS)
+    }
 }
 
 #[async_trait::async_trait]
@@ -342,11 +348,7 @@ impl<T: OneNumberPerCall> Carrier for T {
     }
 
     fn default_rate(&self) -> f64 {
-        T::DEFAULT_RATE
-    }
-
-    fn default_concurrency(&self) -> usize {
-        T::DEFAULT_CONCURRENCY
+        T::DEFAULT_LIMITS.rate_per_second
     }
 
     async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {

@@ -12,6 +12,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::http::{HttpClient, Reply};
+use crate::settings::{required, CarrierSettings, ConfigError};
 use crate::CarrierError;
 
 /// How the client authenticates at the token endpoint.
@@ -73,6 +74,22 @@ impl OAuthClient {
         }
     }
 
+    /// The client of `carrier` with the `client_id` and `client_secret` its settings must name,
+    /// fetching tokens at `token_path` below its base URL.
+    pub fn from_settings(
+        carrier: &'static str,
+        settings: &CarrierSettings,
+        token_path: &str,
+        auth: TokenAuth,
+    ) -> Result<Self, ConfigError> {
+        Ok(OAuthClient::new(
+            format!("{}{token_path}", settings.base_url_for(carrier)?),
+            required(carrier, "client_id", &settings.client_id)?,
+            required(carrier, "client_secret", &settings.client_secret)?,
+            auth,
+        ))
+    }
+
     /// Adds a form field to token requests (e.g. USPS `scope=tracking`).
     pub fn with_form(mut self, key: &str, value: &str) -> Self {
         self.extra_form.push((key.into(), value.into()));
@@ -108,17 +125,18 @@ impl OAuthClient {
         }
     }
 
-    /// Sends a request built with a bearer token; on 401 fetches a new token and tries once more.
+    /// Sends the request `build` makes with `http`'s client, carrying a bearer token; on 401
+    /// fetches a new token and tries once more.
     pub async fn send_authorized<F>(
         &self,
         http: &HttpClient,
         build: F,
     ) -> Result<Reply, CarrierError>
     where
-        F: Fn(&str) -> RequestBuilder,
+        F: Fn(&reqwest::Client) -> RequestBuilder,
     {
         let token = self.token(http).await?;
-        let reply = http.send(build(&token)).await?;
+        let reply = http.send(build(http.inner()).bearer_auth(&token)).await?;
         if reply.status != StatusCode::UNAUTHORIZED {
             return Ok(reply);
         }
@@ -128,7 +146,7 @@ impl OAuthClient {
         );
         self.invalidate(&token).await;
         let token = self.token(http).await?;
-        http.send(build(&token)).await
+        http.send(build(http.inner()).bearer_auth(&token)).await
     }
 
     async fn fetch(&self, http: &HttpClient) -> Result<Token, CarrierError> {

@@ -13,9 +13,9 @@ use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use serde_json::Value;
 
 use crate::event::{checkpoint, non_empty, Mapped, Place};
-use crate::http::HttpClient;
-use crate::json::{clean_html, list, path, text, text_or_empty};
-use crate::settings::{required, CarrierSettings, ConfigError};
+use crate::http::{DefaultLimits, KeyedApi};
+use crate::json::{clean_html, list, named_or_first, path, text, text_or_empty};
+use crate::settings::{CarrierSettings, ConfigError};
 use crate::time::in_zone;
 use crate::ups::encode;
 use crate::{CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest, TrackResult};
@@ -25,25 +25,32 @@ const CODE: &str = "postnl-3s";
 /// The PostNL adapter.
 #[derive(Debug)]
 pub struct PostNl {
-    http: HttpClient,
-    api_key: String,
-    base: String,
+    api: KeyedApi,
     language: String,
 }
 
 impl PostNl {
     pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
         Ok(PostNl {
-            http: HttpClient::configured(
-                CODE,
-                settings,
-                Self::DEFAULT_RATE,
-                Self::DEFAULT_CONCURRENCY,
-            ),
-            api_key: required(CODE, "api_key", &settings.api_key)?,
-            base: settings.base_url_for(CODE)?,
+            api: KeyedApi::from_settings::<Self>(settings, "apikey")?,
             language: non_empty(settings.language.as_deref()).unwrap_or_else(|| "EN".into()),
         })
+    }
+}
+
+impl OneNumberPerCall for PostNl {
+    const CODE: &'static str = CODE;
+    const DEFAULT_LIMITS: DefaultLimits = DefaultLimits::new(4.0, 4);
+
+    async fn track_one(&self, number: &str, _request: &TrackRequest) -> TrackOutcome {
+        let path = format!("/shipment/v2/status/barcode/{}", encode(number));
+        let query = [
+            ("detail", "true"),
+            ("language", self.language.as_str()),
+            ("maxDays", "90"),
+        ];
+        let reply = self.api.get_json(&path, &query).await?;
+        reply.tracked(CODE, |body| parse_response(number, body))
     }
 }
 
@@ -61,11 +68,7 @@ pub fn parse_response(barcode: &str, body: &[u8]) -> TrackOutcome {
         .or_else(|| value.get("CurrentStatus"))
         .ok_or_else(|| CarrierError::malformed(CODE, "no CompleteStatus or CurrentStatus"))?;
     let shipments = list(root, "Shipment");
-    let Some(shipment) = shipments
-        .iter()
-        .find(|s| text(s, "Barcode").is_some_and(|b| b.eq_ignore_ascii_case(barcode)))
-        .or(shipments.first())
-    else {
+    let Some(shipment) = named_or_first(&shipments, "Barcode", barcode) else {
         // `{"CompleteStatus":{},"Warnings":[{"Code":"2","Message":"No shipment found"}]}`
         return Ok(TrackResult::NotFound);
     };
@@ -183,32 +186,5 @@ pub fn map_status(code: &str) -> Mapped {
         "12" => (S::Pickup, Some(Sub::Pickup002)),
         "22" | "23" => (S::Delivered, Some(Sub::Delivered002)),
         _ => (INFORMATIONAL, None),
-    }
-}
-
-#[async_trait::async_trait]
-impl OneNumberPerCall for PostNl {
-    const CODE: &'static str = CODE;
-    const DEFAULT_RATE: f64 = 4.0;
-    const DEFAULT_CONCURRENCY: usize = 4;
-
-    async fn track_one(&self, number: &str, _request: &TrackRequest) -> TrackOutcome {
-        let call = self
-            .http
-            .inner()
-            .get(format!(
-                "{}/shipment/v2/status/barcode/{}",
-                self.base,
-                encode(number)
-            ))
-            .query(&[
-                ("detail", "true"),
-                ("language", self.language.as_str()),
-                ("maxDays", "90"),
-            ])
-            .header("apikey", &self.api_key)
-            .header("Accept", "application/json");
-        let reply = self.http.send(call).await?;
-        reply.tracked(CODE, |body| parse_response(number, body))
     }
 }

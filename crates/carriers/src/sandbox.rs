@@ -325,10 +325,6 @@ impl Carrier for Sandbox {
         1000.0
     }
 
-    fn default_concurrency(&self) -> usize {
-        100
-    }
-
     async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {
         let now = (self.clock)();
         batch

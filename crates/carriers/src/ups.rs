@@ -14,12 +14,12 @@ use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::event::{checkpoint, non_empty, Mapped, Place};
-use crate::http::HttpClient;
+use crate::event::{non_empty, resolve_events, LocalEvent, Mapped, Place};
+use crate::http::{DefaultLimits, HttpClient};
 use crate::json::{list, path, text, text_or_empty};
 use crate::oauth::{OAuthClient, TokenAuth};
-use crate::settings::{required, CarrierSettings, ConfigError};
-use crate::time::{parse_offset, resolve_with_neighbours, zone_for, Zone};
+use crate::settings::{CarrierSettings, ConfigError};
+use crate::time::{parse_offset, zone_for, Zone};
 use crate::{CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "ups";
@@ -35,29 +35,67 @@ pub struct Ups {
 
 impl Ups {
     pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
-        let base = settings.base_url_for(CODE)?;
-        let client_id = required(CODE, "client_id", &settings.client_id)?;
-        let client_secret = required(CODE, "client_secret", &settings.client_secret)?;
-        let mut oauth = OAuthClient::new(
-            format!("{base}/security/v1/oauth/token"),
-            client_id,
-            client_secret,
+        let mut oauth = OAuthClient::from_settings(
+            CODE,
+            settings,
+            "/security/v1/oauth/token",
             TokenAuth::Basic,
-        );
+        )?;
         if let Some(account) = non_empty(settings.account_number.as_deref()) {
             oauth = oauth.with_header("x-merchant-id", &account);
         }
         Ok(Ups {
-            http: HttpClient::configured(
-                CODE,
-                settings,
-                Self::DEFAULT_RATE,
-                Self::DEFAULT_CONCURRENCY,
-            ),
+            http: Self::http_client(settings),
             oauth,
-            base,
+            base: settings.base_url_for(CODE)?,
             sequence: AtomicU64::new(0),
         })
+    }
+}
+
+impl OneNumberPerCall for Ups {
+    const CODE: &'static str = CODE;
+    const DEFAULT_LIMITS: DefaultLimits = DefaultLimits::new(5.0, 4);
+
+    async fn track_one(&self, number: &str, _request: &TrackRequest) -> TrackOutcome {
+        let url = format!("{}/api/track/v1/details/{}", self.base, encode(number));
+        let trans_id = format!(
+            "parceld-{}-{}",
+            chrono::Utc::now().timestamp_millis(),
+            self.sequence.fetch_add(1, Ordering::Relaxed)
+        );
+        let reply = self
+            .oauth
+            .send_authorized(&self.http, |client| {
+                client
+                    .get(&url)
+                    .query(&[
+                        ("locale", "en_US"),
+                        ("returnSignature", "false"),
+                        ("returnMilestones", "false"),
+                        ("returnPOD", "false"),
+                    ])
+                    .header("transId", trans_id.as_str())
+                    .header("transactionSrc", "parceld")
+                    .header("Accept", "application/json")
+            })
+            .await?;
+        if reply.status.is_success()
+            || reply.status == StatusCode::NOT_FOUND
+            || reply.status == StatusCode::BAD_REQUEST
+        {
+            if let Ok(body) = serde_json::from_slice::<Value>(&reply.body) {
+                if is_not_found(&body) {
+                    return Ok(TrackResult::NotFound);
+                }
+                if reply.status.is_success() {
+                    return parse_value(number, &body);
+                }
+            } else if reply.status.is_success() {
+                return Err(CarrierError::malformed(CODE, "body is not JSON"));
+            }
+        }
+        Err(reply.error(CODE))
     }
 }
 
@@ -174,26 +212,18 @@ fn parse_value(number: &str, body: &Value) -> TrackOutcome {
                 text_or_empty(activity, "gmtOffset"),
             ]
             .join(" ");
-            pending.push((
+            pending.push(LocalEvent {
                 local,
                 zone,
-                map_status(&status_code, &kind),
-                raw,
-                text_or_empty(&status, "description"),
+                mapped: map_status(&status_code, &kind),
+                raw_status: raw,
+                detail: text_or_empty(&status, "description"),
                 place,
                 raw_time,
-            ));
+            });
         }
     }
-    let zones: Vec<_> = pending.iter().map(|p| (p.0, p.1)).collect();
-    let times = resolve_with_neighbours(&zones);
-    let checkpoints = pending
-        .iter()
-        .zip(times)
-        .map(|((_, _, mapped, raw, detail, place, raw_time), at)| {
-            checkpoint(at, *mapped, raw, detail, place, raw_time)
-        })
-        .collect::<Vec<_>>();
+    let checkpoints = resolve_events(&pending);
     Ok(TrackResult::unless_empty(checkpoints, || info(first)))
 }
 
@@ -317,55 +347,5 @@ pub fn map_type(kind: &str) -> Mapped {
         "D" => (S::Delivered, Some(Sub::Delivered001)),
         "RS" => (S::Exception, Some(Sub::Exception011)),
         _ => (INFORMATIONAL, None),
-    }
-}
-
-#[async_trait::async_trait]
-impl OneNumberPerCall for Ups {
-    const CODE: &'static str = CODE;
-    const DEFAULT_RATE: f64 = 5.0;
-    const DEFAULT_CONCURRENCY: usize = 4;
-
-    async fn track_one(&self, number: &str, _request: &TrackRequest) -> TrackOutcome {
-        let url = format!("{}/api/track/v1/details/{}", self.base, encode(number));
-        let trans_id = format!(
-            "parceld-{}-{}",
-            chrono::Utc::now().timestamp_millis(),
-            self.sequence.fetch_add(1, Ordering::Relaxed)
-        );
-        let reply = self
-            .oauth
-            .send_authorized(&self.http, |token| {
-                self.http
-                    .inner()
-                    .get(&url)
-                    .query(&[
-                        ("locale", "en_US"),
-                        ("returnSignature", "false"),
-                        ("returnMilestones", "false"),
-                        ("returnPOD", "false"),
-                    ])
-                    .bearer_auth(token)
-                    .header("transId", trans_id.as_str())
-                    .header("transactionSrc", "parceld")
-                    .header("Accept", "application/json")
-            })
-            .await?;
-        if reply.status.is_success()
-            || reply.status == StatusCode::NOT_FOUND
-            || reply.status == StatusCode::BAD_REQUEST
-        {
-            if let Ok(body) = serde_json::from_slice::<Value>(&reply.body) {
-                if is_not_found(&body) {
-                    return Ok(TrackResult::NotFound);
-                }
-                if reply.status.is_success() {
-                    return parse_value(number, &body);
-                }
-            } else if reply.status.is_success() {
-                return Err(CarrierError::malformed(CODE, "body is not JSON"));
-            }
-        }
-        Err(reply.error(CODE))
     }
 }

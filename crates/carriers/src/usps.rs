@@ -9,14 +9,12 @@ use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::event::{checkpoint, Mapped, Place};
-use crate::http::HttpClient;
+use crate::event::{resolve_events, LocalEvent, Mapped, Place};
+use crate::http::{DefaultLimits, HttpClient};
 use crate::json::{clean_html, list, path, text, text_or_empty};
 use crate::oauth::{OAuthClient, TokenAuth};
-use crate::settings::{required, CarrierSettings, ConfigError};
-use crate::time::{
-    parse_naive, parse_offset, parse_with_offset, resolve_with_neighbours, zone_for, Zone,
-};
+use crate::settings::{CarrierSettings, ConfigError};
+use crate::time::{parse_naive, parse_offset, parse_with_offset, zone_for, Zone};
 use crate::ups::encode;
 use crate::{CarrierError, OneNumberPerCall, Shipment, TrackOutcome, TrackRequest, TrackResult};
 
@@ -32,25 +30,48 @@ pub struct Usps {
 
 impl Usps {
     pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
-        let base = settings.base_url_for(CODE)?;
-        let oauth = OAuthClient::new(
-            format!("{base}/oauth2/v3/token"),
-            required(CODE, "client_id", &settings.client_id)?,
-            required(CODE, "client_secret", &settings.client_secret)?,
-            TokenAuth::FormBody,
-        )
-        .with_form("scope", "tracking");
-        // USPS's default quota is low (about 60 requests an hour): pace gently.
+        let oauth =
+            OAuthClient::from_settings(CODE, settings, "/oauth2/v3/token", TokenAuth::FormBody)?
+                .with_form("scope", "tracking");
         Ok(Usps {
-            http: HttpClient::configured(
-                CODE,
-                settings,
-                Self::DEFAULT_RATE,
-                Self::DEFAULT_CONCURRENCY,
-            ),
+            http: Self::http_client(settings),
             oauth,
-            base,
+            base: settings.base_url_for(CODE)?,
         })
+    }
+}
+
+impl OneNumberPerCall for Usps {
+    const CODE: &'static str = CODE;
+    // USPS's default quota is low (about 60 requests an hour): pace gently.
+    const DEFAULT_LIMITS: DefaultLimits = DefaultLimits::new(1.0, 2);
+
+    async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome {
+        let url = format!("{}/tracking/v3/tracking/{}", self.base, encode(number));
+        let mut query = vec![("expand", "DETAIL".to_string())];
+        if let Some(zip) = &request.postal_code {
+            query.push(("destinationZIPCode", zip.chars().take(5).collect()));
+        }
+        if let Some(date) = &request.ship_date {
+            query.push(("mailingDate", date.clone()));
+        }
+        let reply = self
+            .oauth
+            .send_authorized(&self.http, |client| {
+                client
+                    .get(&url)
+                    .query(&query)
+                    .header("Accept", "application/json")
+            })
+            .await?;
+        match reply.status {
+            s if s.is_success() => parse_response(number, &reply.body),
+            StatusCode::NOT_FOUND => Ok(TrackResult::NotFound),
+            StatusCode::BAD_REQUEST if mentions_tracking_number(&reply.body) => {
+                Ok(TrackResult::NotFound)
+            }
+            _ => Err(reply.error(CODE)),
+        }
     }
 }
 
@@ -136,24 +157,17 @@ pub fn parse_response(number: &str, body: &[u8]) -> TrackOutcome {
         } else {
             local_text.clone()
         };
-        items.push((
+        items.push(LocalEvent {
             local,
             zone,
-            map_event(&code),
-            code,
-            detail_text,
+            mapped: map_event(&code),
+            raw_status: code,
+            detail: detail_text,
             place,
             raw_time,
-        ));
+        });
     }
-    let zones: Vec<_> = items.iter().map(|i| (i.0, i.1)).collect();
-    let checkpoints: Vec<_> = items
-        .iter()
-        .zip(resolve_with_neighbours(&zones))
-        .map(|((_, _, mapped, code, text, place, raw_time), at)| {
-            checkpoint(at, *mapped, code, text, place, raw_time)
-        })
-        .collect();
+    let checkpoints = resolve_events(&items);
     if checkpoints.is_empty() {
         return Ok(TrackResult::NotFound);
     }
@@ -204,42 +218,5 @@ pub fn map_event(code: &str) -> Mapped {
         }
         "11" => (S::Exception, Some(Sub::Exception007)),
         _ => (S::Transit, None),
-    }
-}
-
-#[async_trait::async_trait]
-impl OneNumberPerCall for Usps {
-    const CODE: &'static str = CODE;
-    const DEFAULT_RATE: f64 = 1.0;
-    const DEFAULT_CONCURRENCY: usize = 2;
-
-    async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome {
-        let url = format!("{}/tracking/v3/tracking/{}", self.base, encode(number));
-        let mut query = vec![("expand", "DETAIL".to_string())];
-        if let Some(zip) = &request.postal_code {
-            query.push(("destinationZIPCode", zip.chars().take(5).collect()));
-        }
-        if let Some(date) = &request.ship_date {
-            query.push(("mailingDate", date.clone()));
-        }
-        let reply = self
-            .oauth
-            .send_authorized(&self.http, |token| {
-                self.http
-                    .inner()
-                    .get(&url)
-                    .query(&query)
-                    .bearer_auth(token)
-                    .header("Accept", "application/json")
-            })
-            .await?;
-        match reply.status {
-            s if s.is_success() => parse_response(number, &reply.body),
-            StatusCode::NOT_FOUND => Ok(TrackResult::NotFound),
-            StatusCode::BAD_REQUEST if mentions_tracking_number(&reply.body) => {
-                Ok(TrackResult::NotFound)
-            }
-            _ => Err(reply.error(CODE)),
-        }
     }
 }
