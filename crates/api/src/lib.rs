@@ -122,29 +122,23 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// `routes()` returning its own.
 pub type ClassedRoutes = Vec<(LimitClass, OpenApiRouter<AppState>)>;
 
-/// Every API route by face: the one registration both the router and the OpenAPI document are
-/// built from.
-pub(crate) fn api_routes() -> [(Face, ClassedRoutes); 2] {
-    let v4 = [
-        v4::trackings::routes(),
-        v4::couriers::routes(),
-        v4::webhooks::routes(),
-    ];
-    let v2 = [
-        v2::trackings::routes(),
-        v2::batches::routes(),
-        v2::carriers::routes(),
-    ];
+/// Every API route by face and resource module, with the module's OpenAPI tag: the one
+/// registration both the router and the OpenAPI document are built from.
+pub(crate) fn api_routes() -> [(Face, &'static str, ClassedRoutes); 6] {
     [
-        (Face::V4, v4.into_iter().flatten().collect()),
-        (Face::V2, v2.into_iter().flatten().collect()),
+        (Face::V4, "trackings", v4::trackings::routes()),
+        (Face::V4, "couriers", v4::couriers::routes()),
+        (Face::V4, "webhooks", v4::webhooks::routes()),
+        (Face::V2, "v2", v2::trackings::routes()),
+        (Face::V2, "v2", v2::batches::routes()),
+        (Face::V2, "v2", v2::carriers::routes()),
     ]
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState, settings: &ApiSettings) -> Router {
     let mut app = Router::new();
-    for (face, classed) in api_routes() {
+    for (face, _, classed) in api_routes() {
         let mut routes = Router::new();
         for (class, registered) in classed {
             let (class_routes, _) = registered.split_for_parts();

@@ -5,8 +5,8 @@
 //!
 //! What the annotations cannot say is added after the routes are merged, once for the whole
 //! document: the error responses every authenticated operation shares ([`responses`]), the
-//! limits parceld enforces, taken from the constants the checks use ([`bounds`]), and v2's second
-//! key header.
+//! limits parceld enforces, taken from the constants the checks use ([`bounds`]), and the key
+//! headers each face's operations require.
 
 mod bounds;
 mod responses;
@@ -15,6 +15,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, Securi
 use utoipa::{Modify, OpenApi};
 
 use utoipa_axum::router::OpenApiRouter;
+
+use crate::extract::{Face, API_KEY_HEADER, V2_API_KEY_HEADER};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,30 +41,43 @@ impl Modify for ApiKeyAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("Tracking-Api-Key"))),
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(API_KEY_HEADER))),
         );
         components.add_security_scheme(
             "legacy_api_key",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("Trackingmore-Api-Key"))),
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(V2_API_KEY_HEADER))),
         );
     }
 }
 
-/// v2 reads the key from `Trackingmore-Api-Key` or `Tracking-Api-Key`
-/// ([`Face::key_headers`](crate::extract::Face::key_headers)): every v2 operation that names the
-/// first scheme gets the second as an alternative.
-fn v2_accepts_either_key_header(openapi: &mut utoipa::openapi::OpenApi) {
-    for item in openapi.paths.paths.values_mut() {
-        for operation in responses::operations(item) {
-            let Some(security) = operation.security.as_mut() else {
-                continue;
+/// Every API route is behind its face's `authenticate` middleware, so every operation of a face
+/// requires its key headers ([`Face::key_headers`]): `Tracking-Api-Key` on v4; on v2
+/// `Trackingmore-Api-Key`, or `Tracking-Api-Key` as the alternative.
+fn require_the_key_headers_of(face: Face, routes: &mut OpenApiRouter<crate::AppState>) {
+    let requirements: Vec<SecurityRequirement> = face
+        .key_headers()
+        .iter()
+        .map(|&header| {
+            let scheme = if header == V2_API_KEY_HEADER {
+                "legacy_api_key"
+            } else {
+                "api_key"
             };
-            let names_legacy = serde_json::to_value(&*security)
-                .map(|value| value.to_string().contains("\"legacy_api_key\""))
-                .unwrap_or(false);
-            if names_legacy {
-                security.push(SecurityRequirement::new("api_key", Vec::<String>::new()));
-            }
+            SecurityRequirement::new(scheme, Vec::<String>::new())
+        })
+        .collect();
+    for item in routes.get_openapi_mut().paths.paths.values_mut() {
+        for operation in responses::operations(item) {
+            operation.security = Some(requirements.clone());
+        }
+    }
+}
+
+/// A resource module's operations all carry its tag, named once where its routes are listed.
+fn tag_every_operation(tag: &str, routes: &mut OpenApiRouter<crate::AppState>) {
+    for item in routes.get_openapi_mut().paths.paths.values_mut() {
+        for operation in responses::operations(item) {
+            operation.tags = Some(vec![tag.to_string()]);
         }
     }
 }
@@ -70,13 +85,14 @@ fn v2_accepts_either_key_header(openapi: &mut utoipa::openapi::OpenApi) {
 /// The OpenAPI document, built from the routes and completed.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = OpenApiRouter::<crate::AppState>::with_openapi(ApiDoc::openapi());
-    for (_, classed) in crate::api_routes() {
-        for (_, routes) in classed {
+    for (face, tag, classed) in crate::api_routes() {
+        for (_, mut routes) in classed {
+            require_the_key_headers_of(face, &mut routes);
+            tag_every_operation(tag, &mut routes);
             document = document.merge(routes);
         }
     }
     let mut openapi = document.into_openapi();
-    v2_accepts_either_key_header(&mut openapi);
     responses::add(&mut openapi);
     bounds::add(&mut openapi);
     openapi

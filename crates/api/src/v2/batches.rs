@@ -80,13 +80,11 @@ fn items(bytes: &[u8], example: &str) -> Result<Vec<Value>, V2Error> {
     post,
     path = "/v2/trackings/batch",
     operation_id = "v2_batch",
-    tag = "v2",
     request_body = Vec<V2CreateRequest>,
     responses(
         (status = 200, description = "Per-item results", body = V2Envelope<V2BatchResult>),
         (status = 400, description = "4012 (not an array), 4015 (body not JSON) or 4020 (more than 40)"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn batch(
     State(state): State<AppState>,
@@ -197,13 +195,11 @@ impl NumberItems {
     post,
     path = "/v2/trackings/notupdate",
     operation_id = "v2_not_update",
-    tag = "v2",
     request_body = Vec<V2NumberRequest>,
     responses(
         (status = 200, description = "How many were archived, and the items that failed", body = V2Envelope<V2NotUpdateResult>),
         (status = 400, description = "4012 (not an array), 4015 (body not JSON) or 4020 (more than 40)"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn not_update(
     State(state): State<AppState>,
@@ -227,13 +223,11 @@ pub async fn not_update(
     post,
     path = "/v2/trackings/delete",
     operation_id = "v2_delete_many",
-    tag = "v2",
     request_body = Vec<V2NumberRequest>,
     responses(
         (status = 200, description = "How many were deleted, and the items that failed", body = V2Envelope<V2DeleteResult>),
         (status = 400, description = "4012 (not an array), 4015 (body not JSON) or 4020 (more than 40)"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn delete_many(
     State(state): State<AppState>,

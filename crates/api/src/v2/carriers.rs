@@ -26,9 +26,7 @@ pub fn routes() -> ClassedRoutes {
     get,
     path = "/v2/carriers",
     operation_id = "v2_all",
-    tag = "v2",
     responses((status = 200, description = "All couriers", body = V2Envelope<Vec<V2Carrier>>)),
-    security(("legacy_api_key" = []))
 )]
 pub async fn all(_auth: Authenticated) -> Json<V2Envelope<Vec<V2Carrier>>> {
     Json(V2Envelope::ok(
@@ -44,13 +42,11 @@ pub async fn all(_auth: Authenticated) -> Json<V2Envelope<Vec<V2Carrier>>> {
     post,
     path = "/v2/carriers/detect",
     operation_id = "v2_detect",
-    tag = "v2",
     request_body = V2DetectRequest,
     responses(
         (status = 200, description = "Candidate couriers, best first", body = V2Envelope<Vec<V2DetectedCarrier>>),
         (status = 400, description = "4012, 4013, 4014, 4015 (body not JSON) or 4032 (no courier fits)"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn detect(
     _auth: Authenticated,

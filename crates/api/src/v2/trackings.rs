@@ -97,13 +97,11 @@ pub(super) fn not_tracked(key: &NumberKey) -> V2Error {
     post,
     path = "/v2/trackings/post",
     operation_id = "v2_post",
-    tag = "v2",
     request_body = V2CreateRequest,
     responses(
         (status = 200, description = "The new tracking", body = V2Envelope<V2Created>),
         (status = 400, description = "4012, 4013, 4014, 4015 (also: body not JSON), 4016 or 4032"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn post(
     State(state): State<AppState>,
@@ -193,7 +191,6 @@ fn time_filter(filter: &mut TrackingFilter, name: &str, value: &str) -> Result<b
     get,
     path = "/v2/trackings/get",
     operation_id = "v2_list",
-    tag = "v2",
     params(
         ("page" = Option<u32>, Query, description = "Page number, from 1"),
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 2000, default 100"),
@@ -209,7 +206,6 @@ fn time_filter(filter: &mut TrackingFilter, name: &str, value: &str) -> Result<b
         (status = 400, description = "4012 (bad parameter) or 4033 (bad status)"),
         (status = 429, description = "More than 1 list call per second"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -263,7 +259,6 @@ pub async fn list(
     get,
     path = "/v2/trackings/getstatusnumber",
     operation_id = "v2_status_numbers",
-    tag = "v2",
     params(
         ("created_at_min" = Option<i64>, Query, description = "Unix seconds"),
         ("created_at_max" = Option<i64>, Query, description = "Unix seconds"),
@@ -274,7 +269,6 @@ pub async fn list(
         (status = 200, description = "Trackings per status", body = V2Envelope<V2StatusNumbers>),
         (status = 400, description = "4012"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn status_numbers(
     State(state): State<AppState>,
@@ -300,7 +294,6 @@ pub async fn status_numbers(
     get,
     path = "/v2/trackings/{carrier_code}/{tracking_number}",
     operation_id = "v2_get_one",
-    tag = "v2",
     params(
         ("carrier_code" = String, Path, description = "The courier code"),
         ("tracking_number" = String, Path, description = "The tracking number"),
@@ -309,7 +302,6 @@ pub async fn status_numbers(
         (status = 200, description = "The tracking; or meta.code 4031 with data null when this account never posted it", body = V2Envelope<V2Tracking>),
         (status = 400, description = "4014 or 4015"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -334,7 +326,6 @@ pub async fn get_one(
     get,
     path = "/v2/trackings/{carrier_code}/{tracking_number}/{lang}",
     operation_id = "v2_get_one_lang",
-    tag = "v2",
     params(
         ("carrier_code" = String, Path, description = "The courier code"),
         ("tracking_number" = String, Path, description = "The tracking number"),
@@ -344,7 +335,6 @@ pub async fn get_one(
         (status = 200, description = "As without the suffix", body = V2Envelope<V2Tracking>),
         (status = 400, description = "4014 or 4015"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn get_one_lang(
     state: State<AppState>,
@@ -359,7 +349,6 @@ pub async fn get_one_lang(
     put,
     path = "/v2/trackings/{carrier_code}/{tracking_number}",
     operation_id = "v2_update",
-    tag = "v2",
     params(
         ("carrier_code" = String, Path, description = "The courier code"),
         ("tracking_number" = String, Path, description = "The tracking number"),
@@ -369,7 +358,6 @@ pub async fn get_one_lang(
         (status = 200, description = "The changed tracking", body = V2Envelope<V2Tracking>),
         (status = 400, description = "4012, 4014, 4015, 4017 or 4033 (status cannot be set)"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn update(
     State(state): State<AppState>,
@@ -416,7 +404,6 @@ pub async fn update(
     delete,
     path = "/v2/trackings/{carrier_code}/{tracking_number}",
     operation_id = "v2_delete",
-    tag = "v2",
     params(
         ("carrier_code" = String, Path, description = "The courier code"),
         ("tracking_number" = String, Path, description = "The tracking number"),
@@ -425,7 +412,6 @@ pub async fn update(
         (status = 200, description = "Deleted", body = V2Envelope<Vec<String>>),
         (status = 400, description = "4014, 4015 or 4017"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -450,14 +436,12 @@ pub async fn delete(
     post,
     path = "/v2/trackings/realtime",
     operation_id = "v2_realtime",
-    tag = "v2",
     request_body = V2CreateRequest,
     responses(
         (status = 200, description = "The tracking, fetched now or from the store", body = V2Envelope<V2RealtimeResult>),
         (status = 400, description = "4012 (an array: one shipment per request), 4013, 4014, 4015 (also: body not JSON), 4032"),
         (status = 429, description = "More than 3 real-time requests per second"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn realtime(
     State(state): State<AppState>,
@@ -492,13 +476,11 @@ pub async fn realtime(
     post,
     path = "/v2/trackings/update",
     operation_id = "v2_change_carrier",
-    tag = "v2",
     request_body = V2ChangeCarrierRequest,
     responses(
         (status = 200, description = "The tracking with its new courier", body = V2Envelope<V2Tracking>),
         (status = 400, description = "4012, 4013, 4014, 4015, 4016 (already tracked with the new courier) or 4017"),
     ),
-    security(("legacy_api_key" = []))
 )]
 pub async fn change_carrier(
     State(state): State<AppState>,

@@ -27,9 +27,7 @@ pub fn routes() -> ClassedRoutes {
     get,
     path = "/v4/couriers/all",
     operation_id = "listCouriers",
-    tag = "couriers",
     responses((status = 200, description = "All couriers", body = Envelope<Vec<CourierView>>)),
-    security(("api_key" = []))
 )]
 pub async fn all(
     State(state): State<AppState>,
@@ -51,13 +49,11 @@ pub async fn all(
     post,
     path = "/v4/couriers/detect",
     operation_id = "detectCourier",
-    tag = "couriers",
     request_body = DetectRequest,
     responses(
         (status = 200, description = "Candidate couriers, best first", body = Envelope<Vec<DetectedCourierView>>),
         (status = 400, description = "4110, 4111, 4130 or 400"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn detect(
     _auth: Authenticated,

@@ -91,13 +91,11 @@ fn tracking_id(raw: &str) -> Result<parceld_model::TrackingId, ApiError> {
     post,
     path = "/v4/trackings/create",
     operation_id = "createTracking",
-    tag = "trackings",
     request_body = CreateTrackingRequest,
     responses(
         (status = 200, description = "The new tracking", body = Envelope<TrackingView>),
         (status = 400, description = "4101, 4110, 4111, 4120, 4121, 4122, 4130 (also a merchant text over 256 characters, `note` over 1000, or with a control character) or 400 (also a key named twice)"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -125,13 +123,11 @@ pub async fn create(
     post,
     path = "/v4/trackings/batch",
     operation_id = "batchCreateTrackings",
-    tag = "trackings",
     request_body = Vec<CreateTrackingRequest>,
     responses(
         (status = 200, description = "Per-item results", body = Envelope<BatchResultView>),
         (status = 400, description = "4103 (more than 40) or 400 (not a JSON array, or a key named twice in an item)"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn batch(
     State(state): State<AppState>,
@@ -305,7 +301,6 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<(TrackingFilter, Page), Ap
     get,
     path = "/v4/trackings/get",
     operation_id = "listTrackings",
-    tag = "trackings",
     params(
         ("tracking_numbers" = Option<String>, Query, description = "Comma-separated, at most 40"),
         ("courier_code" = Option<String>, Query, description = "Only this courier"),
@@ -323,7 +318,6 @@ fn list_query(pairs: Vec<(String, String)>) -> Result<(TrackingFilter, Page), Ap
         (status = 200, description = "One page of trackings", body = Envelope<Vec<TrackingView>>),
         (status = 400, description = "4103, 4110, 4120 or 4130"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -396,14 +390,12 @@ async fn render_page_while_reading(
     put,
     path = "/v4/trackings/update/{id}",
     operation_id = "updateTracking",
-    tag = "trackings",
     params(("id" = String, Path, description = "The tracking id")),
     request_body = UpdateTrackingRequest,
     responses(
         (status = 200, description = "The updated fields", body = Envelope<UpdateResultView>),
         (status = 400, description = "4101, 4102, 4112, 4120, 4122, 4130 (also a merchant text over 256 characters, `note` over 1000, or with a control character) or 400 (also a key named twice)"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn update(
     State(state): State<AppState>,
@@ -436,13 +428,11 @@ pub async fn update(
     delete,
     path = "/v4/trackings/delete/{id}",
     operation_id = "deleteTracking",
-    tag = "trackings",
     params(("id" = String, Path, description = "The tracking id")),
     responses(
         (status = 200, description = "The deleted tracking", body = Envelope<TrackingView>),
         (status = 400, description = "4102 or 4112"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -459,13 +449,11 @@ pub async fn delete(
     post,
     path = "/v4/trackings/retrack/{id}",
     operation_id = "retrackTracking",
-    tag = "trackings",
     params(("id" = String, Path, description = "The tracking id")),
     responses(
         (status = 200, description = "The re-activated tracking", body = Envelope<TrackingView>),
         (status = 400, description = "4102, 4112 or 4113"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn retrack(
     State(state): State<AppState>,
@@ -488,14 +476,12 @@ pub async fn retrack(
     post,
     path = "/v4/trackings/realtime",
     operation_id = "realtimeTracking",
-    tag = "trackings",
     request_body = RealtimeRequest,
     responses(
         (status = 200, description = "The tracking, fetched now or from the store", body = Envelope<RealtimeView>),
         (status = 400, description = "400 (an array: one shipment per request), 4102, 4110, 4111, 4112, 4120, 4121, 4122, 4130"),
         (status = 429, description = "More than 3 real-time requests per second"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn realtime(
     State(state): State<AppState>,

@@ -242,13 +242,11 @@ impl From<&DeliveryInfo> for DeliveryView {
     post,
     path = "/v4/webhooks",
     operation_id = "createWebhook",
-    tag = "webhooks",
     request_body = WebhookRequest,
     responses(
         (status = 200, description = "The new endpoint, with its secret", body = Envelope<WebhookView>),
         (status = 400, description = "4170 bad URL, 4171 bad statuses, 4172 too many endpoints, 4130 or 400"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -265,9 +263,7 @@ pub async fn create(
     get,
     path = "/v4/webhooks",
     operation_id = "listWebhooks",
-    tag = "webhooks",
     responses((status = 200, description = "The endpoints, without their secrets", body = Envelope<Vec<WebhookView>>)),
-    security(("api_key" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -284,13 +280,11 @@ pub async fn list(
     get,
     path = "/v4/webhooks/{id}",
     operation_id = "getWebhook",
-    tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     responses(
         (status = 200, description = "The endpoint, without its secret", body = Envelope<WebhookView>),
         (status = 400, description = "4173 no such webhook"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn show(
     State(state): State<AppState>,
@@ -306,14 +300,12 @@ pub async fn show(
     put,
     path = "/v4/webhooks/{id}",
     operation_id = "updateWebhook",
-    tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     request_body = WebhookRequest,
     responses(
         (status = 200, description = "The changed endpoint", body = Envelope<WebhookView>),
         (status = 400, description = "4170, 4171, 4173, 4130 or 400"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn update(
     State(state): State<AppState>,
@@ -334,13 +326,11 @@ pub async fn update(
     delete,
     path = "/v4/webhooks/{id}",
     operation_id = "deleteWebhook",
-    tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     responses(
         (status = 200, description = "The deleted endpoint", body = Envelope<WebhookView>),
         (status = 400, description = "4173 no such webhook"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn remove(
     State(state): State<AppState>,
@@ -356,13 +346,11 @@ pub async fn remove(
     post,
     path = "/v4/webhooks/{id}/rotate_secret",
     operation_id = "rotateWebhookSecret",
-    tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     responses(
         (status = 200, description = "The endpoint with its new secret", body = Envelope<WebhookView>),
         (status = 400, description = "4173 no such webhook"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn rotate_secret(
     State(state): State<AppState>,
@@ -378,13 +366,11 @@ pub async fn rotate_secret(
     get,
     path = "/v4/webhooks/{id}/secret",
     operation_id = "getWebhookSecret",
-    tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     responses(
         (status = 200, description = "The endpoint's secret", body = Envelope<WebhookSecretView>),
         (status = 400, description = "4173 no such webhook"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn secret(
     State(state): State<AppState>,
@@ -404,7 +390,6 @@ pub async fn secret(
     get,
     path = "/v4/webhooks/{id}/deliveries",
     operation_id = "listWebhookDeliveries",
-    tag = "webhooks",
     params(
         ("id" = String, Path, description = "Webhook id"),
         ("limit" = Option<u32>, Query, description = "At most this many (default 50, max 500)"),
@@ -413,7 +398,6 @@ pub async fn secret(
         (status = 200, description = "The delivery log", body = Envelope<Vec<DeliveryView>>),
         (status = 400, description = "4173 no such webhook, 4130 bad limit"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn deliveries(
     State(state): State<AppState>,
@@ -455,7 +439,6 @@ pub async fn deliveries(
     post,
     path = "/v4/webhooks/{id}/deliveries/{delivery_id}/redeliver",
     operation_id = "redeliverWebhookDelivery",
-    tag = "webhooks",
     params(
         ("id" = String, Path, description = "Webhook id"),
         ("delivery_id" = String, Path, description = "Delivery id"),
@@ -464,7 +447,6 @@ pub async fn deliveries(
         (status = 200, description = "The delivery, pending again", body = Envelope<DeliveryView>),
         (status = 400, description = "4173 no such webhook, 4174 no such delivery"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn redeliver(
     State(state): State<AppState>,
@@ -484,13 +466,11 @@ pub async fn redeliver(
     post,
     path = "/v4/webhooks/{id}/test",
     operation_id = "testWebhook",
-    tag = "webhooks",
     params(("id" = String, Path, description = "Webhook id")),
     responses(
         (status = 200, description = "The test delivery with its attempt", body = Envelope<DeliveryView>),
         (status = 400, description = "4173 no such webhook"),
     ),
-    security(("api_key" = []))
 )]
 pub async fn test(
     State(state): State<AppState>,
