@@ -9,6 +9,8 @@ use parceld_model::{DeliveryStatus, LimitClass, Tracking};
 use parceld_service::validate;
 use parceld_service::{RealtimeTarget, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use parceld_store::{AccountId, CreateOutcome, NumberKey, Page, TrackingFilter};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::wire::{
@@ -43,6 +45,24 @@ pub fn routes() -> ClassedRoutes {
                 .routes(routes!(get_one_lang)),
         ),
     ]
+}
+
+/// The tracking a route's path names by courier and number (for its handler and its OpenAPI
+/// parameters alike).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct NumberPath {
+    /// The courier code
+    carrier_code: String,
+    /// The tracking number
+    tracking_number: String,
+}
+
+impl NumberPath {
+    /// The courier code and number, checked as [`number_key`] checks them.
+    fn key(&self) -> Result<NumberKey, V2Error> {
+        number_key(Some(&self.tracking_number), Some(&self.carrier_code))
+    }
 }
 
 pub(super) fn ok<T>(data: T) -> V2Result<T> {
@@ -294,10 +314,7 @@ pub async fn status_numbers(
     get,
     path = "/v2/trackings/{carrier_code}/{tracking_number}",
     operation_id = "v2_get_one",
-    params(
-        ("carrier_code" = String, Path, description = "The courier code"),
-        ("tracking_number" = String, Path, description = "The tracking number"),
-    ),
+    params(NumberPath),
     responses(
         (status = 200, description = "The tracking; or meta.code 4031 with data null when this account never posted it", body = V2Envelope<V2Tracking>),
         (status = 400, description = "4014 or 4015"),
@@ -306,9 +323,9 @@ pub async fn status_numbers(
 pub async fn get_one(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path((carrier, number)): Path<(String, String)>,
+    Path(path): Path<NumberPath>,
 ) -> V2Result<V2Tracking> {
-    let key = number_key(Some(&number), Some(&carrier))?;
+    let key = path.key()?;
     match find(&state, account.id, &key).await? {
         Some(tracking) => ok(V2Tracking::new(&tracking, Utc::now())),
         None => Err(V2Error::new(
@@ -327,8 +344,7 @@ pub async fn get_one(
     path = "/v2/trackings/{carrier_code}/{tracking_number}/{lang}",
     operation_id = "v2_get_one_lang",
     params(
-        ("carrier_code" = String, Path, description = "The courier code"),
-        ("tracking_number" = String, Path, description = "The tracking number"),
+        NumberPath,
         ("lang" = String, Path, description = "Accepted; events keep the courier's language"),
     ),
     responses(
@@ -339,9 +355,9 @@ pub async fn get_one(
 pub async fn get_one_lang(
     state: State<AppState>,
     auth: Authenticated,
-    Path((carrier, number, _lang)): Path<(String, String, String)>,
+    path: Path<NumberPath>,
 ) -> V2Result<V2Tracking> {
-    get_one(state, auth, Path((carrier, number))).await
+    get_one(state, auth, path).await
 }
 
 /// Change a tracking's fields or archive state.
@@ -349,10 +365,7 @@ pub async fn get_one_lang(
     put,
     path = "/v2/trackings/{carrier_code}/{tracking_number}",
     operation_id = "v2_update",
-    params(
-        ("carrier_code" = String, Path, description = "The courier code"),
-        ("tracking_number" = String, Path, description = "The tracking number"),
-    ),
+    params(NumberPath),
     request_body = V2UpdateRequest,
     responses(
         (status = 200, description = "The changed tracking", body = V2Envelope<V2Tracking>),
@@ -362,10 +375,10 @@ pub async fn get_one_lang(
 pub async fn update(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path((carrier, number)): Path<(String, String)>,
+    Path(path): Path<NumberPath>,
     V2Body(body): V2Body,
 ) -> V2Result<V2Tracking> {
-    let key = number_key(Some(&number), Some(&carrier))?;
+    let key = path.key()?;
     // Some v2 clients send PUT without a body; that changes nothing.
     let request: V2UpdateRequest = if body.iter().all(u8::is_ascii_whitespace) {
         V2UpdateRequest::default()
@@ -404,10 +417,7 @@ pub async fn update(
     delete,
     path = "/v2/trackings/{carrier_code}/{tracking_number}",
     operation_id = "v2_delete",
-    params(
-        ("carrier_code" = String, Path, description = "The courier code"),
-        ("tracking_number" = String, Path, description = "The tracking number"),
-    ),
+    params(NumberPath),
     responses(
         (status = 200, description = "Deleted", body = V2Envelope<Vec<String>>),
         (status = 400, description = "4014, 4015 or 4017"),
@@ -416,9 +426,9 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path((carrier, number)): Path<(String, String)>,
+    Path(path): Path<NumberPath>,
 ) -> V2Result<Vec<String>> {
-    let key = number_key(Some(&number), Some(&carrier))?;
+    let key = path.key()?;
     let deleted = state
         .store
         .delete_many(account.id, std::slice::from_ref(&key))

@@ -13,7 +13,8 @@ use parceld_service::trackings::already_exists;
 use parceld_service::validate::{self, at_most_a_batch};
 use parceld_service::{RealtimeTarget, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use parceld_store::{CreateOutcome, Page, TrackingFilter};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::wire::{
@@ -80,6 +81,14 @@ fn size_of(trackings: &[Tracking]) -> usize {
         .map(|t| 2048 + 320 * t.checkpoints.len())
         .sum::<usize>()
         + 64
+}
+
+/// The tracking a route's path names (for its handler and its OpenAPI parameter alike).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TrackingPath {
+    /// The tracking id
+    id: String,
 }
 
 fn tracking_id(raw: &str) -> Result<parceld_model::TrackingId, ApiError> {
@@ -390,7 +399,7 @@ async fn render_page_while_reading(
     put,
     path = "/v4/trackings/update/{id}",
     operation_id = "updateTracking",
-    params(("id" = String, Path, description = "The tracking id")),
+    params(TrackingPath),
     request_body = UpdateTrackingRequest,
     responses(
         (status = 200, description = "The updated fields", body = Envelope<UpdateResultView>),
@@ -400,7 +409,7 @@ async fn render_page_while_reading(
 pub async fn update(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path(id): Path<String>,
+    Path(TrackingPath { id }): Path<TrackingPath>,
     RawBody(body): RawBody,
 ) -> ApiResult<UpdateResultView> {
     let id = tracking_id(&id)?;
@@ -428,7 +437,7 @@ pub async fn update(
     delete,
     path = "/v4/trackings/delete/{id}",
     operation_id = "deleteTracking",
-    params(("id" = String, Path, description = "The tracking id")),
+    params(TrackingPath),
     responses(
         (status = 200, description = "The deleted tracking", body = Envelope<TrackingView>),
         (status = 400, description = "4102 or 4112"),
@@ -437,7 +446,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path(id): Path<String>,
+    Path(TrackingPath { id }): Path<TrackingPath>,
 ) -> RenderedResult {
     let id = tracking_id(&id)?;
     let tracking = state.trackings.delete(account.id, &id).await?;
@@ -449,7 +458,7 @@ pub async fn delete(
     post,
     path = "/v4/trackings/retrack/{id}",
     operation_id = "retrackTracking",
-    params(("id" = String, Path, description = "The tracking id")),
+    params(TrackingPath),
     responses(
         (status = 200, description = "The re-activated tracking", body = Envelope<TrackingView>),
         (status = 400, description = "4102, 4112 or 4113"),
@@ -458,7 +467,7 @@ pub async fn delete(
 pub async fn retrack(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path(id): Path<String>,
+    Path(TrackingPath { id }): Path<TrackingPath>,
 ) -> RenderedResult {
     let id = tracking_id(&id)?;
     let tracking = state.trackings.retrack(account.id, &id).await?;

@@ -14,7 +14,7 @@ use parceld_store::{DeliveryInfo, WebhookEndpoint};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::wire::{iso, Envelope};
@@ -28,6 +28,18 @@ pub const MAX_DELIVERIES_PAGE: u32 = 500;
 const DEFAULT_DELIVERIES_PAGE: u32 = 50;
 
 type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
+
+fn ok<T>(data: T) -> ApiResult<T> {
+    Ok(Json(Envelope::ok(data)))
+}
+
+/// The endpoint a route's path names (for its handler and its OpenAPI parameter alike).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookPath {
+    /// Webhook id
+    id: String,
+}
 
 /// This module's routes, all in the v4 "other" rate-limit class.
 pub fn routes() -> ClassedRoutes {
@@ -255,7 +267,7 @@ pub async fn create(
 ) -> ApiResult<WebhookView> {
     let request: WebhookRequest = parse_json(&body)?;
     let endpoint = state.webhooks.create(account.id, request.into()).await?;
-    Ok(Json(Envelope::ok(WebhookView::with_secret(&endpoint))))
+    ok(WebhookView::with_secret(&endpoint))
 }
 
 /// List the account's webhook endpoints.
@@ -270,9 +282,7 @@ pub async fn list(
     Authenticated(account): Authenticated,
 ) -> ApiResult<Vec<WebhookView>> {
     let endpoints = state.webhooks.list(account.id).await?;
-    Ok(Json(Envelope::ok(
-        endpoints.iter().map(WebhookView::from).collect(),
-    )))
+    ok(endpoints.iter().map(WebhookView::from).collect())
 }
 
 /// One webhook endpoint.
@@ -280,7 +290,7 @@ pub async fn list(
     get,
     path = "/v4/webhooks/{id}",
     operation_id = "getWebhook",
-    params(("id" = String, Path, description = "Webhook id")),
+    params(WebhookPath),
     responses(
         (status = 200, description = "The endpoint, without its secret", body = Envelope<WebhookView>),
         (status = 400, description = "4173 no such webhook"),
@@ -289,10 +299,10 @@ pub async fn list(
 pub async fn show(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path(id): Path<String>,
+    Path(WebhookPath { id }): Path<WebhookPath>,
 ) -> ApiResult<WebhookView> {
     let endpoint = state.webhooks.endpoint(account.id, &id).await?;
-    Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
+    ok(WebhookView::from(&endpoint))
 }
 
 /// Change a webhook endpoint; absent fields stay as they are.
@@ -300,7 +310,7 @@ pub async fn show(
     put,
     path = "/v4/webhooks/{id}",
     operation_id = "updateWebhook",
-    params(("id" = String, Path, description = "Webhook id")),
+    params(WebhookPath),
     request_body = WebhookRequest,
     responses(
         (status = 200, description = "The changed endpoint", body = Envelope<WebhookView>),
@@ -310,7 +320,7 @@ pub async fn show(
 pub async fn update(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path(id): Path<String>,
+    Path(WebhookPath { id }): Path<WebhookPath>,
     RawBody(body): RawBody,
 ) -> ApiResult<WebhookView> {
     let request: WebhookRequest = parse_json(&body)?;
@@ -318,7 +328,7 @@ pub async fn update(
         .webhooks
         .update(account.id, &id, request.into())
         .await?;
-    Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
+    ok(WebhookView::from(&endpoint))
 }
 
 /// Delete a webhook endpoint, its pending deliveries and its log.
@@ -326,7 +336,7 @@ pub async fn update(
     delete,
     path = "/v4/webhooks/{id}",
     operation_id = "deleteWebhook",
-    params(("id" = String, Path, description = "Webhook id")),
+    params(WebhookPath),
     responses(
         (status = 200, description = "The deleted endpoint", body = Envelope<WebhookView>),
         (status = 400, description = "4173 no such webhook"),
@@ -335,10 +345,10 @@ pub async fn update(
 pub async fn remove(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path(id): Path<String>,
+    Path(WebhookPath { id }): Path<WebhookPath>,
 ) -> ApiResult<WebhookView> {
     let endpoint = state.webhooks.remove(account.id, &id).await?;
-    Ok(Json(Envelope::ok(WebhookView::from(&endpoint))))
+    ok(WebhookView::from(&endpoint))
 }
 
 /// Replace the endpoint's secret; deliveries are signed with the new one from now on.
@@ -346,7 +356,7 @@ pub async fn remove(
     post,
     path = "/v4/webhooks/{id}/rotate_secret",
     operation_id = "rotateWebhookSecret",
-    params(("id" = String, Path, description = "Webhook id")),
+    params(WebhookPath),
     responses(
         (status = 200, description = "The endpoint with its new secret", body = Envelope<WebhookView>),
         (status = 400, description = "4173 no such webhook"),
@@ -355,10 +365,10 @@ pub async fn remove(
 pub async fn rotate_secret(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path(id): Path<String>,
+    Path(WebhookPath { id }): Path<WebhookPath>,
 ) -> ApiResult<WebhookView> {
     let endpoint = state.webhooks.rotate_secret(account.id, &id).await?;
-    Ok(Json(Envelope::ok(WebhookView::with_secret(&endpoint))))
+    ok(WebhookView::with_secret(&endpoint))
 }
 
 /// The endpoint's signing secret (`whsec_…`). Other reads of the endpoint leave it out.
@@ -366,7 +376,7 @@ pub async fn rotate_secret(
     get,
     path = "/v4/webhooks/{id}/secret",
     operation_id = "getWebhookSecret",
-    params(("id" = String, Path, description = "Webhook id")),
+    params(WebhookPath),
     responses(
         (status = 200, description = "The endpoint's secret", body = Envelope<WebhookSecretView>),
         (status = 400, description = "4173 no such webhook"),
@@ -375,13 +385,13 @@ pub async fn rotate_secret(
 pub async fn secret(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path(id): Path<String>,
+    Path(WebhookPath { id }): Path<WebhookPath>,
 ) -> ApiResult<WebhookSecretView> {
     let endpoint = state.webhooks.endpoint(account.id, &id).await?;
-    Ok(Json(Envelope::ok(WebhookSecretView {
+    ok(WebhookSecretView {
         id: endpoint.id,
         secret: endpoint.secret,
-    })))
+    })
 }
 
 /// The endpoint's deliveries, newest first, with every attempt (`?limit=`, default 50, at most
@@ -391,7 +401,7 @@ pub async fn secret(
     path = "/v4/webhooks/{id}/deliveries",
     operation_id = "listWebhookDeliveries",
     params(
-        ("id" = String, Path, description = "Webhook id"),
+        WebhookPath,
         ("limit" = Option<u32>, Query, description = "At most this many (default 50, max 500)"),
     ),
     responses(
@@ -402,7 +412,7 @@ pub async fn secret(
 pub async fn deliveries(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path(id): Path<String>,
+    Path(WebhookPath { id }): Path<WebhookPath>,
     QueryPairs(query): QueryPairs,
 ) -> ApiResult<Vec<DeliveryView>> {
     let mut limit = DEFAULT_DELIVERIES_PAGE;
@@ -429,9 +439,7 @@ pub async fn deliveries(
         }
     }
     let log = state.webhooks.deliveries(account.id, &id, limit).await?;
-    Ok(Json(Envelope::ok(
-        log.iter().map(DeliveryView::from).collect(),
-    )))
+    ok(log.iter().map(DeliveryView::from).collect())
 }
 
 /// Queue a delivery again, now, with the same event id and body.
@@ -457,7 +465,7 @@ pub async fn redeliver(
         .webhooks
         .redeliver(account.id, &id, &delivery_id)
         .await?;
-    Ok(Json(Envelope::ok(DeliveryView::from(&delivery))))
+    ok(DeliveryView::from(&delivery))
 }
 
 /// Send a sample event to the endpoint now and report what the receiver answered. The
@@ -466,7 +474,7 @@ pub async fn redeliver(
     post,
     path = "/v4/webhooks/{id}/test",
     operation_id = "testWebhook",
-    params(("id" = String, Path, description = "Webhook id")),
+    params(WebhookPath),
     responses(
         (status = 200, description = "The test delivery with its attempt", body = Envelope<DeliveryView>),
         (status = 400, description = "4173 no such webhook"),
@@ -475,8 +483,8 @@ pub async fn redeliver(
 pub async fn test(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
-    Path(id): Path<String>,
+    Path(WebhookPath { id }): Path<WebhookPath>,
 ) -> ApiResult<DeliveryView> {
     let delivery = state.webhooks.send_test(account.id, &id).await?;
-    Ok(Json(Envelope::ok(DeliveryView::from(&delivery))))
+    ok(DeliveryView::from(&delivery))
 }
