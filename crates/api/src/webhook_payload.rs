@@ -9,10 +9,11 @@
 
 use chrono::{DateTime, Utc};
 use parceld_engine::webhooks::{signing, EventContext, RenderPayload};
-use parceld_model::{Checkpoint, Leg, Tracking};
+use parceld_model::{Leg, Tracking};
 use parceld_store::WebhookVersion;
 use serde_json::{json, Value};
 
+use crate::v2::wire::{local_time, plain_time};
 use crate::v4::wire::{iso, TrackingView};
 
 /// The tracking a test event carries (it lives with the test send in `parceld_service`; the wire
@@ -73,18 +74,6 @@ pub fn render(
     }
 }
 
-/// TrackingMore v2's wall-clock format.
-fn v2_time(time: DateTime<Utc>) -> String {
-    time.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
-/// A checkpoint's carrier-local time in v2's format, or its text as stored.
-fn v2_checkpoint_date(c: &Checkpoint) -> String {
-    DateTime::parse_from_rfc3339(&c.checkpoint_date)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_else(|_| c.checkpoint_date.clone())
-}
-
 fn v2_leg(tracking: &Tracking, leg: Leg, courier: Option<&str>) -> Value {
     let registry = courier.and_then(parceld_detect::courier);
     let trackinfo: Vec<Value> = tracking
@@ -93,7 +82,7 @@ fn v2_leg(tracking: &Tracking, leg: Leg, courier: Option<&str>) -> Value {
         .filter(|c| c.leg == leg)
         .map(|c| {
             json!({
-                "Date": v2_checkpoint_date(c),
+                "Date": local_time(c),
                 "StatusDescription": c.detail,
                 "Details": c.location,
                 "checkpoint_status": c.status.as_str(),
@@ -118,8 +107,8 @@ pub fn v2_tracking(t: &Tracking) -> Value {
         "carrier_code": t.courier_code,
         "status": t.delivery_status.as_str(),
         "substatus": t.substatus.map(|s| s.as_str()),
-        "created_at": v2_time(t.created_at),
-        "updated_at": v2_time(t.updated_at),
+        "created_at": plain_time(t.created_at),
+        "updated_at": plain_time(t.updated_at),
         "order_create_time": f.order_date,
         "title": f.title,
         "order_id": f.order_id.clone().or_else(|| f.order_number.clone()),
@@ -129,7 +118,7 @@ pub fn v2_tracking(t: &Tracking) -> Value {
         "original_country": s.origin_country.clone().or_else(|| f.origin_country_iso2.clone()),
         "destination_country": s.destination_country.clone().or_else(|| f.destination_country_iso2.clone()),
         "lastEvent": t.latest_event,
-        "lastUpdateTime": t.latest_checkpoint_time.map(v2_time),
+        "lastUpdateTime": t.latest_checkpoint_time.map(plain_time),
         "origin_info": v2_leg(t, Leg::Origin, Some(&t.courier_code)),
         "destination_info": v2_leg(t, Leg::Destination, s.destination_courier_code.as_deref()),
     })

@@ -244,12 +244,14 @@ macro_rules! v2_tracking {
 
 merchant_fields!(v2_tracking => v2_tracking);
 
-fn plain_time(time: DateTime<Utc>) -> String {
+/// TrackingMore v2's wall-clock format (UTC, no offset), also in v2 webhook bodies.
+pub(crate) fn plain_time(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-/// A checkpoint's carrier-local time without its offset, as v2 writes it.
-fn local_time(checkpoint: &Checkpoint) -> String {
+/// A checkpoint's carrier-local time without its offset, as v2 writes it (or its text as
+/// stored), also in v2 webhook bodies.
+pub(crate) fn local_time(checkpoint: &Checkpoint) -> String {
     DateTime::parse_from_rfc3339(&checkpoint.checkpoint_date)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|_| checkpoint.checkpoint_date.clone())
