@@ -268,27 +268,45 @@ pub(crate) async fn count_by_status(
         .collect()
 }
 
+/// Rows of the account `?1` whose number and courier are among the keys `?2` (a JSON array of
+/// `[number, courier]` pairs), as a `WHERE` condition.
+const AMONG_KEYS: &str = "account_id = ?1 AND (tracking_number, courier_code) IN \
+     (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))";
+
+/// Runs `statement`, which changes the rows [`AMONG_KEYS`] names, takes `now` as `?3` where it
+/// needs the time, and returns each changed row's number and courier; the keys it changed.
+async fn change_keyed(
+    pool: &SqlitePool,
+    account: AccountId,
+    keys: &[NumberKey],
+    statement: &str,
+    now: Option<i64>,
+) -> Result<Vec<NumberKey>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::query_as(statement)
+        .bind(account)
+        .bind(keys_json(keys));
+    if let Some(now) = now {
+        query = query.bind(now);
+    }
+    let rows: Vec<(String, String)> = query.fetch_all(pool).await?;
+    Ok(rows.into_iter().map(number_key).collect())
+}
+
 pub(crate) async fn archive_many(
     pool: &SqlitePool,
     account: AccountId,
     keys: &[NumberKey],
 ) -> Result<Vec<NumberKey>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(String, String)> = sqlx::query_as(
+    let statement = format!(
         "UPDATE trackings SET archived = 1, \
-         updated_at = CASE WHEN archived = 1 THEN updated_at ELSE ?1 END \
-         WHERE account_id = ?2 AND (tracking_number, courier_code) IN \
-         (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?3)) \
-         RETURNING tracking_number, courier_code",
-    )
-    .bind(Utc::now().timestamp())
-    .bind(account)
-    .bind(keys_json(keys))
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(number_key).collect())
+         updated_at = CASE WHEN archived = 1 THEN updated_at ELSE ?3 END \
+         WHERE {AMONG_KEYS} RETURNING tracking_number, courier_code"
+    );
+    let now = Utc::now().timestamp();
+    change_keyed(pool, account, keys, &statement, Some(now)).await
 }
 
 pub(crate) async fn delete_many(
@@ -296,19 +314,9 @@ pub(crate) async fn delete_many(
     account: AccountId,
     keys: &[NumberKey],
 ) -> Result<Vec<NumberKey>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "DELETE FROM trackings WHERE account_id = ?1 AND (tracking_number, courier_code) IN \
-         (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2)) \
-         RETURNING tracking_number, courier_code",
-    )
-    .bind(account)
-    .bind(keys_json(keys))
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(number_key).collect())
+    let statement =
+        format!("DELETE FROM trackings WHERE {AMONG_KEYS} RETURNING tracking_number, courier_code");
+    change_keyed(pool, account, keys, &statement, None).await
 }
 
 pub(crate) async fn retrack(
@@ -505,11 +513,11 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn one_number_is_an_index_search_on_account_and_number() {
-        let plan = plan(&numbers(&["1Z999"])).await;
+    /// Asserts that `plan` searches `index_kind` (`INDEX` or `COVERING INDEX`) on account and
+    /// number and never scans the trackings.
+    fn assert_searches_by_number(plan: &[String], index_kind: &str) {
         let search = format!(
-            "SEARCH trackings USING INDEX {BY_NUMBER} (account_id=? AND tracking_number=?)"
+            "SEARCH trackings USING {index_kind} {BY_NUMBER} (account_id=? AND tracking_number=?)"
         );
         assert!(plan.contains(&search), "{plan:?}");
         assert!(
@@ -519,15 +527,14 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn one_number_is_an_index_search_on_account_and_number() {
+        let plan = plan(&numbers(&["1Z999"])).await;
+        assert_searches_by_number(&plan, "INDEX");
+    }
+
+    #[tokio::test]
     async fn many_numbers_are_index_searches_on_account_and_number() {
         let plan = plan(&numbers(&["1Z999", "1Z998"])).await;
-        let search = format!(
-            "SEARCH trackings USING COVERING INDEX {BY_NUMBER} (account_id=? AND tracking_number=?)"
-        );
-        assert!(plan.contains(&search), "{plan:?}");
-        assert!(
-            !plan.iter().any(|step| step.starts_with("SCAN trackings")),
-            "{plan:?}"
-        );
+        assert_searches_by_number(&plan, "COVERING INDEX");
     }
 }

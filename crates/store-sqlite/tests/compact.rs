@@ -2,37 +2,20 @@
 //! gone. Trackings written before it stay reachable by their old ids and numbers, and a bulk
 //! load gets its large page cache while a server keeps SQLite's default.
 
-use std::borrow::Cow;
+mod common;
+
 use std::path::Path;
 
 use chrono::{Duration, Utc};
-use parceld_model::{TrackingFields, TrackingId};
-use parceld_store::{ClaimOne, NewTracking, Page, Store, TrackingFilter, TrackingPatch};
+use parceld_model::TrackingId;
+use parceld_store::{ClaimOne, Page, Store, TrackingFilter, TrackingPatch};
+use parceld_store_conformance::account_with;
 use parceld_store_sqlite::{OpenOptions, SqliteStore};
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 /// A database at the schema before migration 0010, holding `ids` as trackings `OLD0`, `OLD1`, …
 /// of account 1 (ups), stored the way that schema stored ids: as 32 hex characters.
 async fn database_before_0010(path: &Path, ids: &[TrackingId]) {
-    let mut before = Migrator::new(Path::new("migrations/sqlite")).await.unwrap();
-    before.migrations = Cow::Owned(
-        before
-            .migrations
-            .iter()
-            .filter(|m| m.version < 10)
-            .cloned()
-            .collect(),
-    );
-    let pool = SqlitePoolOptions::new()
-        .connect_with(
-            SqliteConnectOptions::new()
-                .filename(path)
-                .create_if_missing(true),
-        )
-        .await
-        .unwrap();
-    before.run(&pool).await.unwrap();
+    let pool = common::schema_before(path, 10).await;
     sqlx::query(
         "INSERT INTO accounts (id, name, created_at, rate_limits) VALUES (1, 'old', 0, '{}')",
     )
@@ -122,8 +105,7 @@ async fn trackings_stored_with_text_ids_keep_their_ids_after_migration_0010() {
 
 #[tokio::test]
 async fn migration_0010_drops_the_indexes_nothing_reads() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let (_dir, store) = common::fresh().await;
     let indexes: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'trackings' \
          ORDER BY name",
@@ -146,31 +128,15 @@ async fn migration_0010_drops_the_indexes_nothing_reads() {
 
 #[tokio::test]
 async fn new_trackings_are_stored_with_16_byte_ids() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
-    let account = store.create_account("a").await.unwrap();
-    let created = store
-        .create_trackings(
-            account.id,
-            vec![NewTracking {
-                tracking_number: "NEW1".into(),
-                courier_code: "ups".into(),
-                courier_detected: false,
-                fields: TrackingFields::default(),
-                status_info: None,
-            }],
-        )
-        .await
-        .unwrap();
-    let parceld_store::CreateOutcome::Created(tracking) = &created[0] else {
-        panic!("created");
-    };
+    let (_dir, store) = common::fresh().await;
+    let (account, created) = account_with(&store, "a", &[("NEW1", "ups")]).await;
+    let tracking = &created[0];
     let stored: Vec<u8> = sqlx::query_scalar("SELECT id FROM trackings")
         .fetch_one(store.pool())
         .await
         .unwrap();
     assert_eq!(stored, tracking.id.to_bytes());
-    let got = store.tracking(account.id, &tracking.id).await.unwrap();
+    let got = store.tracking(account, &tracking.id).await.unwrap();
     assert_eq!(got.map(|t| t.id), Some(tracking.id.clone()));
 }
 

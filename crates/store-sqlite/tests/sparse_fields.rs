@@ -2,6 +2,8 @@
 //! are set, and rows written before that (every key, nulls included) read the same through every
 //! path that reads them (one tracking, lists, claims) and come out sparse when next written.
 
+mod common;
+
 use chrono::{Duration, Utc};
 use parceld_model::TrackingFields;
 use parceld_store::{
@@ -30,8 +32,7 @@ async fn stored_fields(store: &SqliteStore, number: &str) -> String {
 
 #[tokio::test]
 async fn a_tracking_stores_only_its_set_fields_and_old_rows_still_read() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let (_dir, store) = common::fresh().await;
     let account = store.create_account("a").await.unwrap();
     let outcomes = store
         .create_trackings(

@@ -1,6 +1,8 @@
 //! The test back door (`StoreTestSupport`) on SQLite: each method sets or counts exactly what
 //! it names, so the integration tests that rely on it test what they say.
 
+mod common;
+
 use chrono::{Duration, TimeZone, Utc};
 use parceld_model::{DeliveryStatus, TrackingId};
 use parceld_store::test_support::{DeliveryRows, ForcedState, StoreTestSupport, TrackingRows};
@@ -8,13 +10,8 @@ use parceld_store::{
     AttemptOutcome, AttemptRecord, CreateWebhook, NewWebhook, Store, WebhookVersion,
 };
 use parceld_store_conformance::{account_with, checkpoint, claim_and_apply, update};
-use parceld_store_sqlite::SqliteStore;
 
-async fn fresh() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
-    (dir, store)
-}
+use common::fresh;
 
 #[tokio::test]
 async fn forced_states_and_tracking_counts() {

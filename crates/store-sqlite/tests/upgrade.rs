@@ -1,14 +1,11 @@
 //! Opening a database written by an older parceld brings its schema up to date without losing
 //! what it held: here, the checkpoints stored before checkpoint lists existed (migration 0009).
 
-use std::borrow::Cow;
-use std::path::Path;
+mod common;
 
 use parceld_model::{DeliveryStatus, TrackingId};
 use parceld_store::Store;
 use parceld_store_sqlite::SqliteStore;
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 #[tokio::test]
 async fn checkpoints_stored_before_migration_0009_are_read_after_it() {
@@ -16,24 +13,7 @@ async fn checkpoints_stored_before_migration_0009_are_read_after_it() {
     let path = dir.path().join("old.db");
 
     // The schema as it was before checkpoint lists, and data written with it.
-    let mut before = Migrator::new(Path::new("migrations/sqlite")).await.unwrap();
-    before.migrations = Cow::Owned(
-        before
-            .migrations
-            .iter()
-            .filter(|m| m.version < 9)
-            .cloned()
-            .collect(),
-    );
-    let pool = SqlitePoolOptions::new()
-        .connect_with(
-            SqliteConnectOptions::new()
-                .filename(&path)
-                .create_if_missing(true),
-        )
-        .await
-        .unwrap();
-    before.run(&pool).await.unwrap();
+    let pool = common::schema_before(&path, 9).await;
     let id = TrackingId::generate();
     let empty = TrackingId::generate();
     sqlx::query(
