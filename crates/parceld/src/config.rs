@@ -254,7 +254,7 @@ mod tests {
 
     #[test]
     fn the_embedded_defaults_parse() {
-        let config: Config = Figment::from(Toml::string(DEFAULT_TOML)).extract().unwrap();
+        let config = defaults();
         assert_eq!(config.server.bind.port(), 8080);
         assert_eq!(config.log.format, LogFormat::Text);
         // The commented defaults say what the code's defaults are.
@@ -269,7 +269,7 @@ mod tests {
 
     #[test]
     fn the_database_url_defaults_to_a_file_in_the_data_directory() {
-        let mut config: Config = Figment::from(Toml::string(DEFAULT_TOML)).extract().unwrap();
+        let mut config = defaults();
         assert_eq!(config.database_url(), "sqlite://data/parceld.db");
         config.server.data_dir = PathBuf::from("/var/lib/parceld");
         assert_eq!(
@@ -280,30 +280,29 @@ mod tests {
         assert_eq!(config.database_url(), "sqlite:///srv/other.db");
     }
 
-    #[test]
-    fn the_database_url_is_read_from_a_file() {
+    /// The configuration loaded from a file holding `text`.
+    fn load_file(text: &str) -> Result<Config, String> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("parceld.toml");
-        std::fs::write(&path, "[database]\nurl = \"sqlite:///srv/parceld.db\"\n").unwrap();
-        let config = Config::load(Some(&path)).unwrap();
+        std::fs::write(&path, text).unwrap();
+        Config::load(Some(&path))
+    }
+
+    #[test]
+    fn the_database_url_is_read_from_a_file() {
+        let config = load_file("[database]\nurl = \"sqlite:///srv/parceld.db\"\n").unwrap();
         assert_eq!(config.database_url(), "sqlite:///srv/parceld.db");
     }
 
     #[test]
     fn a_misspelt_key_is_named_in_the_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bad.toml");
-        std::fs::write(&path, "[server]\nbnid = \"127.0.0.1:1\"\n").unwrap();
-        let error = Config::load(Some(&path)).unwrap_err();
+        let error = load_file("[server]\nbnid = \"127.0.0.1:1\"\n").unwrap_err();
         assert!(error.contains("bnid"), "{error}");
     }
 
     #[test]
     fn a_wrong_type_is_named_in_the_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bad.toml");
-        std::fs::write(&path, "[server]\nbind = \"not an address\"\n").unwrap();
-        let error = Config::load(Some(&path)).unwrap_err();
+        let error = load_file("[server]\nbind = \"not an address\"\n").unwrap_err();
         assert!(error.contains("bind"), "{error}");
     }
 

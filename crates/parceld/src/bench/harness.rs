@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use parceld_model::LimitClass;
 use serde::Serialize;
 
 /// Requests/s and latency of one HTTP load.
@@ -43,15 +44,9 @@ impl ServerProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        for class in [
-            "V4_CREATE",
-            "V4_REALTIME",
-            "V4_OTHER",
-            "V2_REALTIME",
-            "V2_LIST",
-            "V2_OTHER",
-        ] {
-            command.env(format!("PARCELD_RATE_LIMITS__{class}"), "1000000000");
+        for class in LimitClass::ALL {
+            let variable = format!("PARCELD_RATE_LIMITS__{}", class.key().to_ascii_uppercase());
+            command.env(variable, "1000000000");
         }
         for (k, v) in env {
             command.env(k, v);

@@ -164,34 +164,32 @@ fn admin_commands_create_no_database_and_name_the_one_they_looked_for() {
     assert!(!stdout.contains("using the database"), "{stdout}");
 }
 
-#[test]
-fn a_log_level_tracing_cannot_use_stops_the_start_naming_the_key() {
+/// Runs `parceld serve` on a fresh data directory with `env`, expects it to refuse to start with
+/// exit code 2 (a configuration error), and returns its stderr.
+fn serve_refused_with(env: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
     let (output, _) = run(
         dir.path(),
         &["--data-dir", data_dir, "serve", "--bind", "127.0.0.1:0"],
-        &[("PARCELD_LOG__LEVEL", "verbose")],
+        env,
         20,
     );
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
+#[test]
+fn a_log_level_tracing_cannot_use_stops_the_start_naming_the_key() {
+    let stderr = serve_refused_with(&[("PARCELD_LOG__LEVEL", "verbose")]);
     assert!(stderr.contains("log.level"), "{stderr}");
     assert!(stderr.contains("verbose"), "{stderr}");
 }
 
 #[test]
 fn a_sandbox_step_of_zero_is_refused_not_silently_changed() {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().to_str().unwrap();
-    let (output, _) = run(
-        dir.path(),
-        &["--data-dir", data_dir, "serve", "--bind", "127.0.0.1:0"],
-        &[("PARCELD_CARRIERS__SANDBOX__STEP_MINUTES", "0")],
-        20,
-    );
-    let (_, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let stderr = serve_refused_with(&[("PARCELD_CARRIERS__SANDBOX__STEP_MINUTES", "0")]);
     assert!(stderr.contains("carriers.sandbox.step_minutes"), "{stderr}");
 }
 

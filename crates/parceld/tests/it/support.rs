@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use parceld_model::{Tracking, TrackingId};
+use parceld_model::{LimitClass, Tracking, TrackingId};
 use parceld_store::test_support::StoreTestSupport;
 use parceld_store::{KeyCheck, Page, TrackingFilter};
 use parceld_store_sqlite::SqliteStore;
@@ -60,15 +60,9 @@ impl Server {
         // The background refresh is switched on by the tests that are about it.
         command.env("PARCELD_SERVER__WORKER", "false");
         // Tests that are not about rate limits must not trip them.
-        for class in [
-            "V4_CREATE",
-            "V4_REALTIME",
-            "V4_OTHER",
-            "V2_REALTIME",
-            "V2_LIST",
-            "V2_OTHER",
-        ] {
-            command.env(format!("PARCELD_RATE_LIMITS__{class}"), "100000");
+        for class in LimitClass::ALL {
+            let variable = format!("PARCELD_RATE_LIMITS__{}", class.key().to_ascii_uppercase());
+            command.env(variable, "100000");
         }
         for (k, v) in env {
             command.env(k, v);
