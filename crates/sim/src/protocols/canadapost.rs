@@ -7,13 +7,23 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::{gate, local, newest_first};
+use super::{local, newest_first, Door};
 use crate::journey::EventKind;
 use crate::Simulator;
 
+/// The tracking-detail endpoint, one PIN a call.
+const TRACK: Door = Door::faulted(
+    "canada-post",
+    "/vis/track/pin/{pin}/detail",
+    "<tracking-detail xmlns=\"http://www.canadapost.ca/ws/track-v2\"><pin>",
+);
+
 /// Canada Post's routes.
-pub(super) fn routes() -> Router<Simulator> {
-    Router::new().route("/canada-post/vis/track/pin/{pin}/detail", get(track))
+pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
+    Router::new().route(
+        "/canada-post/vis/track/pin/{pin}/detail",
+        TRACK.guard(sim, get(track)),
+    )
 }
 
 fn codes(kind: EventKind) -> (&'static str, &'static str) {
@@ -53,16 +63,6 @@ async fn track(
     Path(pin): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = gate(
-        &sim,
-        "canada-post",
-        "/vis/track/pin/{pin}/detail",
-        "<tracking-detail xmlns=\"http://www.canadapost.ca/ws/track-v2\"><pin>",
-    )
-    .await
-    {
-        return response;
-    }
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

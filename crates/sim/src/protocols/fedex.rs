@@ -9,20 +9,31 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::{
-    authorized, gate, local, newest_first, offset_text, rendered, serde_urlencoded_lite, TokenForm,
+    authorized, local, newest_first, offset_text, rendered, serde_urlencoded_lite, Door, TokenForm,
 };
 use crate::journey::{EventKind, Place, SimEvent};
 use crate::Simulator;
 
+/// The token endpoint.
+const TOKEN: Door = Door::counted("fedex", "/oauth/token");
+/// The track endpoint, up to 30 numbers a call.
+const TRACK: Door = Door::faulted(
+    "fedex",
+    "/track/v1/trackingnumbers",
+    "{\"transactionId\":\"sim\",\"output\":{\"completeTrackResults\":[{",
+);
+
 /// FedEx's routes.
-pub(super) fn routes() -> Router<Simulator> {
+pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
     Router::new()
-        .route("/fedex/oauth/token", post(token))
-        .route("/fedex/track/v1/trackingnumbers", post(track))
+        .route("/fedex/oauth/token", TOKEN.guard(sim, post(token)))
+        .route(
+            "/fedex/track/v1/trackingnumbers",
+            TRACK.guard(sim, post(track)),
+        )
 }
 
 async fn token(State(sim): State<Simulator>, body: String) -> Response {
-    sim.count("fedex", "/oauth/token");
     let form: TokenForm = serde_urlencoded_lite(&body);
     if form.client_id.as_deref().unwrap_or("").is_empty() {
         return (
@@ -75,16 +86,6 @@ fn estimated_window(events: &[(SimEvent, Place)]) -> Option<Value> {
 }
 
 async fn track(State(sim): State<Simulator>, headers: HeaderMap, body: String) -> Response {
-    if let Err(response) = gate(
-        &sim,
-        "fedex",
-        "/track/v1/trackingnumbers",
-        "{\"transactionId\":\"sim\",\"output\":{\"completeTrackResults\":[{",
-    )
-    .await
-    {
-        return response;
-    }
     if !authorized(&sim, &headers) {
         return (
             StatusCode::UNAUTHORIZED,

@@ -10,8 +10,11 @@ mod postnl;
 mod ups;
 mod usps;
 
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use axum::{Json, Router};
 use chrono::Duration;
 use serde::Deserialize;
@@ -24,24 +27,78 @@ use crate::{Fault, Simulator};
 /// `/_control/…`.
 pub(crate) fn router(sim: Simulator) -> Router {
     Router::new()
-        .merge(ups::routes())
-        .merge(fedex::routes())
-        .merge(usps::routes())
-        .merge(dhl::routes())
-        .merge(postnl::routes())
-        .merge(canadapost::routes())
+        .merge(ups::routes(&sim))
+        .merge(fedex::routes(&sim))
+        .merge(usps::routes(&sim))
+        .merge(dhl::routes(&sim))
+        .merge(postnl::routes(&sim))
+        .merge(canadapost::routes(&sim))
         .merge(control::routes())
         .with_state(sim)
 }
 
-/// Counts the request and applies faults; `Err` carries the fault's response.
-pub(super) async fn gate(
-    sim: &Simulator,
-    carrier: &str,
-    path: &str,
-    malformed: &'static str,
-) -> Result<(), Response> {
-    sim.count(carrier, path);
+/// The door of a carrier route: every request is counted there, and a tracking route's requests
+/// may meet a fault there, before the route's handler sees them.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Door {
+    carrier: &'static str,
+    /// The path as the carrier documents it, the counter's label.
+    path: &'static str,
+    /// How a malformed answer of this route starts; `None` for a route that is only counted
+    /// (token endpoints: faults are for tracking calls).
+    malformed: Option<&'static str>,
+}
+
+impl Door {
+    /// A route that is counted and never faulted.
+    pub(super) const fn counted(carrier: &'static str, path: &'static str) -> Door {
+        Door {
+            carrier,
+            path,
+            malformed: None,
+        }
+    }
+
+    /// A tracking route: counted, and subject to the carrier's faults.
+    pub(super) const fn faulted(
+        carrier: &'static str,
+        path: &'static str,
+        malformed: &'static str,
+    ) -> Door {
+        Door {
+            carrier,
+            path,
+            malformed: Some(malformed),
+        }
+    }
+
+    /// `route` behind this door.
+    pub(super) fn guard(
+        self,
+        sim: &Simulator,
+        route: MethodRouter<Simulator>,
+    ) -> MethodRouter<Simulator> {
+        route.route_layer(middleware::from_fn_with_state((sim.clone(), self), pass))
+    }
+}
+
+/// Counts the request and applies faults; a fault answers in the handler's place.
+async fn pass(
+    State((sim, door)): State<(Simulator, Door)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    sim.count(door.carrier, door.path);
+    if let Some(malformed) = door.malformed {
+        if let Err(response) = fault(&sim, door.carrier, malformed).await {
+            return response;
+        }
+    }
+    next.run(request).await
+}
+
+/// The fault this request meets, if any: `Err` carries its response.
+async fn fault(sim: &Simulator, carrier: &str, malformed: &'static str) -> Result<(), Response> {
     let (fault, latency) = sim.roll(carrier);
     if let Some(latency) = latency {
         tokio::time::sleep(latency).await;

@@ -7,15 +7,22 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::{gate, local, newest_first};
+use super::{local, newest_first, Door};
 use crate::journey::EventKind;
 use crate::Simulator;
 
+/// The status endpoint, one barcode a call.
+const TRACK: Door = Door::faulted(
+    "postnl-3s",
+    "/shipment/v2/status/barcode/{barcode}",
+    "{\"CompleteStatus\":{\"Shipment\":",
+);
+
 /// PostNL's routes.
-pub(super) fn routes() -> Router<Simulator> {
+pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
     Router::new().route(
         "/postnl-3s/shipment/v2/status/barcode/{barcode}",
-        get(track),
+        TRACK.guard(sim, get(track)),
     )
 }
 
@@ -41,16 +48,6 @@ async fn track(
     Path(barcode): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = gate(
-        &sim,
-        "postnl-3s",
-        "/shipment/v2/status/barcode/{barcode}",
-        "{\"CompleteStatus\":{\"Shipment\":",
-    )
-    .await
-    {
-        return response;
-    }
     if headers.get("apikey").is_none() {
         return (StatusCode::UNAUTHORIZED, Json(json!({"fault": {"faultstring": "Invalid ApiKey", "detail": {"errorcode": "steps.oauth.v2.FailedToResolveAPIKey"}}}))).into_response();
     }

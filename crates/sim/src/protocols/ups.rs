@@ -9,19 +9,33 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde_json::json;
 
-use super::{authorized, gate, newest_first, offset_text, rendered};
+use super::{authorized, newest_first, offset_text, rendered, Door};
 use crate::journey::EventKind;
 use crate::Simulator;
 
+/// The token endpoint.
+const TOKEN: Door = Door::counted("ups", "/security/v1/oauth/token");
+/// The track endpoint, one number a call.
+const TRACK: Door = Door::faulted(
+    "ups",
+    "/api/track/v1/details/{inquiryNumber}",
+    "{\"trackResponse\":{\"shipment\":[{\"package\":[",
+);
+
 /// UPS's routes.
-pub(super) fn routes() -> Router<Simulator> {
+pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
     Router::new()
-        .route("/ups/security/v1/oauth/token", post(token))
-        .route("/ups/api/track/v1/details/{number}", get(track))
+        .route(
+            "/ups/security/v1/oauth/token",
+            TOKEN.guard(sim, post(token)),
+        )
+        .route(
+            "/ups/api/track/v1/details/{number}",
+            TRACK.guard(sim, get(track)),
+        )
 }
 
 async fn token(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
-    sim.count("ups", "/security/v1/oauth/token");
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -65,16 +79,6 @@ async fn track(
     Path(number): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = gate(
-        &sim,
-        "ups",
-        "/api/track/v1/details/{inquiryNumber}",
-        "{\"trackResponse\":{\"shipment\":[{\"package\":[",
-    )
-    .await
-    {
-        return response;
-    }
     if !authorized(&sim, &headers) {
         return (
             StatusCode::UNAUTHORIZED,

@@ -10,20 +10,36 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{authorized, gate, newest_first, offset_text, rendered, serde_urlencoded_lite};
+use super::{authorized, newest_first, offset_text, rendered, serde_urlencoded_lite, Door};
 use crate::journey::EventKind;
 use crate::Simulator;
 
+/// The token endpoint.
+const TOKEN: Door = Door::counted("usps", "/oauth2/v3/token");
+/// The v3 endpoint, one number a call.
+const TRACK: Door = Door::faulted(
+    "usps",
+    "/tracking/v3/tracking/{trackingNumber}",
+    "{\"trackingNumber\":\"",
+);
+/// The v3r2 endpoint, several numbers a call.
+const TRACK_MANY: Door = Door::faulted("usps", "/tracking/v3r2/tracking", "[{\"trackingNumber\":");
+
 /// USPS's routes.
-pub(super) fn routes() -> Router<Simulator> {
+pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
     Router::new()
-        .route("/usps/oauth2/v3/token", post(token))
-        .route("/usps/tracking/v3/tracking/{number}", get(track))
-        .route("/usps/tracking/v3r2/tracking", post(track_v3r2))
+        .route("/usps/oauth2/v3/token", TOKEN.guard(sim, post(token)))
+        .route(
+            "/usps/tracking/v3/tracking/{number}",
+            TRACK.guard(sim, get(track)),
+        )
+        .route(
+            "/usps/tracking/v3r2/tracking",
+            TRACK_MANY.guard(sim, post(track_v3r2)),
+        )
 }
 
 async fn token(State(sim): State<Simulator>, headers: HeaderMap, body: String) -> Response {
-    sim.count("usps", "/oauth2/v3/token");
     let json_body = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -117,16 +133,6 @@ async fn track(
     Query(query): Query<UspsQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = gate(
-        &sim,
-        "usps",
-        "/tracking/v3/tracking/{trackingNumber}",
-        "{\"trackingNumber\":\"",
-    )
-    .await
-    {
-        return response;
-    }
     if !authorized(&sim, &headers) {
         return unauthorized();
     }
@@ -146,16 +152,6 @@ async fn track(
 }
 
 async fn track_v3r2(State(sim): State<Simulator>, headers: HeaderMap, body: String) -> Response {
-    if let Err(response) = gate(
-        &sim,
-        "usps",
-        "/tracking/v3r2/tracking",
-        "[{\"trackingNumber\":",
-    )
-    .await
-    {
-        return response;
-    }
     if !authorized(&sim, &headers) {
         return unauthorized();
     }
