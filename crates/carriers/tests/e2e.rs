@@ -335,13 +335,7 @@ async fn faults_are_classified_without_panics() {
             );
         }
 
-        sim.set_faults(
-            Some(code),
-            Faults {
-                latency_ms: Some((50, 80)),
-                ..Faults::default()
-            },
-        );
+        sim.set_faults(Some(code), Faults::latency(50, 80));
         found(track_one(&carriers, code, number).await);
         sim.clear_faults();
     }

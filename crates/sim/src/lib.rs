@@ -58,6 +58,16 @@ pub struct Faults {
     pub result_error: Option<String>,
 }
 
+impl Faults {
+    /// No fault but a latency between `min_ms` and `max_ms` on every tracking request.
+    pub fn latency(min_ms: u64, max_ms: u64) -> Faults {
+        Faults {
+            latency_ms: Some((min_ms, max_ms)),
+            ..Faults::default()
+        }
+    }
+}
+
 /// Requests served, per carrier and per `carrier path-template`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {

@@ -187,6 +187,27 @@ fn set_envelope(face: Face, response: &mut Response) {
     );
 }
 
+/// The headers of a 429 (the `X-RateLimit-*` ones are on every success too), each a whole number
+/// from 0.
+const RATE_LIMIT_HEADERS: [(&str, &str); 4] = [
+    (
+        "Retry-After",
+        "Seconds until the next call of this kind is accepted",
+    ),
+    (
+        "X-RateLimit-Limit",
+        "Calls per second this key may make of this kind (also on every success)",
+    ),
+    (
+        "X-RateLimit-Remaining",
+        "Calls left now (also on every success)",
+    ),
+    (
+        "X-RateLimit-Reset",
+        "Unix seconds when the allowance is full again (also on every success)",
+    ),
+];
+
 fn common_response(face: Face, status: &str) -> Response {
     let (_, _, description, _) = COMMON
         .iter()
@@ -196,25 +217,15 @@ fn common_response(face: Face, status: &str) -> Response {
         serde_json::from_value(json!({ "description": description })).expect("a valid response");
     set_envelope(face, &mut response);
     if status == "429" {
-        response.headers = serde_json::from_value(json!({
-            "Retry-After": {
-                "description": "Seconds until the next call of this kind is accepted",
-                "schema": { "type": "integer", "minimum": 0 }
-            },
-            "X-RateLimit-Limit": {
-                "description": "Calls per second this key may make of this kind (also on every success)",
-                "schema": { "type": "integer", "minimum": 0 }
-            },
-            "X-RateLimit-Remaining": {
-                "description": "Calls left now (also on every success)",
-                "schema": { "type": "integer", "minimum": 0 }
-            },
-            "X-RateLimit-Reset": {
-                "description": "Unix seconds when the allowance is full again (also on every success)",
-                "schema": { "type": "integer", "minimum": 0 }
-            }
-        }))
-        .expect("valid headers");
+        let headers: serde_json::Map<String, serde_json::Value> = RATE_LIMIT_HEADERS
+            .iter()
+            .map(|(name, description)| {
+                let schema = json!({ "type": "integer", "minimum": 0 });
+                let header = json!({ "description": description, "schema": schema });
+                (name.to_string(), header)
+            })
+            .collect();
+        response.headers = serde_json::from_value(headers.into()).expect("valid headers");
     }
     response
 }

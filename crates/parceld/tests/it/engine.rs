@@ -97,14 +97,6 @@ where
     }
 }
 
-async fn tracking(server: &Server, key: &str, number: &str) -> Value {
-    let (status, body) = server
-        .get(&format!("/v4/trackings/get?tracking_numbers={number}"), key)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["data"][0].clone()
-}
-
 fn event(kind: EventKind, at: chrono::DateTime<chrono::Utc>) -> SimEvent {
     SimEvent {
         kind,
@@ -157,7 +149,7 @@ async fn a_tracking_advances_through_its_journey_by_refreshes_alone_and_stops_wh
     for (hours, expected) in [(2, "transit"), (3, "pickup"), (2, "delivered")] {
         sim.advance(Duration::from_secs(hours * 3600));
         let t = wait_for(20, expected, || async {
-            let t = tracking(&server, &key, number).await;
+            let t = server.tracking(&key, number).await;
             (t["delivery_status"] == expected).then_some(t)
         })
         .await;
@@ -165,7 +157,7 @@ async fn a_tracking_advances_through_its_journey_by_refreshes_alone_and_stops_wh
         assert!(t["latest_event"].is_string());
     }
     assert_eq!(seen, ["inforeceived", "transit", "pickup", "delivered"]);
-    let t = tracking(&server, &key, number).await;
+    let t = server.tracking(&key, number).await;
     assert_eq!(t["substatus"], "delivered001");
     assert!(
         t["next_check_at"].is_null(),
@@ -272,7 +264,7 @@ async fn carrier_faults_back_off_keep_the_data_and_recover() {
         },
     );
     let failing = wait_for(20, "a recorded carrier error", || async {
-        let t = tracking(&server, &key, number).await;
+        let t = server.tracking(&key, number).await;
         t["check_error"]
             .as_str()
             .is_some_and(|e| e.contains("503") || e.contains("50"))
@@ -292,7 +284,7 @@ async fn carrier_faults_back_off_keep_the_data_and_recover() {
 
     sim.clear_faults();
     wait_for(20, "recovery", || async {
-        let t = tracking(&server, &key, number).await;
+        let t = server.tracking(&key, number).await;
         t["check_error"].is_null().then_some(())
     })
     .await;
@@ -345,13 +337,7 @@ async fn realtime_keeps_the_two_hour_rule_shares_one_call_and_is_limited_to_3_pe
     assert_eq!(sim.path_requests("ups", path), 0);
 
     // Single flight: concurrent requests for one shipment make one carrier call.
-    sim.set_faults(
-        Some("ups"),
-        Faults {
-            latency_ms: Some((600, 600)),
-            ..Faults::default()
-        },
-    );
+    sim.set_faults(Some("ups"), Faults::latency(600, 600));
     let body = serde_json::to_vec(
         &json!({"tracking_number": "1ZREALTIME00000001", "courier_code": "ups"}),
     )
@@ -460,36 +446,43 @@ pub fn numbers_for(courier: &str, count: usize, salt: u32) -> Vec<String> {
         .collect()
 }
 
-/// What the carrier says now for each number, asked through the adapter directly.
-pub async fn expected_states(
+/// What the carrier says now for each number, asked through `courier`'s adapter directly.
+async fn carrier_answers(
     sim_url: &str,
     courier: &str,
     numbers: &[String],
-) -> HashMap<String, String> {
-    let mut settings = parceld_carriers::CarrierSettings {
+) -> Vec<(String, parceld_carriers::TrackOutcome)> {
+    let settings = parceld_carriers::CarrierSettings {
         base_url: Some(format!("{sim_url}/{courier}")),
         client_id: Some("test-id".into()),
         client_secret: Some("test-secret".into()),
         api_key: Some("test-key".into()),
         username: Some("user".into()),
         password: Some("pass".into()),
+        concurrency: Some(16),
+        rate_per_second: Some(10_000.0),
         ..Default::default()
     };
-    settings.concurrency = Some(16);
-    settings.rate_per_second = Some(10_000.0);
     let carriers = parceld_carriers::Carriers::from_settings(&HashMap::from([(
         courier.to_string(),
         settings,
     )]))
     .unwrap();
-    let carrier = carriers.get(courier).unwrap();
     let requests: Vec<parceld_carriers::TrackRequest> = numbers
         .iter()
         .map(|n| parceld_carriers::TrackRequest::new(n.clone()))
         .collect();
-    carrier
-        .track(&requests)
-        .await
+    carriers.get(courier).unwrap().track(&requests).await
+}
+
+/// The status the carrier gives each number now.
+pub async fn expected_states(
+    sim_url: &str,
+    courier: &str,
+    numbers: &[String],
+) -> HashMap<String, String> {
+    let answers = carrier_answers(sim_url, courier, numbers).await;
+    answers
         .into_iter()
         .map(|(number, outcome)| {
             let status = match outcome {
@@ -544,24 +537,14 @@ pub fn script_finished(sim: &Simulator, numbers: &[String]) {
 }
 
 async fn create_all(server: &Server, key: &str, items: &[(String, &str)]) {
-    for chunk in items.chunks(40) {
-        let body: Vec<Value> = chunk
-            .iter()
-            .map(|(n, c)| {
-                // PostNL needs the destination postal code.
-                json!({"tracking_number": n, "courier_code": c, "tracking_postal_code": "2511AA"})
-            })
-            .collect();
-        let (status, response) = server
-            .post("/v4/trackings/batch", key, Value::Array(body))
-            .await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(
-            response["data"]["error"].as_array().unwrap().len(),
-            0,
-            "{response}"
-        );
-    }
+    let items = items
+        .iter()
+        .map(|(n, c)| {
+            // PostNL needs the destination postal code.
+            json!({"tracking_number": n, "courier_code": c, "tracking_postal_code": "2511AA"})
+        })
+        .collect();
+    server.create_items(key, items).await;
 }
 
 /// Trackings never checked yet (a cheap poll of the database, through the test back door).
@@ -673,13 +656,7 @@ async fn ten_thousand_trackings_across_all_carriers_complete_a_refresh_cycle() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_worker_mid_refresh_loses_nothing_and_duplicates_nothing() {
     let (sim, sim_url) = start_sim().await;
-    sim.set_faults(
-        None,
-        Faults {
-            latency_ms: Some((100, 300)),
-            ..Faults::default()
-        },
-    );
+    sim.set_faults(None, Faults::latency(100, 300));
     let dir = tempfile::tempdir().unwrap();
     let small_batches_short_leases = [
         ("PARCELD_ENGINE__BATCH_SIZE", "50"),
@@ -745,29 +722,8 @@ async fn expected_checkpoints(
     courier: &str,
     numbers: &[String],
 ) -> HashMap<String, usize> {
-    let settings = parceld_carriers::CarrierSettings {
-        base_url: Some(format!("{sim_url}/{courier}")),
-        client_id: Some("test-id".into()),
-        client_secret: Some("test-secret".into()),
-        api_key: Some("test-key".into()),
-        concurrency: Some(16),
-        rate_per_second: Some(10_000.0),
-        ..Default::default()
-    };
-    let carriers = parceld_carriers::Carriers::from_settings(&HashMap::from([(
-        courier.to_string(),
-        settings,
-    )]))
-    .unwrap();
-    let requests: Vec<parceld_carriers::TrackRequest> = numbers
-        .iter()
-        .map(|n| parceld_carriers::TrackRequest::new(n.clone()))
-        .collect();
-    carriers
-        .get(courier)
-        .unwrap()
-        .track(&requests)
-        .await
+    let answers = carrier_answers(sim_url, courier, numbers).await;
+    answers
         .into_iter()
         .map(|(n, o)| match o {
             Ok(parceld_carriers::TrackResult::Found(s)) => (n, s.checkpoints.len()),
@@ -779,13 +735,7 @@ async fn expected_checkpoints(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_carrier_holds_up_only_its_own_trackings() {
     let (sim, sim_url) = start_sim().await;
-    sim.set_faults(
-        Some("dhl"),
-        Faults {
-            latency_ms: Some((4000, 4000)),
-            ..Faults::default()
-        },
-    );
+    sim.set_faults(Some("dhl"), Faults::latency(4000, 4000));
     let server = start_engine_server(&sim_url, &[]);
     let key = server.key().to_string();
     let mut items = Vec::new();

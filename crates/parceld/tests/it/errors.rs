@@ -98,29 +98,26 @@ async fn bad_create_requests_get_their_documented_code_and_store_nothing() {
 async fn bad_ids_and_unknown_ids_get_4112_and_4102() {
     let server = Server::start();
     let key = server.key();
-    for (method, path) in [
-        (Method::PUT, "/v4/trackings/update/not-an-id"),
-        (Method::DELETE, "/v4/trackings/delete/123"),
+    let (malformed, unknown) = ("32 hex", "Create a tracking");
+    let id = "0123456789abcdef0123456789abcdef";
+    let cases = [
+        (Method::PUT, "update/not-an-id".to_string(), 4112, malformed),
+        (Method::DELETE, "delete/123".to_string(), 4112, malformed),
         (
             Method::POST,
-            "/v4/trackings/retrack/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+            format!("retrack/{}", "z".repeat(32)),
+            4112,
+            malformed,
         ),
-    ] {
-        let (status, _, body) = server
-            .raw(method, path, Some(key), Some(b"{}".to_vec()))
-            .await;
-        assert_error(status, &body, 400, 4112, "32 hex");
-    }
-    let unknown = "0123456789abcdef0123456789abcdef";
-    for (method, path) in [
-        (Method::PUT, format!("/v4/trackings/update/{unknown}")),
-        (Method::DELETE, format!("/v4/trackings/delete/{unknown}")),
-        (Method::POST, format!("/v4/trackings/retrack/{unknown}")),
-    ] {
-        let (status, _, body) = server
-            .raw(method, &path, Some(key), Some(b"{}".to_vec()))
-            .await;
-        assert_error(status, &body, 400, 4102, "Create a tracking");
+        (Method::PUT, format!("update/{id}"), 4102, unknown),
+        (Method::DELETE, format!("delete/{id}"), 4102, unknown),
+        (Method::POST, format!("retrack/{id}"), 4102, unknown),
+    ];
+    for (method, path, code, needle) in cases {
+        let path = format!("/v4/trackings/{path}");
+        let body = Some(b"{}".to_vec());
+        let (status, _, body) = server.raw(method, &path, Some(key), body).await;
+        assert_error(status, &body, 400, code, needle);
     }
 }
 

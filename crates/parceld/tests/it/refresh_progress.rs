@@ -3,8 +3,6 @@
 
 use parceld_sim::{EventKind, Faults, SimEvent};
 use parceld_store::test_support::TrackingRows;
-use reqwest::StatusCode;
-use serde_json::{json, Value};
 
 use crate::engine::{start_engine_server, start_sim, wait_for};
 
@@ -12,13 +10,7 @@ use crate::engine::{start_engine_server, start_sim, wait_for};
 async fn a_slow_claim_is_applied_in_groups_as_the_carrier_answers() {
     let (sim, sim_url) = start_sim().await;
     // Two calls at a time, 250 ms each: a claim of 40 takes about 5 s of carrier calls.
-    sim.set_faults(
-        Some("ups"),
-        Faults {
-            latency_ms: Some((250, 250)),
-            ..Faults::default()
-        },
-    );
+    sim.set_faults(Some("ups"), Faults::latency(250, 250));
     let server = start_engine_server(
         &sim_url,
         &[
@@ -37,14 +29,7 @@ async fn a_slow_claim_is_applied_in_groups_as_the_carrier_answers() {
         sim.script(number, vec![label]);
     }
     // One batch is one transaction: the 40 become due together and are claimed together.
-    let body: Vec<Value> = numbers
-        .iter()
-        .map(|number| json!({"tracking_number": number, "courier_code": "ups"}))
-        .collect();
-    let (status, created) = server
-        .post("/v4/trackings/batch", &key, Value::Array(body))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{created}");
+    server.create_numbers(&key, &numbers, "ups").await;
     let store = server.store().await;
     let unchecked = || async {
         store

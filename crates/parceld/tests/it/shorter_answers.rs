@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use parceld_sim::{EventKind, SimEvent};
+use parceld_sim::{EventKind, SimEvent, Simulator};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -20,12 +20,26 @@ fn event(kind: EventKind, hours_ago: i64) -> SimEvent {
     }
 }
 
-async fn tracking(server: &Server, key: &str, number: &str) -> Value {
-    let (status, body) = server
-        .get(&format!("/v4/trackings/get?tracking_numbers={number}"), key)
+/// Scripts a label scan, a pick-up and `last` for the UPS number `number`, creates its tracking
+/// (v4 create asks the courier at once) and returns the tracking as created.
+async fn created_after(
+    sim: &Simulator,
+    server: &Server,
+    key: &str,
+    number: &str,
+    last: EventKind,
+) -> Value {
+    let journey = vec![
+        event(EventKind::LabelCreated, 5),
+        event(EventKind::PickedUp, 3),
+        event(last, 1),
+    ];
+    sim.script(number, journey);
+    let (status, created) = server
+        .post_number("/v4/trackings/create", key, number, "ups")
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["data"][0].clone()
+    assert_eq!(status, StatusCode::OK, "{created}");
+    created["data"].clone()
 }
 
 fn stored_events(t: &Value) -> usize {
@@ -48,19 +62,7 @@ async fn a_shorter_carrier_answer_does_not_move_status_or_latest_event_back() {
 
     // Out for delivery (`pickup`), then the carrier drops everything but the label scan.
     let moving = "1ZSHORTER000000001";
-    sim.script(
-        moving,
-        vec![
-            event(EventKind::LabelCreated, 5),
-            event(EventKind::PickedUp, 3),
-            event(EventKind::OutForDelivery, 1),
-        ],
-    );
-    let (status, created) = server
-        .post_number("/v4/trackings/create", &key, moving, "ups")
-        .await;
-    assert_eq!(status, StatusCode::OK, "{created}");
-    let before = created["data"].clone();
+    let before = created_after(&sim, &server, &key, moving, EventKind::OutForDelivery).await;
     assert_eq!(before["delivery_status"], "pickup", "{before}");
     let latest_before = before["latest_event"].clone();
     assert!(latest_before.is_string(), "{before}");
@@ -71,7 +73,7 @@ async fn a_shorter_carrier_answer_does_not_move_status_or_latest_event_back() {
         (sim.path_requests("ups", path) >= start + 3).then_some(())
     })
     .await;
-    let after = tracking(&server, &key, moving).await;
+    let after = server.tracking(&key, moving).await;
     assert_eq!(after["delivery_status"], "pickup", "{after}");
     assert_eq!(after["substatus"], before["substatus"], "{after}");
     assert_eq!(after["latest_event"], latest_before, "{after}");
@@ -87,18 +89,7 @@ async fn a_shorter_carrier_answer_does_not_move_status_or_latest_event_back() {
 
     // Delivered, then the carrier answers with the label scan alone.
     let delivered = "1ZSHORTER000000002";
-    sim.script(
-        delivered,
-        vec![
-            event(EventKind::LabelCreated, 5),
-            event(EventKind::PickedUp, 3),
-            event(EventKind::Delivered, 1),
-        ],
-    );
-    let (_, created) = server
-        .post_number("/v4/trackings/create", &key, delivered, "ups")
-        .await;
-    let before = created["data"].clone();
+    let before = created_after(&sim, &server, &key, delivered, EventKind::Delivered).await;
     assert_eq!(before["delivery_status"], "delivered", "{before}");
     assert!(before["next_check_at"].is_null(), "{before}");
     sim.script(delivered, vec![event(EventKind::LabelCreated, 5)]);
@@ -108,7 +99,7 @@ async fn a_shorter_carrier_answer_does_not_move_status_or_latest_event_back() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["fetched_from"], "carrier", "{body}");
-    let after = tracking(&server, &key, delivered).await;
+    let after = server.tracking(&key, delivered).await;
     assert_eq!(after["delivery_status"], "delivered", "{after}");
     assert_eq!(after["substatus"], before["substatus"], "{after}");
     assert_eq!(after["latest_event"], before["latest_event"], "{after}");
@@ -119,7 +110,7 @@ async fn a_shorter_carrier_answer_does_not_move_status_or_latest_event_back() {
     let calls = sim.path_requests("ups", path);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let moving_calls = sim.path_requests("ups", path) - calls;
-    let after_wait = tracking(&server, &key, delivered).await;
+    let after_wait = server.tracking(&key, delivered).await;
     assert_eq!(after_wait["last_checked_at"], after["last_checked_at"]);
     assert!(moving_calls > 0, "the other tracking is still refreshed");
 }

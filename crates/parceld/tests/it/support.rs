@@ -216,6 +216,44 @@ impl Server {
         self.post(path, key, body).await
     }
 
+    /// Changes tracking `id` with `PUT /v4/trackings/update/{id}`; returns status and JSON.
+    pub async fn update(&self, key: &str, id: &str, body: Value) -> (StatusCode, Value) {
+        self.put(&format!("/v4/trackings/update/{id}"), key, body)
+            .await
+    }
+
+    /// Posts `items` to `POST /v4/trackings/batch`; returns status and JSON.
+    pub async fn batch(&self, key: &str, items: Vec<Value>) -> (StatusCode, Value) {
+        self.post("/v4/trackings/batch", key, Value::Array(items))
+            .await
+    }
+
+    /// Creates trackings from batch `items`, 40 to a call, and asserts that each was created.
+    pub async fn create_items(&self, key: &str, items: Vec<Value>) {
+        for chunk in items.chunks(40) {
+            let (status, body) = self.batch(key, chunk.to_vec()).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["data"]["error"].as_array().unwrap().len(), 0, "{body}");
+        }
+    }
+
+    /// Creates `numbers` with `courier`, 40 to a call, and asserts that each was created.
+    pub async fn create_numbers(&self, key: &str, numbers: &[String], courier: &str) {
+        let items = numbers
+            .iter()
+            .map(|n| serde_json::json!({"tracking_number": n, "courier_code": courier}))
+            .collect();
+        self.create_items(key, items).await
+    }
+
+    /// The tracking of `number` as `GET /v4/trackings/get` shows it (null when there is none).
+    pub async fn tracking(&self, key: &str, number: &str) -> Value {
+        let path = format!("/v4/trackings/get?tracking_numbers={number}");
+        let (status, body) = self.get(&path, key).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"][0].clone()
+    }
+
     /// Creates one tracking and returns its id.
     pub async fn create(&self, key: &str, number: &str, courier: &str) -> String {
         let (status, body) = self

@@ -99,9 +99,7 @@ async fn create_stores_every_field_and_returns_the_v4_tracking_object() {
         .await;
     assert_eq!(listed["data"][0]["id"], id);
     assert_eq!(listed["data"][0]["customer_email"], "ada@example.com");
-    let (_, updated) = server
-        .put(&format!("/v4/trackings/update/{id}"), key, json!({}))
-        .await;
+    let (_, updated) = server.update(key, id, json!({})).await;
     assert_eq!(updated["data"]["language"], "en");
 }
 
@@ -194,16 +192,18 @@ async fn batch_creates_each_item_on_its_own() {
     assert_eq!(server.list_all(key).await.len(), 3);
 }
 
+/// Batch items of `n` sandbox numbers `MANY-0000`, `MANY-0001`, …
+fn sandbox_items(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"tracking_number": format!("MANY-{i:04}"), "courier_code": "sandbox"}))
+        .collect()
+}
+
 #[tokio::test]
 async fn batch_refuses_more_than_40_and_non_arrays_and_stores_nothing() {
     let server = Server::start();
     let key = server.key();
-    let items: Vec<Value> = (0..41)
-        .map(|i| json!({"tracking_number": format!("MANY-{i:04}"), "courier_code": "sandbox"}))
-        .collect();
-    let (status, body) = server
-        .post("/v4/trackings/batch", key, Value::Array(items))
-        .await;
+    let (status, body) = server.batch(key, sandbox_items(41)).await;
     assert_error(status, &body, 400, 4103, "at most 40");
     let (status, body) = server
         .post(
@@ -214,28 +214,15 @@ async fn batch_refuses_more_than_40_and_non_arrays_and_stores_nothing() {
         .await;
     assert_error(status, &body, 400, 400, "JSON array");
     assert!(server.list_all(key).await.is_empty());
-    let items: Vec<Value> = (0..40)
-        .map(|i| json!({"tracking_number": format!("MANY-{i:04}"), "courier_code": "sandbox"}))
-        .collect();
-    let (status, body) = server
-        .post("/v4/trackings/batch", key, Value::Array(items))
-        .await;
+    let (status, body) = server.batch(key, sandbox_items(40)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"]["success"].as_array().unwrap().len(), 40);
 }
 
-async fn create_batch(server: &Server, key: &str, numbers: &[String], courier: &str) {
-    for chunk in numbers.chunks(40) {
-        let items: Vec<Value> = chunk
-            .iter()
-            .map(|n| json!({"tracking_number": n, "courier_code": courier}))
-            .collect();
-        let (status, body) = server
-            .post("/v4/trackings/batch", key, Value::Array(items))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["data"]["error"].as_array().unwrap().len(), 0, "{body}");
-    }
+/// Page `number` of the account's trackings, `size` to a page.
+async fn list_page(server: &Server, key: &str, size: u32, number: u32) -> (StatusCode, Value) {
+    let path = format!("/v4/trackings/get?items_amount={size}&pages_amount={number}");
+    server.get(&path, key).await
 }
 
 #[tokio::test]
@@ -243,7 +230,7 @@ async fn paging_through_2100_trackings_has_no_gaps_or_repeats_and_carries_checkp
     let server = Server::start();
     let key = server.key();
     let numbers: Vec<String> = (0..2100).map(|i| format!("PAGE-{i:05}")).collect();
-    create_batch(&server, key, &numbers, "sandbox").await;
+    server.create_numbers(key, &numbers, "sandbox").await;
 
     // Give every tracking two checkpoints, the way the refresh engine does: claimed, then
     // applied (the server's own engine is off).
@@ -273,12 +260,7 @@ async fn paging_through_2100_trackings_has_no_gaps_or_repeats_and_carries_checkp
 
     let mut seen = Vec::new();
     for page in 1..=5 {
-        let (status, body) = server
-            .get(
-                &format!("/v4/trackings/get?items_amount=500&pages_amount={page}"),
-                key,
-            )
-            .await;
+        let (status, body) = list_page(&server, key, 500, page).await;
         assert_eq!(status, StatusCode::OK);
         let data = body["data"].as_array().unwrap();
         assert_eq!(data.len(), if page == 5 { 100 } else { 500 });
@@ -301,9 +283,7 @@ async fn paging_through_2100_trackings_has_no_gaps_or_repeats_and_carries_checkp
     assert_eq!(unique.len(), 2100, "no repeats");
     assert_eq!(seen.first().unwrap(), "PAGE-02099", "newest first");
     assert_eq!(seen.last().unwrap(), "PAGE-00000");
-    let (_, empty) = server
-        .get("/v4/trackings/get?items_amount=500&pages_amount=6", key)
-        .await;
+    let (_, empty) = list_page(&server, key, 500, 6).await;
     assert_eq!(empty["data"].as_array().unwrap().len(), 0);
 
     let (status, body) = server.get("/v4/trackings/get?items_amount=2000", key).await;
@@ -313,12 +293,7 @@ async fn paging_through_2100_trackings_has_no_gaps_or_repeats_and_carries_checkp
     // trackings, in the same order, with the same content.
     let mut small_pages = Vec::new();
     for page in 1..=20 {
-        let (_, small) = server
-            .get(
-                &format!("/v4/trackings/get?items_amount=100&pages_amount={page}"),
-                key,
-            )
-            .await;
+        let (_, small) = list_page(&server, key, 100, page).await;
         small_pages.extend(small["data"].as_array().unwrap().iter().cloned());
     }
     assert_eq!(body["data"].as_array().unwrap(), &small_pages);
@@ -339,33 +314,23 @@ async fn every_list_filter_selects_exactly_its_trackings() {
     let b = server.create(key, "FILTER-B001", "ups").await;
     let c = server.create(key, "FILTER-C001", "fedex").await;
     let store = server.store().await;
-    let at = |seconds| Utc.timestamp_opt(seconds, 0).single();
-    let delivered_in_january = ForcedState {
-        delivery_status: Some(DeliveryStatus::Delivered),
-        created_at: at(1704067200),
-        updated_at: at(1704153600),
-        ..ForcedState::default()
-    };
-    assert!(store
-        .force_tracking_state(&tracking_id(&a), &delivered_in_january)
-        .await
-        .unwrap());
-    let in_transit_since_february = ForcedState {
-        delivery_status: Some(DeliveryStatus::Transit),
-        created_at: at(1706745600),
-        updated_at: at(1709251200),
-        ..ForcedState::default()
-    };
-    assert!(store
-        .force_tracking_state(&tracking_id(&b), &in_transit_since_february)
-        .await
-        .unwrap());
+    // (tracking, status, created at, updated at): a delivered in January, b in transit since
+    // February.
+    for (id, status, created, updated) in [
+        (&a, DeliveryStatus::Delivered, 1704067200, 1704153600),
+        (&b, DeliveryStatus::Transit, 1706745600, 1709251200),
+    ] {
+        let state = ForcedState {
+            delivery_status: Some(status),
+            created_at: Utc.timestamp_opt(created, 0).single(),
+            updated_at: Utc.timestamp_opt(updated, 0).single(),
+            ..ForcedState::default()
+        };
+        let forced = store.force_tracking_state(&tracking_id(id), &state).await;
+        assert!(forced.unwrap());
+    }
     let (status, _) = server
-        .put(
-            &format!("/v4/trackings/update/{c}"),
-            key,
-            json!({"archived_status": "true"}),
-        )
+        .update(key, &c, json!({"archived_status": "true"}))
         .await;
     assert_eq!(status, StatusCode::OK);
 
@@ -379,53 +344,29 @@ async fn every_list_filter_selects_exactly_its_trackings() {
             .map(|t| t["id"].as_str().unwrap().to_string())
             .collect()
     }
-    assert_eq!(ids(&server, key, "courier_code=ups").await, [b.as_str()]);
-    assert_eq!(
-        ids(&server, key, "delivery_status=delivered").await,
-        [a.as_str()]
-    );
-    assert_eq!(
-        ids(&server, key, "delivery_status=pending").await,
-        [c.as_str()]
-    );
-    assert_eq!(
-        ids(&server, key, "archived_status=true").await,
-        [c.as_str()]
-    );
-    assert_eq!(
-        ids(&server, key, "archived_status=false").await,
-        [b.as_str(), a.as_str()]
-    );
-    assert_eq!(
-        ids(&server, key, "tracking_numbers=FILTER-A001,FILTER-C001").await,
-        [c.as_str(), a.as_str()]
-    );
-    assert_eq!(
-        ids(&server, key, "created_date_min=2024-01-15T00:00:00%2B00:00&created_date_max=2024-02-15T00:00:00%2B00:00").await,
-        [b.as_str()]
-    );
-    assert_eq!(
-        ids(&server, key, "created_date_max=2024-01-01T00:00:00Z").await,
-        [a.as_str()]
-    );
-    assert_eq!(
-        ids(&server, key, "updated_date_min=2024-01-02T00:00:00%2B00:00&updated_date_max=2024-03-01T00:00:00%2B00:00").await,
-        [b.as_str(), a.as_str()]
-    );
-    assert_eq!(
-        ids(
-            &server,
-            key,
-            "courier_code=sandbox&delivery_status=delivered&lang=en"
-        )
-        .await,
-        [a.as_str()]
-    );
-    assert!(
-        ids(&server, key, "courier_code=sandbox&delivery_status=transit")
-            .await
-            .is_empty()
-    );
+    let (a, b, c) = (a.as_str(), b.as_str(), c.as_str());
+    let cases: [(&str, &[&str]); 11] = [
+        ("courier_code=ups", &[b]),
+        ("delivery_status=delivered", &[a]),
+        ("delivery_status=pending", &[c]),
+        ("archived_status=true", &[c]),
+        ("archived_status=false", &[b, a]),
+        ("tracking_numbers=FILTER-A001,FILTER-C001", &[c, a]),
+        (
+            "created_date_min=2024-01-15T00:00:00%2B00:00&created_date_max=2024-02-15T00:00:00%2B00:00",
+            &[b],
+        ),
+        ("created_date_max=2024-01-01T00:00:00Z", &[a]),
+        (
+            "updated_date_min=2024-01-02T00:00:00%2B00:00&updated_date_max=2024-03-01T00:00:00%2B00:00",
+            &[b, a],
+        ),
+        ("courier_code=sandbox&delivery_status=delivered&lang=en", &[a]),
+        ("courier_code=sandbox&delivery_status=transit", &[]),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(ids(&server, key, query).await, expected, "{query}");
+    }
 }
 
 #[tokio::test]
@@ -434,13 +375,10 @@ async fn update_changes_fields_courier_and_archive_state() {
     let key = server.key();
     let id = server.create(key, "UPDATE-0001", "ups").await;
     server.create(key, "UPDATE-0001", "fedex").await;
-    let (status, body) = server
-        .put(
-            &format!("/v4/trackings/update/{id}"),
-            key,
-            json!({"title": "new title", "customer_name": "Grace", "archived_status": "true"}),
-        )
-        .await;
+    let update = |body: Value| server.update(key, &id, body);
+    let (status, body) =
+        update(json!({"title": "new title", "customer_name": "Grace", "archived_status": "true"}))
+            .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["id"], id.as_str());
     assert_eq!(body["data"]["title"], "new title");
@@ -448,21 +386,9 @@ async fn update_changes_fields_courier_and_archive_state() {
     assert_eq!(body["data"]["archived_status"], "true");
 
     // Moving to a courier the number is already tracked with is a conflict and changes nothing.
-    let (status, body) = server
-        .put(
-            &format!("/v4/trackings/update/{id}"),
-            key,
-            json!({"courier_code_new": "fedex"}),
-        )
-        .await;
+    let (status, body) = update(json!({"courier_code_new": "fedex"})).await;
     assert_error(status, &body, 400, 4101, "fedex");
-    let (status, body) = server
-        .put(
-            &format!("/v4/trackings/update/{id}"),
-            key,
-            json!({"courier_code_new": "dhl", "note": "moved"}),
-        )
-        .await;
+    let (status, body) = update(json!({"courier_code_new": "dhl", "note": "moved"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["courier_code"], "dhl");
     let (_, listed) = server.get("/v4/trackings/get?courier_code=dhl", key).await;
@@ -472,29 +398,12 @@ async fn update_changes_fields_courier_and_archive_state() {
     assert_eq!(t["note"], "moved");
     assert_eq!(t["archived"], "true");
 
-    let (status, body) = server
-        .put(
-            &format!("/v4/trackings/update/{id}"),
-            key,
-            json!({"courier_code_new": "postnl-3s"}),
-        )
-        .await;
+    let (status, body) = update(json!({"courier_code_new": "postnl-3s"})).await;
     assert_error(status, &body, 400, 4122, "tracking_postal_code");
-    let (status, body) = server
-        .put(
-            &format!("/v4/trackings/update/{id}"),
-            key,
-            json!({"courier_code_new": "postnl-3s", "tracking_postal_code": "2511AA"}),
-        )
-        .await;
+    let (status, body) =
+        update(json!({"courier_code_new": "postnl-3s", "tracking_postal_code": "2511AA"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = server
-        .put(
-            &format!("/v4/trackings/update/{id}"),
-            key,
-            json!({"archived_status": "maybe"}),
-        )
-        .await;
+    let (status, body) = update(json!({"archived_status": "maybe"})).await;
     assert_error(status, &body, 400, 4130, "archived_status");
 }
 

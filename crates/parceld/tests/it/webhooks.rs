@@ -993,16 +993,7 @@ async fn a_slow_receiver_gets_its_four_slots_kept_busy() {
     for number in &numbers {
         script_journey(&sim, number);
     }
-    for chunk in numbers.chunks(40) {
-        let body: Vec<Value> = chunk
-            .iter()
-            .map(|number| json!({"tracking_number": number, "courier_code": "ups"}))
-            .collect();
-        let (status, created) = server
-            .post("/v4/trackings/batch", &key, Value::Array(body))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{created}");
-    }
+    server.create_numbers(&key, &numbers, "ups").await;
     wait_for(60, "a delivery for every tracking", || async {
         (deliveries(&server, DeliveryRows::All).await >= 120).then_some(())
     })
