@@ -183,10 +183,19 @@ impl IntoResponse for ApiError {
             },
             data: serde_json::Value::Null,
         };
-        let mut response = (self.code.http_status(), Json(body)).into_response();
-        response.extensions_mut().insert(self.code);
-        response
+        error_response(self.code.http_status(), body, self.code)
     }
+}
+
+/// An error's answer: its envelope `body` with `status`, and its `code` among the response's
+/// extensions, where the metrics read it.
+fn error_response<C>(status: StatusCode, body: impl serde::Serialize, code: C) -> Response
+where
+    C: Clone + Send + Sync + 'static,
+{
+    let mut response = (status, Json(body)).into_response();
+    response.extensions_mut().insert(code);
+    response
 }
 
 #[cfg(test)]
@@ -407,9 +416,7 @@ impl IntoResponse for V2Error {
             },
             data: serde_json::Value::Null,
         };
-        let mut response = (self.code.http_status(), Json(body)).into_response();
-        response.extensions_mut().insert(self.code);
-        response
+        error_response(self.code.http_status(), body, self.code)
     }
 }
 

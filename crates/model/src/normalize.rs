@@ -147,18 +147,18 @@ mod tests {
         }
     }
 
+    /// A checkpoint with sub-status `sub`, and the status it refines.
+    fn sub_cp(time: &str, sub: SubStatus, code: &str) -> Checkpoint {
+        cp(time, sub.status(), Some(sub), code)
+    }
+
     use DeliveryStatus::*;
 
     #[test]
     fn newest_event_by_instant_wins_not_list_order() {
         let list = vec![
             cp("2024-01-01T10:00:00Z", Transit, None, "a"),
-            cp(
-                "2024-01-03T10:00:00Z",
-                Pickup,
-                Some(SubStatus::Pickup001),
-                "c",
-            ),
+            sub_cp("2024-01-03T10:00:00Z", SubStatus::Pickup001, "c"),
             cp("2024-01-02T10:00:00Z", Transit, None, "b"),
         ];
         assert_eq!(derive_status(&list), (Pickup, Some(SubStatus::Pickup001)));
@@ -168,12 +168,7 @@ mod tests {
     fn informational_events_do_not_decide() {
         let list = vec![
             cp("2024-01-05T10:00:00Z", INFORMATIONAL, None, "info"),
-            cp(
-                "2024-01-03T10:00:00Z",
-                Delivered,
-                Some(SubStatus::Delivered001),
-                "d",
-            ),
+            sub_cp("2024-01-03T10:00:00Z", SubStatus::Delivered001, "d"),
         ];
         assert_eq!(
             derive_status(&list),
@@ -191,24 +186,9 @@ mod tests {
     #[test]
     fn transit_after_return_started_keeps_exception() {
         let list = vec![
-            cp(
-                "2024-01-04T10:00:00Z",
-                Transit,
-                Some(SubStatus::Transit002),
-                "t",
-            ),
-            cp(
-                "2024-01-03T10:00:00Z",
-                Exception,
-                Some(SubStatus::Exception011),
-                "rts",
-            ),
-            cp(
-                "2024-01-02T10:00:00Z",
-                Pickup,
-                Some(SubStatus::Pickup001),
-                "ofd",
-            ),
+            sub_cp("2024-01-04T10:00:00Z", SubStatus::Transit002, "t"),
+            sub_cp("2024-01-03T10:00:00Z", SubStatus::Exception011, "rts"),
+            sub_cp("2024-01-02T10:00:00Z", SubStatus::Pickup001, "ofd"),
         ];
         assert_eq!(
             derive_status(&list),
@@ -219,12 +199,7 @@ mod tests {
     #[test]
     fn delivered_is_not_downgraded_but_non_return_exceptions_are_superseded() {
         let delivered_then_transit = vec![
-            cp(
-                "2024-01-02T10:00:00Z",
-                Delivered,
-                Some(SubStatus::Delivered003),
-                "d",
-            ),
+            sub_cp("2024-01-02T10:00:00Z", SubStatus::Delivered003, "d"),
             cp("2024-01-03T10:00:00Z", Transit, None, "t"),
         ];
         assert_eq!(
@@ -232,12 +207,7 @@ mod tests {
             (Delivered, Some(SubStatus::Delivered003))
         );
         let delay_then_transit = vec![
-            cp(
-                "2024-01-02T10:00:00Z",
-                Exception,
-                Some(SubStatus::Exception005),
-                "x",
-            ),
+            sub_cp("2024-01-02T10:00:00Z", SubStatus::Exception005, "x"),
             cp("2024-01-03T10:00:00Z", Transit, None, "t"),
         ];
         assert_eq!(derive_status(&delay_then_transit), (Transit, None));
@@ -246,18 +216,8 @@ mod tests {
     #[test]
     fn delivery_after_return_started_is_returned_to_sender() {
         let list = vec![
-            cp(
-                "2024-01-02T10:00:00Z",
-                Exception,
-                Some(SubStatus::Exception011),
-                "rts",
-            ),
-            cp(
-                "2024-01-05T10:00:00Z",
-                Delivered,
-                Some(SubStatus::Delivered001),
-                "d",
-            ),
+            sub_cp("2024-01-02T10:00:00Z", SubStatus::Exception011, "rts"),
+            sub_cp("2024-01-05T10:00:00Z", SubStatus::Delivered001, "d"),
         ];
         assert_eq!(
             derive_status(&list),
@@ -269,12 +229,7 @@ mod tests {
     fn normalize_sorts_dedups_and_fills_informational() {
         let mut list = vec![
             cp("2024-01-01T10:00:00Z", Inforeceived, None, "a"),
-            cp(
-                "2024-01-03T10:00:00Z",
-                Delivered,
-                Some(SubStatus::Delivered001),
-                "c",
-            ),
+            sub_cp("2024-01-03T10:00:00Z", SubStatus::Delivered001, "c"),
             cp("2024-01-03T10:00:00Z", INFORMATIONAL, None, "sig"),
             cp("2024-01-02T10:00:00Z", Transit, None, "b"),
             cp("2024-01-02T10:00:00Z", Transit, None, "b"),

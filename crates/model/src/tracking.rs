@@ -28,6 +28,9 @@ macro_rules! tracking_fields {
         }
 
         impl TrackingFields {
+            /// Every field's (v4) wire name, in the list's order.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+
             /// Overwrites every field that `patch` sets, keeping the rest.
             pub fn apply(&mut self, patch: &TrackingFields) {
                 $(

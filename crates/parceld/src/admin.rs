@@ -108,21 +108,20 @@ pub async fn account(store: &dyn Store, command: AccountCommand) -> anyhow::Resu
         AccountCommand::Disable { name } | AccountCommand::Enable { name } if name.is_empty() => {
             bail!("the account name must not be empty")
         }
-        AccountCommand::Disable { name } => {
-            store
-                .set_account_disabled(&name, true)
-                .await
-                .map_err(|e| no_account(e, &name))?;
-            say!("account \"{name}\" is disabled");
-        }
-        AccountCommand::Enable { name } => {
-            store
-                .set_account_disabled(&name, false)
-                .await
-                .map_err(|e| no_account(e, &name))?;
-            say!("account \"{name}\" is enabled");
-        }
+        AccountCommand::Disable { name } => set_account_disabled(store, &name, true).await?,
+        AccountCommand::Enable { name } => set_account_disabled(store, &name, false).await?,
     }
+    Ok(())
+}
+
+/// Disables or enables account `name`, and says which.
+async fn set_account_disabled(store: &dyn Store, name: &str, disabled: bool) -> anyhow::Result<()> {
+    store
+        .set_account_disabled(name, disabled)
+        .await
+        .map_err(|e| no_account(e, name))?;
+    let state = if disabled { "disabled" } else { "enabled" };
+    say!("account \"{name}\" is {state}");
     Ok(())
 }
 
@@ -213,7 +212,6 @@ pub async fn webhook(
             .allowed_networks()
             .map_err(|e| anyhow::anyhow!(e))?,
     );
-    let missing = |id: &str| anyhow::anyhow!("no webhook {id}; `parceld webhook list` shows them");
     match command {
         WebhookCommand::Create {
             account,
@@ -277,44 +275,47 @@ pub async fn webhook(
             store
                 .delete_webhook(None, &id)
                 .await?
-                .ok_or_else(|| missing(&id))?;
+                .ok_or_else(|| missing_webhook(&id))?;
             say!("deleted webhook {id} with its deliveries");
         }
-        WebhookCommand::Enable { id } => {
-            let patch = WebhookPatch {
-                enabled: Some(true),
-                ..WebhookPatch::default()
-            };
-            store
-                .update_webhook(None, &id, &patch)
-                .await?
-                .ok_or_else(|| missing(&id))?;
-            say!("webhook {id} is enabled");
-        }
-        WebhookCommand::Disable { id } => {
-            let patch = WebhookPatch {
-                enabled: Some(false),
-                ..WebhookPatch::default()
-            };
-            store
-                .update_webhook(None, &id, &patch)
-                .await?
-                .ok_or_else(|| missing(&id))?;
-            say!("webhook {id} is disabled");
-        }
+        WebhookCommand::Enable { id } => set_webhook_enabled(store, &id, true).await?,
+        WebhookCommand::Disable { id } => set_webhook_enabled(store, &id, false).await?,
         WebhookCommand::RotateSecret { id } => {
             let patch = WebhookPatch {
                 secret: Some(signing::generate_secret()),
                 ..WebhookPatch::default()
             };
-            let w = store
-                .update_webhook(None, &id, &patch)
-                .await?
-                .ok_or_else(|| missing(&id))?;
+            let w = patch_webhook(store, &id, patch).await?;
             say!("webhook {id} has a new signing secret:\n\n    {}", w.secret);
         }
     }
     Ok(())
+}
+
+/// Applies `patch` to webhook `id`, whichever account it belongs to.
+async fn patch_webhook(
+    store: &dyn Store,
+    id: &str,
+    patch: WebhookPatch,
+) -> anyhow::Result<WebhookEndpoint> {
+    let endpoint = store.update_webhook(None, id, &patch).await?;
+    endpoint.ok_or_else(|| missing_webhook(id))
+}
+
+/// Switches webhook `id` on or off, and says which.
+async fn set_webhook_enabled(store: &dyn Store, id: &str, enabled: bool) -> anyhow::Result<()> {
+    let patch = WebhookPatch {
+        enabled: Some(enabled),
+        ..WebhookPatch::default()
+    };
+    patch_webhook(store, id, patch).await?;
+    let state = if enabled { "enabled" } else { "disabled" };
+    say!("webhook {id} is {state}");
+    Ok(())
+}
+
+fn missing_webhook(id: &str) -> anyhow::Error {
+    anyhow::anyhow!("no webhook {id}; `parceld webhook list` shows them")
 }
 
 /// A missing account said the way the other commands say it.

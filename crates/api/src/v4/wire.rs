@@ -484,29 +484,7 @@ mod tests {
     use serde_json::{json, Value};
 
     /// Every merchant field by its v4 name.
-    const ALL: [&str; 21] = [
-        "order_number",
-        "order_id",
-        "order_date",
-        "origin_country_iso2",
-        "destination_country_iso2",
-        "customer_name",
-        "customer_email",
-        "customer_sms",
-        "recipient_postcode",
-        "title",
-        "logistics_channel",
-        "note",
-        "label",
-        "tracking_courier_account",
-        "tracking_postal_code",
-        "tracking_origin_country",
-        "tracking_destination_country",
-        "tracking_ship_date",
-        "tracking_key",
-        "language",
-        "auto_correct",
-    ];
+    const ALL: &[&str] = TrackingFields::NAMES;
 
     /// A tracking whose every merchant field is set to `<name>-value`.
     fn tracking_with_every_field() -> Tracking {
@@ -546,7 +524,7 @@ mod tests {
     fn the_tracking_view_shows_its_merchant_fields_and_folds_the_countries() {
         let t = tracking_with_every_field();
         let view = serde_json::to_value(TrackingView::new(&t, Utc::now())).unwrap();
-        for name in ALL {
+        for &name in ALL {
             match name {
                 "origin_country_iso2"
                 | "destination_country_iso2"
@@ -572,7 +550,7 @@ mod tests {
     fn the_update_result_echoes_every_field_but_auto_correct() {
         let t = tracking_with_every_field();
         let view = serde_json::to_value(UpdateResultView::from(&t)).unwrap();
-        for name in ALL {
+        for &name in ALL {
             if name == "auto_correct" {
                 assert!(view.get(name).is_none());
             } else {
