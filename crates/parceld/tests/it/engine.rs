@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use parceld_sim::{EventKind, Faults, SimEvent, Simulator};
 use parceld_store::test_support::{StoreTestSupport, TrackingRows};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::{env_refs, Server};
@@ -406,13 +406,8 @@ async fn realtime_keeps_the_two_hour_rule_shares_one_call_and_is_limited_to_3_pe
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        let (status, _, _) = server
-            .raw(
-                Method::POST,
-                "/v4/trackings/realtime",
-                Some(&key),
-                Some(body_for("1ZREALTIME00000001")),
-            )
+        let (status, _) = server
+            .post_number("/v4/trackings/realtime", &key, "1ZREALTIME00000001", "ups")
             .await;
         statuses.push(status);
     }
@@ -422,10 +417,6 @@ async fn realtime_keeps_the_two_hour_rule_shares_one_call_and_is_limited_to_3_pe
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert!((3..=4).contains(&ok) && ok + limited == 6, "{statuses:?}");
-}
-
-fn body_for(number: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({"tracking_number": number, "courier_code": "ups"})).unwrap()
 }
 
 /// Well-formed numbers for each simulated carrier.

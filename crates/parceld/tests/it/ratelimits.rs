@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{assert_error, assert_limit_headers, Server};
+use crate::support::{assert_error, assert_one_call_shows_its_limit, Server};
 
 const DEFAULTS: [(&str, &str); 2] = [
     ("PARCELD_RATE_LIMITS__V4_CREATE", "3"),
@@ -39,13 +39,8 @@ async fn a_burst_at_twice_the_limit_is_cut_at_the_limit_with_headers_then_recove
     let key = server.key().to_string();
 
     // Every response carries the limit headers.
-    let (status, headers, _) = server
-        .raw(Method::GET, "/v4/couriers/all", Some(&key), None)
+    assert_one_call_shows_its_limit(&server, "/v4/couriers/all", "Tracking-Api-Key", "10", "9")
         .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_limit_headers(&headers, "10", "9");
-
-    tokio::time::sleep(Duration::from_millis(1100)).await;
     let (ok, limited) = burst(&server, &key, 20).await;
     assert!((10..=11).contains(&ok), "{ok} allowed of 20 at 10/s");
     assert_eq!(ok + limited, 20);
@@ -103,10 +98,7 @@ async fn a_burst_at_twice_the_limit_is_cut_at_the_limit_with_headers_then_recove
 
 #[tokio::test]
 async fn keys_of_one_account_share_a_budget_and_other_accounts_are_unaffected() {
-    let server = Server::start_with_env(&DEFAULTS);
-    let first = server.key().to_string();
-    let second = server.new_key("default");
-    let other = server.new_account("other");
+    let (server, first, second, other) = Server::start_with_two_accounts(&DEFAULTS);
 
     let (ok_first, _) = burst(&server, &first, 6).await;
     let (ok_second, limited_second) = burst(&server, &second, 10).await;

@@ -103,6 +103,16 @@ impl Server {
         }
     }
 
+    /// A server started with `env`, and three keys: the first key and a second one of the
+    /// default account, and a key of another account (for budgets an account's keys share).
+    pub fn start_with_two_accounts(env: &[(&str, &str)]) -> (Server, String, String, String) {
+        let server = Server::start_with_env(env);
+        let first = server.key().to_string();
+        let second = server.new_key("default");
+        let other = server.new_account("other");
+        (server, first, second, other)
+    }
+
     pub fn key(&self) -> &str {
         self.key
             .as_deref()
@@ -381,6 +391,22 @@ pub fn extract_key_id(text: &str) -> String {
 }
 
 /// Asserts the rate-limit headers of a response: the limit, what remains, and a reset time.
+/// Makes one GET of `path` with the server's first key in `header`, asserts that it succeeds and
+/// carries the limit headers, `limit` and `remaining`, then waits for the budget to refill.
+pub async fn assert_one_call_shows_its_limit(
+    server: &Server,
+    path: &str,
+    header: &str,
+    limit: &str,
+    remaining: &str,
+) {
+    let key = Some((header, server.key()));
+    let (status, headers, _) = server.request(Method::GET, path, key, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_limit_headers(&headers, limit, remaining);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+}
+
 pub fn assert_limit_headers(headers: &HeaderMap, limit: &str, remaining: &str) {
     assert_eq!(headers["x-ratelimit-limit"], limit);
     assert_eq!(headers["x-ratelimit-remaining"], remaining);

@@ -9,7 +9,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::engine::{engine_env, start_engine_server_in, start_sim, wait_for};
-use crate::support::{assert_limit_headers, env_refs, extract_key, extract_key_id, Server};
+use crate::support::{
+    assert_one_call_shows_its_limit, env_refs, extract_key, extract_key_id, Server,
+};
 
 const UPS_NUMBER: &str = "1Z999AA10123456784";
 const UPS_DETAILS: &str = "/api/track/v1/details/{inquiryNumber}";
@@ -763,14 +765,10 @@ async fn list_and_other_v2_calls_are_limited_to_1_per_second_with_headers_then_r
     let key = server.key().to_string();
 
     // Every response carries the headers.
-    let (status, headers, _) = server
-        .request(Method::GET, "/v2/trackings/get", v2_key(&key), None)
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_limit_headers(&headers, "1", "0");
+    let header = "Trackingmore-Api-Key";
+    assert_one_call_shows_its_limit(&server, "/v2/trackings/get", header, "1", "0").await;
 
     // A burst at twice the limit: the list gets 1 per second, the rest 429 in the v2 envelope.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
     let (ok, limited, last) = burst(&server, Method::GET, "/v2/trackings/get", &key, None, 2).await;
     assert_eq!((ok, limited), (1, 1));
     let (headers, body) = last.unwrap();
@@ -826,10 +824,7 @@ async fn list_and_other_v2_calls_are_limited_to_1_per_second_with_headers_then_r
 
 #[tokio::test]
 async fn v2_budgets_are_per_account_whichever_key_and_set_limits_changes_them() {
-    let server = Server::start_with_env(&V2_LIMITS);
-    let first = server.key().to_string();
-    let second = server.new_key("default");
-    let other = server.new_account("other");
+    let (server, first, second, other) = Server::start_with_two_accounts(&V2_LIMITS);
 
     let (ok_first, _, _) = burst(&server, Method::GET, "/v2/carriers", &first, None, 1).await;
     assert_eq!(ok_first, 1);
