@@ -20,20 +20,17 @@ fn event(kind: EventKind, hours_ago: i64) -> SimEvent {
     }
 }
 
-/// Scripts a label scan, a pick-up and `last` for the UPS number `number`, creates its tracking
-/// (v4 create asks the courier at once) and returns the tracking as created.
+/// Scripts `label`, a pick-up and `last` for the UPS number `number`, creates its tracking (v4
+/// create asks the courier at once) and returns the tracking as created.
 async fn created_after(
     sim: &Simulator,
     server: &Server,
     key: &str,
     number: &str,
+    label: &SimEvent,
     last: EventKind,
 ) -> Value {
-    let journey = vec![
-        event(EventKind::LabelCreated, 5),
-        event(EventKind::PickedUp, 3),
-        event(last, 1),
-    ];
+    let journey = vec![label.clone(), event(EventKind::PickedUp, 3), event(last, 1)];
     sim.script(number, journey);
     let (status, created) = server
         .post_number("/v4/trackings/create", key, number, "ups")
@@ -61,13 +58,23 @@ async fn a_shorter_carrier_answer_does_not_move_status_or_latest_event_back() {
     let path = "/api/track/v1/details/{inquiryNumber}";
 
     // Out for delivery (`pickup`), then the carrier drops everything but the label scan.
+    // The same label scan in both answers: a scan at another instant would be another checkpoint.
+    let label = event(EventKind::LabelCreated, 5);
     let moving = "1ZSHORTER000000001";
-    let before = created_after(&sim, &server, &key, moving, EventKind::OutForDelivery).await;
+    let before = created_after(
+        &sim,
+        &server,
+        &key,
+        moving,
+        &label,
+        EventKind::OutForDelivery,
+    )
+    .await;
     assert_eq!(before["delivery_status"], "pickup", "{before}");
     let latest_before = before["latest_event"].clone();
     assert!(latest_before.is_string(), "{before}");
 
-    sim.script(moving, vec![event(EventKind::LabelCreated, 5)]);
+    sim.script(moving, vec![label.clone()]);
     let start = sim.path_requests("ups", path);
     wait_for(20, "three refreshes with the shorter answer", || async {
         (sim.path_requests("ups", path) >= start + 3).then_some(())
@@ -89,10 +96,10 @@ async fn a_shorter_carrier_answer_does_not_move_status_or_latest_event_back() {
 
     // Delivered, then the carrier answers with the label scan alone.
     let delivered = "1ZSHORTER000000002";
-    let before = created_after(&sim, &server, &key, delivered, EventKind::Delivered).await;
+    let before = created_after(&sim, &server, &key, delivered, &label, EventKind::Delivered).await;
     assert_eq!(before["delivery_status"], "delivered", "{before}");
     assert!(before["next_check_at"].is_null(), "{before}");
-    sim.script(delivered, vec![event(EventKind::LabelCreated, 5)]);
+    sim.script(delivered, vec![label.clone()]);
     let id = before["id"].as_str().unwrap();
     let (status, body) = server
         .post("/v4/trackings/realtime", &key, json!({"id": id}))
