@@ -438,11 +438,13 @@ pub fn numbers_for(courier: &str, count: usize, salt: u32) -> Vec<String> {
 }
 
 /// What the carrier says now for each number, asked through `courier`'s adapter directly.
-async fn carrier_answers(
+/// `view` picks what a test compares from each answer.
+async fn carrier_says<T>(
     sim_url: &str,
     courier: &str,
     numbers: &[String],
-) -> Vec<(String, parceld_carriers::TrackOutcome)> {
+    view: impl Fn(parceld_carriers::TrackOutcome) -> T,
+) -> HashMap<String, T> {
     let settings = parceld_carriers::CarrierSettings {
         base_url: Some(format!("{sim_url}/{courier}")),
         client_id: Some("test-id".into()),
@@ -463,27 +465,25 @@ async fn carrier_answers(
         .iter()
         .map(|n| parceld_carriers::TrackRequest::new(n.clone()))
         .collect();
-    carriers.get(courier).unwrap().track(&requests).await
+    let answers = carriers.get(courier).unwrap().track(&requests).await;
+    answers.into_iter().map(|(n, o)| (n, view(o))).collect()
 }
 
-/// The status the carrier gives each number now.
-pub async fn expected_states(
-    sim_url: &str,
-    courier: &str,
-    numbers: &[String],
-) -> HashMap<String, String> {
-    let answers = carrier_answers(sim_url, courier, numbers).await;
-    answers
-        .into_iter()
-        .map(|(number, outcome)| {
-            let status = match outcome {
-                Ok(parceld_carriers::TrackResult::Found(s)) => s.status.as_str().to_string(),
-                Ok(parceld_carriers::TrackResult::NotFound) => "notfound".to_string(),
-                Err(e) => format!("error: {e}"),
-            };
-            (number, status)
-        })
-        .collect()
+/// The status a carrier answer gives.
+fn status_of(outcome: parceld_carriers::TrackOutcome) -> String {
+    match outcome {
+        Ok(parceld_carriers::TrackResult::Found(s)) => s.status.as_str().to_string(),
+        Ok(parceld_carriers::TrackResult::NotFound) => "notfound".to_string(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// How many checkpoints a carrier answer holds.
+fn checkpoints_of(outcome: parceld_carriers::TrackOutcome) -> usize {
+    match outcome {
+        Ok(parceld_carriers::TrackResult::Found(s)) => s.checkpoints.len(),
+        _ => 0,
+    }
 }
 
 /// Scripts finished journeys (every event already in the past) for `numbers`, cycling through
@@ -613,7 +613,7 @@ async fn ten_thousand_trackings_across_all_carriers_complete_a_refresh_cycle() {
     }
     let mut expected = HashMap::new();
     for (courier, numbers) in &by_courier {
-        expected.extend(expected_states(&sim_url, courier, numbers).await);
+        expected.extend(carrier_says(&sim_url, courier, numbers, status_of).await);
     }
     let mut wrong = Vec::new();
     for t in &done {
@@ -692,8 +692,8 @@ async fn killing_the_worker_mid_refresh_loses_nothing_and_duplicates_nothing() {
             .filter(|(_, c)| *c == courier)
             .map(|(n, _)| n.clone())
             .collect();
-        expected.extend(expected_states(&sim_url, courier, &numbers).await);
-        counts.extend(expected_checkpoints(&sim_url, courier, &numbers).await);
+        expected.extend(carrier_says(&sim_url, courier, &numbers, status_of).await);
+        counts.extend(carrier_says(&sim_url, courier, &numbers, checkpoints_of).await);
     }
     for t in &done {
         let number = t["tracking_number"].as_str().unwrap();
@@ -705,22 +705,6 @@ async fn killing_the_worker_mid_refresh_loses_nothing_and_duplicates_nothing() {
             "{number}: no checkpoint duplicated or lost"
         );
     }
-}
-
-/// How many checkpoints the carrier reports now for each number.
-async fn expected_checkpoints(
-    sim_url: &str,
-    courier: &str,
-    numbers: &[String],
-) -> HashMap<String, usize> {
-    let answers = carrier_answers(sim_url, courier, numbers).await;
-    answers
-        .into_iter()
-        .map(|(n, o)| match o {
-            Ok(parceld_carriers::TrackResult::Found(s)) => (n, s.checkpoints.len()),
-            _ => (n, 0),
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
