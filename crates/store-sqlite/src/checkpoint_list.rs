@@ -1,31 +1,20 @@
-//! A tracking's checkpoints as one value in its own row, so reading a tracking is one row of
+//! SQLite's half of a tracking's checkpoint list: the SQL that writes each tracking's
+//! checkpoints, newest first, as one value in its own row, so reading a tracking is one row of
 //! one statement.
 //!
-//! The `checkpoints` table stays the record (the refresh merge deduplicates against its unique
-//! fingerprint index); `checkpoint_lists` holds, per tracking that has checkpoints, all of them
-//! newest first in the layout below, rewritten by SQL ([`REWRITE_LISTS_OF`]) in the transaction
-//! that adds to them. So a tracking without a list has no checkpoints, and a read needs neither
-//! a second statement nor a transaction around two. Reading ten checkpoints as rows cost that
-//! second statement, ten table seeks and about 140 typed column reads: about half of the
-//! store's time for a one-tracking `GET`.
-//!
-//! Layout, big-endian: a format byte ([`FORMAT`]), the count (u32), then per checkpoint its leg
-//! (one byte, 0 origin, 1 destination), its instant (i64 Unix seconds), and eleven strings, each
-//! a u32 byte length and UTF-8: `checkpoint_date`, `status`, substatus (empty for none),
-//! `detail`, `location`, `country_iso2`, `state`, `city`, `zip`, `raw_status`, `raw_time`.
-//! Fixed-width numbers so that SQL can write it (`printf('%08X%s')`, `hex`, `unhex`), which keeps
-//! the rows-to-list step inside SQLite: one statement per batch, the same one the migration
-//! ran. Statuses are kept as their names, as in the table. A value that does not decode is
-//! reported as corrupt, never trusted.
+//! The layout and its decoder are backend-neutral (`parceld_store::checkpoint_list`, which also
+//! says why the lists exist); here is how SQLite writes them. The `checkpoints` table stays the
+//! record (the refresh merge deduplicates against its unique fingerprint index);
+//! `checkpoint_lists` holds, per tracking that has checkpoints, all of them, rewritten by SQL
+//! ([`REWRITE_LISTS_OF`]) in the transaction that adds to them. Reading ten checkpoints as rows
+//! cost a second statement, ten table seeks and about 140 typed column reads: about half of the
+//! store's time for a one-tracking `GET`. The fixed-width numbers of the layout are what let
+//! `printf('%08X%s')`, `hex` and `unhex` write it: one statement per batch, the same one the
+//! migration ran.
 
-use parceld_model::{Checkpoint, Leg};
-
-use parceld_store::{StoreError, StoreResult};
-
-use crate::rows::{from_ts, parse_status};
-
-/// The layout's version; a value with another first byte is not read.
-pub(crate) const FORMAT: u8 = 1;
+pub(crate) use parceld_store::checkpoint_list::decode;
+#[cfg(test)]
+use parceld_store::checkpoint_list::FORMAT;
 
 /// The `INSERT … SELECT` that writes checkpoint lists from checkpoint rows, up to its `WHERE`
 /// (which picks the rows) and its tail (`upsert_tail!`). One `printf` per checkpoint: a `printf`
@@ -72,119 +61,14 @@ pub(crate) const REWRITE_LISTS_OF: &str = concat!(
 pub const REWRITE_ALL_CHECKPOINT_LISTS: &str =
     concat!(write_lists_select!(), "WHERE true", upsert_tail!());
 
-/// Decodes a list.
-pub(crate) fn decode(bytes: &[u8]) -> StoreResult<Vec<Checkpoint>> {
-    let mut reader = Reader { bytes, at: 0 };
-    let format = reader.byte()?;
-    if format != FORMAT {
-        return Err(corrupt(format!("format {format}, expected {FORMAT}")));
-    }
-    let count = reader.u32()?;
-    // A checkpoint takes at least 53 bytes, so a count that the rest cannot hold is corrupt
-    // (and must not reserve memory).
-    if count as usize > bytes.len() / 53 {
-        return Err(corrupt(format!(
-            "{count} checkpoints in {} bytes",
-            bytes.len()
-        )));
-    }
-    let mut checkpoints = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        let leg = match reader.byte()? {
-            0 => Leg::Origin,
-            1 => Leg::Destination,
-            other => return Err(corrupt(format!("leg {other}"))),
-        };
-        let time = from_ts(reader.i64()?);
-        let checkpoint_date = reader.string()?;
-        let status = parse_status(reader.str()?)?;
-        let substatus = match reader.str()? {
-            "" => None,
-            name => Some(name.parse().map_err(StoreError::Corrupt)?),
-        };
-        checkpoints.push(Checkpoint {
-            leg,
-            time,
-            checkpoint_date,
-            status,
-            substatus,
-            detail: reader.string()?,
-            location: reader.string()?,
-            country_iso2: reader.string()?,
-            state: reader.string()?,
-            city: reader.string()?,
-            zip: reader.string()?,
-            raw_status: reader.string()?,
-            raw_time: reader.string()?,
-        });
-    }
-    if reader.at != bytes.len() {
-        return Err(corrupt(format!(
-            "{} bytes after the last checkpoint",
-            bytes.len() - reader.at
-        )));
-    }
-    Ok(checkpoints)
-}
-
-fn corrupt(what: String) -> StoreError {
-    StoreError::Corrupt(format!("checkpoint list: {what}"))
-}
-
-/// A cursor over a list; every read checks the bounds.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take<const N: usize>(&mut self) -> StoreResult<[u8; N]> {
-        let taken = self
-            .bytes
-            .get(self.at..self.at + N)
-            .and_then(|b| <[u8; N]>::try_from(b).ok())
-            .ok_or_else(|| corrupt("ends early".to_string()))?;
-        self.at += N;
-        Ok(taken)
-    }
-
-    fn byte(&mut self) -> StoreResult<u8> {
-        self.take::<1>().map(|[b]| b)
-    }
-
-    fn u32(&mut self) -> StoreResult<u32> {
-        self.take().map(u32::from_be_bytes)
-    }
-
-    fn i64(&mut self) -> StoreResult<i64> {
-        self.take().map(i64::from_be_bytes)
-    }
-
-    fn str(&mut self) -> StoreResult<&'a str> {
-        let len = self.u32()? as usize;
-        let text = self
-            .bytes
-            .get(self.at..)
-            .and_then(|rest| rest.get(..len))
-            .ok_or_else(|| corrupt(format!("a string of {len} bytes past the end")))?;
-        let text = std::str::from_utf8(text)
-            .map_err(|e| corrupt(format!("a string that is not UTF-8: {e}")))?;
-        self.at += len;
-        Ok(text)
-    }
-
-    fn string(&mut self) -> StoreResult<String> {
-        self.str().map(str::to_string)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! The lists here are written by the statements above in a real SQLite, so these tests
     //! check the SQL and the decoder against each other.
     use super::*;
     use chrono::{TimeZone, Utc};
-    use parceld_model::{DeliveryStatus, SubStatus};
+    use parceld_model::{Checkpoint, DeliveryStatus, Leg, SubStatus};
+    use parceld_store::StoreError;
     use rusqlite::Connection;
 
     const SCHEMA: &[&str] = &[

@@ -36,7 +36,7 @@ pub mod fuzzing {
     pub fn decode_checkpoint_list(
         bytes: &[u8],
     ) -> parceld_store::StoreResult<Vec<parceld_model::Checkpoint>> {
-        crate::checkpoint_list::decode(bytes)
+        parceld_store::checkpoint_list::decode(bytes)
     }
 }
 pub use store::{path_of_url, OpenOptions, SqliteStore, UrlError, URL_SCHEME};

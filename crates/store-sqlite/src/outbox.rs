@@ -9,10 +9,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use parceld_store::webhooks::new_delivery_id;
+use parceld_store::stored::webhook_version;
+use parceld_store::webhooks::{disabled_reason, new_delivery_id};
 use parceld_store::{
-    AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryInfo, StoreError,
-    WebhookEndpoint, WebhookVersion,
+    AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryInfo, WebhookEndpoint,
 };
 use serde_json::json;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
@@ -228,8 +228,7 @@ pub(crate) async fn claim(
                 endpoint_id: row.get("endpoint_id"),
                 url: row.get("url"),
                 secret: row.get("secret"),
-                version: WebhookVersion::parse(&version)
-                    .ok_or_else(|| StoreError::Corrupt(format!("webhook version `{version}`")))?,
+                version: webhook_version(&version)?,
             })
         })
         .collect()
@@ -343,35 +342,35 @@ pub(crate) async fn record(
     .bind(serde_json::Value::Array(health).to_string())
     .execute(&mut *tx)
     .await?;
+    // Endpoints failing since at least `disable_after` are disabled, with the reason recorded.
     let cutoff = ms(now - disable_after);
-    let disabled: Vec<String> = sqlx::query_scalar(
-        "UPDATE webhook_endpoints SET enabled = 0, updated_ms = ?2, \
-           disabled_reason = 'Disabled by parceld: every delivery failed since ' \
-             || strftime('%Y-%m-%dT%H:%M:%SZ', failing_since_ms / 1000, 'unixepoch') \
-             || ' (' || ?3 || ' or more). Fix the receiver, then set enabled to true; ' \
-             || 'pending deliveries are kept and sent then.' \
+    let failing: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT pk, failing_since_ms FROM webhook_endpoints \
          WHERE enabled = 1 AND failing_since_ms IS NOT NULL AND failing_since_ms <= ?1 \
-           AND pk IN (SELECT value FROM json_each(?4)) \
-         RETURNING id",
+           AND pk IN (SELECT value FROM json_each(?2))",
     )
     .bind(cutoff)
-    .bind(ms(now))
-    .bind(span(disable_after))
     .bind(serde_json::to_string(&failed_now).expect("integers serialise"))
     .fetch_all(&mut *tx)
     .await?;
+    let mut disabled = Vec::new();
+    if !failing.is_empty() {
+        let reasons: Vec<serde_json::Value> = failing
+            .iter()
+            .map(|(pk, since)| json!({"pk": pk, "reason": disabled_reason(from_ms(*since), disable_after)}))
+            .collect();
+        disabled = sqlx::query_scalar(
+            "UPDATE webhook_endpoints SET enabled = 0, updated_ms = ?2, \
+               disabled_reason = r.value ->> 'reason' \
+             FROM json_each(?1) AS r WHERE webhook_endpoints.pk = r.value ->> 'pk' RETURNING id",
+        )
+        .bind(serde_json::Value::Array(reasons).to_string())
+        .bind(ms(now))
+        .fetch_all(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(disabled)
-}
-
-/// A duration in words, in its largest whole unit: `5 days`, `36 hours`, `2 seconds`.
-fn span(duration: chrono::Duration) -> String {
-    let secs = duration.num_seconds().max(0);
-    let (n, unit) = [(86_400, "day"), (3600, "hour"), (60, "minute")]
-        .into_iter()
-        .find(|(size, _)| secs >= *size && secs % size == 0)
-        .map_or((secs, "second"), |(size, unit)| (secs / size, unit));
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Releases every delivery lease `owner` holds (graceful shutdown).
@@ -480,17 +479,4 @@ pub(crate) async fn redeliver(
     .await?
     .rows_affected()
         > 0)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn spans_read_naturally() {
-        let span = |secs| super::span(chrono::Duration::seconds(secs));
-        assert_eq!(span(5 * 86_400), "5 days");
-        assert_eq!(span(86_400), "1 day");
-        assert_eq!(span(36 * 3600), "36 hours");
-        assert_eq!(span(2), "2 seconds");
-        assert_eq!(span(90), "90 seconds");
-    }
 }

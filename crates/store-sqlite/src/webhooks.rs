@@ -3,10 +3,10 @@
 
 use chrono::Utc;
 use parceld_model::DeliveryStatus;
+use parceld_store::stored::webhook_version;
 use parceld_store::webhooks::new_endpoint_id;
 use parceld_store::{
-    AccountId, CreateWebhook, NewWebhook, StoreError, StoreResult, WebhookEndpoint, WebhookGauges,
-    WebhookPatch, WebhookVersion,
+    AccountId, CreateWebhook, NewWebhook, StoreResult, WebhookEndpoint, WebhookGauges, WebhookPatch,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
@@ -35,8 +35,7 @@ fn endpoint_from_row(row: &SqliteRow) -> Result<WebhookEndpoint> {
             .iter()
             .map(|s| parse_status(s))
             .collect::<StoreResult<_>>()?,
-        version: WebhookVersion::parse(&version)
-            .ok_or_else(|| StoreError::Corrupt(format!("webhook version `{version}`")))?,
+        version: webhook_version(&version)?,
         enabled: row.get("enabled"),
         secret: row.get("secret"),
         disabled_reason: row.get("disabled_reason"),

@@ -2,13 +2,19 @@
 //!
 //! The [`Store`] trait is the only way the rest of parceld touches persistent data: handlers, the
 //! engine and the CLI call its methods and never build SQL, so a backend is a crate of its own
-//! (`parceld-store-sqlite` today, PostgreSQL later) that implements the trait, and nothing above
+//! (`parceld-store-sqlite`, `parceld-store-postgres`) that implements the trait, and nothing above
 //! the store changes when one is added. This crate holds the trait, every type it speaks, API-key
-//! generation and hashing, and [`StoreError`]; it depends on no database library. Every method
+//! generation and hashing, and [`StoreError`]; it depends on no database library. What every
+//! backend needs alike is here too, written once: the checkpoint-list layout and its decoder
+//! ([`checkpoint_list`]), reading stored values back ([`stored`]), the error wrapper a backend's
+//! functions return ([`backend`]), and the texts and ids of webhooks ([`webhooks`]). Every method
 //! that handles many rows is expected to do it in a bounded number of statements, never one per
 //! row.
 
+pub mod backend;
+pub mod checkpoint_list;
 pub mod keys;
+pub mod stored;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod webhooks;

@@ -162,6 +162,27 @@ pub enum CreateWebhook {
     },
 }
 
+/// Why parceld disabled an endpoint itself: every delivery to it failed since `failing_since`,
+/// for at least `disable_after`. Every backend records this text, so the API shows the same.
+pub fn disabled_reason(failing_since: DateTime<Utc>, disable_after: chrono::Duration) -> String {
+    format!(
+        "Disabled by parceld: every delivery failed since {} ({} or more). Fix the receiver, \
+         then set enabled to true; pending deliveries are kept and sent then.",
+        failing_since.format("%Y-%m-%dT%H:%M:%SZ"),
+        span(disable_after)
+    )
+}
+
+/// A duration in words, in its largest whole unit: `5 days`, `36 hours`, `2 seconds`.
+fn span(duration: chrono::Duration) -> String {
+    let secs = duration.num_seconds().max(0);
+    let (n, unit) = [(86_400, "day"), (3600, "hour"), (60, "minute")]
+        .into_iter()
+        .find(|(size, _)| secs >= *size && secs % size == 0)
+        .map_or((secs, "second"), |(size, unit)| (secs / size, unit));
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 fn random_id(prefix: &str) -> String {
     let mut bytes = [0u8; 12];
     rand::thread_rng().fill_bytes(&mut bytes);
@@ -181,4 +202,32 @@ pub fn new_delivery_id() -> String {
 /// A new event id (`evt_…`): one per change, repeated by every delivery of it.
 pub fn new_event_id() -> String {
     random_id("evt")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn spans_read_naturally() {
+        let span = |secs| span(chrono::Duration::seconds(secs));
+        assert_eq!(span(5 * 86_400), "5 days");
+        assert_eq!(span(86_400), "1 day");
+        assert_eq!(span(36 * 3600), "36 hours");
+        assert_eq!(span(2), "2 seconds");
+        assert_eq!(span(90), "90 seconds");
+    }
+
+    #[test]
+    fn the_disabled_reason_says_since_when_and_how_long() {
+        let since = Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).unwrap();
+        let reason = disabled_reason(since, chrono::Duration::days(5));
+        assert!(
+            reason.starts_with(
+                "Disabled by parceld: every delivery failed since 2026-03-04T05:06:07Z (5 days or more)."
+            ),
+            "{reason}"
+        );
+    }
 }
