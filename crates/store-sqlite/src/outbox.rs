@@ -10,10 +10,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use parceld_store::stored::webhook_version;
-use parceld_store::webhooks::{disabled_reason, new_delivery_id};
-use parceld_store::{
-    AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryInfo, WebhookEndpoint,
-};
+use parceld_store::webhooks::{disabled_reason, endpoint_health, new_delivery_id};
+use parceld_store::{AttemptInfo, AttemptRecord, ClaimedDelivery, DeliveryInfo, WebhookEndpoint};
 use serde_json::json;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
@@ -285,12 +283,8 @@ pub(crate) async fn record(
     let updates: Vec<serde_json::Value> = attempts
         .iter()
         .map(|a| {
-            let (state, next) = match a.outcome {
-                AttemptOutcome::Delivered => ("delivered", None),
-                AttemptOutcome::Retry { at } => ("pending", Some(ms(at))),
-                AttemptOutcome::GiveUp => ("failed", None),
-            };
-            json!({"pk": a.delivery_pk, "state": state, "next": next, "payload": a.payload,
+            json!({"pk": a.delivery_pk, "state": a.outcome.state(),
+                   "next": a.outcome.next_attempt().map(ms), "payload": a.payload,
                    "at": ms(a.attempted_at)})
         })
         .collect();
@@ -312,26 +306,17 @@ pub(crate) async fn record(
     .await?;
 
     // Endpoint health: the earliest failure of this batch starts a failing run; any success ends it.
-    let mut health: HashMap<i64, (bool, i64)> = HashMap::new();
-    for a in &attempts {
-        let entry = health
-            .entry(a.endpoint_pk)
-            .or_insert((false, ms(a.attempted_at)));
-        if a.outcome == AttemptOutcome::Delivered {
-            entry.0 = true;
-        }
-        entry.1 = entry.1.min(ms(a.attempted_at));
-    }
+    let health = endpoint_health(attempts.iter().copied());
     // Only endpoints that failed just now can be disabled: a failure is what shows an endpoint
     // is still down.
     let failed_now: Vec<i64> = health
         .iter()
-        .filter(|(_, (ok, _))| !ok)
-        .map(|(pk, _)| *pk)
+        .filter(|h| !h.succeeded)
+        .map(|h| h.endpoint_pk)
         .collect();
     let health: Vec<serde_json::Value> = health
         .into_iter()
-        .map(|(pk, (ok, first))| json!({"pk": pk, "ok": ok, "first": first}))
+        .map(|h| json!({"pk": h.endpoint_pk, "ok": h.succeeded, "first": ms(h.first_attempt)}))
         .collect();
     sqlx::query(
         "UPDATE webhook_endpoints SET failing_since_ms = CASE \

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use parceld_model::{DeliveryStatus, TrackingId};
-use parceld_store::webhooks::new_event_id;
+use parceld_store::refresh::{change_of, Before};
 use parceld_store::{
     ApplyReport, ClaimOne, ClaimedTracking, RefreshUpdate, StoreError, TrackingChange,
 };
@@ -134,18 +134,18 @@ pub(crate) async fn apply_refresh(
     .bind(serde_json::to_string(&pks).expect("integers serialise"))
     .fetch_all(&mut *tx)
     .await?;
-    struct Before {
+    struct Held {
         id: Vec<u8>,
         account_id: i64,
         status: String,
         substatus: Option<String>,
     }
-    let before: HashMap<i64, Before> = held
+    let before: HashMap<i64, Held> = held
         .iter()
         .map(|row| {
             (
                 row.get("pk"),
-                Before {
+                Held {
                     id: row.get("id"),
                     account_id: row.get("account_id"),
                     status: row.get("delivery_status"),
@@ -206,21 +206,16 @@ pub(crate) async fn apply_refresh(
     let mut states = Vec::with_capacity(updates.len());
     for u in &updates {
         let was = &before[&u.pk];
+        let was = Before {
+            id: &was.id,
+            account_id: was.account_id,
+            delivery_status: &was.status,
+            substatus: was.substatus.as_deref(),
+        };
         let added = new_checkpoints.get(&u.pk).copied().unwrap_or(0);
-        let status_changed = was.status != u.delivery_status.as_str()
-            || was.substatus.as_deref() != u.substatus.map(|s| s.as_str());
-        let changed = added > 0 || status_changed;
-        if changed {
-            changes.push(TrackingChange {
-                event_id: new_event_id(),
-                tracking_pk: u.pk,
-                tracking_id: tracking_id(&was.id)?,
-                account_id: was.account_id,
-                delivery_status: u.delivery_status,
-                substatus: u.substatus,
-                new_checkpoints: added,
-            });
-        }
+        let change = change_of(u, was, added)?;
+        let changed = change.is_some();
+        changes.extend(change);
         states.push(json!({
             "pk": u.pk,
             "changed": changed,

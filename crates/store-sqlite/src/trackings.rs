@@ -6,10 +6,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::Utc;
-use parceld_model::{DeliveryStatus, ShipmentInfo, Tracking, TrackingFields, TrackingId};
+use parceld_model::{DeliveryStatus, Tracking, TrackingFields, TrackingId};
 use parceld_store::{
     AccountId, CreateOutcome, Entity, NewTracking, NumberKey, Page, RetrackOutcome, StoreError,
-    TrackingFilter, TrackingPatch,
+    TrackingFilter, TrackingPatch, RETRACKED_STATUS_INFO,
 };
 use rusqlite::types::Value;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
@@ -84,33 +84,8 @@ pub(crate) async fn create(
     Ok(prepared
         .into_iter()
         .map(|(id, _, new)| {
-            if created_ids.contains(&id.to_bytes()[..]) {
-                CreateOutcome::Created(Box::new(Tracking {
-                    id,
-                    tracking_number: new.tracking_number,
-                    courier_code: new.courier_code,
-                    courier_detected: new.courier_detected,
-                    fields: new.fields,
-                    shipment: ShipmentInfo::default(),
-                    delivery_status: DeliveryStatus::Pending,
-                    substatus: None,
-                    status_info: new.status_info,
-                    latest_event: None,
-                    latest_checkpoint_time: None,
-                    archived: false,
-                    created_at,
-                    updated_at: created_at,
-                    last_checked_at: None,
-                    next_check_at: Some(created_at),
-                    check_error: None,
-                    checkpoints: Vec::new(),
-                }))
-            } else {
-                CreateOutcome::AlreadyExists {
-                    tracking_number: new.tracking_number,
-                    courier_code: new.courier_code,
-                }
-            }
+            let created = created_ids.contains(&id.to_bytes()[..]);
+            new.outcome(id, created_at, created)
         })
         .collect())
 }
@@ -328,10 +303,10 @@ pub(crate) async fn retrack(
     let now = Utc::now().timestamp();
     let pk: Option<i64> = sqlx::query_scalar(
         "UPDATE trackings SET delivery_status = 'pending', substatus = NULL, \
-         status_info = 'Retrack requested; waiting for the courier.', next_check_at = ?, \
-         updated_at = ? \
+         status_info = ?, next_check_at = ?, updated_at = ? \
          WHERE id = ? AND account_id = ? AND delivery_status = 'expired' RETURNING pk",
     )
+    .bind(RETRACKED_STATUS_INFO)
     .bind(now)
     .bind(now)
     .bind(id.to_bytes().to_vec())

@@ -6,7 +6,7 @@
 //! the store changes when one is added. This crate holds the trait, every type it speaks, API-key
 //! generation and hashing, and [`StoreError`]; it depends on no database library. What every
 //! backend needs alike is here too, written once: the checkpoint-list layout and its decoder
-//! ([`checkpoint_list`]), reading stored values back ([`stored`]), the error wrapper a backend's
+//! ([`checkpoint_list`]), reading stored values back ([`stored`]), what a refresh changed ([`refresh`]), the error wrapper a backend's
 //! functions return ([`backend`]), and the texts and ids of webhooks ([`webhooks`]). Every method
 //! that handles many rows is expected to do it in a bounded number of statements, never one per
 //! row.
@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod checkpoint_list;
 pub mod keys;
+pub mod refresh;
 pub mod stored;
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -82,6 +83,49 @@ pub struct NewTracking {
     pub fields: TrackingFields,
     pub status_info: Option<String>,
 }
+
+impl NewTracking {
+    /// The tracking a backend has just stored from this: pending, due for a check at once,
+    /// created and updated `at` (in the precision the backend keeps), with no checkpoints.
+    pub fn stored(self, id: TrackingId, at: DateTime<Utc>) -> Tracking {
+        Tracking {
+            id,
+            tracking_number: self.tracking_number,
+            courier_code: self.courier_code,
+            courier_detected: self.courier_detected,
+            fields: self.fields,
+            shipment: ShipmentInfo::default(),
+            delivery_status: DeliveryStatus::Pending,
+            substatus: None,
+            status_info: self.status_info,
+            latest_event: None,
+            latest_checkpoint_time: None,
+            archived: false,
+            created_at: at,
+            updated_at: at,
+            last_checked_at: None,
+            next_check_at: Some(at),
+            check_error: None,
+            checkpoints: Vec::new(),
+        }
+    }
+
+    /// The outcome of creating this: `Created` when the backend stored it under `id` (`at`),
+    /// `AlreadyExists` when the account already had its number and courier.
+    pub fn outcome(self, id: TrackingId, at: DateTime<Utc>, created: bool) -> CreateOutcome {
+        if created {
+            CreateOutcome::Created(Box::new(self.stored(id, at)))
+        } else {
+            CreateOutcome::AlreadyExists {
+                tracking_number: self.tracking_number,
+                courier_code: self.courier_code,
+            }
+        }
+    }
+}
+
+/// The `status_info` of a tracking retracked ([`Store::retrack`]) until the carrier answers.
+pub const RETRACKED_STATUS_INFO: &str = "Retrack requested; waiting for the courier.";
 
 /// Per-item outcome of a (batch) create, in input order.
 #[derive(Debug, Clone)]

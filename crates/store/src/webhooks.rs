@@ -109,6 +109,60 @@ pub enum AttemptOutcome {
     GiveUp,
 }
 
+impl AttemptOutcome {
+    /// The delivery's state after this outcome: `delivered`, `pending` (to retry) or `failed`.
+    pub fn state(self) -> &'static str {
+        match self {
+            AttemptOutcome::Delivered => "delivered",
+            AttemptOutcome::Retry { .. } => "pending",
+            AttemptOutcome::GiveUp => "failed",
+        }
+    }
+
+    /// When the delivery is due again: only a retry is.
+    pub fn next_attempt(self) -> Option<DateTime<Utc>> {
+        match self {
+            AttemptOutcome::Retry { at } => Some(at),
+            AttemptOutcome::Delivered | AttemptOutcome::GiveUp => None,
+        }
+    }
+}
+
+/// What a batch of attempts says about one endpoint's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointHealth {
+    pub endpoint_pk: i64,
+    /// Some delivery of the batch succeeded: a failing run, if any, is over.
+    pub succeeded: bool,
+    /// The batch's earliest attempt: where a failing run starts if none has.
+    pub first_attempt: DateTime<Utc>,
+}
+
+/// The health of every endpoint a batch of attempts went to, in the order first seen.
+pub fn endpoint_health<'a>(
+    attempts: impl IntoIterator<Item = &'a AttemptRecord>,
+) -> Vec<EndpointHealth> {
+    let mut health: Vec<EndpointHealth> = Vec::new();
+    for attempt in attempts {
+        let succeeded = attempt.outcome == AttemptOutcome::Delivered;
+        match health
+            .iter_mut()
+            .find(|h| h.endpoint_pk == attempt.endpoint_pk)
+        {
+            Some(known) => {
+                known.succeeded |= succeeded;
+                known.first_attempt = known.first_attempt.min(attempt.attempted_at);
+            }
+            None => health.push(EndpointHealth {
+                endpoint_pk: attempt.endpoint_pk,
+                succeeded,
+                first_attempt: attempt.attempted_at,
+            }),
+        }
+    }
+    health
+}
+
 /// One attempt to record.
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
@@ -217,6 +271,47 @@ mod tests {
         assert_eq!(span(36 * 3600), "36 hours");
         assert_eq!(span(2), "2 seconds");
         assert_eq!(span(90), "90 seconds");
+    }
+
+    #[test]
+    fn health_is_per_endpoint_from_its_earliest_attempt_and_any_success() {
+        let at = |secs| Utc.timestamp_opt(secs, 0).unwrap();
+        let attempt = |endpoint_pk, secs, outcome| AttemptRecord {
+            delivery_pk: 1,
+            endpoint_pk,
+            attempted_at: at(secs),
+            http_status: None,
+            latency_ms: 1,
+            error: None,
+            response_snippet: None,
+            outcome,
+            payload: None,
+        };
+        let retry = AttemptOutcome::Retry { at: at(100) };
+        let health = endpoint_health(&[
+            attempt(7, 50, retry),
+            attempt(8, 40, AttemptOutcome::GiveUp),
+            attempt(7, 30, AttemptOutcome::Delivered),
+            attempt(8, 60, retry),
+        ]);
+        assert_eq!(
+            health,
+            [
+                EndpointHealth {
+                    endpoint_pk: 7,
+                    succeeded: true,
+                    first_attempt: at(30)
+                },
+                EndpointHealth {
+                    endpoint_pk: 8,
+                    succeeded: false,
+                    first_attempt: at(40)
+                },
+            ]
+        );
+        assert_eq!(retry.state(), "pending");
+        assert_eq!(retry.next_attempt(), Some(at(100)));
+        assert_eq!(AttemptOutcome::GiveUp.next_attempt(), None);
     }
 
     #[test]

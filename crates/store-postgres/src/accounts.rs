@@ -1,0 +1,241 @@
+//! Accounts and API keys in PostgreSQL.
+//!
+//! A key check is one indexed statement, and nothing is remembered between checks: the SQLite
+//! backend remembers valid checks and forgets them when a stamp file beside its database changes,
+//! which works for processes on one machine only. Here every node asks the database, so a key
+//! deleted or an account disabled from any node (or `parceld key delete` anywhere) is refused by
+//! every node on its next request.
+
+use chrono::{DateTime, Utc};
+use parceld_model::RateLimits;
+use parceld_store::backend::BackendResult as Result;
+use parceld_store::stored::parse_json;
+use parceld_store::{keys, Account, ApiKeyInfo, Entity, KeyCheck, NewApiKey, StoreError};
+use sqlx::{FromRow, PgConnection, PgPool};
+
+use crate::rows::seconds;
+
+/// The advisory lock `bootstrap` holds (for its transaction), so that nodes starting together
+/// on an empty database create one first account, not one each or a conflict.
+const BOOTSTRAP_LOCK: i64 = 0x7061_7263_656c_6401; // "parceld" and 1
+
+const ACCOUNT_COLUMNS: &str = "id, name, disabled, created_at, rate_limits::text AS rate_limits";
+
+#[derive(FromRow)]
+struct AccountRow {
+    id: i64,
+    name: String,
+    disabled: bool,
+    created_at: DateTime<Utc>,
+    rate_limits: String,
+}
+
+impl AccountRow {
+    fn read(self) -> Result<Account> {
+        Ok(Account {
+            rate_limits: parse_json(&self.rate_limits, "rate_limits")?,
+            id: self.id,
+            name: self.name,
+            disabled: self.disabled,
+            created_at: self.created_at,
+        })
+    }
+}
+
+pub(crate) async fn bootstrap(pool: &PgPool, name: &str) -> Result<Option<NewApiKey>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(BOOTSTRAP_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let existing: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts)")
+        .fetch_one(&mut *tx)
+        .await?;
+    if existing {
+        return Ok(None);
+    }
+    let account = insert_account(&mut tx, name).await?;
+    let key = insert_key(&mut tx, &account.name).await?;
+    tx.commit().await?;
+    Ok(key)
+}
+
+pub(crate) async fn create(pool: &PgPool, name: &str) -> Result<Account> {
+    let mut conn = pool.acquire().await?;
+    insert_account(&mut conn, name).await
+}
+
+pub(crate) async fn all(pool: &PgPool) -> Result<Vec<Account>> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id");
+    let rows: Vec<AccountRow> = sqlx::query_as(&sql).fetch_all(pool).await?;
+    rows.into_iter().map(AccountRow::read).collect()
+}
+
+pub(crate) async fn set_disabled(pool: &PgPool, name: &str, disabled: bool) -> Result<Account> {
+    let sql =
+        format!("UPDATE accounts SET disabled = $1 WHERE name = $2 RETURNING {ACCOUNT_COLUMNS}");
+    let row: Option<AccountRow> = sqlx::query_as(&sql)
+        .bind(disabled)
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    found(row)
+}
+
+pub(crate) async fn set_rate_limits(
+    pool: &PgPool,
+    name: &str,
+    limits: &RateLimits,
+) -> Result<Account> {
+    let sql = format!(
+        "UPDATE accounts SET rate_limits = $1::jsonb WHERE name = $2 RETURNING {ACCOUNT_COLUMNS}"
+    );
+    let row: Option<AccountRow> = sqlx::query_as(&sql)
+        .bind(serde_json::to_string(limits).expect("limits serialise"))
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    found(row)
+}
+
+/// The account an update returned, or `NotFound` when no account has that name.
+fn found(row: Option<AccountRow>) -> Result<Account> {
+    row.ok_or(StoreError::NotFound(Entity::Account))?.read()
+}
+
+pub(crate) async fn create_key(pool: &PgPool, account_name: &str) -> Result<NewApiKey> {
+    let mut conn = pool.acquire().await?;
+    insert_key(&mut conn, account_name)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(Entity::Account).into())
+}
+
+/// A key as `key list` shows it.
+#[derive(FromRow)]
+struct KeyInfoRow {
+    id: String,
+    account_id: i64,
+    account_name: String,
+    created_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+impl From<KeyInfoRow> for ApiKeyInfo {
+    fn from(key: KeyInfoRow) -> Self {
+        ApiKeyInfo {
+            id: key.id,
+            account_id: key.account_id,
+            account_name: key.account_name,
+            created_at: key.created_at,
+            deleted_at: key.deleted_at,
+        }
+    }
+}
+
+pub(crate) async fn list_keys(pool: &PgPool) -> Result<Vec<ApiKeyInfo>> {
+    let rows: Vec<KeyInfoRow> = sqlx::query_as(
+        "SELECT k.id, k.account_id, a.name AS account_name, k.created_at, k.deleted_at \
+         FROM api_keys k JOIN accounts a ON a.id = k.account_id ORDER BY k.created_at, k.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(ApiKeyInfo::from).collect())
+}
+
+pub(crate) async fn delete_key(pool: &PgPool, key_id: &str) -> Result<bool> {
+    let changed =
+        sqlx::query("UPDATE api_keys SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+            .bind(seconds(Utc::now()))
+            .bind(key_id)
+            .execute(pool)
+            .await?
+            .rows_affected();
+    Ok(changed > 0)
+}
+
+#[derive(FromRow)]
+struct KeyRow {
+    hash: Vec<u8>,
+    deleted: bool,
+    #[sqlx(flatten)]
+    account: AccountRow,
+}
+
+pub(crate) async fn check_key(pool: &PgPool, presented: &str) -> Result<KeyCheck> {
+    let Some(lookup) = keys::lookup_part(presented) else {
+        return Ok(KeyCheck::Invalid);
+    };
+    // The look-up part is unique per account, not across accounts: a key is found by its hash
+    // among the (in practice one) keys that share it.
+    let rows: Vec<KeyRow> = sqlx::query_as(
+        "SELECT k.hash, k.deleted_at IS NOT NULL AS deleted, a.id, a.name, a.disabled, \
+         a.created_at, a.rate_limits::text AS rate_limits \
+         FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.lookup = $1",
+    )
+    .bind(lookup)
+    .fetch_all(pool)
+    .await?;
+    let Some(key) = rows
+        .into_iter()
+        .find(|row| keys::matches(presented, &row.hash))
+    else {
+        return Ok(KeyCheck::Invalid);
+    };
+    if key.deleted {
+        return Ok(KeyCheck::Deleted);
+    }
+    Ok(KeyCheck::Valid(key.account.read()?))
+}
+
+/// Inserts a new key for the account named `account_name`; `None` when there is no such
+/// account. One statement.
+async fn insert_key(conn: &mut PgConnection, account_name: &str) -> Result<Option<NewApiKey>> {
+    let key = keys::generate_key();
+    let id = keys::generate_key_id();
+    let now = seconds(Utc::now());
+    let lookup = keys::lookup_part(&key).expect("generated keys are well formed");
+    let account_id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO api_keys (account_id, id, lookup, hash, created_at) \
+         SELECT id, $2, $3, $4, $5 FROM accounts WHERE name = $1 RETURNING account_id",
+    )
+    .bind(account_name)
+    .bind(&id)
+    .bind(lookup)
+    .bind(keys::hash_key(&key).to_vec())
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(account_id.map(|account_id| NewApiKey {
+        info: ApiKeyInfo {
+            id,
+            account_id,
+            account_name: account_name.to_string(),
+            created_at: now,
+            deleted_at: None,
+        },
+        key,
+    }))
+}
+
+async fn insert_account(conn: &mut PgConnection, name: &str) -> Result<Account> {
+    let now = seconds(Utc::now());
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO accounts (name, created_at) VALUES ($1, $2) \
+         ON CONFLICT (name) DO NOTHING RETURNING id",
+    )
+    .bind(name)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(id) = id else {
+        let taken = format!("an account named `{name}` already exists");
+        return Err(StoreError::Conflict(Entity::Account, taken).into());
+    };
+    Ok(Account {
+        id,
+        name: name.to_string(),
+        disabled: false,
+        created_at: now,
+        rate_limits: RateLimits::default(),
+    })
+}

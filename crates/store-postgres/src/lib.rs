@@ -1,0 +1,33 @@
+//! parceld's PostgreSQL backend: [`PostgresStore`] implements `parceld_store::Store` on one
+//! PostgreSQL database that any number of parceld nodes share.
+//!
+//! It keeps the same data as the SQLite backend and answers every call the same way (both pass
+//! `parceld-store-conformance`), but it is written for a database server many processes use at
+//! once: claims of trackings take `FOR UPDATE SKIP LOCKED` so two nodes never wait on or take
+//! each other's rows, and a lease makes a dead node's claims come back; batches go in as arrays
+//! (`UNNEST`), one statement per batch whatever its size; migrations run under an advisory lock,
+//! so nodes starting together migrate once; every table carries its account (see
+//! `migrations/postgres/0001_init.sql`).
+//!
+//! Modules by job, each importing only those below it so that no two import each other: `rows`
+//! (the row types and reading them back) and `checkpoint_list` (the SQL that writes each
+//! tracking's checkpoint list) at the bottom; `accounts`, `trackings` (with the list queries of
+//! `listing`), `refresh` (claims and applying results, which writes the outbox through
+//! `outbox`), `webhooks` (endpoints) and `outbox` (deliveries, attempts); `store` on top, which
+//! opens the pool, migrates, and implements the trait by handing each call to one of them.
+
+mod accounts;
+mod checkpoint_list;
+mod listing;
+mod outbox;
+mod refresh;
+mod rows;
+mod store;
+#[cfg(feature = "test-support")]
+pub mod test_database;
+#[cfg(feature = "test-support")]
+mod test_support;
+mod trackings;
+mod webhooks;
+
+pub use store::{is_postgres_url, redacted, PostgresStore, DEFAULT_MAX_CONNECTIONS, URL_SCHEMES};

@@ -1,0 +1,216 @@
+//! [`PostgresStore`]: a connection pool to one PostgreSQL database, its migrations (embedded, run
+//! under an advisory lock on open), and the `Store` implementation, which hands each call to
+//! the module of its job.
+//!
+//! Statements are prepared once per connection: sqlx keeps each connection's prepared
+//! statements and reuses them by their text, and every statement here has a fixed text (values
+//! are bound, lists go in as arrays), the list queries one text per combination of filters.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use parceld_model::{DeliveryStatus, RateLimits, Tracking, TrackingId};
+use parceld_store::backend::BackendResult as Result;
+use parceld_store::{
+    Account, AccountId, ApiKeyInfo, ApplyReport, AttemptRecord, ClaimOne, ClaimedDelivery,
+    ClaimedTracking, CreateOutcome, CreateWebhook, DeliveryInfo, KeyCheck, NewApiKey, NewTracking,
+    NewWebhook, NumberKey, Page, RefreshUpdate, RetrackOutcome, Store, StoreResult, TrackingChange,
+    TrackingFilter, TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+
+use crate::outbox::{Disabling, Event};
+use crate::rows::Lease;
+use crate::trackings::ByKeys;
+use crate::webhooks::ById;
+use crate::{accounts, listing, outbox, refresh, trackings, webhooks};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The URL schemes of PostgreSQL databases: `postgres://USER@HOST:PORT/DATABASE` (or
+/// `postgresql://…`), with any of libpq's parameters (`?sslmode=require`, …).
+pub const URL_SCHEMES: [&str; 2] = ["postgres", "postgresql"];
+
+/// Connections a node keeps at most when `database.max_connections` is not set. Every request
+/// and every refresh or webhook batch holds one for the length of one statement or transaction;
+/// a node rarely needs more than a few, and N nodes need N times this below the server's own
+/// `max_connections` (100 by default).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.split_once("://")
+        .is_some_and(|(scheme, _)| URL_SCHEMES.contains(&scheme))
+}
+
+/// `url` without its password, for messages and logs.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The PostgreSQL store.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database `url` names (which must exist) with at most `max_connections`
+    /// connections, and brings its schema up to date. Nodes opening one database at the same
+    /// time migrate it once: sqlx's migrator holds a PostgreSQL advisory lock while it runs, so
+    /// the others wait for it and then find nothing left to do.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        Ok(Self::open(url, max_connections).await?)
+    }
+
+    async fn open(url: &str, max_connections: u32) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)?.application_name("parceld");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        let store = PostgresStore { pool };
+        MIGRATOR.run(&store.pool).await?;
+        Ok(store)
+    }
+
+    /// The connection pool, for the benchmark that looks at tables directly.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// The database itself: whether it answers, and its schema.
+mod schema {
+    use super::{Result, MIGRATOR};
+    use sqlx::PgPool;
+
+    /// Whether the database answers (for `/readyz`).
+    pub(super) async fn ping(pool: &PgPool) -> Result<()> {
+        sqlx::query("SELECT 1").execute(pool).await?;
+        Ok(())
+    }
+
+    /// Brings the schema up to date (under the migrator's advisory lock); the number of
+    /// migrations the schema has.
+    pub(super) async fn migrate(pool: &PgPool) -> Result<usize> {
+        MIGRATOR.run(pool).await?;
+        Ok(MIGRATOR.iter().count())
+    }
+}
+
+/// Implements `Store` for [`PostgresStore`] from a table of `fn method(parameters) -> output
+/// => call;`, where the call names the pool `$pool` and returns a future of a
+/// `BackendResult<output>`. The table is the whole implementation: each call is a function of
+/// the module of that job, which does its work in SQL of its own.
+macro_rules! store_calls {
+    ($pool:ident; $(fn $method:ident($($arg:ident: $ty:ty),*) -> $output:ty => $call:expr;)+) => {
+        #[async_trait]
+        impl Store for PostgresStore {
+            $(
+                async fn $method(&self, $($arg: $ty),*) -> StoreResult<$output> {
+                    let $pool = &self.pool;
+                    Ok($call.await?)
+                }
+            )+
+        }
+    };
+}
+
+store_calls! { pool;
+    fn ping() -> () => schema::ping(pool);
+    fn migrate() -> usize => schema::migrate(pool);
+    fn bootstrap(name: &str) -> Option<NewApiKey> => accounts::bootstrap(pool, name);
+    fn create_account(name: &str) -> Account => accounts::create(pool, name);
+    fn accounts() -> Vec<Account> => accounts::all(pool);
+    fn set_account_disabled(name: &str, disabled: bool) -> Account => accounts::set_disabled(pool, name, disabled);
+    fn set_account_rate_limits(name: &str, limits: &RateLimits) -> Account => accounts::set_rate_limits(pool, name, limits);
+    fn create_api_key(account_name: &str) -> NewApiKey => accounts::create_key(pool, account_name);
+    fn api_keys() -> Vec<ApiKeyInfo> => accounts::list_keys(pool);
+    fn delete_api_key(key_id: &str) -> bool => accounts::delete_key(pool, key_id);
+    fn check_api_key(presented: &str) -> KeyCheck => accounts::check_key(pool, presented);
+
+    fn create_trackings(account: AccountId, new: Vec<NewTracking>) -> Vec<CreateOutcome> => trackings::create(pool, account, new);
+    fn list_trackings(account: AccountId, filter: &TrackingFilter, page: Page) -> Vec<Tracking> =>
+        trackings::read(pool, listing::page_query(account, filter, page));
+    fn list_trackings_in_chunks(account: AccountId, filter: &TrackingFilter, page: Page, chunk: usize, chunks: mpsc::Sender<Vec<Tracking>>) -> () =>
+        trackings::read_in_chunks(pool, listing::page_query(account, filter, page), chunk, chunks);
+    fn tracking(account: AccountId, id: &TrackingId) -> Option<Tracking> => trackings::one(pool, account, id);
+    fn update_tracking(account: AccountId, id: &TrackingId, patch: &TrackingPatch) -> Option<Tracking> => trackings::update(pool, account, id, patch);
+    fn delete_tracking(account: AccountId, id: &TrackingId) -> Option<Tracking> => trackings::delete(pool, account, id);
+    fn count_by_status(account: AccountId, filter: &TrackingFilter) -> Vec<(DeliveryStatus, u64)> =>
+        trackings::counts(pool, listing::count_query(account, filter));
+    fn archive_many(account: AccountId, keys: &[NumberKey]) -> Vec<NumberKey> => trackings::by_keys(pool, account, keys, ByKeys::Archive);
+    fn delete_many(account: AccountId, keys: &[NumberKey]) -> Vec<NumberKey> => trackings::by_keys(pool, account, keys, ByKeys::Delete);
+    fn delete_finished_trackings(status: DeliveryStatus, unchanged_before: DateTime<Utc>, limit: u32) -> u64 =>
+        trackings::delete_finished(pool, status, unchanged_before, limit);
+    fn retrack(account: AccountId, id: &TrackingId) -> RetrackOutcome => trackings::retrack(pool, account, id);
+    fn trackings_by_pk(pks: &[i64]) -> Vec<(i64, Tracking)> => trackings::by_pk(pool, pks);
+
+    fn claim_due(owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize, courier_code: &str) -> Vec<ClaimedTracking> =>
+        refresh::claim_due(pool, Lease::of_trackings(owner, now, lease_until), limit, courier_code);
+    fn apply_refresh(owner: &str, updates: Vec<RefreshUpdate>) -> ApplyReport => refresh::apply(pool, owner, updates);
+    fn claim_tracking(account: AccountId, id: &TrackingId, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> ClaimOne =>
+        refresh::claim_one(pool, account, id, Lease::of_trackings(owner, now, lease_until));
+    fn release_claims(owner: &str) -> u64 => refresh::release(pool, owner);
+    fn changes_of(tracking_pk: i64) -> Vec<TrackingChange> => refresh::changes_of(pool, tracking_pk);
+
+    fn create_webhook(account: AccountId, new: &NewWebhook, max: usize) -> CreateWebhook => webhooks::create(pool, account, new, max);
+    fn webhooks(account: Option<AccountId>) -> Vec<WebhookEndpoint> => webhooks::list(pool, account);
+    fn webhook(account: Option<AccountId>, id: &str) -> Option<WebhookEndpoint> => webhooks::by_id(pool, account, id, ById::Read);
+    fn update_webhook(account: Option<AccountId>, id: &str, patch: &WebhookPatch) -> Option<WebhookEndpoint> =>
+        webhooks::update(pool, account, id, patch);
+    fn delete_webhook(account: Option<AccountId>, id: &str) -> Option<WebhookEndpoint> => webhooks::by_id(pool, account, id, ById::Delete);
+    fn webhook_gauges() -> WebhookGauges => webhooks::gauges(pool);
+
+    fn insert_delivery(endpoint: &WebhookEndpoint, event: &str, event_id: &str, payload: Option<&str>, due: bool) -> (i64, String) =>
+        outbox::insert(pool, endpoint, Event { name: event, id: event_id, payload }, due);
+    fn claim_deliveries(owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize, per_endpoint: usize) -> Vec<ClaimedDelivery> =>
+        outbox::claim(pool, Lease::of_deliveries(owner, now, lease_until), limit, per_endpoint);
+    fn record_attempts(owner: &str, attempts: &[AttemptRecord], disable_after: chrono::Duration, now: DateTime<Utc>) -> Vec<String> =>
+        outbox::record(pool, owner, attempts, Disabling { after: disable_after, now });
+    fn release_deliveries(owner: &str) -> u64 => outbox::release(pool, owner);
+    fn prune_deliveries(before: DateTime<Utc>) -> u64 => outbox::prune(pool, before);
+    fn deliveries(endpoint_pk: i64, limit: u32, delivery_id: Option<&str>) -> Vec<DeliveryInfo> => outbox::log(pool, endpoint_pk, delivery_id, limit);
+    fn redeliver(endpoint_pk: i64, delivery_id: &str) -> bool => outbox::redeliver(pool, endpoint_pk, delivery_id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_urls_are_told_apart_and_their_passwords_kept_out_of_messages() {
+        assert!(is_postgres_url("postgres://parceld@db/parceld"));
+        assert!(is_postgres_url("postgresql://db/parceld?sslmode=require"));
+        assert!(!is_postgres_url("sqlite://data/parceld.db"));
+        assert!(!is_postgres_url("postgres"));
+        assert_eq!(
+            redacted("postgres://parceld:s3cr3t@db.internal:5432/parceld"),
+            "postgres://parceld:***@db.internal:5432/parceld"
+        );
+        assert_eq!(
+            redacted("postgres://parceld@db/parceld"),
+            "postgres://parceld@db/parceld"
+        );
+        assert_eq!(
+            redacted("postgresql://u:p@a@host/db"),
+            "postgresql://u:***@host/db"
+        );
+    }
+}
