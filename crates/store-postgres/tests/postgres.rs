@@ -1,0 +1,177 @@
+//! What the PostgreSQL backend promises beyond the shared contract: nodes starting together
+//! migrate once, nodes claiming together never take the same tracking, every key of the schema
+//! carries the account, and checkpoint lists written by its SQL read back exactly. Each test on
+//! a database of its own; skipped, saying why, without a server (unless required).
+
+use std::collections::HashSet;
+
+use chrono::{Duration, TimeZone, Utc};
+use parceld_model::{Checkpoint, DeliveryStatus, Leg, SubStatus};
+use parceld_store::Store;
+use parceld_store_conformance::{account_with, checkpoint_at, numbered, update};
+use parceld_store_postgres::test_database::{available, TestDatabase};
+use parceld_store_postgres::PostgresStore;
+
+async fn fresh() -> (TestDatabase, PostgresStore) {
+    let database = TestDatabase::create().await;
+    let store = PostgresStore::connect(database.url(), 4).await.unwrap();
+    (database, store)
+}
+
+#[tokio::test]
+async fn nodes_opening_one_empty_database_together_migrate_it_once() {
+    if !available() {
+        return;
+    }
+    let database = TestDatabase::create().await;
+    let opening = (0..4).map(|_| PostgresStore::connect(database.url(), 2));
+    let stores: Vec<PostgresStore> = futures_util::future::try_join_all(opening).await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(stores[0].pool())
+        .await
+        .unwrap();
+    let known = stores[0].migrate().await.unwrap();
+    assert_eq!(applied, known as i64, "each migration applied once");
+    for store in &stores {
+        store.ping().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn nodes_claiming_together_never_take_the_same_tracking() {
+    if !available() {
+        return;
+    }
+    let (database, first) = fresh().await;
+    let second = PostgresStore::connect(database.url(), 4).await.unwrap();
+    numbered(&first, 300).await;
+    let now = Utc::now() + Duration::seconds(1);
+    let lease = now + Duration::minutes(5);
+    let claim_all = |store: PostgresStore, owner: &'static str| async move {
+        let mut pks = Vec::new();
+        loop {
+            let claimed = store
+                .claim_due(owner, now, lease, 7, "sandbox")
+                .await
+                .unwrap();
+            if claimed.is_empty() {
+                return pks;
+            }
+            pks.extend(claimed.into_iter().map(|c| c.pk));
+        }
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(claim_all(first.clone(), "node-a")),
+        tokio::spawn(claim_all(second, "node-b")),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let all: HashSet<i64> = a.iter().chain(&b).copied().collect();
+    assert_eq!(a.len() + b.len(), 300, "every tracking claimed once");
+    assert_eq!(all.len(), 300, "none by both");
+}
+
+#[tokio::test]
+async fn every_primary_key_and_unique_index_includes_the_account() {
+    if !available() {
+        return;
+    }
+    let (_database, store) = fresh().await;
+    // Keys and unique indexes of every table but `accounts` (whose key is the account) and
+    // sqlx's bookkeeping, without an `account_id` column.
+    let without: Vec<(String, String)> = sqlx::query_as(
+        "SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text \
+         FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid \
+         WHERE (i.indisunique OR i.indisprimary) \
+           AND t.relnamespace = 'public'::regnamespace \
+           AND t.relname NOT IN ('accounts', '_sqlx_migrations') \
+           AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey) k \
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k \
+             WHERE a.attname = 'account_id') \
+         ORDER BY 1, 2",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert!(without.is_empty(), "keys without the account: {without:?}");
+    let tables_without: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c \
+         WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace \
+           AND c.relname NOT IN ('accounts', '_sqlx_migrations') \
+           AND NOT EXISTS (SELECT 1 FROM pg_attribute a \
+             WHERE a.attrelid = c.oid AND a.attname = 'account_id') \
+         ORDER BY 1",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert!(
+        tables_without.is_empty(),
+        "tables without the account: {tables_without:?}"
+    );
+}
+
+/// A checkpoint with every field set, in text PostgreSQL must carry byte for byte.
+fn full() -> Checkpoint {
+    Checkpoint {
+        leg: Leg::Destination,
+        substatus: Some(SubStatus::Delivered001),
+        state: "IL".into(),
+        city: "Chicago".into(),
+        zip: "60601".into(),
+        raw_time: "20260502 091400 -0500".into(),
+        ..checkpoint_at(
+            "2026-05-02T09:14:00-05:00",
+            DeliveryStatus::Delivered,
+            "Delivered, front door — signé 📦",
+        )
+    }
+}
+
+#[tokio::test]
+async fn checkpoint_lists_written_by_sql_read_back_newest_first_ties_later_stored_first() {
+    if !available() {
+        return;
+    }
+    let (_database, store) = fresh().await;
+    let (account, made) = account_with(&store, "a", &[("LIST-1", "sandbox")]).await;
+    // Before 1970 the instant is negative; two share an instant; one is over 64 KiB.
+    let old = checkpoint_at("1969-12-31T23:00:00+00:00", DeliveryStatus::Transit, "old");
+    let tie_first = checkpoint_at(
+        "2026-05-01T00:00:00+00:00",
+        DeliveryStatus::Transit,
+        "tie a",
+    );
+    let tie_second = checkpoint_at(
+        "2026-05-01T00:00:00+00:00",
+        DeliveryStatus::Transit,
+        "tie b",
+    );
+    let mut long = full();
+    long.detail = "x".repeat(70_000);
+    long.time = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    let now = Utc::now() + Duration::seconds(1);
+    let claimed = store
+        .claim_due("w", now, now + Duration::minutes(5), 10, "sandbox")
+        .await
+        .unwrap();
+    let stored = vec![
+        tie_first.clone(),
+        old.clone(),
+        full(),
+        tie_second.clone(),
+        long.clone(),
+    ];
+    let report = store
+        .apply_refresh(
+            "w",
+            vec![update(claimed[0].pk, stored, DeliveryStatus::Delivered)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.changes[0].new_checkpoints, 5);
+    let read = store.tracking(account, &made[0].id).await.unwrap().unwrap();
+    assert_eq!(
+        read.checkpoints,
+        vec![full(), tie_second, tie_first, long, old]
+    );
+}
