@@ -60,11 +60,20 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH`; unset means `sqlite://<server.data_dir>/parceld.db`, so that
-    /// `--data-dir` alone still moves the database.
+    /// `sqlite://PATH` or `postgres://USER@HOST:PORT/DATABASE`; unset means
+    /// `sqlite://<server.data_dir>/parceld.db`, so that `--data-dir` alone still moves the
+    /// database.
     #[serde(default)]
     pub url: Option<String>,
+    /// PostgreSQL: the most connections this process opens (unset: the backend's default). Not
+    /// used by SQLite, which has one writer, so it is refused there rather than ignored.
+    #[serde(default)]
+    pub max_connections: Option<u32>,
 }
+
+/// The most `database.max_connections` may be: well above what one node can use, below what
+/// would exhaust a PostgreSQL server on its own.
+const MAX_CONNECTIONS: u32 = 1000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -143,6 +152,7 @@ impl Config {
         }
         self.engine.validate()?;
         self.webhooks.validate()?;
+        self.validate_database()?;
         for class in LimitClass::ALL {
             match self.rate_limits.get(class) {
                 Some(rate) if rate > 0.0 && rate.is_finite() => {}
@@ -153,6 +163,27 @@ impl Config {
                     ))
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// `database.max_connections` is for a database server's pool: between 1 and
+    /// [`MAX_CONNECTIONS`], and only with a PostgreSQL URL.
+    pub fn validate_database(&self) -> Result<(), String> {
+        let Some(connections) = self.database.max_connections else {
+            return Ok(());
+        };
+        if !(1..=MAX_CONNECTIONS).contains(&connections) {
+            return Err(format!(
+                "database.max_connections must be between 1 and {MAX_CONNECTIONS}"
+            ));
+        }
+        if !parceld_store_postgres::is_postgres_url(&self.database_url()) {
+            return Err(
+                "database.max_connections applies to PostgreSQL (database.url = \
+                 \"postgres://…\"); a SQLite database has one writer and sizes its own pool"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -214,6 +245,18 @@ fn check_log_level(level: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `PARCELD_` variables that are not configuration but belong to parceld's own tests and CI
+/// scripts: `PARCELD_TEST_DATABASE` chooses the integration tests' backend,
+/// `PARCELD_TEST_POSTGRES_URL` and `PARCELD_REQUIRE_POSTGRES` are the PostgreSQL tests' server
+/// and whether it must answer, `PARCELD_BIN` the binary `.ci/schemathesis-check` runs. The
+/// processes those start inherit them, so they draw no warning.
+const TEST_VARIABLES: [&str; 4] = [
+    "PARCELD_TEST_DATABASE",
+    "PARCELD_TEST_POSTGRES_URL",
+    "PARCELD_REQUIRE_POSTGRES",
+    "PARCELD_BIN",
+];
+
 /// One warning for each `PARCELD_` variable that is not configuration because it lacks the
 /// `__` between section and key, with the spelling that probably was meant.
 fn unsectioned_variables(
@@ -222,6 +265,7 @@ fn unsectioned_variables(
     let mut names: Vec<String> = vars
         .filter_map(|(name, _)| name.into_string().ok())
         .filter(|name| name.starts_with("PARCELD_") && !name.contains("__"))
+        .filter(|name| !TEST_VARIABLES.contains(&name.as_str()))
         .collect();
     names.sort();
     names.dedup();
@@ -278,6 +322,24 @@ mod tests {
         );
         config.database.url = Some("sqlite:///srv/other.db".into());
         assert_eq!(config.database_url(), "sqlite:///srv/other.db");
+    }
+
+    #[test]
+    fn max_connections_is_for_postgres_and_bounded() {
+        let mut config = defaults();
+        config.database.max_connections = Some(8);
+        let error = config.validate().unwrap_err();
+        assert!(
+            error.contains("database.max_connections applies to PostgreSQL"),
+            "{error}"
+        );
+        config.database.url = Some("postgres://parceld@db/parceld".into());
+        assert!(config.validate().is_ok());
+        for bad in [0, MAX_CONNECTIONS + 1] {
+            config.database.max_connections = Some(bad);
+            let error = config.validate().unwrap_err();
+            assert!(error.contains("between 1 and"), "{bad}: {error}");
+        }
     }
 
     /// The configuration loaded from a file holding `text`.
@@ -361,6 +423,7 @@ mod tests {
             ("PARCELD_SERVER__BIND", "0.0.0.0:1"),
             ("PARCELD_CARRIERS__UPS__CLIENT_ID", "id"),
             ("PARCELD_WHATEVER", "x"),
+            ("PARCELD_REQUIRE_POSTGRES", "1"),
             ("HOME", "/root"),
         ]
         .map(|(k, v)| (k.into(), v.into()));

@@ -38,7 +38,9 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::database::{open_existing_store, open_existing_store_for_import, open_store, OpenMode};
+use crate::database::{
+    open_existing_store, open_existing_store_for_import, open_store, Database, OpenMode,
+};
 
 /// A 2000-tracking page allocates and frees hundreds of thousands of small strings; with glibc's
 /// allocator, allocation was about 30 % of such a request in `perf` (see docs/benchmarks.md).
@@ -67,6 +69,10 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(url) = cli.database_url {
         config.database.url = Some(url);
+        if let Err(message) = config.validate_database() {
+            eprintln!("parceld: invalid configuration: {message}");
+            std::process::exit(2);
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -78,29 +84,29 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve { bind } => serve::serve(config, bind).await,
         Command::Migrate => {
-            let database = config.database_url();
+            let database = Database::of(&config);
             admin::migrate(
                 open_store(&database, OpenMode::Create).await?.as_ref(),
-                &database,
+                &database.shown(),
             )
             .await
         }
         Command::Account { command } => {
             admin::account(
-                open_existing_store(&config.database_url()).await?.as_ref(),
+                open_existing_store(&Database::of(&config)).await?.as_ref(),
                 command,
             )
             .await
         }
         Command::Key { command } => {
             admin::key(
-                open_existing_store(&config.database_url()).await?.as_ref(),
+                open_existing_store(&Database::of(&config)).await?.as_ref(),
                 command,
             )
             .await
         }
         Command::Webhook { command } => {
-            let store = open_existing_store(&config.database_url()).await?;
+            let store = open_existing_store(&Database::of(&config)).await?;
             admin::webhook(store.as_ref(), &config, command).await
         }
         Command::Backup { file } => database::backup(&config.database_url(), &file),
@@ -139,7 +145,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             resume,
             restart,
         } => {
-            let store = open_existing_store_for_import(&config.database_url()).await?;
+            let store = open_existing_store_for_import(&Database::of(&config)).await?;
             let name = account.unwrap_or_else(|| config.server.default_account.clone());
             let Some(found) = store.accounts().await?.into_iter().find(|a| a.name == name) else {
                 bail!("no account named `{name}`; `parceld account list` shows them");

@@ -21,7 +21,7 @@ use parceld_engine::Engine;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
-use crate::database::{lock_for_serving, open_store, OpenMode};
+use crate::database::{lock_for_serving, open_store, Database, OpenMode};
 use crate::retention;
 use tokio::net::TcpListener;
 
@@ -69,8 +69,9 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
         config.server.bind = bind;
     }
     init_logging(&config);
-    let database = config.database_url();
-    let _serve_lock = lock_for_serving(&database)?;
+    let database = Database::of(&config);
+    let _serve_lock = lock_for_serving(&database.url)?;
+    let shown = database.shown();
     let listener = if config.server.api {
         Some(listen(config.server.bind).await?)
     } else {
@@ -134,7 +135,7 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
         );
         let address = listener.local_addr()?;
         say!("parceld listening on http://{address}");
-        tracing::info!(%address, %database, "serving");
+        tracing::info!(%address, database = %shown, "serving");
         let mut api_stop = stop_rx.clone();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -143,7 +144,7 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
             .await?;
     } else {
         say!("parceld worker running (no API on this node)");
-        tracing::info!(%database, "working");
+        tracing::info!(database = %shown, "working");
         let mut stop = stop_rx.clone();
         let _ = stop.wait_for(|stop| *stop).await;
     }

@@ -78,7 +78,11 @@ impl PostgresStore {
     }
 
     async fn open(url: &str, max_connections: u32) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url)?.application_name("parceld");
+        // The server's notices ("relation … already exists, skipping" at every migration check)
+        // are not the operator's business; warnings and errors still come.
+        let options = PgConnectOptions::from_str(url)?
+            .application_name("parceld")
+            .options([("client_min_messages", "warning")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))

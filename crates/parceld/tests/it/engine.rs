@@ -10,7 +10,7 @@ use parceld_store::test_support::{StoreTestSupport, TrackingRows};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{env_refs, Server};
+use crate::support::{env_refs, DataDir, Server};
 
 /// Starts the simulator in this test process on a free port; returns its handle and base URL.
 pub async fn start_sim() -> (Simulator, String) {
@@ -648,7 +648,7 @@ async fn ten_thousand_trackings_across_all_carriers_complete_a_refresh_cycle() {
 async fn killing_the_worker_mid_refresh_loses_nothing_and_duplicates_nothing() {
     let (sim, sim_url) = start_sim().await;
     sim.set_faults(None, Faults::latency(100, 300));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = DataDir::new();
     let small_batches_short_leases = [
         ("PARCELD_ENGINE__BATCH_SIZE", "50"),
         ("PARCELD_ENGINE__LEASE_SECS", "2"),

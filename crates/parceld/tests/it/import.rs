@@ -1,14 +1,14 @@
 //! `parceld import`: CSV and JSON lines into a running server's database, with a summary of
 //! what was created, what existed and what was rejected (line and reason), and resume.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
 
 use parceld_store::test_support::TrackingRows;
 
-use crate::support::{Server, BIN};
+use crate::support::{parceld, Server};
 
 fn ups_number(i: usize) -> String {
     crate::engine::numbers_for("ups", i + 1, 90).pop().unwrap()
@@ -112,9 +112,7 @@ async fn an_import_killed_midway_resumes_without_losing_or_duplicating() {
     }
     std::fs::write(&path, text).unwrap();
     let progress = server.data_dir.join("big.jsonl.import-progress");
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(&server.data_dir)
+    let mut child = parceld(&server.data_dir)
         .args(["import", path.to_str().unwrap(), "--batch", "500"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -4,11 +4,11 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{Server, BIN};
+use crate::support::{on_postgres, parceld, DataDir, Server, BIN};
 
 #[tokio::test]
 async fn data_survives_a_restart_and_no_second_first_key_is_made() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = DataDir::new();
     let first = Server::start_in(dir.path(), &[]);
     let key = first.key().to_string();
     let id = first.create(&key, "RESTART-0001", "ups").await;
@@ -66,14 +66,14 @@ fn invalid_configuration_fails_at_start_naming_the_key() {
 
 #[test]
 fn migrate_creates_the_schema() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir.path())
-        .arg("migrate")
-        .output()
-        .unwrap();
+    let dir = DataDir::new();
+    let output = parceld(dir.path()).arg("migrate").output().unwrap();
     assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stdout).contains("up to date"));
-    assert!(dir.path().join("parceld.db").exists());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("up to date"), "{stdout}");
+    if on_postgres() {
+        assert!(stdout.contains("database postgres://"), "{stdout}");
+    } else {
+        assert!(dir.path().join("parceld.db").exists());
+    }
 }

@@ -1,4 +1,5 @@
-//! Integration tests: the real `parceld` binary, a real SQLite file, real HTTP.
+//! Integration tests: the real `parceld` binary, a real database (a SQLite file, or PostgreSQL
+//! with `PARCELD_TEST_DATABASE=postgres`: support.rs), real HTTP.
 
 mod auth;
 mod backup;

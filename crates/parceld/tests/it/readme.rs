@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{Server, BIN};
+use crate::support::{parceld, Server, BIN};
 
 fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -67,9 +67,7 @@ async fn the_readme_import_example_runs_on_its_sample_file() {
     let commands = readme_commands();
     let server = Server::start();
     let run = |args: &[String]| {
-        let output = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(&server.data_dir)
+        let output = parceld(&server.data_dir)
             .args(args)
             .current_dir(repository_root())
             .output()

@@ -1,23 +1,113 @@
-//! Test support: starts the real `parceld` binary on port 0 against a real SQLite file in a
-//! temporary directory, and talks to it over HTTP. Where a test must see or set what the API
-//! does not show, it opens the same database through the store and its test back door
-//! (`parceld_store::test_support`), never with SQL, so the tests do not depend on the backend.
+//! Test support: starts the real `parceld` binary on port 0 with a data directory of its own,
+//! and talks to it over HTTP. Where a test must see or set what the API does not show, it opens
+//! the same database through the store and its test back door (`parceld_store::test_support`),
+//! never with SQL, so the tests do not depend on the backend.
+//!
+//! The backend is SQLite (a file in each data directory), or PostgreSQL with
+//! `PARCELD_TEST_DATABASE=postgres`: then every data directory ([`DataDir`]) comes with a fresh
+//! database of its own (`parceld_store_postgres::test_database`), which every server and command
+//! started on that directory is given (`PARCELD_DATABASE__URL`) and which is dropped with the
+//! directory. `.ci/run` runs this suite once on each. The few tests about what only SQLite has
+//! (its file, its lock, backup and restore) return early on PostgreSQL ([`sqlite_only`]).
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::Duration;
 
 use parceld_model::{LimitClass, Tracking, TrackingId};
 use parceld_store::test_support::StoreTestSupport;
 use parceld_store::{KeyCheck, Page, TrackingFilter};
+use parceld_store_postgres::test_database::{self, TestDatabase};
+use parceld_store_postgres::PostgresStore;
 use parceld_store_sqlite::SqliteStore;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_parceld");
+
+/// The variable that chooses the test servers' backend: `sqlite` (the default) or `postgres`.
+const BACKEND_VARIABLE: &str = "PARCELD_TEST_DATABASE";
+
+/// Whether the test servers run on PostgreSQL. Asked for, PostgreSQL must be reachable: the
+/// tests fail rather than quietly run on SQLite.
+pub fn on_postgres() -> bool {
+    static CHOSEN: OnceLock<bool> = OnceLock::new();
+    *CHOSEN.get_or_init(|| match std::env::var(BACKEND_VARIABLE).as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => false,
+        Ok("postgres") => {
+            assert!(
+                test_database::available(),
+                "{BACKEND_VARIABLE}=postgres, but no PostgreSQL server answers at {}",
+                parceld_store_postgres::redacted(&test_database::server_url())
+            );
+            true
+        }
+        Ok(other) => panic!("{BACKEND_VARIABLE}={other}: write sqlite or postgres"),
+    })
+}
+
+/// `true`, after saying why on stderr, when the suite runs on PostgreSQL and the test is about
+/// something only SQLite has; the test then returns at once.
+pub fn sqlite_only(why: &str) -> bool {
+    if on_postgres() {
+        eprintln!("skipped on PostgreSQL: {why}");
+    }
+    on_postgres()
+}
+
+/// The PostgreSQL database of each live [`DataDir`], by its path.
+fn databases() -> &'static Mutex<HashMap<PathBuf, String>> {
+    static DATABASES: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+    DATABASES.get_or_init(Mutex::default)
+}
+
+/// A data directory for servers and commands: a temporary directory, and on PostgreSQL a
+/// database of its own that stands for the SQLite file the directory would hold. Both go when
+/// it is dropped, after the servers on it (declare it before them).
+pub struct DataDir {
+    dir: tempfile::TempDir,
+    database: Option<TestDatabase>,
+}
+
+impl DataDir {
+    pub fn new() -> DataDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = on_postgres().then(TestDatabase::create_blocking);
+        if let Some(database) = &database {
+            let mut known = databases().lock().unwrap_or_else(|p| p.into_inner());
+            known.insert(dir.path().to_path_buf(), database.url().to_string());
+        }
+        DataDir { dir, database }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        if self.database.is_some() {
+            let mut known = databases().lock().unwrap_or_else(|p| p.into_inner());
+            known.remove(self.dir.path());
+        }
+    }
+}
+
+/// `parceld --data-dir <data_dir>`, with the data directory's database when it is not the
+/// SQLite file in it: for tests that run a command themselves.
+pub fn parceld(data_dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.arg("--data-dir").arg(data_dir);
+    if on_postgres() {
+        command.env("PARCELD_DATABASE__URL", database_url(data_dir));
+    }
+    command
+}
 
 /// A running server.
 pub struct Server {
@@ -27,7 +117,7 @@ pub struct Server {
     pub key: Option<String>,
     pub data_dir: PathBuf,
     pub stderr_path: PathBuf,
-    _temp: Option<tempfile::TempDir>,
+    _temp: Option<DataDir>,
     http: reqwest::Client,
 }
 
@@ -38,20 +128,19 @@ impl Server {
     }
 
     pub fn start_with_env(env: &[(&str, &str)]) -> Server {
-        let temp = tempfile::tempdir().expect("temp dir");
+        let temp = DataDir::new();
         let mut server = Self::start_in(temp.path(), env);
         server._temp = Some(temp);
         server
     }
 
-    /// A server on an existing data directory.
+    /// A server on an existing data directory (a [`DataDir`]'s, on PostgreSQL).
     pub fn start_in(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let stderr_path = data_dir.join(format!("stderr-{}.log", rand_suffix()));
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
-        let mut command = Command::new(BIN);
+        let mut command = parceld(data_dir);
         command
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+            .args(["serve", "--bind", "127.0.0.1:0"])
             .current_dir(data_dir)
             .env("PARCELD_LOG__LEVEL", "info")
             .stdin(Stdio::null())
@@ -121,9 +210,7 @@ impl Server {
 
     /// Runs `parceld <args>` against this server's data directory; returns (success, stdout+stderr).
     pub fn admin(&self, args: &[&str]) -> (bool, String) {
-        let output = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(&self.data_dir)
+        let output = parceld(&self.data_dir)
             .args(args)
             .current_dir(&self.data_dir)
             .output()
@@ -353,9 +440,20 @@ impl Drop for Server {
     }
 }
 
-/// The database URL a server started in `data_dir` uses: the tests set no `database.url`, so it
-/// is the default, `sqlite://<data_dir>/parceld.db`.
+/// The database URL a server started in `data_dir` uses: on SQLite the default,
+/// `sqlite://<data_dir>/parceld.db` (the tests set no `database.url`); on PostgreSQL its
+/// [`DataDir`]'s database.
 pub fn database_url(data_dir: &Path) -> String {
+    if on_postgres() {
+        let known = databases().lock().unwrap_or_else(|p| p.into_inner());
+        return known.get(data_dir).cloned().unwrap_or_else(|| {
+            panic!(
+                "{} has no PostgreSQL database: on PostgreSQL a data directory must be a \
+                 support::DataDir",
+                data_dir.display()
+            )
+        });
+    }
     format!(
         "{}://{}",
         parceld_store_sqlite::URL_SCHEME,
@@ -364,9 +462,13 @@ pub fn database_url(data_dir: &Path) -> String {
 }
 
 /// The database of a server's data directory, whether or not a server runs on it, opened from
-/// its URL the way the server opens it (the SQLite backend, with its test back door).
+/// its URL the way the server opens it (with the backend's test back door).
 pub async fn open_store(data_dir: &Path) -> Box<dyn StoreTestSupport> {
     let url = database_url(data_dir);
+    if on_postgres() {
+        let store = PostgresStore::connect(&url, 2).await;
+        return Box::new(store.expect("open the store"));
+    }
     let path = parceld_store_sqlite::path_of_url(&url).expect("a SQLite URL");
     let store = SqliteStore::open(&path).await.expect("open the store");
     Box::new(store)

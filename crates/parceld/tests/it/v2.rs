@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::engine::{engine_env, start_engine_server_in, start_sim, wait_for};
 use crate::support::{
-    assert_one_call_shows_its_limit, env_refs, extract_key, extract_key_id, Server,
+    assert_one_call_shows_its_limit, env_refs, extract_key, extract_key_id, DataDir, Server,
 };
 
 const UPS_NUMBER: &str = "1Z999AA10123456784";
@@ -955,7 +955,7 @@ async fn realtime_is_one_shipment_per_request_keeps_the_two_hour_rule_and_3_per_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notupdate_stops_the_background_refresh() {
     let (sim, sim_url) = start_sim().await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = DataDir::new();
     // First without the worker: post two shipments and stop updating one.
     let server = Server::start_in(dir.path(), &[]);
     let key = server.key().to_string();

@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::engine::{engine_env, start_sim, wait_for};
-use crate::support::{assert_error, env_refs, open_store, Server};
+use crate::support::{assert_error, env_refs, open_store, DataDir, Server};
 
 /// How the receiver answers requests to one path.
 #[derive(Clone, Debug)]
@@ -250,7 +250,7 @@ fn verify(secret: &str, got: &Got) {
 async fn refreshes_send_signed_webhooks_for_subscribed_statuses_only_and_nothing_without_change() {
     let (sim, sim_url) = start_sim().await;
     let (receiver, hook_base) = start_receiver().await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = DataDir::new();
     let server = start(dir.path(), &webhook_env(&sim_url, &[]));
     let key = server.key().to_string();
     let all = create_webhook(
@@ -404,7 +404,7 @@ async fn a_receiver_that_was_down_gets_every_event_in_order_per_tracking() {
     let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = reserved.local_addr().unwrap();
     drop(reserved);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = DataDir::new();
     let server = start(
         dir.path(),
         &webhook_env(&sim_url, &[("PARCELD_WEBHOOKS__RETRY_BASE_MS", "100")]),
@@ -471,7 +471,7 @@ async fn killing_parceld_mid_dispatch_loses_nothing_and_repeats_carry_the_same_e
     let (sim, sim_url) = start_sim().await;
     let (receiver, hook_base) = start_receiver().await;
     receiver.set("/hook", Mode::Hang);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = DataDir::new();
     let env = webhook_env(
         &sim_url,
         &[
@@ -533,7 +533,7 @@ async fn retries_follow_the_schedule_and_retry_after_then_give_up_and_disable_th
     let (receiver, hook_base) = start_receiver().await;
     receiver.set("/fail", Mode::Status(500, None));
     receiver.set("/busy", Mode::Status(429, Some("1")));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = DataDir::new();
     let server = start(
         dir.path(),
         &webhook_env(
@@ -975,7 +975,7 @@ async fn a_slow_receiver_gets_its_four_slots_kept_busy() {
     // rate measured is the dispatcher's, not the refresh's.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let dir = tempfile::tempdir().unwrap();
+    let dir = DataDir::new();
     let env = webhook_env(
         &sim_url,
         &[
