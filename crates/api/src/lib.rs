@@ -68,7 +68,7 @@ fn webhook_service(
     store: Arc<dyn Store>,
     settings: WebhookSettings,
 ) -> Result<WebhookService, String> {
-    WebhookService::new(store, settings, Arc::new(webhook_payload::PayloadRenderer))
+    WebhookService::new(store, settings, webhook_payload::RENDERER)
 }
 
 impl AppState {

@@ -20,20 +20,10 @@ use crate::v4::wire::{iso, TrackingView};
 /// tests render it too).
 pub use parceld_service::webhooks::sample_tracking;
 
-/// The renderer the dispatcher and the test endpoint use.
-pub struct PayloadRenderer;
-
-impl RenderPayload for PayloadRenderer {
-    fn render(
-        &self,
-        event: &EventContext<'_>,
-        tracking: &Tracking,
-        version: WebhookVersion,
-        secret: &str,
-    ) -> String {
-        render(event, tracking, version, secret, Utc::now()).to_string()
-    }
-}
+/// The renderer the dispatcher and the test endpoint use: [`render`] at the time of sending.
+pub const RENDERER: RenderPayload = |event, tracking, version, secret| {
+    render(event, tracking, version, secret, Utc::now()).to_string()
+};
 
 /// The body as JSON; `now` is when it is rendered (first attempt).
 pub fn render(

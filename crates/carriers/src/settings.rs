@@ -144,6 +144,22 @@ pub fn not_configured_message(code: &str, name: &str) -> Option<String> {
 }
 
 impl CarrierSettings {
+    /// Settings for a carrier answered by `parceld sim` at `base_url`: the simulator takes any
+    /// credentials but wants each protocol's to be present, so every one is filled in with a
+    /// placeholder. Tests and the benchmark set what else they need on the result.
+    pub fn simulated(base_url: String) -> Self {
+        let placeholder = |name: &str| Some(format!("sim-{name}"));
+        CarrierSettings {
+            base_url: Some(base_url),
+            client_id: placeholder("id"),
+            client_secret: placeholder("secret"),
+            api_key: placeholder("key"),
+            username: placeholder("user"),
+            password: placeholder("pass"),
+            ..CarrierSettings::default()
+        }
+    }
+
     /// The base URL without a trailing slash, defaulting to the official one.
     pub fn base_url_for(&self, code: &'static str) -> Result<String, ConfigError> {
         let url = match &self.base_url {

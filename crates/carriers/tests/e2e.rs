@@ -24,15 +24,9 @@ fn carriers(base: &str) -> Carriers {
         map.insert(
             code.to_string(),
             CarrierSettings {
-                base_url: Some(format!("{base}/{code}")),
-                client_id: Some("id".into()),
-                client_secret: Some("secret".into()),
-                api_key: Some("key".into()),
-                username: Some("user".into()),
-                password: Some("pass".into()),
                 timeout_ms: Some(700),
                 rate_per_second: Some(100.0),
-                ..CarrierSettings::default()
+                ..CarrierSettings::simulated(format!("{base}/{code}"))
             },
         );
     }

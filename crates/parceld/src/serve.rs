@@ -109,7 +109,7 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
         let dispatcher = Dispatcher::new(
             store.clone(),
             config.webhooks.clone(),
-            Arc::new(parceld_api::webhook_payload::PayloadRenderer),
+            parceld_api::webhook_payload::RENDERER,
         )
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         tracing::info!("webhook dispatcher started");

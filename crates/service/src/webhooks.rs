@@ -136,7 +136,7 @@ pub struct WebhookService {
     store: Arc<dyn Store>,
     settings: WebhookSettings,
     client: WebhookClient,
-    renderer: Arc<dyn RenderPayload>,
+    renderer: RenderPayload,
 }
 
 impl WebhookService {
@@ -144,7 +144,7 @@ impl WebhookService {
     pub fn new(
         store: Arc<dyn Store>,
         settings: WebhookSettings,
-        renderer: Arc<dyn RenderPayload>,
+        renderer: RenderPayload,
     ) -> Result<Self, String> {
         let client = WebhookClient::new(&settings)?;
         Ok(WebhookService {
@@ -335,7 +335,7 @@ impl WebhookService {
                 .insert_delivery(&endpoint, TEST_EVENT, &event_id, None, false)
                 .await?;
             let outgoing = Outgoing::once(&endpoint, pk, &delivery_id, TEST_EVENT, &event_id, now);
-            let body = outgoing.render(&*self.renderer, &sample_tracking(now));
+            let body = outgoing.render(self.renderer, &sample_tracking(now));
             let record = attempt(&self.client, &self.settings, &outgoing, Some(body)).await;
             let disable_after = chrono::Duration::seconds(self.settings.disable_after_secs as i64);
             self.store

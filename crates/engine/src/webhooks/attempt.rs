@@ -75,8 +75,8 @@ impl<'a> Outgoing<'a> {
     }
 
     /// The body for `tracking`, in the endpoint's payload version.
-    pub fn render(&self, renderer: &dyn RenderPayload, tracking: &Tracking) -> String {
-        renderer.render(
+    pub fn render(&self, renderer: RenderPayload, tracking: &Tracking) -> String {
+        renderer(
             &EventContext {
                 event: self.event,
                 event_id: self.event_id,

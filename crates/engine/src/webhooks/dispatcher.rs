@@ -28,7 +28,7 @@ pub struct Dispatcher {
     store: Arc<dyn Store>,
     settings: WebhookSettings,
     client: WebhookClient,
-    renderer: Arc<dyn RenderPayload>,
+    renderer: RenderPayload,
     owner: String,
     /// Woken when a batch of attempts is recorded: their slots (global and per endpoint) are
     /// free, so the loop claims again at once.
@@ -39,7 +39,7 @@ impl Dispatcher {
     pub fn new(
         store: Arc<dyn Store>,
         settings: WebhookSettings,
-        renderer: Arc<dyn RenderPayload>,
+        renderer: RenderPayload,
     ) -> Result<Self, String> {
         settings.validate()?;
         let client = WebhookClient::new(&settings)?;
@@ -165,7 +165,7 @@ impl Dispatcher {
                 None => delivery
                     .tracking_pk
                     .and_then(|pk| trackings.get(&pk))
-                    .map(|tracking| Outgoing::claimed(&delivery).render(&*self.renderer, tracking)),
+                    .map(|tracking| Outgoing::claimed(&delivery).render(self.renderer, tracking)),
             };
             let client = self.client.clone();
             let settings = self.settings.clone();

@@ -44,17 +44,10 @@ pub struct EventContext<'a> {
     pub delivery_id: &'a str,
 }
 
-/// Renders a webhook body. The wire formats live in the API crate; the dispatcher only needs
-/// the bytes.
-pub trait RenderPayload: Send + Sync {
-    fn render(
-        &self,
-        event: &EventContext<'_>,
-        tracking: &Tracking,
-        version: WebhookVersion,
-        secret: &str,
-    ) -> String;
-}
+/// Renders a webhook body from the event, the tracking, the endpoint's version and its secret.
+/// The wire formats live in the API crate; the dispatcher only needs the bytes, so a plain
+/// function is all it is handed.
+pub type RenderPayload = fn(&EventContext<'_>, &Tracking, WebhookVersion, &str) -> String;
 
 /// What one HTTP attempt gave.
 #[derive(Debug, Clone, Default)]

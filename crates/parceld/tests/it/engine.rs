@@ -446,15 +446,9 @@ async fn carrier_says<T>(
     view: impl Fn(parceld_carriers::TrackOutcome) -> T,
 ) -> HashMap<String, T> {
     let settings = parceld_carriers::CarrierSettings {
-        base_url: Some(format!("{sim_url}/{courier}")),
-        client_id: Some("test-id".into()),
-        client_secret: Some("test-secret".into()),
-        api_key: Some("test-key".into()),
-        username: Some("user".into()),
-        password: Some("pass".into()),
         concurrency: Some(16),
         rate_per_second: Some(10_000.0),
-        ..Default::default()
+        ..parceld_carriers::CarrierSettings::simulated(format!("{sim_url}/{courier}"))
     };
     let carriers = parceld_carriers::Carriers::from_settings(&HashMap::from([(
         courier.to_string(),
