@@ -6,85 +6,72 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The groups of routes that share one budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum LimitClass {
+/// Declares every limit class once: its variant of [`LimitClass`], its configuration key (which
+/// is also its field of [`RateLimits`]) and TrackingMore's published rate for it.
+macro_rules! limit_classes {
+    ($( $(#[$doc:meta])* $class:ident => $key:ident at $published:expr, )*) => {
+        /// The groups of routes that share one budget.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum LimitClass {
+            $( $(#[$doc])* $class, )*
+        }
+
+        impl LimitClass {
+            pub const ALL: [LimitClass; 6] = [$( LimitClass::$class, )*];
+
+            /// The configuration key, e.g. `v4_create`.
+            pub fn key(self) -> &'static str {
+                match self {
+                    $( LimitClass::$class => stringify!($key), )*
+                }
+            }
+        }
+
+        /// Requests per second for each class. As server defaults every field is set; as an
+        /// account's overrides, `None` means "the server default".
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct RateLimits {
+            $( pub $key: Option<f64>, )*
+        }
+
+        impl RateLimits {
+            /// TrackingMore's published limits.
+            pub const DEFAULTS: RateLimits = RateLimits {
+                $( $key: Some($published), )*
+            };
+
+            fn slot(&mut self, class: LimitClass) -> &mut Option<f64> {
+                match class {
+                    $( LimitClass::$class => &mut self.$key, )*
+                }
+            }
+        }
+    };
+}
+
+limit_classes! {
     /// `POST /v4/trackings/create` (it may call the carrier in real time).
-    V4Create,
+    V4Create => v4_create at 3.0,
     /// `POST /v4/trackings/realtime`.
-    V4Realtime,
+    V4Realtime => v4_realtime at 3.0,
     /// Every other v4 route.
-    V4Other,
+    V4Other => v4_other at 10.0,
     /// `POST /v2/trackings/realtime`.
-    V2Realtime,
+    V2Realtime => v2_realtime at 3.0,
     /// `GET /v2/trackings/get`.
-    V2List,
+    V2List => v2_list at 1.0,
     /// Every other v2 route.
-    V2Other,
+    V2Other => v2_other at 1.0,
 }
 
 impl LimitClass {
-    pub const ALL: [LimitClass; 6] = [
-        LimitClass::V4Create,
-        LimitClass::V4Realtime,
-        LimitClass::V4Other,
-        LimitClass::V2Realtime,
-        LimitClass::V2List,
-        LimitClass::V2Other,
-    ];
-
-    /// The configuration key, e.g. `v4_create`.
-    pub fn key(self) -> &'static str {
-        match self {
-            LimitClass::V4Create => "v4_create",
-            LimitClass::V4Realtime => "v4_realtime",
-            LimitClass::V4Other => "v4_other",
-            LimitClass::V2Realtime => "v2_realtime",
-            LimitClass::V2List => "v2_list",
-            LimitClass::V2Other => "v2_other",
-        }
-    }
-
     pub fn from_key(key: &str) -> Option<LimitClass> {
         LimitClass::ALL.into_iter().find(|c| c.key() == key)
     }
 }
 
-/// Requests per second for each class. As server defaults every field is set; as an account's
-/// overrides, `None` means "the server default".
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RateLimits {
-    pub v4_create: Option<f64>,
-    pub v4_realtime: Option<f64>,
-    pub v4_other: Option<f64>,
-    pub v2_realtime: Option<f64>,
-    pub v2_list: Option<f64>,
-    pub v2_other: Option<f64>,
-}
-
 impl RateLimits {
-    /// TrackingMore's published limits.
-    pub const DEFAULTS: RateLimits = RateLimits {
-        v4_create: Some(3.0),
-        v4_realtime: Some(3.0),
-        v4_other: Some(10.0),
-        v2_realtime: Some(3.0),
-        v2_list: Some(1.0),
-        v2_other: Some(1.0),
-    };
-
-    fn slot(&mut self, class: LimitClass) -> &mut Option<f64> {
-        match class {
-            LimitClass::V4Create => &mut self.v4_create,
-            LimitClass::V4Realtime => &mut self.v4_realtime,
-            LimitClass::V4Other => &mut self.v4_other,
-            LimitClass::V2Realtime => &mut self.v2_realtime,
-            LimitClass::V2List => &mut self.v2_list,
-            LimitClass::V2Other => &mut self.v2_other,
-        }
-    }
-
     pub fn get(&self, class: LimitClass) -> Option<f64> {
         let mut copy = *self;
         *copy.slot(class)

@@ -109,26 +109,32 @@ pub struct Tracking {
 mod tests {
     use super::*;
 
+    /// Fields with these wire names set, read as the sparse stored form.
+    fn set(pairs: &[(&str, &str)]) -> TrackingFields {
+        let object: serde_json::Map<String, serde_json::Value> = pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), (*value).into()))
+            .collect();
+        serde_json::from_value(object.into()).unwrap()
+    }
+
     #[test]
     fn apply_overwrites_only_what_the_patch_sets() {
-        let mut fields = TrackingFields {
-            title: Some("shoes".into()),
-            note: Some("fragile".into()),
-            ..TrackingFields::default()
-        };
-        fields.apply(&TrackingFields {
-            note: Some("leave at the door".into()),
-            auto_correct: Some("true".into()),
-            ..TrackingFields::default()
-        });
+        let mut fields = set(&[("title", "shoes"), ("note", "fragile")]);
+        fields.apply(&set(&[
+            ("note", "leave at the door"),
+            ("auto_correct", "true"),
+        ]));
+        assert_eq!(fields.title.as_deref(), Some("shoes"));
+        assert_eq!(fields.note.as_deref(), Some("leave at the door"));
+        assert_eq!(fields.auto_correct.as_deref(), Some("true"));
         assert_eq!(
             fields,
-            TrackingFields {
-                title: Some("shoes".into()),
-                note: Some("leave at the door".into()),
-                auto_correct: Some("true".into()),
-                ..TrackingFields::default()
-            }
+            set(&[
+                ("title", "shoes"),
+                ("note", "leave at the door"),
+                ("auto_correct", "true")
+            ])
         );
     }
 
@@ -170,11 +176,11 @@ mod tests {
 
     #[test]
     fn get_finds_a_set_field_by_its_wire_name() {
-        let fields = TrackingFields {
-            tracking_postal_code: Some("10001".into()),
-            tracking_ship_date: Some("  ".into()),
-            ..TrackingFields::default()
-        };
+        let fields = set(&[
+            ("tracking_postal_code", "10001"),
+            ("tracking_ship_date", "  "),
+        ]);
+        assert_eq!(fields.tracking_ship_date.as_deref(), Some("  "));
         assert_eq!(fields.get("tracking_postal_code"), Some("10001"));
         assert_eq!(fields.get("tracking_ship_date"), None, "blank is unset");
         assert_eq!(fields.get("tracking_key"), None);
