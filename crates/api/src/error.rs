@@ -16,33 +16,52 @@ use axum::Json;
 use parceld_service::ServiceError;
 use parceld_store::{Entity, StoreError};
 
-macro_rules! error_codes {
-    ($( $variant:ident = ($code:literal, $status:ident, $message:literal), )*) => {
-        /// A public error code of the v4 API.
+/// Declares one face's table of public codes: the enum, `ALL`, and per code its `meta.code`, its
+/// HTTP status, TrackingMore's message and, where the face has one (v2), its `meta.type`.
+macro_rules! code_table {
+    (
+        $(#[$doc:meta])* $name:ident;
+        $( $variant:ident = ($code:literal, $status:ident, $message:literal $(, type $kind:literal)?), )*
+    ) => {
+        $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum ErrorCode { $( $variant, )* }
+        pub enum $name { $( $variant, )* }
 
-        impl ErrorCode {
-            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )* ];
+        impl $name {
+            pub const ALL: &'static [$name] = &[ $( $name::$variant, )* ];
 
             /// `meta.code` on the wire.
             pub fn code(self) -> u32 {
-                match self { $( ErrorCode::$variant => $code, )* }
+                match self { $( $name::$variant => $code, )* }
             }
 
             pub fn http_status(self) -> StatusCode {
-                match self { $( ErrorCode::$variant => StatusCode::$status, )* }
+                match self { $( $name::$variant => StatusCode::$status, )* }
             }
 
             /// TrackingMore's message for the code.
             pub fn message(self) -> &'static str {
-                match self { $( ErrorCode::$variant => $message, )* }
+                match self { $( $name::$variant => $message, )* }
+            }
+        }
+
+        code_table!(@kind $name $( $variant $($kind)? ; )*);
+    };
+    // A face whose codes carry no `meta.type`.
+    (@kind $name:ident $( $variant:ident ; )*) => {};
+    (@kind $name:ident $( $variant:ident $kind:literal ; )*) => {
+        impl $name {
+            /// `meta.type` on the wire.
+            pub fn kind(self) -> &'static str {
+                match self { $( $name::$variant => $kind, )* }
             }
         }
     };
 }
 
-error_codes! {
+code_table! {
+    /// A public error code of the v4 API.
+    ErrorCode;
     BadRequest = (400, BAD_REQUEST, "Request type error. Please check the API documentation for the request type of this API."),
     TrackingExists = (4101, BAD_REQUEST, "Tracking No. already exists."),
     TrackingNotFound = (4102, BAD_REQUEST, "Tracking No. no exists. Please use 「Create a tracking」 API first to create shipment."),
@@ -249,60 +268,31 @@ mod tests {
     }
 }
 
-macro_rules! v2_codes {
-    ($( $variant:ident = ($code:literal, $status:ident, $kind:literal, $message:literal), )*) => {
-        /// A public code of the legacy v2 API.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum V2Code { $( $variant, )* }
-
-        impl V2Code {
-            pub const ALL: &'static [V2Code] = &[ $( V2Code::$variant, )* ];
-
-            /// `meta.code` on the wire.
-            pub fn code(self) -> u32 {
-                match self { $( V2Code::$variant => $code, )* }
-            }
-
-            pub fn http_status(self) -> StatusCode {
-                match self { $( V2Code::$variant => StatusCode::$status, )* }
-            }
-
-            /// `meta.type` on the wire.
-            pub fn kind(self) -> &'static str {
-                match self { $( V2Code::$variant => $kind, )* }
-            }
-
-            /// TrackingMore's v2 message for the code.
-            pub fn message(self) -> &'static str {
-                match self { $( V2Code::$variant => $message, )* }
-            }
-        }
-    };
-}
-
 // 4031 is "the request succeeded but there is nothing to show", so it keeps HTTP 200 like
 // TrackingMore; every failure has a meaningful HTTP status as well as its code.
-v2_codes! {
-    Unauthorized = (401, UNAUTHORIZED, "Unauthorized", "Authentication failed or user does not have permissions for the requested operation."),
-    InvalidApiKey = (4001, UNAUTHORIZED, "Unauthorized", "Invalid API key."),
-    ApiKeyDeleted = (4002, UNAUTHORIZED, "Unauthorized", "API key has been deleted."),
-    BadRequest = (4012, BAD_REQUEST, "Bad Request", "The request could not be understood or was missing required parameters."),
-    TrackingNumberRequired = (4013, BAD_REQUEST, "Bad Request", "Tracking_number is required."),
-    InvalidTrackingNumber = (4014, BAD_REQUEST, "Bad Request", "The value of `tracking_number` is invalid."),
-    InvalidCarrierCode = (4015, BAD_REQUEST, "Bad Request", "The value of `carrier_code` is invalid."),
-    TrackingExists = (4016, BAD_REQUEST, "Bad Request", "Tracking already exists."),
-    TrackingNotFound = (4017, BAD_REQUEST, "Bad Request", "Tracking does not exist."),
-    TooManyTrackings = (4020, BAD_REQUEST, "Bad Request", "Up to 40 trackings at a time."),
-    NoContent = (4031, OK, "No Content", "The request was successful but the response is empty. Please try POST /trackings/post and then GET /trackings/get"),
-    CannotDetectCourier = (4032, BAD_REQUEST, "No Content", "Cannot detect courier. Assign your shipment a courier instead of by auto detection."),
-    InvalidStatus = (4033, BAD_REQUEST, "No Content", "The value of `package status` is invalid."),
-    Forbidden = (403, FORBIDDEN, "Forbidden", "Access denied."),
-    NotFound = (404, NOT_FOUND, "Not Found", "Resource was not found."),
-    MethodNotAllowed = (405, METHOD_NOT_ALLOWED, "Method Not Allowed", "Requested method is not supported for the specified resource."),
-    PayloadTooLarge = (413, PAYLOAD_TOO_LARGE, "Payload Too Large", "The request body is too large."),
-    TooManyRequests = (429, TOO_MANY_REQUESTS, "Too Many Requests", "Exceeded API limits."),
-    ServerError = (500, INTERNAL_SERVER_ERROR, "Server error", "Server error."),
-    Unavailable = (503, SERVICE_UNAVAILABLE, "Service Unavailable", "The service is temporarily unavailable."),
+code_table! {
+    /// A public code of the legacy v2 API.
+    V2Code;
+    Unauthorized = (401, UNAUTHORIZED, "Authentication failed or user does not have permissions for the requested operation.", type "Unauthorized"),
+    InvalidApiKey = (4001, UNAUTHORIZED, "Invalid API key.", type "Unauthorized"),
+    ApiKeyDeleted = (4002, UNAUTHORIZED, "API key has been deleted.", type "Unauthorized"),
+    BadRequest = (4012, BAD_REQUEST, "The request could not be understood or was missing required parameters.", type "Bad Request"),
+    TrackingNumberRequired = (4013, BAD_REQUEST, "Tracking_number is required.", type "Bad Request"),
+    InvalidTrackingNumber = (4014, BAD_REQUEST, "The value of `tracking_number` is invalid.", type "Bad Request"),
+    InvalidCarrierCode = (4015, BAD_REQUEST, "The value of `carrier_code` is invalid.", type "Bad Request"),
+    TrackingExists = (4016, BAD_REQUEST, "Tracking already exists.", type "Bad Request"),
+    TrackingNotFound = (4017, BAD_REQUEST, "Tracking does not exist.", type "Bad Request"),
+    TooManyTrackings = (4020, BAD_REQUEST, "Up to 40 trackings at a time.", type "Bad Request"),
+    NoContent = (4031, OK, "The request was successful but the response is empty. Please try POST /trackings/post and then GET /trackings/get", type "No Content"),
+    CannotDetectCourier = (4032, BAD_REQUEST, "Cannot detect courier. Assign your shipment a courier instead of by auto detection.", type "No Content"),
+    InvalidStatus = (4033, BAD_REQUEST, "The value of `package status` is invalid.", type "No Content"),
+    Forbidden = (403, FORBIDDEN, "Access denied.", type "Forbidden"),
+    NotFound = (404, NOT_FOUND, "Resource was not found.", type "Not Found"),
+    MethodNotAllowed = (405, METHOD_NOT_ALLOWED, "Requested method is not supported for the specified resource.", type "Method Not Allowed"),
+    PayloadTooLarge = (413, PAYLOAD_TOO_LARGE, "The request body is too large.", type "Payload Too Large"),
+    TooManyRequests = (429, TOO_MANY_REQUESTS, "Exceeded API limits.", type "Too Many Requests"),
+    ServerError = (500, INTERNAL_SERVER_ERROR, "Server error.", type "Server error"),
+    Unavailable = (503, SERVICE_UNAVAILABLE, "The service is temporarily unavailable.", type "Service Unavailable"),
 }
 
 /// An error response of the v2 face: a code from [`V2Code`] and the whole `meta.message`.
