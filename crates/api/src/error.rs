@@ -416,75 +416,31 @@ mod service_tests {
 
     /// Every domain refusal, with the v4 code it must be answered with.
     fn refusals() -> Vec<(ServiceError, ErrorCode)> {
-        let detail = || "what was wrong".to_string();
-        vec![
-            (
-                ServiceError::MalformedRequest(detail()),
-                ErrorCode::BadRequest,
-            ),
-            (
-                ServiceError::InvalidField(detail()),
-                ErrorCode::InvalidField,
-            ),
-            (
-                ServiceError::TrackingNumberMissing(detail()),
-                ErrorCode::TrackingNumberRequired,
-            ),
-            (
-                ServiceError::InvalidTrackingNumber(detail()),
-                ErrorCode::InvalidTrackingNumber,
-            ),
-            (
-                ServiceError::InvalidTrackingId(detail()),
-                ErrorCode::InvalidTrackingId,
-            ),
-            (
-                ServiceError::UnknownCourier(detail()),
-                ErrorCode::InvalidCourierCode,
-            ),
-            (
-                ServiceError::CourierNotDetected(detail()),
-                ErrorCode::CannotDetectCourier,
-            ),
-            (
-                ServiceError::MissingRequiredField(detail()),
-                ErrorCode::MissingRequiredFields,
-            ),
-            (ServiceError::TooMany(detail()), ErrorCode::TooManyShipments),
-            (
-                ServiceError::AlreadyExists(detail()),
-                ErrorCode::TrackingExists,
-            ),
-            (
-                ServiceError::TrackingNotFound(detail()),
-                ErrorCode::TrackingNotFound,
-            ),
-            (
-                ServiceError::RetrackNotAllowed(detail()),
-                ErrorCode::RetrackNotAllowed,
-            ),
-            (
-                ServiceError::WebhookUrlInvalid(detail()),
-                ErrorCode::WebhookUrlInvalid,
-            ),
-            (
-                ServiceError::WebhookStatusInvalid(detail()),
-                ErrorCode::WebhookStatusInvalid,
-            ),
-            (
-                ServiceError::WebhookLimitReached(detail()),
-                ErrorCode::WebhookLimitReached,
-            ),
-            (
-                ServiceError::WebhookNotFound(detail()),
-                ErrorCode::WebhookNotFound,
-            ),
-            (
-                ServiceError::WebhookDeliveryNotFound(detail()),
-                ErrorCode::WebhookDeliveryNotFound,
-            ),
-            (ServiceError::Internal(detail()), ErrorCode::ServerError),
-        ]
+        use {ErrorCode as C, ServiceError as S};
+        let refusals: [(fn(String) -> ServiceError, ErrorCode); 18] = [
+            (S::MalformedRequest, C::BadRequest),
+            (S::InvalidField, C::InvalidField),
+            (S::TrackingNumberMissing, C::TrackingNumberRequired),
+            (S::InvalidTrackingNumber, C::InvalidTrackingNumber),
+            (S::InvalidTrackingId, C::InvalidTrackingId),
+            (S::UnknownCourier, C::InvalidCourierCode),
+            (S::CourierNotDetected, C::CannotDetectCourier),
+            (S::MissingRequiredField, C::MissingRequiredFields),
+            (S::TooMany, C::TooManyShipments),
+            (S::AlreadyExists, C::TrackingExists),
+            (S::TrackingNotFound, C::TrackingNotFound),
+            (S::RetrackNotAllowed, C::RetrackNotAllowed),
+            (S::WebhookUrlInvalid, C::WebhookUrlInvalid),
+            (S::WebhookStatusInvalid, C::WebhookStatusInvalid),
+            (S::WebhookLimitReached, C::WebhookLimitReached),
+            (S::WebhookNotFound, C::WebhookNotFound),
+            (S::WebhookDeliveryNotFound, C::WebhookDeliveryNotFound),
+            (S::Internal, C::ServerError),
+        ];
+        refusals
+            .into_iter()
+            .map(|(refusal, code)| (refusal("what was wrong".to_string()), code))
+            .collect()
     }
 
     #[test]
