@@ -4,27 +4,17 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 
 use super::{local, newest_first, Door};
 use crate::journey::EventKind;
 use crate::Simulator;
 
 /// The tracking-detail endpoint, one PIN a call.
-const TRACK: Door = Door::faulted(
+pub(super) const TRACK: Door = Door::faulted(
     "canada-post",
     "/vis/track/pin/{pin}/detail",
     "<tracking-detail xmlns=\"http://www.canadapost.ca/ws/track-v2\"><pin>",
 );
-
-/// Canada Post's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    Router::new().route(
-        "/canada-post/vis/track/pin/{pin}/detail",
-        TRACK.guard(sim, get(track)),
-    )
-}
 
 fn codes(kind: EventKind) -> (&'static str, &'static str) {
     use EventKind::*;
@@ -58,7 +48,7 @@ fn messages(status: StatusCode, code: &str, description: &str) -> Response {
         .into_response()
 }
 
-async fn track(
+pub(super) async fn track(
     State(sim): State<Simulator>,
     Path(pin): Path<String>,
     headers: HeaderMap,

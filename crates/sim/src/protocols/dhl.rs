@@ -4,8 +4,7 @@
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -14,12 +13,7 @@ use crate::journey::EventKind;
 use crate::Simulator;
 
 /// The track endpoint, one number a call.
-const TRACK: Door = Door::faulted("dhl", "/track/shipments", "{\"shipments\":[{\"id\":");
-
-/// DHL's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    Router::new().route("/dhl/track/shipments", TRACK.guard(sim, get(track)))
-}
+pub(super) const TRACK: Door = Door::faulted("dhl", "/track/shipments", "{\"shipments\":[{\"id\":");
 
 fn codes(kind: EventKind) -> (&'static str, &'static str) {
     use EventKind::*;
@@ -55,12 +49,12 @@ fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
 }
 
 #[derive(Deserialize)]
-struct DhlQuery {
+pub(super) struct DhlQuery {
     #[serde(rename = "trackingNumber", default)]
     tracking_number: Option<String>,
 }
 
-async fn track(
+pub(super) async fn track(
     State(sim): State<Simulator>,
     Query(query): Query<DhlQuery>,
     headers: HeaderMap,

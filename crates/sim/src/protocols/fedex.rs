@@ -4,8 +4,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::{
@@ -15,25 +14,15 @@ use crate::journey::{EventKind, Place, SimEvent};
 use crate::Simulator;
 
 /// The token endpoint.
-const TOKEN: Door = Door::counted("fedex", "/oauth/token");
+pub(super) const TOKEN: Door = Door::counted("fedex", "/oauth/token");
 /// The track endpoint, up to 30 numbers a call.
-const TRACK: Door = Door::faulted(
+pub(super) const TRACK: Door = Door::faulted(
     "fedex",
     "/track/v1/trackingnumbers",
     "{\"transactionId\":\"sim\",\"output\":{\"completeTrackResults\":[{",
 );
 
-/// FedEx's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    Router::new()
-        .route("/fedex/oauth/token", TOKEN.guard(sim, post(token)))
-        .route(
-            "/fedex/track/v1/trackingnumbers",
-            TRACK.guard(sim, post(track)),
-        )
-}
-
-async fn token(State(sim): State<Simulator>, body: String) -> Response {
+pub(super) async fn token(State(sim): State<Simulator>, body: String) -> Response {
     let form: TokenForm = serde_urlencoded_lite(&body);
     if form.client_id.as_deref().unwrap_or("").is_empty() {
         return (
@@ -85,7 +74,11 @@ fn estimated_window(events: &[(SimEvent, Place)]) -> Option<Value> {
     }))
 }
 
-async fn track(State(sim): State<Simulator>, headers: HeaderMap, body: String) -> Response {
+pub(super) async fn track(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     if !authorized(&sim, &headers) {
         return (
             StatusCode::UNAUTHORIZED,

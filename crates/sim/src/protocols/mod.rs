@@ -14,7 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use chrono::Duration;
 use serde::Deserialize;
@@ -23,16 +23,26 @@ use serde_json::{json, Value};
 use crate::journey::{offset_hours, Place, SimEvent};
 use crate::{Fault, Simulator};
 
-/// Every carrier's routes under `/<courier_code>/…`, and the control endpoints under
-/// `/_control/…`.
+/// Every carrier's routes, each under `/<courier_code>` and the path its [`Door`] names, and the
+/// control endpoints under `/_control/…`.
 pub(crate) fn router(sim: Simulator) -> Router {
-    Router::new()
-        .merge(ups::routes(&sim))
-        .merge(fedex::routes(&sim))
-        .merge(usps::routes(&sim))
-        .merge(dhl::routes(&sim))
-        .merge(postnl::routes(&sim))
-        .merge(canadapost::routes(&sim))
+    let carrier_routes: [(Door, MethodRouter<Simulator>); 10] = [
+        (ups::TOKEN, post(ups::token)),
+        (ups::TRACK, get(ups::track)),
+        (fedex::TOKEN, post(fedex::token)),
+        (fedex::TRACK, post(fedex::track)),
+        (usps::TOKEN, post(usps::token)),
+        (usps::TRACK, get(usps::track)),
+        (usps::TRACK_MANY, post(usps::track_v3r2)),
+        (dhl::TRACK, get(dhl::track)),
+        (postnl::TRACK, get(postnl::track)),
+        (canadapost::TRACK, get(canadapost::track)),
+    ];
+    carrier_routes
+        .into_iter()
+        .fold(Router::new(), |router, (door, handler)| {
+            router.route(&door.route(), door.guard(&sim, handler))
+        })
         .merge(control::routes())
         .with_state(sim)
 }
@@ -72,12 +82,13 @@ impl Door {
         }
     }
 
+    /// Where the simulator serves the route: the path under the carrier's code.
+    fn route(self) -> String {
+        format!("/{}{}", self.carrier, self.path)
+    }
+
     /// `route` behind this door.
-    pub(super) fn guard(
-        self,
-        sim: &Simulator,
-        route: MethodRouter<Simulator>,
-    ) -> MethodRouter<Simulator> {
+    fn guard(self, sim: &Simulator, route: MethodRouter<Simulator>) -> MethodRouter<Simulator> {
         route.route_layer(middleware::from_fn_with_state((sim.clone(), self), pass))
     }
 }

@@ -3,8 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::{local, newest_first, Door};
@@ -12,19 +11,11 @@ use crate::journey::EventKind;
 use crate::Simulator;
 
 /// The status endpoint, one barcode a call.
-const TRACK: Door = Door::faulted(
+pub(super) const TRACK: Door = Door::faulted(
     "postnl-3s",
     "/shipment/v2/status/barcode/{barcode}",
     "{\"CompleteStatus\":{\"Shipment\":",
 );
-
-/// PostNL's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    Router::new().route(
-        "/postnl-3s/shipment/v2/status/barcode/{barcode}",
-        TRACK.guard(sim, get(track)),
-    )
-}
 
 fn codes(kind: EventKind) -> (&'static str, &'static str) {
     use EventKind::*;
@@ -43,7 +34,7 @@ fn codes(kind: EventKind) -> (&'static str, &'static str) {
     }
 }
 
-async fn track(
+pub(super) async fn track(
     State(sim): State<Simulator>,
     Path(barcode): Path<String>,
     headers: HeaderMap,

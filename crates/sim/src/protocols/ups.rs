@@ -4,8 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::Utc;
 use serde_json::json;
 
@@ -14,28 +13,15 @@ use crate::journey::EventKind;
 use crate::Simulator;
 
 /// The token endpoint.
-const TOKEN: Door = Door::counted("ups", "/security/v1/oauth/token");
+pub(super) const TOKEN: Door = Door::counted("ups", "/security/v1/oauth/token");
 /// The track endpoint, one number a call.
-const TRACK: Door = Door::faulted(
+pub(super) const TRACK: Door = Door::faulted(
     "ups",
     "/api/track/v1/details/{inquiryNumber}",
     "{\"trackResponse\":{\"shipment\":[{\"package\":[",
 );
 
-/// UPS's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    Router::new()
-        .route(
-            "/ups/security/v1/oauth/token",
-            TOKEN.guard(sim, post(token)),
-        )
-        .route(
-            "/ups/api/track/v1/details/{number}",
-            TRACK.guard(sim, get(track)),
-        )
-}
-
-async fn token(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+pub(super) async fn token(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -74,7 +60,7 @@ fn codes(kind: EventKind) -> (&'static str, &'static str, &'static str, &'static
     }
 }
 
-async fn track(
+pub(super) async fn track(
     State(sim): State<Simulator>,
     Path(number): Path<String>,
     headers: HeaderMap,

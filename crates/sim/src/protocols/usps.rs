@@ -4,8 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -15,31 +14,22 @@ use crate::journey::EventKind;
 use crate::Simulator;
 
 /// The token endpoint.
-const TOKEN: Door = Door::counted("usps", "/oauth2/v3/token");
+pub(super) const TOKEN: Door = Door::counted("usps", "/oauth2/v3/token");
 /// The v3 endpoint, one number a call.
-const TRACK: Door = Door::faulted(
+pub(super) const TRACK: Door = Door::faulted(
     "usps",
     "/tracking/v3/tracking/{trackingNumber}",
     "{\"trackingNumber\":\"",
 );
 /// The v3r2 endpoint, several numbers a call.
-const TRACK_MANY: Door = Door::faulted("usps", "/tracking/v3r2/tracking", "[{\"trackingNumber\":");
+pub(super) const TRACK_MANY: Door =
+    Door::faulted("usps", "/tracking/v3r2/tracking", "[{\"trackingNumber\":");
 
-/// USPS's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    Router::new()
-        .route("/usps/oauth2/v3/token", TOKEN.guard(sim, post(token)))
-        .route(
-            "/usps/tracking/v3/tracking/{number}",
-            TRACK.guard(sim, get(track)),
-        )
-        .route(
-            "/usps/tracking/v3r2/tracking",
-            TRACK_MANY.guard(sim, post(track_v3r2)),
-        )
-}
-
-async fn token(State(sim): State<Simulator>, headers: HeaderMap, body: String) -> Response {
+pub(super) async fn token(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let json_body = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -122,12 +112,12 @@ fn unauthorized() -> Response {
 }
 
 #[derive(Deserialize)]
-struct UspsQuery {
+pub(super) struct UspsQuery {
     #[serde(default)]
     expand: Option<String>,
 }
 
-async fn track(
+pub(super) async fn track(
     State(sim): State<Simulator>,
     Path(number): Path<String>,
     Query(query): Query<UspsQuery>,
@@ -151,7 +141,11 @@ async fn track(
     }
 }
 
-async fn track_v3r2(State(sim): State<Simulator>, headers: HeaderMap, body: String) -> Response {
+pub(super) async fn track_v3r2(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     if !authorized(&sim, &headers) {
         return unauthorized();
     }
