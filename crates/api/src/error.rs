@@ -414,10 +414,13 @@ impl IntoResponse for V2Error {
 mod service_tests {
     use super::*;
 
+    /// A refusal's constructor: it takes the explanation of what was wrong.
+    type Refusal = fn(String) -> ServiceError;
+
     /// Every domain refusal, with the v4 code it must be answered with.
     fn refusals() -> Vec<(ServiceError, ErrorCode)> {
         use {ErrorCode as C, ServiceError as S};
-        let refusals: [(fn(String) -> ServiceError, ErrorCode); 18] = [
+        let refusals: [(Refusal, ErrorCode); 18] = [
             (S::MalformedRequest, C::BadRequest),
             (S::InvalidField, C::InvalidField),
             (S::TrackingNumberMissing, C::TrackingNumberRequired),
