@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{local, newest_first, Door};
+use super::{basic_auth, header_text, local, newest_first, Door};
 use crate::journey::EventKind;
 use crate::Simulator;
 
@@ -53,21 +53,14 @@ pub(super) async fn track(
     Path(pin): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Basic "));
-    if !basic {
+    if !basic_auth(&headers) {
         return messages(
             StatusCode::UNAUTHORIZED,
             "E002",
             "AAA Authentication Failure",
         );
     }
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accept = header_text(&headers, header::ACCEPT).unwrap_or("");
     if !accept.contains("vnd.cpc.track") {
         return messages(
             StatusCode::NOT_ACCEPTABLE,

@@ -47,6 +47,16 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .with_state(sim)
 }
 
+/// A header's text, when the request has it and it is text.
+pub(super) fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Whether the request sends HTTP Basic credentials.
+pub(super) fn basic_auth(headers: &HeaderMap) -> bool {
+    header_text(headers, header::AUTHORIZATION).is_some_and(|v| v.starts_with("Basic "))
+}
+
 /// The door of a carrier route: every request is counted there, and a tracking route's requests
 /// may meet a fault there, before the route's handler sees them.
 #[derive(Debug, Clone, Copy)]

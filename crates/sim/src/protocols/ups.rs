@@ -2,13 +2,13 @@
 //! number answering UPS's `trackResponse` shape with UPS activity codes.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use serde_json::json;
 
-use super::{authorized, newest_first, offset_text, rendered, Door};
+use super::{authorized, basic_auth, newest_first, offset_text, rendered, Door};
 use crate::journey::EventKind;
 use crate::Simulator;
 
@@ -22,11 +22,7 @@ pub(super) const TRACK: Door = Door::faulted(
 );
 
 pub(super) async fn token(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Basic "));
-    if !basic {
+    if !basic_auth(&headers) {
         return (
             StatusCode::UNAUTHORIZED,
             Json(json!({"response":{"errors":[{"code":"10401","message":"ClientId is Invalid"}]}})),

@@ -9,7 +9,9 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{authorized, newest_first, offset_text, rendered, serde_urlencoded_lite, Door};
+use super::{
+    authorized, header_text, newest_first, offset_text, rendered, serde_urlencoded_lite, Door,
+};
 use crate::journey::EventKind;
 use crate::Simulator;
 
@@ -30,10 +32,7 @@ pub(super) async fn token(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    let json_body = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
+    let json_body = header_text(&headers, header::CONTENT_TYPE).is_some_and(|v| v.contains("json"));
     let client_id = if json_body {
         serde_json::from_str::<Value>(&body)
             .ok()
