@@ -23,7 +23,7 @@ use axum::http::{HeaderName, Request, Uri};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{middleware, Router};
-use parceld_engine::webhooks::WebhookSettings;
+use parceld_engine::webhooks::{WebhookSender, WebhookSettings};
 use parceld_engine::Engine;
 use parceld_model::{LimitClass, RateLimits};
 use parceld_service::{TrackingService, WebhookService};
@@ -68,7 +68,7 @@ fn webhook_service(
     store: Arc<dyn Store>,
     settings: WebhookSettings,
 ) -> Result<WebhookService, String> {
-    WebhookService::new(store, settings, webhook_payload::RENDERER)
+    WebhookSender::new(store, settings, webhook_payload::RENDERER).map(WebhookService::new)
 }
 
 impl AppState {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use parceld_api::{ApiSettings, AppState};
 use parceld_carriers::Carriers;
-use parceld_engine::webhooks::Dispatcher;
+use parceld_engine::webhooks::{Dispatcher, WebhookSender};
 use parceld_engine::Engine;
 use tracing_subscriber::EnvFilter;
 
@@ -106,11 +106,12 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
     });
     // The webhook dispatcher runs wherever the refresh does.
     let dispatcher = if config.server.worker {
-        let dispatcher = Dispatcher::new(
+        let dispatcher = WebhookSender::new(
             store.clone(),
             config.webhooks.clone(),
             parceld_api::webhook_payload::RENDERER,
         )
+        .and_then(Dispatcher::new)
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         tracing::info!("webhook dispatcher started");
         Some(tokio::spawn(Arc::new(dispatcher).run(stop_rx.clone())))

@@ -7,18 +7,15 @@
 //! dispatcher makes. An endpoint of another account is "no such webhook", the same as one that
 //! never existed.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use parceld_engine::webhooks::{
-    attempt, check_url, signing, Outgoing, RenderPayload, UrlError, WebhookClient, WebhookSettings,
-    TEST_EVENT,
+    attempt, check_url, signing, Outgoing, UrlError, WebhookSender, WebhookSettings, TEST_EVENT,
 };
 use parceld_model::{
     Checkpoint, DeliveryStatus, Leg, ShipmentInfo, SubStatus, Tracking, TrackingFields, TrackingId,
 };
 use parceld_store::{
-    AccountId, CreateWebhook, DeliveryInfo, NewWebhook, Store, WebhookEndpoint, WebhookPatch,
+    AccountId, CreateWebhook, DeliveryInfo, NewWebhook, WebhookEndpoint, WebhookPatch,
     WebhookVersion,
 };
 
@@ -133,30 +130,16 @@ fn not_found(id: &str) -> ServiceError {
 
 /// The webhook endpoints of every account, and the client test events are sent with.
 pub struct WebhookService {
-    store: Arc<dyn Store>,
-    settings: WebhookSettings,
-    client: WebhookClient,
-    renderer: RenderPayload,
+    sender: WebhookSender,
 }
 
 impl WebhookService {
-    /// `renderer` writes the payloads (its wire formats belong to the API).
-    pub fn new(
-        store: Arc<dyn Store>,
-        settings: WebhookSettings,
-        renderer: RenderPayload,
-    ) -> Result<Self, String> {
-        let client = WebhookClient::new(&settings)?;
-        Ok(WebhookService {
-            store,
-            settings,
-            client,
-            renderer,
-        })
+    pub fn new(sender: WebhookSender) -> Self {
+        WebhookService { sender }
     }
 
     pub fn settings(&self) -> &WebhookSettings {
-        &self.settings
+        &self.sender.settings
     }
 
     /// A URL parceld may call. Spaces around it and control characters anywhere are refused
@@ -174,7 +157,7 @@ impl WebhookService {
                 "`url` begins or ends with spaces; send the address alone.".into(),
             ));
         }
-        check_url(url, self.client.policy())
+        check_url(url, self.sender.client.policy())
             .map(|url| url.to_string())
             .map_err(url_error)
     }
@@ -207,8 +190,8 @@ impl WebhookService {
             enabled: input.enabled.unwrap_or(true),
             secret: signing::generate_secret(),
         };
-        let max = self.settings.max_per_account;
-        match self.store.create_webhook(account, &new, max).await? {
+        let max = self.sender.settings.max_per_account;
+        match self.sender.store.create_webhook(account, &new, max).await? {
             CreateWebhook::Created(endpoint) => Ok(*endpoint),
             CreateWebhook::LimitReached { max } => Err(ServiceError::WebhookLimitReached(format!(
                 "An account may have {max} webhooks; delete one (DELETE /v4/webhooks/{{id}}) first."
@@ -217,12 +200,13 @@ impl WebhookService {
     }
 
     pub async fn list(&self, account: AccountId) -> ServiceResult<Vec<WebhookEndpoint>> {
-        Ok(self.store.webhooks(Some(account)).await?)
+        Ok(self.sender.store.webhooks(Some(account)).await?)
     }
 
     /// One of the account's endpoints.
     pub async fn endpoint(&self, account: AccountId, id: &str) -> ServiceResult<WebhookEndpoint> {
-        self.store
+        self.sender
+            .store
             .webhook(Some(account), id)
             .await?
             .ok_or_else(|| not_found(id))
@@ -269,7 +253,8 @@ impl WebhookService {
         id: &str,
         patch: &WebhookPatch,
     ) -> ServiceResult<WebhookEndpoint> {
-        self.store
+        self.sender
+            .store
             .update_webhook(Some(account), id, patch)
             .await?
             .ok_or_else(|| not_found(id))
@@ -277,7 +262,8 @@ impl WebhookService {
 
     /// Deletes an endpoint, its pending deliveries and its log.
     pub async fn remove(&self, account: AccountId, id: &str) -> ServiceResult<WebhookEndpoint> {
-        self.store
+        self.sender
+            .store
             .delete_webhook(Some(account), id)
             .await?
             .ok_or_else(|| not_found(id))
@@ -291,7 +277,11 @@ impl WebhookService {
         limit: u32,
     ) -> ServiceResult<Vec<DeliveryInfo>> {
         let endpoint = self.endpoint(account, id).await?;
-        Ok(self.store.deliveries(endpoint.pk, limit, None).await?)
+        Ok(self
+            .sender
+            .store
+            .deliveries(endpoint.pk, limit, None)
+            .await?)
     }
 
     /// Queues a delivery again, now, with the same event id and body.
@@ -308,10 +298,16 @@ impl WebhookService {
             ))
         };
         let queued = async {
-            if !self.store.redeliver(endpoint.pk, delivery_id).await? {
+            if !self
+                .sender
+                .store
+                .redeliver(endpoint.pk, delivery_id)
+                .await?
+            {
                 return Err(missing());
             }
-            self.store
+            self.sender
+                .store
                 .deliveries(endpoint.pk, 1, Some(delivery_id))
                 .await?
                 .pop()
@@ -331,17 +327,27 @@ impl WebhookService {
             let now = Utc::now();
             let event_id = parceld_store::webhooks::new_event_id();
             let (pk, delivery_id) = self
+                .sender
                 .store
                 .insert_delivery(&endpoint, TEST_EVENT, &event_id, None, false)
                 .await?;
             let outgoing = Outgoing::once(&endpoint, pk, &delivery_id, TEST_EVENT, &event_id, now);
-            let body = outgoing.render(self.renderer, &sample_tracking(now));
-            let record = attempt(&self.client, &self.settings, &outgoing, Some(body)).await;
-            let disable_after = chrono::Duration::seconds(self.settings.disable_after_secs as i64);
-            self.store
+            let body = outgoing.render(self.sender.renderer, &sample_tracking(now));
+            let record = attempt(
+                &self.sender.client,
+                &self.sender.settings,
+                &outgoing,
+                Some(body),
+            )
+            .await;
+            let disable_after =
+                chrono::Duration::seconds(self.sender.settings.disable_after_secs as i64);
+            self.sender
+                .store
                 .record_attempts("api", &[record], disable_after, Utc::now())
                 .await?;
-            self.store
+            self.sender
+                .store
                 .deliveries(endpoint.pk, 1, Some(&delivery_id))
                 .await?
                 .pop()
@@ -364,7 +370,7 @@ impl WebhookService {
         id: &str,
         error: ServiceError,
     ) -> ServiceError {
-        match self.store.webhook(Some(account), id).await {
+        match self.sender.store.webhook(Some(account), id).await {
             Ok(None) => not_found(id),
             _ => error,
         }

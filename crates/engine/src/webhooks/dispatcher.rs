@@ -17,18 +17,15 @@ use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
 use parceld_model::Tracking;
-use parceld_store::{AttemptRecord, Store};
+use parceld_store::AttemptRecord;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
 use super::attempt::{attempt, Outgoing};
-use super::{RenderPayload, WebhookClient, WebhookSettings};
+use super::WebhookSender;
 
 /// Sends the webhook outbox. Run one per worker node.
 pub struct Dispatcher {
-    store: Arc<dyn Store>,
-    settings: WebhookSettings,
-    client: WebhookClient,
-    renderer: RenderPayload,
+    sender: WebhookSender,
     owner: String,
     /// Woken when a batch of attempts is recorded: their slots (global and per endpoint) are
     /// free, so the loop claims again at once.
@@ -36,13 +33,9 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(
-        store: Arc<dyn Store>,
-        settings: WebhookSettings,
-        renderer: RenderPayload,
-    ) -> Result<Self, String> {
-        settings.validate()?;
-        let client = WebhookClient::new(&settings)?;
+    /// Fails when the settings are not valid.
+    pub fn new(sender: WebhookSender) -> Result<Self, String> {
+        sender.settings.validate()?;
         let owner = format!(
             "wh-{}-{}-{:08x}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into()),
@@ -50,10 +43,7 @@ impl Dispatcher {
             rand::random::<u32>()
         );
         Ok(Dispatcher {
-            store,
-            settings,
-            client,
-            renderer,
+            sender,
             owner,
             recorded: Notify::new(),
         })
@@ -62,11 +52,11 @@ impl Dispatcher {
     /// Runs until `shutdown` turns true; then lets the deliveries in flight finish (within the
     /// request timeout), records them and releases the leases left.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let slots = Arc::new(Semaphore::new(self.settings.global_concurrency));
+        let slots = Arc::new(Semaphore::new(self.sender.settings.global_concurrency));
         let (results_tx, results_rx) = mpsc::unbounded_channel::<AttemptRecord>();
         let recorder = tokio::spawn(self.clone().record_loop(results_rx));
-        let idle = StdDuration::from_millis(self.settings.idle_poll_ms);
-        let prune_every = StdDuration::from_secs(self.settings.prune_every_secs);
+        let idle = StdDuration::from_millis(self.sender.settings.idle_poll_ms);
+        let prune_every = StdDuration::from_secs(self.sender.settings.prune_every_secs);
         let mut last_prune: Option<tokio::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
@@ -92,22 +82,22 @@ impl Dispatcher {
             }
         }
         // Wait for the deliveries in flight, then for their results to be written.
-        let all = self.settings.global_concurrency as u32;
+        let all = self.sender.settings.global_concurrency as u32;
         // Bounded well inside the server's shutdown grace; what is still in flight then is sent
         // again after restart (its lease expires), with the same event id.
-        let wait = StdDuration::from_millis((self.settings.timeout_ms + 500).min(5000));
+        let wait = StdDuration::from_millis((self.sender.settings.timeout_ms + 500).min(5000));
         let _ = tokio::time::timeout(wait, slots.acquire_many(all)).await;
         drop(results_tx);
         let _ = recorder.await;
-        match self.store.release_deliveries(&self.owner).await {
+        match self.sender.store.release_deliveries(&self.owner).await {
             Ok(released) => tracing::info!(released, "webhook dispatcher stopped"),
             Err(error) => tracing::error!(%error, "could not release webhook leases on shutdown"),
         }
     }
 
     async fn prune(&self) {
-        let before = Utc::now() - Duration::seconds(self.settings.retention_secs as i64);
-        match self.store.prune_deliveries(before).await {
+        let before = Utc::now() - Duration::seconds(self.sender.settings.retention_secs as i64);
+        match self.sender.store.prune_deliveries(before).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "pruned old webhook deliveries"),
             Err(error) => tracing::warn!(%error, "pruning webhook deliveries failed"),
@@ -120,20 +110,23 @@ impl Dispatcher {
         slots: &Arc<Semaphore>,
         results: &mpsc::UnboundedSender<AttemptRecord>,
     ) -> parceld_store::StoreResult<usize> {
-        let free = slots.available_permits().min(self.settings.batch_size);
+        let free = slots
+            .available_permits()
+            .min(self.sender.settings.batch_size);
         if free == 0 {
             return Ok(0);
         }
         let now = Utc::now();
-        let lease_until = now + Duration::milliseconds(self.settings.lease_ms as i64);
+        let lease_until = now + Duration::milliseconds(self.sender.settings.lease_ms as i64);
         let claimed = self
+            .sender
             .store
             .claim_deliveries(
                 &self.owner,
                 now,
                 lease_until,
                 free,
-                self.settings.per_endpoint_concurrency,
+                self.sender.settings.per_endpoint_concurrency,
             )
             .await?;
         if claimed.is_empty() {
@@ -148,6 +141,7 @@ impl Dispatcher {
         wanted.sort_unstable();
         wanted.dedup();
         let trackings: HashMap<i64, Arc<Tracking>> = self
+            .sender
             .store
             .trackings_by_pk(&wanted)
             .await?
@@ -165,10 +159,12 @@ impl Dispatcher {
                 None => delivery
                     .tracking_pk
                     .and_then(|pk| trackings.get(&pk))
-                    .map(|tracking| Outgoing::claimed(&delivery).render(self.renderer, tracking)),
+                    .map(|tracking| {
+                        Outgoing::claimed(&delivery).render(self.sender.renderer, tracking)
+                    }),
             };
-            let client = self.client.clone();
-            let settings = self.settings.clone();
+            let client = self.sender.client.clone();
+            let settings = self.sender.settings.clone();
             let results = results.clone();
             tokio::spawn(async move {
                 let record = attempt(&client, &settings, &Outgoing::claimed(&delivery), body).await;
@@ -183,10 +179,11 @@ impl Dispatcher {
     /// keeps failing the leases expire and the deliveries are sent again (at-least-once).
     async fn record_loop(self: Arc<Self>, mut results: mpsc::UnboundedReceiver<AttemptRecord>) {
         let mut batch = Vec::new();
-        let disable_after = Duration::seconds(self.settings.disable_after_secs as i64);
+        let disable_after = Duration::seconds(self.sender.settings.disable_after_secs as i64);
         while results.recv_many(&mut batch, 512).await > 0 {
             for attempt in 1..=5u64 {
                 match self
+                    .sender
                     .store
                     .record_attempts(&self.owner, &batch, disable_after, Utc::now())
                     .await

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use parceld_model::Tracking;
-use parceld_store::{AttemptOutcome, WebhookVersion};
+use parceld_store::{AttemptOutcome, Store, WebhookVersion};
 use rand::Rng;
 
 pub use attempt::{attempt, Outgoing};
@@ -101,6 +101,34 @@ pub fn after_attempt(
     };
     let delay = chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(365));
     AttemptOutcome::Retry { at: now + delay }
+}
+
+/// What sending webhooks takes, for the dispatcher and for test sends alike: the store, the
+/// settings, the HTTP client built from them and the payload renderer.
+#[derive(Clone)]
+pub struct WebhookSender {
+    pub store: Arc<dyn Store>,
+    pub settings: WebhookSettings,
+    pub client: WebhookClient,
+    /// Writes the payloads (its wire formats belong to the API).
+    pub renderer: RenderPayload,
+}
+
+impl WebhookSender {
+    /// Fails when the HTTP client cannot be built from `settings`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: WebhookSettings,
+        renderer: RenderPayload,
+    ) -> Result<Self, String> {
+        let client = WebhookClient::new(&settings)?;
+        Ok(WebhookSender {
+            store,
+            settings,
+            client,
+            renderer,
+        })
+    }
 }
 
 /// The HTTP side of delivery: signs, posts, and reports what happened. Follows no redirects and
