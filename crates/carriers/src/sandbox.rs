@@ -1,6 +1,7 @@
 //! The `sandbox` courier: no network, scripted journeys for trying parceld out and for tests.
 //!
-//! A number `SANDBOX-<JOURNEY>-<anything>` names its journey. Its events unfold one step per
+//! A number `SANDBOX-<JOURNEY>-<anything>` names its journey (stored normalized, as every number
+//! is: `SANDBOXDELIVERED1` for `sandbox-delivered-1`, which names the same journey). Its events unfold one step per
 //! `step_minutes` from the tracking's creation instant (passed in [`TrackRequest::created_at`]),
 //! so the same number asked at the same instant always answers the same — tests control time by
 //! passing instants to [`journey_at`] or by giving [`Sandbox::with_clock`] a clock.
@@ -31,21 +32,27 @@ pub enum Journey {
 }
 
 impl Journey {
-    /// The journey a number names, if it is a sandbox number (case-insensitive).
+    /// The journey a number names, if it is a sandbox number (case-insensitive; written with its
+    /// dashes or normalized without them).
     pub fn of(number: &str) -> Option<Journey> {
-        let upper = number.trim().to_ascii_uppercase();
-        let rest = upper.strip_prefix("SANDBOX-")?;
-        let name = rest.split('-').next().unwrap_or("");
-        Some(match name {
-            "DELIVERED" => Journey::Delivered,
-            "UNDELIVERED" => Journey::Undelivered,
-            "EXCEPTION" => Journey::Exception,
-            "RETURNED" => Journey::Returned,
-            "CUSTOMS" => Journey::Customs,
-            "NOTFOUND" => Journey::NotFound,
-            "EXPIRED" => Journey::Expired,
-            _ => return None,
-        })
+        let upper: String = number
+            .chars()
+            .filter(|c| !parceld_model::is_number_separator(*c))
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let rest = upper.strip_prefix("SANDBOX")?;
+        [
+            ("DELIVERED", Journey::Delivered),
+            ("UNDELIVERED", Journey::Undelivered),
+            ("EXCEPTION", Journey::Exception),
+            ("RETURNED", Journey::Returned),
+            ("CUSTOMS", Journey::Customs),
+            ("NOTFOUND", Journey::NotFound),
+            ("EXPIRED", Journey::Expired),
+        ]
+        .into_iter()
+        .find(|(name, _)| rest.starts_with(name))
+        .map(|(_, journey)| journey)
     }
 }
 
@@ -419,6 +426,20 @@ mod tests {
         assert_eq!(status("SANDBOX-NOTFOUND-1", 999).0, S::Notfound);
         assert_eq!(status("SANDBOX-BOGUS-1", 999).0, S::Notfound);
         assert_eq!(status("1Z999", 999).0, S::Notfound);
+    }
+
+    #[test]
+    fn normalized_numbers_name_the_same_journey() {
+        for (number, journey) in [
+            ("SANDBOXDELIVERED1", Journey::Delivered),
+            ("sandbox-undelivered-7", Journey::Undelivered),
+            ("SANDBOXRETURNEDB0001", Journey::Returned),
+            ("SANDBOX EXPIRED 2", Journey::Expired),
+        ] {
+            assert_eq!(Journey::of(number), Some(journey), "{number}");
+        }
+        assert_eq!(Journey::of("SANDBOXBOGUS1"), None);
+        assert_eq!(Journey::of("DELIVERED1"), None);
     }
 
     #[test]

@@ -55,8 +55,14 @@ impl fmt::Display for TrackingId {
     }
 }
 
-/// A tracking number as the carrier prints it: 4–50 characters of letters, digits, `-` and `_`,
-/// surrounding white space removed.
+/// A tracking number in its normalized form: what is left of the text once the separators people
+/// and labels put between groups of characters are taken out, with ASCII letters upper-cased —
+/// `1z 999 aa1 01 2345 6784`, `1Z-999-AA1-01-2345-6784` and `1Z999AA10123456784` are one number.
+/// 4–50 characters of letters, digits and `_` remain.
+///
+/// Why normalize once here: every way in (v4, v2, the CLI, the import) parses numbers with this
+/// type, so a number written with spaces on one face and dashes on the other names the same
+/// tracking, detection sees what the carrier printed, and duplicates cannot hide behind spacing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TrackingNumber(String);
 
@@ -65,10 +71,16 @@ pub struct TrackingNumber(String);
 pub enum TrackingNumberError {
     #[error("tracking_number is required")]
     Missing,
-    #[error("tracking_number must be 4 to 50 characters long")]
+    #[error("tracking_number must be 4 to 50 characters long, not counting spaces, '-' and '.'")]
     Length,
-    #[error("tracking_number may contain only letters, digits, '-' and '_'")]
+    #[error("tracking_number may contain only letters, digits and '_', with spaces, '-' or '.' between groups")]
     Characters,
+}
+
+/// Whether `c` separates groups of a written number (any white space, `-`, `.`); separators are
+/// dropped by [`TrackingNumber::parse`] and by courier detection alike.
+pub fn is_number_separator(c: char) -> bool {
+    c.is_whitespace() || c == '-' || c == '.'
 }
 
 impl TrackingNumber {
@@ -76,20 +88,29 @@ impl TrackingNumber {
     pub const MAX_LEN: usize = 50;
 
     pub fn parse(text: &str) -> Result<Self, TrackingNumberError> {
-        let text = text.trim();
-        if text.is_empty() {
+        let mut number = String::with_capacity(text.len().min(Self::MAX_LEN + 1));
+        let mut length = 0usize;
+        let mut characters_ok = true;
+        for c in text.chars().filter(|c| !is_number_separator(*c)) {
+            length += 1;
+            if c.is_ascii_alphanumeric() || c == '_' {
+                if length <= Self::MAX_LEN {
+                    number.push(c.to_ascii_uppercase());
+                }
+            } else {
+                characters_ok = false;
+            }
+        }
+        if length == 0 {
             return Err(TrackingNumberError::Missing);
         }
-        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&text.len()) {
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&length) {
             return Err(TrackingNumberError::Length);
         }
-        if !text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if !characters_ok {
             return Err(TrackingNumberError::Characters);
         }
-        Ok(TrackingNumber(text.to_string()))
+        Ok(TrackingNumber(number))
     }
 
     pub fn as_str(&self) -> &str {
@@ -160,28 +181,53 @@ mod tests {
     }
 
     #[test]
-    fn tracking_numbers_are_trimmed_and_checked() {
+    fn tracking_numbers_are_normalized_and_checked() {
+        for written in [
+            "  1Z999AA10123456784 ",
+            "1Z 999 AA1 01 2345 6784",
+            "1z-999-aa1-01-2345-6784",
+            "1Z.999.AA1.01.2345.6784",
+            "1Z\u{a0}999\u{2009}AA1 - 01 2345\t6784",
+        ] {
+            assert_eq!(
+                TrackingNumber::parse(written).unwrap().as_str(),
+                "1Z999AA10123456784",
+                "{written:?}"
+            );
+        }
         assert_eq!(
-            TrackingNumber::parse("  1Z999AA10123456784 ")
-                .unwrap()
-                .as_str(),
-            "1Z999AA10123456784"
+            TrackingNumber::parse("abc_123").unwrap().as_str(),
+            "ABC_123"
         );
         assert_eq!(TrackingNumber::parse(""), Err(TrackingNumberError::Missing));
         assert_eq!(
+            TrackingNumber::parse(" - . "),
+            Err(TrackingNumberError::Missing)
+        );
+        assert_eq!(
             TrackingNumber::parse("abc"),
+            Err(TrackingNumberError::Length)
+        );
+        assert_eq!(
+            TrackingNumber::parse("a-b-c"),
             Err(TrackingNumberError::Length)
         );
         assert_eq!(
             TrackingNumber::parse(&"9".repeat(51)),
             Err(TrackingNumberError::Length)
         );
+        // Separators do not count towards the length.
+        assert!(TrackingNumber::parse(&"9 ".repeat(50)).is_ok());
         assert_eq!(
-            TrackingNumber::parse("12 34 56"),
+            TrackingNumber::parse("abc<script>"),
             Err(TrackingNumberError::Characters)
         );
         assert_eq!(
-            TrackingNumber::parse("abc<script>"),
+            TrackingNumber::parse("12/34/56"),
+            Err(TrackingNumberError::Characters)
+        );
+        assert_eq!(
+            TrackingNumber::parse("1234ü"),
             Err(TrackingNumberError::Characters)
         );
     }

@@ -15,7 +15,7 @@ pub mod status;
 pub mod tracking;
 
 pub use checkpoint::{Checkpoint, Leg};
-pub use ids::{TrackingId, TrackingNumber, TrackingNumberError};
+pub use ids::{is_number_separator, TrackingId, TrackingNumber, TrackingNumberError};
 pub use limits::{LimitClass, RateLimits};
 pub use milestones::{milestones, transit_days, Milestones};
 pub use normalize::{derive_status, normalize};

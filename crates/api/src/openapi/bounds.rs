@@ -23,7 +23,8 @@ macro_rules! merchant_names {
 const V4_MERCHANT_BODIES: [&str; 2] = ["CreateTrackingRequest", "UpdateTrackingRequest"];
 const V2_MERCHANT_BODIES: [&str; 2] = ["V2CreateRequest", "V2UpdateRequest"];
 /// The request bodies whose `tracking_number` is refused outright when it is not a tracking
-/// number (the length is counted after surrounding white space is removed).
+/// number (the length is counted on the normalized number: spaces, `-` and `.` between groups
+/// are removed and do not count).
 const NUMBER_BODIES: [&str; 6] = [
     "CreateTrackingRequest",
     "DetectRequest",

@@ -45,7 +45,7 @@ async fn bad_create_requests_get_their_documented_code_and_store_nothing() {
             "4 to 50",
         ),
         (
-            br#"{"tracking_number": "AB CD EF GH", "courier_code": "ups"}"#.to_vec(),
+            br#"{"tracking_number": "AB/CD/EF/GH", "courier_code": "ups"}"#.to_vec(),
             4110,
             "letters, digits",
         ),
