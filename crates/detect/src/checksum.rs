@@ -9,8 +9,12 @@
 //! upper-case alphanumerics for [`ups_mod10`]).
 //!
 //! The algorithms and their parameters are documented in `jkeen/tracking_number_data`
-//! (`CHECKSUM_ALGORITHMS.md` and `couriers/*.json`) and, for S10, in the Universal Postal Union's
-//! standard S10 ("Identification of postal items — 13-character identifier").
+//! (`CHECKSUM_ALGORITHMS.md` and `couriers/*.json`: mod 7, mod 10 variants, S10, FedEx mod 11,
+//! Luhn for Purolator, ISO 7064 MOD 37,36 for DPD, which names DPD's *Parcel Label
+//! Specification* as its source), for S10 in the Universal Postal Union's standard S10
+//! ("Identification of postal items — 13-character identifier", summarised in carrier-apis.md
+//! §11), and for Deutsche Post's 12-digit Identcode in the published description of that barcode
+//! (paketda.de, "Prüfziffern-Berechnung für Paketnummern"; activebarcode.com, "Identcode").
 
 #[inline]
 fn digit(b: u8) -> u32 {
@@ -90,6 +94,68 @@ pub(crate) fn s10(serial: &[u8]) -> u8 {
     }
 }
 
+/// Luhn (ISO/IEC 7812): from the digit next to the check digit leftwards, every other digit is
+/// doubled and its digits summed. Purolator's 12-digit PINs.
+pub(crate) fn luhn(payload: &[u8]) -> u8 {
+    let mut sum = 0u32;
+    for (i, &b) in payload.iter().rev().enumerate() {
+        let d = digit(b);
+        sum += if i % 2 == 0 {
+            let doubled = 2 * d;
+            doubled / 10 + doubled % 10
+        } else {
+            d
+        };
+    }
+    ((10 - sum % 10) % 10) as u8
+}
+
+/// Deutsche Post / DHL Paket Identcode (12 digits): digits at odd positions (1st, 3rd …) weigh
+/// 4, at even positions 9; the check digit tops the sum up to a multiple of 10.
+pub(crate) fn identcode(payload: &[u8]) -> u8 {
+    let mut sum = 0u32;
+    for (i, &b) in payload.iter().enumerate() {
+        sum += if i % 2 == 0 { 4 } else { 9 } * digit(b);
+    }
+    ((10 - sum % 10) % 10) as u8
+}
+
+/// Value of an upper-case alphanumeric in ISO 7064 MOD 37,36: digits are themselves, `A` = 10 …
+/// `Z` = 35.
+#[inline]
+fn alnum_value(b: u8) -> u32 {
+    if b.is_ascii_digit() {
+        digit(b)
+    } else {
+        u32::from(b - b'A') + 10
+    }
+}
+
+/// ISO 7064 MOD 37,36 (DPD parcel numbers): returns the check *character* (`0`–`9`, `A`–`Z`).
+pub(crate) fn mod_37_36(payload: &[u8]) -> u8 {
+    const M: u32 = 36;
+    let mut cd = M;
+    for &b in payload {
+        cd += alnum_value(b);
+        if cd > M {
+            cd -= M;
+        }
+        cd *= 2;
+        if cd > M {
+            cd -= M + 1;
+        }
+    }
+    let mut cd = (M + 1) - cd;
+    if cd == M {
+        cd = 0;
+    }
+    if cd < 10 {
+        b'0' + cd as u8
+    } else {
+        b'A' + (cd - 10) as u8
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +211,30 @@ mod tests {
         assert_eq!(gs1_mod10(b"", b"00012345000000002"), 7);
         // FedEx SmartPost printed without its 92: 61299998820821171811.
         assert_eq!(gs1_mod10(b"92", b"6129999882082117181"), 1);
+    }
+
+    #[test]
+    fn luhn_examples() {
+        // jkeen couriers/purolator.json valid PINs.
+        for n in ["320595463938", "287809468872", "331434972567"] {
+            assert_eq!(luhn(&n.as_bytes()[..11]), check_of(n), "{n}");
+        }
+        assert_ne!(luhn(b"32059546393"), 9);
+    }
+
+    #[test]
+    fn identcode_example() {
+        // paketda.de's 12-digit DHL example 201298452277.
+        assert_eq!(identcode(b"20129845227"), 7);
+    }
+
+    #[test]
+    fn mod_37_36_examples() {
+        // jkeen couriers/dpd.json (28 characters; the check covers the 27 before it) and
+        // paketda.de's 14-digit DPD number written with its check character, 01015026003653c.
+        assert_eq!(mod_37_36(b"008182709980000020033350276"), b'C');
+        assert_eq!(mod_37_36(b"008182709980000020045327276"), b'N');
+        assert_eq!(mod_37_36(b"01015026003653"), b'C');
     }
 
     #[test]

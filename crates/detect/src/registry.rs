@@ -1,10 +1,22 @@
-//! The courier registry: one static table of every courier parceld can name.
+//! The courier registry: every courier parceld can name, built once from two tables — the named
+//! couriers (`couriers.rs`) and the national post of every UPU member country
+//! (`data/national_posts.tsv`), which is also how an S10 number's country is resolved to a courier.
 //!
 //! Codes follow TrackingMore's courier codes so existing integrations keep working.
 //! `has_adapter` says whether parceld can fetch tracking from that courier itself; a tracking for
-//! a courier without an adapter can still be stored.
+//! a courier without an adapter can still be stored (it stays pending unless an upstream fetches
+//! it).
+//!
+//! The registry is built on first use (a few hundred entries, microseconds) and never changes;
+//! the references it hands out are `'static`. A row naming a courier the tables do not define, or
+//! a country twice, is a bug in the tables and panics on first use — `registry_builds` and every
+//! other test catch it before a release.
+
+use std::sync::LazyLock;
 
 use parceld_model::CourierType;
+
+use crate::couriers::NAMED;
 
 /// One courier's static facts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,317 +35,135 @@ pub struct Courier {
     pub has_adapter: bool,
 }
 
-const fn entry(
-    code: &'static str,
-    name: &'static str,
-    country_iso2: &'static str,
-    courier_type: CourierType,
-    url: &'static str,
-    has_adapter: bool,
-) -> Courier {
-    Courier {
-        code,
-        name,
-        country_iso2,
-        courier_type,
-        url,
-        phone: "",
-        tracking_required_fields: &[],
-        has_adapter,
-    }
+/// The national posts table: country code, courier code, courier name, country, source.
+const NATIONAL_POSTS: &str = include_str!("../data/national_posts.tsv");
+
+/// One row of the national posts table.
+#[derive(Debug, Clone, Copy)]
+pub struct NationalPost {
+    /// ISO 3166-1 alpha-2, as S10 numbers end in it.
+    pub country_iso2: &'static str,
+    pub country: &'static str,
+    pub courier: &'static Courier,
+    /// Where the row comes from: `s10` (jkeen/tracking_number_data's S10 table, from the UPU's
+    /// member-country pages) or `add` (see the table's header).
+    pub source: &'static str,
 }
 
-use CourierType::{Express, Postal};
+struct Registry {
+    all: Vec<Courier>,
+    /// Positions in `all`, sorted by code, for lookups by code.
+    by_code: Vec<u16>,
+    /// Per two-letter country code (`(a - 'A') * 26 + (b - 'A')`): the national post's position.
+    by_country: Vec<Option<u16>>,
+    /// The national posts table's rows, as positions in `all` with the row's other columns.
+    posts: Vec<(&'static str, &'static str, u16, &'static str)>,
+}
 
-/// The table as a constant, so that detection can resolve its courier codes at compile time
-/// (see [`index_of`]); [`COURIERS`] is the one runtime copy everybody hands out references to.
-const TABLE: &[Courier] = &[
-    entry("sandbox", "parceld Sandbox", "", Express, "", true),
-    entry("ups", "UPS", "US", Express, "https://www.ups.com", true),
-    entry(
-        "fedex",
-        "FedEx",
-        "US",
-        Express,
-        "https://www.fedex.com",
-        true,
-    ),
-    entry("usps", "USPS", "US", Postal, "https://www.usps.com", true),
-    entry(
-        "dhl",
-        "DHL Express",
-        "DE",
-        Express,
-        "https://www.dhl.com",
-        true,
-    ),
-    Courier {
-        tracking_required_fields: &["tracking_postal_code"],
-        ..entry(
-            "postnl-3s",
-            "PostNL International",
-            "NL",
-            Postal,
-            "https://www.postnl.nl",
-            true,
-        )
-    },
-    entry(
-        "canada-post",
-        "Canada Post",
-        "CA",
-        Postal,
-        "https://www.canadapost-postescanada.ca",
-        true,
-    ),
-    entry(
-        "royal-mail",
-        "Royal Mail",
-        "GB",
-        Postal,
-        "https://www.royalmail.com",
-        false,
-    ),
-    entry(
-        "china-post",
-        "China Post",
-        "CN",
-        Postal,
-        "https://www.chinapost.com.cn",
-        false,
-    ),
-    entry(
-        "deutsch-post",
-        "Deutsche Post",
-        "DE",
-        Postal,
-        "https://www.deutschepost.de",
-        false,
-    ),
-    entry(
-        "laposte",
-        "La Poste",
-        "FR",
-        Postal,
-        "https://www.laposte.fr",
-        false,
-    ),
-    entry(
-        "australia-post",
-        "Australia Post",
-        "AU",
-        Postal,
-        "https://auspost.com.au",
-        false,
-    ),
-    entry(
-        "japan-post",
-        "Japan Post",
-        "JP",
-        Postal,
-        "https://www.post.japanpost.jp",
-        false,
-    ),
-    // Couriers that detection can name. No adapter yet: a tracking for them is stored and shown,
-    // but parceld cannot fetch its events.
-    entry(
-        "dhl-germany",
-        "DHL Paket",
-        "DE",
-        Express,
-        "https://www.dhl.de",
-        false,
-    ),
-    entry(
-        "dhlglobalmail",
-        "DHL eCommerce",
-        "US",
-        Express,
-        "https://www.dhl.com/us-en/home/ecommerce.html",
-        false,
-    ),
-    entry(
-        "amazon",
-        "Amazon Logistics",
-        "US",
-        Express,
-        "https://track.amazon.com",
-        false,
-    ),
-    entry(
-        "ontrac",
-        "OnTrac",
-        "US",
-        Express,
-        "https://www.ontrac.com",
-        false,
-    ),
-    entry(
-        "lasership",
-        "LaserShip",
-        "US",
-        Express,
-        "https://www.lasership.com",
-        false,
-    ),
-    entry(
-        "correos-spain",
-        "Correos",
-        "ES",
-        Postal,
-        "https://www.correos.es",
-        false,
-    ),
-    entry(
-        "poste-italiane",
-        "Poste Italiane",
-        "IT",
-        Postal,
-        "https://www.poste.it",
-        false,
-    ),
-    entry(
-        "korea-post",
-        "Korea Post",
-        "KR",
-        Postal,
-        "https://www.epost.go.kr",
-        false,
-    ),
-    entry(
-        "india-post",
-        "India Post",
-        "IN",
-        Postal,
-        "https://www.indiapost.gov.in",
-        false,
-    ),
-    entry(
-        "brazil-correios",
-        "Correios Brazil",
-        "BR",
-        Postal,
-        "https://www.correios.com.br",
-        false,
-    ),
-    entry(
-        "sweden-posten",
-        "PostNord Sweden",
-        "SE",
-        Postal,
-        "https://www.postnord.se",
-        false,
-    ),
-    entry(
-        "swiss-post",
-        "Swiss Post",
-        "CH",
-        Postal,
-        "https://www.post.ch",
-        false,
-    ),
-    entry(
-        "hongkong-post",
-        "Hong Kong Post",
-        "HK",
-        Postal,
-        "https://www.hongkongpost.hk",
-        false,
-    ),
-    entry(
-        "singapore-post",
-        "Singapore Post",
-        "SG",
-        Postal,
-        "https://www.singpost.com",
-        false,
-    ),
-    entry(
-        "new-zealand-post",
-        "New Zealand Post",
-        "NZ",
-        Postal,
-        "https://www.nzpost.co.nz",
-        false,
-    ),
-    entry(
-        "bpost",
-        "bpost",
-        "BE",
-        Postal,
-        "https://www.bpost.be",
-        false,
-    ),
-    entry(
-        "austria-post",
-        "Austrian Post",
-        "AT",
-        Postal,
-        "https://www.post.at",
-        false,
-    ),
-    entry(
-        "poczta-polska",
-        "Poczta Polska",
-        "PL",
-        Postal,
-        "https://www.poczta-polska.pl",
-        false,
-    ),
-    entry(
-        "russian-post",
-        "Russian Post",
-        "RU",
-        Postal,
-        "https://www.pochta.ru",
-        false,
-    ),
-];
+static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::build);
 
-static COURIERS: &[Courier] = TABLE;
-
-/// Position of `code` in the table, evaluated at compile time by detection (`const I: usize =
-/// index_of("ups")`), so a detection rule naming a courier the registry lacks fails the build
-/// instead of failing a request.
-pub(crate) const fn index_of(code: &str) -> usize {
-    let mut i = 0;
-    while i < TABLE.len() {
-        if const_str_eq(TABLE[i].code, code) {
-            return i;
+impl Registry {
+    fn build() -> Registry {
+        let mut all: Vec<Courier> = NAMED.to_vec();
+        let mut by_country = vec![None; 26 * 26];
+        let mut posts = Vec::new();
+        for line in NATIONAL_POSTS.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let fields: Vec<&'static str> = line.split('\t').collect();
+            let [iso2, code, name, country, source] = fields[..] else {
+                panic!("national_posts.tsv: not five tab-separated columns: {line:?}");
+            };
+            let slot = country_slot(iso2.as_bytes())
+                .unwrap_or_else(|| panic!("national_posts.tsv: bad country code {iso2:?}"));
+            let position = match all.iter().position(|c| c.code == code) {
+                Some(position) => position,
+                None => {
+                    all.push(Courier {
+                        code,
+                        name,
+                        country_iso2: iso2,
+                        courier_type: CourierType::Postal,
+                        url: "",
+                        phone: "",
+                        tracking_required_fields: &[],
+                        has_adapter: false,
+                    });
+                    all.len() - 1
+                }
+            };
+            let position = u16::try_from(position).expect("fewer than 65,536 couriers");
+            assert!(
+                by_country[slot].replace(position).is_none(),
+                "national_posts.tsv: {iso2} twice"
+            );
+            posts.push((iso2, country, position, source));
         }
-        i += 1;
-    }
-    panic!("courier code is not in the registry");
-}
-
-const fn const_str_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
+        let mut by_code: Vec<u16> = (0..all.len() as u16).collect();
+        by_code.sort_by_key(|&i| all[usize::from(i)].code);
+        for pair in by_code.windows(2) {
+            let code = all[usize::from(pair[0])].code;
+            assert_ne!(code, all[usize::from(pair[1])].code, "courier {code} twice");
         }
-        i += 1;
+        Registry {
+            all,
+            by_code,
+            by_country,
+            posts,
+        }
     }
-    true
+
+    fn position(&self, code: &str) -> Option<usize> {
+        self.by_code
+            .binary_search_by(|&i| self.all[usize::from(i)].code.cmp(code))
+            .ok()
+            .map(|found| usize::from(self.by_code[found]))
+    }
 }
 
-/// The courier at a position found by [`index_of`].
-pub(crate) fn at(index: usize) -> &'static Courier {
-    &COURIERS[index]
+/// The slot of a two-letter upper-case country code in [`Registry::by_country`].
+#[inline]
+fn country_slot(code: &[u8]) -> Option<usize> {
+    match code {
+        [a @ b'A'..=b'Z', b @ b'A'..=b'Z'] => {
+            Some(usize::from(a - b'A') * 26 + usize::from(b - b'A'))
+        }
+        _ => None,
+    }
 }
 
-/// Every courier parceld knows, in a stable order.
+/// Every courier parceld knows, in a stable order: the named couriers, then the national posts.
 pub fn couriers() -> &'static [Courier] {
-    COURIERS
+    &REGISTRY.all
 }
 
 /// The courier with this code, if parceld knows it.
 pub fn courier(code: &str) -> Option<&'static Courier> {
-    COURIERS.iter().find(|c| c.code == code)
+    let registry = &*REGISTRY;
+    registry.position(code).map(|i| &registry.all[i])
+}
+
+/// The national post of a country (ISO 3166-1 alpha-2, upper case), the courier an S10 number
+/// ending in that code is resolved to.
+pub fn national_post(country_iso2: &[u8]) -> Option<&'static Courier> {
+    let registry = &*REGISTRY;
+    let position = registry.by_country[country_slot(country_iso2)?]?;
+    Some(&registry.all[usize::from(position)])
+}
+
+/// The national posts table, in its order: every UPU member country's post.
+pub fn national_posts() -> impl Iterator<Item = NationalPost> {
+    let registry = &*REGISTRY;
+    registry
+        .posts
+        .iter()
+        .map(|&(country_iso2, country, position, source)| NationalPost {
+            country_iso2,
+            country,
+            courier: &registry.all[usize::from(position)],
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -341,23 +171,65 @@ mod tests {
     use super::*;
 
     #[test]
+    fn registry_builds() {
+        assert!(couriers().len() > NAMED.len());
+        assert_eq!(&couriers()[..NAMED.len()], NAMED);
+    }
+
+    #[test]
     fn codes_are_unique_lowercase_and_findable() {
         for (i, c) in couriers().iter().enumerate() {
             assert_eq!(c.code, c.code.to_ascii_lowercase());
+            assert!(
+                c.code
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{}",
+                c.code
+            );
             assert!(
                 couriers()[i + 1..].iter().all(|o| o.code != c.code),
                 "{}",
                 c.code
             );
             assert_eq!(courier(c.code), Some(c));
+            assert!(!c.name.is_empty(), "{}", c.code);
         }
         assert_eq!(courier("no-such-courier"), None);
+        assert_eq!(courier(""), None);
     }
 
     #[test]
-    fn index_of_agrees_with_lookup() {
-        for c in couriers() {
-            assert_eq!(at(index_of(c.code)), c);
+    fn every_upu_member_has_a_national_post() {
+        // 192 UPU member countries: 190 with a country code in the table's `s10` rows (Hong Kong
+        // is there too, under China's membership), and two members that are groups of
+        // territories, each territory under its own code (`add` rows).
+        let posts: Vec<NationalPost> = national_posts().collect();
+        let from_s10 = posts.iter().filter(|p| p.source == "s10").count();
+        assert_eq!(from_s10, 191);
+        assert!(posts.iter().all(|p| p.source == "s10" || p.source == "add"));
+        for post in &posts {
+            assert_eq!(
+                national_post(post.country_iso2.as_bytes()),
+                Some(post.courier),
+                "{}",
+                post.country_iso2
+            );
+            assert_eq!(post.courier.courier_type, CourierType::Postal);
         }
+        for (country, code) in [
+            (b"GB", "royal-mail"),
+            (b"US", "usps"),
+            (b"NL", "postnl-3s"),
+            (b"DE", "deutsch-post"),
+            (b"CN", "china-post"),
+            (b"IE", "an-post"),
+            (b"VN", "vietnam-post"),
+        ] {
+            assert_eq!(national_post(country).map(|c| c.code), Some(code));
+        }
+        assert_eq!(national_post(b"XX"), None);
+        assert_eq!(national_post(b"gb"), None);
+        assert_eq!(national_post(b"G"), None);
     }
 }

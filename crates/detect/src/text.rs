@@ -4,12 +4,17 @@
 //! `9400-1112-0108-0805-4830-16` — so a number may span several words. The scanner splits the
 //! text into *runs* of ASCII alphanumeric *groups* joined by short separators (spaces, dashes,
 //! dots), and from each group tries the concatenations of it and the following groups of the
-//! same run, keeping the longest one that [`detect`](crate::detect()) recognises. Any other
+//! same run, keeping the longest one that [`detect`](crate::detect()) recognises convincingly (see
+//! `convincing`). Any other
 //! character (a colon, a comma, a line break, `#`) ends a run, so words of surrounding sentences
 //! are only joined when they sit right next to a number, and the check digits make an accidental
 //! join very unlikely to be recognised.
 
-use crate::detect::{detect_normalized, Candidate, MAX_LEN, MIN_LEN};
+use crate::detect::{detect_normalized, Candidate, CheckDigit, MAX_LEN};
+
+/// Shortest number the scanner reports: formats shorter than ten characters (Parcelforce's two
+/// letters and seven digits) look too much like the order and invoice numbers around them.
+const MIN_LEN: usize = 10;
 
 /// A tracking number found in text, with its candidates (never empty).
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +83,7 @@ fn scan_run(bytes: &[u8], run: &[(usize, usize)], found: &mut Vec<Found>) {
             }
             if len >= MIN_LEN {
                 let candidates = detect_normalized(&buf[..len]);
-                if !candidates.is_empty() {
+                if candidates.iter().any(convincing) {
                     best = Some((g + k, len, candidates));
                 }
             }
@@ -95,6 +100,14 @@ fn scan_run(bytes: &[u8], run: &[(usize, usize)], found: &mut Vec<Found>) {
             None => g += 1,
         }
     }
+}
+
+/// Whether a candidate is evidence enough in running text: a valid check digit, or a format
+/// specific enough to stand alone (confidence ≥ 0.5: a prefix like `1Z`, `TBA`, `3S`). A bare run
+/// of digits of some length (a GLS or Evri number without a check digit) is not — phone, order
+/// and invoice numbers look the same.
+fn convincing(candidate: &Candidate) -> bool {
+    candidate.check_digit == CheckDigit::Valid || candidate.confidence >= 0.5
 }
 
 #[cfg(test)]
