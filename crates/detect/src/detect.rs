@@ -103,6 +103,8 @@ fn detect_slow(input: &str) -> Vec<Candidate> {
 struct Compiled {
     format: &'static Format,
     pattern: Pattern,
+    /// [`Pattern::first_bytes`].
+    first_bytes: u128,
     courier: Option<&'static Courier>,
 }
 
@@ -115,18 +117,22 @@ struct Index {
 static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let formats: Vec<Compiled> = FORMATS
         .iter()
-        .map(|format| Compiled {
-            format,
-            pattern: Pattern::compile(format.pattern),
-            courier: match format.owner {
-                Owner::Courier(code) => Some(registry::courier(code).unwrap_or_else(|| {
-                    panic!(
-                        "format {} names courier {code}, which the registry lacks",
-                        format.name
-                    )
-                })),
-                Owner::NationalPost => None,
-            },
+        .map(|format| {
+            let pattern = Pattern::compile(format.pattern);
+            Compiled {
+                format,
+                first_bytes: pattern.first_bytes(),
+                pattern,
+                courier: match format.owner {
+                    Owner::Courier(code) => Some(registry::courier(code).unwrap_or_else(|| {
+                        panic!(
+                            "format {} names courier {code}, which the registry lacks",
+                            format.name
+                        )
+                    })),
+                    Owner::NationalPost => None,
+                },
+            }
         })
         .collect();
     let by_len = (0..=MAX_LEN)
@@ -146,8 +152,12 @@ pub(crate) fn detect_normalized(n: &[u8]) -> Vec<Candidate> {
         return out;
     }
     let index = &*INDEX;
+    let first = 1u128 << n[0];
     for &i in &index.by_len[n.len()] {
         let compiled = &index.formats[usize::from(i)];
+        if compiled.first_bytes & first == 0 {
+            continue;
+        }
         let format = compiled.format;
         if format.not.iter().any(|p| n.starts_with(p.as_bytes()))
             || (format.needs_letter && !n.iter().any(u8::is_ascii_uppercase))

@@ -76,6 +76,21 @@ impl Pattern {
             .any(|s| (s.min_len..=s.max_len).contains(&len))
     }
 
+    /// The bytes a matching number can start with, as a bit set over ASCII (bit `b` for byte
+    /// `b`): a cheap test that rules out most formats before matching.
+    pub(crate) fn first_bytes(&self) -> u128 {
+        let mut set = 0u128;
+        for sequence in &self.alternatives {
+            let class = sequence.segments[0].class;
+            for b in 0..128u8 {
+                if class.accepts(b) {
+                    set |= 1 << b;
+                }
+            }
+        }
+        set
+    }
+
     /// Whether `n` (upper-case ASCII letters and digits) matches one of the alternatives.
     #[inline]
     pub(crate) fn matches(&self, n: &[u8]) -> bool {
@@ -205,6 +220,17 @@ mod tests {
         assert!(!p.matches(b"44123456789012"));
         assert!(p.allows_len(14) && p.allows_len(17));
         assert!(!p.allows_len(13) && !p.allows_len(18));
+    }
+
+    #[test]
+    fn first_bytes_are_those_a_match_can_start_with() {
+        let set = Pattern::compile("1Z{x15}|[CD]{d3}|{d2}").first_bytes();
+        for b in b"1CD0123456789" {
+            assert_ne!(set & (1 << b), 0, "{}", *b as char);
+        }
+        for b in b"AZE " {
+            assert_eq!(set & (1 << b), 0, "{}", *b as char);
+        }
     }
 
     #[test]

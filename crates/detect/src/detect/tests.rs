@@ -308,3 +308,44 @@ fn every_candidate_courier_is_in_the_registry() {
         }
     }
 }
+
+#[test]
+fn docs_carriers_md_lists_every_format_and_the_registry_s_size() {
+    let doc = include_str!("../../../../docs/carriers.md");
+    for format in crate::formats::formats() {
+        let row = format!(
+            "| {} | {} | `{}` | {} | {} |",
+            format.name,
+            format.courier.unwrap_or("national post of the country"),
+            format.pattern.replace('|', "\\|"),
+            format.check_digit,
+            format.confidence
+        );
+        assert!(doc.contains(&row), "docs/carriers.md lacks {row}");
+    }
+    assert!(doc.contains(&format!(
+        "parceld knows {} couriers",
+        registry::couriers().len()
+    )));
+    let named = crate::couriers::NAMED.len();
+    assert!(doc.contains(&format!("**{named} named couriers**")));
+}
+
+/// A rough single-core throughput print over the corpus, not a benchmark (`parceld bench`
+/// measures detection properly): `cargo test --release -p parceld-detect throughput --
+/// --ignored --nocapture`.
+#[test]
+#[ignore = "timing; run in release mode by hand"]
+fn detection_throughput() {
+    let entries = corpus::entries();
+    let rounds = 2_000;
+    let start = std::time::Instant::now();
+    let mut candidates = 0usize;
+    for _ in 0..rounds {
+        for entry in &entries {
+            candidates += std::hint::black_box(detect(std::hint::black_box(entry.number))).len();
+        }
+    }
+    let per_sec = (rounds * entries.len()) as f64 / start.elapsed().as_secs_f64();
+    println!("{per_sec:.0} numbers/s ({candidates} candidates)");
+}
