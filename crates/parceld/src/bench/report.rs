@@ -29,6 +29,10 @@ pub struct Report {
     /// The same, counting only candidates whose check digit validated.
     pub detection_validated_alnum: Option<f64>,
     pub detection_validated_digits: Option<f64>,
+    /// Detection's scores on its corpus (`crates/detect/corpus`), all of it and the named
+    /// couriers' files alone (without the national posts' S10 numbers).
+    pub detection_corpus: Option<CorpusScore>,
+    pub detection_corpus_named: Option<CorpusScore>,
     pub import_trackings: usize,
     pub import_seconds: Option<f64>,
     /// `import_trackings / import_seconds`.
@@ -48,6 +52,47 @@ pub struct Report {
     pub webhook_latency_rate: f64,
     /// The soak run (`--soak DURATION`): samples over time and the verdict.
     pub soak: Option<super::soak::SoakResult>,
+}
+
+/// Detection's scores over a set of corpus lines.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct CorpusScore {
+    pub valid: usize,
+    /// Share of valid numbers whose courier ranked first / among the first three.
+    pub top1: f64,
+    pub top3: f64,
+    pub invalid: usize,
+    /// Share of invalid numbers given a candidate (any courier) whose check digit validated.
+    pub invalid_validated: f64,
+}
+
+impl From<parceld_detect::corpus::Score> for CorpusScore {
+    fn from(s: parceld_detect::corpus::Score) -> Self {
+        CorpusScore {
+            valid: s.valid,
+            top1: s.top1_rate(),
+            top3: s.top3_rate(),
+            invalid: s.invalid,
+            invalid_validated: s.invalid_validated_rate(),
+        }
+    }
+}
+
+/// A corpus score as a table cell.
+fn corpus_cell(score: Option<CorpusScore>) -> String {
+    score.map_or_else(
+        || "-".into(),
+        |s| {
+            format!(
+                "top-1 {:.1}%, top-3 {:.1}% of {}; {:.1}% of {} invalid given a valid check digit",
+                s.top1 * 100.0,
+                s.top3 * 100.0,
+                s.valid,
+                s.invalid_validated * 100.0,
+                s.invalid
+            )
+        },
+    )
 }
 
 /// The machine the figures were measured on.
@@ -140,6 +185,16 @@ pub(super) fn table(r: &Report, o: &Options) -> String {
             "detection, one core",
             format!("{} numbers/s", f(r.detection_per_second_one_core, 0)),
             "≥ 1,000,000/s",
+        ),
+        (
+            "detection corpus, all",
+            corpus_cell(r.detection_corpus),
+            "≥ 90% / ≥ 97%; ≤ 5%",
+        ),
+        (
+            "  named couriers' files alone",
+            corpus_cell(r.detection_corpus_named),
+            "",
         ),
         (
             "detection of random 10-22 char strings",

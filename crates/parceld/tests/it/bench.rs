@@ -33,6 +33,8 @@ fn the_quick_bench_runs_every_scenario_and_writes_json() {
         "/refresh_per_second",
         "/refresh_adapter_direct_per_second",
         "/detection_per_second_one_core",
+        "/detection_corpus/top1",
+        "/detection_corpus_named/top3",
         "/import_seconds",
         "/rss_idle_mb",
         "/rss_peak_refreshing_mb",
