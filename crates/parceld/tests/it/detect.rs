@@ -1,39 +1,101 @@
-//! Courier detection through the API and the CLI.
+//! Courier detection through the API (v4 and v2) and the CLI, driven by the detection corpus
+//! (`crates/detect/corpus`): one number per courier, asked as written (spaces, dashes, lower
+//! case), must name that courier first on both faces; numbers written with separators are
+//! created, stored and found in their normalized form on both faces.
 
-use reqwest::StatusCode;
-use serde_json::json;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use parceld_detect::corpus::{self, Entry};
 
 use crate::support::{assert_error, Server, BIN};
 
+/// The first valid corpus number of every courier that the courier must rank first for.
+fn one_number_per_courier() -> Vec<Entry> {
+    let mut picked: Vec<Entry> = Vec::new();
+    for entry in corpus::entries() {
+        if entry.valid && !entry.expect.top3 && picked.iter().all(|p| p.courier != entry.courier) {
+            picked.push(entry);
+        }
+    }
+    picked
+}
+
+/// A v2 request with the key in v2's header.
+async fn v2(
+    server: &Server,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let bytes = body.map(|b| serde_json::to_vec(&b).unwrap());
+    let (status, _, json) = server
+        .request(
+            method,
+            path,
+            Some(("Trackingmore-Api-Key", server.key())),
+            bytes,
+        )
+        .await;
+    (status, json)
+}
+
 #[tokio::test]
-async fn detect_ranks_candidates_with_confidence_and_reason() {
+async fn both_faces_detect_every_courier_of_the_corpus() {
     let server = Server::start();
     let key = server.key();
-    let (status, body) = server
+    let picked = one_number_per_courier();
+    assert!(picked.len() >= 40, "{} couriers", picked.len());
+    for entry in &picked {
+        let request = json!({"tracking_number": entry.number});
+        let (status, body) = server
+            .post("/v4/couriers/detect", key, request.clone())
+            .await;
+        assert_eq!(status, StatusCode::OK, "{entry:?}: {body}");
+        let first = &body["data"][0];
+        assert_eq!(first["courier_code"], entry.courier, "{entry:?}: {body}");
+        let courier = parceld_detect::courier(entry.courier).unwrap();
+        assert_eq!(first["courier_name"], courier.name);
+        assert!(first["confidence"]
+            .as_f64()
+            .is_some_and(|c| c > 0.0 && c <= 1.0));
+        let validated = first["check_digit_valid"].as_bool().unwrap();
+        let reason = first["reason"].as_str().unwrap();
+        assert_eq!(
+            reason.contains("check digit is valid"),
+            validated,
+            "{entry:?}: {reason}"
+        );
+        if let Some(format) = entry.expect.format {
+            assert_eq!(first["format"], format, "{entry:?}");
+        }
+
+        let (status, body) = v2(&server, Method::POST, "/v2/carriers/detect", Some(request)).await;
+        assert_eq!(status, StatusCode::OK, "{entry:?}: {body}");
+        assert_eq!(body["data"][0]["code"], entry.courier, "{entry:?}: {body}");
+    }
+    let ups = &server
         .post(
             "/v4/couriers/detect",
             key,
-            json!({"tracking_number": "1Z999AA10123456784"}),
+            json!({"tracking_number": "1Z 999 AA1 01 2345 6784"}),
         )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let first = &body["data"][0];
-    assert_eq!(first["courier_code"], "ups");
-    assert_eq!(first["courier_name"], "UPS");
-    assert_eq!(first["check_digit_valid"], true);
-    assert!(first["confidence"].as_f64().unwrap() > 0.9);
-    assert!(first["reason"].as_str().unwrap().contains("check digit"));
+        .await
+        .1["data"][0];
+    assert!(ups["confidence"].as_f64().unwrap() > 0.9, "{ups}");
 
-    let (status, body) = server
-        .post(
-            "/v4/couriers/detect",
-            key,
-            json!({"tracking_number": "RB123456785GB"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["data"][0]["courier_code"], "royal-mail");
-
+    for (body, http, code, needle) in [
+        (json!({}), 400, 4111, "tracking_number"),
+        (
+            json!({"tracking_number": "1Z999AA10123456784", "slug": "ups"}),
+            400,
+            4130,
+            "`slug`",
+        ),
+    ] {
+        let (status, answer) = server.post("/v4/couriers/detect", key, body).await;
+        assert_error(status, &answer, http, code, needle);
+    }
     let (status, body) = server
         .post(
             "/v4/couriers/detect",
@@ -43,37 +105,97 @@ async fn detect_ranks_candidates_with_confidence_and_reason() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"], json!([]));
-
-    let (status, body) = server.post("/v4/couriers/detect", key, json!({})).await;
-    assert_error(status, &body, 400, 4111, "tracking_number");
-    let (status, body) = server
-        .post(
-            "/v4/couriers/detect",
-            key,
-            json!({"tracking_number": "1Z999AA10123456784", "slug": "ups"}),
-        )
-        .await;
-    assert_error(status, &body, 400, 4130, "`slug`");
 }
 
 #[tokio::test]
-async fn create_without_a_courier_uses_the_best_candidate_and_says_so() {
+async fn numbers_written_with_separators_are_created_normalized_on_both_faces() {
     let server = Server::start();
     let key = server.key();
-    let (status, body) = server
-        .post(
-            "/v4/trackings/create",
-            key,
-            json!({"tracking_number": "1Z999AA10123456784"}),
+    // (as written on v4, as written on v2, normalized, detected courier)
+    let cases = [
+        (
+            "1Z 999 AA1 01 2345 6784",
+            "1z-999-aa1-01-2345-6784",
+            "1Z999AA10123456784",
+            "ups",
+        ),
+        (
+            "RB 123 456 785 GB",
+            "rb-123-456-785-gb",
+            "RB123456785GB",
+            "royal-mail",
+        ),
+        (
+            "9400 1112 0108 0805 4830 16",
+            "9400-1112-0108-0805-4830-16",
+            "9400111201080805483016",
+            "usps",
+        ),
+    ];
+    for (v4_written, v2_written, normalized, courier) in cases {
+        // v4: detected, stored normalized, and the number as written finds it.
+        let (status, body) = server
+            .post(
+                "/v4/trackings/create",
+                key,
+                json!({"tracking_number": v4_written}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["tracking_number"], normalized);
+        assert_eq!(body["data"]["courier_code"], courier);
+        assert_eq!(body["data"]["courier_detected"], true);
+        assert!(body["data"]["status_info"]
+            .as_str()
+            .unwrap()
+            .contains("detected"));
+        let query = format!(
+            "/v4/trackings/get?tracking_numbers={}",
+            v2_written.replace(' ', "%20")
+        );
+        let (_, listed) = server.get(&query, key).await;
+        assert_eq!(listed["data"][0]["tracking_number"], normalized, "{listed}");
+        // The same number written otherwise is the same tracking, on both faces.
+        let (status, again) = server
+            .post(
+                "/v4/trackings/create",
+                key,
+                json!({"tracking_number": v2_written}),
+            )
+            .await;
+        assert_error(status, &again, 400, 4101, "already");
+        let (status, body) = v2(
+            &server,
+            Method::POST,
+            "/v2/trackings/post",
+            Some(json!({"tracking_number": v2_written})),
+        )
+        .await;
+        assert_eq!(body["meta"]["code"], 4016, "{status} {body}");
+        let (status, body) = v2(
+            &server,
+            Method::GET,
+            &format!("/v2/trackings/{courier}/{v2_written}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["tracking_number"], normalized, "{body}");
+    }
+
+    // v2 creates store the normalized number too.
+    let key2 = server.new_account("v2-written");
+    let (status, _, body) = server
+        .request(
+            Method::POST,
+            "/v2/trackings/post",
+            Some(("Trackingmore-Api-Key", &key2)),
+            Some(serde_json::to_vec(&json!({"tracking_number": "c 110 31 500 00187 9"})).unwrap()),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["data"]["courier_code"], "ups");
-    assert_eq!(body["data"]["courier_detected"], true);
-    assert!(body["data"]["status_info"]
-        .as_str()
-        .unwrap()
-        .contains("detected"));
+    assert_eq!(body["data"]["tracking_number"], "C11031500001879", "{body}");
+    assert_eq!(body["data"]["carrier_code"], "ontrac", "{body}");
 
     let (status, body) = server
         .post(
@@ -90,7 +212,6 @@ async fn create_without_a_courier_uses_the_best_candidate_and_says_so() {
         .await;
     assert_eq!(listed["data"][0]["id"], explicit.as_str());
     assert_eq!(listed["data"][0]["courier_detected"], false);
-    assert_eq!(server.list_all(key).await.len(), 2);
 }
 
 #[test]
