@@ -1,11 +1,63 @@
 //! Opening a database written by an older parceld brings its schema up to date without losing
-//! what it held: here, the checkpoints stored before checkpoint lists existed (migration 0009).
+//! what it held: the checkpoints stored before checkpoint lists existed (migration 0009), and the
+//! tracking numbers stored before numbers were normalized (0011).
 
 mod common;
 
 use parceld_model::{DeliveryStatus, TrackingId};
 use parceld_store::Store;
 use parceld_store_sqlite::SqliteStore;
+
+#[tokio::test]
+async fn numbers_stored_before_migration_0011_are_normalized_unless_that_would_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let pool = common::schema_before(&path, 11).await;
+    let ids: Vec<TrackingId> = (0..4).map(|_| TrackingId::generate()).collect();
+    let rows = [
+        (&ids[0], "abc-123", "ups"),
+        (&ids[1], "ABC123", "ups"),
+        (&ids[2], "abc-123", "fedex"),
+        (&ids[3], "SANDBOX-DELIVERED-1", "sandbox"),
+    ];
+    sqlx::query(
+        "INSERT INTO accounts (id, name, created_at, rate_limits) VALUES (1, 'old', 0, '{}')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    for (id, number, courier) in rows {
+        sqlx::query(
+            "INSERT INTO trackings (id, account_id, tracking_number, courier_code, delivery_status, \
+             created_at, updated_at) VALUES (unhex(?1), 1, ?2, ?3, 'pending', 0, 0)",
+        )
+        .bind(id.as_str())
+        .bind(number)
+        .bind(courier)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let mut numbers = Vec::new();
+    for id in &ids {
+        numbers.push(
+            store
+                .tracking(1, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .tracking_number,
+        );
+    }
+    // The first would collide with the second, so it keeps its old form.
+    assert_eq!(
+        numbers,
+        ["abc-123", "ABC123", "ABC123", "SANDBOXDELIVERED1"]
+    );
+}
 
 #[tokio::test]
 async fn checkpoints_stored_before_migration_0009_are_read_after_it() {
