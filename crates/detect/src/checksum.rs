@@ -120,15 +120,14 @@ pub(crate) fn identcode(payload: &[u8]) -> u8 {
     ((10 - sum % 10) % 10) as u8
 }
 
-/// Value of an upper-case alphanumeric in ISO 7064 MOD 37,36: digits are themselves, `A` = 10 …
-/// `Z` = 35.
+/// Value of an upper-case alphanumeric in ISO 7064 MOD 37,36: its position in `0`…`9A`…`Z`.
 #[inline]
 fn alnum_value(b: u8) -> u32 {
-    if b.is_ascii_digit() {
-        digit(b)
+    u32::from(if b.is_ascii_digit() {
+        b - b'0'
     } else {
-        u32::from(b - b'A') + 10
-    }
+        b - b'A' + 10
+    })
 }
 
 /// ISO 7064 MOD 37,36 (DPD parcel numbers): returns the check *character* (`0`–`9`, `A`–`Z`).

@@ -45,17 +45,16 @@ pub struct Expect {
     pub unnamed: bool,
 }
 
-/// One corpus line.
+/// One corpus line: where it is (`file`, 1-based `line`), whose number it is, the number as
+/// written (spaces, dashes and lower case kept), whether it is valid, its source tag (declared in
+/// the file's header, e.g. `[jkeen]`), what detection must answer, and a note.
 #[derive(Debug, Clone, Copy)]
 pub struct Entry {
     pub file: &'static str,
-    /// 1-based line number in the file.
     pub line: usize,
     pub courier: &'static str,
-    pub valid: bool,
-    /// As written: may hold spaces, dashes and lower case.
     pub number: &'static str,
-    /// The source tag, e.g. `[jkeen]`, declared in the file's header.
+    pub valid: bool,
     pub source: &'static str,
     pub expect: Expect,
     pub note: &'static str,

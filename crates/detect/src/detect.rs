@@ -2,7 +2,8 @@
 //!
 //! Why a table of formats matched byte by byte: detection runs on every create without a
 //! `courier_code`, on every number found in a forwarded e-mail, and on bulk imports, so one
-//! number must cost well under a microsecond. The formats (`formats.rs`, each with its source)
+//! number must cost well under a microsecond. The formats (`data/formats.tsv`, each with its
+//! source)
 //! are compiled once into patterns and indexed by length; a number is normalized into a stack
 //! buffer and tried against the few formats of its length, each a pattern match followed by at
 //! most one check-digit computation. Nothing is allocated except the returned candidates.
@@ -22,7 +23,7 @@ use std::sync::LazyLock;
 use parceld_model::is_number_separator;
 
 use crate::checksum;
-use crate::formats::{Check, Format, Owner, FORMATS};
+use crate::formats::{table, Check, Format, Owner};
 use crate::pattern::Pattern;
 use crate::registry::{self, Courier};
 
@@ -115,7 +116,7 @@ struct Index {
 }
 
 static INDEX: LazyLock<Index> = LazyLock::new(|| {
-    let formats: Vec<Compiled> = FORMATS
+    let formats: Vec<Compiled> = table()
         .iter()
         .map(|format| {
             let pattern = Pattern::compile(format.pattern);

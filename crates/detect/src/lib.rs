@@ -8,15 +8,15 @@
 //! detection format names is checked against the registry (when the format table is first used;
 //! the tests use it). The detection corpus ([`corpus`]) is the evidence for how well it works.
 //!
-//! Modules: `registry` (the couriers: `couriers.rs`, the named ones, and
-//! `data/national_posts.tsv`, every UPU member's post), `formats` (every number format with its
-//! source), `pattern` (the shapes' little language), `checksum` (check-digit algorithms),
+//! Modules: `registry` (the couriers: `data/couriers.tsv`, the named ones, and
+//! `data/national_posts.tsv`, every UPU member's post), `formats` (`data/formats.tsv`, every number
+//! format with its source), `pattern` (the shapes' little language), `checksum` (check-digit
+//! algorithms),
 //! `detect` (matching and ranking), `text` (numbers in free text), `corpus` (real-format numbers
 //! and the scores over them).
 
 mod checksum;
 pub mod corpus;
-mod couriers;
 mod detect;
 mod formats;
 mod pattern;
@@ -27,5 +27,7 @@ mod text;
 
 pub use detect::{detect, normalize, Candidate, CheckDigit};
 pub use formats::{formats, FormatInfo};
-pub use registry::{courier, couriers, national_post, national_posts, Courier, NationalPost};
+pub use registry::{
+    courier, couriers, named_couriers, national_post, national_posts, Courier, NationalPost,
+};
 pub use text::{find_in_text, Found};

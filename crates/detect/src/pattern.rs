@@ -62,7 +62,7 @@ pub(crate) struct Pattern {
 
 impl Pattern {
     /// Compiles `text`; panics on a malformed pattern (the patterns are constants in
-    /// `formats.rs`, checked by its tests).
+    /// `data/formats.tsv`, checked by the tests).
     pub(crate) fn compile(text: &'static str) -> Pattern {
         Pattern {
             alternatives: text.split('|').map(compile_sequence).collect(),

@@ -1,5 +1,5 @@
 //! The courier registry: every courier parceld can name, built once from two tables — the named
-//! couriers (`couriers.rs`) and the national post of every UPU member country
+//! couriers (`data/couriers.tsv`) and the national post of every UPU member country
 //! (`data/national_posts.tsv`), which is also how an S10 number's country is resolved to a courier.
 //!
 //! Codes follow TrackingMore's courier codes so existing integrations keep working.
@@ -15,8 +15,6 @@
 use std::sync::LazyLock;
 
 use parceld_model::CourierType;
-
-use crate::couriers::NAMED;
 
 /// One courier's static facts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +33,49 @@ pub struct Courier {
     pub has_adapter: bool,
 }
 
+/// The named couriers: code, name, country, type, web site, adapter, required fields.
+const NAMED: &str = include_str!("../data/couriers.tsv");
 /// The national posts table: country code, courier code, courier name, country, source.
 const NATIONAL_POSTS: &str = include_str!("../data/national_posts.tsv");
+
+/// The lines of a table that are not comments or blank, split at tabs.
+fn rows(table: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
+    table
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| line.split('\t').collect())
+}
+
+/// One line of `couriers.tsv`.
+fn named(fields: &[&'static str]) -> Option<Courier> {
+    let [code, name, country, kind, url, adapter, required] = fields[..] else {
+        return None;
+    };
+    let dash = |text: &'static str| if text == "-" { "" } else { text };
+    let required: &'static [&'static str] = match required {
+        "-" => &[],
+        "tracking_postal_code" => &["tracking_postal_code"],
+        _ => return None,
+    };
+    Some(Courier {
+        code,
+        name,
+        country_iso2: dash(country),
+        courier_type: match kind {
+            "express" => CourierType::Express,
+            "postal" => CourierType::Postal,
+            _ => return None,
+        },
+        url: dash(url),
+        phone: "",
+        tracking_required_fields: required,
+        has_adapter: match adapter {
+            "yes" => true,
+            "no" => false,
+            _ => return None,
+        },
+    })
+}
 
 /// One row of the national posts table.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +91,8 @@ pub struct NationalPost {
 
 struct Registry {
     all: Vec<Courier>,
+    /// How many of `all`, from the start, come from `couriers.tsv`.
+    named: usize,
     /// Positions in `all`, sorted by code, for lookups by code.
     by_code: Vec<u16>,
     /// Per two-letter country code (`(a - 'A') * 26 + (b - 'A')`): the national post's position.
@@ -64,16 +105,17 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::build);
 
 impl Registry {
     fn build() -> Registry {
-        let mut all: Vec<Courier> = NAMED.to_vec();
+        let mut all: Vec<Courier> = rows(NAMED)
+            .map(|fields| {
+                named(&fields).unwrap_or_else(|| panic!("couriers.tsv: bad line {fields:?}"))
+            })
+            .collect();
+        let named = all.len();
         let mut by_country = vec![None; 26 * 26];
         let mut posts = Vec::new();
-        for line in NATIONAL_POSTS.lines() {
-            if line.starts_with('#') || line.trim().is_empty() {
-                continue;
-            }
-            let fields: Vec<&'static str> = line.split('\t').collect();
+        for fields in rows(NATIONAL_POSTS) {
             let [iso2, code, name, country, source] = fields[..] else {
-                panic!("national_posts.tsv: not five tab-separated columns: {line:?}");
+                panic!("national_posts.tsv: not five tab-separated columns: {fields:?}");
             };
             let slot = country_slot(iso2.as_bytes())
                 .unwrap_or_else(|| panic!("national_posts.tsv: bad country code {iso2:?}"));
@@ -108,6 +150,7 @@ impl Registry {
         }
         Registry {
             all,
+            named,
             by_code,
             by_country,
             posts,
@@ -131,6 +174,12 @@ fn country_slot(code: &[u8]) -> Option<usize> {
         }
         _ => None,
     }
+}
+
+/// The couriers `couriers.tsv` names (they come first in [`couriers`]): the ones with an adapter,
+/// a number format or a brand of their own.
+pub fn named_couriers() -> &'static [Courier] {
+    &REGISTRY.all[..REGISTRY.named]
 }
 
 /// Every courier parceld knows, in a stable order: the named couriers, then the national posts.
@@ -171,9 +220,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bad_courier_lines_are_refused() {
+        for line in [
+            "x\tX\t-\tferry\t-\tno\t-",
+            "x\tX\t-\texpress\t-\tmaybe\t-",
+            "x\tX\t-\texpress\t-\tno\tcolour",
+            "x\tX\t-\texpress\t-\tno",
+        ] {
+            let fields: Vec<&'static str> = line.split('\t').collect();
+            assert!(named(&fields).is_none(), "{line}");
+        }
+    }
+
+    #[test]
     fn registry_builds() {
-        assert!(couriers().len() > NAMED.len());
-        assert_eq!(&couriers()[..NAMED.len()], NAMED);
+        assert!(couriers().len() > named_couriers().len());
+        assert_eq!(couriers()[0].code, "sandbox");
+        let ups = courier("ups").unwrap();
+        assert!(ups.has_adapter && ups.courier_type == CourierType::Express);
+        assert_eq!((ups.name, ups.country_iso2), ("UPS", "US"));
+        let postnl = courier("postnl-3s").unwrap();
+        assert_eq!(postnl.tracking_required_fields, ["tracking_postal_code"]);
+        assert_eq!(courier("dpd").unwrap().country_iso2, "");
+        assert_eq!(courier("sandbox").unwrap().url, "");
     }
 
     #[test]

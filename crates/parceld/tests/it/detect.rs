@@ -21,6 +21,14 @@ fn one_number_per_courier() -> Vec<Entry> {
     picked
 }
 
+/// Creates a tracking on v4 without a courier.
+async fn create_detected(server: &Server, number: &str) -> (StatusCode, Value) {
+    let body = json!({"tracking_number": number});
+    server
+        .post("/v4/trackings/create", server.key(), body)
+        .await
+}
+
 /// A v2 request with the key in v2's header.
 async fn v2(
     server: &Server,
@@ -134,13 +142,7 @@ async fn numbers_written_with_separators_are_created_normalized_on_both_faces() 
     ];
     for (v4_written, v2_written, normalized, courier) in cases {
         // v4: detected, stored normalized, and the number as written finds it.
-        let (status, body) = server
-            .post(
-                "/v4/trackings/create",
-                key,
-                json!({"tracking_number": v4_written}),
-            )
-            .await;
+        let (status, body) = create_detected(&server, v4_written).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["data"]["tracking_number"], normalized);
         assert_eq!(body["data"]["courier_code"], courier);
@@ -156,13 +158,7 @@ async fn numbers_written_with_separators_are_created_normalized_on_both_faces() 
         let (_, listed) = server.get(&query, key).await;
         assert_eq!(listed["data"][0]["tracking_number"], normalized, "{listed}");
         // The same number written otherwise is the same tracking, on both faces.
-        let (status, again) = server
-            .post(
-                "/v4/trackings/create",
-                key,
-                json!({"tracking_number": v2_written}),
-            )
-            .await;
+        let (status, again) = create_detected(&server, v2_written).await;
         assert_error(status, &again, 400, 4101, "already");
         let (status, body) = v2(
             &server,
@@ -197,13 +193,7 @@ async fn numbers_written_with_separators_are_created_normalized_on_both_faces() 
     assert_eq!(body["data"]["tracking_number"], "C11031500001879", "{body}");
     assert_eq!(body["data"]["carrier_code"], "ontrac", "{body}");
 
-    let (status, body) = server
-        .post(
-            "/v4/trackings/create",
-            key,
-            json!({"tracking_number": "NOTHING-FITS"}),
-        )
-        .await;
+    let (status, body) = create_detected(&server, "NOTHING-FITS").await;
     assert_error(status, &body, 400, 4121, "matches no courier");
 
     let explicit = server.create(key, "1Z999AA10123456784", "sandbox").await;
