@@ -281,6 +281,14 @@ fn ranking_puts_validated_first_and_one_candidate_per_courier() {
         .iter()
         .all(|c| c.check_digit == CheckDigit::NotApplicable));
     assert!(c.windows(2).all(|w| w[0].confidence >= w[1].confidence));
+    // A shape-only candidate after a validated one reads no more confident than it: this 18-digit
+    // number passes FedEx's SSCC check (0.45) and has Swiss Post's shape (0.5 on its own).
+    let c = detect("985358560216309242");
+    assert_eq!(
+        c.iter().map(|c| c.courier.code).collect::<Vec<_>>(),
+        ["fedex", "swiss-post"]
+    );
+    assert!(c[1].confidence <= c[0].confidence);
     // A 20-digit number valid both plainly and with an implied 91 appears once for USPS.
     for n in ["0307 1790 0005 2348 3741", "7196 9010 7560 0307 7385"] {
         let usps = detect(n)
