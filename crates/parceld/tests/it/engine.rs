@@ -439,7 +439,7 @@ pub fn numbers_for(courier: &str, count: usize, salt: u32) -> Vec<String> {
 
 /// What the carrier says now for each number, asked through `courier`'s adapter directly.
 /// `view` picks what a test compares from each answer.
-async fn carrier_says<T>(
+pub(crate) async fn carrier_says<T>(
     sim_url: &str,
     courier: &str,
     numbers: &[String],
@@ -473,7 +473,7 @@ fn status_of(outcome: parceld_carriers::TrackOutcome) -> String {
 }
 
 /// How many checkpoints a carrier answer holds.
-fn checkpoints_of(outcome: parceld_carriers::TrackOutcome) -> usize {
+pub(crate) fn checkpoints_of(outcome: parceld_carriers::TrackOutcome) -> usize {
     match outcome {
         Ok(parceld_carriers::TrackResult::Found(s)) => s.checkpoints.len(),
         _ => 0,

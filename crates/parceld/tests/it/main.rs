@@ -10,6 +10,7 @@ mod engine;
 mod errors;
 mod import;
 mod lifecycle;
+mod nodes;
 mod ops;
 mod ratelimits;
 mod readme;

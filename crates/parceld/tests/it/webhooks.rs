@@ -34,7 +34,7 @@ enum Mode {
 }
 
 #[derive(Clone, Debug)]
-struct Got {
+pub(crate) struct Got {
     path: String,
     headers: HeaderMap,
     body: Bytes,
@@ -46,13 +46,13 @@ impl Got {
         serde_json::from_slice(&self.body).expect("a JSON body")
     }
 
-    fn id(&self) -> String {
+    pub(crate) fn id(&self) -> String {
         self.headers["webhook-id"].to_str().unwrap().to_string()
     }
 }
 
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     got: Arc<Mutex<Vec<Got>>>,
     modes: Arc<Mutex<HashMap<String, Mode>>>,
 }
@@ -62,7 +62,7 @@ impl Receiver {
         self.modes.lock().unwrap().insert(path.to_string(), mode);
     }
 
-    fn got(&self, path: &str) -> Vec<Got> {
+    pub(crate) fn got(&self, path: &str) -> Vec<Got> {
         self.got
             .lock()
             .unwrap()
@@ -124,7 +124,7 @@ fn serve_receiver(listener: tokio::net::TcpListener, receiver: Receiver) -> Stri
     base
 }
 
-async fn start_receiver() -> (Receiver, String) {
+pub(crate) async fn start_receiver() -> (Receiver, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let receiver = Receiver::default();
     let base = serve_receiver(listener, receiver.clone());
