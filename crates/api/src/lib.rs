@@ -77,7 +77,7 @@ impl AppState {
         AppState(Arc::new(AppStateParts {
             store: store.clone(),
             metrics: Arc::new(metrics::Metrics::default()),
-            limiter: Arc::new(ratelimit::RateLimiter::new(limits)),
+            limiter: Arc::new(ratelimit::RateLimiter::new(limits).sharing_through(store.clone())),
             engine: engine.clone(),
             trackings: TrackingService::new(store.clone(), engine),
             webhooks: Arc::new(

@@ -5,9 +5,17 @@
 //! continuously; a request that finds it empty gets a 429 with `Retry-After`. Every response
 //! carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (unix seconds
 //! when the bucket is full again).
+//!
+//! On a backend that several nodes share (PostgreSQL), an account's limit is one total across
+//! them: each request is counted in a fixed window kept in the database
+//! (`Store::count_rate_window`, one upsert), and the in-process bucket is used only when the
+//! backend keeps no such state (SQLite serves one node) or cannot be reached. The window is one
+//! second holding the rate (at least one request), or, below one request per second, as long as
+//! one request takes; it may let a burst of up to twice the rate through across a window's edge,
+//! which the bucket would smooth, in exchange for one row and one statement per request.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Request, State};
@@ -15,7 +23,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use parceld_model::{LimitClass, RateLimits};
-use parceld_store::{Account, AccountId};
+use parceld_store::{Account, AccountId, Store};
 
 use crate::error::{ApiError, ErrorCode, V2Code, V2Error};
 use crate::extract::Face;
@@ -40,28 +48,97 @@ pub struct Decision {
     pub retry_after: Duration,
 }
 
-/// All buckets of this process.
-#[derive(Debug)]
+/// A fixed window of a limit shared by several nodes: how long it lasts, and how many requests
+/// it lets through.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Window {
+    millis: u64,
+    capacity: u64,
+}
+
+impl Window {
+    /// The window for `rate` requests per second (see the module comment).
+    fn for_rate(rate: f64) -> Window {
+        let seconds = (1.0 / rate).ceil().max(1.0);
+        Window {
+            millis: (seconds * 1000.0) as u64,
+            capacity: ((rate * seconds).floor() as u64).max(1),
+        }
+    }
+
+    /// The number of the window that holds `unix_millis`.
+    fn number_at(&self, unix_millis: u64) -> i64 {
+        i64::try_from(unix_millis / self.millis).unwrap_or(i64::MAX)
+    }
+
+    /// The decision for a request at `unix_millis` that made its window's count `used`.
+    fn decide(&self, rate: f64, used: u64, unix_millis: u64) -> Decision {
+        let until_next = Duration::from_millis(self.millis - unix_millis % self.millis);
+        let allowed = used <= self.capacity;
+        let remaining = self.capacity.saturating_sub(used);
+        Decision {
+            allowed,
+            rate,
+            remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
+            reset_after: until_next,
+            retry_after: if allowed { Duration::ZERO } else { until_next },
+        }
+    }
+}
+
+/// All buckets of this process, and the store whose shared windows come first.
 pub struct RateLimiter {
     defaults: RateLimits,
     buckets: Mutex<HashMap<(AccountId, LimitClass), Bucket>>,
+    shared: Option<Arc<dyn Store>>,
 }
 
 impl RateLimiter {
+    /// A limiter of this process alone.
     pub fn new(defaults: RateLimits) -> Self {
         RateLimiter {
             defaults,
             buckets: Mutex::new(HashMap::new()),
+            shared: None,
         }
     }
 
-    /// Takes one request from the account's bucket for `class`, if it has one.
-    pub fn check(&self, account: &Account, class: LimitClass) -> Decision {
+    /// The same, counting in `store`'s shared windows when the backend keeps them.
+    pub fn sharing_through(self, store: Arc<dyn Store>) -> Self {
+        RateLimiter {
+            shared: Some(store),
+            ..self
+        }
+    }
+
+    fn rate_of(&self, account: &Account, class: LimitClass) -> f64 {
+        account.rate_limits.rate(class, &self.defaults).max(0.001)
+    }
+
+    /// Counts one request of the account for `class`: in the shared window when there is one,
+    /// otherwise from this process's bucket.
+    pub async fn check(&self, account: &Account, class: LimitClass) -> Decision {
+        if let Some(store) = &self.shared {
+            let rate = self.rate_of(account, class);
+            let window = Window::for_rate(rate);
+            let now = unix_millis();
+            let number = window.number_at(now);
+            match store
+                .count_rate_window(account.id, class.key(), number)
+                .await
+            {
+                Ok(Some(used)) => return window.decide(rate, used, now),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "shared rate limits unreachable; this node's own apply")
+                }
+            }
+        }
         self.check_at(account, class, Instant::now())
     }
 
     fn check_at(&self, account: &Account, class: LimitClass, now: Instant) -> Decision {
-        let rate = account.rate_limits.rate(class, &self.defaults).max(0.001);
+        let rate = self.rate_of(account, class);
         let capacity = rate.max(1.0);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let bucket = buckets.entry((account.id, class)).or_insert(Bucket {
@@ -91,6 +168,13 @@ impl RateLimiter {
             retry_after,
         }
     }
+}
+
+fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 fn unix_now() -> u64 {
@@ -131,7 +215,7 @@ pub async fn limit(
     let Some(account) = request.extensions().get::<Account>().cloned() else {
         return next.run(request).await;
     };
-    let decision = state.limiter.check(&account, class);
+    let decision = state.limiter.check(&account, class).await;
     let mut response = if decision.allowed {
         next.run(request).await
     } else {
@@ -187,6 +271,43 @@ mod tests {
         let later = t0 + refused.retry_after;
         assert!(limiter.check_at(&a, LimitClass::V4Create, later).allowed);
         assert!(!limiter.check_at(&a, LimitClass::V4Create, later).allowed);
+    }
+
+    #[test]
+    fn a_shared_window_lets_its_rate_through_then_refuses_until_the_next() {
+        let three = Window::for_rate(3.0);
+        assert_eq!(
+            three,
+            Window {
+                millis: 1000,
+                capacity: 3
+            }
+        );
+        let at = 1_700_000_000_250;
+        assert_eq!(three.number_at(at), 1_700_000_000);
+        for used in 1..=3 {
+            let d = three.decide(3.0, used, at);
+            assert!(d.allowed && d.retry_after.is_zero(), "request {used}");
+            assert_eq!(u64::from(d.remaining), 3 - used);
+        }
+        let refused = three.decide(3.0, 4, at);
+        assert!(!refused.allowed);
+        assert_eq!(refused.retry_after, Duration::from_millis(750));
+        // Below one request per second, a window holds one request and lasts as long as it.
+        assert_eq!(
+            Window::for_rate(0.5),
+            Window {
+                millis: 2000,
+                capacity: 1
+            }
+        );
+        assert_eq!(
+            Window::for_rate(2.5),
+            Window {
+                millis: 1000,
+                capacity: 2
+            }
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!
 //! Modules by job, each importing only those below it so that no two import each other: `rows`
 //! (the row types and reading them back) and `checkpoint_list` (the SQL that writes each
-//! tracking's checkpoint list) at the bottom; `accounts`, `trackings` (with the list queries of
+//! tracking's checkpoint list) at the bottom; `accounts`, `rate_windows` (the request counts
+//! that make a rate limit one total across nodes), `trackings` (with the list queries of
 //! `listing`), `refresh` (claims and applying results, which writes the outbox through
 //! `outbox`), `webhooks` (endpoints) and `outbox` (deliveries, attempts); `store` on top, which
 //! opens the pool, migrates, and implements the trait by handing each call to one of them.
@@ -20,6 +21,7 @@ mod accounts;
 mod checkpoint_list;
 mod listing;
 mod outbox;
+mod rate_windows;
 mod refresh;
 mod rows;
 mod store;

@@ -1,6 +1,6 @@
 //! What the PostgreSQL backend promises beyond the shared contract: nodes starting together
 //! migrate once, nodes claiming together never take the same tracking, every key of the schema
-//! carries the account, and checkpoint lists written by its SQL read back exactly. Each test on
+//! carries the account, rate-limit windows count each node's requests once, and checkpoint lists written by its SQL read back exactly. Each test on
 //! a database of its own; skipped, saying why, without a server (unless required).
 
 use std::collections::HashSet;
@@ -68,6 +68,61 @@ async fn nodes_claiming_together_never_take_the_same_tracking() {
     let all: HashSet<i64> = a.iter().chain(&b).copied().collect();
     assert_eq!(a.len() + b.len(), 300, "every tracking claimed once");
     assert_eq!(all.len(), 300, "none by both");
+}
+
+#[tokio::test]
+async fn nodes_counting_one_rate_window_together_count_every_request_once() {
+    if !available() {
+        return;
+    }
+    let (database, first) = fresh().await;
+    let second = PostgresStore::connect(database.url(), 4).await.unwrap();
+    let (account, _) = account_with(&first, "limited", &[]).await;
+    let (other, _) = account_with(&first, "other", &[]).await;
+    let count = |store: PostgresStore, window: i64| async move {
+        let mut seen = Vec::new();
+        for _ in 0..20 {
+            let used = store.count_rate_window(account, "v4_other", window).await;
+            seen.push(used.unwrap().expect("PostgreSQL keeps shared windows"));
+        }
+        seen
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(count(first.clone(), 100)),
+        tokio::spawn(count(second.clone(), 100)),
+    );
+    let mut all: Vec<u64> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+    all.sort_unstable();
+    assert_eq!(all, (1..=40).collect::<Vec<u64>>(), "each count seen once");
+    // Another class, another account and the next window count on their own; the next window
+    // forgets the earlier ones.
+    assert_eq!(
+        first
+            .count_rate_window(account, "v4_create", 100)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        first
+            .count_rate_window(other, "v4_other", 100)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        second
+            .count_rate_window(account, "v4_other", 101)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM rate_windows WHERE class = 'v4_other'")
+            .fetch_one(first.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows, 2, "one window each for the two accounts");
 }
 
 #[tokio::test]

@@ -347,6 +347,23 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_api_key(&self, key_id: &str) -> StoreResult<bool>;
     async fn check_api_key(&self, presented: &str) -> StoreResult<KeyCheck>;
 
+    /// Counts one request of `account` against its rate limit of `class` (a limit class's key)
+    /// in the fixed window numbered `window` (windows are numbered from the Unix epoch by the
+    /// caller), forgets the account's earlier windows of that class, and returns how many
+    /// requests the window holds now, this one included. This is the state several nodes share
+    /// so that an account's limit is one total across them. `None` (the default) when the
+    /// backend has nothing shared to keep it in: SQLite serves one node, whose own buckets
+    /// decide.
+    async fn count_rate_window(
+        &self,
+        account: AccountId,
+        class: &str,
+        window: i64,
+    ) -> StoreResult<Option<u64>> {
+        let _ = (account, class, window);
+        Ok(None)
+    }
+
     /// Stores new trackings (pending, due for a check now) in one transaction.
     async fn create_trackings(
         &self,

@@ -252,3 +252,56 @@ async fn realtime_asks_the_carrier_once_whichever_node_gets_the_requests() {
     }
     assert_eq!(sim.path_requests("ups", UPS_DETAILS), numbers.len() as u64);
 }
+
+/// Three GETs of `path` sent to `node` at once; their statuses.
+async fn three_requests(node: &Server, path: &str, key: &str) -> [StatusCode; 3] {
+    let (a, b, c) = tokio::join!(
+        node.get(path, key),
+        node.get(path, key),
+        node.get(path, key)
+    );
+    [a.0, b.0, c.0]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_rate_limit_is_one_total_across_three_nodes() {
+    if postgres_only() {
+        return;
+    }
+    let dir = DataDir::new();
+    let limit = [("PARCELD_RATE_LIMITS__V4_OTHER".to_string(), "3".to_string())];
+    let nodes = start_nodes(&dir, 3, &limit);
+    let key = nodes[0].key().to_string();
+    let path = "/v4/trackings/get";
+    // Nine requests, three to each node, at the start of a second (the limit's window); a burst
+    // that strays into the next second is not one window's, and is sent again.
+    for _ in 0..5 {
+        let into_second = chrono::Utc::now().timestamp_subsec_millis();
+        tokio::time::sleep(Duration::from_millis(u64::from(
+            1020 - into_second.min(1000),
+        )))
+        .await;
+        let second = chrono::Utc::now().timestamp();
+        let (a, b, c) = tokio::join!(
+            three_requests(&nodes[0], path, &key),
+            three_requests(&nodes[1], path, &key),
+            three_requests(&nodes[2], path, &key)
+        );
+        if chrono::Utc::now().timestamp() != second {
+            continue;
+        }
+        let statuses: Vec<StatusCode> = [a, b, c].concat();
+        let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+        let limited = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert_eq!(
+            (ok, limited),
+            (3, 6),
+            "three in all, not three a node: {statuses:?}"
+        );
+        return;
+    }
+    panic!("no burst of nine requests fitted in one second");
+}
