@@ -18,6 +18,13 @@ async fn fresh() -> (TestDatabase, PostgresStore) {
     (database, store)
 }
 
+/// A fresh database and two stores on it, as two nodes would have.
+async fn two_nodes() -> (TestDatabase, PostgresStore, PostgresStore) {
+    let (database, first) = fresh().await;
+    let second = PostgresStore::connect(database.url(), 4).await.unwrap();
+    (database, first, second)
+}
+
 #[tokio::test]
 async fn nodes_opening_one_empty_database_together_migrate_it_once() {
     if !available() {
@@ -42,8 +49,7 @@ async fn nodes_claiming_together_never_take_the_same_tracking() {
     if !available() {
         return;
     }
-    let (database, first) = fresh().await;
-    let second = PostgresStore::connect(database.url(), 4).await.unwrap();
+    let (_database, first, second) = two_nodes().await;
     numbered(&first, 300).await;
     let now = Utc::now() + Duration::seconds(1);
     let lease = now + Duration::minutes(5);
@@ -75,8 +81,7 @@ async fn nodes_counting_one_rate_window_together_count_every_request_once() {
     if !available() {
         return;
     }
-    let (database, first) = fresh().await;
-    let second = PostgresStore::connect(database.url(), 4).await.unwrap();
+    let (_database, first, second) = two_nodes().await;
     let (account, _) = account_with(&first, "limited", &[]).await;
     let (other, _) = account_with(&first, "other", &[]).await;
     let count = |store: PostgresStore, window: i64| async move {
@@ -96,27 +101,18 @@ async fn nodes_counting_one_rate_window_together_count_every_request_once() {
     assert_eq!(all, (1..=40).collect::<Vec<u64>>(), "each count seen once");
     // Another class, another account and the next window count on their own; the next window
     // forgets the earlier ones.
-    assert_eq!(
-        first
-            .count_rate_window(account, "v4_create", 100)
+    let on_their_own = [
+        (&first, account, "v4_create", 100),
+        (&first, other, "v4_other", 100),
+        (&second, account, "v4_other", 101),
+    ];
+    for (store, account, class, window) in on_their_own {
+        let used = store
+            .count_rate_window(account, class, window)
             .await
-            .unwrap(),
-        Some(1)
-    );
-    assert_eq!(
-        first
-            .count_rate_window(other, "v4_other", 100)
-            .await
-            .unwrap(),
-        Some(1)
-    );
-    assert_eq!(
-        second
-            .count_rate_window(account, "v4_other", 101)
-            .await
-            .unwrap(),
-        Some(1)
-    );
+            .unwrap();
+        assert_eq!(used, Some(1), "{account} {class} {window}");
+    }
     let rows: i64 =
         sqlx::query_scalar("SELECT count(*) FROM rate_windows WHERE class = 'v4_other'")
             .fetch_one(first.pool())

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use parceld_sim::Faults;
+use parceld_sim::{Faults, Simulator};
 use parceld_store::test_support::{DeliveryRows, StoreTestSupport, TrackingRows};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -28,6 +28,20 @@ fn postgres_only() -> bool {
         eprintln!("skipped on SQLite: several nodes share only a PostgreSQL database");
     }
     !on_postgres()
+}
+
+/// Small refresh batches (so that every node claims some), and webhooks to this machine, soon.
+const BRISK_WEBHOOKS_TO_LOOPBACK: [(&str, &str); 3] = [
+    ("PARCELD_ENGINE__BATCH_SIZE", "10"),
+    ("PARCELD_WEBHOOKS__ALLOW_NETWORKS", "[\"127.0.0.0/8\"]"),
+    ("PARCELD_WEBHOOKS__IDLE_POLL_MS", "50"),
+];
+
+/// The carrier simulator, its UPS answering after `min_ms` to `max_ms`, and a fresh database.
+async fn simulator_and_database(min_ms: u64, max_ms: u64) -> (Simulator, String, DataDir) {
+    let (sim, sim_url) = start_sim().await;
+    sim.set_faults(Some("ups"), Faults::latency(min_ms, max_ms));
+    (sim, sim_url, DataDir::new())
 }
 
 /// Starts `count` nodes on `dir`'s database with the same settings; the first prints the key.
@@ -60,18 +74,9 @@ async fn three_nodes_refresh_each_due_tracking_once_and_deliver_every_webhook() 
     if postgres_only() {
         return;
     }
-    let (sim, sim_url) = start_sim().await;
-    sim.set_faults(Some("ups"), Faults::latency(20, 60));
+    let (sim, sim_url, dir) = simulator_and_database(20, 60).await;
     let (receiver, hook_base) = start_receiver().await;
-    let dir = DataDir::new();
-    let env = engine_env(
-        &sim_url,
-        &[
-            ("PARCELD_ENGINE__BATCH_SIZE", "10"),
-            ("PARCELD_WEBHOOKS__ALLOW_NETWORKS", "[\"127.0.0.0/8\"]"),
-            ("PARCELD_WEBHOOKS__IDLE_POLL_MS", "50"),
-        ],
-    );
+    let env = engine_env(&sim_url, &BRISK_WEBHOOKS_TO_LOOPBACK);
     let nodes = start_nodes(&dir, 3, &env);
     let key = nodes[0].key().to_string();
     let (status, hook) = nodes[1]
@@ -118,9 +123,7 @@ async fn a_killed_nodes_claims_are_taken_over_by_the_other_nodes_after_the_lease
     if postgres_only() {
         return;
     }
-    let (sim, sim_url) = start_sim().await;
-    sim.set_faults(Some("ups"), Faults::latency(200, 400));
-    let dir = DataDir::new();
+    let (sim, sim_url, dir) = simulator_and_database(200, 400).await;
     let lease_secs = 2;
     let env = engine_env(
         &sim_url,
