@@ -7,12 +7,9 @@
 //! when the bucket is full again).
 //!
 //! On a backend that several nodes share (PostgreSQL), an account's limit is one total across
-//! them: each request is counted in a fixed window kept in the database
-//! (`Store::count_rate_window`, one upsert), and the in-process bucket is used only when the
-//! backend keeps no such state (SQLite serves one node) or cannot be reached. The window is one
-//! second holding the rate (at least one request), or, below one request per second, as long as
-//! one request takes; it may let a burst of up to twice the rate through across a window's edge,
-//! which the bucket would smooth, in exchange for one row and one statement per request.
+//! them: the bucket is kept in the database (`Store::take_rate_token`, one upsert per request)
+//! and this process's buckets are used only when the backend keeps none (SQLite serves one
+//! node) or cannot be reached.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -48,44 +45,6 @@ pub struct Decision {
     pub retry_after: Duration,
 }
 
-/// A fixed window of a limit shared by several nodes: how long it lasts, and how many requests
-/// it lets through.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Window {
-    millis: u64,
-    capacity: u64,
-}
-
-impl Window {
-    /// The window for `rate` requests per second (see the module comment).
-    fn for_rate(rate: f64) -> Window {
-        let seconds = (1.0 / rate).ceil().max(1.0);
-        Window {
-            millis: (seconds * 1000.0) as u64,
-            capacity: ((rate * seconds).floor() as u64).max(1),
-        }
-    }
-
-    /// The number of the window that holds `unix_millis`.
-    fn number_at(&self, unix_millis: u64) -> i64 {
-        i64::try_from(unix_millis / self.millis).unwrap_or(i64::MAX)
-    }
-
-    /// The decision for a request at `unix_millis` that made its window's count `used`.
-    fn decide(&self, rate: f64, used: u64, unix_millis: u64) -> Decision {
-        let until_next = Duration::from_millis(self.millis - unix_millis % self.millis);
-        let allowed = used <= self.capacity;
-        let remaining = self.capacity.saturating_sub(used);
-        Decision {
-            allowed,
-            rate,
-            remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
-            reset_after: until_next,
-            retry_after: if allowed { Duration::ZERO } else { until_next },
-        }
-    }
-}
-
 /// All buckets of this process, and the store whose shared windows come first.
 pub struct RateLimiter {
     defaults: RateLimits,
@@ -115,19 +74,17 @@ impl RateLimiter {
         account.rate_limits.rate(class, &self.defaults).max(0.001)
     }
 
-    /// Counts one request of the account for `class`: in the shared window when there is one,
-    /// otherwise from this process's bucket.
+    /// Takes one request from the account's bucket for `class`: the shared one when the
+    /// backend keeps it, otherwise this process's.
     pub async fn check(&self, account: &Account, class: LimitClass) -> Decision {
         if let Some(store) = &self.shared {
             let rate = self.rate_of(account, class);
-            let window = Window::for_rate(rate);
-            let now = unix_millis();
-            let number = window.number_at(now);
+            let capacity = rate.max(1.0);
             match store
-                .count_rate_window(account.id, class.key(), number)
+                .take_rate_token(account.id, class.key(), rate, capacity)
                 .await
             {
-                Ok(Some(used)) => return window.decide(rate, used, now),
+                Ok(Some(bucket)) => return decide(bucket.allowed, bucket.tokens, rate, capacity),
                 Ok(None) => {}
                 Err(error) => {
                     tracing::warn!(%error, "shared rate limits unreachable; this node's own apply")
@@ -155,26 +112,24 @@ impl RateLimiter {
         if allowed {
             bucket.tokens = (bucket.tokens - 1.0).max(0.0);
         }
-        let retry_after = if allowed {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64((1.0 - bucket.tokens) / rate)
-        };
-        Decision {
-            allowed,
-            rate,
-            remaining: bucket.tokens.floor() as u32,
-            reset_after: Duration::from_secs_f64((capacity - bucket.tokens) / rate),
-            retry_after,
-        }
+        decide(allowed, bucket.tokens, rate, capacity)
     }
 }
 
-fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+/// The decision on a request that left a bucket of `capacity`, filling at `rate`, with `tokens`.
+fn decide(allowed: bool, tokens: f64, rate: f64, capacity: f64) -> Decision {
+    let retry_after = if allowed {
+        Duration::ZERO
+    } else {
+        Duration::from_secs_f64((1.0 - tokens).max(0.0) / rate)
+    };
+    Decision {
+        allowed,
+        rate,
+        remaining: tokens.floor() as u32,
+        reset_after: Duration::from_secs_f64((capacity - tokens).max(0.0) / rate),
+        retry_after,
+    }
 }
 
 fn unix_now() -> u64 {
@@ -271,43 +226,6 @@ mod tests {
         let later = t0 + refused.retry_after;
         assert!(limiter.check_at(&a, LimitClass::V4Create, later).allowed);
         assert!(!limiter.check_at(&a, LimitClass::V4Create, later).allowed);
-    }
-
-    #[test]
-    fn a_shared_window_lets_its_rate_through_then_refuses_until_the_next() {
-        let three = Window::for_rate(3.0);
-        assert_eq!(
-            three,
-            Window {
-                millis: 1000,
-                capacity: 3
-            }
-        );
-        let at = 1_700_000_000_250;
-        assert_eq!(three.number_at(at), 1_700_000_000);
-        for used in 1..=3 {
-            let d = three.decide(3.0, used, at);
-            assert!(d.allowed && d.retry_after.is_zero(), "request {used}");
-            assert_eq!(u64::from(d.remaining), 3 - used);
-        }
-        let refused = three.decide(3.0, 4, at);
-        assert!(!refused.allowed);
-        assert_eq!(refused.retry_after, Duration::from_millis(750));
-        // Below one request per second, a window holds one request and lasts as long as it.
-        assert_eq!(
-            Window::for_rate(0.5),
-            Window {
-                millis: 2000,
-                capacity: 1
-            }
-        );
-        assert_eq!(
-            Window::for_rate(2.5),
-            Window {
-                millis: 1000,
-                capacity: 2
-            }
-        );
     }
 
     #[test]

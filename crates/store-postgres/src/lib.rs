@@ -11,7 +11,7 @@
 //!
 //! Modules by job, each importing only those below it so that no two import each other: `rows`
 //! (the row types and reading them back) and `checkpoint_list` (the SQL that writes each
-//! tracking's checkpoint list) at the bottom; `accounts`, `rate_windows` (the request counts
+//! tracking's checkpoint list) at the bottom; `accounts`, `rate_buckets` (the token buckets
 //! that make a rate limit one total across nodes), `trackings` (with the list queries of
 //! `listing`), `refresh` (claims and applying results, which writes the outbox through
 //! `outbox`), `webhooks` (endpoints) and `outbox` (deliveries, attempts); `store` on top, which
@@ -21,7 +21,7 @@ mod accounts;
 mod checkpoint_list;
 mod listing;
 mod outbox;
-mod rate_windows;
+mod rate_buckets;
 mod refresh;
 mod rows;
 mod store;

@@ -16,8 +16,8 @@ use parceld_store::backend::BackendResult as Result;
 use parceld_store::{
     Account, AccountId, ApiKeyInfo, ApplyReport, AttemptRecord, ClaimOne, ClaimedDelivery,
     ClaimedTracking, CreateOutcome, CreateWebhook, DeliveryInfo, KeyCheck, NewApiKey, NewTracking,
-    NewWebhook, NumberKey, Page, RefreshUpdate, RetrackOutcome, Store, StoreResult, TrackingChange,
-    TrackingFilter, TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
+    NewWebhook, NumberKey, Page, RefreshUpdate, RetrackOutcome, SharedBucket, Store, StoreResult,
+    TrackingChange, TrackingFilter, TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -27,7 +27,7 @@ use crate::outbox::{Disabling, Event};
 use crate::rows::Lease;
 use crate::trackings::ByKeys;
 use crate::webhooks::ById;
-use crate::{accounts, listing, outbox, rate_windows, refresh, trackings, webhooks};
+use crate::{accounts, listing, outbox, rate_buckets, refresh, trackings, webhooks};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -148,7 +148,7 @@ store_calls! { pool;
     fn api_keys() -> Vec<ApiKeyInfo> => accounts::list_keys(pool);
     fn delete_api_key(key_id: &str) -> bool => accounts::delete_key(pool, key_id);
     fn check_api_key(presented: &str) -> KeyCheck => accounts::check_key(pool, presented);
-    fn count_rate_window(account: AccountId, class: &str, window: i64) -> Option<u64> => rate_windows::count(pool, account, class, window);
+    fn take_rate_token(account: AccountId, class: &str, rate: f64, capacity: f64) -> Option<SharedBucket> => rate_buckets::take(pool, account, class, rate, capacity);
 
     fn create_trackings(account: AccountId, new: Vec<NewTracking>) -> Vec<CreateOutcome> => trackings::create(pool, account, new);
     fn list_trackings(account: AccountId, filter: &TrackingFilter, page: Page) -> Vec<Tracking> =>

@@ -1,6 +1,6 @@
 //! What the PostgreSQL backend promises beyond the shared contract: nodes starting together
 //! migrate once, nodes claiming together never take the same tracking, every key of the schema
-//! carries the account, rate-limit windows count each node's requests once, and checkpoint lists written by its SQL read back exactly. Each test on
+//! carries the account, rate-limit buckets are never overdrawn by two nodes, and checkpoint lists written by its SQL read back exactly. Each test on
 //! a database of its own; skipped, saying why, without a server (unless required).
 
 use std::collections::HashSet;
@@ -77,48 +77,57 @@ async fn nodes_claiming_together_never_take_the_same_tracking() {
 }
 
 #[tokio::test]
-async fn nodes_counting_one_rate_window_together_count_every_request_once() {
+async fn nodes_taking_from_one_rate_bucket_together_never_overdraw_it() {
     if !available() {
         return;
     }
     let (_database, first, second) = two_nodes().await;
     let (account, _) = account_with(&first, "limited", &[]).await;
     let (other, _) = account_with(&first, "other", &[]).await;
-    let count = |store: PostgresStore, window: i64| async move {
-        let mut seen = Vec::new();
+    // A bucket of 10 that refills too slowly to matter here: 40 requests from two nodes at
+    // once find exactly 10 tokens.
+    let (rate, capacity) = (0.001, 10.0);
+    let take = |store: PostgresStore| async move {
+        let mut allowed = 0;
         for _ in 0..20 {
-            let used = store.count_rate_window(account, "v4_other", window).await;
-            seen.push(used.unwrap().expect("PostgreSQL keeps shared windows"));
+            let bucket = store.take_rate_token(account, "v4_other", rate, capacity);
+            let bucket = bucket
+                .await
+                .unwrap()
+                .expect("PostgreSQL keeps shared buckets");
+            allowed += usize::from(bucket.allowed);
         }
-        seen
+        allowed
     };
     let (a, b) = tokio::join!(
-        tokio::spawn(count(first.clone(), 100)),
-        tokio::spawn(count(second.clone(), 100)),
+        tokio::spawn(take(first.clone())),
+        tokio::spawn(take(second.clone())),
     );
-    let mut all: Vec<u64> = a.unwrap().into_iter().chain(b.unwrap()).collect();
-    all.sort_unstable();
-    assert_eq!(all, (1..=40).collect::<Vec<u64>>(), "each count seen once");
-    // Another class, another account and the next window count on their own; the next window
-    // forgets the earlier ones.
-    let on_their_own = [
-        (&first, account, "v4_create", 100),
-        (&first, other, "v4_other", 100),
-        (&second, account, "v4_other", 101),
-    ];
-    for (store, account, class, window) in on_their_own {
-        let used = store
-            .count_rate_window(account, class, window)
-            .await
-            .unwrap();
-        assert_eq!(used, Some(1), "{account} {class} {window}");
+    assert_eq!(
+        a.unwrap() + b.unwrap(),
+        10,
+        "the bucket's tokens, once each"
+    );
+    // Another class and another account have full buckets of their own.
+    for (account, class) in [(account, "v4_create"), (other, "v4_other")] {
+        let bucket = second.take_rate_token(account, class, rate, capacity);
+        let bucket = bucket.await.unwrap().unwrap();
+        assert!(bucket.allowed, "{account} {class}");
+        assert!((bucket.tokens - 9.0).abs() < 0.01, "{bucket:?}");
     }
-    let rows: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM rate_windows WHERE class = 'v4_other'")
-            .fetch_one(first.pool())
-            .await
-            .unwrap();
-    assert_eq!(rows, 2, "one window each for the two accounts");
+    // A bucket refills with time: at 20 a second, a token within 100 ms.
+    for (store, allowed) in [(&first, true), (&second, false), (&first, true)] {
+        let bucket = store.take_rate_token(other, "v4_create", 20.0, 1.0).await;
+        assert_eq!(bucket.unwrap().unwrap().allowed, allowed);
+        if !allowed {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM rate_buckets")
+        .fetch_one(first.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, 4, "one row per account and class");
 }
 
 #[tokio::test]

@@ -241,6 +241,13 @@ pub struct WebhookGauges {
     pub endpoints_by_state: Vec<(String, i64)>,
 }
 
+/// What [`Store::take_rate_token`] found: whether there was a token, and the tokens left.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SharedBucket {
+    pub allowed: bool,
+    pub tokens: f64,
+}
+
 /// Outcome of [`Store::claim_tracking`].
 #[derive(Debug, Clone)]
 pub enum ClaimOne {
@@ -347,20 +354,19 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_api_key(&self, key_id: &str) -> StoreResult<bool>;
     async fn check_api_key(&self, presented: &str) -> StoreResult<KeyCheck>;
 
-    /// Counts one request of `account` against its rate limit of `class` (a limit class's key)
-    /// in the fixed window numbered `window` (windows are numbered from the Unix epoch by the
-    /// caller), forgets the account's earlier windows of that class, and returns how many
-    /// requests the window holds now, this one included. This is the state several nodes share
-    /// so that an account's limit is one total across them. `None` (the default) when the
-    /// backend has nothing shared to keep it in: SQLite serves one node, whose own buckets
-    /// decide.
-    async fn count_rate_window(
+    /// Takes one token from `account`'s rate-limit bucket of `class` (a limit class's key),
+    /// which fills at `rate` tokens a second up to `capacity`, if the bucket has one. This is the
+    /// state several nodes share so that an account's limit is one total across them. `None`
+    /// (the default) when the backend has nothing shared to keep it in: SQLite serves one node,
+    /// whose own buckets decide.
+    async fn take_rate_token(
         &self,
         account: AccountId,
         class: &str,
-        window: i64,
-    ) -> StoreResult<Option<u64>> {
-        let _ = (account, class, window);
+        rate: f64,
+        capacity: f64,
+    ) -> StoreResult<Option<SharedBucket>> {
+        let _ = (account, class, rate, capacity);
         Ok(None)
     }
 
