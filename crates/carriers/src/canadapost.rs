@@ -1,22 +1,22 @@
 //! Canada Post tracking (`GET /vis/track/pin/{pin}/detail`, XML `track-v2`), HTTP Basic with
 //! the developer-program key.
 //!
-//! The XML is read namespace-agnostically into a small element tree (the v2 and older
-//! namespaces differ, errors come in a `messages` namespace). Event identifiers arrive
+//! The XML is read namespace-agnostically ([`crate::xml`]: the v2 and older namespaces differ,
+//! errors come in a `messages` namespace). Event identifiers arrive
 //! zero-padded (`0174`) and are compared without the padding. Times are local with a zone
 //! abbreviation (`EST`); without one, the province's zone is used.
 
 use chrono::{NaiveDate, NaiveTime};
 use parceld_model::normalize::INFORMATIONAL;
 use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
-use quick_xml::events::Event;
-use quick_xml::Reader;
 
 use crate::event::{checkpoint, Mapped, Place};
-use crate::http::{DefaultLimits, HttpClient};
+use crate::http::HttpClient;
 use crate::settings::{required, CarrierSettings, ConfigError};
 use crate::time::{abbreviation_offset, at_offset, in_zone, zone_for};
 use crate::ups::encode;
+use crate::xml::parse_xml;
+use crate::{carrier_api, CarrierApi};
 use crate::{CarrierError, OneNumberPerCall, Shipment, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "canada-post";
@@ -43,10 +43,9 @@ impl CanadaPost {
     }
 }
 
-impl OneNumberPerCall for CanadaPost {
-    const CODE: &'static str = CODE;
-    const DEFAULT_LIMITS: DefaultLimits = DefaultLimits::new(2.0, 2);
+carrier_api!(CanadaPost, CODE, 2.0, 2);
 
+impl OneNumberPerCall for CanadaPost {
     async fn track_one(&self, pin: &str, _request: &TrackRequest) -> TrackOutcome {
         let call = self
             .http
@@ -71,91 +70,9 @@ impl OneNumberPerCall for CanadaPost {
     }
 }
 
-/// A namespace-free XML element.
-#[derive(Debug, Default, Clone)]
-pub struct Element {
-    pub name: String,
-    pub text: String,
-    pub children: Vec<Element>,
-}
-
-impl Element {
-    pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
-    }
-
-    pub fn text_of(&self, name: &str) -> String {
-        self.child(name)
-            .map(|c| c.text.trim().to_string())
-            .unwrap_or_default()
-    }
-}
-
-/// Parses XML into an element tree, dropping namespace prefixes.
-pub fn parse_xml(body: &[u8]) -> Result<Element, CarrierError> {
-    let mut reader = Reader::from_reader(body);
-    let mut stack: Vec<Element> = vec![Element::default()];
-    let mut buf = Vec::new();
-    let local = |name: &[u8]| {
-        let name = String::from_utf8_lossy(name).into_owned();
-        match name.rsplit_once(':') {
-            Some((_, local)) => local.to_string(),
-            None => name,
-        }
-    };
-    loop {
-        match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) => stack.push(Element {
-                name: local(e.name().as_ref()),
-                ..Element::default()
-            }),
-            Ok(Event::Empty(e)) => {
-                let element = Element {
-                    name: local(e.name().as_ref()),
-                    ..Element::default()
-                };
-                if let Some(parent) = stack.last_mut() {
-                    parent.children.push(element);
-                }
-            }
-            Ok(Event::Text(t)) => {
-                let text = t.unescape().map_err(|e| CarrierError::malformed(CODE, e))?;
-                if let Some(current) = stack.last_mut() {
-                    current.text.push_str(&text);
-                }
-            }
-            Ok(Event::CData(t)) => {
-                if let Some(current) = stack.last_mut() {
-                    current.text.push_str(&String::from_utf8_lossy(&t));
-                }
-            }
-            Ok(Event::End(_)) => {
-                let Some(done) = stack.pop() else {
-                    return Err(CarrierError::malformed(CODE, "unbalanced XML"));
-                };
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(done),
-                    None => return Err(CarrierError::malformed(CODE, "unbalanced XML")),
-                }
-            }
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => return Err(CarrierError::malformed(CODE, e)),
-        }
-        buf.clear();
-    }
-    if stack.len() != 1 {
-        return Err(CarrierError::malformed(CODE, "XML ended inside an element"));
-    }
-    stack
-        .pop()
-        .and_then(|doc| doc.children.into_iter().next())
-        .ok_or_else(|| CarrierError::malformed(CODE, "empty XML document"))
-}
-
 /// Parses a Canada Post tracking-detail or messages document.
 pub fn parse_response(body: &[u8]) -> TrackOutcome {
-    let root = parse_xml(body)?;
+    let root = parse_xml(CODE, body)?;
     if root.name == "messages" {
         let codes: Vec<(String, String)> = root
             .children

@@ -9,11 +9,11 @@ use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use serde_json::Value;
 
 use crate::event::{non_empty, resolve_events, LocalEvent, Mapped, Place};
-use crate::http::{DefaultLimits, KeyedApi};
+use crate::http::KeyedApi;
 use crate::json::{list, named_or_first, path, text, text_or_empty};
 use crate::settings::{CarrierSettings, ConfigError};
 use crate::time::{parse_naive, parse_with_offset, zone_for, Zone};
-use crate::{CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest, TrackResult};
+use crate::{carrier_api, CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "dhl";
 
@@ -35,11 +35,10 @@ impl Dhl {
     }
 }
 
-impl OneNumberPerCall for Dhl {
-    const CODE: &'static str = CODE;
-    // The starter quota is 1 call a second and 250 a day.
-    const DEFAULT_LIMITS: DefaultLimits = DefaultLimits::new(1.0, 1);
+// The starter quota is 1 call a second and 250 a day.
+carrier_api!(Dhl, CODE, 1.0, 1);
 
+impl OneNumberPerCall for Dhl {
     async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome {
         let mut query = vec![
             ("trackingNumber", number.to_string()),

@@ -2,9 +2,12 @@
 //! same way for every carrier.
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
-use parceld_model::{Checkpoint, DeliveryStatus, Leg, SubStatus};
+use chrono_tz::Tz;
+use parceld_model::{Checkpoint, DeliveryStatus, Leg, ShipmentInfo, SubStatus};
 
-use crate::time::{resolve_with_neighbours, Zone};
+use crate::tables::CodeTable;
+use crate::time::{parse_stamp, resolve_with_neighbours, zone_for, Zone};
+use crate::TrackResult;
 
 /// A status with its optional sub-status, as the code tables map them.
 pub type Mapped = (DeliveryStatus, Option<SubStatus>);
@@ -96,6 +99,70 @@ pub fn resolve_events(events: &[LocalEvent]) -> Vec<Checkpoint> {
             )
         })
         .collect()
+}
+
+/// A shipment's events as an adapter reads them, mapped by the carrier's code table and turned
+/// into a [`TrackResult`] at the end: the one path every table-driven adapter takes from a
+/// carrier's events to checkpoints.
+#[derive(Debug)]
+pub struct EventList {
+    table: &'static CodeTable,
+    home: Option<Tz>,
+    events: Vec<LocalEvent>,
+}
+
+impl EventList {
+    /// Events mapped by `table`; `home` is the zone of times that carry no offset and whose
+    /// place names no country with one zone (the carrier's home zone, if it has one).
+    pub fn new(table: &'static CodeTable, home: Option<Tz>) -> Self {
+        EventList {
+            table,
+            home,
+            events: Vec::new(),
+        }
+    }
+
+    /// Adds an event: its time as the carrier wrote it ([`parse_stamp`]), its code and text
+    /// (mapped by the table, kept as `raw_status` and `detail`; without a code the text is the
+    /// raw status) and where it happened. An event whose time cannot be read is left out.
+    pub fn add(&mut self, time: &str, code: &str, text: &str, place: Place) {
+        if let Some((local, offset)) = parse_stamp(time) {
+            self.add_local(local, offset.map(Zone::Fixed), time, code, text, place);
+        }
+    }
+
+    /// Adds an event whose wall-clock time the adapter read itself (a carrier that splits date
+    /// and time), with the zone it gave, if any.
+    pub fn add_local(
+        &mut self,
+        local: NaiveDateTime,
+        zone: Option<Zone>,
+        raw_time: &str,
+        code: &str,
+        text: &str,
+        place: Place,
+    ) {
+        let zone = zone.or_else(|| {
+            zone_for(&place.country, &place.state)
+                .or(self.home)
+                .map(Zone::Named)
+        });
+        let raw_status = if code.trim().is_empty() { text } else { code };
+        self.events.push(LocalEvent {
+            local,
+            zone,
+            mapped: self.table.map(code, text),
+            raw_status: raw_status.trim().to_string(),
+            detail: text.trim().to_string(),
+            place,
+            raw_time: raw_time.trim().to_string(),
+        });
+    }
+
+    /// The shipment with `info`, or `NotFound` when no event was read.
+    pub fn finish(self, info: impl FnOnce() -> ShipmentInfo) -> TrackResult {
+        TrackResult::unless_empty(resolve_events(&self.events), info)
+    }
 }
 
 /// Empty strings as `None`, trimmed.

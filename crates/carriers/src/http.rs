@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
 use crate::settings::{required, ConfigError};
-use crate::{CarrierError, CarrierSettings, OneNumberPerCall, TrackOutcome, TrackResult};
+use crate::{CarrierApi, CarrierError, CarrierSettings, TrackOutcome, TrackResult};
 
 /// Bodies larger than this are refused; no tracking answer comes close.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -243,33 +243,74 @@ impl HttpClient {
     }
 }
 
-/// A carrier API that takes a key in a request header and answers JSON (DHL, PostNL): its
-/// client, base URL and key.
+/// No query parameters, for [`KeyedApi::get`] of a path that needs none.
+pub const NO_QUERY: &[(&str, &str)] = &[];
+
+/// A carrier API called with fixed credentials — key headers (DHL, PostNL, Royal Mail, La
+/// Poste), a key in the query (PostNord), HTTP Basic (Australia Post, bpost, Purolator) — with
+/// its client and base URL. Every request carries them.
 #[derive(Debug)]
 pub struct KeyedApi {
     http: HttpClient,
     base: String,
-    header: &'static str,
-    key: String,
+    headers: Vec<(&'static str, String)>,
+    query: Vec<(&'static str, String)>,
+    basic: Option<(String, String)>,
 }
 
 impl KeyedApi {
     /// The API of adapter `T` as its settings name it, sending the required `api_key` in
     /// `header`.
-    pub(crate) fn from_settings<T: OneNumberPerCall>(
+    pub(crate) fn from_settings<T: CarrierApi>(
         settings: &CarrierSettings,
         header: &'static str,
     ) -> Result<Self, ConfigError> {
+        let key = required(T::CODE, "api_key", &settings.api_key)?;
+        Ok(KeyedApi::of::<T>(settings)?.header(header, key))
+    }
+
+    /// The API of adapter `T` at its settings' base URL, without credentials yet.
+    pub(crate) fn of<T: CarrierApi>(settings: &CarrierSettings) -> Result<Self, ConfigError> {
         Ok(KeyedApi {
             http: T::http_client(settings),
-            key: required(T::CODE, "api_key", &settings.api_key)?,
             base: settings.base_url_for(T::CODE)?,
-            header,
+            headers: Vec::new(),
+            query: Vec::new(),
+            basic: None,
         })
     }
 
-    /// Sends `GET <base><path>?<query>` with the key, asking for JSON.
-    pub async fn get_json<Q>(&self, path: &str, query: &Q) -> Result<Reply, CarrierError>
+    /// Sends `name: value` with every request.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Sends the query parameter `name=value` with every request.
+    pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((name, value.into()));
+        self
+    }
+
+    /// Authenticates every request with HTTP Basic.
+    pub fn basic(mut self, user: String, password: String) -> Self {
+        self.basic = Some((user, password));
+        self
+    }
+
+    fn with_credentials(&self, request: RequestBuilder) -> RequestBuilder {
+        let mut request = request.query(&self.query);
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
+        }
+        match &self.basic {
+            Some((user, password)) => request.basic_auth(user, Some(password)),
+            None => request,
+        }
+    }
+
+    /// Sends `GET <base><path>?<query>` with the credentials, accepting `accept`.
+    pub async fn get<Q>(&self, path: &str, query: &Q, accept: &str) -> Result<Reply, CarrierError>
     where
         Q: serde::Serialize + ?Sized,
     {
@@ -277,9 +318,37 @@ impl KeyedApi {
             .http
             .get(format!("{}{path}", self.base))
             .query(query)
-            .header(self.header, &self.key)
-            .header("Accept", "application/json");
-        self.http.send(call).await
+            .header("Accept", accept);
+        self.http.send(self.with_credentials(call)).await
+    }
+
+    /// Sends `GET <base><path>?<query>` with the credentials, asking for JSON.
+    pub async fn get_json<Q>(&self, path: &str, query: &Q) -> Result<Reply, CarrierError>
+    where
+        Q: serde::Serialize + ?Sized,
+    {
+        self.get(path, query, "application/json").await
+    }
+
+    /// Sends `POST <base><path>` with the credentials, `body` as `content_type` and the extra
+    /// `headers` (a SOAP action).
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: String,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, CarrierError> {
+        let mut call = self
+            .http
+            .inner()
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", content_type)
+            .body(body);
+        for (name, value) in headers {
+            call = call.header(*name, *value);
+        }
+        self.http.send(self.with_credentials(call)).await
     }
 }
 

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use parceld_model::{Checkpoint, DeliveryStatus, ShipmentInfo, SubStatus};
 
 pub mod canadapost;
+pub mod catalog;
 pub mod dhl;
 pub mod event;
 pub mod fedex;
@@ -24,11 +25,14 @@ pub mod http;
 pub mod json;
 pub mod oauth;
 pub mod postnl;
+pub mod royalmail;
 pub mod sandbox;
 pub mod settings;
+pub mod tables;
 pub mod time;
 pub mod ups;
 pub mod usps;
+pub mod xml;
 
 pub use http::{DefaultLimits, HttpClient, Limits};
 pub use oauth::{OAuthClient, TokenAuth};
@@ -182,20 +186,11 @@ pub struct Carriers {
     rates: HashMap<String, f64>,
 }
 
-/// Every courier code this crate has an adapter for.
-pub const CODES: [&str; 7] = [
-    "sandbox",
-    "fedex",
-    "ups",
-    "usps",
-    "dhl",
-    "postnl-3s",
-    "canada-post",
-];
-
 impl Carriers {
-    /// Builds each carrier named in `settings` (the `[carriers.<code>]` tables), plus the sandbox.
-    /// A table with `enabled = false` is skipped. Unknown codes and missing credentials are
+    /// Builds each carrier named in `settings` (the `[carriers.<table>]` tables), plus the
+    /// sandbox, under every courier code its adapter serves ([`catalog::ADAPTERS`]: La Poste's
+    /// API also tracks Colissimo and Chronopost, PostNord's the Swedish and Danish posts). A
+    /// table with `enabled = false` is skipped. Unknown tables and missing credentials are
     /// configuration errors, reported before anything starts.
     pub fn from_settings(settings: &HashMap<String, CarrierSettings>) -> Result<Self, ConfigError> {
         let mut by_code: HashMap<String, Arc<dyn Carrier>> = HashMap::new();
@@ -217,20 +212,14 @@ impl Carriers {
             if code == "sandbox" || s.enabled == Some(false) {
                 continue;
             }
-            let carrier: Arc<dyn Carrier> = match code.as_str() {
-                "fedex" => Arc::new(fedex::FedEx::new(s)?),
-                "ups" => Arc::new(ups::Ups::new(s)?),
-                "usps" => Arc::new(usps::Usps::new(s)?),
-                "dhl" => Arc::new(dhl::Dhl::new(s)?),
-                "postnl-3s" => Arc::new(postnl::PostNl::new(s)?),
-                "canada-post" => Arc::new(canadapost::CanadaPost::new(s)?),
-                other => return Err(ConfigError::UnknownCarrier(other.to_string())),
-            };
-            rates.insert(
-                code.clone(),
-                s.rate_per_second.unwrap_or(carrier.default_rate()),
-            );
-            by_code.insert(code.clone(), carrier);
+            let adapter =
+                catalog::by_table(code).ok_or_else(|| ConfigError::UnknownCarrier(code.clone()))?;
+            let carrier = (adapter.build)(s)?;
+            let rate = s.rate_per_second.unwrap_or(carrier.default_rate());
+            for served in adapter.serves {
+                rates.insert(served.to_string(), rate);
+                by_code.insert(served.to_string(), carrier.clone());
+            }
         }
         Ok(Carriers { by_code, rates })
     }
@@ -317,20 +306,12 @@ async fn join_all<Fut: std::future::Future>(
     results.into_iter().flatten().collect()
 }
 
-/// An adapter whose carrier API takes one number per call (UPS, USPS, DHL, PostNL, Canada Post).
-/// It names its code and default limits and how to track one number; its [`Carrier`] follows:
-/// a batch is one call per number, run concurrently within the adapter's limits.
-pub(crate) trait OneNumberPerCall: Send + Sync {
+/// What every adapter of a carrier's own API names: its courier code and the limits it keeps to
+/// unless configured otherwise.
+pub(crate) trait CarrierApi: Send + Sync {
     const CODE: &'static str;
     /// Requests per second and calls in flight, unless configured.
     const DEFAULT_LIMITS: DefaultLimits;
-
-    /// Tracks one request's number, handed over trimmed.
-    fn track_one(
-        &self,
-        number: &str,
-        request: &TrackRequest,
-    ) -> impl std::future::Future<Output = TrackOutcome> + Send;
 
     /// The adapter's HTTP client: its settings' limits, else its defaults.
     fn http_client(settings: &CarrierSettings) -> HttpClient
@@ -339,6 +320,31 @@ pub(crate) trait OneNumberPerCall: Send + Sync {
     {
         HttpClient::configured(Self::CODE, settings, Self::DEFAULT_LIMITS)
     }
+}
+
+/// Implements [`CarrierApi`] for an adapter: its courier code, and the requests per second and
+/// calls in flight it keeps to unless configured.
+macro_rules! carrier_api {
+    ($adapter:ty, $code:expr, $rate:expr, $concurrency:expr) => {
+        impl $crate::CarrierApi for $adapter {
+            const CODE: &'static str = $code;
+            const DEFAULT_LIMITS: $crate::http::DefaultLimits =
+                $crate::http::DefaultLimits::new($rate, $concurrency);
+        }
+    };
+}
+pub(crate) use carrier_api;
+
+/// An adapter whose carrier API takes one number per call (UPS, USPS, DHL, PostNL, Canada Post,
+/// Royal Mail, PostNord, DPD, bpost). It says how to track one number; its [`Carrier`] follows:
+/// a batch is one call per number, run concurrently within the adapter's limits.
+pub(crate) trait OneNumberPerCall: CarrierApi {
+    /// Tracks one request's number, handed over trimmed.
+    fn track_one(
+        &self,
+        number: &str,
+        request: &TrackRequest,
+    ) -> impl std::future::Future<Output = TrackOutcome> + Send;
 }
 
 #[async_trait::async_trait]

@@ -13,12 +13,12 @@ use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
 use serde_json::Value;
 
 use crate::event::{checkpoint, non_empty, Mapped, Place};
-use crate::http::{DefaultLimits, KeyedApi};
+use crate::http::KeyedApi;
 use crate::json::{clean_html, list, named_or_first, path, text, text_or_empty};
 use crate::settings::{CarrierSettings, ConfigError};
 use crate::time::in_zone;
 use crate::ups::encode;
-use crate::{CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest, TrackResult};
+use crate::{carrier_api, CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "postnl-3s";
 
@@ -38,10 +38,9 @@ impl PostNl {
     }
 }
 
-impl OneNumberPerCall for PostNl {
-    const CODE: &'static str = CODE;
-    const DEFAULT_LIMITS: DefaultLimits = DefaultLimits::new(4.0, 4);
+carrier_api!(PostNl, CODE, 4.0, 4);
 
+impl OneNumberPerCall for PostNl {
     async fn track_one(&self, number: &str, _request: &TrackRequest) -> TrackOutcome {
         let path = format!("/shipment/v2/status/barcode/{}", encode(number));
         let query = [

@@ -68,7 +68,7 @@ impl std::fmt::Debug for CarrierSettings {
 /// A configuration problem, found when the carriers are built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("[carriers.{0}]: no adapter for this courier code; use one of fedex, ups, usps, dhl, postnl-3s, canada-post, sandbox")]
+    #[error("[carriers.{0}]: no adapter is configured by this table; use one of {tables}", tables = crate::catalog::tables())]
     UnknownCarrier(String),
     #[error("[carriers.{carrier}]: `{field}` is required")]
     Missing {
@@ -94,42 +94,30 @@ pub fn required(
     }
 }
 
-/// The official production API roots.
-pub fn default_base_url(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "fedex" => "https://apis.fedex.com",
-        "ups" => "https://onlinetools.ups.com",
-        "usps" => "https://apis.usps.com",
-        "dhl" => "https://api-eu.dhl.com",
-        "postnl-3s" => "https://api.postnl.nl",
-        "canada-post" => "https://soa-gw.canadapost.ca",
-        _ => return None,
-    })
+/// The official production API root of the adapter configured by `[carriers.<table>]`.
+pub fn default_base_url(table: &str) -> Option<&'static str> {
+    crate::catalog::by_table(table).map(|a| a.base_url)
 }
 
-/// The settings a carrier's adapter cannot start without (its credentials), or `None` for a
-/// code parceld has no carrier adapter for (the sandbox needs none).
+/// The settings the adapter tracking courier `code` cannot start without (its credentials), or
+/// `None` for a code parceld has no carrier adapter for (the sandbox needs none).
 pub fn required_settings(code: &str) -> Option<&'static [&'static str]> {
-    Some(match code {
-        "fedex" | "ups" | "usps" => &["client_id", "client_secret"],
-        "dhl" | "postnl-3s" => &["api_key"],
-        "canada-post" => &["username", "password"],
-        _ => return None,
-    })
+    crate::catalog::serving(code).map(|a| a.required)
 }
 
 /// Why trackings of a carrier with an adapter but no configuration stay `pending`, in words an
 /// operator can act on: which settings to set, as configuration keys and as environment
 /// variables. `None` for a code without a carrier adapter.
 pub fn not_configured_message(code: &str, name: &str) -> Option<String> {
-    let fields = required_settings(code)?;
+    let adapter = crate::catalog::serving(code)?;
+    let (table, fields) = (adapter.table, adapter.required);
     let keys: Vec<String> = fields
         .iter()
-        .map(|f| format!("carriers.{code}.{f}"))
+        .map(|f| format!("carriers.{table}.{f}"))
         .collect();
     let prefix = format!(
         "PARCELD_CARRIERS__{}__",
-        code.to_ascii_uppercase().replace('-', "_")
+        table.to_ascii_uppercase().replace('-', "_")
     );
     let vars: Vec<String> = fields
         .iter()
@@ -215,7 +203,10 @@ mod tests {
             "{postnl}"
         );
         assert_eq!(not_configured_message("sandbox", "Sandbox"), None);
-        assert_eq!(not_configured_message("royal-mail", "Royal Mail"), None);
+        assert_eq!(
+            not_configured_message("poste-italiane", "Poste Italiane"),
+            None
+        );
     }
 
     #[test]

@@ -42,6 +42,45 @@ pub fn parse_naive(text: &str) -> Option<NaiveDateTime> {
         .map(|d| d.and_time(NaiveTime::MIN))
 }
 
+/// A carrier's timestamp as written: its wall-clock time, and its offset when it gives one.
+pub type Stamp = (NaiveDateTime, Option<FixedOffset>);
+
+/// Reads a timestamp in any of the spellings carriers use: ISO-8601 with an offset (`Z`,
+/// `+01:00`, or `+0200` as GLS writes it), ISO without one ([`parse_naive`]), DPD's US-style
+/// `8/17/2021 7:11:26 PM`, and the WCF JSON date Aramex sends (`/Date(1706788140000+0300)/`:
+/// milliseconds since the epoch, with the local offset).
+pub fn parse_stamp(text: &str) -> Option<Stamp> {
+    let text = text.trim();
+    if let Some(dt) = parse_with_offset(text)
+        .or_else(|| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z").ok())
+    {
+        return Some((dt.naive_local(), Some(*dt.offset())));
+    }
+    if let Some(local) = parse_naive(text)
+        .or_else(|| NaiveDateTime::parse_from_str(text, "%m/%d/%Y %I:%M:%S %p").ok())
+    {
+        return Some((local, None));
+    }
+    wcf_date(text)
+}
+
+/// `/Date(1706788140000+0300)/` (or without the offset, then UTC).
+fn wcf_date(text: &str) -> Option<Stamp> {
+    let inner = text.strip_prefix("/Date(")?.strip_suffix(")/")?;
+    let split = inner
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == '+' || *c == '-')
+        .map_or(inner.len(), |(i, _)| i);
+    let millis: i64 = inner[..split].parse().ok()?;
+    let offset = match &inner[split..] {
+        "" => FixedOffset::east_opt(0)?,
+        zone => parse_offset(zone)?,
+    };
+    let utc = DateTime::<Utc>::from_timestamp_millis(millis)?;
+    Some((utc.with_timezone(&offset).naive_local(), Some(offset)))
+}
+
 /// `-05:00`, `+0100`, `Z`.
 pub fn parse_offset(text: &str) -> Option<FixedOffset> {
     let text = text.trim();
@@ -142,7 +181,8 @@ pub fn zone_for(country: &str, state: &str) -> Option<Tz> {
             _ => return None,
         }),
         "CA" => Some(match state.as_str() {
-            "ON" | "QC" => A::Toronto,
+            // `PQ` is Quebec's old abbreviation, still in Purolator's depot names.
+            "ON" | "QC" | "PQ" => A::Toronto,
             "NS" | "NB" | "PE" => A::Halifax,
             "NL" => A::St_Johns,
             "MB" => A::Winnipeg,
@@ -166,6 +206,11 @@ pub fn zone_for(country: &str, state: &str) -> Option<Tz> {
         "CZ" => Some(chrono_tz::Europe::Prague),
         "DK" => Some(chrono_tz::Europe::Copenhagen),
         "SE" => Some(chrono_tz::Europe::Stockholm),
+        "NO" => Some(chrono_tz::Europe::Oslo),
+        "FI" => Some(chrono_tz::Europe::Helsinki),
+        "LU" => Some(chrono_tz::Europe::Luxembourg),
+        "AE" => Some(chrono_tz::Asia::Dubai),
+        "SA" => Some(chrono_tz::Asia::Riyadh),
         "CN" => Some(chrono_tz::Asia::Shanghai),
         "HK" => Some(chrono_tz::Asia::Hong_Kong),
         "JP" => Some(chrono_tz::Asia::Tokyo),
@@ -238,6 +283,28 @@ mod tests {
         assert_eq!(display(&in_zone(gap, ams)), "2024-03-31T03:30:00+02:00");
         let fold = parse_naive("2024-10-27T02:30:00").unwrap();
         assert_eq!(display(&in_zone(fold, ams)), "2024-10-27T02:30:00+02:00");
+    }
+
+    #[test]
+    fn stamps_in_every_spelling() {
+        // (text, local wall-clock, offset in hours when the text gives one)
+        let cases = [
+            ("2024-10-07T10:46:14+0200", "2024-10-07 10:46:14", Some(2)),
+            ("2023-03-09T09:38:00+01:00", "2023-03-09 09:38:00", Some(1)),
+            ("8/17/2021 7:11:26 PM", "2021-08-17 19:11:26", None),
+            ("2019-03-05T13:07:00", "2019-03-05 13:07:00", None),
+            // 1706788140000 ms is 2024-02-01T11:49:00Z; +0300 is Dubai's wall clock.
+            ("/Date(1706788140000+0300)/", "2024-02-01 14:49:00", Some(3)),
+            ("/Date(1706788140000)/", "2024-02-01 11:49:00", Some(0)),
+        ];
+        for (text, local, hours) in cases {
+            let offset = hours.and_then(|h| FixedOffset::east_opt(h * 3600));
+            let read = parse_stamp(text).map(|(l, o)| (l.to_string(), o));
+            assert_eq!(read, Some((local.to_string(), offset)), "{text}");
+        }
+        for bad in ["", "soon", "/Date(x)/", "/Date(99999999999999999999)/"] {
+            assert_eq!(parse_stamp(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -15,12 +15,15 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::event::{non_empty, resolve_events, LocalEvent, Mapped, Place};
-use crate::http::{DefaultLimits, HttpClient};
+use crate::http::HttpClient;
 use crate::json::{list, path, text, text_or_empty};
 use crate::oauth::{OAuthClient, TokenAuth};
 use crate::settings::{CarrierSettings, ConfigError};
 use crate::time::{parse_offset, zone_for, Zone};
-use crate::{CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest, TrackResult};
+use crate::{
+    carrier_api, CarrierApi, CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest,
+    TrackResult,
+};
 
 const CODE: &str = "ups";
 
@@ -53,10 +56,9 @@ impl Ups {
     }
 }
 
-impl OneNumberPerCall for Ups {
-    const CODE: &'static str = CODE;
-    const DEFAULT_LIMITS: DefaultLimits = DefaultLimits::new(5.0, 4);
+carrier_api!(Ups, CODE, 5.0, 4);
 
+impl OneNumberPerCall for Ups {
     async fn track_one(&self, number: &str, _request: &TrackRequest) -> TrackOutcome {
         let url = format!("{}/api/track/v1/details/{}", self.base, encode(number));
         let trans_id = format!(

@@ -10,12 +10,13 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::event::{resolve_events, LocalEvent, Mapped, Place};
-use crate::http::{DefaultLimits, HttpClient};
+use crate::http::HttpClient;
 use crate::json::{clean_html, list, path, text, text_or_empty};
 use crate::oauth::{OAuthClient, TokenAuth};
 use crate::settings::{CarrierSettings, ConfigError};
 use crate::time::{parse_naive, parse_offset, parse_with_offset, zone_for, Zone};
 use crate::ups::encode;
+use crate::{carrier_api, CarrierApi};
 use crate::{CarrierError, OneNumberPerCall, Shipment, TrackOutcome, TrackRequest, TrackResult};
 
 const CODE: &str = "usps";
@@ -41,11 +42,10 @@ impl Usps {
     }
 }
 
-impl OneNumberPerCall for Usps {
-    const CODE: &'static str = CODE;
-    // USPS's default quota is low (about 60 requests an hour): pace gently.
-    const DEFAULT_LIMITS: DefaultLimits = DefaultLimits::new(1.0, 2);
+// USPS's default quota is low (about 60 requests an hour): pace gently.
+carrier_api!(Usps, CODE, 1.0, 2);
 
+impl OneNumberPerCall for Usps {
     async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome {
         let url = format!("{}/tracking/v3/tracking/{}", self.base, encode(number));
         let mut query = vec![("expand", "DETAIL".to_string())];

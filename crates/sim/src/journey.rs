@@ -30,6 +30,24 @@ pub enum EventKind {
     ReturnToSender,
 }
 
+impl EventKind {
+    /// Every kind, in journey order.
+    pub const ALL: [EventKind; 12] = [
+        EventKind::LabelCreated,
+        EventKind::PickedUp,
+        EventKind::ArrivedFacility,
+        EventKind::DepartedFacility,
+        EventKind::CustomsCleared,
+        EventKind::OutForDelivery,
+        EventKind::AvailableForPickup,
+        EventKind::DeliveryAttempted,
+        EventKind::Delivered,
+        EventKind::Exception,
+        EventKind::Refused,
+        EventKind::ReturnToSender,
+    ];
+}
+
 /// A place; renderers fill in carrier-typical places when a scripted event leaves it out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -137,6 +155,7 @@ pub fn well_formed(carrier: &str, number: &str) -> bool {
         "dhl" => alnum(&n) && (10..=39).contains(&n.len()),
         "postnl-3s" => (n.starts_with("3S") && alnum(&n) && (13..=15).contains(&n.len())) || s10,
         "canada-post" => (digits(&n) && matches!(n.len(), 12 | 13 | 16)) || s10,
+        "royal-mail" => s10 || (alnum(&n) && (13..=21).contains(&n.len())),
         _ => false,
     }
 }
@@ -164,6 +183,11 @@ pub fn places(carrier: &str) -> [Place; 3] {
             p("MISSISSAUGA", "ON", "", "CA"),
             p("MONTREAL", "QC", "", "CA"),
             p("QUEBEC", "QC", "", "CA"),
+        ],
+        "royal-mail" => [
+            p("London Mail Centre", "", "E1 1AA", "GB"),
+            p("Birmingham Mail Centre", "", "B4 6AA", "GB"),
+            p("Stafford DO", "", "ST16 2AA", "GB"),
         ],
         _ => [
             p("NEW YORK", "NY", "10001", "US"),

@@ -5,8 +5,8 @@
 //! It exists so that the adapters, the engine and load tests can run against real HTTP without
 //! carrier accounts: any well-formed number gets a plausible journey derived from the number,
 //! `/_control/…` scripts exact events, moves clocks and injects faults (latency, 5xx, 429 with
-//! `Retry-After`, timeouts, malformed bodies, short-lived tokens, FedEx errors beside scan
-//! events), and every request served is counted per carrier and per path.
+//! `Retry-After`, timeouts, malformed bodies, short-lived tokens, refused credentials, FedEx
+//! errors beside scan events), and every request served is counted per carrier and per path.
 //!
 //! Control endpoints (JSON):
 //!
@@ -56,6 +56,45 @@ pub struct Faults {
     /// FedEx only: an `error` with this code beside the scan events of every known number's
     /// result, as FedEx sends informational errors (not counted against `remaining`).
     pub result_error: Option<String>,
+    /// Refuse every credential presented (tracking calls and token or login endpoints answer
+    /// as the carrier does to a wrong key), as if the account were revoked; not counted against
+    /// `remaining`. Spoken by the protocols added with Royal Mail onwards.
+    pub reject_credentials: bool,
+}
+
+impl Faults {
+    /// Every request answered with a 503.
+    pub fn server_errors() -> Self {
+        Faults {
+            server_error_rate: 1.0,
+            ..Faults::default()
+        }
+    }
+
+    /// Every request answered 429 with `Retry-After: secs`.
+    pub fn rate_limited(secs: u64) -> Self {
+        Faults {
+            rate_limit_rate: 1.0,
+            retry_after_secs: secs,
+            ..Faults::default()
+        }
+    }
+
+    /// Every request answered 200 with a cut-off body.
+    pub fn malformed() -> Self {
+        Faults {
+            malformed_rate: 1.0,
+            ..Faults::default()
+        }
+    }
+
+    /// Every credential refused.
+    pub fn refusing_credentials() -> Self {
+        Faults {
+            reject_credentials: true,
+            ..Faults::default()
+        }
+    }
 }
 
 impl Faults {
@@ -233,6 +272,16 @@ impl Simulator {
             .get(carrier)
             .or_else(|| state.faults.get("*"))
             .and_then(|f| f.result_error.clone())
+    }
+
+    /// Whether `carrier`'s credentials are to be refused (the `reject_credentials` fault).
+    pub(crate) fn rejects_credentials(&self, carrier: &str) -> bool {
+        let state = self.lock();
+        state
+            .faults
+            .get(carrier)
+            .or_else(|| state.faults.get("*"))
+            .is_some_and(|f| f.reject_credentials)
     }
 
     /// Rolls the fault dice for a tracking request to `carrier`.

@@ -1,6 +1,7 @@
 //! Integration tests: the real `parceld` binary, a real database (a SQLite file, or PostgreSQL
 //! with `PARCELD_TEST_DATABASE=postgres`: support.rs), real HTTP.
 
+mod adapters;
 mod auth;
 mod backup;
 mod bench;

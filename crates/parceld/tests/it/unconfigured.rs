@@ -60,8 +60,9 @@ async fn a_tracking_of_an_unconfigured_carrier_says_which_settings_it_needs() {
         );
     }
     // A carrier without an adapter keeps its own words and is not called unconfigured.
+    let (number, courier) = ("RB123456785IT", "poste-italiane");
     let (_, other) = server
-        .post_number("/v4/trackings/create", &key, "RB123456785GB", "royal-mail")
+        .post_number("/v4/trackings/create", &key, number, courier)
         .await;
     let info = other["data"]["status_info"].as_str().unwrap_or_default();
     assert!(!info.contains("not configured"), "{other}");

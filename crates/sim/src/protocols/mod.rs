@@ -7,20 +7,23 @@ mod control;
 mod dhl;
 mod fedex;
 mod postnl;
+mod royalmail;
 mod ups;
 mod usps;
 
-use axum::extract::{Request, State};
+use std::collections::HashMap;
+
+use axum::extract::{RawPathParams, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, post, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use chrono::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::journey::{offset_hours, Place, SimEvent};
+use crate::journey::{offset_hours, EventKind, Place, SimEvent};
 use crate::{Fault, Simulator};
 
 /// Every carrier's routes, each under `/<courier_code>` and the path its [`Door`] names, and the
@@ -43,6 +46,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .fold(Router::new(), |router, (door, handler)| {
             router.route(&door.route(), door.guard(&sim, handler))
         })
+        .merge(royalmail::routes(&sim))
         .merge(control::routes())
         .with_state(sim)
 }
@@ -150,6 +154,157 @@ async fn fault(sim: &Simulator, carrier: &str, malformed: &'static str) -> Resul
     }
 }
 
+/// A request to a simulated carrier route, as its protocol module sees it.
+pub(super) struct Call {
+    /// The route's path parameter (a number, or several joined by commas), if it has one.
+    pub(super) param: String,
+    pub(super) headers: HeaderMap,
+}
+
+impl Call {
+    /// A header's value, if present and text.
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Whether every one of `names` is present.
+    pub(super) fn has_headers(&self, names: &[&str]) -> bool {
+        names.iter().all(|name| self.headers.contains_key(*name))
+    }
+}
+
+/// Decodes `%XX` escapes of a path segment.
+fn percent_decoded(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A carrier protocol whose tracking route also checks credentials: the route's [`Door`], how a
+/// request shows the credentials the carrier expects, and the carrier's answer when it refuses
+/// them — when they are missing, or when the `reject_credentials` fault is set. Its module only
+/// answers the requests that get through.
+pub(super) struct Protocol {
+    pub(super) door: Door,
+    /// Whether a request carries the credentials the carrier expects.
+    pub(super) presented: fn(&Call) -> bool,
+    /// The carrier's answer to refused credentials.
+    pub(super) refused: fn() -> Response,
+}
+
+impl Protocol {
+    /// The route `/<carrier><pattern>` for `method` behind the door, answered by `answer` when
+    /// the credentials pass.
+    pub(super) fn route(
+        &'static self,
+        sim: &Simulator,
+        method: MethodFilter,
+        pattern: &str,
+        answer: fn(&Simulator, &Call) -> Response,
+    ) -> Router<Simulator> {
+        let handler = move |State(sim): State<Simulator>,
+                            params: RawPathParams,
+                            headers: HeaderMap| async move {
+            let param = params.iter().next().map(|(_, v)| percent_decoded(v));
+            let call = Call {
+                param: param.unwrap_or_default(),
+                headers,
+            };
+            if !(self.presented)(&call) || sim.rejects_credentials(self.door.carrier) {
+                return (self.refused)();
+            }
+            answer(&sim, &call)
+        };
+        let path = format!("/{}{pattern}", self.door.carrier);
+        let route = self.door.guard(sim, axum::routing::on(method, handler));
+        Router::new().route(&path, route)
+    }
+
+    /// The visible events of `number` (newest first, each with its place), or `None` when the
+    /// number is unknown.
+    pub(super) fn events(&self, sim: &Simulator, number: &str) -> Option<Vec<(SimEvent, Place)>> {
+        newest_first(sim, self.door.carrier, number)
+    }
+}
+
+/// A carrier's event codes as the simulator renders them: per [`EventKind`], a code and a text,
+/// from `crates/sim/tables/<carrier>.tsv` (`kind<TAB>code<TAB>text`, `#` comments).
+pub(super) struct SimCodes(HashMap<EventKind, (String, String)>);
+
+impl SimCodes {
+    /// Parses a table compiled into the simulator; every kind must be there (a test checks each
+    /// table), so a broken one panics with the line at fault.
+    pub(super) fn parse(name: &str, tsv: &str) -> Self {
+        let mut codes = HashMap::new();
+        for line in tsv
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [kind, code, text] = fields[..] else {
+                panic!("sim tables/{name}.tsv: not three tab-separated fields: {line:?}");
+            };
+            let kind: EventKind = serde_json::from_value(Value::String(kind.into()))
+                .unwrap_or_else(|_| panic!("sim tables/{name}.tsv: unknown kind {kind:?}"));
+            codes.insert(kind, (code.to_string(), text.to_string()));
+        }
+        SimCodes(codes)
+    }
+
+    /// The code and text of `kind`.
+    pub(super) fn of(&self, kind: EventKind) -> (&str, &str) {
+        self.0
+            .get(&kind)
+            .map_or(("", ""), |(code, text)| (code.as_str(), text.as_str()))
+    }
+
+    /// Whether every kind has a row.
+    #[cfg(test)]
+    pub(super) fn complete(&self) -> bool {
+        EventKind::ALL.iter().all(|kind| self.0.contains_key(kind))
+    }
+}
+
+/// Every carrier's table, from `crates/sim/tables/<carrier>.tsv`.
+const CODE_TABLES: &[(&str, &str)] = &[("royal-mail", include_str!("../../tables/royal-mail.tsv"))];
+
+static CODES: std::sync::LazyLock<HashMap<&str, SimCodes>> = std::sync::LazyLock::new(|| {
+    CODE_TABLES
+        .iter()
+        .map(|(name, tsv)| (*name, SimCodes::parse(name, tsv)))
+        .collect()
+});
+
+/// The code and text `carrier` renders for `kind`.
+pub(super) fn code_of(carrier: &str, kind: EventKind) -> (&'static str, &'static str) {
+    CODES.get(carrier).map_or(("", ""), |codes| codes.of(kind))
+}
+
+/// An event's local time with its offset, ISO-8601 (`2024-07-10T13:45:00+01:00`).
+pub(super) fn iso_local(local: chrono::NaiveDateTime, hours: i32) -> String {
+    format!(
+        "{}{}",
+        local.format("%Y-%m-%dT%H:%M:%S"),
+        offset_text(hours)
+    )
+}
+
 pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
@@ -214,4 +369,16 @@ pub(super) fn serde_urlencoded_lite(body: &str) -> TokenForm {
         .find(|(k, _)| *k == "client_id")
         .map(|(_, v)| v.to_string());
     TokenForm { client_id }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_table_renders_every_kind() {
+        for (name, tsv) in CODE_TABLES {
+            assert!(SimCodes::parse(name, tsv).complete(), "{name}");
+        }
+    }
 }
