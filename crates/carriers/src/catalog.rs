@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::settings::{CarrierSettings, ConfigError};
-use crate::{canadapost, dhl, fedex, postnl, royalmail, ups, usps, Carrier};
+use crate::{auspost, canadapost, dhl, fedex, postnl, royalmail, ups, usps, Batched, Carrier};
 
 /// One adapter.
 pub struct Adapter {
@@ -88,6 +88,13 @@ pub static ADAPTERS: &[Adapter] = &[
         base_url: "https://api.royalmail.net",
         required: OAUTH,
         build: |s| Ok(Arc::new(royalmail::RoyalMail::new(s)?)),
+    },
+    Adapter {
+        table: "australia-post",
+        serves: &["australia-post"],
+        base_url: "https://digitalapi.auspost.com.au",
+        required: &["api_key", "password", "account_number"],
+        build: |s| Ok(Arc::new(Batched(auspost::AusPost::new(s)?))),
     },
 ];
 

@@ -16,6 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use parceld_model::{Checkpoint, DeliveryStatus, ShipmentInfo, SubStatus};
 
+pub mod auspost;
 pub mod canadapost;
 pub mod catalog;
 pub mod dhl;
@@ -363,5 +364,73 @@ impl<T: OneNumberPerCall> Carrier for T {
             (r.tracking_number.clone(), outcome)
         });
         join_all(calls).await
+    }
+}
+/// One call's outcomes by number, keyed by [`answer_key`].
+pub type Answers = HashMap<String, TrackOutcome>;
+
+/// How a number is looked up among a batch call's answers: trimmed, in upper case (carriers
+/// echo numbers in their own case).
+pub fn answer_key(number: &str) -> String {
+    number.trim().to_ascii_uppercase()
+}
+
+/// An adapter whose carrier API takes several numbers per call (Australia Post, La Poste, GLS,
+/// Purolator, Aramex). Wrapped in [`Batched`] it is a [`Carrier`]: batches are split into calls
+/// of at most `MAX_BATCH` numbers, a failed call fails each of its numbers with the same error.
+pub(crate) trait ManyNumbersPerCall: CarrierApi {
+    /// The most numbers one call may carry.
+    const MAX_BATCH: usize;
+
+    /// One call for `numbers` (trimmed, at most `MAX_BATCH`): every number's outcome, keyed by
+    /// [`answer_key`].
+    fn track_many(
+        &self,
+        numbers: &[&str],
+    ) -> impl std::future::Future<Output = Result<Answers, CarrierError>> + Send;
+}
+
+/// The [`Carrier`] of a [`ManyNumbersPerCall`] adapter.
+#[derive(Debug)]
+pub(crate) struct Batched<T>(pub T);
+
+#[async_trait::async_trait]
+impl<T: ManyNumbersPerCall> Carrier for Batched<T> {
+    fn code(&self) -> &'static str {
+        T::CODE
+    }
+
+    fn max_batch(&self) -> usize {
+        T::MAX_BATCH
+    }
+
+    fn default_rate(&self) -> f64 {
+        T::DEFAULT_LIMITS.rate_per_second
+    }
+
+    async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)> {
+        track_in_chunks(batch, T::MAX_BATCH, |chunk| async move {
+            let numbers: Vec<&str> = chunk.iter().map(|r| r.tracking_number.trim()).collect();
+            let answers = self.0.track_many(&numbers).await;
+            chunk
+                .iter()
+                .map(|r| {
+                    let outcome = match &answers {
+                        Err(e) => Err(e.clone()),
+                        Ok(found) => found
+                            .get(&answer_key(&r.tracking_number))
+                            .cloned()
+                            .unwrap_or_else(|| {
+                                Err(CarrierError::malformed(
+                                    T::CODE,
+                                    format!("no answer for {}", r.tracking_number.trim()),
+                                ))
+                            }),
+                    };
+                    (r.tracking_number.clone(), outcome)
+                })
+                .collect()
+        })
+        .await
     }
 }

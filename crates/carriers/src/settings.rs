@@ -43,6 +43,21 @@ pub struct CarrierSettings {
     pub step_minutes: Option<u64>,
 }
 
+/// The settings that are text (URLs, credentials, hints), by name. Configuration loaders read
+/// these as written even when they look like numbers: an account number `0123456789` must keep
+/// its leading zero, and a key made only of digits is still a key.
+pub const TEXT_FIELDS: &[&str] = &[
+    "base_url",
+    "client_id",
+    "client_secret",
+    "api_key",
+    "account_number",
+    "username",
+    "password",
+    "service",
+    "language",
+];
+
 impl std::fmt::Debug for CarrierSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let redact = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");

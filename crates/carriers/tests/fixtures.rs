@@ -870,15 +870,37 @@ fn render(outcome: &Result<TrackResult, CarrierError>) -> Vec<String> {
     lines
 }
 
+/// What a parser returns, as `.expected` lines: one outcome ([`render`]), or a batch call's
+/// outcomes by number, each under an `answer <number>` line, numbers in order.
+trait Golden {
+    fn lines(&self) -> Vec<String>;
+}
+
+impl Golden for Result<TrackResult, CarrierError> {
+    fn lines(&self) -> Vec<String> {
+        render(self)
+    }
+}
+
+impl Golden for Result<parceld_carriers::Answers, CarrierError> {
+    fn lines(&self) -> Vec<String> {
+        let answers = match self {
+            Ok(answers) => answers,
+            Err(e) => return vec![format!("error {e}")],
+        };
+        let mut numbers: Vec<&String> = answers.keys().collect();
+        numbers.sort();
+        numbers
+            .into_iter()
+            .flat_map(|n| std::iter::once(format!("answer\t{n}")).chain(render(&answers[n])))
+            .collect()
+    }
+}
+
 /// Parses each fixture `<dir>/<name>.<ext>` of `names` with `parse` and checks the outcome
 /// against `<dir>/<name>.expected` (written by hand from the fixture and the carrier's table;
 /// `#` lines are comments).
-fn goldens(
-    dir: &str,
-    ext: &str,
-    names: &[&str],
-    parse: impl Fn(&[u8]) -> Result<TrackResult, CarrierError>,
-) {
+fn goldens<G: Golden>(dir: &str, ext: &str, names: &[&str], parse: impl Fn(&[u8]) -> G) {
     for name in names {
         let outcome = parse(&fixture(&format!("{dir}/{name}.{ext}")));
         let expected = String::from_utf8(fixture(&format!("{dir}/{name}.expected"))).unwrap();
@@ -886,12 +908,15 @@ fn goldens(
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .collect();
-        assert_eq!(render(&outcome), expected, "{dir}/{name}");
+        assert_eq!(outcome.lines(), expected, "{dir}/{name}");
     }
 }
 
 /// Each body is a malformed answer: a retryable error that says so.
-fn all_malformed(parse: impl Fn(&[u8]) -> Result<TrackResult, CarrierError>, bodies: &[&[u8]]) {
+fn all_malformed<T: std::fmt::Debug>(
+    parse: impl Fn(&[u8]) -> Result<T, CarrierError>,
+    bodies: &[&[u8]],
+) {
     for body in bodies {
         let err = parse(body).unwrap_err();
         let text = err.to_string();
@@ -900,5 +925,7 @@ fn all_malformed(parse: impl Fn(&[u8]) -> Result<TrackResult, CarrierError>, bod
 }
 
 // The adapters added with Royal Mail onwards keep their fixture tests in a file each.
+#[path = "parsers/australia_post.rs"]
+mod australia_post;
 #[path = "parsers/royal_mail.rs"]
 mod royal_mail;

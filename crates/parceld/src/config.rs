@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use std::collections::HashMap;
 
@@ -113,9 +113,16 @@ impl Config {
         }
         figment = figment.merge(
             Env::prefixed("PARCELD_")
-                .filter(|key| key.as_str().contains("__"))
+                .filter(|key| {
+                    key.as_str().contains("__") && carrier_text_key(key.as_str()).is_none()
+                })
                 .split("__"),
         );
+        for (name, value) in std::env::vars() {
+            if let Some(key) = name.strip_prefix("PARCELD_").and_then(carrier_text_key) {
+                figment = figment.merge(Serialized::default(&key, value));
+            }
+        }
         let config: Config = figment.extract().map_err(|e| {
             e.into_iter()
                 .map(|e| e.to_string())
@@ -208,6 +215,19 @@ impl Config {
     }
 }
 
+/// The key path (`carriers.<table>.<field>`) of `CARRIERS__<TABLE>__<FIELD>` when the field
+/// is text ([`parceld_carriers::settings::TEXT_FIELDS`]). The environment provider would read
+/// `0123456789` as a number — dropping an account number's leading zero, and refusing a key made
+/// only of digits — so these variables are read as written.
+fn carrier_text_key(name: &str) -> Option<String> {
+    let (section, rest) = name.split_once("__")?;
+    let (table, field) = rest.split_once("__")?;
+    let field = field.to_ascii_lowercase();
+    (section.eq_ignore_ascii_case("carriers")
+        && parceld_carriers::settings::TEXT_FIELDS.contains(&field.as_str()))
+    .then(|| format!("carriers.{}.{field}", table.to_ascii_lowercase()))
+}
+
 /// The configuration sections, for the environment-variable warnings.
 const SECTIONS: [&str; 7] = [
     "server",
@@ -295,6 +315,24 @@ fn unsectioned_variables(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn carrier_text_settings_are_read_as_written() {
+        assert_eq!(
+            carrier_text_key("CARRIERS__AUSTRALIA_POST__ACCOUNT_NUMBER").as_deref(),
+            Some("carriers.australia_post.account_number")
+        );
+        assert_eq!(carrier_text_key("CARRIERS__UPS__RATE_PER_SECOND"), None);
+        assert_eq!(carrier_text_key("ENGINE__API_KEY"), None);
+        // Merged as text, a number-looking value keeps its leading zero.
+        let key = carrier_text_key("CARRIERS__UPS__ACCOUNT_NUMBER").unwrap();
+        let config: Config = Figment::from(Toml::string(DEFAULT_TOML))
+            .merge(Serialized::default(&key, "0123456789"))
+            .extract()
+            .unwrap();
+        let ups = &config.carrier_settings()["ups"];
+        assert_eq!(ups.account_number.as_deref(), Some("0123456789"));
+    }
 
     #[test]
     fn the_embedded_defaults_parse() {

@@ -5,6 +5,8 @@
 //! the first time the simulator sees the number, and become visible as the number's clock passes
 //! them. Tests script exact events instead through the control endpoint or the Rust handle.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -156,45 +158,39 @@ pub fn well_formed(carrier: &str, number: &str) -> bool {
         "postnl-3s" => (n.starts_with("3S") && alnum(&n) && (13..=15).contains(&n.len())) || s10,
         "canada-post" => (digits(&n) && matches!(n.len(), 12 | 13 | 16)) || s10,
         "royal-mail" => s10 || (alnum(&n) && (13..=21).contains(&n.len())),
+        "australia-post" => s10 || (alnum(&n) && (10..=23).contains(&n.len())),
         _ => false,
     }
 }
 
+/// Each carrier's typical places, from `crates/sim/tables/places.tsv`.
+static PLACES: std::sync::LazyLock<HashMap<String, Vec<Place>>> = std::sync::LazyLock::new(|| {
+    let mut places: HashMap<String, Vec<Place>> = HashMap::new();
+    let table = include_str!("../tables/places.tsv");
+    for line in table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [carrier, city, state, zip, country] = fields[..] else {
+            panic!("sim tables/places.tsv: not five tab-separated fields: {line:?}");
+        };
+        let place = Place {
+            city: city.into(),
+            state: state.into(),
+            zip: zip.into(),
+            country: country.into(),
+        };
+        places.entry(carrier.into()).or_default().push(place);
+    }
+    places
+});
+
 /// Typical places per carrier, used along a generated journey: origin, hub, destination.
 pub fn places(carrier: &str) -> [Place; 3] {
-    let p = |city: &str, state: &str, zip: &str, country: &str| Place {
-        city: city.into(),
-        state: state.into(),
-        zip: zip.into(),
-        country: country.into(),
-    };
-    match carrier {
-        "postnl-3s" => [
-            p("Utrecht", "", "3542AD", "NL"),
-            p("Nieuwegein", "", "3439LM", "NL"),
-            p("Amsterdam", "", "1043AG", "NL"),
-        ],
-        "dhl" => [
-            p("Bonn", "", "53113", "DE"),
-            p("Leipzig", "", "04435", "DE"),
-            p("Berlin", "", "10115", "DE"),
-        ],
-        "canada-post" => [
-            p("MISSISSAUGA", "ON", "", "CA"),
-            p("MONTREAL", "QC", "", "CA"),
-            p("QUEBEC", "QC", "", "CA"),
-        ],
-        "royal-mail" => [
-            p("London Mail Centre", "", "E1 1AA", "GB"),
-            p("Birmingham Mail Centre", "", "B4 6AA", "GB"),
-            p("Stafford DO", "", "ST16 2AA", "GB"),
-        ],
-        _ => [
-            p("NEW YORK", "NY", "10001", "US"),
-            p("CHICAGO", "IL", "60601", "US"),
-            p("DENVER", "CO", "80202", "US"),
-        ],
-    }
+    let listed = PLACES.get(carrier).or_else(|| PLACES.get("*"));
+    let place = |i: usize| listed.and_then(|p| p.get(i)).cloned().unwrap_or_default();
+    [place(0), place(1), place(2)]
 }
 
 /// The place of event `index` of a journey with `len` events.
@@ -246,8 +242,20 @@ pub fn offset_hours(place: &Place, at: DateTime<Utc>) -> i32 {
         }
         "NL" | "DE" | "FR" | "BE" => 1 + i32::from(eu_dst),
         "GB" => i32::from(eu_dst),
+        "AU" => australian_offset(&state, at),
         _ => 0,
     }
+}
+
+/// South-eastern Australia's offset: +10, +11 from the first Sunday of October to the first
+/// Sunday of April (at 16:00 UTC the Saturday before, close enough); Queensland keeps +10.
+fn australian_offset(state: &str, at: DateTime<Utc>) -> i32 {
+    use chrono::Datelike;
+    let year = at.year();
+    let summer_ends = nth_sunday(year, 4, 1) - Duration::hours(8);
+    let summer_starts = nth_sunday(year, 10, 1) - Duration::hours(8);
+    let summer = at < summer_ends || at >= summer_starts;
+    10 + i32::from(summer && state != "QLD")
 }
 
 fn nth_sunday(year: i32, month: u32, n: u32) -> DateTime<Utc> {
@@ -307,6 +315,13 @@ mod tests {
                 place.country
             );
         }
+    }
+
+    #[test]
+    fn every_carrier_has_three_places() {
+        assert!(PLACES.values().all(|p| p.len() == 3), "{:?}", *PLACES);
+        assert_eq!(places("royal-mail")[2].city, "Stafford DO");
+        assert_eq!(places("ups")[0].city, "NEW YORK");
     }
 
     #[test]

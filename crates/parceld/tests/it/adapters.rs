@@ -19,53 +19,79 @@ use serde_json::Value;
 use crate::engine::{start_sim, wait_for};
 use crate::support::{env_refs, Server};
 
-use EventKind::*;
-
-/// One carrier under test.
+/// One carrier under test: a row of `adapters.tsv`.
 struct Case {
     /// The courier code trackings are created with.
-    courier: &'static str,
+    courier: String,
     /// Its `[carriers.<table>]`, which is also its prefix in the simulator.
-    table: &'static str,
+    table: String,
     /// The credentials the table needs (field, value).
-    credentials: &'static [(&'static str, &'static str)],
+    credentials: Vec<(String, String)>,
     /// Numbers of the courier's format: the walked parcel, an unknown one, and one whose
     /// credentials get refused.
-    numbers: [&'static str; 3],
+    numbers: [String; 3],
     /// The walk: each event and the sub-status (or bare status) the tracking has after it.
-    walk: &'static [(EventKind, &'static str)],
+    walk: Vec<(EventKind, String)>,
 }
 
-const ROYAL_MAIL: Case = Case {
-    courier: "royal-mail",
-    table: "royal-mail",
-    credentials: &[("CLIENT_ID", "id"), ("CLIENT_SECRET", "secret")],
-    numbers: ["RB123456785GB", "RB000000015GB", "RB111111115GB"],
-    walk: &[
-        (LabelCreated, "inforeceived001"),
-        (PickedUp, "transit001"),
-        (ArrivedFacility, "transit002"),
-        (OutForDelivery, "pickup001"),
-        (DeliveryAttempted, "undelivered002"),
-        (AvailableForPickup, "pickup002"),
-        (Delivered, "delivered001"),
-    ],
-};
+/// The row of `courier` in `adapters.tsv`.
+fn case(courier: &str) -> Case {
+    let table = include_str!("adapters.tsv");
+    let row = table
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .find(|fields| fields[0] == courier)
+        .unwrap_or_else(|| panic!("{courier} has no row in adapters.tsv"));
+    let [courier, table, credentials, numbers, walk] = row[..] else {
+        panic!("adapters.tsv: {courier} has not five fields");
+    };
+    let pairs = |text: &str| -> Vec<(String, String)> {
+        text.split_whitespace()
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let numbers: Vec<String> = numbers.split_whitespace().map(str::to_string).collect();
+    Case {
+        courier: courier.into(),
+        table: table.into(),
+        credentials: pairs(credentials),
+        numbers: numbers.try_into().expect("three numbers"),
+        walk: pairs(walk)
+            .into_iter()
+            .map(|(kind, sub)| (serde_json::from_value(Value::String(kind)).unwrap(), sub))
+            .collect(),
+    }
+}
 
-/// Every carrier the harness runs, for the tests below.
+/// A test per carrier, each running the scenarios against its row.
 macro_rules! adapter_tests {
-    ($($name:ident => $case:ident,)*) => {
+    ($($name:ident => $courier:literal,)*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                run(&$case).await;
+                run(&case($courier)).await;
             }
         )*
     };
 }
 
 adapter_tests! {
-    royal_mail => ROYAL_MAIL,
+    royal_mail => "royal-mail",
+    australia_post => "australia-post",
+}
+
+/// Every adapter of a carrier's own API beyond the first six has a row here.
+#[test]
+fn every_newer_adapter_is_in_the_harness() {
+    let first_six = ["fedex", "ups", "usps", "dhl", "postnl-3s", "canada-post"];
+    for adapter in parceld_carriers::catalog::ADAPTERS {
+        if !first_six.contains(&adapter.table) {
+            let case = case(adapter.serves[0]);
+            assert_eq!(case.table, adapter.table);
+        }
+    }
 }
 
 /// The server for `case`: its table pointed at the simulator with its credentials, the
@@ -82,7 +108,7 @@ fn start_server(case: &Case, sim_url: &str) -> Server {
             "1000".into(),
         ),
     ];
-    for (field, value) in case.credentials {
+    for (field, value) in &case.credentials {
         env.push((
             format!("PARCELD_CARRIERS__{var}__{field}"),
             value.to_string(),
@@ -155,7 +181,7 @@ async fn failing_with(server: &Server, number: &str, words: &[&str], kept: &Valu
 async fn run(case: &Case) {
     let (sim, sim_url) = start_sim().await;
     let server = start_server(case, &sim_url);
-    let [walked, unknown, refused] = case.numbers;
+    let [walked, unknown, refused] = &case.numbers;
     let now = Utc::now();
     // The walked parcel's first event is already there; the others follow an hour apart.
     let step = chrono::Duration::hours(1);
@@ -163,23 +189,25 @@ async fn run(case: &Case) {
     sim.script(
         walked,
         (0..)
-            .zip(case.walk)
+            .zip(&case.walk)
             .map(|(i, (kind, _))| event(*kind, first + step * i))
             .collect(),
     );
     sim.script(unknown, vec![]);
+    // The parcel whose credentials get refused: the walk's second and third events, past.
+    let past = now - chrono::Duration::hours(3);
     sim.script(
         refused,
-        vec![
-            event(PickedUp, now - chrono::Duration::hours(3)),
-            event(ArrivedFacility, now - chrono::Duration::hours(2)),
-        ],
+        (1..)
+            .zip(&case.walk[1..3])
+            .map(|(i, (kind, _))| event(*kind, past + step * i))
+            .collect(),
     );
-    for number in case.numbers {
-        server.create(server.key(), number, case.courier).await;
+    for number in &case.numbers {
+        server.create(server.key(), number, &case.courier).await;
     }
     let created = tracking(&server, walked).await;
-    assert_eq!(state(&created), expected(case.walk[0].1), "{created}");
+    assert_eq!(state(&created), expected(&case.walk[0].1), "{created}");
     assert_eq!(
         tracking(&server, unknown).await["delivery_status"],
         "notfound"
@@ -192,8 +220,8 @@ async fn run(case: &Case) {
         (Faults::malformed(), "malformed"),
     ];
     for (fault, says) in faults {
-        sim.set_faults(Some(case.table), fault);
-        failing_with(&server, walked, &[case.table, says], &created).await;
+        sim.set_faults(Some(&case.table), fault);
+        failing_with(&server, walked, &[&case.table, says], &created).await;
         sim.clear_faults();
         wait_for(20, "a check without error", || async {
             tracking(&server, walked).await["check_error"]
@@ -227,7 +255,7 @@ async fn run(case: &Case) {
     // Refused credentials: the check_error names the table to fix; the data stays.
     let before = tracking(&server, refused).await;
     assert!(checkpoints(&before) > 0, "{before}");
-    sim.set_faults(Some(case.table), Faults::refusing_credentials());
+    sim.set_faults(Some(&case.table), Faults::refusing_credentials());
     let table = format!("[carriers.{}]", case.table);
     failing_with(&server, refused, &["credentials", &table], &before).await;
 }

@@ -2,6 +2,7 @@
 //! per carrier (mirroring `parceld-carriers`' adapters), and here what every protocol shares:
 //! counting and fault injection at the door of each route, bearer tokens, local times.
 
+mod auspost;
 mod canadapost;
 mod control;
 mod dhl;
@@ -13,7 +14,7 @@ mod usps;
 
 use std::collections::HashMap;
 
-use axum::extract::{RawPathParams, Request, State};
+use axum::extract::{Query, RawPathParams, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -47,6 +48,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
             router.route(&door.route(), door.guard(&sim, handler))
         })
         .merge(royalmail::routes(&sim))
+        .merge(auspost::routes(&sim))
         .merge(control::routes())
         .with_state(sim)
 }
@@ -158,6 +160,7 @@ async fn fault(sim: &Simulator, carrier: &str, malformed: &'static str) -> Resul
 pub(super) struct Call {
     /// The route's path parameter (a number, or several joined by commas), if it has one.
     pub(super) param: String,
+    pub(super) query: HashMap<String, String>,
     pub(super) headers: HeaderMap,
 }
 
@@ -171,6 +174,20 @@ impl Call {
     pub(super) fn has_headers(&self, names: &[&str]) -> bool {
         names.iter().all(|name| self.headers.contains_key(*name))
     }
+
+    /// Whether the request carries HTTP Basic credentials.
+    pub(super) fn has_basic(&self) -> bool {
+        self.header(header::AUTHORIZATION.as_str())
+            .is_some_and(|v| v.starts_with("Basic "))
+    }
+}
+
+/// The numbers of a comma-separated list (several carriers take their batches so).
+pub(super) fn comma_list(text: &str) -> Vec<&str> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// Decodes `%XX` escapes of a path segment.
@@ -220,10 +237,12 @@ impl Protocol {
     ) -> Router<Simulator> {
         let handler = move |State(sim): State<Simulator>,
                             params: RawPathParams,
+                            Query(query): Query<HashMap<String, String>>,
                             headers: HeaderMap| async move {
             let param = params.iter().next().map(|(_, v)| percent_decoded(v));
             let call = Call {
                 param: param.unwrap_or_default(),
+                query,
                 headers,
             };
             if !(self.presented)(&call) || sim.rejects_credentials(self.door.carrier) {
@@ -282,7 +301,13 @@ impl SimCodes {
 }
 
 /// Every carrier's table, from `crates/sim/tables/<carrier>.tsv`.
-const CODE_TABLES: &[(&str, &str)] = &[("royal-mail", include_str!("../../tables/royal-mail.tsv"))];
+const CODE_TABLES: &[(&str, &str)] = &[
+    ("royal-mail", include_str!("../../tables/royal-mail.tsv")),
+    (
+        "australia-post",
+        include_str!("../../tables/australia-post.tsv"),
+    ),
+];
 
 static CODES: std::sync::LazyLock<HashMap<&str, SimCodes>> = std::sync::LazyLock::new(|| {
     CODE_TABLES
