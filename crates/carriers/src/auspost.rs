@@ -108,12 +108,8 @@ fn parse_result(result: &Value) -> TrackOutcome {
         Some(chrono_tz::Australia::Sydney),
     );
     for event in articles.iter().flat_map(|a| list(a, "events")) {
-        events.add(
-            &text_or_empty(event, "date"),
-            "",
-            &text_or_empty(event, "description"),
-            place(&text_or_empty(event, "location")),
-        );
+        let place = place(&text_or_empty(event, "location"));
+        events.add_json(event, ["date", "code", "description"], place);
     }
     Ok(events.finish(|| ShipmentInfo {
         service_code: articles.iter().find_map(|a| text(a, "product_type")),

@@ -9,7 +9,8 @@
 use std::sync::Arc;
 
 use crate::settings::{CarrierSettings, ConfigError};
-use crate::{auspost, canadapost, dhl, fedex, postnl, royalmail, ups, usps, Batched, Carrier};
+use crate::{auspost, canadapost, dhl, fedex, laposte, postnl, royalmail, ups, usps};
+use crate::{Batched, Carrier};
 
 /// One adapter.
 pub struct Adapter {
@@ -95,6 +96,13 @@ pub static ADAPTERS: &[Adapter] = &[
         base_url: "https://digitalapi.auspost.com.au",
         required: &["api_key", "password", "account_number"],
         build: |s| Ok(Arc::new(Batched(auspost::AusPost::new(s)?))),
+    },
+    Adapter {
+        table: "laposte",
+        serves: &["laposte", "colissimo", "chronopost"],
+        base_url: "https://api.laposte.fr",
+        required: KEY,
+        build: |s| Ok(Arc::new(Batched(laposte::LaPoste::new(s)?))),
     },
 ];
 

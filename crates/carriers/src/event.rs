@@ -4,7 +4,9 @@
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use parceld_model::{Checkpoint, DeliveryStatus, Leg, ShipmentInfo, SubStatus};
+use serde_json::Value;
 
+use crate::json::text_or_empty;
 use crate::tables::CodeTable;
 use crate::time::{parse_stamp, resolve_with_neighbours, zone_for, Zone};
 use crate::TrackResult;
@@ -129,6 +131,13 @@ impl EventList {
         if let Some((local, offset)) = parse_stamp(time) {
             self.add_local(local, offset.map(Zone::Fixed), time, code, text, place);
         }
+    }
+
+    /// Adds a JSON event from its fields named `time`, `code` and `text` (a code field that
+    /// does not exist reads as no code).
+    pub fn add_json(&mut self, event: &Value, [time, code, text]: [&str; 3], place: Place) {
+        let field = |name| text_or_empty(event, name);
+        self.add(&field(time), &field(code), &field(text), place);
     }
 
     /// Adds an event whose wall-clock time the adapter read itself (a carrier that splits date

@@ -24,6 +24,7 @@ pub mod event;
 pub mod fedex;
 pub mod http;
 pub mod json;
+pub mod laposte;
 pub mod oauth;
 pub mod postnl;
 pub mod royalmail;

@@ -61,12 +61,8 @@ pub fn parse_response(body: &[u8]) -> TrackOutcome {
     };
     let mut events = EventList::new(code_table!("royal-mail"), Some(chrono_tz::Europe::London));
     for event in list(piece, "events") {
-        events.add(
-            &text_or_empty(event, "eventDateTime"),
-            &text_or_empty(event, "eventCode"),
-            &text_or_empty(event, "eventName"),
-            Place::new(&text_or_empty(event, "locationName"), "", "", ""),
-        );
+        let place = Place::new(&text_or_empty(event, "locationName"), "", "", "");
+        events.add_json(event, ["eventDateTime", "eventCode", "eventName"], place);
     }
     Ok(events.finish(|| ShipmentInfo {
         service_code: path(piece, &["summary", "productName"]).and_then(crate::json::as_text),

@@ -159,6 +159,7 @@ pub fn well_formed(carrier: &str, number: &str) -> bool {
         "canada-post" => (digits(&n) && matches!(n.len(), 12 | 13 | 16)) || s10,
         "royal-mail" => s10 || (alnum(&n) && (13..=21).contains(&n.len())),
         "australia-post" => s10 || (alnum(&n) && (10..=23).contains(&n.len())),
+        "laposte" => s10 || (alnum(&n) && (11..=15).contains(&n.len())),
         _ => false,
     }
 }

@@ -80,6 +80,7 @@ macro_rules! adapter_tests {
 adapter_tests! {
     royal_mail => "royal-mail",
     australia_post => "australia-post",
+    laposte => "laposte",
 }
 
 /// Every adapter of a carrier's own API beyond the first six has a row here.

@@ -7,6 +7,7 @@ mod canadapost;
 mod control;
 mod dhl;
 mod fedex;
+mod laposte;
 mod postnl;
 mod royalmail;
 mod ups;
@@ -49,6 +50,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         })
         .merge(royalmail::routes(&sim))
         .merge(auspost::routes(&sim))
+        .merge(laposte::routes(&sim))
         .merge(control::routes())
         .with_state(sim)
 }
@@ -307,6 +309,7 @@ const CODE_TABLES: &[(&str, &str)] = &[
         "australia-post",
         include_str!("../../tables/australia-post.tsv"),
     ),
+    ("laposte", include_str!("../../tables/laposte.tsv")),
 ];
 
 static CODES: std::sync::LazyLock<HashMap<&str, SimCodes>> = std::sync::LazyLock::new(|| {
@@ -316,9 +319,13 @@ static CODES: std::sync::LazyLock<HashMap<&str, SimCodes>> = std::sync::LazyLock
         .collect()
 });
 
-/// The code and text `carrier` renders for `kind`.
+/// The code and text `carrier` renders for `kind`. A carrier without a table is a bug of the
+/// simulator, and panics.
 pub(super) fn code_of(carrier: &str, kind: EventKind) -> (&'static str, &'static str) {
-    CODES.get(carrier).map_or(("", ""), |codes| codes.of(kind))
+    match CODES.get(carrier) {
+        Some(codes) => codes.of(kind),
+        None => panic!("the simulator has no code table for {carrier}"),
+    }
 }
 
 /// An event's local time with its offset, ISO-8601 (`2024-07-10T13:45:00+01:00`).
