@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::settings::{CarrierSettings, ConfigError};
-use crate::{auspost, canadapost, dhl, fedex, laposte, postnl, royalmail, ups, usps};
+use crate::{auspost, canadapost, dhl, fedex, laposte, postnl, postnord, royalmail, ups, usps};
 use crate::{Batched, Carrier};
 
 /// One adapter.
@@ -103,6 +103,13 @@ pub static ADAPTERS: &[Adapter] = &[
         base_url: "https://api.laposte.fr",
         required: KEY,
         build: |s| Ok(Arc::new(Batched(laposte::LaPoste::new(s)?))),
+    },
+    Adapter {
+        table: "postnord",
+        serves: &["sweden-posten", "denmark-post"],
+        base_url: "https://api2.postnord.com",
+        required: KEY,
+        build: |s| Ok(Arc::new(postnord::PostNord::new(s)?)),
     },
 ];
 

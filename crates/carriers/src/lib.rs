@@ -27,6 +27,7 @@ pub mod json;
 pub mod laposte;
 pub mod oauth;
 pub mod postnl;
+pub mod postnord;
 pub mod royalmail;
 pub mod sandbox;
 pub mod settings;

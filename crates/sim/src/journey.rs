@@ -160,6 +160,7 @@ pub fn well_formed(carrier: &str, number: &str) -> bool {
         "royal-mail" => s10 || (alnum(&n) && (13..=21).contains(&n.len())),
         "australia-post" => s10 || (alnum(&n) && (10..=23).contains(&n.len())),
         "laposte" => s10 || (alnum(&n) && (11..=15).contains(&n.len())),
+        "postnord" => s10 || (alnum(&n) && (11..=20).contains(&n.len())),
         _ => false,
     }
 }
@@ -241,7 +242,10 @@ pub fn offset_hours(place: &Place, at: DateTime<Utc>) -> i32 {
             };
             standard + i32::from(na_dst)
         }
-        "NL" | "DE" | "FR" | "BE" => 1 + i32::from(eu_dst),
+        "NL" | "DE" | "FR" | "BE" | "LU" | "SE" | "DK" | "NO" | "AT" | "IT" | "ES" | "PL"
+        | "CH" => 1 + i32::from(eu_dst),
+        "FI" => 2 + i32::from(eu_dst),
+        "AE" => 4,
         "GB" => i32::from(eu_dst),
         "AU" => australian_offset(&state, at),
         _ => 0,

@@ -81,6 +81,7 @@ adapter_tests! {
     royal_mail => "royal-mail",
     australia_post => "australia-post",
     laposte => "laposte",
+    postnord => "sweden-posten",
 }
 
 /// Every adapter of a carrier's own API beyond the first six has a row here.

@@ -9,6 +9,7 @@ mod dhl;
 mod fedex;
 mod laposte;
 mod postnl;
+mod postnord;
 mod royalmail;
 mod ups;
 mod usps;
@@ -51,6 +52,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .merge(royalmail::routes(&sim))
         .merge(auspost::routes(&sim))
         .merge(laposte::routes(&sim))
+        .merge(postnord::routes(&sim))
         .merge(control::routes())
         .with_state(sim)
 }
@@ -310,6 +312,7 @@ const CODE_TABLES: &[(&str, &str)] = &[
         include_str!("../../tables/australia-post.tsv"),
     ),
     ("laposte", include_str!("../../tables/laposte.tsv")),
+    ("postnord", include_str!("../../tables/postnord.tsv")),
 ];
 
 static CODES: std::sync::LazyLock<HashMap<&str, SimCodes>> = std::sync::LazyLock::new(|| {
