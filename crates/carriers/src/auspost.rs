@@ -21,8 +21,10 @@ use crate::{
 
 const CODE: &str = "australia-post";
 
+// Australia Post publishes its limits in `X-RateLimit-*` headers, per account.
+carrier_api!(AusPost, CODE, 2.0, 2, 10);
+
 /// The Australia Post adapter.
-#[derive(Debug)]
 pub struct AusPost {
     api: KeyedApi,
 }
@@ -42,29 +44,20 @@ impl AusPost {
     }
 }
 
-// Australia Post publishes its limits in `X-RateLimit-*` headers, per account.
-carrier_api!(AusPost, CODE, 2.0, 2);
-
 impl ManyNumbersPerCall for AusPost {
-    const MAX_BATCH: usize = 10;
-
     async fn track_many(&self, numbers: &[&str]) -> Result<Answers, CarrierError> {
         let ids = numbers.join(",");
         let reply = self
             .api
             .get_json("/shipping/v1/track", &[("tracking_ids", ids)])
             .await?;
-        if !reply.status.is_success() {
-            return Err(reply.error(CODE));
-        }
-        parse_response(&reply.body)
+        reply.parsed(CODE, parse_response)
     }
 }
 
 /// Parses a track body into outcomes by number.
 pub fn parse_response(body: &[u8]) -> Result<Answers, CarrierError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| CarrierError::malformed(CODE, e))?;
+    let value = crate::json::parse(CODE, body)?;
     let Some(results) = value.get("tracking_results").and_then(Value::as_array) else {
         let errors = list(&value, "errors");
         return Err(match errors.first() {

@@ -9,7 +9,9 @@
 use std::sync::Arc;
 
 use crate::settings::{CarrierSettings, ConfigError};
-use crate::{auspost, canadapost, dhl, fedex, laposte, postnl, postnord, royalmail, ups, usps};
+use crate::{
+    auspost, canadapost, dhl, fedex, gls, laposte, postnl, postnord, royalmail, ups, usps,
+};
 use crate::{Batched, Carrier};
 
 /// One adapter.
@@ -110,6 +112,13 @@ pub static ADAPTERS: &[Adapter] = &[
         base_url: "https://api2.postnord.com",
         required: KEY,
         build: |s| Ok(Arc::new(postnord::PostNord::new(s)?)),
+    },
+    Adapter {
+        table: "gls",
+        serves: &["gls"],
+        base_url: "https://api.gls-group.net",
+        required: OAUTH,
+        build: |s| Ok(Arc::new(Batched(gls::Gls::new(s)?))),
     },
 ];
 

@@ -94,6 +94,19 @@ impl Reply {
         }
     }
 
+    /// What a call's reply says: the parsed body of a success, the classified error otherwise.
+    pub fn parsed<T>(
+        &self,
+        carrier: &str,
+        parse: impl FnOnce(&[u8]) -> Result<T, CarrierError>,
+    ) -> Result<T, CarrierError> {
+        if self.status.is_success() {
+            parse(&self.body)
+        } else {
+            Err(self.error(carrier))
+        }
+    }
+
     /// The classified error for a non-success reply: 429 and 5xx (and 408) are retryable with
     /// any `Retry-After`; 401/403 are bad credentials; other 4xx are bad requests.
     pub fn error(&self, carrier: &str) -> CarrierError {
@@ -241,6 +254,13 @@ impl HttpClient {
             body,
         })
     }
+}
+
+/// Numbers as one path segment: each percent-encoded, joined by commas (APIs that take several
+/// numbers in their path).
+pub fn path_list(numbers: &[&str]) -> String {
+    let encoded: Vec<String> = numbers.iter().map(|n| crate::ups::encode(n)).collect();
+    encoded.join(",")
 }
 
 /// No query parameters, for [`KeyedApi::get`] of a path that needs none.

@@ -6,6 +6,13 @@
 
 use serde_json::Value;
 
+use crate::CarrierError;
+
+/// `carrier`'s answer as JSON, or a malformed-answer error.
+pub fn parse(carrier: &str, body: &[u8]) -> Result<Value, CarrierError> {
+    serde_json::from_slice(body).map_err(|e| CarrierError::malformed(carrier, e))
+}
+
 /// A field as text: strings trimmed, numbers and booleans printed; `{}`, `[]` and `null` are
 /// absent, and so are empty strings.
 pub fn text(value: &Value, key: &str) -> Option<String> {

@@ -12,18 +12,20 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::event::{EventList, Place};
-use crate::http::KeyedApi;
+use crate::http::{path_list, KeyedApi};
 use crate::json::{list, path, text, text_or_empty};
 use crate::settings::{CarrierSettings, ConfigError};
 use crate::tables::code_table;
-use crate::ups::encode;
 use crate::{answer_key, carrier_api, Answers, CarrierError, ManyNumbersPerCall};
 use crate::{TrackOutcome, TrackResult};
 
 const CODE: &str = "laposte";
 
+// La Poste documents no rate for Suivi (its portal plans are quotas), nor a limit on the ids
+// of one call: calls stay small.
+carrier_api!(LaPoste, CODE, 2.0, 2, 10);
+
 /// The La Poste adapter.
-#[derive(Debug)]
 pub struct LaPoste {
     api: KeyedApi,
     lang: String,
@@ -38,16 +40,9 @@ impl LaPoste {
     }
 }
 
-// La Poste documents no rate for Suivi; its developer portal plans are quotas.
-carrier_api!(LaPoste, CODE, 2.0, 2);
-
 impl ManyNumbersPerCall for LaPoste {
-    // Several ids are allowed; La Poste documents no limit, so calls stay small.
-    const MAX_BATCH: usize = 10;
-
     async fn track_many(&self, numbers: &[&str]) -> Result<Answers, CarrierError> {
-        let ids: Vec<String> = numbers.iter().map(|n| encode(n)).collect();
-        let path = format!("/suivi/v2/idships/{}", ids.join(","));
+        let path = format!("/suivi/v2/idships/{}", path_list(numbers));
         let reply = self.api.get_json(&path, &[("lang", &self.lang)]).await?;
         if reply.status.is_success() || reply.status == StatusCode::NOT_FOUND {
             match parse_response(&reply.body) {
@@ -66,8 +61,7 @@ impl ManyNumbersPerCall for LaPoste {
 
 /// Parses a Suivi answer (one object or an array of them) into outcomes by number.
 pub fn parse_response(body: &[u8]) -> Result<Answers, CarrierError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| CarrierError::malformed(CODE, e))?;
+    let value = crate::json::parse(CODE, body)?;
     let answers: Vec<&Value> = match &value {
         Value::Array(items) => items.iter().collect(),
         one => vec![one],

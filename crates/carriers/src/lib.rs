@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod dhl;
 pub mod event;
 pub mod fedex;
+pub mod gls;
 pub mod http;
 pub mod json;
 pub mod laposte;
@@ -315,6 +316,8 @@ pub(crate) trait CarrierApi: Send + Sync {
     const CODE: &'static str;
     /// Requests per second and calls in flight, unless configured.
     const DEFAULT_LIMITS: DefaultLimits;
+    /// The most numbers one call may carry (1 unless the API takes several).
+    const MAX_BATCH: usize = 1;
 
     /// The adapter's HTTP client: its settings' limits, else its defaults.
     fn http_client(settings: &CarrierSettings) -> HttpClient
@@ -325,14 +328,19 @@ pub(crate) trait CarrierApi: Send + Sync {
     }
 }
 
-/// Implements [`CarrierApi`] for an adapter: its courier code, and the requests per second and
-/// calls in flight it keeps to unless configured.
+/// Implements [`CarrierApi`] for an adapter: its courier code, the requests per second and
+/// calls in flight it keeps to unless configured, and (for a [`ManyNumbersPerCall`] adapter) the
+/// most numbers one call may carry.
 macro_rules! carrier_api {
     ($adapter:ty, $code:expr, $rate:expr, $concurrency:expr) => {
+        $crate::carrier_api!($adapter, $code, $rate, $concurrency, 1);
+    };
+    ($adapter:ty, $code:expr, $rate:expr, $concurrency:expr, $max_batch:expr) => {
         impl $crate::CarrierApi for $adapter {
             const CODE: &'static str = $code;
             const DEFAULT_LIMITS: $crate::http::DefaultLimits =
                 $crate::http::DefaultLimits::new($rate, $concurrency);
+            const MAX_BATCH: usize = $max_batch;
         }
     };
 }
@@ -381,9 +389,6 @@ pub fn answer_key(number: &str) -> String {
 /// Purolator, Aramex). Wrapped in [`Batched`] it is a [`Carrier`]: batches are split into calls
 /// of at most `MAX_BATCH` numbers, a failed call fails each of its numbers with the same error.
 pub(crate) trait ManyNumbersPerCall: CarrierApi {
-    /// The most numbers one call may carry.
-    const MAX_BATCH: usize;
-
     /// One call for `numbers` (trimmed, at most `MAX_BATCH`): every number's outcome, keyed by
     /// [`answer_key`].
     fn track_many(

@@ -19,8 +19,10 @@ use crate::{carrier_api, CarrierError, OneNumberPerCall, TrackOutcome, TrackRequ
 
 const CODE: &str = "postnord";
 
+// PostNord's developer portal grants a quota per key; it publishes no rate.
+carrier_api!(PostNord, CODE, 2.0, 2);
+
 /// The PostNord adapter.
-#[derive(Debug)]
 pub struct PostNord {
     api: KeyedApi,
     locale: String,
@@ -36,9 +38,6 @@ impl PostNord {
     }
 }
 
-// PostNord's developer portal grants a quota per key; it publishes no rate.
-carrier_api!(PostNord, CODE, 2.0, 2);
-
 impl OneNumberPerCall for PostNord {
     async fn track_one(&self, number: &str, _request: &TrackRequest) -> TrackOutcome {
         let query = [("id", number), ("locale", self.locale.as_str())];
@@ -50,8 +49,7 @@ impl OneNumberPerCall for PostNord {
 
 /// Parses a `TrackingInformationResponse`.
 pub fn parse_response(body: &[u8]) -> TrackOutcome {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| CarrierError::malformed(CODE, e))?;
+    let value = crate::json::parse(CODE, body)?;
     let Some(response) = value.get("TrackingInformationResponse") else {
         return Err(CarrierError::malformed(
             CODE,

@@ -7,7 +7,6 @@
 //! number is a 404 with `E1142`.
 
 use parceld_model::ShipmentInfo;
-use serde_json::Value;
 
 use crate::event::{EventList, Place};
 use crate::http::{KeyedApi, NO_QUERY};
@@ -19,8 +18,10 @@ use crate::{carrier_api, CarrierError, OneNumberPerCall, TrackOutcome, TrackRequ
 
 const CODE: &str = "royal-mail";
 
+// Royal Mail publishes no rate; its portal plans are per-minute quotas.
+carrier_api!(RoyalMail, CODE, 2.0, 2);
+
 /// The Royal Mail adapter.
-#[derive(Debug)]
 pub struct RoyalMail {
     api: KeyedApi,
 }
@@ -41,9 +42,6 @@ impl RoyalMail {
     }
 }
 
-// Royal Mail publishes no rate; its portal plans are per-minute quotas.
-carrier_api!(RoyalMail, CODE, 2.0, 2);
-
 impl OneNumberPerCall for RoyalMail {
     async fn track_one(&self, number: &str, _request: &TrackRequest) -> TrackOutcome {
         let path = format!("/mailpieces/v2/{}/events", encode(number));
@@ -54,8 +52,7 @@ impl OneNumberPerCall for RoyalMail {
 
 /// Parses a Royal Mail events body (a 200's `mailPieces`).
 pub fn parse_response(body: &[u8]) -> TrackOutcome {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| CarrierError::malformed(CODE, e))?;
+    let value = crate::json::parse(CODE, body)?;
     let Some(piece) = value.get("mailPieces") else {
         return Err(CarrierError::malformed(CODE, "no mailPieces"));
     };

@@ -161,6 +161,7 @@ pub fn well_formed(carrier: &str, number: &str) -> bool {
         "australia-post" => s10 || (alnum(&n) && (10..=23).contains(&n.len())),
         "laposte" => s10 || (alnum(&n) && (11..=15).contains(&n.len())),
         "postnord" => s10 || (alnum(&n) && (11..=20).contains(&n.len())),
+        "gls" => (digits(&n) && matches!(n.len(), 11 | 12)) || (alnum(&n) && n.len() == 8),
         _ => false,
     }
 }

@@ -82,6 +82,7 @@ adapter_tests! {
     australia_post => "australia-post",
     laposte => "laposte",
     postnord => "sweden-posten",
+    gls => "gls",
 }
 
 /// Every adapter of a carrier's own API beyond the first six has a row here.

@@ -18,7 +18,7 @@ static PROTOCOL: Protocol = Protocol {
         "/shipping/v1/track",
         "{\"tracking_results\":[{\"tracking_id\":",
     ),
-    presented: |call| call.has_basic() && call.has_headers(&["Account-Number"]),
+    presented: |_, call| call.has_basic() && call.has_headers(&["Account-Number"]),
     refused: || {
         // (composed) Australia Post's 401 body is not in the sources read.
         let error = json!({"code": "API_001", "name": "UNAUTHORIZED",

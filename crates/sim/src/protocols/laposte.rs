@@ -18,7 +18,7 @@ static PROTOCOL: Protocol = Protocol {
         "/suivi/v2/idships/{idships}",
         "{\"lang\":\"fr_FR\",\"returnCode\":200,\"shipment\":{\"event\":[",
     ),
-    presented: |call| call.has_headers(&["X-Okapi-Key"]),
+    presented: |_, call| call.has_headers(&["X-Okapi-Key"]),
     refused: || {
         // (composed) the gateway's answer to a wrong key is not in the sources read.
         let body = json!({"code": "UNAUTHORIZED", "message": "Invalid apiKey"});

@@ -7,6 +7,7 @@ mod canadapost;
 mod control;
 mod dhl;
 mod fedex;
+mod gls;
 mod laposte;
 mod postnl;
 mod postnord;
@@ -53,6 +54,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .merge(auspost::routes(&sim))
         .merge(laposte::routes(&sim))
         .merge(postnord::routes(&sim))
+        .merge(gls::routes(&sim))
         .merge(control::routes())
         .with_state(sim)
 }
@@ -166,6 +168,7 @@ pub(super) struct Call {
     pub(super) param: String,
     pub(super) query: HashMap<String, String>,
     pub(super) headers: HeaderMap,
+    pub(super) body: String,
 }
 
 impl Call {
@@ -223,8 +226,9 @@ fn percent_decoded(raw: &str) -> String {
 /// answers the requests that get through.
 pub(super) struct Protocol {
     pub(super) door: Door,
-    /// Whether a request carries the credentials the carrier expects.
-    pub(super) presented: fn(&Call) -> bool,
+    /// Whether a request carries the credentials the carrier expects (tokens are checked
+    /// against the simulator's).
+    pub(super) presented: fn(&Simulator, &Call) -> bool,
     /// The carrier's answer to refused credentials.
     pub(super) refused: fn() -> Response,
 }
@@ -242,14 +246,16 @@ impl Protocol {
         let handler = move |State(sim): State<Simulator>,
                             params: RawPathParams,
                             Query(query): Query<HashMap<String, String>>,
-                            headers: HeaderMap| async move {
+                            headers: HeaderMap,
+                            body: String| async move {
             let param = params.iter().next().map(|(_, v)| percent_decoded(v));
             let call = Call {
                 param: param.unwrap_or_default(),
                 query,
                 headers,
+                body,
             };
-            if !(self.presented)(&call) || sim.rejects_credentials(self.door.carrier) {
+            if !(self.presented)(&sim, &call) || sim.rejects_credentials(self.door.carrier) {
                 return (self.refused)();
             }
             answer(&sim, &call)
@@ -313,6 +319,7 @@ const CODE_TABLES: &[(&str, &str)] = &[
     ),
     ("laposte", include_str!("../../tables/laposte.tsv")),
     ("postnord", include_str!("../../tables/postnord.tsv")),
+    ("gls", include_str!("../../tables/gls.tsv")),
 ];
 
 static CODES: std::sync::LazyLock<HashMap<&str, SimCodes>> = std::sync::LazyLock::new(|| {

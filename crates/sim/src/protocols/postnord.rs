@@ -17,7 +17,7 @@ static PROTOCOL: Protocol = Protocol {
         "/rest/shipment/v5/trackandtrace/findByIdentifier.json",
         "{\"TrackingInformationResponse\":{\"shipments\":[{\"items\":[",
     ),
-    presented: |call| call.query.contains_key("apikey"),
+    presented: |_, call| call.query.contains_key("apikey"),
     refused: || {
         // (composed) the gateway's answer to a wrong key is not in the sources read.
         let body = json!({"message": "Invalid ApiKey", "code": "403"});

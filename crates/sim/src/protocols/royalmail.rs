@@ -16,7 +16,7 @@ static PROTOCOL: Protocol = Protocol {
         "/mailpieces/v2/{mailPieceId}/events",
         "{\"mailPieces\":{\"events\":[{\"eventCode\":",
     ),
-    presented: |call| call.has_headers(&["X-IBM-Client-Id", "X-IBM-Client-Secret"]),
+    presented: |_, call| call.has_headers(&["X-IBM-Client-Id", "X-IBM-Client-Secret"]),
     refused: || {
         let body = json!({"httpCode": "401", "httpMessage": "Unauthorized",
                           "moreInformation": "Client id not registered."});
