@@ -124,12 +124,5 @@ fn place(location: &str) -> Place {
             return Place::new(city, state, "", "AU");
         }
     }
-    if let Some(city) = location.strip_suffix(')') {
-        if let Some((city, country)) = city.rsplit_once(" (") {
-            if country.len() == 2 {
-                return Place::new(city, "", "", country);
-            }
-        }
-    }
-    Place::new(location, "", "", "")
+    Place::city_and_country(location).unwrap_or_else(|| Place::new(location, "", "", ""))
 }

@@ -9,9 +9,8 @@
 use std::sync::Arc;
 
 use crate::settings::{CarrierSettings, ConfigError};
-use crate::{
-    auspost, canadapost, dhl, fedex, gls, laposte, postnl, postnord, royalmail, ups, usps,
-};
+use crate::{auspost, canadapost, dhl, dpd, fedex, gls, laposte, postnl, postnord};
+use crate::{royalmail, ups, usps};
 use crate::{Batched, Carrier};
 
 /// One adapter.
@@ -119,6 +118,13 @@ pub static ADAPTERS: &[Adapter] = &[
         base_url: "https://api.gls-group.net",
         required: OAUTH,
         build: |s| Ok(Arc::new(Batched(gls::Gls::new(s)?))),
+    },
+    Adapter {
+        table: "dpd",
+        serves: &["dpd"],
+        base_url: "https://wsshipper.dpd.nl",
+        required: BASIC,
+        build: |s| Ok(Arc::new(dpd::Dpd::new(s)?)),
     },
 ];
 

@@ -33,6 +33,12 @@ impl Place {
         }
     }
 
+    /// `Puurs (BE)`, `CHICAGO (US)`: a city with its two-letter country in parentheses.
+    pub fn city_and_country(text: &str) -> Option<Place> {
+        let (city, country) = text.trim().strip_suffix(')')?.rsplit_once(" (")?;
+        (country.len() == 2).then(|| Place::new(city, "", "", country))
+    }
+
     /// `City, ST, ZIP, CC`, leaving out what is empty.
     pub fn location(&self) -> String {
         [&self.city, &self.state, &self.zip, &self.country]

@@ -20,6 +20,7 @@ pub mod auspost;
 pub mod canadapost;
 pub mod catalog;
 pub mod dhl;
+pub mod dpd;
 pub mod event;
 pub mod fedex;
 pub mod gls;

@@ -1,4 +1,4 @@
-//! An OAuth 2.0 client-credentials token cache, shared by FedEx, UPS and USPS.
+//! An OAuth 2.0 client-credentials token cache, shared by FedEx, UPS, USPS and GLS.
 //!
 //! Tokens are fetched lazily, kept until shortly before they expire, refreshed by one task at a
 //! time (the others wait on the same lock and reuse its token), and fetched again once when the
@@ -24,10 +24,51 @@ pub enum TokenAuth {
     Basic,
 }
 
+/// A token kept until shortly before it expires: fetched by one task at a time (the others wait
+/// on the same lock and reuse it), forgotten when the carrier says it is no good. OAuth clients
+/// keep theirs here, and so do carriers with a login of their own (DPD).
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    cached: Mutex<Option<Token>>,
+}
+
 #[derive(Debug)]
 struct Token {
     value: String,
     refresh_at: Instant,
+}
+
+impl TokenCache {
+    /// The cached token, or a new one from `fetch` (the token and how long to keep it) when none
+    /// is cached or it is due for refresh.
+    pub async fn get_or_fetch<F, Fut>(&self, fetch: F) -> Result<String, CarrierError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(String, Duration), CarrierError>>,
+    {
+        let mut cached = self.cached.lock().await;
+        if let Some(token) = cached.as_ref() {
+            if Instant::now() < token.refresh_at {
+                return Ok(token.value.clone());
+            }
+        }
+        let started = Instant::now();
+        let (value, keep) = fetch().await?;
+        *cached = Some(Token {
+            value: value.clone(),
+            refresh_at: started + keep,
+        });
+        Ok(value)
+    }
+
+    /// Forgets `stale` if it is still the cached token (the carrier told us it is no good). A
+    /// token already replaced by another task is left alone.
+    pub async fn invalidate(&self, stale: &str) {
+        let mut cached = self.cached.lock().await;
+        if cached.as_ref().is_some_and(|t| t.value == stale) {
+            *cached = None;
+        }
+    }
 }
 
 /// One carrier's token cache.
@@ -39,7 +80,7 @@ pub struct OAuthClient {
     auth: TokenAuth,
     extra_form: Vec<(String, String)>,
     extra_headers: Vec<(String, String)>,
-    cached: Mutex<Option<Token>>,
+    tokens: TokenCache,
 }
 
 /// `expires_in` arrives as a number (FedEx) or a string (UPS, USPS).
@@ -70,7 +111,7 @@ impl OAuthClient {
             auth,
             extra_form: Vec::new(),
             extra_headers: Vec::new(),
-            cached: Mutex::new(None),
+            tokens: TokenCache::default(),
         }
     }
 
@@ -104,25 +145,12 @@ impl OAuthClient {
 
     /// A valid access token, fetching a new one if none is cached or it is about to expire.
     pub async fn token(&self, http: &HttpClient) -> Result<String, CarrierError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(token) = cached.as_ref() {
-            if Instant::now() < token.refresh_at {
-                return Ok(token.value.clone());
-            }
-        }
-        let fresh = self.fetch(http).await?;
-        let value = fresh.value.clone();
-        *cached = Some(fresh);
-        Ok(value)
+        self.tokens.get_or_fetch(|| self.fetch(http)).await
     }
 
-    /// Forgets `stale` if it is still the cached token (a 401 told us it is no good). A token
-    /// already replaced by another task is left alone.
+    /// Forgets `stale` if it is still the cached token (a 401 told us it is no good).
     pub async fn invalidate(&self, stale: &str) {
-        let mut cached = self.cached.lock().await;
-        if cached.as_ref().is_some_and(|t| t.value == stale) {
-            *cached = None;
-        }
+        self.tokens.invalidate(stale).await
     }
 
     /// Sends the request `build` makes with `http`'s client, carrying a bearer token; on 401
@@ -149,7 +177,8 @@ impl OAuthClient {
         http.send(build(http.inner()).bearer_auth(&token)).await
     }
 
-    async fn fetch(&self, http: &HttpClient) -> Result<Token, CarrierError> {
+    /// A new token and how long to keep it.
+    async fn fetch(&self, http: &HttpClient) -> Result<(String, Duration), CarrierError> {
         let carrier = http.carrier();
         let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
         if self.auth == TokenAuth::FormBody {
@@ -166,7 +195,6 @@ impl OAuthClient {
         for (k, v) in &self.extra_headers {
             request = request.header(k.as_str(), v.as_str());
         }
-        let started = Instant::now();
         let reply = http.send_unlimited(request).await?;
         if !reply.status.is_success() {
             return Err(match reply.status {
@@ -196,9 +224,7 @@ impl OAuthClient {
         };
         // Refresh a little early: a tenth of the lifetime, at most a minute.
         let margin = (lifetime / 10.0).min(60.0);
-        Ok(Token {
-            value: parsed.access_token,
-            refresh_at: started + Duration::from_secs_f64((lifetime - margin).max(0.0)),
-        })
+        let keep = Duration::from_secs_f64((lifetime - margin).max(0.0));
+        Ok((parsed.access_token, keep))
     }
 }

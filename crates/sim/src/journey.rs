@@ -162,6 +162,7 @@ pub fn well_formed(carrier: &str, number: &str) -> bool {
         "laposte" => s10 || (alnum(&n) && (11..=15).contains(&n.len())),
         "postnord" => s10 || (alnum(&n) && (11..=20).contains(&n.len())),
         "gls" => (digits(&n) && matches!(n.len(), 11 | 12)) || (alnum(&n) && n.len() == 8),
+        "dpd" => alnum(&n) && matches!(n.len(), 14 | 15 | 28),
         _ => false,
     }
 }

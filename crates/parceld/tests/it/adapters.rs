@@ -83,6 +83,7 @@ adapter_tests! {
     laposte => "laposte",
     postnord => "sweden-posten",
     gls => "gls",
+    dpd => "dpd",
 }
 
 /// Every adapter of a carrier's own API beyond the first six has a row here.

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{basic_auth, header_text, local, newest_first, Door};
+use super::{basic_auth, header_text, local, newest_first, xml_escape, Door};
 use crate::journey::EventKind;
 use crate::Simulator;
 
@@ -31,12 +31,6 @@ fn codes(kind: EventKind) -> (&'static str, &'static str) {
         Refused => ("1450", "Item refused by recipient"),
         ReturnToSender => ("1481", "Item being returned to sender"),
     }
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 fn messages(status: StatusCode, code: &str, description: &str) -> Response {

@@ -6,6 +6,7 @@ mod auspost;
 mod canadapost;
 mod control;
 mod dhl;
+mod dpd;
 mod fedex;
 mod gls;
 mod laposte;
@@ -55,6 +56,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .merge(laposte::routes(&sim))
         .merge(postnord::routes(&sim))
         .merge(gls::routes(&sim))
+        .merge(dpd::routes(&sim))
         .merge(control::routes())
         .with_state(sim)
 }
@@ -107,6 +109,11 @@ impl Door {
     /// Where the simulator serves the route: the path under the carrier's code.
     fn route(self) -> String {
         format!("/{}{}", self.carrier, self.path)
+    }
+
+    /// The path the door counts requests under.
+    pub(super) const fn path(&self) -> &'static str {
+        self.path
     }
 
     /// `route` behind this door.
@@ -195,6 +202,34 @@ pub(super) fn comma_list(text: &str) -> Vec<&str> {
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .collect()
+}
+
+/// The texts of every `<name>…</name>` element of a SOAP body (any namespace prefix), the way a
+/// simulator may read a request it generated the shape of.
+pub(super) fn elements<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
+    let mut found = Vec::new();
+    let mut rest = xml;
+    while let Some(open) = rest.find('<') {
+        let tag_and_after = &rest[open + 1..];
+        let Some(close) = tag_and_after.find('>') else {
+            break;
+        };
+        let tag = &tag_and_after[..close];
+        let local = tag.rsplit(':').next().unwrap_or(tag);
+        let after = &tag_and_after[close + 1..];
+        if local == name && !tag.starts_with('/') {
+            found.push(after[..after.find('<').unwrap_or(after.len())].trim());
+        }
+        rest = after;
+    }
+    found
+}
+
+/// Escapes text for XML.
+pub(super) fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Decodes `%XX` escapes of a path segment.
@@ -320,6 +355,7 @@ const CODE_TABLES: &[(&str, &str)] = &[
     ("laposte", include_str!("../../tables/laposte.tsv")),
     ("postnord", include_str!("../../tables/postnord.tsv")),
     ("gls", include_str!("../../tables/gls.tsv")),
+    ("dpd", include_str!("../../tables/dpd.tsv")),
 ];
 
 static CODES: std::sync::LazyLock<HashMap<&str, SimCodes>> = std::sync::LazyLock::new(|| {
@@ -416,6 +452,16 @@ pub(super) fn serde_urlencoded_lite(body: &str) -> TokenForm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn soap_elements_are_read_by_name_whatever_their_prefix() {
+        let body = "<s:Body><plc:getTrackingData><parcelLabelNumber> 0530 </parcelLabelNumber>\
+                    </plc:getTrackingData><v1:PIN><v1:Value>A</v1:Value></v1:PIN>\
+                    <v1:PIN><v1:Value>B</v1:Value></v1:PIN></s:Body>";
+        assert_eq!(elements(body, "parcelLabelNumber"), ["0530"]);
+        assert_eq!(elements(body, "Value"), ["A", "B"]);
+        assert!(elements(body, "authToken").is_empty());
+    }
 
     #[test]
     fn every_code_table_renders_every_kind() {
