@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::settings::{CarrierSettings, ConfigError};
 use crate::{auspost, canadapost, dhl, dpd, fedex, gls, laposte, postnl, postnord};
-use crate::{royalmail, ups, usps};
+use crate::{purolator, royalmail, ups, usps};
 use crate::{Batched, Carrier};
 
 /// One adapter.
@@ -125,6 +125,13 @@ pub static ADAPTERS: &[Adapter] = &[
         base_url: "https://wsshipper.dpd.nl",
         required: BASIC,
         build: |s| Ok(Arc::new(dpd::Dpd::new(s)?)),
+    },
+    Adapter {
+        table: "purolator",
+        serves: &["purolator"],
+        base_url: "https://webservices.purolator.com",
+        required: BASIC,
+        build: |s| Ok(Arc::new(Batched(purolator::Purolator::new(s)?))),
     },
 ];
 

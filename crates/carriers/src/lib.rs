@@ -30,6 +30,7 @@ pub mod laposte;
 pub mod oauth;
 pub mod postnl;
 pub mod postnord;
+pub mod purolator;
 pub mod royalmail;
 pub mod sandbox;
 pub mod settings;

@@ -163,6 +163,7 @@ pub fn well_formed(carrier: &str, number: &str) -> bool {
         "postnord" => s10 || (alnum(&n) && (11..=20).contains(&n.len())),
         "gls" => (digits(&n) && matches!(n.len(), 11 | 12)) || (alnum(&n) && n.len() == 8),
         "dpd" => alnum(&n) && matches!(n.len(), 14 | 15 | 28),
+        "purolator" => (digits(&n) && n.len() == 12) || (alnum(&n) && n.len() == 12),
         _ => false,
     }
 }

@@ -84,6 +84,7 @@ adapter_tests! {
     postnord => "sweden-posten",
     gls => "gls",
     dpd => "dpd",
+    purolator => "purolator",
 }
 
 /// Every adapter of a carrier's own API beyond the first six has a row here.

@@ -12,6 +12,7 @@ mod gls;
 mod laposte;
 mod postnl;
 mod postnord;
+mod purolator;
 mod royalmail;
 mod ups;
 mod usps;
@@ -57,6 +58,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .merge(postnord::routes(&sim))
         .merge(gls::routes(&sim))
         .merge(dpd::routes(&sim))
+        .merge(purolator::routes(&sim))
         .merge(control::routes())
         .with_state(sim)
 }
@@ -356,6 +358,7 @@ const CODE_TABLES: &[(&str, &str)] = &[
     ("postnord", include_str!("../../tables/postnord.tsv")),
     ("gls", include_str!("../../tables/gls.tsv")),
     ("dpd", include_str!("../../tables/dpd.tsv")),
+    ("purolator", include_str!("../../tables/purolator.tsv")),
 ];
 
 static CODES: std::sync::LazyLock<HashMap<&str, SimCodes>> = std::sync::LazyLock::new(|| {
