@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::settings::{CarrierSettings, ConfigError};
-use crate::{auspost, canadapost, dhl, dpd, fedex, gls, laposte, postnl, postnord};
+use crate::{aramex, auspost, canadapost, dhl, dpd, fedex, gls, laposte, postnl, postnord};
 use crate::{purolator, royalmail, ups, usps};
 use crate::{Batched, Carrier};
 
@@ -132,6 +132,20 @@ pub static ADAPTERS: &[Adapter] = &[
         base_url: "https://webservices.purolator.com",
         required: BASIC,
         build: |s| Ok(Arc::new(Batched(purolator::Purolator::new(s)?))),
+    },
+    Adapter {
+        table: "aramex",
+        serves: &["aramex"],
+        base_url: "https://ws.aramex.net",
+        required: &[
+            "username",
+            "password",
+            "account_number",
+            "account_pin",
+            "account_entity",
+            "account_country_code",
+        ],
+        build: |s| Ok(Arc::new(Batched(aramex::Aramex::new(s)?))),
     },
 ];
 

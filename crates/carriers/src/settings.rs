@@ -23,8 +23,14 @@ pub struct CarrierSettings {
     pub client_secret: Option<String>,
     /// API key (DHL `DHL-API-Key`, PostNL `apikey`).
     pub api_key: Option<String>,
-    /// Shipper account number (UPS `x-merchant-id`).
+    /// Account number (UPS `x-merchant-id`, Australia Post `Account-Number`, Aramex).
     pub account_number: Option<String>,
+    /// Account PIN (Aramex `AccountPin`).
+    pub account_pin: Option<String>,
+    /// Account entity, the three-letter code of the Aramex office (`AccountEntity`).
+    pub account_entity: Option<String>,
+    /// Account country, ISO 3166-1 alpha-2 (Aramex `AccountCountryCode`).
+    pub account_country_code: Option<String>,
     /// HTTP Basic user name (Canada Post).
     pub username: Option<String>,
     /// HTTP Basic password (Canada Post).
@@ -52,6 +58,9 @@ pub const TEXT_FIELDS: &[&str] = &[
     "client_secret",
     "api_key",
     "account_number",
+    "account_pin",
+    "account_entity",
+    "account_country_code",
     "username",
     "password",
     "service",
@@ -68,6 +77,9 @@ impl std::fmt::Debug for CarrierSettings {
             .field("client_secret", &redact(&self.client_secret))
             .field("api_key", &redact(&self.api_key))
             .field("account_number", &self.account_number)
+            .field("account_pin", &redact(&self.account_pin))
+            .field("account_entity", &self.account_entity)
+            .field("account_country_code", &self.account_country_code)
             .field("username", &self.username)
             .field("password", &redact(&self.password))
             .field("rate_per_second", &self.rate_per_second)

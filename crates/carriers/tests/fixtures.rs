@@ -899,7 +899,7 @@ impl Golden for Result<parceld_carriers::Answers, CarrierError> {
 
 /// What the parser of a newer adapter (Royal Mail onwards, by its table) makes of a body.
 fn parsed(table: &str, body: &[u8]) -> Vec<String> {
-    use parceld_carriers::{auspost, dpd, gls, laposte, postnord, purolator, royalmail};
+    use parceld_carriers::{aramex, auspost, dpd, gls, laposte, postnord, purolator, royalmail};
     match table {
         "royal-mail" => royalmail::parse_response(body).lines(),
         "australia-post" => auspost::parse_response(body).lines(),
@@ -908,6 +908,7 @@ fn parsed(table: &str, body: &[u8]) -> Vec<String> {
         "gls" => gls::parse_response(body).lines(),
         "dpd" => dpd::parse_response(body).lines(),
         "purolator" => purolator::parse_response(body).lines(),
+        "aramex" => aramex::parse_response(body).lines(),
         _ => panic!("no parser for the fixtures of {table}"),
     }
 }

@@ -164,6 +164,7 @@ pub fn well_formed(carrier: &str, number: &str) -> bool {
         "gls" => (digits(&n) && matches!(n.len(), 11 | 12)) || (alnum(&n) && n.len() == 8),
         "dpd" => alnum(&n) && matches!(n.len(), 14 | 15 | 28),
         "purolator" => (digits(&n) && n.len() == 12) || (alnum(&n) && n.len() == 12),
+        "aramex" => digits(&n) && (10..=12).contains(&n.len()),
         _ => false,
     }
 }
@@ -249,6 +250,7 @@ pub fn offset_hours(place: &Place, at: DateTime<Utc>) -> i32 {
         | "CH" => 1 + i32::from(eu_dst),
         "FI" => 2 + i32::from(eu_dst),
         "AE" => 4,
+        "SA" => 3,
         "GB" => i32::from(eu_dst),
         "AU" => australian_offset(&state, at),
         _ => 0,

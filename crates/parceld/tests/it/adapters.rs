@@ -85,6 +85,7 @@ adapter_tests! {
     gls => "gls",
     dpd => "dpd",
     purolator => "purolator",
+    aramex => "aramex",
 }
 
 /// Every adapter of a carrier's own API beyond the first six has a row here.

@@ -2,6 +2,7 @@
 //! per carrier (mirroring `parceld-carriers`' adapters), and here what every protocol shares:
 //! counting and fault injection at the door of each route, bearer tokens, local times.
 
+mod aramex;
 mod auspost;
 mod canadapost;
 mod control;
@@ -59,6 +60,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .merge(gls::routes(&sim))
         .merge(dpd::routes(&sim))
         .merge(purolator::routes(&sim))
+        .merge(aramex::routes(&sim))
         .merge(control::routes())
         .with_state(sim)
 }
@@ -359,6 +361,7 @@ const CODE_TABLES: &[(&str, &str)] = &[
     ("gls", include_str!("../../tables/gls.tsv")),
     ("dpd", include_str!("../../tables/dpd.tsv")),
     ("purolator", include_str!("../../tables/purolator.tsv")),
+    ("aramex", include_str!("../../tables/aramex.tsv")),
 ];
 
 static CODES: std::sync::LazyLock<HashMap<&str, SimCodes>> = std::sync::LazyLock::new(|| {
