@@ -8,8 +8,9 @@
 
 use std::sync::Arc;
 
+use crate::postnord;
 use crate::settings::{CarrierSettings, ConfigError};
-use crate::{aramex, auspost, canadapost, dhl, dpd, fedex, gls, laposte, postnl, postnord};
+use crate::{aramex, auspost, bpost, canadapost, dhl, dpd, fedex, gls, laposte, postnl};
 use crate::{purolator, royalmail, ups, usps};
 use crate::{Batched, Carrier};
 
@@ -146,6 +147,13 @@ pub static ADAPTERS: &[Adapter] = &[
             "account_country_code",
         ],
         build: |s| Ok(Arc::new(Batched(aramex::Aramex::new(s)?))),
+    },
+    Adapter {
+        table: "bpost",
+        serves: &["bpost"],
+        base_url: "https://api.parcel.bpost.cloud",
+        required: BASIC,
+        build: |s| Ok(Arc::new(bpost::Bpost::new(s)?)),
     },
 ];
 

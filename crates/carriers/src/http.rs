@@ -300,6 +300,17 @@ impl KeyedApi {
         })
     }
 
+    /// The API of adapter `T` authenticated with HTTP Basic from the `username` and `password`
+    /// its settings must name.
+    pub(crate) fn basic_from_settings<T: CarrierApi>(
+        settings: &CarrierSettings,
+    ) -> Result<Self, ConfigError> {
+        Ok(KeyedApi::of::<T>(settings)?.basic(
+            required(T::CODE, "username", &settings.username)?,
+            required(T::CODE, "password", &settings.password)?,
+        ))
+    }
+
     /// Sends `name: value` with every request.
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));

@@ -18,6 +18,7 @@ use parceld_model::{Checkpoint, DeliveryStatus, ShipmentInfo, SubStatus};
 
 pub mod aramex;
 pub mod auspost;
+pub mod bpost;
 pub mod canadapost;
 pub mod catalog;
 pub mod dhl;

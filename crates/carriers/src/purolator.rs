@@ -12,7 +12,7 @@ use parceld_model::ShipmentInfo;
 
 use crate::event::{EventList, Place};
 use crate::http::KeyedApi;
-use crate::settings::{required, CarrierSettings, ConfigError};
+use crate::settings::{CarrierSettings, ConfigError};
 use crate::tables::code_table;
 use crate::xml::{escape, parse_xml, Element};
 use crate::{answer_key, carrier_api, Answers, CarrierError, ManyNumbersPerCall, TrackResult};
@@ -34,12 +34,8 @@ pub struct Purolator {
 
 impl Purolator {
     pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
-        let api = KeyedApi::of::<Self>(settings)?.basic(
-            required(CODE, "username", &settings.username)?,
-            required(CODE, "password", &settings.password)?,
-        );
         Ok(Purolator {
-            api,
+            api: KeyedApi::basic_from_settings::<Self>(settings)?,
             user_token: settings.api_key.clone().unwrap_or_default(),
             language: settings.language.clone().unwrap_or_else(|| "en".into()),
         })

@@ -899,7 +899,8 @@ impl Golden for Result<parceld_carriers::Answers, CarrierError> {
 
 /// What the parser of a newer adapter (Royal Mail onwards, by its table) makes of a body.
 fn parsed(table: &str, body: &[u8]) -> Vec<String> {
-    use parceld_carriers::{aramex, auspost, dpd, gls, laposte, postnord, purolator, royalmail};
+    use parceld_carriers::royalmail;
+    use parceld_carriers::{aramex, auspost, bpost, dpd, gls, laposte, postnord, purolator};
     match table {
         "royal-mail" => royalmail::parse_response(body).lines(),
         "australia-post" => auspost::parse_response(body).lines(),
@@ -909,6 +910,7 @@ fn parsed(table: &str, body: &[u8]) -> Vec<String> {
         "dpd" => dpd::parse_response(body).lines(),
         "purolator" => purolator::parse_response(body).lines(),
         "aramex" => aramex::parse_response(body).lines(),
+        "bpost" => bpost::parse_response(body).lines(),
         _ => panic!("no parser for the fixtures of {table}"),
     }
 }

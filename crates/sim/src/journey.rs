@@ -165,6 +165,7 @@ pub fn well_formed(carrier: &str, number: &str) -> bool {
         "dpd" => alnum(&n) && matches!(n.len(), 14 | 15 | 28),
         "purolator" => (digits(&n) && n.len() == 12) || (alnum(&n) && n.len() == 12),
         "aramex" => digits(&n) && (10..=12).contains(&n.len()),
+        "bpost" => s10 || (digits(&n) && n.len() == 24),
         _ => false,
     }
 }

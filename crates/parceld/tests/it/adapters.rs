@@ -86,6 +86,7 @@ adapter_tests! {
     dpd => "dpd",
     purolator => "purolator",
     aramex => "aramex",
+    bpost => "bpost",
 }
 
 /// Every adapter of a carrier's own API beyond the first six has a row here.

@@ -3,24 +3,19 @@
 //! the `statusInfo` of one parcel, local times in DPD's US style. A refused login or token is an
 //! `authenticationFault` with HTTP 500.
 
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::MethodFilter;
 use axum::Router;
 
-use super::{code_of, elements, xml_escape, Call, Door, Protocol};
+use super::{code_of, elements, xml_escape, xml_reply, Call, Door, Protocol};
 use crate::Simulator;
 
 const ENVELOPE: &str = "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\">";
 
 fn soap(status: StatusCode, body: String) -> Response {
-    let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{ENVELOPE}<soap:Body>{body}</soap:Body></soap:Envelope>");
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
-        xml,
-    )
-        .into_response()
+    let envelope = format!("{ENVELOPE}<soap:Body>{body}</soap:Body></soap:Envelope>");
+    xml_reply(status, "text/xml; charset=utf-8", &envelope)
 }
 
 /// DPD's answer to a refused login or token (karrio's DPD fixtures).

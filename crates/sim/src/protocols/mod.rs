@@ -4,6 +4,7 @@
 
 mod aramex;
 mod auspost;
+mod bpost;
 mod canadapost;
 mod control;
 mod dhl;
@@ -61,6 +62,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .merge(dpd::routes(&sim))
         .merge(purolator::routes(&sim))
         .merge(aramex::routes(&sim))
+        .merge(bpost::routes(&sim))
         .merge(control::routes())
         .with_state(sim)
 }
@@ -229,6 +231,16 @@ pub(super) fn elements<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
     found
 }
 
+/// An XML answer: `document` after the XML declaration, as `content_type`.
+pub(super) fn xml_reply(
+    status: StatusCode,
+    content_type: &'static str,
+    document: &str,
+) -> Response {
+    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{document}");
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
 /// Escapes text for XML.
 pub(super) fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -362,6 +374,7 @@ const CODE_TABLES: &[(&str, &str)] = &[
     ("dpd", include_str!("../../tables/dpd.tsv")),
     ("purolator", include_str!("../../tables/purolator.tsv")),
     ("aramex", include_str!("../../tables/aramex.tsv")),
+    ("bpost", include_str!("../../tables/bpost.tsv")),
 ];
 
 static CODES: std::sync::LazyLock<HashMap<&str, SimCodes>> = std::sync::LazyLock::new(|| {

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
 use axum::Router;
 
-use super::{code_of, elements, xml_escape, Call, Door, Protocol};
+use super::{code_of, elements, xml_escape, xml_reply, Call, Door, Protocol};
 use crate::Simulator;
 
 static PROTOCOL: Protocol = Protocol {
@@ -66,17 +66,11 @@ fn track_packages_by_pin(sim: &Simulator, call: &Call) -> Response {
         ));
     }
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
-         <s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>\
+        "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>\
          <TrackPackagesByPinResponse xmlns=\"http://purolator.com/pws/datatypes/v1\">\
          <ResponseInformation><Errors>{errors}</Errors></ResponseInformation>\
          <TrackingInformationList>{found}</TrackingInformationList>\
          </TrackPackagesByPinResponse></s:Body></s:Envelope>"
     );
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
-        body,
-    )
-        .into_response()
+    xml_reply(StatusCode::OK, "text/xml; charset=utf-8", &body)
 }
