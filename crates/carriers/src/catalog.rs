@@ -155,6 +155,13 @@ pub static ADAPTERS: &[Adapter] = &[
         required: BASIC,
         build: |s| Ok(Arc::new(bpost::Bpost::new(s)?)),
     },
+    Adapter {
+        table: "deutsch-post",
+        serves: &["deutsch-post"],
+        base_url: "https://api-eu.dhl.com",
+        required: KEY,
+        build: |s| Ok(Arc::new(dhl::DeutschePost::new(s)?)),
+    },
 ];
 
 /// The adapter configured by `[carriers.<table>]`.

@@ -1,6 +1,8 @@
 //! DHL Shipment Tracking – Unified (`GET /track/shipments?trackingNumber=`), API key in the
 //! `DHL-API-Key` header.
 //!
+//! The same API tracks Deutsche Post letters ([`DeutschePost`], `service=post-de`).
+//!
 //! DHL gives only five coarse status codes, so out-for-delivery, pickup-point and attempt
 //! events are told apart by their text (English and German patterns). Timestamps may end in
 //! `Z`, carry an offset, or (parcel-de) be German local time with nothing.
@@ -13,7 +15,8 @@ use crate::http::KeyedApi;
 use crate::json::{list, named_or_first, path, text, text_or_empty};
 use crate::settings::{CarrierSettings, ConfigError};
 use crate::time::{parse_naive, parse_with_offset, zone_for, Zone};
-use crate::{carrier_api, CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest, TrackResult};
+use crate::TrackResult;
+use crate::{carrier_api, CarrierApi, CarrierError, OneNumberPerCall, TrackOutcome, TrackRequest};
 
 const CODE: &str = "dhl";
 
@@ -27,19 +30,29 @@ pub struct Dhl {
 
 impl Dhl {
     pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
+        Dhl::of::<Self>(settings, None)
+    }
+
+    /// DHL's API as adapter `T`'s settings configure it, asking for `service` unless they name
+    /// one.
+    fn of<T: CarrierApi>(
+        settings: &CarrierSettings,
+        service: Option<&str>,
+    ) -> Result<Self, ConfigError> {
         Ok(Dhl {
-            api: KeyedApi::from_settings::<Self>(settings, "DHL-API-Key")?,
-            service: non_empty(settings.service.as_deref()),
+            api: KeyedApi::from_settings::<T>(settings, "DHL-API-Key")?,
+            service: non_empty(settings.service.as_deref()).or(service.map(str::to_string)),
             language: non_empty(settings.language.as_deref()).unwrap_or_else(|| "en".into()),
         })
     }
-}
 
-// The starter quota is 1 call a second and 250 a day.
-carrier_api!(Dhl, CODE, 1.0, 1);
-
-impl OneNumberPerCall for Dhl {
-    async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome {
+    /// Tracks `number` for the courier `carrier` (whose name the errors carry).
+    async fn track_as(
+        &self,
+        carrier: &'static str,
+        number: &str,
+        request: &TrackRequest,
+    ) -> TrackOutcome {
         let mut query = vec![
             ("trackingNumber", number.to_string()),
             ("language", self.language.clone()),
@@ -51,7 +64,35 @@ impl OneNumberPerCall for Dhl {
             query.push(("recipientPostalCode", zip.clone()));
         }
         let reply = self.api.get_json("/track/shipments", &query).await?;
-        reply.tracked(CODE, |body| parse_response(number, body))
+        reply.tracked(carrier, |body| parse_for(carrier, number, body))
+    }
+}
+
+// The starter quota is 1 call a second and 250 a day.
+carrier_api!(Dhl, CODE, 1.0, 1);
+
+impl OneNumberPerCall for Dhl {
+    async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome {
+        self.track_as(CODE, number, request).await
+    }
+}
+
+/// Deutsche Post letters (courier code `deutsch-post`): DHL's API with `service=post-de`, under
+/// a key of its own in `[carriers.deutsch-post]`. Letters' events come in German local time
+/// without offset.
+pub struct DeutschePost(Dhl);
+
+carrier_api!(DeutschePost, "deutsch-post", 1.0, 1);
+
+impl DeutschePost {
+    pub fn new(settings: &CarrierSettings) -> Result<Self, ConfigError> {
+        Ok(DeutschePost(Dhl::of::<Self>(settings, Some("post-de"))?))
+    }
+}
+
+impl OneNumberPerCall for DeutschePost {
+    async fn track_one(&self, number: &str, request: &TrackRequest) -> TrackOutcome {
+        self.0.track_as(Self::CODE, number, request).await
     }
 }
 
@@ -70,13 +111,18 @@ fn place_of(location: Option<&Value>) -> Place {
 
 /// Parses a DHL body (a 200 with `shipments`, or a problem+json) for `number`.
 pub fn parse_response(number: &str, body: &[u8]) -> TrackOutcome {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| CarrierError::malformed(CODE, e))?;
+    parse_for(CODE, number, body)
+}
+
+/// [`parse_response`] for the courier `carrier` tracked through DHL's API (`dhl`,
+/// `deutsch-post`), whose name its errors carry.
+pub fn parse_for(carrier: &str, number: &str, body: &[u8]) -> TrackOutcome {
+    let value = crate::json::parse(carrier, body)?;
     if value.get("shipments").is_none() {
         if text(&value, "status").as_deref() == Some("404") {
             return Ok(TrackResult::NotFound);
         }
-        return Err(CarrierError::malformed(CODE, "no shipments"));
+        return Err(CarrierError::malformed(carrier, "no shipments"));
     }
     let shipments = list(&value, "shipments");
     let Some(shipment) = named_or_first(&shipments, "id", number) else {
@@ -189,7 +235,6 @@ pub fn map_event(status_code: &str, texts: &str) -> Mapped {
                 "ready for collection",
                 "zur abholung bereit",
                 "packstation",
-                "filiale",
             ]) {
                 (S::Pickup, Some(Sub::Pickup002))
             } else if any(&["customs", "zoll"]) {

@@ -899,8 +899,8 @@ impl Golden for Result<parceld_carriers::Answers, CarrierError> {
 
 /// What the parser of a newer adapter (Royal Mail onwards, by its table) makes of a body.
 fn parsed(table: &str, body: &[u8]) -> Vec<String> {
-    use parceld_carriers::royalmail;
     use parceld_carriers::{aramex, auspost, bpost, dpd, gls, laposte, postnord, purolator};
+    use parceld_carriers::{dhl, royalmail};
     match table {
         "royal-mail" => royalmail::parse_response(body).lines(),
         "australia-post" => auspost::parse_response(body).lines(),
@@ -911,6 +911,7 @@ fn parsed(table: &str, body: &[u8]) -> Vec<String> {
         "purolator" => purolator::parse_response(body).lines(),
         "aramex" => aramex::parse_response(body).lines(),
         "bpost" => bpost::parse_response(body).lines(),
+        "deutsch-post" => dhl::parse_for("deutsch-post", "", body).lines(),
         _ => panic!("no parser for the fixtures of {table}"),
     }
 }

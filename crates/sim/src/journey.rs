@@ -166,6 +166,7 @@ pub fn well_formed(carrier: &str, number: &str) -> bool {
         "purolator" => (digits(&n) && n.len() == 12) || (alnum(&n) && n.len() == 12),
         "aramex" => digits(&n) && (10..=12).contains(&n.len()),
         "bpost" => s10 || (digits(&n) && n.len() == 24),
+        "deutsch-post" => s10 || (alnum(&n) && (10..=39).contains(&n.len())),
         _ => false,
     }
 }

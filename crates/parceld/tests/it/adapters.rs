@@ -87,6 +87,7 @@ adapter_tests! {
     purolator => "purolator",
     aramex => "aramex",
     bpost => "bpost",
+    deutsche_post => "deutsch-post",
 }
 
 /// Every adapter of a carrier's own API beyond the first six has a row here.

@@ -39,7 +39,7 @@ fn codes(kind: EventKind) -> (&'static str, &'static str) {
     }
 }
 
-fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+pub(super) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/problem+json")],

@@ -7,6 +7,7 @@ mod auspost;
 mod bpost;
 mod canadapost;
 mod control;
+mod deutschepost;
 mod dhl;
 mod dpd;
 mod fedex;
@@ -63,6 +64,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .merge(purolator::routes(&sim))
         .merge(aramex::routes(&sim))
         .merge(bpost::routes(&sim))
+        .merge(deutschepost::routes(&sim))
         .merge(control::routes())
         .with_state(sim)
 }
@@ -375,6 +377,10 @@ const CODE_TABLES: &[(&str, &str)] = &[
     ("purolator", include_str!("../../tables/purolator.tsv")),
     ("aramex", include_str!("../../tables/aramex.tsv")),
     ("bpost", include_str!("../../tables/bpost.tsv")),
+    (
+        "deutsch-post",
+        include_str!("../../tables/deutsch-post.tsv"),
+    ),
 ];
 
 static CODES: std::sync::LazyLock<HashMap<&str, SimCodes>> = std::sync::LazyLock::new(|| {
