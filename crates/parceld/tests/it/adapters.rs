@@ -102,6 +102,28 @@ fn every_newer_adapter_is_in_the_harness() {
     }
 }
 
+/// The registry says parceld fetches a courier itself exactly when an adapter serves it
+/// (`supported` in `couriers/all`, the "not fetched yet" note on create). Chronopost is the one
+/// code an adapter serves that the registry does not know yet (no citable number format).
+#[test]
+fn the_registry_marks_exactly_the_couriers_an_adapter_serves() {
+    use parceld_carriers::catalog::{serving, ADAPTERS};
+    let served: Vec<&str> = ADAPTERS
+        .iter()
+        .flat_map(|a| a.serves.iter().copied())
+        .collect();
+    let unknown: Vec<&str> = served
+        .iter()
+        .copied()
+        .filter(|code| parceld_detect::courier(code).is_none())
+        .collect();
+    assert_eq!(unknown, ["chronopost"]);
+    for courier in parceld_detect::couriers() {
+        let adapter = courier.code == "sandbox" || serving(courier.code).is_some();
+        assert_eq!(courier.has_adapter, adapter, "{}", courier.code);
+    }
+}
+
 /// The server for `case`: its table pointed at the simulator with its credentials, the
 /// worker checking every second and retrying failures after a second.
 fn start_server(case: &Case, sim_url: &str) -> Server {

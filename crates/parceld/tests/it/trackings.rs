@@ -106,18 +106,14 @@ async fn create_stores_every_field_and_returns_the_v4_tracking_object() {
 #[tokio::test]
 async fn a_courier_without_an_adapter_is_stored_and_says_so() {
     let server = Server::start();
+    let (number, courier) = ("RB123456785IT", "poste-italiane");
     let (status, body) = server
-        .post_number(
-            "/v4/trackings/create",
-            server.key(),
-            "RB123456785GB",
-            "royal-mail",
-        )
+        .post_number("/v4/trackings/create", server.key(), number, courier)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let info = body["data"]["status_info"].as_str().unwrap();
     assert!(
-        info.contains("does not fetch tracking from Royal Mail yet"),
+        info.contains("does not fetch tracking from Poste Italiane yet"),
         "{info}"
     );
 }

@@ -4,7 +4,7 @@
 
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::{code_of, rendered, Call, Door, Protocol};
@@ -24,7 +24,9 @@ fn client_info_given(_: &Simulator, call: &Call) -> bool {
     given("UserName") && given("Password")
 }
 
-static PROTOCOL: Protocol = Protocol {
+pub(super) static PROTOCOL: Protocol = Protocol {
+    method: MethodFilter::POST,
+    answer: track_shipments,
     door: Door::faulted("aramex", TRACK, CUT),
     presented: client_info_given,
     refused: || {
@@ -37,11 +39,6 @@ static PROTOCOL: Protocol = Protocol {
         .into_response()
     },
 };
-
-/// Aramex's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    PROTOCOL.route(sim, MethodFilter::POST, TRACK, track_shipments)
-}
 
 fn track_shipments(sim: &Simulator, call: &Call) -> Response {
     let body: Value = serde_json::from_str(&call.body).unwrap_or_default();

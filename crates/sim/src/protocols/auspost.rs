@@ -5,14 +5,16 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::{code_of, comma_list, iso_local, rendered, Call, Door, Protocol};
 use crate::journey::EventKind;
 use crate::Simulator;
 
-static PROTOCOL: Protocol = Protocol {
+pub(super) static PROTOCOL: Protocol = Protocol {
+    method: MethodFilter::GET,
+    answer: track,
     door: Door::faulted(
         "australia-post",
         "/shipping/v1/track",
@@ -26,11 +28,6 @@ static PROTOCOL: Protocol = Protocol {
         (StatusCode::UNAUTHORIZED, Json(json!({"errors": [error]}))).into_response()
     },
 };
-
-/// Australia Post's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    PROTOCOL.route(sim, MethodFilter::GET, "/shipping/v1/track", track)
-}
 
 fn track(sim: &Simulator, call: &Call) -> Response {
     let ids = comma_list(call.query.get("tracking_ids").map_or("", String::as_str));

@@ -4,7 +4,6 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::MethodFilter;
-use axum::Router;
 
 use super::{code_of, iso_local, xml_escape, xml_reply, Call, Door, Protocol};
 use crate::Simulator;
@@ -15,7 +14,9 @@ fn xml(status: StatusCode, document: String) -> Response {
     xml_reply(status, "application/xml", &document)
 }
 
-static PROTOCOL: Protocol = Protocol {
+pub(super) static PROTOCOL: Protocol = Protocol {
+    method: MethodFilter::GET,
+    answer: tracking_info,
     door: Door::faulted(
         "bpost",
         TRACK,
@@ -28,11 +29,6 @@ static PROTOCOL: Protocol = Protocol {
         xml(StatusCode::UNAUTHORIZED, message.into())
     },
 };
-
-/// bpost's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    PROTOCOL.route(sim, MethodFilter::GET, TRACK, tracking_info)
-}
 
 fn tracking_info(sim: &Simulator, call: &Call) -> Response {
     let item = xml_escape(&call.param);

@@ -4,14 +4,16 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
 
 use super::dhl::problem;
 use super::{code_of, rendered, Call, Door, Protocol};
 use crate::Simulator;
 
-static PROTOCOL: Protocol = Protocol {
+pub(super) static PROTOCOL: Protocol = Protocol {
+    method: MethodFilter::GET,
+    answer: shipments,
     door: Door::faulted(
         "deutsch-post",
         "/track/shipments",
@@ -20,11 +22,6 @@ static PROTOCOL: Protocol = Protocol {
     presented: |_, call| call.has_headers(&["DHL-API-Key"]),
     refused: || problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid API key."),
 };
-
-/// Deutsche Post's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    PROTOCOL.route(sim, MethodFilter::GET, "/track/shipments", shipments)
-}
 
 fn shipments(sim: &Simulator, call: &Call) -> Response {
     let number = call.query.get("trackingNumber").map_or("", String::as_str);

@@ -6,7 +6,6 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::MethodFilter;
-use axum::Router;
 
 use super::{code_of, elements, xml_escape, xml_reply, Call, Door, Protocol};
 use crate::Simulator;
@@ -28,7 +27,9 @@ fn authentication_fault() -> Response {
     soap(StatusCode::INTERNAL_SERVER_ERROR, fault.to_string())
 }
 
-static LOGIN: Protocol = Protocol {
+pub(super) static LOGIN: Protocol = Protocol {
+    method: MethodFilter::POST,
+    answer: get_auth,
     door: Door::counted("dpd", "/soap/services/LoginService/V2_1"),
     presented: |_, call| {
         let given = |name| elements(&call.body, name).iter().any(|v| !v.is_empty());
@@ -37,7 +38,9 @@ static LOGIN: Protocol = Protocol {
     refused: authentication_fault,
 };
 
-static TRACK: Protocol = Protocol {
+pub(super) static TRACK: Protocol = Protocol {
+    method: MethodFilter::POST,
+    answer: get_tracking_data,
     door: Door::faulted(
         "dpd",
         "/soap/services/ParcelLifeCycleService/V2_0",
@@ -49,14 +52,6 @@ static TRACK: Protocol = Protocol {
     },
     refused: authentication_fault,
 };
-
-/// DPD's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    let (login, track) = (LOGIN.door.path(), TRACK.door.path());
-    LOGIN
-        .route(sim, MethodFilter::POST, login, get_auth)
-        .merge(TRACK.route(sim, MethodFilter::POST, track, get_tracking_data))
-}
 
 fn get_auth(sim: &Simulator, call: &Call) -> Response {
     let (token, _) = sim.issue_token("dpd");

@@ -5,13 +5,15 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::{authorized, code_of, comma_list, rendered, Call, Door, Protocol};
 use crate::Simulator;
 
-static TOKEN: Protocol = Protocol {
+pub(super) static TOKEN: Protocol = Protocol {
+    method: MethodFilter::POST,
+    answer: token,
     door: Door::counted("gls", "/oauth2/v2/token"),
     presented: |_, call| call.has_basic() && call.body.contains("grant_type=client_credentials"),
     refused: || {
@@ -21,7 +23,9 @@ static TOKEN: Protocol = Protocol {
     },
 };
 
-static TRACK: Protocol = Protocol {
+pub(super) static TRACK: Protocol = Protocol {
+    method: MethodFilter::GET,
+    answer: trackids,
     door: Door::faulted(
         "gls",
         "/track-and-trace-v1/tracking/simple/trackids/{unitnos}",
@@ -35,14 +39,6 @@ static TRACK: Protocol = Protocol {
         (StatusCode::UNAUTHORIZED, Json(json!({"fault": fault}))).into_response()
     },
 };
-
-/// GLS's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    let track = "/track-and-trace-v1/tracking/simple/trackids/{unitnos}";
-    TOKEN
-        .route(sim, MethodFilter::POST, "/oauth2/v2/token", token)
-        .merge(TRACK.route(sim, MethodFilter::GET, track, trackids))
-}
 
 fn token(sim: &Simulator, _: &Call) -> Response {
     let (token, ttl) = sim.issue_token("gls");

@@ -5,14 +5,16 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::{code_of, comma_list, iso_local, rendered, Call, Door, Protocol};
 use crate::journey::EventKind;
 use crate::Simulator;
 
-static PROTOCOL: Protocol = Protocol {
+pub(super) static PROTOCOL: Protocol = Protocol {
+    method: MethodFilter::GET,
+    answer: idships,
     door: Door::faulted(
         "laposte",
         "/suivi/v2/idships/{idships}",
@@ -25,11 +27,6 @@ static PROTOCOL: Protocol = Protocol {
         (StatusCode::UNAUTHORIZED, Json(body)).into_response()
     },
 };
-
-/// La Poste's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    PROTOCOL.route(sim, MethodFilter::GET, "/suivi/v2/idships/{ids}", idships)
-}
 
 fn idships(sim: &Simulator, call: &Call) -> Response {
     let ids = comma_list(&call.param);

@@ -55,18 +55,32 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .fold(Router::new(), |router, (door, handler)| {
             router.route(&door.route(), door.guard(&sim, handler))
         })
-        .merge(royalmail::routes(&sim))
-        .merge(auspost::routes(&sim))
-        .merge(laposte::routes(&sim))
-        .merge(postnord::routes(&sim))
-        .merge(gls::routes(&sim))
-        .merge(dpd::routes(&sim))
-        .merge(purolator::routes(&sim))
-        .merge(aramex::routes(&sim))
-        .merge(bpost::routes(&sim))
-        .merge(deutschepost::routes(&sim))
+        .merge(protocols(&sim))
         .merge(control::routes())
         .with_state(sim)
+}
+
+/// The routes of the protocols that also check credentials ([`Protocol`]).
+fn protocols(sim: &Simulator) -> Router<Simulator> {
+    let protocols: [&'static Protocol; 12] = [
+        &aramex::PROTOCOL,
+        &auspost::PROTOCOL,
+        &bpost::PROTOCOL,
+        &deutschepost::PROTOCOL,
+        &dpd::LOGIN,
+        &dpd::TRACK,
+        &gls::TOKEN,
+        &gls::TRACK,
+        &laposte::PROTOCOL,
+        &postnord::PROTOCOL,
+        &purolator::PROTOCOL,
+        &royalmail::PROTOCOL,
+    ];
+    protocols
+        .into_iter()
+        .fold(Router::new(), |router, protocol| {
+            router.merge(protocol.route(sim))
+        })
 }
 
 /// A header's text, when the request has it and it is text.
@@ -117,11 +131,6 @@ impl Door {
     /// Where the simulator serves the route: the path under the carrier's code.
     fn route(self) -> String {
         format!("/{}{}", self.carrier, self.path)
-    }
-
-    /// The path the door counts requests under.
-    pub(super) const fn path(&self) -> &'static str {
-        self.path
     }
 
     /// `route` behind this door.
@@ -199,8 +208,7 @@ impl Call {
 
     /// Whether the request carries HTTP Basic credentials.
     pub(super) fn has_basic(&self) -> bool {
-        self.header(header::AUTHORIZATION.as_str())
-            .is_some_and(|v| v.starts_with("Basic "))
+        basic_auth(&self.headers)
     }
 }
 
@@ -279,6 +287,10 @@ fn percent_decoded(raw: &str) -> String {
 /// answers the requests that get through.
 pub(super) struct Protocol {
     pub(super) door: Door,
+    /// The route's method.
+    pub(super) method: MethodFilter,
+    /// The answer to a request whose credentials pass.
+    pub(super) answer: fn(&Simulator, &Call) -> Response,
     /// Whether a request carries the credentials the carrier expects (tokens are checked
     /// against the simulator's).
     pub(super) presented: fn(&Simulator, &Call) -> bool,
@@ -287,15 +299,8 @@ pub(super) struct Protocol {
 }
 
 impl Protocol {
-    /// The route `/<carrier><pattern>` for `method` behind the door, answered by `answer` when
-    /// the credentials pass.
-    pub(super) fn route(
-        &'static self,
-        sim: &Simulator,
-        method: MethodFilter,
-        pattern: &str,
-        answer: fn(&Simulator, &Call) -> Response,
-    ) -> Router<Simulator> {
+    /// The door's route, answered when the credentials pass.
+    fn route(&'static self, sim: &Simulator) -> Router<Simulator> {
         let handler = move |State(sim): State<Simulator>,
                             params: RawPathParams,
                             Query(query): Query<HashMap<String, String>>,
@@ -311,11 +316,12 @@ impl Protocol {
             if !(self.presented)(&sim, &call) || sim.rejects_credentials(self.door.carrier) {
                 return (self.refused)();
             }
-            answer(&sim, &call)
+            (self.answer)(&sim, &call)
         };
-        let path = format!("/{}{pattern}", self.door.carrier);
-        let route = self.door.guard(sim, axum::routing::on(method, handler));
-        Router::new().route(&path, route)
+        let route = self
+            .door
+            .guard(sim, axum::routing::on(self.method, handler));
+        Router::new().route(&self.door.route(), route)
     }
 
     /// The visible events of `number` (newest first, each with its place), or `None` when the

@@ -5,13 +5,15 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
 
 use super::{code_of, rendered, Call, Door, Protocol};
 use crate::Simulator;
 
-static PROTOCOL: Protocol = Protocol {
+pub(super) static PROTOCOL: Protocol = Protocol {
+    method: MethodFilter::GET,
+    answer: find_by_identifier,
     door: Door::faulted(
         "postnord",
         "/rest/shipment/v5/trackandtrace/findByIdentifier.json",
@@ -24,12 +26,6 @@ static PROTOCOL: Protocol = Protocol {
         (StatusCode::FORBIDDEN, Json(body)).into_response()
     },
 };
-
-/// PostNord's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    let path = "/rest/shipment/v5/trackandtrace/findByIdentifier.json";
-    PROTOCOL.route(sim, MethodFilter::GET, path, find_by_identifier)
-}
 
 fn find_by_identifier(sim: &Simulator, call: &Call) -> Response {
     let id = call.query.get("id").map_or("", String::as_str);

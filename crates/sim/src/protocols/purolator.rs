@@ -5,12 +5,13 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
-use axum::Router;
 
 use super::{code_of, elements, xml_escape, xml_reply, Call, Door, Protocol};
 use crate::Simulator;
 
-static PROTOCOL: Protocol = Protocol {
+pub(super) static PROTOCOL: Protocol = Protocol {
+    method: MethodFilter::POST,
+    answer: track_packages_by_pin,
     door: Door::faulted(
         "purolator",
         "/PWS/V1/Tracking/TrackingService.asmx",
@@ -27,12 +28,6 @@ static PROTOCOL: Protocol = Protocol {
             .into_response()
     },
 };
-
-/// Purolator's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    let path = PROTOCOL.door.path();
-    PROTOCOL.route(sim, MethodFilter::POST, path, track_packages_by_pin)
-}
 
 fn track_packages_by_pin(sim: &Simulator, call: &Call) -> Response {
     let mut found = String::new();

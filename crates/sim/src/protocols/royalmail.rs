@@ -4,13 +4,15 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
 
 use super::{code_of, iso_local, rendered, Call, Door, Protocol};
 use crate::Simulator;
 
-static PROTOCOL: Protocol = Protocol {
+pub(super) static PROTOCOL: Protocol = Protocol {
+    method: MethodFilter::GET,
+    answer: events,
     door: Door::faulted(
         "royal-mail",
         "/mailpieces/v2/{mailPieceId}/events",
@@ -23,11 +25,6 @@ static PROTOCOL: Protocol = Protocol {
         (StatusCode::UNAUTHORIZED, Json(body)).into_response()
     },
 };
-
-/// Royal Mail's routes.
-pub(super) fn routes(sim: &Simulator) -> Router<Simulator> {
-    PROTOCOL.route(sim, MethodFilter::GET, "/mailpieces/v2/{id}/events", events)
-}
 
 /// Royal Mail's error body: `httpCode`, `httpMessage` and one `errors` entry.
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
