@@ -80,6 +80,9 @@ code_table! {
     WebhookLimitReached = (4172, BAD_REQUEST, "You have reached the maximum number of webhooks."),
     WebhookNotFound = (4173, BAD_REQUEST, "Webhook does not exist."),
     WebhookDeliveryNotFound = (4174, BAD_REQUEST, "Webhook delivery does not exist."),
+    // parceld's tracking-page extension.
+    TrackingPageInvalid = (4180, BAD_REQUEST, "The tracking page settings are invalid."),
+    TrackingPageHostTaken = (4181, BAD_REQUEST, "The host name is already used by another tracking page."),
     Unauthorized = (401, UNAUTHORIZED, "Authentication failed or has no permission. Please check and ensure your API Key is correct."),
     Forbidden = (403, FORBIDDEN, "Access prohibited. The request has been refused or access is not allowed."),
     NotFound = (404, NOT_FOUND, "Page does not exist. Please check and ensure your link is correct."),
@@ -145,13 +148,14 @@ impl From<StoreError> for ApiError {
                     ErrorCode::WebhookDeliveryNotFound,
                     "The webhook has no such delivery; GET /v4/webhooks/<id>/deliveries lists them.",
                 ),
-                Entity::Account | Entity::ApiKey => ApiError::new(
+                Entity::Account | Entity::ApiKey | Entity::TrackingPage => ApiError::new(
                     ErrorCode::Unauthorized,
                     "The account or API key of this request no longer exists.",
                 ),
             },
             StoreError::Conflict(entity, detail) => match entity {
                 Entity::Tracking => ApiError::new(ErrorCode::TrackingExists, detail),
+                Entity::TrackingPage => ApiError::new(ErrorCode::TrackingPageHostTaken, detail),
                 Entity::Account | Entity::ApiKey | Entity::Webhook | Entity::Delivery => {
                     ApiError::new(ErrorCode::BadRequest, detail)
                 }
@@ -182,6 +186,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::WebhookLimitReached(_) => ErrorCode::WebhookLimitReached,
             ServiceError::WebhookNotFound(_) => ErrorCode::WebhookNotFound,
             ServiceError::WebhookDeliveryNotFound(_) => ErrorCode::WebhookDeliveryNotFound,
+            ServiceError::TrackingPageInvalid(_) => ErrorCode::TrackingPageInvalid,
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 return match error {
                     ServiceError::Store(store) => ApiError::from(store),
@@ -368,7 +373,9 @@ impl From<ApiError> for V2Error {
             // Webhooks are managed through v4 only; these never reach a v2 client.
             ErrorCode::WebhookUrlInvalid
             | ErrorCode::WebhookStatusInvalid
-            | ErrorCode::WebhookLimitReached => V2Code::BadRequest,
+            | ErrorCode::WebhookLimitReached
+            | ErrorCode::TrackingPageInvalid
+            | ErrorCode::TrackingPageHostTaken => V2Code::BadRequest,
             ErrorCode::WebhookNotFound | ErrorCode::WebhookDeliveryNotFound => V2Code::NotFound,
         };
         let mut detail = error.detail;
@@ -420,7 +427,7 @@ mod service_tests {
     /// Every domain refusal, with the v4 code it must be answered with.
     fn refusals() -> Vec<(ServiceError, ErrorCode)> {
         use {ErrorCode as C, ServiceError as S};
-        let refusals: [(Refusal, ErrorCode); 18] = [
+        let refusals: [(Refusal, ErrorCode); 19] = [
             (S::MalformedRequest, C::BadRequest),
             (S::InvalidField, C::InvalidField),
             (S::TrackingNumberMissing, C::TrackingNumberRequired),
@@ -438,6 +445,7 @@ mod service_tests {
             (S::WebhookLimitReached, C::WebhookLimitReached),
             (S::WebhookNotFound, C::WebhookNotFound),
             (S::WebhookDeliveryNotFound, C::WebhookDeliveryNotFound),
+            (S::TrackingPageInvalid, C::TrackingPageInvalid),
             (S::Internal, C::ServerError),
         ];
         refusals

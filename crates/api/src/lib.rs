@@ -124,11 +124,12 @@ pub type ClassedRoutes = Vec<(LimitClass, OpenApiRouter<AppState>)>;
 
 /// Every API route by face and resource module, with the module's OpenAPI tag: the one
 /// registration both the router and the OpenAPI document are built from.
-pub(crate) fn api_routes() -> [(Face, &'static str, ClassedRoutes); 6] {
+pub(crate) fn api_routes() -> [(Face, &'static str, ClassedRoutes); 7] {
     [
         (Face::V4, "trackings", v4::trackings::routes()),
         (Face::V4, "couriers", v4::couriers::routes()),
         (Face::V4, "webhooks", v4::webhooks::routes()),
+        (Face::V4, "tracking-page", v4::tracking_page::routes()),
         (Face::V2, "v2", v2::trackings::routes()),
         (Face::V2, "v2", v2::batches::routes()),
         (Face::V2, "v2", v2::carriers::routes()),
@@ -137,7 +138,14 @@ pub(crate) fn api_routes() -> [(Face, &'static str, ClassedRoutes); 6] {
 
 /// The whole HTTP application.
 pub fn router(state: AppState, settings: &ApiSettings) -> Router {
-    let mut app = Router::new();
+    router_with(state, settings, Router::new())
+}
+
+/// The HTTP application with `faces` (routes outside the API, such as the public tracking page
+/// of `parceld-web`) merged in, behind the same request id, tracing, metrics, body limit and
+/// panic handling as the API's routes. The API never sees those faces' state.
+pub fn router_with(state: AppState, settings: &ApiSettings, faces: Router<AppState>) -> Router {
+    let mut app = faces;
     for (face, _, classed) in api_routes() {
         let mut routes = Router::new();
         for (class, registered) in classed {

@@ -7,6 +7,7 @@
 
 pub mod checkpoint;
 pub mod ids;
+pub mod language;
 pub mod limits;
 pub mod merchant_fields;
 pub mod milestones;
@@ -16,6 +17,7 @@ pub mod tracking;
 
 pub use checkpoint::{Checkpoint, Leg};
 pub use ids::{is_number_separator, TrackingId, TrackingNumber, TrackingNumberError};
+pub use language::Language;
 pub use limits::{LimitClass, RateLimits};
 pub use milestones::{milestones, transit_days, Milestones};
 pub use normalize::{derive_status, normalize};
@@ -37,5 +39,33 @@ impl CourierType {
             CourierType::Express => "express",
             CourierType::Postal => "postal",
         }
+    }
+}
+
+/// `text` as one segment of a URL path: unreserved characters (RFC 3986) as they are, every
+/// other byte percent-encoded. Account names and tracking numbers go into public page links
+/// this way, so a name with a space or a slash still makes one segment.
+pub fn path_segment(text: &str) -> std::borrow::Cow<'_, str> {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    if text.bytes().all(unreserved) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if unreserved(b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod path_segment_tests {
+    #[test]
+    fn only_unreserved_characters_stay_as_they_are() {
+        assert_eq!(super::path_segment("shop-1_a.b~"), "shop-1_a.b~");
+        assert_eq!(super::path_segment("a b/c?é"), "a%20b%2Fc%3F%C3%A9");
     }
 }

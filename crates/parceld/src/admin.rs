@@ -166,7 +166,7 @@ pub async fn key(store: &dyn Store, command: KeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn account_named(store: &dyn Store, name: &str) -> anyhow::Result<Account> {
+pub(crate) async fn account_named(store: &dyn Store, name: &str) -> anyhow::Result<Account> {
     store
         .accounts()
         .await?

@@ -53,6 +53,11 @@ pub enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// Show or change an account's public tracking page (the same as /v4/tracking-page).
+    Page {
+        #[command(subcommand)]
+        command: PageCommand,
+    },
     /// Copy the database consistently into FILE (a new file), also while the server runs.
     Backup {
         /// The new backup file; it must not exist yet.
@@ -240,6 +245,70 @@ pub enum WebhookCommand {
         /// The endpoint's id (`wh_…`, from `webhook list`).
         id: String,
     },
+}
+
+#[derive(Subcommand)]
+pub enum PageCommand {
+    /// Print the account's tracking-page settings (defaults filled in) and where the page is.
+    Show {
+        /// The account whose page to show.
+        #[arg(long, value_name = "NAME")]
+        account: String,
+    },
+    /// Change the account's tracking page; only the options given change, and an empty text
+    /// (`--logo-url ''`) clears one.
+    Set {
+        /// The account whose page to change.
+        #[arg(long, value_name = "NAME")]
+        account: String,
+        #[command(flatten)]
+        settings: Box<PageSettingsArgs>,
+    },
+}
+
+/// The tracking page's settings as options (the fields of `PUT /v4/tracking-page`).
+#[derive(clap::Args, Debug, Default)]
+pub struct PageSettingsArgs {
+    /// The shop's name in the header (empty: the account's name).
+    #[arg(long)]
+    pub shop_name: Option<String>,
+    /// An https:// image shown in the header instead of the name.
+    #[arg(long)]
+    pub logo_url: Option<String>,
+    /// The header's colour, #rrggbb.
+    #[arg(long)]
+    pub brand_color: Option<String>,
+    /// The progress bar's colour, #rrggbb.
+    #[arg(long)]
+    pub accent_color: Option<String>,
+    /// An https:// page where customers get help.
+    #[arg(long)]
+    pub support_url: Option<String>,
+    /// An email address for customers' questions.
+    #[arg(long)]
+    pub support_email: Option<String>,
+    /// A phone number for customers' questions.
+    #[arg(long)]
+    pub support_phone: Option<String>,
+    /// A short text above the support links.
+    #[arg(long)]
+    pub support_text: Option<String>,
+    /// The shop's own host name for the page (track.example.com).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// The page's language when the browser asks for none of parceld's (en, de, fr, es, it,
+    /// nl, pt, pl, zh, ja).
+    #[arg(long)]
+    pub default_language: Option<String>,
+    /// Show the order number after the second factor (true or false).
+    #[arg(long)]
+    pub show_order_number: Option<bool>,
+    /// Show the courier's phone and website (true or false).
+    #[arg(long)]
+    pub show_courier_contact: Option<bool>,
+    /// Show the estimated delivery date (true or false).
+    #[arg(long)]
+    pub show_estimated_delivery: Option<bool>,
 }
 
 #[cfg(test)]

@@ -36,6 +36,8 @@ pub struct Config {
     pub engine: EngineSettings,
     pub webhooks: WebhookSettings,
     pub retention: RetentionSettings,
+    /// The public tracking page (`parceld-web`).
+    pub tracking_page: parceld_web::PageConfig,
     /// `[carriers.<code>]` tables; codes may use `_` for `-` (environment variables can't
     /// hold a dash), see [`Config::carrier_settings`].
     #[serde(default)]
@@ -229,8 +231,9 @@ fn carrier_text_key(name: &str) -> Option<String> {
 }
 
 /// The configuration sections, for the environment-variable warnings.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "server",
+    "tracking_page",
     "database",
     "log",
     "rate_limits",

@@ -30,6 +30,7 @@ mod config;
 mod database;
 mod import;
 mod lookup;
+mod page;
 mod retention;
 mod serve;
 
@@ -108,6 +109,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Webhook { command } => {
             let store = open_existing_store(&Database::of(&config)).await?;
             admin::webhook(store.as_ref(), &config, command).await
+        }
+        Command::Page { command } => {
+            let store = open_existing_store(&config.database_url()).await?;
+            page::page(store.as_ref(), command).await
         }
         Command::Backup { file } => database::backup(&config.database_url(), &file),
         Command::Restore { file } => database::restore(&config.database_url(), &file),

@@ -125,24 +125,34 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
         .then(|| retention::spawn(store.clone(), config.retention.clone(), stop_rx.clone()))
         .flatten();
     if let Some(listener) = listener {
+        let faces = if config.tracking_page.enabled {
+            parceld_web::router(store.clone(), &config.tracking_page)
+        } else {
+            axum::Router::new()
+        };
         let state = AppState::new(store, config.rate_limits, engine)
             .with_webhooks(config.webhooks.clone())
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-        let app = parceld_api::router(
+        let app = parceld_api::router_with(
             state,
             &ApiSettings {
                 max_body_bytes: config.server.max_body_bytes,
             },
+            faces,
         );
         let address = listener.local_addr()?;
         say!("parceld listening on http://{address}");
         tracing::info!(%address, database = %shown, "serving");
         let mut api_stop = stop_rx.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = api_stop.wait_for(|stop| *stop).await;
-            })
-            .await?;
+        // The tracking page limits requests per client address, so it needs the peer's.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = api_stop.wait_for(|stop| *stop).await;
+        })
+        .await?;
     } else {
         say!("parceld worker running (no API on this node)");
         tracing::info!(database = %shown, "working");

@@ -52,6 +52,9 @@ pub enum ServiceError {
     WebhookNotFound(String),
     #[error("{0}")]
     WebhookDeliveryNotFound(String),
+    /// A tracking-page setting that is not acceptable (a colour, an address, a host name …).
+    #[error("{0}")]
+    TrackingPageInvalid(String),
     /// The store failed or refused; the API maps it as it maps every store error.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -96,6 +99,7 @@ impl ServiceError {
             ServiceError::WebhookLimitReached(_) => (4172, "You have reached the maximum number of webhooks."),
             ServiceError::WebhookNotFound(_) => (4173, "Webhook does not exist."),
             ServiceError::WebhookDeliveryNotFound(_) => (4174, "Webhook delivery does not exist."),
+            ServiceError::TrackingPageInvalid(_) => (4180, "The tracking page settings are invalid."),
             ServiceError::Store(_) | ServiceError::Internal(_) => (511, "Server error."),
         }
     }

@@ -10,12 +10,14 @@
 pub mod error;
 pub mod input;
 pub mod json;
+pub mod pages;
 pub mod trackings;
 pub mod validate;
 pub mod webhooks;
 
 pub use error::{ServiceError, ServiceResult};
 pub use input::NewTrackingRequest;
+pub use pages::PageSettingsInput;
 pub use trackings::{RealtimeTarget, TrackingService};
 pub use validate::{DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE};
 pub use webhooks::{

@@ -25,6 +25,7 @@ use parceld_store::{AccountId, CreateOutcome, NewTracking, RefreshUpdate, Store}
 
 pub mod accounts;
 pub mod listing;
+pub mod pages;
 pub mod refresh;
 pub mod retention;
 pub mod trackings;
@@ -113,6 +114,10 @@ macro_rules! conformance_tests {
             webhooks::attempts_of_an_endpoint_deleted_mid_flight_do_not_sink_the_batch,
             webhooks::deliveries_behind_many_that_cannot_go_are_still_claimed,
             webhooks::retries_are_recorded_and_redelivery_queues_again,
+            pages::page_settings_default_then_stored_per_account_with_unique_hosts,
+            pages::page_accounts_are_found_by_name_or_host_only,
+            pages::page_lookups_find_the_accounts_own_trackings_with_checkpoints,
+            pages::page_lookups_return_a_bounded_number_of_trackings,
         );
     };
     (@cases $factory:path, $runs:expr; $($module:ident :: $case:ident),+ $(,)?) => {

@@ -5,7 +5,8 @@
 //! `rows` (reading times, JSON and statuses back) and `error` at the bottom; `checkpoint_list`
 //! (each tracking's checkpoints as one value), `reader` (the inline read path) and `key_cache`
 //! (remembered key checks); `webhooks` (endpoints), `outbox` (deliveries and their attempt log) and
-//! `refresh` (claims and applying results, which writes the outbox); `accounts` and `trackings`; and `store` on top,
+//! `refresh` (claims and applying results, which writes the outbox); `accounts` and `trackings`; `pages` (the public tracking page's settings and look-ups, reading
+//! with `trackings`' statement); and `store` on top,
 //! which implements the trait by handing each call to one of them. `backup` (online copies of
 //! the file and restoring one) stands apart: it works on the file, not through the `Store` trait. `retention` deletes finished
 //! trackings in bounded batches.
@@ -16,6 +17,7 @@ mod checkpoint_list;
 mod error;
 mod key_cache;
 mod outbox;
+mod pages;
 mod reader;
 mod refresh;
 mod retention;

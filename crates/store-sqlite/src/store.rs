@@ -16,8 +16,9 @@ use parceld_model::{DeliveryStatus, RateLimits, Tracking, TrackingId};
 use parceld_store::{
     Account, AccountId, ApiKeyInfo, ApplyReport, AttemptRecord, ClaimOne, ClaimedDelivery,
     ClaimedTracking, CreateOutcome, CreateWebhook, DeliveryInfo, KeyCheck, NewApiKey, NewTracking,
-    NewWebhook, NumberKey, Page, RefreshUpdate, RetrackOutcome, Store, StoreError, StoreResult,
-    TrackingChange, TrackingFilter, TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
+    NewWebhook, NumberKey, Page, PageAccount, PageAccountKey, PageLookup, PageSettings,
+    RefreshUpdate, RetrackOutcome, Store, StoreError, StoreResult, TrackingChange, TrackingFilter,
+    TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -26,7 +27,7 @@ use tokio::sync::mpsc;
 use crate::error::Result;
 use crate::key_cache::KeyCache;
 use crate::reader::Readers;
-use crate::{accounts, outbox, refresh, trackings, webhooks};
+use crate::{accounts, outbox, pages, refresh, trackings, webhooks};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -430,6 +431,30 @@ impl Store for SqliteStore {
 
     async fn redeliver(&self, endpoint_pk: i64, delivery_id: &str) -> StoreResult<bool> {
         Ok(outbox::redeliver(&self.pool, endpoint_pk, delivery_id).await?)
+    }
+
+    async fn page_settings(&self, account: AccountId) -> StoreResult<PageSettings> {
+        Ok(pages::page_settings(&self.readers, account).await?)
+    }
+
+    async fn set_page_settings(
+        &self,
+        account: AccountId,
+        settings: &PageSettings,
+    ) -> StoreResult<PageSettings> {
+        Ok(pages::set_page_settings(&self.pool, account, settings).await?)
+    }
+
+    async fn page_account(&self, key: PageAccountKey<'_>) -> StoreResult<Option<PageAccount>> {
+        Ok(pages::page_account(&self.readers, key).await?)
+    }
+
+    async fn page_trackings(
+        &self,
+        account: AccountId,
+        lookup: PageLookup<'_>,
+    ) -> StoreResult<Vec<Tracking>> {
+        Ok(pages::page_trackings(&self.readers, account, lookup).await?)
     }
 
     async fn webhook_gauges(&self) -> StoreResult<WebhookGauges> {

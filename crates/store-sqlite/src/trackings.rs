@@ -27,7 +27,7 @@ const INSERT_CHUNK: usize = 500;
 /// One row per tracking: joining checkpoint rows instead copied every tracking column into each
 /// checkpoint's row, and reading them in a second statement cost about half of a one-tracking
 /// read.
-const SELECT_TRACKINGS: &str = "SELECT pk, id, tracking_number, courier_code, \
+pub(crate) const SELECT_TRACKINGS: &str = "SELECT pk, id, tracking_number, courier_code, \
     courier_detected, delivery_status, substatus, status_info, latest_event, \
     latest_checkpoint_time, archived, fields, shipment, created_at, updated_at, last_checked_at, \
     next_check_at, check_error, \
@@ -36,7 +36,7 @@ const SELECT_TRACKINGS: &str = "SELECT pk, id, tracking_number, courier_code, \
 /// The unique (account_id, tracking_number, courier_code) index: SQLite names the index of a
 /// table's second UNIQUE constraint (0001_init.sql) this way. Its first two columns serve every
 /// look-up by number; a separate index on them only took room (migration 0010).
-const BY_NUMBER: &str = "sqlite_autoindex_trackings_2";
+pub(crate) const BY_NUMBER: &str = "sqlite_autoindex_trackings_2";
 
 pub(crate) async fn create(
     pool: &SqlitePool,

@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod checkpoint_list;
 pub mod keys;
+pub mod pages;
 pub mod refresh;
 pub mod stored;
 #[cfg(feature = "test-support")]
@@ -27,6 +28,7 @@ use parceld_model::{
     TrackingId,
 };
 
+pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
 pub use webhooks::{
     AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo,
     NewWebhook, WebhookEndpoint, WebhookPatch, WebhookVersion,
@@ -279,6 +281,8 @@ pub enum Entity {
     Webhook,
     /// A webhook delivery.
     Delivery,
+    /// An account's public tracking page (its settings; a host name another account uses).
+    TrackingPage,
 }
 
 impl Entity {
@@ -290,6 +294,7 @@ impl Entity {
             Entity::Tracking => "tracking",
             Entity::Webhook => "webhook",
             Entity::Delivery => "webhook delivery",
+            Entity::TrackingPage => "tracking page",
         }
     }
 }
@@ -554,6 +559,31 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<DeliveryInfo>>;
     /// Queues a delivery again; `false` when the endpoint has no such delivery.
     async fn redeliver(&self, endpoint_pk: i64, delivery_id: &str) -> StoreResult<bool>;
+    // The public tracking page (`pages.rs`).
+
+    /// The account's tracking-page settings; the defaults when it never set any.
+    async fn page_settings(&self, account: AccountId) -> StoreResult<PageSettings>;
+    /// Replaces the account's tracking-page settings and returns them as stored.
+    /// `Conflict(Entity::TrackingPage, …)` when another account already uses `settings.host`;
+    /// `NotFound(Entity::Account)` when there is no such account.
+    async fn set_page_settings(
+        &self,
+        account: AccountId,
+        settings: &PageSettings,
+    ) -> StoreResult<PageSettings>;
+    /// The account a public page request names (by name or by host name) with its settings, in
+    /// one statement; `None` when no account has that name or host. Disabled accounts are
+    /// returned too: the caller decides what a visitor sees of them.
+    async fn page_account(&self, key: PageAccountKey<'_>) -> StoreResult<Option<PageAccount>>;
+    /// The account's trackings a visitor's look-up finds, with their checkpoints, newest first,
+    /// at most [`MAX_PAGE_TRACKINGS`], archived ones included (a shop archives what it no longer
+    /// watches, its customer may still look). One statement, on an index of the account.
+    async fn page_trackings(
+        &self,
+        account: AccountId,
+        lookup: PageLookup<'_>,
+    ) -> StoreResult<Vec<Tracking>>;
+
     /// For metrics: pending deliveries, and endpoints by state (`enabled`, `disabled`,
     /// `disabled_failing`). Reads an index and the (small) endpoint table only.
     async fn webhook_gauges(&self) -> StoreResult<WebhookGauges>;

@@ -1,0 +1,149 @@
+//! The public tracking page in SQLite: each account's page settings (`tracking_pages`, migration
+//! 0011) and the look-ups a visitor makes.
+//!
+//! Page reads go through the inline reader ([`crate::reader`]) like the API's tracking reads:
+//! the shipment page is served to anyone, as fast as a one-tracking `GET`. A look-up by number
+//! uses the unique number index, a look-up by order number the partial expression index on
+//! `fields.order_number`; both are one statement returning at most [`MAX_PAGE_TRACKINGS`] rows.
+
+use parceld_model::Tracking;
+use parceld_store::{
+    Account, AccountId, Entity, PageAccount, PageAccountKey, PageLookup, PageSettings, StoreError,
+    MAX_PAGE_TRACKINGS,
+};
+use rusqlite::types::Value;
+use sqlx::SqlitePool;
+
+use crate::error::Result;
+use crate::reader::{self, Readers};
+use crate::rows::{from_ts, parse_json};
+use crate::trackings::{BY_NUMBER, SELECT_TRACKINGS};
+
+pub(crate) async fn page_settings(readers: &Readers, account: AccountId) -> Result<PageSettings> {
+    let stored: Option<String> = readers.with(|conn| {
+        let mut statement =
+            conn.prepare_cached("SELECT settings FROM tracking_pages WHERE account_id = ?1")?;
+        let mut rows = statement.query([account])?;
+        Ok(match rows.next()? {
+            Some(row) => Some(row.get(0)?),
+            None => None,
+        })
+    })?;
+    match stored {
+        Some(text) => Ok(parse_json(text, "tracking page settings")?),
+        None => Ok(PageSettings::default()),
+    }
+}
+
+pub(crate) async fn set_page_settings(
+    pool: &SqlitePool,
+    account: AccountId,
+    settings: &PageSettings,
+) -> Result<PageSettings> {
+    let json = serde_json::to_string(settings).expect("page settings serialise");
+    let result = sqlx::query(
+        "INSERT INTO tracking_pages (account_id, host, settings) \
+         SELECT id, ?2, ?3 FROM accounts WHERE id = ?1 \
+         ON CONFLICT (account_id) DO UPDATE SET host = excluded.host, settings = excluded.settings",
+    )
+    .bind(account)
+    .bind(&settings.host)
+    .bind(json)
+    .execute(pool)
+    .await;
+    match result {
+        Ok(done) if done.rows_affected() == 0 => Err(StoreError::NotFound(Entity::Account).into()),
+        Ok(_) => Ok(settings.clone()),
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(StoreError::Conflict(
+            Entity::TrackingPage,
+            format!(
+                "the host name `{}` is already used by another account's tracking page",
+                settings.host.as_deref().unwrap_or("")
+            ),
+        )
+        .into()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub(crate) async fn page_account(
+    readers: &Readers,
+    key: PageAccountKey<'_>,
+) -> Result<Option<PageAccount>> {
+    let (sql, value) = match key {
+        PageAccountKey::Name(name) => (
+            "SELECT a.id, a.name, a.disabled, a.created_at, a.rate_limits, p.settings \
+             FROM accounts a LEFT JOIN tracking_pages p ON p.account_id = a.id WHERE a.name = ?1",
+            name,
+        ),
+        PageAccountKey::Host(host) => (
+            "SELECT a.id, a.name, a.disabled, a.created_at, a.rate_limits, p.settings \
+             FROM tracking_pages p JOIN accounts a ON a.id = p.account_id WHERE p.host = ?1",
+            host,
+        ),
+    };
+    type Row = (i64, String, bool, i64, String, Option<String>);
+    let row: Option<Row> = readers.with(|conn| {
+        let mut statement = conn.prepare_cached(sql)?;
+        let mut rows = statement.query([value])?;
+        Ok(match rows.next()? {
+            Some(row) => Some((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            )),
+            None => None,
+        })
+    })?;
+    let Some((id, name, disabled, created_at, rate_limits, settings)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(PageAccount {
+        account: Account {
+            id,
+            name,
+            disabled,
+            created_at: from_ts(created_at),
+            rate_limits: parse_json(rate_limits, "rate_limits")?,
+        },
+        settings: match settings {
+            Some(text) => parse_json(text, "tracking page settings")?,
+            None => PageSettings::default(),
+        },
+    }))
+}
+
+pub(crate) async fn page_trackings(
+    readers: &Readers,
+    account: AccountId,
+    lookup: PageLookup<'_>,
+) -> Result<Vec<Tracking>> {
+    let (sql, value) = match lookup {
+        PageLookup::Number(number) => (
+            format!(
+                "{SELECT_TRACKINGS} INDEXED BY {BY_NUMBER} WHERE account_id = ?1 \
+                 AND tracking_number IN (?2, upper(?2)) ORDER BY pk DESC LIMIT ?3"
+            ),
+            number,
+        ),
+        PageLookup::OrderNumber(order) => (
+            format!(
+                "{SELECT_TRACKINGS} INDEXED BY trackings_by_order_number WHERE account_id = ?1 \
+                 AND json_extract(fields, '$.order_number') = ?2 \
+                 AND json_extract(fields, '$.order_number') IS NOT NULL \
+                 ORDER BY pk DESC LIMIT ?3"
+            ),
+            order,
+        ),
+    };
+    let params = [
+        Value::Integer(account),
+        Value::Text(value.to_string()),
+        Value::Integer(i64::from(MAX_PAGE_TRACKINGS)),
+    ];
+    let rows = readers.with(|conn| reader::trackings(conn, &sql, &params))?;
+    Ok(rows.into_iter().map(|(_, tracking)| tracking).collect())
+}

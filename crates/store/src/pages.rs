@@ -1,0 +1,96 @@
+//! What the store keeps and answers for the public tracking page.
+//!
+//! A shop's customers look their parcels up on a page that needs no API key, so the page reads
+//! the store by what a visitor knows: the account's name in the path (or the shop's own host
+//! name), and a tracking number or an order number. These types say exactly that, so that every
+//! backend answers the page with one statement per look-up and never hands it more than a
+//! bounded number of trackings. The branding a shop chooses is kept per account as
+//! [`PageSettings`]; validating it is the service layer's job, the store keeps what it is given.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Account;
+
+/// How an account's tracking page looks and what it shows. Every field has a default, so an
+/// account that never set anything gets a complete page (its name as the shop's name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PageSettings {
+    /// The shop's name in the page's header; `None` shows the account's name.
+    pub shop_name: Option<String>,
+    /// An `https://` image shown in the header instead of the shop's name as text.
+    pub logo_url: Option<String>,
+    /// The header's background, `#rrggbb`; its text is black or white, whichever reads better.
+    pub brand_color: String,
+    /// The progress bar and highlights, `#rrggbb`.
+    pub accent_color: String,
+    /// Where a customer gets help (`https://…`).
+    pub support_url: Option<String>,
+    pub support_email: Option<String>,
+    pub support_phone: Option<String>,
+    /// A short text shown above the support links.
+    pub support_text: Option<String>,
+    /// The shop's own host name for the page (`track.example.com`), unique among accounts.
+    pub host: Option<String>,
+    /// The language used when the visitor's browser asks for none parceld has (`en`, `de` …).
+    pub default_language: Option<String>,
+    /// Show the order number (only ever after the second factor).
+    pub show_order_number: bool,
+    /// Show the courier's phone number and a link to its own page.
+    pub show_courier_contact: bool,
+    /// Show the estimated delivery date when the courier gave one.
+    pub show_estimated_delivery: bool,
+}
+
+/// The default colours: a blue whose white text passes WCAG AA, and a green accent.
+pub const DEFAULT_BRAND_COLOR: &str = "#1d4ed8";
+pub const DEFAULT_ACCENT_COLOR: &str = "#15803d";
+
+impl Default for PageSettings {
+    fn default() -> Self {
+        PageSettings {
+            shop_name: None,
+            logo_url: None,
+            brand_color: DEFAULT_BRAND_COLOR.into(),
+            accent_color: DEFAULT_ACCENT_COLOR.into(),
+            support_url: None,
+            support_email: None,
+            support_phone: None,
+            support_text: None,
+            host: None,
+            default_language: None,
+            show_order_number: true,
+            show_courier_contact: true,
+            show_estimated_delivery: true,
+        }
+    }
+}
+
+/// How a visitor names the account whose page they want.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageAccountKey<'a> {
+    /// The account's name, from the page's path (`/track/<name>`).
+    Name(&'a str),
+    /// The `Host` the request came to, for a shop that set its own host name.
+    Host(&'a str),
+}
+
+/// An account as its public page sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageAccount {
+    pub account: Account,
+    pub settings: PageSettings,
+}
+
+/// What a visitor looks trackings up by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageLookup<'a> {
+    /// A tracking number, as typed (the store also tries it in capitals), any courier.
+    Number(&'a str),
+    /// The merchant's order number, exactly as set on the trackings.
+    OrderNumber(&'a str),
+}
+
+/// The most trackings one page look-up returns: a page shows one order's parcels, and an order
+/// number shared by thousands of trackings must not make one anonymous request read them all.
+pub const MAX_PAGE_TRACKINGS: u32 = 20;
