@@ -180,8 +180,15 @@ fn steps(texts: &Texts, tracking: &Tracking) -> Vec<Step> {
                 "problem" => texts.get("step-problem"),
                 _ => "",
             };
+            // The step where it went wrong is named by what went wrong, not by the milestone
+            // it did not reach ("Delivery attempt failed", not "Delivered").
+            let label = if state == "problem" {
+                texts.get(&format!("status-{}", tracking.delivery_status.as_str()))
+            } else {
+                texts.get(key)
+            };
             Step {
-                label: texts.get(key).to_string(),
+                label: label.to_string(),
                 state,
                 state_words: state_words.to_string(),
                 date: (i <= reached)
@@ -201,6 +208,15 @@ fn tone(status: DeliveryStatus) -> &'static str {
         }
         _ => "ok",
     }
+}
+
+/// Whether an estimated delivery date still means something: not once delivered, and not for
+/// a parcel that is lost, returned or silent.
+fn still_expected(status: DeliveryStatus) -> bool {
+    !matches!(
+        status,
+        DeliveryStatus::Delivered | DeliveryStatus::Exception | DeliveryStatus::Expired
+    )
 }
 
 fn courier(code: &str, settings: &PageSettings) -> CourierView {
@@ -247,8 +263,7 @@ pub fn shipment(
             .scheduled_delivery_date
             .as_deref()
             .filter(|_| {
-                settings.show_estimated_delivery
-                    && tracking.delivery_status != DeliveryStatus::Delivered
+                settings.show_estimated_delivery && still_expected(tracking.delivery_status)
             })
             .map(|raw| estimated_delivery(texts, raw)),
         courier: courier(&tracking.courier_code, settings),
@@ -338,6 +353,10 @@ mod tests {
         let view = shipment(en, &failed, &settings, Access::Journey);
         assert_eq!(states(&view), ["done", "done", "done", "done", "problem"]);
         assert_eq!(view.tone, "problem");
+        assert_eq!(
+            view.steps[4].label, "Delivery attempt failed",
+            "named by what went wrong"
+        );
 
         let lost = tracking(
             DeliveryStatus::Exception,

@@ -156,7 +156,7 @@ pub async fn show(
     request_body = TrackingPageRequest,
     responses(
         (status = 200, description = "The settings now in force", body = Envelope<TrackingPageView>),
-        (status = 400, description = "4180 a value is not acceptable, 4181 the host name is taken, 400 not JSON or an unknown field"),
+        (status = 400, description = "4180 a value is not acceptable, 4181 the host name is taken, 4130 an unknown field, 400 not JSON"),
     ),
 )]
 pub async fn update(

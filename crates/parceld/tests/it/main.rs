@@ -13,6 +13,8 @@ mod import;
 mod lifecycle;
 mod nodes;
 mod ops;
+mod page;
+mod page_browser;
 mod ratelimits;
 mod readme;
 mod refresh_progress;
