@@ -255,60 +255,19 @@ pub enum PageCommand {
         #[arg(long, value_name = "NAME")]
         account: String,
     },
-    /// Change the account's tracking page; only the options given change, and an empty text
-    /// (`--logo-url ''`) clears one.
+    /// Change the account's tracking page: `name=value` pairs with the fields of
+    /// `PUT /v4/tracking-page` (shop_name, logo_url, brand_color, accent_color, support_url,
+    /// support_email, support_phone, support_text, host, default_language, show_order_number,
+    /// show_courier_contact, show_estimated_delivery); only those given change, and an empty
+    /// value (`logo_url=`) clears one.
     Set {
         /// The account whose page to change.
         #[arg(long, value_name = "NAME")]
         account: String,
-        #[command(flatten)]
-        settings: Box<PageSettingsArgs>,
+        /// The changes, e.g. `shop_name=Acme brand_color=#0a7d32`.
+        #[arg(value_name = "NAME=VALUE", required = true)]
+        settings: Vec<String>,
     },
-}
-
-/// The tracking page's settings as options (the fields of `PUT /v4/tracking-page`).
-#[derive(clap::Args, Debug, Default)]
-pub struct PageSettingsArgs {
-    /// The shop's name in the header (empty: the account's name).
-    #[arg(long)]
-    pub shop_name: Option<String>,
-    /// An https:// image shown in the header instead of the name.
-    #[arg(long)]
-    pub logo_url: Option<String>,
-    /// The header's colour, #rrggbb.
-    #[arg(long)]
-    pub brand_color: Option<String>,
-    /// The progress bar's colour, #rrggbb.
-    #[arg(long)]
-    pub accent_color: Option<String>,
-    /// An https:// page where customers get help.
-    #[arg(long)]
-    pub support_url: Option<String>,
-    /// An email address for customers' questions.
-    #[arg(long)]
-    pub support_email: Option<String>,
-    /// A phone number for customers' questions.
-    #[arg(long)]
-    pub support_phone: Option<String>,
-    /// A short text above the support links.
-    #[arg(long)]
-    pub support_text: Option<String>,
-    /// The shop's own host name for the page (track.example.com).
-    #[arg(long)]
-    pub host: Option<String>,
-    /// The page's language when the browser asks for none of parceld's (en, de, fr, es, it,
-    /// nl, pt, pl, zh, ja).
-    #[arg(long)]
-    pub default_language: Option<String>,
-    /// Show the order number after the second factor (true or false).
-    #[arg(long)]
-    pub show_order_number: Option<bool>,
-    /// Show the courier's phone and website (true or false).
-    #[arg(long)]
-    pub show_courier_contact: Option<bool>,
-    /// Show the estimated delivery date (true or false).
-    #[arg(long)]
-    pub show_estimated_delivery: Option<bool>,
 }
 
 #[cfg(test)]

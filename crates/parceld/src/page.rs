@@ -8,27 +8,7 @@ use parceld_service::PageSettingsInput;
 use parceld_store::{PageSettings, Store};
 
 use crate::admin::account_named;
-use crate::cli::{PageCommand, PageSettingsArgs};
-
-impl From<PageSettingsArgs> for PageSettingsInput {
-    fn from(a: PageSettingsArgs) -> Self {
-        PageSettingsInput {
-            shop_name: a.shop_name,
-            logo_url: a.logo_url,
-            brand_color: a.brand_color,
-            accent_color: a.accent_color,
-            support_url: a.support_url,
-            support_email: a.support_email,
-            support_phone: a.support_phone,
-            support_text: a.support_text,
-            host: a.host,
-            default_language: a.default_language,
-            show_order_number: a.show_order_number,
-            show_courier_contact: a.show_courier_contact,
-            show_estimated_delivery: a.show_estimated_delivery,
-        }
-    }
-}
+use crate::cli::PageCommand;
 
 fn print(account: &str, s: &PageSettings) {
     let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
@@ -61,7 +41,10 @@ pub async fn page(store: &dyn Store, command: PageCommand) -> anyhow::Result<()>
         }
         PageCommand::Set { account, settings } => {
             let found = account_named(store, &account).await?;
-            let stored = change_page_settings(store, found.id, &(*settings).into())
+            let input = PageSettingsInput::from_pairs(&settings)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .with_context(|| format!("the tracking page of \"{account}\" is unchanged"))?;
+            let stored = change_page_settings(store, found.id, &input)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .with_context(|| format!("the tracking page of \"{account}\" is unchanged"))?;

@@ -16,23 +16,72 @@ pub const MAX_SHOP_NAME: usize = 80;
 pub const MAX_SUPPORT_TEXT: usize = 500;
 pub const MAX_URL: usize = 500;
 
-/// A change of an account's page settings; every `None` keeps the current value, and an empty
-/// text clears an optional one.
-#[derive(Debug, Clone, Default)]
+/// A change of an account's page settings, as `PUT /v4/tracking-page` takes it and `parceld page
+/// set` builds it: every field left out keeps its value, and an empty text clears an optional
+/// one back to its default.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct PageSettingsInput {
+    /// The shop's name in the header (at most 80 characters); empty shows the account's name.
     pub shop_name: Option<String>,
+    /// An `https://` image shown in the header instead of the name.
     pub logo_url: Option<String>,
+    /// The header's colour, `#rrggbb`; its text is black or white, whichever reads better.
     pub brand_color: Option<String>,
+    /// The progress bar's colour, `#rrggbb`.
     pub accent_color: Option<String>,
+    /// An `https://` page where customers get help.
     pub support_url: Option<String>,
     pub support_email: Option<String>,
+    /// Digits, spaces and `+ - ( ) .`.
     pub support_phone: Option<String>,
+    /// A short text above the support links (at most 500 characters).
     pub support_text: Option<String>,
+    /// The shop's own host name for the page (`track.example.com`, pointed at parceld); the
+    /// page is then also at `https://<host>/track`.
     pub host: Option<String>,
+    /// The page's language when the visitor's browser asks for none of parceld's ten: en, de,
+    /// fr, es, it, nl, pt, pl, zh, ja.
     pub default_language: Option<String>,
+    /// Show the order number to a visitor who gave the second factor (default true).
     pub show_order_number: Option<bool>,
+    /// Show the courier's phone and a link to its site (default true).
     pub show_courier_contact: Option<bool>,
+    /// Show the estimated delivery date when the courier gave one (default true).
     pub show_estimated_delivery: Option<bool>,
+}
+
+impl PageSettingsInput {
+    /// A change written as `name=value` pairs (the command line's form): the fields are those
+    /// of the API's body, `show_*` take `true` or `false`; an unknown name or a flag that is not
+    /// a boolean is refused naming it.
+    pub fn from_pairs(pairs: &[String]) -> ServiceResult<PageSettingsInput> {
+        let mut object = serde_json::Map::new();
+        for pair in pairs {
+            let Some((name, value)) = pair.split_once('=') else {
+                return Err(invalid(format!(
+                    "`{pair}` is not name=value (e.g. shop_name=Acme)."
+                )));
+            };
+            let value = if name.starts_with("show_") {
+                match value {
+                    "true" => serde_json::Value::Bool(true),
+                    "false" => serde_json::Value::Bool(false),
+                    _ => {
+                        return Err(invalid(format!(
+                            "`{name}` is true or false, got `{value}`."
+                        )))
+                    }
+                }
+            } else {
+                serde_json::Value::String(value.to_string())
+            };
+            object.insert(name.to_string(), value);
+        }
+        serde_json::from_value(serde_json::Value::Object(object))
+            .map_err(|e| invalid(format!("{e}.")))
+    }
 }
 
 fn invalid(text: String) -> ServiceError {
@@ -268,6 +317,26 @@ mod tests {
         assert_eq!(second.brand_color, "#0a7d32", "kept");
         assert_eq!(second.support_phone, first.support_phone, "kept");
         assert!(!second.show_order_number, "kept");
+    }
+
+    #[test]
+    fn pairs_read_like_the_apis_body() {
+        let input = PageSettingsInput::from_pairs(&[
+            "shop_name=Acme = Co".into(),
+            "show_order_number=false".into(),
+            "logo_url=".into(),
+        ])
+        .unwrap();
+        assert_eq!(input.shop_name.as_deref(), Some("Acme = Co"));
+        assert_eq!(input.show_order_number, Some(false));
+        assert_eq!(input.logo_url.as_deref(), Some(""), "empty clears");
+        for bad in ["colour=#000000", "show_order_number=yes", "shop_name"] {
+            let error = PageSettingsInput::from_pairs(&[bad.into()]).unwrap_err();
+            assert!(
+                matches!(error, ServiceError::TrackingPageInvalid(_)),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use sqlx::{Row, SqlitePool};
 use crate::error::Result;
 use crate::key_cache::KeyCache;
 use crate::reader::Readers;
-use crate::rows::{from_ts, parse_json};
+use crate::rows::{account_at, from_ts, parse_json};
 
 pub(crate) async fn bootstrap(
     pool: &SqlitePool,
@@ -159,8 +159,7 @@ pub(crate) async fn check_api_key(
     if let Some(account) = stamp.and_then(|stamp| key_cache.get(stamp, presented)) {
         return Ok(KeyCheck::Valid(account));
     }
-    type KeyRow = (Vec<u8>, Option<i64>, i64, String, bool, i64, String);
-    let row: Option<KeyRow> = readers.with(|conn| {
+    let row: Option<(Vec<u8>, Option<i64>, Account)> = readers.with(|conn| {
         let mut statement = conn.prepare_cached(
             "SELECT k.hash, k.deleted_at, a.id, a.name, a.disabled, a.created_at, \
              a.rate_limits FROM api_keys k JOIN accounts a ON a.id = k.account_id \
@@ -168,19 +167,11 @@ pub(crate) async fn check_api_key(
         )?;
         let mut rows = statement.query([lookup])?;
         Ok(match rows.next()? {
-            Some(row) => Some((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-                row.get(6)?,
-            )),
+            Some(row) => Some((row.get(0)?, row.get(1)?, account_at(row, 2)?)),
             None => None,
         })
     })?;
-    let Some((hash, deleted_at, id, name, disabled, created_at, rate_limits)) = row else {
+    let Some((hash, deleted_at, account)) = row else {
         return Ok(KeyCheck::Invalid);
     };
     if !keys::matches(presented, &hash) {
@@ -189,13 +180,6 @@ pub(crate) async fn check_api_key(
     if deleted_at.is_some() {
         return Ok(KeyCheck::Deleted);
     }
-    let account = Account {
-        id,
-        name,
-        disabled,
-        created_at: from_ts(created_at),
-        rate_limits: parse_json(rate_limits, "rate_limits")?,
-    };
     if let Some(stamp) = stamp {
         key_cache.remember(stamp, presented, &account);
     }

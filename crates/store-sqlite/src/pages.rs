@@ -8,7 +8,7 @@
 
 use parceld_model::Tracking;
 use parceld_store::{
-    Account, AccountId, Entity, PageAccount, PageAccountKey, PageLookup, PageSettings, StoreError,
+    AccountId, Entity, PageAccount, PageAccountKey, PageLookup, PageSettings, StoreError,
     MAX_PAGE_TRACKINGS,
 };
 use rusqlite::types::Value;
@@ -16,7 +16,7 @@ use sqlx::SqlitePool;
 
 use crate::error::Result;
 use crate::reader::{self, Readers};
-use crate::rows::{from_ts, parse_json};
+use crate::rows::{account_at, parse_json};
 use crate::trackings::{BY_NUMBER, SELECT_TRACKINGS};
 
 pub(crate) async fn page_settings(readers: &Readers, account: AccountId) -> Result<PageSettings> {
@@ -82,33 +82,19 @@ pub(crate) async fn page_account(
             host,
         ),
     };
-    type Row = (i64, String, bool, i64, String, Option<String>);
-    let row: Option<Row> = readers.with(|conn| {
+    let row: Option<(parceld_store::Account, Option<String>)> = readers.with(|conn| {
         let mut statement = conn.prepare_cached(sql)?;
         let mut rows = statement.query([value])?;
         Ok(match rows.next()? {
-            Some(row) => Some((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-            )),
+            Some(row) => Some((account_at(row, 0)?, row.get(5)?)),
             None => None,
         })
     })?;
-    let Some((id, name, disabled, created_at, rate_limits, settings)) = row else {
+    let Some((account, settings)) = row else {
         return Ok(None);
     };
     Ok(Some(PageAccount {
-        account: Account {
-            id,
-            name,
-            disabled,
-            created_at: from_ts(created_at),
-            rate_limits: parse_json(rate_limits, "rate_limits")?,
-        },
+        account,
         settings: match settings {
             Some(text) => parse_json(text, "tracking page settings")?,
             None => PageSettings::default(),

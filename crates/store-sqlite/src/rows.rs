@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 pub(crate) use parceld_store::stored::{parse_status, parse_substatus, tracking_id};
-use parceld_store::StoreResult;
+use parceld_store::{Account, StoreError, StoreResult};
 
 /// A time stored in unix seconds.
 pub(crate) fn from_ts(seconds: i64) -> DateTime<Utc> {
@@ -34,4 +34,17 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     what: &str,
 ) -> StoreResult<T> {
     parceld_store::stored::parse_json(&text, what)
+}
+
+/// An account from the columns `id, name, disabled, created_at, rate_limits` of a row read
+/// through the inline reader, the first of them at `first`.
+pub(crate) fn account_at(row: &rusqlite::Row<'_>, first: usize) -> StoreResult<Account> {
+    let column = |e: rusqlite::Error| StoreError::backend(e);
+    Ok(Account {
+        id: row.get(first).map_err(column)?,
+        name: row.get(first + 1).map_err(column)?,
+        disabled: row.get(first + 2).map_err(column)?,
+        created_at: from_ts(row.get(first + 3).map_err(column)?),
+        rate_limits: parse_json(row.get(first + 4).map_err(column)?, "rate_limits")?,
+    })
 }

@@ -11,34 +11,31 @@ use serde::{Deserialize, Serialize};
 
 use crate::Account;
 
-/// How an account's tracking page looks and what it shows. Every field has a default, so an
-/// account that never set anything gets a complete page (its name as the shop's name).
+/// How an account's tracking page looks and what it shows, as stored (what each setting does:
+/// `parceld_service::PageSettingsInput`, which checks every value before it is stored). Every
+/// field has a default, so an account that never set anything gets a complete page (its name
+/// as the shop's name).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct PageSettings {
-    /// The shop's name in the page's header; `None` shows the account's name.
+    /// `None`: the page shows the account's name.
     pub shop_name: Option<String>,
-    /// An `https://` image shown in the header instead of the shop's name as text.
     pub logo_url: Option<String>,
-    /// The header's background, `#rrggbb`; its text is black or white, whichever reads better.
+    /// `#rrggbb`, lower case.
     pub brand_color: String,
-    /// The progress bar and highlights, `#rrggbb`.
+    /// `#rrggbb`, lower case.
     pub accent_color: String,
-    /// Where a customer gets help (`https://…`).
     pub support_url: Option<String>,
     pub support_email: Option<String>,
     pub support_phone: Option<String>,
-    /// A short text shown above the support links.
     pub support_text: Option<String>,
-    /// The shop's own host name for the page (`track.example.com`), unique among accounts.
+    /// Lower case, without a port; no two accounts share one (the store refuses it).
     pub host: Option<String>,
-    /// The language used when the visitor's browser asks for none parceld has (`en`, `de` …).
+    /// A [`parceld_model::Language`] code.
     pub default_language: Option<String>,
-    /// Show the order number (only ever after the second factor).
     pub show_order_number: bool,
-    /// Show the courier's phone number and a link to its own page.
     pub show_courier_contact: bool,
-    /// Show the estimated delivery date when the courier gave one.
     pub show_estimated_delivery: bool,
 }
 

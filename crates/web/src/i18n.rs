@@ -250,21 +250,13 @@ mod tests {
 
     #[test]
     fn plurals_follow_each_languages_rules() {
-        assert_eq!(
-            texts(Language::En).count("parcels-in-order", 1),
-            "One parcel in this order"
-        );
-        assert_eq!(
-            texts(Language::En).count("parcels-in-order", 3),
-            "3 parcels in this order"
-        );
-        assert_eq!(
-            texts(Language::Pl).count("parcels-in-order", 3),
-            "3 paczki w tym zamówieniu"
-        );
-        assert_eq!(
-            texts(Language::Pl).count("parcels-in-order", 5),
-            "5 paczek w tym zamówieniu"
-        );
+        for (language, count, text) in [
+            (Language::En, 1, "One parcel in this order"),
+            (Language::En, 3, "3 parcels in this order"),
+            (Language::Pl, 3, "3 paczki w tym zamówieniu"),
+            (Language::Pl, 5, "5 paczek w tym zamówieniu"),
+        ] {
+            assert_eq!(texts(language).count("parcels-in-order", count), text);
+        }
     }
 }

@@ -159,6 +159,21 @@ struct Visit<'a> {
     widget: bool,
 }
 
+impl Visit<'static> {
+    /// A visit that belongs to no shop (an unknown account, a refused or failed request).
+    fn unbranded(lang: Language) -> Self {
+        Visit {
+            shop: unbranded(),
+            texts: texts(lang),
+            lang,
+            lang_explicit: false,
+            home: "/track".into(),
+            self_path: "/track".into(),
+            widget: false,
+        }
+    }
+}
+
 impl Visit<'_> {
     fn frame<'b>(&'b self, title: &'b str) -> Frame<'b> {
         let settings = &self.shop.page.settings;
@@ -310,15 +325,7 @@ pub async fn root(State(state): State<PageState>, request: Request) -> Response 
 }
 
 fn no_such_page(lang: Language) -> Response {
-    let visit = Visit {
-        shop: unbranded(),
-        texts: texts(lang),
-        lang,
-        lang_explicit: false,
-        home: "/track".into(),
-        self_path: "/track".into(),
-        widget: false,
-    };
+    let visit = Visit::unbranded(lang);
     visit.message(
         StatusCode::NOT_FOUND,
         "no-page-heading",
@@ -378,16 +385,7 @@ pub async fn track(State(state): State<PageState>, request: Request) -> Response
         Err(error) => {
             tracing::warn!(%error, "the tracking page could not read its shop");
             let (lang, _) = language(&query, request.headers(), unbranded());
-            return Visit {
-                shop: unbranded(),
-                texts: texts(lang),
-                lang,
-                lang_explicit: false,
-                home: "/track".into(),
-                self_path: "/track".into(),
-                widget: false,
-            }
-            .unavailable();
+            return Visit::unbranded(lang).unavailable();
         }
     };
     let (lang, lang_explicit) = language(&query, request.headers(), &shop);
@@ -449,15 +447,7 @@ fn cost(request: &Request) -> f64 {
 }
 
 fn too_many(lang: Language, retry_after: u64) -> Response {
-    let visit = Visit {
-        shop: unbranded(),
-        texts: texts(lang),
-        lang,
-        lang_explicit: false,
-        home: "/track".into(),
-        self_path: "/track".into(),
-        widget: false,
-    };
+    let visit = Visit::unbranded(lang);
     let mut response = visit.message(
         StatusCode::TOO_MANY_REQUESTS,
         "rate-limited-heading",
@@ -555,44 +545,30 @@ async fn json_by_number(parts: &Parts, visit: &Visit<'_>, typed: &str) -> Respon
             (status, serde_json::json!({"error": error}))
         }
     };
-    let mut response = (status, axum::Json(body)).into_response();
-    let headers = response.headers_mut();
-    security_headers(headers, false);
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=60"),
-    );
+    // Any site may read it (it shows what the page shows to anyone with the number).
+    let headers = [
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        (header::CACHE_CONTROL, "private, max-age=60"),
+    ];
+    let mut response = (status, headers, axum::Json(body)).into_response();
+    security_headers(response.headers_mut(), false);
     response
 }
 
 async fn order(parts: &Parts, visit: &Visit<'_>, request: Request) -> Response {
-    let body: Bytes = match axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES).await {
-        Ok(body) => body,
-        Err(_) => {
-            return visit.lookup(
-                StatusCode::BAD_REQUEST,
-                Some(("not-found-heading", "invalid-order")),
-                "",
-                "",
-            )
-        }
-    };
+    // A body too large, not UTF-8 or without both fields is the same mistake to the visitor.
+    let body: Bytes = axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES)
+        .await
+        .unwrap_or_default();
     let form = pairs(std::str::from_utf8(&body).unwrap_or(""));
     let typed_order = value(&form, "order");
-    let (order_number, contact) = match lookup::order(typed_order, value(&form, "contact")) {
-        Ok(valid) => valid,
-        Err(_) => {
-            return visit.lookup(
-                StatusCode::BAD_REQUEST,
-                Some(("not-found-heading", "invalid-order")),
-                "",
-                "",
-            )
-        }
+    let Ok((order_number, contact)) = lookup::order(typed_order, value(&form, "contact")) else {
+        return visit.lookup(
+            StatusCode::BAD_REQUEST,
+            Some(("not-found-heading", "invalid-order")),
+            "",
+            "",
+        );
     };
     let found = match parts
         .store

@@ -148,16 +148,15 @@ pub fn html(
 
 /// The headers every public answer carries, HTML or JSON.
 pub fn security_headers(headers: &mut axum::http::HeaderMap, frameable: bool) {
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    let mut set = vec![
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
     if !frameable {
-        headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        set.push((X_FRAME_OPTIONS, "DENY"));
+    }
+    for (name, value) in set {
+        headers.insert(name, HeaderValue::from_static(value));
     }
 }
 

@@ -358,22 +358,22 @@ mod tests {
             "named by what went wrong"
         );
 
-        let lost = tracking(
-            DeliveryStatus::Exception,
-            &[(DeliveryStatus::Transit, "2025-03-02T08:00:00+01:00")],
-        );
-        assert_eq!(
-            states(&shipment(en, &lost, &settings, Access::Journey)),
-            ["done", "done", "done", "problem", "todo"]
-        );
-        let delivered = tracking(
-            DeliveryStatus::Delivered,
-            &[(DeliveryStatus::Delivered, "2025-03-04T12:00:00+01:00")],
-        );
-        assert_eq!(
-            states(&shipment(en, &delivered, &settings, Access::Journey)),
-            ["done", "done", "done", "done", "done"]
-        );
+        for (status, reached, expected) in [
+            (
+                DeliveryStatus::Exception,
+                DeliveryStatus::Transit,
+                ["done", "done", "done", "problem", "todo"],
+            ),
+            (
+                DeliveryStatus::Delivered,
+                DeliveryStatus::Delivered,
+                ["done", "done", "done", "done", "done"],
+            ),
+        ] {
+            let t = tracking(status, &[(reached, "2025-03-04T12:00:00+01:00")]);
+            let view = shipment(en, &t, &settings, Access::Journey);
+            assert_eq!(states(&view), expected, "{status:?}");
+        }
     }
 
     #[test]

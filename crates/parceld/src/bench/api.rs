@@ -5,72 +5,28 @@
 use std::path::Path;
 
 use anyhow::bail;
-use chrono::Utc;
-use parceld_model::DeliveryStatus;
-use parceld_store::RefreshUpdate;
 
-use super::data::{bulk_create, checkpoints, store_in};
-use super::harness::{load, load_client, samples, Samples, ServerProcess};
+use super::data::{bulk_create, store_in, with_checkpoints};
+use super::harness::{against_baseline, load, ServerProcess};
 use super::{ingest, Options, Report};
 
 /// API scenarios: hello-world, one tracking, a 2000-tracking page, batch ingest.
 pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
     let (store, account, key) = store_in(dir).await?;
     bulk_create(store.as_ref(), account, "sandbox", 2000).await?;
-    // Give every tracking 10 checkpoints through the refresh path.
-    let now = Utc::now() + chrono::Duration::seconds(1);
-    let claimed = store
-        .claim_due(
-            "bench",
-            now,
-            now + chrono::Duration::minutes(5),
-            2000,
-            "sandbox",
-        )
-        .await?;
-    let events = checkpoints(10);
-    let updates: Vec<RefreshUpdate> = claimed
-        .iter()
-        .map(|c| RefreshUpdate {
-            pk: c.pk,
-            latest_event: Some(events[0].detail.clone()),
-            latest_checkpoint_time: Some(events[0].time),
-            checkpoints: events.clone(),
-            shipment: None,
-            delivery_status: DeliveryStatus::Transit,
-            substatus: None,
-            status_info: None,
-            check_error: None,
-            check_failures: 0,
-            notfound_since: None,
-            next_check_at: Some(now + chrono::Duration::hours(3)),
-            checked_at: now,
-        })
-        .collect();
-    store.apply_refresh("bench", updates).await?;
+    // Every tracking with 10 checkpoints, through the refresh path.
+    with_checkpoints(store.as_ref(), "sandbox", 2000, 10).await?;
     drop(store);
 
     let server = ServerProcess::start(dir, &[("PARCELD_SERVER__WORKER".into(), "false".into())])?;
     let seconds = options.seconds as f64;
     let n = options.connections;
-    // The route and its baseline alternate in one-second rounds, so both are measured under
-    // the same conditions: on a shared machine the baseline alone moved by half between runs.
     let one_number = "SANDBOX-DELIVERED-0000001000";
     let one_url = format!(
         "{}/v4/trackings/get?tracking_numbers={one_number}",
         server.base
     );
-    let hello_url = format!("{}/healthz", server.base);
-    let (hello_client, one_client) = (load_client(n), load_client(n));
-    // Open the connections and warm the caches before the clock runs.
-    samples(&hello_client, &hello_url, None, n, 0.5).await;
-    samples(&one_client, &one_url, Some(&key), n, 0.5).await;
-    let (mut hello, mut one) = (Samples::default(), Samples::default());
-    for _ in 0..(seconds.ceil() as usize).max(1) {
-        hello.add(samples(&hello_client, &hello_url, None, n, 1.0).await);
-        one.add(samples(&one_client, &one_url, Some(&key), n, 1.0).await);
-    }
-    let (hello, one) = (hello.summary(n), one.summary(n));
+    let (hello, one) = against_baseline(&server.base, &one_url, Some(&key), n, seconds).await;
     if one.errors > 0 && one.requests == 0 {
         bail!("GET one tracking failed every time");
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::Utc;
 use parceld_model::{Checkpoint, DeliveryStatus, TrackingFields};
-use parceld_store::{NewTracking, Store};
+use parceld_store::{NewTracking, RefreshUpdate, Store};
 use parceld_store_sqlite::SqliteStore;
 
 /// The database file of a scenario's directory.
@@ -55,6 +55,48 @@ pub(super) fn checkpoints(count: usize) -> Vec<Checkpoint> {
             )
         })
         .collect()
+}
+
+/// Claims up to `limit` due trackings of `courier` and gives each `events` transit checkpoints
+/// through the refresh path (`Store::apply_refresh`), as a carrier's answer would; returns the
+/// numbers of the trackings it gave them to.
+pub(super) async fn with_checkpoints(
+    store: &dyn Store,
+    courier: &str,
+    limit: usize,
+    events: usize,
+) -> anyhow::Result<Vec<String>> {
+    let now = Utc::now() + chrono::Duration::seconds(1);
+    let claimed = store
+        .claim_due(
+            "bench",
+            now,
+            now + chrono::Duration::minutes(5),
+            limit,
+            courier,
+        )
+        .await?;
+    let events = checkpoints(events);
+    let updates: Vec<RefreshUpdate> = claimed
+        .iter()
+        .map(|c| RefreshUpdate {
+            pk: c.pk,
+            latest_event: events.first().map(|e| e.detail.clone()),
+            latest_checkpoint_time: events.first().map(|e| e.time),
+            checkpoints: events.clone(),
+            shipment: None,
+            delivery_status: DeliveryStatus::Transit,
+            substatus: None,
+            status_info: None,
+            check_error: None,
+            check_failures: 0,
+            notfound_since: None,
+            next_check_at: Some(now + chrono::Duration::hours(3)),
+            checked_at: now,
+        })
+        .collect();
+    store.apply_refresh("bench", updates).await?;
+    Ok(claimed.into_iter().map(|c| c.tracking_number).collect())
 }
 
 fn new_trackings(prefix: &str, courier: &str, range: std::ops::Range<usize>) -> Vec<NewTracking> {

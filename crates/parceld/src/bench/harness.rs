@@ -138,6 +138,30 @@ impl Samples {
     }
 }
 
+/// `url` (with `key`, if any) and the bare `/healthz` of the server at `base`, measured in
+/// alternating one-second rounds for `seconds` with `connections` each, after half a second of
+/// each to open the connections and warm the caches: (baseline, route). Alternating keeps both
+/// under the same conditions: on a shared machine a baseline measured alone moved by half
+/// between runs.
+pub(super) async fn against_baseline(
+    base: &str,
+    url: &str,
+    key: Option<&str>,
+    connections: usize,
+    seconds: f64,
+) -> (Load, Load) {
+    let hello_url = format!("{base}/healthz");
+    let (hello_client, route_client) = (load_client(connections), load_client(connections));
+    samples(&hello_client, &hello_url, None, connections, 0.5).await;
+    samples(&route_client, url, key, connections, 0.5).await;
+    let (mut hello, mut route) = (Samples::default(), Samples::default());
+    for _ in 0..(seconds.ceil() as usize).max(1) {
+        hello.add(samples(&hello_client, &hello_url, None, connections, 1.0).await);
+        route.add(samples(&route_client, url, key, connections, 1.0).await);
+    }
+    (hello.summary(connections), route.summary(connections))
+}
+
 /// Runs `connections` loops of GET `url` for `seconds`.
 pub(super) async fn load(url: &str, key: Option<&str>, connections: usize, seconds: f64) -> Load {
     samples(&load_client(connections), url, key, connections, seconds)

@@ -9,7 +9,7 @@
 //! `POST /v4/trackings/batch`), prints a table and writes the same figures as JSON.
 //!
 //! One module per scenario (`api`, `ingest`, `refresh`, `detection`, `import`, `memory`,
-//! `webhooks`, `soak`); `harness` holds what they share (the server process, the load generator, the
+//! `page`, `webhooks`, `soak`); `harness` holds what they share (the server process, the load generator, the
 //! simulator, the webhook receiver), `data` what they store and the bench's only ways into a
 //! database, `report` the figures, their table and JSON.
 
@@ -20,6 +20,7 @@ mod harness;
 mod import;
 mod ingest;
 mod memory;
+mod page;
 mod refresh;
 mod report;
 mod soak;
@@ -45,7 +46,8 @@ pub struct Options {
     pub carrier_latency_ms: u64,
     /// Trackings whose first refresh each sends one webhook, in the throughput run.
     pub webhook_trackings: usize,
-    /// Only these scenarios (detection, api, refresh, webhooks, import, memory); all when empty.
+    /// Only these scenarios (detection, api, refresh, webhooks, import, memory, page); all when
+    /// empty.
     pub only: Vec<String>,
     /// Where to write the JSON report.
     pub json: Option<PathBuf>,
@@ -120,16 +122,20 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
         eprintln!("bench: webhooks");
         webhooks::run(&options, &work.join("webhooks"), &mut report).await?;
     }
-    // The memory scenario serves the imported trackings, so it imports them when the import
-    // scenario was not asked for.
+    // The memory and page scenarios serve the imported trackings, so they import them when the
+    // import scenario was not asked for.
     let imported = work.join("import");
-    if wanted("import") || wanted("memory") {
+    if wanted("import") || wanted("memory") || wanted("page") {
         eprintln!("bench: import of {} trackings", options.trackings);
         import::run(&options, &imported, &mut report).await?;
     }
     if wanted("memory") {
         eprintln!("bench: memory");
         memory::run(&options, &imported, &mut report).await?;
+    }
+    if wanted("page") {
+        eprintln!("bench: tracking page");
+        page::run(&options, &imported, &mut report).await?;
     }
     if (options.soak.is_some() && wanted("soak")) || options.only.iter().any(|o| o == "soak") {
         let duration = options.soak.unwrap_or(std::time::Duration::from_secs(600));

@@ -50,6 +50,14 @@ pub struct Report {
     pub webhook_latency_p50_ms: Option<f64>,
     pub webhook_latency_p99_ms: Option<f64>,
     pub webhook_latency_rate: f64,
+    pub page_hello: Option<Load>,
+    /// The public shipment page of one tracking, with `page_trackings_stored` stored.
+    pub page_shipment: Option<Load>,
+    /// `page_shipment.per_second / page_hello.per_second`.
+    pub page_ratio: Option<f64>,
+    /// The shipment page's body and headers, in bytes.
+    pub page_bytes: Option<u64>,
+    pub page_trackings_stored: usize,
     /// The soak run (`--soak DURATION`): samples over time and the verdict.
     pub soak: Option<super::soak::SoakResult>,
 }
@@ -240,6 +248,22 @@ pub(super) fn table(r: &Report, o: &Options) -> String {
             "RSS peak while refreshing",
             format!("{} MiB", f(r.rss_peak_refreshing_mb, 0)),
             "",
+        ),
+        ("GET /healthz (page baseline)", load(&r.page_hello), ""),
+        (
+            "GET shipment page (public, 10 events)",
+            load(&r.page_shipment),
+            "p99 < 10 ms",
+        ),
+        (
+            "  ratio to baseline, size",
+            format!(
+                "{}, {} bytes with headers, {} trackings stored",
+                f(r.page_ratio, 2),
+                r.page_bytes.map_or_else(|| "-".into(), |b| b.to_string()),
+                r.page_trackings_stored
+            ),
+            "≥ 0.40 at 1M; < 50 KB",
         ),
         (
             "webhooks, throughput",

@@ -41,6 +41,9 @@ fn the_quick_bench_runs_every_scenario_and_writes_json() {
         "/webhook_deliveries_per_second",
         "/webhook_latency_p50_ms",
         "/webhook_latency_p99_ms",
+        "/page_shipment/per_second",
+        "/page_ratio",
+        "/page_bytes",
     ] {
         let value = report.pointer(figure).and_then(|v| v.as_f64());
         assert!(
@@ -49,6 +52,7 @@ fn the_quick_bench_runs_every_scenario_and_writes_json() {
         );
     }
     assert_eq!(report["api_get_one"]["errors"], 0, "{report}");
+    assert_eq!(report["page_shipment"]["errors"], 0, "{report}");
     assert_eq!(report["import_trackings"], 20_000);
 }
 

@@ -205,8 +205,14 @@ async fn seeded() -> (tempfile::TempDir, Server, Value) {
     (dir, server, config)
 }
 
-/// Runs a node script of `tests/browser` with the seeded configuration; returns its output.
-fn node(script: &str, modules: &Path, chrome: &Path, config: &Value, out: &Path) -> (bool, String) {
+/// Runs the node script `script` of `tests/browser` (with its output in `target/<out>`) on a
+/// freshly seeded server, prints what it said and fails the test when it failed. Skips, saying
+/// why, without the browser or the npm packages (outside CI).
+async fn run_script(test: &str, script: &str, out: &str) {
+    let Some((chrome, modules)) = tools_or_skip(test) else {
+        return;
+    };
+    let (_dir, server, config) = seeded().await;
     let output = Command::new("node")
         .arg(
             workspace()
@@ -216,34 +222,27 @@ fn node(script: &str, modules: &Path, chrome: &Path, config: &Value, out: &Path)
         .env("BROWSER_NODE_MODULES", modules)
         .env("CHROME_PATH", chrome)
         .env("PAGE_CASES", config.to_string())
-        .env("SHOTS", out)
+        .env("SHOTS", workspace().join("target").join(out))
         .output()
         .expect("run node");
     let mut text = String::from_utf8_lossy(&output.stdout).to_string();
     text.push_str(&String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
+    println!("{text}");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{text}\nserver log:\n{}",
+        server.stderr()
+    );
 }
 
 #[tokio::test]
 async fn shoppers_use_the_page_in_a_real_browser() {
-    let Some((chrome, modules)) = tools_or_skip("shoppers_use_the_page_in_a_real_browser") else {
-        return;
-    };
-    let (_dir, server, config) = seeded().await;
-    let shots = workspace().join("target/page-screenshots");
-    let (ok, output) = node("page.mjs", &modules, &chrome, &config, &shots);
-    println!("{output}");
-    assert!(
-        ok,
-        "browser checks failed:\n{output}\nserver log:\n{}",
-        server.stderr()
-    );
-    assert!(
-        shots.join("phone-by-order.png").exists()
-            && shots
-                .join("desktop-status-delivered-sandbox-delivered-done01.png")
-                .exists()
-    );
+    run_script(
+        "shoppers_use_the_page_in_a_real_browser",
+        "page.mjs",
+        "page-screenshots",
+    )
+    .await;
 }
 
 /// Lighthouse (mobile settings, the same chromium) on the lookup and shipment pages: at least
@@ -252,16 +251,10 @@ async fn shoppers_use_the_page_in_a_real_browser() {
 #[tokio::test]
 #[ignore = "run by .ci/page-audit"]
 async fn lighthouse_scores_the_page() {
-    let Some((chrome, modules)) = tools_or_skip("lighthouse_scores_the_page") else {
-        return;
-    };
-    let (_dir, server, config) = seeded().await;
-    let out = workspace().join("target/page-lighthouse");
-    let (ok, output) = node("lighthouse.mjs", &modules, &chrome, &config, &out);
-    println!("{output}");
-    assert!(
-        ok,
-        "lighthouse below target:\n{output}\nserver log:\n{}",
-        server.stderr()
-    );
+    run_script(
+        "lighthouse_scores_the_page",
+        "lighthouse.mjs",
+        "page-lighthouse",
+    )
+    .await;
 }
