@@ -109,13 +109,13 @@ pub enum Command {
         #[arg(long)]
         restart: bool,
     },
-    /// Measure parceld: API, ingest, refresh, detection, import and memory, each against a
-    /// baseline from the same run. Starts its own server and carrier simulator; prints a table.
+    /// Measure parceld: API, ingest, refresh, detection, import, memory and the tracking page,
+    /// each against a baseline from the same run. Starts its own server and carrier simulator; prints a table.
     Bench {
         /// Seconds per timed scenario.
         #[arg(long)]
         seconds: Option<u64>,
-        /// Trackings stored for the import and memory scenario (default 1,000,000).
+        /// Trackings stored for the import, memory and page scenarios (default 1,000,000).
         #[arg(long)]
         trackings: Option<usize>,
         /// Trackings stored for the refresh scenario (default 100,000).
@@ -125,8 +125,8 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
         /// Only these scenarios, e.g. `--only api,webhooks` (detection, api, refresh, webhooks,
-        /// import, memory, soak).
-        #[arg(long, value_delimiter = ',', value_parser = ["detection", "api", "refresh", "webhooks", "import", "memory", "soak"])]
+        /// import, memory, page, soak).
+        #[arg(long, value_delimiter = ',', value_parser = ["detection", "api", "refresh", "webhooks", "import", "memory", "page", "soak"])]
         only: Vec<String>,
         /// Also run the soak: API load, refresh, webhooks and imports at once for DURATION
         /// (`90s`, `10m`, `1h`), sampling the server's memory and descriptors; `--only soak`
