@@ -107,14 +107,22 @@ pub(crate) async fn page_trackings(
     account: AccountId,
     lookup: PageLookup<'_>,
 ) -> Result<Vec<Tracking>> {
-    let (sql, value) = match lookup {
-        PageLookup::Number(number) => (
-            format!(
+    let limit = Value::Integer(i64::from(MAX_PAGE_TRACKINGS));
+    // No ORDER BY in SQL: sorting made SQLite copy every column (the checkpoint list too) into
+    // a temporary B-tree for the one or two rows a look-up finds. The rows are ordered here.
+    let (sql, params) = match lookup {
+        PageLookup::Number(number) => {
+            let upper = number.to_ascii_uppercase();
+            let sql = format!(
                 "{SELECT_TRACKINGS} INDEXED BY {BY_NUMBER} WHERE account_id = ?1 \
-                 AND tracking_number IN (?2, upper(?2)) ORDER BY pk DESC LIMIT ?3"
-            ),
-            number,
-        ),
+                 AND tracking_number IN (?2, ?3) LIMIT ?4"
+            );
+            let typed = Value::Text(number.to_string());
+            (
+                sql,
+                vec![Value::Integer(account), typed, Value::Text(upper), limit],
+            )
+        }
         PageLookup::OrderNumber(order) => (
             format!(
                 "{SELECT_TRACKINGS} INDEXED BY trackings_by_order_number WHERE account_id = ?1 \
@@ -122,14 +130,14 @@ pub(crate) async fn page_trackings(
                  AND json_extract(fields, '$.order_number') IS NOT NULL \
                  ORDER BY pk DESC LIMIT ?3"
             ),
-            order,
+            vec![
+                Value::Integer(account),
+                Value::Text(order.to_string()),
+                limit,
+            ],
         ),
     };
-    let params = [
-        Value::Integer(account),
-        Value::Text(value.to_string()),
-        Value::Integer(i64::from(MAX_PAGE_TRACKINGS)),
-    ];
-    let rows = readers.with(|conn| reader::trackings(conn, &sql, &params))?;
+    let mut rows = readers.with(|conn| reader::trackings(conn, &sql, &params))?;
+    rows.sort_by_key(|(pk, _)| std::cmp::Reverse(*pk));
     Ok(rows.into_iter().map(|(_, tracking)| tracking).collect())
 }

@@ -258,18 +258,24 @@ impl Visit<'_> {
 
     fn shipments(&self, trackings: &[Tracking], access: Access) -> Response {
         let count = trackings.len();
+        // "Parcel 1 of 2" and the count only mean something for an order of several parcels.
+        let several = count > 1;
         let parcels = trackings
             .iter()
             .enumerate()
             .map(|(i, tracking)| Parcel {
                 view: view::shipment(self.texts, tracking, &self.shop.page.settings, access),
-                position: self.texts.format(
-                    "parcel-of",
-                    &[
-                        ("index", (i + 1).to_string().into()),
-                        ("count", count.to_string().into()),
-                    ],
-                ),
+                position: if several {
+                    self.texts.format(
+                        "parcel-of",
+                        &[
+                            ("index", (i + 1).to_string().into()),
+                            ("count", count.to_string().into()),
+                        ],
+                    )
+                } else {
+                    String::new()
+                },
             })
             .collect();
         let title_key = if access == Access::Order {
@@ -281,7 +287,11 @@ impl Visit<'_> {
         let page = ShipmentPage {
             page: &frame,
             parcels,
-            parcel_count: self.texts.count("parcels-in-order", count),
+            parcel_count: if several {
+                self.texts.count("parcels-in-order", count)
+            } else {
+                String::new()
+            },
             order_view: access == Access::Order,
             notifications: false,
         };

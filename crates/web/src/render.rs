@@ -125,9 +125,7 @@ pub fn html(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    if let Ok(value) = HeaderValue::from_str(csp) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
     security_headers(headers, widget);
     if let Ok(value) = HeaderValue::from_str(lang) {
         headers.insert(header::CONTENT_LANGUAGE, value);

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::http::HeaderValue;
 use base64::Engine as _;
 use parceld_store::{PageAccount, PageAccountKey, PageSettings, Store, StoreResult};
 use sha2::{Digest, Sha256};
@@ -29,8 +30,8 @@ pub struct Shop {
     /// The `<style>` element's content: the brand's colours, then the stylesheet.
     pub style: String,
     /// The policy of its pages, and of its embeddable widget (which other sites may frame).
-    pub csp: String,
-    pub csp_widget: String,
+    pub csp: HeaderValue,
+    pub csp_widget: HeaderValue,
 }
 
 impl Shop {
@@ -41,11 +42,14 @@ impl Shop {
             Some(origin) => format!("data: {origin}"),
             None => "data:".to_string(),
         };
+        // A logo address is checked at save time (no quotes, spaces or control characters),
+        // so the policy is always a valid header value; an invalid one would block images.
         let policy = |frames: &str| {
-            format!(
+            let text = format!(
                 "default-src 'none'; style-src 'sha256-{style_hash}'; img-src {images}; \
                  form-action 'self'; base-uri 'none'; frame-ancestors {frames}"
-            )
+            );
+            HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("default-src 'none'"))
         };
         Shop {
             csp: policy("'none'"),
@@ -182,20 +186,17 @@ mod tests {
         page.settings.logo_url = Some("https://cdn.shop.example/logo.png?v=2".into());
         let shop = Shop::new(page);
         let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&shop.style));
+        let csp = shop.csp.to_str().unwrap();
+        let widget = shop.csp_widget.to_str().unwrap();
+        assert!(csp.contains(&format!("style-src 'sha256-{hash}'")), "{csp}");
         assert!(
-            shop.csp.contains(&format!("style-src 'sha256-{hash}'")),
-            "{}",
-            shop.csp
+            csp.contains("img-src data: https://cdn.shop.example;"),
+            "{csp}"
         );
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(widget.contains("frame-ancestors *"), "{widget}");
         assert!(
-            shop.csp.contains("img-src data: https://cdn.shop.example;"),
-            "{}",
-            shop.csp
-        );
-        assert!(shop.csp.contains("frame-ancestors 'none'"));
-        assert!(shop.csp_widget.contains("frame-ancestors *"));
-        assert!(
-            !shop.csp.contains("script-src"),
+            !csp.contains("script-src"),
             "no script at all: default-src 'none'"
         );
     }

@@ -6,7 +6,7 @@
 //! [`ShipmentView`], so they can never disagree about what a visitor may see.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use parceld_model::{milestones, DeliveryStatus, SubStatus, Tracking};
+use parceld_model::{milestones, DeliveryStatus, Milestones, SubStatus, Tracking};
 use parceld_store::PageSettings;
 use serde::Serialize;
 
@@ -96,18 +96,22 @@ fn place(c: &parceld_model::Checkpoint) -> String {
     }
 }
 
-/// The event's local time: the offset the carrier gave (`checkpoint_date`), else UTC.
-fn local_time(c: &parceld_model::Checkpoint) -> DateTime<FixedOffset> {
-    DateTime::parse_from_rfc3339(&c.checkpoint_date).unwrap_or_else(|_| c.time.fixed_offset())
+/// The event's local time (the offset the carrier gave in `checkpoint_date`, else UTC) and
+/// that instant written for `<time datetime>`: the carrier's own text when it is RFC 3339.
+fn local_time(c: &parceld_model::Checkpoint) -> (DateTime<FixedOffset>, String) {
+    match DateTime::parse_from_rfc3339(&c.checkpoint_date) {
+        Ok(local) => (local, c.checkpoint_date.clone()),
+        Err(_) => (c.time.fixed_offset(), c.time.to_rfc3339()),
+    }
 }
 
 fn event(texts: &Texts, c: &parceld_model::Checkpoint) -> Event {
-    let local = local_time(c);
+    let (local, datetime) = local_time(c);
     let (date, time) = texts.local(local);
     Event {
         date,
         time,
-        datetime: local.to_rfc3339(),
+        datetime,
         place: place(c),
         detail: c.detail.clone(),
     }
@@ -126,8 +130,7 @@ fn estimated_delivery(texts: &Texts, raw: &str) -> String {
 }
 
 /// How far along the five milestones a status is, and whether it stopped on a problem.
-fn position(tracking: &Tracking) -> (usize, bool) {
-    let m = milestones(&tracking.checkpoints);
+fn position(tracking: &Tracking, m: &Milestones) -> (usize, bool) {
     let reached = if m.delivered.is_some() {
         4
     } else if m.out_for_delivery.is_some() {
@@ -159,7 +162,7 @@ fn steps(texts: &Texts, tracking: &Tracking) -> Vec<Step> {
         m.out_for_delivery,
         m.delivered,
     ];
-    let (reached, problem) = position(tracking);
+    let (reached, problem) = position(tracking, &m);
     STEP_KEYS
         .iter()
         .zip(dates)
