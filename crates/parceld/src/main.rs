@@ -111,7 +111,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             admin::webhook(store.as_ref(), &config, command).await
         }
         Command::Page { command } => {
-            let store = open_existing_store(&config.database_url()).await?;
+            let store = open_existing_store(&Database::of(&config)).await?;
             page::page(store.as_ref(), command).await
         }
         Command::Backup { file } => database::backup(&config.database_url(), &file),

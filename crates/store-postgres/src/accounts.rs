@@ -19,10 +19,11 @@ use crate::rows::seconds;
 /// on an empty database create one first account, not one each or a conflict.
 const BOOTSTRAP_LOCK: i64 = 0x7061_7263_656c_6401; // "parceld" and 1
 
-const ACCOUNT_COLUMNS: &str = "id, name, disabled, created_at, rate_limits::text AS rate_limits";
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "id, name, disabled, created_at, rate_limits::text AS rate_limits";
 
 #[derive(FromRow)]
-struct AccountRow {
+pub(crate) struct AccountRow {
     id: i64,
     name: String,
     disabled: bool,
@@ -31,7 +32,7 @@ struct AccountRow {
 }
 
 impl AccountRow {
-    fn read(self) -> Result<Account> {
+    pub(crate) fn read(self) -> Result<Account> {
         Ok(Account {
             rate_limits: parse_json(&self.rate_limits, "rate_limits")?,
             id: self.id,

@@ -21,6 +21,7 @@ mod accounts;
 mod checkpoint_list;
 mod listing;
 mod outbox;
+mod pages;
 mod rate_buckets;
 mod refresh;
 mod rows;

@@ -16,8 +16,9 @@ use parceld_store::backend::BackendResult as Result;
 use parceld_store::{
     Account, AccountId, ApiKeyInfo, ApplyReport, AttemptRecord, ClaimOne, ClaimedDelivery,
     ClaimedTracking, CreateOutcome, CreateWebhook, DeliveryInfo, KeyCheck, NewApiKey, NewTracking,
-    NewWebhook, NumberKey, Page, RefreshUpdate, RetrackOutcome, SharedBucket, Store, StoreResult,
-    TrackingChange, TrackingFilter, TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
+    NewWebhook, NumberKey, Page, PageAccount, PageAccountKey, PageLookup, PageSettings,
+    RefreshUpdate, RetrackOutcome, SharedBucket, Store, StoreResult, TrackingChange,
+    TrackingFilter, TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -27,7 +28,7 @@ use crate::outbox::{Disabling, Event};
 use crate::rows::Lease;
 use crate::trackings::ByKeys;
 use crate::webhooks::ById;
-use crate::{accounts, listing, outbox, rate_buckets, refresh, trackings, webhooks};
+use crate::{accounts, listing, outbox, pages, rate_buckets, refresh, trackings, webhooks};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -193,6 +194,11 @@ store_calls! { pool;
     fn prune_deliveries(before: DateTime<Utc>) -> u64 => outbox::prune(pool, before);
     fn deliveries(endpoint_pk: i64, limit: u32, delivery_id: Option<&str>) -> Vec<DeliveryInfo> => outbox::log(pool, endpoint_pk, delivery_id, limit);
     fn redeliver(endpoint_pk: i64, delivery_id: &str) -> bool => outbox::redeliver(pool, endpoint_pk, delivery_id);
+
+    fn page_settings(account: AccountId) -> PageSettings => pages::settings(pool, account);
+    fn set_page_settings(account: AccountId, settings: &PageSettings) -> PageSettings => pages::set_settings(pool, account, settings);
+    fn page_account(key: PageAccountKey<'_>) -> Option<PageAccount> => pages::account(pool, key);
+    fn page_trackings(account: AccountId, lookup: PageLookup<'_>) -> Vec<Tracking> => pages::trackings(pool, account, lookup);
 }
 
 #[cfg(test)]

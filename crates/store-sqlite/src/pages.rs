@@ -1,5 +1,5 @@
 //! The public tracking page in SQLite: each account's page settings (`tracking_pages`, migration
-//! 0011) and the look-ups a visitor makes.
+//! 0012) and the look-ups a visitor makes.
 //!
 //! Page reads go through the inline reader ([`crate::reader`]) like the API's tracking reads:
 //! the shipment page is served to anyone, as fast as a one-tracking `GET`. A look-up by number

@@ -20,7 +20,8 @@ pub enum BadInput {
     Order,
 }
 
-/// The tracking number as typed, checked like the API checks one.
+/// The tracking number as typed, checked and normalized like the API's (capitals, no
+/// separators), so it finds the number as stored.
 pub fn number(raw: &str) -> Result<String, BadInput> {
     TrackingNumber::parse(raw)
         .map(|n| n.as_str().to_string())
@@ -140,10 +141,11 @@ mod tests {
     #[test]
     fn typed_input_is_checked_before_any_lookup() {
         assert_eq!(
-            number(" SANDBOX-DELIVERED-1 ").unwrap(),
-            "SANDBOX-DELIVERED-1"
+            number(" sandbox-delivered-1 ").unwrap(),
+            "SANDBOXDELIVERED1",
+            "as the API stores it: capitals, no separators"
         );
-        assert_eq!(number("no spaces inside"), Err(BadInput::Number));
+        assert_eq!(number("no!bangs"), Err(BadInput::Number));
         assert_eq!(number("<script>"), Err(BadInput::Number));
         assert_eq!(order("#1001", "ada@example.com").unwrap().0, "#1001");
         assert_eq!(order("", "ada@example.com"), Err(BadInput::Order));

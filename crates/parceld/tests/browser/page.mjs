@@ -54,7 +54,7 @@ for (const kind of Object.keys(viewports)) {
   // Look-up by tracking number, through the form.
   await page.goto(home);
   await page.screenshot({ path: `${shots}/${kind}-lookup.png`, fullPage: true });
-  await page.fill('#number', cfg.by_number.number);
+  await page.fill('#number', cfg.by_number.typed);
   await Promise.all([page.waitForURL(`**/${cfg.by_number.number}`), page.click('#by-number ~ form button')]);
   check(await text(page, 'h2.status') === cfg.by_number.headline, `${kind}: the number form leads to the shipment (${cfg.by_number.headline})`);
   const journey = await page.content();

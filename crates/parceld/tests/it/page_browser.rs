@@ -15,8 +15,8 @@ use std::process::Command;
 use parceld_model::DeliveryStatus;
 use serde_json::{json, Value};
 
-use crate::page::{backdate, wait_for_status};
-use crate::support::Server;
+use crate::page::{backdate, stored_number, wait_for_status};
+use crate::support::{DataDir, Server};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -149,8 +149,8 @@ const ORDER_PARCELS: [&str; 2] = ["SANDBOX-DELIVERED-MOVING", "SANDBOX-DELIVERED
 /// worker, their creation moved back so far as each case needs, and only then does a server
 /// with a worker fetch them: the sandbox unfolds a journey from the creation instant, so each
 /// journey is exactly as far along as its case says.
-async fn seeded() -> (tempfile::TempDir, Server, Value) {
-    let dir = tempfile::tempdir().expect("temp dir");
+async fn seeded() -> (DataDir, Server, Value) {
+    let dir = DataDir::new();
     let no_limit = ("PARCELD_TRACKING_PAGE__REQUESTS_PER_MINUTE", "0");
     let first = Server::start_in(dir.path(), &[no_limit]);
     let key = first.key().to_string();
@@ -172,7 +172,9 @@ async fn seeded() -> (tempfile::TempDir, Server, Value) {
         .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{created}");
     for tracking in first.stored_trackings(&key).await {
-        let case = CASES.iter().find(|c| c.number == tracking.tracking_number);
+        let case = CASES
+            .iter()
+            .find(|c| stored_number(c.number) == tracking.tracking_number);
         if let Some(minutes) = case.and_then(|c| c.minutes) {
             backdate(&first, &tracking.id.to_string(), minutes).await;
         }
@@ -191,7 +193,11 @@ async fn seeded() -> (tempfile::TempDir, Server, Value) {
         "base": server.base,
         "account": "default",
         "cases": cases,
-        "by_number": {"number": "SANDBOX-DELIVERED-OUTFOR", "headline": "Out for delivery"},
+        "by_number": {
+            "typed": "SANDBOX-DELIVERED-OUTFOR",
+            "number": stored_number("SANDBOX-DELIVERED-OUTFOR"),
+            "headline": "Out for delivery",
+        },
         "order": {
             "order_number": "#7001",
             "email": "ada@example.com",
