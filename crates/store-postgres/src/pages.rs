@@ -6,7 +6,6 @@
 
 use parceld_model::Tracking;
 use parceld_store::backend::BackendResult as Result;
-use parceld_store::stored::parse_json;
 use parceld_store::{
     AccountId, Entity, PageAccount, PageAccountKey, PageLookup, PageSettings, StoreError,
     MAX_PAGE_TRACKINGS,
@@ -22,10 +21,7 @@ pub(crate) async fn settings(pool: &PgPool, account: AccountId) -> Result<PageSe
             .bind(account)
             .fetch_optional(pool)
             .await?;
-    match stored {
-        Some(text) => Ok(parse_json(&text, "tracking page settings")?),
-        None => Ok(PageSettings::default()),
-    }
+    Ok(PageSettings::from_stored(stored.as_deref())?)
 }
 
 pub(crate) async fn set_settings(
@@ -49,11 +45,7 @@ pub(crate) async fn set_settings(
         Ok(done) if done.rows_affected() == 0 => Err(StoreError::NotFound(Entity::Account).into()),
         Ok(_) => Ok(settings.clone()),
         Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-            let host = settings.host.as_deref().unwrap_or_default();
-            let taken = format!(
-                "the host name `{host}` is already used by another account's tracking page"
-            );
-            Err(StoreError::Conflict(Entity::TrackingPage, taken).into())
+            Err(settings.host_taken().into())
         }
         Err(other) => Err(other.into()),
     }
@@ -85,10 +77,7 @@ pub(crate) async fn account(pool: &PgPool, key: PageAccountKey<'_>) -> Result<Op
     };
     Ok(Some(PageAccount {
         account: row.account.read()?,
-        settings: match row.settings {
-            Some(text) => parse_json(&text, "tracking page settings")?,
-            None => PageSettings::default(),
-        },
+        settings: PageSettings::from_stored(row.settings.as_deref())?,
     }))
 }
 

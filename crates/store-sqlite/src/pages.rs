@@ -16,7 +16,7 @@ use sqlx::SqlitePool;
 
 use crate::error::Result;
 use crate::reader::{self, Readers};
-use crate::rows::{account_at, parse_json};
+use crate::rows::account_at;
 use crate::trackings::{BY_NUMBER, SELECT_TRACKINGS};
 
 pub(crate) async fn page_settings(readers: &Readers, account: AccountId) -> Result<PageSettings> {
@@ -29,10 +29,7 @@ pub(crate) async fn page_settings(readers: &Readers, account: AccountId) -> Resu
             None => None,
         })
     })?;
-    match stored {
-        Some(text) => Ok(parse_json(text, "tracking page settings")?),
-        None => Ok(PageSettings::default()),
-    }
+    Ok(PageSettings::from_stored(stored.as_deref())?)
 }
 
 pub(crate) async fn set_page_settings(
@@ -54,14 +51,9 @@ pub(crate) async fn set_page_settings(
     match result {
         Ok(done) if done.rows_affected() == 0 => Err(StoreError::NotFound(Entity::Account).into()),
         Ok(_) => Ok(settings.clone()),
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(StoreError::Conflict(
-            Entity::TrackingPage,
-            format!(
-                "the host name `{}` is already used by another account's tracking page",
-                settings.host.as_deref().unwrap_or("")
-            ),
-        )
-        .into()),
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            Err(settings.host_taken().into())
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -95,10 +87,7 @@ pub(crate) async fn page_account(
     };
     Ok(Some(PageAccount {
         account,
-        settings: match settings {
-            Some(text) => parse_json(text, "tracking page settings")?,
-            None => PageSettings::default(),
-        },
+        settings: PageSettings::from_stored(settings.as_deref())?,
     }))
 }
 

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Account;
+use crate::{Account, Entity, StoreError, StoreResult};
 
 /// How an account's tracking page looks and what it shows, as stored (what each setting does:
 /// `parceld_service::PageSettingsInput`, which checks every value before it is stored). Every
@@ -60,6 +60,25 @@ impl Default for PageSettings {
             show_courier_contact: true,
             show_estimated_delivery: true,
         }
+    }
+}
+
+impl PageSettings {
+    /// The settings as a backend stored them (JSON), or the defaults when it stored none.
+    pub fn from_stored(stored: Option<&str>) -> StoreResult<PageSettings> {
+        match stored {
+            Some(text) => crate::stored::parse_json(text, "tracking page settings"),
+            None => Ok(PageSettings::default()),
+        }
+    }
+
+    /// What a backend answers when another account already uses this host name.
+    pub fn host_taken(&self) -> StoreError {
+        let host = self.host.as_deref().unwrap_or_default();
+        StoreError::Conflict(
+            Entity::TrackingPage,
+            format!("the host name `{host}` is already used by another account's tracking page"),
+        )
     }
 }
 
