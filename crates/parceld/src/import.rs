@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use parceld_service::NewTrackingRequest;
-use parceld_store::{AccountId, CreateOutcome, NewTracking, Store};
+use parceld_service::{NewTrackingRequest, TrackingService};
+use parceld_store::{AccountId, CreateOutcome, NewTracking};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -61,6 +61,10 @@ pub struct Summary {
     pub rejected: u64,
     /// The last line whose record is committed (or rejected).
     pub lines_done: u64,
+    /// Why some created trackings cannot be fetched yet (their courier is not configured), each
+    /// reason once, with how many trackings it concerns.
+    #[serde(default)]
+    pub unfetchable: std::collections::BTreeMap<String, u64>,
 }
 
 /// How far an earlier run got, kept beside the file.
@@ -242,10 +246,11 @@ impl Reader {
     }
 }
 
-/// Imports `options.path` into `account`. Returns the totals (including an earlier run's, when
-/// resuming).
+/// Imports `options.path` into `account` through `trackings` (which notes on each tracking of an
+/// unconfigured courier why it cannot be fetched, as the API's create does). Returns the totals
+/// (including an earlier run's, when resuming).
 pub async fn run(
-    store: Arc<dyn Store>,
+    trackings: &TrackingService,
     account: AccountId,
     options: &Options,
 ) -> anyhow::Result<Summary> {
@@ -329,9 +334,14 @@ pub async fn run(
             }
         }
         if !accepted.is_empty() {
-            for outcome in store.create_trackings(account, accepted).await? {
+            for outcome in trackings.create_many(account, accepted).await? {
                 match outcome {
-                    CreateOutcome::Created(_) => totals.created += 1,
+                    CreateOutcome::Created(tracking) => {
+                        totals.created += 1;
+                        if let Some(reason) = tracking.check_error {
+                            *totals.unfetchable.entry(reason).or_default() += 1;
+                        }
+                    }
                     CreateOutcome::AlreadyExists { .. } => totals.existed += 1,
                 }
             }

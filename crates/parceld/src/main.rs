@@ -163,8 +163,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 restart,
                 progress_bar: std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
+            // The import creates through the same service as the API, so a tracking of a courier
+            // this configuration has no credentials for says so, as it would there.
+            let engine = parceld_engine::Engine::new(
+                store.clone(),
+                serve::carriers(&config)?,
+                config.engine.clone(),
+            );
+            let trackings =
+                parceld_service::TrackingService::new(store, std::sync::Arc::new(engine));
             let started = std::time::Instant::now();
-            let summary = import::run(store, found.id, &options).await?;
+            let summary = import::run(&trackings, found.id, &options).await?;
             let seconds = started.elapsed().as_secs_f64();
             say!(
                 "imported {}: {} read, {} created, {} already existed, {} rejected in {:.1} s ({:.0} records/s)",
@@ -176,6 +185,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 seconds,
                 summary.read as f64 / seconds.max(1e-9)
             );
+            for (reason, count) in &summary.unfetchable {
+                say!("{count} of the created trackings cannot be fetched yet: {reason}");
+            }
             if summary.rejected > 0 {
                 say!(
                     "the rejected lines and their reasons are in {}",

@@ -97,13 +97,15 @@ impl TrackingService {
     }
 
     /// A tracking of a courier whose adapter is not configured on this server would stay
-    /// pending with nothing said: its `status_info` says why and which settings are missing.
+    /// pending with nothing said: its `status_info` and its `check_error` say why and which
+    /// settings are missing (the first successful check clears both).
     fn say_if_unconfigured(&self, new: &mut NewTracking) {
         if let Some(reason) = self.engine.unconfigured_reason(&new.courier_code) {
             new.status_info = Some(match new.status_info.take() {
                 Some(notes) => format!("{notes} {reason}"),
-                None => reason,
+                None => reason.clone(),
             });
+            new.check_error = Some(reason);
         }
     }
 

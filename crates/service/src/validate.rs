@@ -151,6 +151,7 @@ pub fn new_tracking(
         courier_detected: detected.is_some(),
         fields,
         status_info: (!notes.is_empty()).then(|| notes.join(" ")),
+        check_error: None,
     })
 }
 

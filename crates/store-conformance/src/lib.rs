@@ -141,6 +141,7 @@ pub fn new_tracking(number: &str, courier: &str) -> NewTracking {
         courier_detected: false,
         fields: TrackingFields::default(),
         status_info: None,
+        check_error: None,
     }
 }
 

@@ -107,6 +107,7 @@ pub async fn created_trackings_are_pending_and_read_back(fresh: impl Factory) {
         ..TrackingFields::default()
     };
     new.status_info = Some("waiting".into());
+    new.check_error = Some("not configured".into());
     let created = match store
         .create_trackings(account.id, vec![new])
         .await
@@ -132,6 +133,7 @@ pub async fn created_trackings_are_pending_and_read_back(fresh: impl Factory) {
     );
     assert_eq!(created.fields.order_number.as_deref(), Some("ORDER-7"));
     assert_eq!(created.status_info.as_deref(), Some("waiting"));
+    assert_eq!(created.check_error.as_deref(), Some("not configured"));
 
     let read = store
         .tracking(account.id, &created.id)
@@ -143,6 +145,8 @@ pub async fn created_trackings_are_pending_and_read_back(fresh: impl Factory) {
     assert_eq!(read.courier_code, "ups");
     assert_eq!(read.fields, created.fields);
     assert_eq!(read.created_at, created.created_at);
+    assert_eq!(read.status_info.as_deref(), Some("waiting"));
+    assert_eq!(read.check_error.as_deref(), Some("not configured"));
     assert!(store
         .tracking(account.id, &TrackingId::generate())
         .await

@@ -38,11 +38,14 @@ pub(crate) async fn create(
     // order of lists, follow the input.
     let created: HashSet<Vec<u8>> = sqlx::query_scalar(
         "INSERT INTO trackings (id, account_id, tracking_number, courier_code, courier_detected, \
-           delivery_status, status_info, fields, created_at, updated_at, next_check_at) \
-         SELECT n.id, $1, n.number, n.courier, n.detected, $2, n.status_info, n.fields::jsonb, \
-           $3, $3, $3 \
-         FROM UNNEST($4::bytea[], $5::text[], $6::text[], $7::bool[], $8::text[], $9::text[]) \
-           WITH ORDINALITY AS n (id, number, courier, detected, status_info, fields, ord) \
+           delivery_status, status_info, check_error, fields, created_at, updated_at, \
+           next_check_at) \
+         SELECT n.id, $1, n.number, n.courier, n.detected, $2, n.status_info, n.check_error, \
+           n.fields::jsonb, $3, $3, $3 \
+         FROM UNNEST($4::bytea[], $5::text[], $6::text[], $7::bool[], $8::text[], $9::text[], \
+           $10::text[]) \
+           WITH ORDINALITY AS n (id, number, courier, detected, status_info, check_error, \
+             fields, ord) \
          ORDER BY n.ord \
          ON CONFLICT (account_id, tracking_number, courier_code) DO NOTHING RETURNING id",
     )
@@ -54,6 +57,7 @@ pub(crate) async fn create(
     .bind(column(&trackings, |new| new.courier_code.clone()))
     .bind(column(&trackings, |new| new.courier_detected))
     .bind(column(&trackings, |new| new.status_info.clone()))
+    .bind(column(&trackings, |new| new.check_error.clone()))
     .bind(fields)
     .fetch_all(pool)
     .await?

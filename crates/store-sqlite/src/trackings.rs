@@ -57,8 +57,8 @@ pub(crate) async fn create(
     for chunk in prepared.chunks(INSERT_CHUNK) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO trackings (id, account_id, tracking_number, courier_code, \
-             courier_detected, delivery_status, status_info, fields, created_at, updated_at, \
-             next_check_at) ",
+             courier_detected, delivery_status, status_info, check_error, fields, created_at, \
+             updated_at, next_check_at) ",
         );
         insert.push_values(chunk, |mut row, (id, fields, new)| {
             row.push_bind(id.to_bytes().to_vec())
@@ -68,6 +68,7 @@ pub(crate) async fn create(
                 .push_bind(new.courier_detected)
                 .push_bind(DeliveryStatus::Pending.as_str())
                 .push_bind(&new.status_info)
+                .push_bind(&new.check_error)
                 .push_bind(fields)
                 .push_bind(now_ts)
                 .push_bind(now_ts)

@@ -43,6 +43,7 @@ async fn a_tracking_stores_only_its_set_fields_and_old_rows_still_read() {
                 courier_detected: false,
                 fields: two_fields(),
                 status_info: None,
+                check_error: None,
             }],
         )
         .await

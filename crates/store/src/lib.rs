@@ -84,6 +84,9 @@ pub struct NewTracking {
     pub courier_detected: bool,
     pub fields: TrackingFields,
     pub status_info: Option<String>,
+    /// Why the tracking cannot be checked with its courier from the start (the courier is not
+    /// configured on this server), stored as the tracking's `check_error` until a check succeeds.
+    pub check_error: Option<String>,
 }
 
 impl NewTracking {
@@ -107,7 +110,7 @@ impl NewTracking {
             updated_at: at,
             last_checked_at: None,
             next_check_at: Some(at),
-            check_error: None,
+            check_error: self.check_error,
             checkpoints: Vec::new(),
         }
     }

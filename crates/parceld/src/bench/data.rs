@@ -113,6 +113,7 @@ fn new_trackings(prefix: &str, courier: &str, range: std::ops::Range<usize>) -> 
                 ..TrackingFields::default()
             },
             status_info: None,
+            check_error: None,
         })
         .collect()
 }

@@ -7,6 +7,20 @@ use serde_json::json;
 
 use crate::support::Server;
 
+/// A stored tracking of UPS on a server without UPS credentials: pending, and both its
+/// `status_info` and its `check_error` name the settings to set.
+fn assert_says_why(t: &serde_json::Value, number: &str) {
+    assert_eq!(t["tracking_number"], number, "{t}");
+    assert_eq!(t["delivery_status"], "pending", "{t}");
+    for field in ["status_info", "check_error"] {
+        let text = t[field].as_str().unwrap_or_default();
+        assert!(
+            text.contains(UPS_REASON) && text.contains(UPS_SETTINGS),
+            "{number}: {field}: {t}"
+        );
+    }
+}
+
 const UPS_REASON: &str = "UPS is not configured on this server";
 const UPS_SETTINGS: &str = "set carriers.ups.client_id and carriers.ups.client_secret \
      (PARCELD_CARRIERS__UPS__CLIENT_ID, PARCELD_CARRIERS__UPS__CLIENT_SECRET)";
@@ -51,13 +65,7 @@ async fn a_tracking_of_an_unconfigured_carrier_says_which_settings_it_needs() {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let t = &body["data"][0];
-        assert_eq!(t["delivery_status"], "pending", "{t}");
-        let info = t["status_info"].as_str().unwrap_or_default();
-        assert!(
-            info.contains(UPS_REASON) && info.contains(UPS_SETTINGS),
-            "{number}: {t}"
-        );
+        assert_says_why(&body["data"][0], number);
     }
     // A carrier without an adapter keeps its own words and is not called unconfigured.
     let (number, courier) = ("RB123456785IT", "poste-italiane");
@@ -73,4 +81,49 @@ async fn a_tracking_of_an_unconfigured_carrier_says_which_settings_it_needs() {
         1,
         "said once in the log for three trackings:\n{log}"
     );
+}
+
+#[tokio::test]
+async fn an_imported_tracking_of_an_unconfigured_carrier_says_so_too() {
+    let server = Server::start();
+    let key = server.key().to_string();
+    let numbers = ["1ZNOCREDS000000011", "1ZNOCREDS000000012"];
+    let lines: Vec<String> = numbers
+        .iter()
+        .map(|n| json!({"tracking_number": n, "courier_code": "ups"}).to_string())
+        .chain([
+            json!({"tracking_number": "SANDBOX-DELIVERED-9", "courier_code": "sandbox"})
+                .to_string(),
+        ])
+        .collect();
+    let path = server.data_dir.join("unconfigured.jsonl");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let (ok, out) = server.admin(&["import", path.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        out.matches(UPS_REASON).count(),
+        1,
+        "the import says it once, for two trackings:\n{out}"
+    );
+    assert!(
+        out.contains("2 of the created trackings cannot be fetched yet"),
+        "{out}"
+    );
+    for number in numbers {
+        let (status, body) = server
+            .get(
+                &format!("/v4/trackings/get?tracking_numbers={number}"),
+                &key,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_says_why(&body["data"][0], number);
+    }
+    let (_, sandbox) = server
+        .get(
+            "/v4/trackings/get?tracking_numbers=SANDBOX-DELIVERED-9",
+            &key,
+        )
+        .await;
+    assert!(sandbox["data"][0]["check_error"].is_null(), "{sandbox}");
 }
