@@ -22,6 +22,7 @@ mod reader;
 mod refresh;
 mod retention;
 mod rows;
+mod statements;
 mod store;
 #[cfg(feature = "test-support")]
 mod test_support;

@@ -17,6 +17,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::error::Result;
 use crate::rows::{from_ms, ms};
+use crate::statements::keep_prepared;
 
 /// Writes the outbox rows for `event_ids` (change records just inserted in `conn`'s
 /// transaction): one per enabled endpoint of the change's account whose filter matches the
@@ -80,6 +81,8 @@ pub(crate) async fn insert_delivery(
 const CLAIMED_COLUMNS: &str = "d.pk, d.id, d.event, d.event_id, d.tracking_pk, d.attempts, \
     d.payload, d.created_ms, e.pk AS endpoint_pk, e.id AS endpoint_id, e.url, e.secret, e.version";
 
+/// Attempts recorded per insert statement.
+const ATTEMPT_CHUNK: usize = 400;
 /// A claim looks at the earliest `limit × CLAIM_WINDOW_FACTOR` (at least `CLAIM_WINDOW_MIN`)
 /// due deliveries first.
 const CLAIM_WINDOW_FACTOR: usize = 8;
@@ -265,7 +268,7 @@ pub(crate) async fn record(
     if attempts.is_empty() {
         return Ok(Vec::new());
     }
-    for chunk in attempts.chunks(400) {
+    for chunk in attempts.chunks(ATTEMPT_CHUNK) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO webhook_attempts (delivery_pk, attempted_ms, http_status, latency_ms, \
              error, response_snippet) ",
@@ -278,7 +281,11 @@ pub(crate) async fn record(
                 .push_bind(&a.error)
                 .push_bind(&a.response_snippet);
         });
-        insert.build().execute(&mut *tx).await?;
+        insert
+            .build()
+            .persistent(keep_prepared(chunk.len(), ATTEMPT_CHUNK))
+            .execute(&mut *tx)
+            .await?;
     }
     let updates: Vec<serde_json::Value> = attempts
         .iter()

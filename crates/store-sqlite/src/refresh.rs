@@ -22,6 +22,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use crate::checkpoint_list;
 use crate::error::Result;
 use crate::rows::{from_ts, parse_json, parse_status, parse_substatus, tracking_id};
+use crate::statements::keep_prepared;
 
 const CHECKPOINT_CHUNK: usize = 500;
 
@@ -187,7 +188,11 @@ pub(crate) async fn apply_refresh(
                 .push_bind(c.fingerprint());
         });
         insert.push(" ON CONFLICT (tracking_pk, fingerprint) DO NOTHING RETURNING tracking_pk");
-        let inserted: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+        let inserted: Vec<i64> = insert
+            .build_query_scalar()
+            .persistent(keep_prepared(chunk.len(), CHECKPOINT_CHUNK))
+            .fetch_all(&mut *tx)
+            .await?;
         for pk in inserted {
             *new_checkpoints.entry(pk).or_default() += 1;
         }
@@ -270,7 +275,12 @@ pub(crate) async fn apply_refresh(
                 .push_bind(c.new_checkpoints as i64)
                 .push_bind(now);
         });
-        insert.build().execute(&mut *tx).await?;
+        // One statement for all of a group's changes (at most a group's size).
+        insert
+            .build()
+            .persistent(keep_prepared(changes.len(), 1))
+            .execute(&mut *tx)
+            .await?;
     }
     // The webhook outbox, in the same transaction: a change is announced if and only if it is
     // stored.

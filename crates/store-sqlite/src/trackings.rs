@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use crate::error::Result;
 use crate::reader::{self, Readers};
 use crate::rows::{from_ts, parse_json, parse_status};
+use crate::statements::keep_prepared;
 
 /// Rows per multi-row INSERT: well under SQLite's limit of bound parameters.
 const INSERT_CHUNK: usize = 500;
@@ -77,7 +78,11 @@ pub(crate) async fn create(
         insert.push(
             " ON CONFLICT (account_id, tracking_number, courier_code) DO NOTHING RETURNING id",
         );
-        let ids: Vec<Vec<u8>> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+        let ids: Vec<Vec<u8>> = insert
+            .build_query_scalar()
+            .persistent(keep_prepared(chunk.len(), INSERT_CHUNK))
+            .fetch_all(&mut *tx)
+            .await?;
         created_ids.extend(ids);
     }
     tx.commit().await?;
