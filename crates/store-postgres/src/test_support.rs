@@ -139,4 +139,26 @@ impl StoreTestSupport for PostgresStore {
             .map_err(StoreError::backend)?;
         Ok(())
     }
+
+    async fn delete_webhook_after_redelivery(&self) -> StoreResult<()> {
+        // A redelivery sets a finished delivery back to `pending`; the trigger runs after that
+        // statement, which has already counted (returned) its row, and deletes the endpoint
+        // and, by cascade, the delivery, for the statements after it.
+        self.pool()
+            .execute(
+                "CREATE OR REPLACE FUNCTION test_delete_webhook_after_redelivery() \
+                   RETURNS trigger LANGUAGE plpgsql AS $$ \
+                   BEGIN DELETE FROM webhook_endpoints WHERE pk = NEW.endpoint_pk; RETURN NULL; \
+                   END $$; \
+                 DROP TRIGGER IF EXISTS test_delete_webhook_after_redelivery \
+                   ON webhook_deliveries; \
+                 CREATE TRIGGER test_delete_webhook_after_redelivery \
+                   AFTER UPDATE OF state ON webhook_deliveries FOR EACH ROW \
+                   WHEN (NEW.state = 'pending' AND OLD.state <> 'pending') \
+                   EXECUTE FUNCTION test_delete_webhook_after_redelivery()",
+            )
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
+    }
 }

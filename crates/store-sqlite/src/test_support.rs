@@ -127,4 +127,20 @@ impl StoreTestSupport for SqliteStore {
             .map_err(StoreError::backend)?;
         Ok(())
     }
+
+    async fn delete_webhook_after_redelivery(&self) -> StoreResult<()> {
+        // A redelivery sets a finished delivery back to `pending`. The trigger's delete is not
+        // counted in the statement's changes, so the redelivery still finds its row updated;
+        // the endpoint and (by cascade) the delivery are gone for the statements after it.
+        sqlx::query(
+            "CREATE TRIGGER IF NOT EXISTS test_delete_webhook_after_redelivery \
+             AFTER UPDATE OF state ON webhook_deliveries \
+             WHEN NEW.state = 'pending' AND OLD.state <> 'pending' \
+             BEGIN DELETE FROM webhook_endpoints WHERE pk = NEW.endpoint_pk; END",
+        )
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::backend)?;
+        Ok(())
+    }
 }

@@ -66,4 +66,8 @@ pub trait StoreTestSupport: Store {
     /// Damages the database so that every read of trackings fails from now on, while the rest
     /// (API keys, health) keeps working: for the storage-failure test.
     async fn break_tracking_reads(&self) -> StoreResult<()>;
+    /// From now on, a delivery queued again (`Store::redeliver`) deletes its webhook endpoint
+    /// right after, as if another request's delete had committed between a redelivery's
+    /// statements: for the test of that race, which timing alone would rarely hit.
+    async fn delete_webhook_after_redelivery(&self) -> StoreResult<()>;
 }

@@ -968,6 +968,55 @@ async fn a_webhook_deleted_while_its_test_is_sent_is_no_such_webhook() {
     assert_error(status, &response, 400, 4173, "No webhook");
 }
 
+/// A redelivery makes three store calls: find the endpoint, queue the delivery again, read it
+/// back. A delete that lands between them must give "no such webhook" (4173), as if it had come
+/// first, never "no such delivery" or a 500. The store's test back door puts the delete right
+/// after the queuing statement every time, so the test does not rely on timing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_deleted_while_a_delivery_is_requeued_is_no_such_webhook() {
+    let server =
+        Server::start_with_env(&[("PARCELD_WEBHOOKS__ALLOW_NETWORKS", "[\"127.0.0.0/8\"]")]);
+    let key = server.key().to_string();
+    // With no target set the receiver only answers 200.
+    let (_, url) = start_deleting_receiver(&server, &key).await;
+    let (hook, status, test) = test_new_webhook(&server, &key, url).await;
+    assert_eq!(status, StatusCode::OK, "{test}");
+    let id = hook["id"].as_str().unwrap();
+    let delivery = test["data"]["id"].as_str().unwrap();
+    assert_eq!(test["data"]["state"], "delivered", "{test}");
+
+    server
+        .store()
+        .await
+        .delete_webhook_after_redelivery()
+        .await
+        .unwrap();
+    let (status, response) = server
+        .post(
+            &format!("/v4/webhooks/{id}/deliveries/{delivery}/redeliver"),
+            &key,
+            json!({}),
+        )
+        .await;
+    assert_error(status, &response, 400, 4173, "No webhook");
+    // Update, rotate and test are one statement each after the look-up (or none before it),
+    // so for them the race is the same as a webhook already gone.
+    for (method, path) in [
+        (reqwest::Method::GET, format!("/v4/webhooks/{id}")),
+        (reqwest::Method::PUT, format!("/v4/webhooks/{id}")),
+        (
+            reqwest::Method::POST,
+            format!("/v4/webhooks/{id}/rotate_secret"),
+        ),
+        (reqwest::Method::POST, format!("/v4/webhooks/{id}/test")),
+    ] {
+        let (status, response) = server
+            .call(method, &path, &key, Some(json!({"enabled": false})))
+            .await;
+        assert_error(status, &response, 400, 4173, "No webhook");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_receiver_gets_its_four_slots_kept_busy() {
     let (sim, sim_url) = start_sim().await;
