@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use parceld_carriers::{CarrierError, TrackOutcome, TrackResult};
 use parceld_model::normalize::is_terminal;
-use parceld_model::{CourierType, DeliveryStatus, SubStatus};
+use parceld_model::{Checkpoint, CourierType, DeliveryStatus, SubStatus};
 use parceld_store::{ClaimedTracking, RefreshUpdate};
 use rand::Rng;
 
@@ -72,6 +72,64 @@ fn early_or_cadence(
     cadence
 }
 
+/// How an answer's events stand against the stored newest event.
+struct Standing<'a> {
+    /// The stored status stays: the answer does not show the journey's newest point.
+    keep_status: bool,
+    /// The event to show as the latest; `None` keeps the stored one.
+    newest_event: Option<&'a Checkpoint>,
+}
+
+/// Compares the answer's newest events (those at its latest instant, to the second, as stored)
+/// with the stored newest event, so that the status and latest event follow the merged
+/// checkpoints rather than the answer alone:
+/// - no stored event, or a newer instant: the answer leads;
+/// - an older instant (old scans dropped): the stored status and event stay;
+/// - the same instant, where time cannot tell which came later: the answer leads only if it
+///   still shows the stored newest event (same description), so it is a full view of that
+///   instant, or if it is terminal (delivered or a final exception is never held back). An
+///   answer that shows other events at that instant but not the stored one may have dropped it:
+///   the stored status and event stay.
+///
+/// When the answer leads, its first event at that instant is the latest. The answer is newest
+/// first with the events of one instant in the carrier's order (carriers list newest first), the
+/// order its status is derived in too (`parceld_model::normalize`), so the latest event and the
+/// status name the same event. The outcome depends only on the answer and the stored state.
+fn against_stored<'a>(
+    claimed: &ClaimedTracking,
+    answer: &'a [Checkpoint],
+    answer_terminal: bool,
+) -> Standing<'a> {
+    let Some(answer_time) = answer.iter().map(|c| c.time.timestamp()).max() else {
+        return Standing {
+            keep_status: true,
+            newest_event: None,
+        };
+    };
+    let at_newest = || answer.iter().filter(|c| c.time.timestamp() == answer_time);
+    let leads = |newest_event| Standing {
+        keep_status: false,
+        newest_event,
+    };
+    let stays = Standing {
+        keep_status: true,
+        newest_event: None,
+    };
+    let Some(stored_time) = claimed.latest_checkpoint_time.map(|t| t.timestamp()) else {
+        return leads(at_newest().next());
+    };
+    let stored_event = claimed.latest_event.as_deref();
+    let is_stored = |c: &Checkpoint| Some(c.detail.as_str()) == stored_event;
+    match answer_time.cmp(&stored_time) {
+        std::cmp::Ordering::Greater => leads(at_newest().next()),
+        std::cmp::Ordering::Less => stays,
+        std::cmp::Ordering::Equal if answer_terminal || at_newest().any(is_stored) => {
+            leads(at_newest().next())
+        }
+        std::cmp::Ordering::Equal => stays,
+    }
+}
+
 /// The next state of `claimed` after the carrier answered `outcome` at `now`.
 pub fn next_state(
     claimed: &ClaimedTracking,
@@ -98,19 +156,19 @@ pub fn next_state(
     };
     match outcome {
         Ok(TrackResult::Found(shipment)) if !shipment.checkpoints.is_empty() => {
-            let newest = shipment.checkpoints.iter().max_by_key(|c| c.time).cloned();
             let (mut status, mut substatus) = (shipment.status, shipment.substatus);
             // Carriers drop old scans, so an answer can be shorter than what is stored. The
             // stored checkpoints stay (they are merged by fingerprint), so the status and the
-            // latest event must follow the merged list: an answer whose newest event is older
-            // than the stored newest one, or that carries no status at all, leaves them as
-            // they are (`latest_event: None` keeps the stored one). A retracked tracking is
+            // latest event must follow the merged list (see `against_stored`); an answer that
+            // carries no status at all leaves the status as it is. A retracked tracking is
             // `pending` again and takes the answer's status.
-            let answer_time = newest.as_ref().map(|c| c.time.timestamp());
-            let stored_time = claimed.latest_checkpoint_time.map(|t| t.timestamp());
-            let behind = matches!((answer_time, stored_time), (Some(a), Some(s)) if a < s);
+            let standing = against_stored(
+                claimed,
+                &shipment.checkpoints,
+                is_terminal(status, substatus),
+            );
             let statusless = matches!(status, DeliveryStatus::Notfound | DeliveryStatus::Pending);
-            if has_status(claimed.delivery_status) && (behind || statusless) {
+            if has_status(claimed.delivery_status) && (standing.keep_status || statusless) {
                 status = claimed.delivery_status;
                 substatus = claimed.substatus;
             }
@@ -123,9 +181,10 @@ pub fn next_state(
             }
             update.delivery_status = status;
             update.substatus = substatus;
-            if !behind {
-                update.latest_event = newest.as_ref().map(|c| c.detail.clone());
-                update.latest_checkpoint_time = newest.as_ref().map(|c| c.time);
+            // `latest_event: None` keeps the stored one.
+            if let Some(newest) = standing.newest_event {
+                update.latest_event = Some(newest.detail.clone());
+                update.latest_checkpoint_time = Some(newest.time);
             }
             update.checkpoints = shipment.checkpoints;
             update.shipment = Some(shipment.info);
@@ -217,7 +276,7 @@ fn expire(update: &mut RefreshUpdate, why: String) {
 mod tests {
     use super::*;
     use parceld_carriers::Shipment;
-    use parceld_model::{Checkpoint, ShipmentInfo, TrackingFields, TrackingId};
+    use parceld_model::{ShipmentInfo, TrackingFields, TrackingId};
 
     fn settings() -> EngineSettings {
         EngineSettings {
@@ -241,6 +300,7 @@ mod tests {
             created_at: now - created_ago,
             delivery_status: status,
             substatus: None,
+            latest_event: None,
             latest_checkpoint_time: None,
             check_failures: 0,
             notfound_since: None,
@@ -458,6 +518,78 @@ mod tests {
         r.substatus = None;
         let u = checked(&r, found(vec![label]), CourierType::Express, now);
         assert_eq!(u.delivery_status, DeliveryStatus::Inforeceived);
+    }
+
+    #[test]
+    fn a_tie_at_the_newest_instant_follows_what_the_answer_shows() {
+        let now = Utc::now();
+        let at = now - Duration::hours(2);
+        let label = event(
+            now - Duration::hours(10),
+            DeliveryStatus::Inforeceived,
+            Some(SubStatus::Inforeceived001),
+        );
+        let pickup = event(at, DeliveryStatus::Pickup, Some(SubStatus::Pickup001));
+        let transit = event(at, DeliveryStatus::Transit, Some(SubStatus::Transit001));
+        let delivered = event(at, DeliveryStatus::Delivered, Some(SubStatus::Delivered001));
+        let mut c = claimed(DeliveryStatus::Pickup, Duration::days(1), now);
+        c.substatus = Some(SubStatus::Pickup001);
+        c.latest_event = Some(pickup.detail.clone());
+        c.latest_checkpoint_time = Some(at);
+        let check = |events: Vec<Checkpoint>| checked(&c, found(events), CourierType::Express, now);
+
+        // The same answer again: nothing moves.
+        let u = check(vec![pickup.clone(), label.clone()]);
+        assert_eq!(u.delivery_status, DeliveryStatus::Pickup);
+        assert_eq!(u.latest_event.as_deref(), Some("pickup"));
+        assert_eq!(u.latest_checkpoint_time, Some(at));
+
+        // The stored newest event is dropped and another of the same second remains: the
+        // answer may have lost the journey's newest point, so nothing moves.
+        let u = check(vec![
+            event(
+                at,
+                DeliveryStatus::Inforeceived,
+                Some(SubStatus::Inforeceived001),
+            ),
+            label.clone(),
+        ]);
+        assert_eq!(u.delivery_status, DeliveryStatus::Pickup);
+        assert_eq!(u.substatus, Some(SubStatus::Pickup001));
+        assert_eq!(u.latest_event, None);
+
+        // The stored event is still there and a new one shares its second: the answer leads,
+        // and the carrier's order (newest first) decides which of the two is the latest, the
+        // same order its status comes from, so both name the same event.
+        for (events, latest, status) in [
+            (
+                vec![transit.clone(), pickup.clone(), label.clone()],
+                "transit",
+                DeliveryStatus::Transit,
+            ),
+            (
+                vec![pickup.clone(), transit.clone(), label.clone()],
+                "pickup",
+                DeliveryStatus::Pickup,
+            ),
+        ] {
+            let u = check(events.clone());
+            assert_eq!(u.latest_event.as_deref(), Some(latest), "{events:?}");
+            assert_eq!(u.delivery_status, status, "{events:?}");
+            assert_eq!(u.latest_checkpoint_time, Some(at));
+        }
+
+        // A delivery at the same second is never held back, even without the stored event.
+        let u = check(vec![delivered.clone(), label.clone()]);
+        assert_eq!(u.delivery_status, DeliveryStatus::Delivered);
+        assert_eq!(u.latest_event.as_deref(), Some("delivered"));
+        assert_eq!(u.next_check_at, None);
+
+        // Each outcome is the same on every run: it depends on the answer and the stored state.
+        for _ in 0..3 {
+            let u = check(vec![transit.clone(), pickup.clone(), label.clone()]);
+            assert_eq!(u.latest_event.as_deref(), Some("transit"));
+        }
     }
 
     #[test]

@@ -157,8 +157,11 @@ pub(crate) async fn apply(
 }
 
 /// Inserts the updates' checkpoints, the known ones dropped by the (account, tracking,
-/// fingerprint) key; returns how many each tracking gained. One statement, in the order given,
-/// so that checkpoints of the same instant keep their order (the later stored shows first).
+/// fingerprint) key; returns how many each tracking gained. One statement, in a set order: an
+/// answer lists its checkpoints newest first, with events of one instant in the carrier's order
+/// (`parceld_model::normalize`); they are stored oldest first, so that the lists (newest first,
+/// the later stored first on a tie) keep that order, and an event a later answer adds at an
+/// instant already stored comes before the ones stored earlier.
 async fn merge_checkpoints(
     tx: &mut PgConnection,
     updates: &[RefreshUpdate],
@@ -166,7 +169,7 @@ async fn merge_checkpoints(
 ) -> Result<HashMap<i64, usize>> {
     let rows: Vec<(i64, &Checkpoint)> = updates
         .iter()
-        .flat_map(|u| u.checkpoints.iter().map(move |c| (u.pk, c)))
+        .flat_map(|u| u.checkpoints.iter().rev().map(move |c| (u.pk, c)))
         .collect();
     let mut gained: HashMap<i64, usize> = HashMap::new();
     if rows.is_empty() {

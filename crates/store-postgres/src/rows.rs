@@ -129,7 +129,7 @@ impl TrackingRow {
 /// The columns of a [`ClaimedRow`] from `trackings t`.
 pub(crate) const CLAIMED_COLUMNS: &str = "t.pk, t.id, t.account_id, t.tracking_number, \
     t.courier_code, t.fields::text AS fields, t.created_at, t.delivery_status, t.substatus, \
-    t.latest_checkpoint_time, t.check_failures, t.notfound_since";
+    t.latest_event, t.latest_checkpoint_time, t.check_failures, t.notfound_since";
 
 /// A tracking as a claim hands it to the engine ([`CLAIMED_COLUMNS`]).
 #[derive(FromRow)]
@@ -143,6 +143,7 @@ pub(crate) struct ClaimedRow {
     created_at: DateTime<Utc>,
     delivery_status: String,
     substatus: Option<String>,
+    latest_event: Option<String>,
     latest_checkpoint_time: Option<DateTime<Utc>>,
     check_failures: i64,
     notfound_since: Option<DateTime<Utc>>,
@@ -160,6 +161,7 @@ impl ClaimedRow {
             created_at: self.created_at,
             delivery_status: parse_status(&self.delivery_status)?,
             substatus: parse_substatus(self.substatus)?,
+            latest_event: self.latest_event,
             latest_checkpoint_time: self.latest_checkpoint_time,
             check_failures: self.check_failures,
             notfound_since: self.notfound_since,

@@ -31,7 +31,8 @@ fn ts(time: Option<DateTime<Utc>>) -> Option<i64> {
 }
 
 const CLAIMED_COLUMNS: &str = "pk, id, account_id, tracking_number, courier_code, fields, \
-    created_at, delivery_status, substatus, latest_checkpoint_time, check_failures, notfound_since";
+    created_at, delivery_status, substatus, latest_event, latest_checkpoint_time, check_failures, \
+    notfound_since";
 
 fn claimed_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ClaimedTracking> {
     Ok(ClaimedTracking {
@@ -44,6 +45,7 @@ fn claimed_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ClaimedTracking> {
         created_at: from_ts(row.get("created_at")),
         delivery_status: parse_status(row.get("delivery_status"))?,
         substatus: parse_substatus(row.get("substatus"))?,
+        latest_event: row.get("latest_event"),
         latest_checkpoint_time: row
             .get::<Option<i64>, _>("latest_checkpoint_time")
             .map(from_ts),
@@ -159,11 +161,15 @@ pub(crate) async fn apply_refresh(
         .into_iter()
         .partition(|u| before.contains_key(&u.pk));
 
-    // Merge checkpoints: the unique (tracking_pk, fingerprint) index drops the known ones.
+    // Merge checkpoints: the unique (tracking_pk, fingerprint) index drops the known ones. An
+    // answer lists its checkpoints newest first, with events of one instant in the carrier's
+    // order (`parceld_model::normalize`); they are stored oldest first, so that the lists (newest
+    // first, the later stored first on a tie) keep that order, and an event a later answer adds
+    // at an instant already stored comes before the ones stored earlier.
     let mut new_checkpoints: HashMap<i64, usize> = HashMap::new();
     let rows: Vec<(i64, &parceld_model::Checkpoint)> = updates
         .iter()
-        .flat_map(|u| u.checkpoints.iter().map(move |c| (u.pk, c)))
+        .flat_map(|u| u.checkpoints.iter().rev().map(move |c| (u.pk, c)))
         .collect();
     for chunk in rows.chunks(CHECKPOINT_CHUNK) {
         let mut insert = QueryBuilder::<Sqlite>::new(

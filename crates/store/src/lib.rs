@@ -199,6 +199,8 @@ pub struct ClaimedTracking {
     pub created_at: DateTime<Utc>,
     pub delivery_status: DeliveryStatus,
     pub substatus: Option<SubStatus>,
+    /// The stored newest event's description and instant.
+    pub latest_event: Option<String>,
     pub latest_checkpoint_time: Option<DateTime<Utc>>,
     pub check_failures: i64,
     pub notfound_since: Option<DateTime<Utc>>,

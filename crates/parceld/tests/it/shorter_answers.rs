@@ -121,3 +121,70 @@ async fn a_shorter_carrier_answer_does_not_move_status_or_latest_event_back() {
     assert_eq!(after_wait["last_checked_at"], after["last_checked_at"]);
     assert!(moving_calls > 0, "the other tracking is still refreshed");
 }
+
+/// Two events of one second: the newest of them is the one the carrier lists first, for the
+/// status, the latest event and the stored list alike; an answer that then drops that event but
+/// keeps the other one of the same second moves nothing back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_of_one_second_follow_the_carriers_order_and_a_tie_moves_nothing_back() {
+    let (sim, sim_url) = start_sim().await;
+    let server = start_engine_server(&sim_url, &[("PARCELD_ENGINE__REALTIME_WINDOW_SECS", "0")]);
+    let key = server.key().to_string();
+    let number = "1ZSHORTER000000003";
+    let label = event(EventKind::LabelCreated, 5);
+    let second = Utc::now() - chrono::Duration::hours(1);
+    let at = |kind| SimEvent {
+        kind,
+        at: second,
+        place: None,
+    };
+    // In transit (arrived at a facility) and out for delivery (`pickup`) in one second.
+    sim.script(
+        number,
+        vec![
+            label.clone(),
+            at(EventKind::ArrivedFacility),
+            at(EventKind::OutForDelivery),
+        ],
+    );
+    let (status, created) = server
+        .post_number("/v4/trackings/create", &key, number, "ups")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let before = server.tracking(&key, number).await;
+    let listed = before["origin_info"]["trackinfo"].as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{before}");
+    assert_eq!(listed[0]["checkpoint_date"], listed[1]["checkpoint_date"]);
+    assert_eq!(
+        before["latest_event"], listed[0]["tracking_detail"],
+        "the latest event is the list's first: {before}"
+    );
+    assert_eq!(
+        before["delivery_status"], listed[0]["checkpoint_delivery_status"],
+        "and the status is that event's: {before}"
+    );
+
+    // The carrier drops the newest event of that second and keeps the other one.
+    let kept = if listed[0]["checkpoint_delivery_status"] == "pickup" {
+        EventKind::ArrivedFacility
+    } else {
+        EventKind::OutForDelivery
+    };
+    sim.script(number, vec![label, at(kept)]);
+    let id = before["id"].as_str().unwrap();
+    let (status, body) = server
+        .post("/v4/trackings/realtime", &key, json!({"id": id}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["fetched_from"], "carrier", "{body}");
+    let after = server.tracking(&key, number).await;
+    for field in [
+        "delivery_status",
+        "substatus",
+        "latest_event",
+        "latest_checkpoint_time",
+    ] {
+        assert_eq!(after[field], before[field], "{field}: {after}");
+    }
+    assert_eq!(stored_events(&after), 3, "every checkpoint is still stored");
+}
