@@ -12,6 +12,7 @@
 //! concurrent requests for the same shipment share one carrier call.
 
 mod answers;
+mod flights;
 pub mod schedule;
 mod settings;
 pub mod webhooks;
@@ -23,10 +24,11 @@ use std::time::Duration as StdDuration;
 
 use answers::{match_answers, no_adapter};
 use chrono::{DateTime, Duration, Utc};
+use flights::Flights;
 use parceld_carriers::{CarrierError, Carriers, TrackOutcome, TrackRequest};
 use parceld_model::{CourierType, Tracking, TrackingId};
 use parceld_store::{AccountId, ClaimOne, ClaimedTracking, RefreshUpdate, Store, StoreError};
-use tokio::sync::{watch, Notify, OnceCell};
+use tokio::sync::{watch, Notify};
 
 pub use settings::EngineSettings;
 
@@ -52,8 +54,6 @@ pub enum RealtimeError {
     Store(#[from] StoreError),
 }
 
-type Flight = Arc<OnceCell<Result<RealtimeResult, String>>>;
-
 /// The engine of one node.
 pub struct Engine {
     store: Arc<dyn Store>,
@@ -66,7 +66,7 @@ pub struct Engine {
     /// Couriers with an adapter but no configuration already named in the log, so the log
     /// says it once per courier, not once per tracking.
     unconfigured_logged: Mutex<HashSet<String>>,
-    flights: Mutex<HashMap<(AccountId, TrackingId), Flight>>,
+    flights: Flights,
     /// Trackings claimed by the scheduler and not yet applied, by courier.
     in_flight: Mutex<HashMap<String, usize>>,
     /// Woken when a group finishes, so the scheduler can claim into the room it left.
@@ -126,7 +126,7 @@ impl Engine {
             owner,
             misconfigured: Mutex::new(HashMap::new()),
             unconfigured_logged: Mutex::new(HashSet::new()),
-            flights: Mutex::new(HashMap::new()),
+            flights: Flights::default(),
             in_flight: Mutex::new(HashMap::new()),
             group_done: Notify::new(),
             rotation: AtomicUsize::new(0),
@@ -472,20 +472,12 @@ impl Engine {
             });
         }
         let key = (account, id.clone());
-        let flight: Flight = self
-            .flights
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key.clone())
-            .or_default()
-            .clone();
-        let result = flight
+        let share = self.flights.join(key.clone());
+        let result = share
+            .flight
             .get_or_init(|| async {
                 let outcome = self.fetch_one(account, id).await.map_err(|e| e.to_string());
-                self.flights
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&key);
+                self.flights.finish(&key);
                 outcome
             })
             .await
