@@ -39,6 +39,16 @@ async fn created_after(
     created["data"].clone()
 }
 
+/// A real-time request for `tracking` that asks the carrier.
+async fn fetch_from_carrier(server: &Server, key: &str, tracking: &Value) {
+    let id = tracking["id"].as_str().unwrap();
+    let (status, body) = server
+        .post("/v4/trackings/realtime", key, json!({"id": id}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["fetched_from"], "carrier", "{body}");
+}
+
 fn stored_events(t: &Value) -> usize {
     t["origin_info"]["trackinfo"].as_array().unwrap().len()
 }
@@ -100,12 +110,7 @@ async fn a_shorter_carrier_answer_does_not_move_status_or_latest_event_back() {
     assert_eq!(before["delivery_status"], "delivered", "{before}");
     assert!(before["next_check_at"].is_null(), "{before}");
     sim.script(delivered, vec![label.clone()]);
-    let id = before["id"].as_str().unwrap();
-    let (status, body) = server
-        .post("/v4/trackings/realtime", &key, json!({"id": id}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["data"]["fetched_from"], "carrier", "{body}");
+    fetch_from_carrier(&server, &key, &before).await;
     let after = server.tracking(&key, delivered).await;
     assert_eq!(after["delivery_status"], "delivered", "{after}");
     assert_eq!(after["substatus"], before["substatus"], "{after}");
@@ -171,12 +176,7 @@ async fn events_of_one_second_follow_the_carriers_order_and_a_tie_moves_nothing_
         EventKind::OutForDelivery
     };
     sim.script(number, vec![label, at(kept)]);
-    let id = before["id"].as_str().unwrap();
-    let (status, body) = server
-        .post("/v4/trackings/realtime", &key, json!({"id": id}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["data"]["fetched_from"], "carrier", "{body}");
+    fetch_from_carrier(&server, &key, &before).await;
     let after = server.tracking(&key, number).await;
     for field in [
         "delivery_status",

@@ -7,9 +7,14 @@ use serde_json::json;
 
 use crate::support::Server;
 
-/// A stored tracking of UPS on a server without UPS credentials: pending, and both its
-/// `status_info` and its `check_error` name the settings to set.
-fn assert_says_why(t: &serde_json::Value, number: &str) {
+/// The stored tracking of `number` (UPS, on a server without UPS credentials): pending, and
+/// both its `status_info` and its `check_error` name the settings to set.
+async fn assert_stored_says_why(server: &Server, key: &str, number: &str) {
+    let (status, body) = server
+        .get(&format!("/v4/trackings/get?tracking_numbers={number}"), key)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let t = &body["data"][0];
     assert_eq!(t["tracking_number"], number, "{t}");
     assert_eq!(t["delivery_status"], "pending", "{t}");
     for field in ["status_info", "check_error"] {
@@ -58,14 +63,7 @@ async fn a_tracking_of_an_unconfigured_carrier_says_which_settings_it_needs() {
         "1ZNOCREDS000000002",
         "1ZNOCREDS000000003",
     ] {
-        let (status, body) = server
-            .get(
-                &format!("/v4/trackings/get?tracking_numbers={number}"),
-                &key,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_says_why(&body["data"][0], number);
+        assert_stored_says_why(&server, &key, number).await;
     }
     // A carrier without an adapter keeps its own words and is not called unconfigured.
     let (number, courier) = ("RB123456785IT", "poste-italiane");
@@ -110,14 +108,7 @@ async fn an_imported_tracking_of_an_unconfigured_carrier_says_so_too() {
         "{out}"
     );
     for number in numbers {
-        let (status, body) = server
-            .get(
-                &format!("/v4/trackings/get?tracking_numbers={number}"),
-                &key,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_says_why(&body["data"][0], number);
+        assert_stored_says_why(&server, &key, number).await;
     }
     let (_, sandbox) = server
         .get(

@@ -951,12 +951,18 @@ async fn start_deleting_receiver(
     (target, url)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_webhook_deleted_while_its_test_is_sent_is_no_such_webhook() {
+/// A server that may call loopback addresses, its first key, and a deleting receiver for it.
+async fn server_with_deleting_receiver() -> (Server, String, Arc<Mutex<Option<String>>>, String) {
     let server =
         Server::start_with_env(&[("PARCELD_WEBHOOKS__ALLOW_NETWORKS", "[\"127.0.0.0/8\"]")]);
     let key = server.key().to_string();
     let (target, url) = start_deleting_receiver(&server, &key).await;
+    (server, key, target, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_deleted_while_its_test_is_sent_is_no_such_webhook() {
+    let (server, key, target, url) = server_with_deleting_receiver().await;
     let hook = create_webhook(&server, &key, json!({"url": url})).await;
     let id = hook["id"].as_str().unwrap();
     *target.lock().unwrap() = Some(id.to_string());
@@ -974,11 +980,8 @@ async fn a_webhook_deleted_while_its_test_is_sent_is_no_such_webhook() {
 /// after the queuing statement every time, so the test does not rely on timing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_deleted_while_a_delivery_is_requeued_is_no_such_webhook() {
-    let server =
-        Server::start_with_env(&[("PARCELD_WEBHOOKS__ALLOW_NETWORKS", "[\"127.0.0.0/8\"]")]);
-    let key = server.key().to_string();
     // With no target set the receiver only answers 200.
-    let (_, url) = start_deleting_receiver(&server, &key).await;
+    let (server, key, _, url) = server_with_deleting_receiver().await;
     let (hook, status, test) = test_new_webhook(&server, &key, url).await;
     assert_eq!(status, StatusCode::OK, "{test}");
     let id = hook["id"].as_str().unwrap();
