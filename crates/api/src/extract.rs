@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use parceld_store::{Account, KeyCheck};
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, V2Code, V2Error};
 use crate::AppState;
 
 /// The v4 API key header.
@@ -122,54 +122,42 @@ pub enum AuthFailure {
 impl AuthFailure {
     /// The answer in `face`'s envelope and codes.
     pub fn into_response(self, face: Face) -> Response {
-        match face {
-            Face::V4 => self.v4().into_response(),
-            Face::V2 => self.v2().into_response(),
-        }
-    }
-
-    fn v4(self) -> ApiError {
-        match self {
-            AuthFailure::Missing => ApiError::new(
+        const DISABLED: &str = "This account is disabled; ask the server's operator to enable it.";
+        // Each failure on either face: the v4 code and explanation, then the v2 code and
+        // explanation (v2 clients tell 4001 from 4002).
+        let (v4_code, v4_detail, v2_code, v2_detail) = match self {
+            AuthFailure::Missing => (
                 ErrorCode::Unauthorized,
                 "No API key: send your key in the Tracking-Api-Key header.",
-            ),
-            AuthFailure::Invalid => ApiError::new(
-                ErrorCode::Unauthorized,
-                "Invalid API key. Check the Tracking-Api-Key header: parceld keys look like `pk_` followed by 40 hex characters.",
-            ),
-            AuthFailure::Deleted => ApiError::new(
-                ErrorCode::Unauthorized,
-                "API key has been deleted. Use another key of the account or create one with `parceld key create`.",
-            ),
-            AuthFailure::AccountDisabled => ApiError::new(
-                ErrorCode::Forbidden,
-                "This account is disabled; ask the server's operator to enable it.",
-            ),
-            AuthFailure::Store(error) => ApiError::from(error),
-        }
-    }
-
-    fn v2(self) -> crate::error::V2Error {
-        use crate::error::{V2Code, V2Error};
-        match self {
-            AuthFailure::Missing => V2Error::new(
                 V2Code::Unauthorized,
                 "No API key: send your key in the Trackingmore-Api-Key header.",
             ),
-            AuthFailure::Invalid => V2Error::new(
+            AuthFailure::Invalid => (
+                ErrorCode::Unauthorized,
+                "Invalid API key. Check the Tracking-Api-Key header: parceld keys look like `pk_` followed by 40 hex characters.",
                 V2Code::InvalidApiKey,
                 "No key like this one ever existed on this server. Check the Trackingmore-Api-Key header: parceld keys look like `pk_` followed by 40 hex characters.",
             ),
-            AuthFailure::Deleted => V2Error::new(
+            AuthFailure::Deleted => (
+                ErrorCode::Unauthorized,
+                "API key has been deleted. Use another key of the account or create one with `parceld key create`.",
                 V2Code::ApiKeyDeleted,
                 "Use another key of the account or create one with `parceld key create`.",
             ),
-            AuthFailure::AccountDisabled => V2Error::new(
-                V2Code::Forbidden,
-                "This account is disabled; ask the server's operator to enable it.",
-            ),
-            AuthFailure::Store(error) => V2Error::from(error),
+            AuthFailure::AccountDisabled => {
+                (ErrorCode::Forbidden, DISABLED, V2Code::Forbidden, DISABLED)
+            }
+            AuthFailure::Store(error) => {
+                let error = ApiError::from(error);
+                return match face {
+                    Face::V4 => error.into_response(),
+                    Face::V2 => V2Error::from(error).into_response(),
+                };
+            }
+        };
+        match face {
+            Face::V4 => ApiError::new(v4_code, v4_detail).into_response(),
+            Face::V2 => V2Error::new(v2_code, v2_detail).into_response(),
         }
     }
 }
