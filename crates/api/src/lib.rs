@@ -6,11 +6,17 @@
 //! failure is answered in its face's `{meta, data}` envelope with a code from
 //! [`error::ErrorCode`] (v4) or [`error::V2Code`] (v2).
 
+#[macro_use]
+mod declare;
+#[macro_use]
+mod route;
+
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
 mod ops;
+mod query;
 pub mod ratelimit;
 pub mod v2;
 pub mod v4;

@@ -5,33 +5,26 @@
 
 use std::collections::HashSet;
 
-use axum::extract::State;
-use parceld_model::LimitClass;
-use parceld_service::{validate, MAX_BATCH};
-use parceld_store::{CreateOutcome, NumberKey};
+use parceld_service::MAX_BATCH;
+use parceld_store::{AccountId, CreateOutcome, NumberKey};
 use serde_json::Value;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::trackings::{not_tracked, number_key, ok, V2Result};
+use super::trackings::{not_tracked, number_key};
 use super::wire::{
     V2BatchResult, V2CreateRequest, V2Created, V2DeleteResult, V2Envelope, V2ItemResult, V2Meta,
     V2NotUpdateResult, V2NumberRequest,
 };
-use super::{from_value, parse_value, V2Body};
+use super::{from_value, ok, parse_value, V2Body, V2Result};
 use crate::error::{V2Code, V2Error};
-use crate::extract::Authenticated;
 use crate::{AppState, ClassedRoutes};
 
 /// This module's routes, all in the v2 "other" rate-limit class.
 pub fn routes() -> ClassedRoutes {
-    vec![(
-        LimitClass::V2Other,
-        OpenApiRouter::default()
-            .routes(routes!(batch))
-            .routes(routes!(not_update))
-            .routes(routes!(delete_many)),
-    )]
+    classed_routes!(V2Other: (batch) (not_update) (delete_many))
 }
+
+/// The example every many-tracking call's refusal of a body that is not an array gives.
+const NUMBER_ITEMS_EXAMPLE: &str = "[{\"tracking_number\":\"…\",\"carrier_code\":\"…\"}]";
 
 fn item_meta(error: &V2Error) -> V2Meta {
     V2Meta {
@@ -42,15 +35,10 @@ fn item_meta(error: &V2Error) -> V2Meta {
 }
 
 fn item_error(value: &Value, error: &V2Error) -> V2ItemResult {
+    let named = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
     V2ItemResult {
-        tracking_number: value
-            .get("tracking_number")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        carrier_code: value
-            .get("carrier_code")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        tracking_number: named("tracking_number"),
+        carrier_code: named("carrier_code"),
         meta: item_meta(error),
     }
 }
@@ -75,68 +63,42 @@ fn items(bytes: &[u8], example: &str) -> Result<Vec<Value>, V2Error> {
     Ok(items)
 }
 
-/// Create up to 40 trackings; each item succeeds or fails on its own.
-#[utoipa::path(
-    post,
-    path = "/v2/trackings/batch",
-    operation_id = "v2_batch",
-    request_body = Vec<V2CreateRequest>,
-    responses(
-        (status = 200, description = "Per-item results", body = V2Envelope<V2BatchResult>),
-        (status = 400, description = "4012 (not an array), 4015 (body not JSON) or 4020 (more than 40)"),
-    ),
-)]
-pub async fn batch(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    V2Body(body): V2Body,
-) -> V2Result<V2BatchResult> {
-    let items = items(
-        &body,
-        "[{\"tracking_number\":\"…\",\"carrier_code\":\"…\"}]",
-    )?;
-    let mut result = V2BatchResult {
-        submitted: items.len(),
-        ..V2BatchResult::default()
-    };
-    let mut accepted = Vec::new();
-    for item in items {
-        let validated = from_value::<V2CreateRequest>(item.clone()).and_then(|request| {
-            validate::new_tracking(
-                request.tracking_number.as_deref(),
-                request.carrier_code.as_deref(),
-                request.merchant_fields(),
-            )
-            .map_err(V2Error::from)
-        });
-        match validated {
-            Ok(new) => accepted.push(new),
-            Err(error) => result.errors.push(item_error(&item, &error)),
+route! {
+    /// Create up to 40 trackings; each item succeeds or fails on its own.
+    post "/v2/trackings/batch" "v2_batch", body Vec<V2CreateRequest>,
+    responses(200 "Per-item results" => V2Envelope<V2BatchResult>, 400 NOT_AN_ARRAY_OR_TOO_MANY),
+    async fn batch(state, account, V2Body(body): V2Body) -> V2Result<V2BatchResult> {
+        let items = items(&body, NUMBER_ITEMS_EXAMPLE)?;
+        let mut result = V2BatchResult {
+            submitted: items.len(),
+            ..V2BatchResult::default()
+        };
+        let mut accepted = Vec::new();
+        for item in items {
+            let validated = from_value::<V2CreateRequest>(item.clone())
+                .and_then(|request| Ok(request.new_tracking()?));
+            match validated {
+                Ok(new) => accepted.push(new),
+                Err(error) => result.errors.push(item_error(&item, &error)),
+            }
         }
-    }
-    {
         for outcome in state.trackings.create_many(account.id, accepted).await? {
             match outcome {
                 CreateOutcome::Created(t) => result.trackings.push(V2Created::from(t.as_ref())),
-                CreateOutcome::AlreadyExists {
-                    tracking_number,
-                    courier_code,
-                } => {
+                CreateOutcome::AlreadyExists { tracking_number, courier_code } => {
                     let error = V2Error::new(
                         V2Code::TrackingExists,
                         "This number is already tracked with this carrier.",
                     );
-                    result.errors.push(V2ItemResult {
-                        tracking_number: Some(tracking_number),
-                        carrier_code: Some(courier_code),
-                        meta: item_meta(&error),
-                    });
+                    let meta = item_meta(&error);
+                    let (tracking_number, carrier_code) = (Some(tracking_number), Some(courier_code));
+                    result.errors.push(V2ItemResult { tracking_number, carrier_code, meta });
                 }
             }
         }
+        result.added = result.trackings.len();
+        ok(result)
     }
-    result.added = result.trackings.len();
-    ok(result)
 }
 
 /// An array of `{tracking_number, carrier_code}`, read: how many were sent, the valid keys (with
@@ -148,10 +110,7 @@ struct NumberItems {
 }
 
 fn number_items(bytes: &[u8]) -> Result<NumberItems, V2Error> {
-    let items = items(
-        bytes,
-        "[{\"tracking_number\":\"…\",\"carrier_code\":\"…\"}]",
-    )?;
+    let items = items(bytes, NUMBER_ITEMS_EXAMPLE)?;
     let submitted = items.len();
     let mut keys = Vec::new();
     let mut errors = Vec::new();
@@ -190,55 +149,52 @@ impl NumberItems {
     }
 }
 
-/// Stop updating up to 40 trackings: they are archived and the background refresh skips them.
-#[utoipa::path(
-    post,
-    path = "/v2/trackings/notupdate",
-    operation_id = "v2_not_update",
-    request_body = Vec<V2NumberRequest>,
-    responses(
-        (status = 200, description = "How many were archived, and the items that failed", body = V2Envelope<V2NotUpdateResult>),
-        (status = 400, description = "4012 (not an array), 4015 (body not JSON) or 4020 (more than 40)"),
-    ),
-)]
-pub async fn not_update(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    V2Body(body): V2Body,
-) -> V2Result<V2NotUpdateResult> {
-    let items = number_items(&body)?;
-    let archived = state
-        .store
-        .archive_many(account.id, &items.wanted())
-        .await?;
-    ok(V2NotUpdateResult {
-        submitted: items.submitted,
-        change: archived.len(),
-        trackings: items.failed(&archived),
-    })
+/// The set-based store call a many-tracking route makes on the valid items.
+enum NumberCall {
+    Archive,
+    Delete,
 }
 
-/// Delete up to 40 trackings.
-#[utoipa::path(
-    post,
-    path = "/v2/trackings/delete",
-    operation_id = "v2_delete_many",
-    request_body = Vec<V2NumberRequest>,
-    responses(
-        (status = 200, description = "How many were deleted, and the items that failed", body = V2Envelope<V2DeleteResult>),
-        (status = 400, description = "4012 (not an array), 4015 (body not JSON) or 4020 (more than 40)"),
-    ),
-)]
-pub async fn delete_many(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    V2Body(body): V2Body,
-) -> V2Result<V2DeleteResult> {
-    let items = number_items(&body)?;
-    let deleted = state.store.delete_many(account.id, &items.wanted()).await?;
-    ok(V2DeleteResult {
-        submitted: items.submitted,
-        delete: deleted.len(),
-        trackings: items.failed(&deleted),
-    })
+/// Reads a body of `{tracking_number, carrier_code}` items and makes `call` on the valid ones;
+/// `answer` gets how many items were sent, how many the call changed, and the items that failed.
+async fn number_call<T>(
+    state: &AppState,
+    account: AccountId,
+    body: &[u8],
+    call: NumberCall,
+    answer: impl FnOnce(usize, usize, Vec<V2ItemResult>) -> T,
+) -> V2Result<T> {
+    let items = number_items(body)?;
+    let wanted = items.wanted();
+    let changed = match call {
+        NumberCall::Archive => state.store.archive_many(account, &wanted).await?,
+        NumberCall::Delete => state.store.delete_many(account, &wanted).await?,
+    };
+    ok(answer(
+        items.submitted,
+        changed.len(),
+        items.failed(&changed),
+    ))
+}
+
+/// The failures of a many-tracking call's body as a whole.
+const NOT_AN_ARRAY_OR_TOO_MANY: &str =
+    "4012 (not an array), 4015 (body not JSON) or 4020 (more than 40)";
+
+route! {
+    /// Stop updating up to 40 trackings: they are archived and the background refresh skips them.
+    post "/v2/trackings/notupdate" "v2_not_update", body Vec<V2NumberRequest>,
+    responses(200 "How many were archived, and the items that failed" => V2Envelope<V2NotUpdateResult>, 400 NOT_AN_ARRAY_OR_TOO_MANY),
+    async fn not_update(state, account, V2Body(body): V2Body) -> V2Result<V2NotUpdateResult> {
+        number_call(&state, account.id, &body, NumberCall::Archive, |submitted, change, trackings| V2NotUpdateResult { submitted, change, trackings }).await
+    }
+}
+
+route! {
+    /// Delete up to 40 trackings.
+    post "/v2/trackings/delete" "v2_delete_many", body Vec<V2NumberRequest>,
+    responses(200 "How many were deleted, and the items that failed" => V2Envelope<V2DeleteResult>, 400 NOT_AN_ARRAY_OR_TOO_MANY),
+    async fn delete_many(state, account, V2Body(body): V2Body) -> V2Result<V2DeleteResult> {
+        number_call(&state, account.id, &body, NumberCall::Delete, |submitted, delete, trackings| V2DeleteResult { submitted, delete, trackings }).await
+    }
 }

@@ -14,11 +14,21 @@ pub mod wire;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::Json;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{V2Code, V2Error};
 use crate::extract::{QueryPairs, RawBody};
+use wire::V2Envelope;
+
+/// What a v2 handler answers: its data in the v2 envelope, or a v2 error.
+pub(crate) type V2Result<T> = Result<Json<V2Envelope<T>>, V2Error>;
+
+/// A success in the v2 envelope.
+pub(crate) fn ok<T>(data: T) -> V2Result<T> {
+    Ok(Json(V2Envelope::ok(data)))
+}
 
 /// The request body, read whole; failures in the v2 envelope.
 pub struct V2Body(pub axum::body::Bytes);

@@ -3,48 +3,28 @@
 //! name up to 40 trackings at once are in [`super::batches`].
 
 use axum::extract::{Path, State};
-use axum::Json;
 use chrono::{DateTime, Utc};
-use parceld_model::{DeliveryStatus, LimitClass, Tracking};
+use parceld_model::{DeliveryStatus, Tracking};
 use parceld_service::validate;
-use parceld_service::{RealtimeTarget, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use parceld_service::{RealtimeTarget, MAX_PAGE_SIZE};
 use parceld_store::{AccountId, CreateOutcome, NumberKey, Page, TrackingFilter};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::wire::{
     V2ChangeCarrierRequest, V2CreateRequest, V2Created, V2Envelope, V2Page, V2RealtimeItem,
     V2RealtimeResult, V2StatusNumbers, V2Tracking, V2UpdateRequest,
 };
-use super::{parse_object, V2Body, V2Query};
+use super::{ok, parse_object, V2Body, V2Query, V2Result};
 use crate::error::{V2Code, V2Error};
 use crate::extract::Authenticated;
+use crate::query::{first_page, whole_number, MAX_PAGE_NUMBER};
+use crate::v4::wire::realtime_extras;
 use crate::{AppState, ClassedRoutes};
-
-pub(super) type V2Result<T> = Result<Json<V2Envelope<T>>, V2Error>;
 
 /// This module's routes by rate-limit class: the list and real-time have their own budgets.
 pub fn routes() -> ClassedRoutes {
-    vec![
-        (
-            LimitClass::V2Realtime,
-            OpenApiRouter::default().routes(routes!(realtime)),
-        ),
-        (
-            LimitClass::V2List,
-            OpenApiRouter::default().routes(routes!(list)),
-        ),
-        (
-            LimitClass::V2Other,
-            OpenApiRouter::default()
-                .routes(routes!(post))
-                .routes(routes!(status_numbers))
-                .routes(routes!(change_carrier))
-                .routes(routes!(get_one, update, delete))
-                .routes(routes!(get_one_lang)),
-        ),
-    ]
+    classed_routes!(V2Realtime: (realtime); V2List: (list); V2Other: (post) (status_numbers) (change_carrier) (get_one, update, delete) (get_one_lang))
 }
 
 /// The tracking a route's path names by courier and number (for its handler and its OpenAPI
@@ -63,10 +43,6 @@ impl NumberPath {
     fn key(&self) -> Result<NumberKey, V2Error> {
         number_key(Some(&self.tracking_number), Some(&self.carrier_code))
     }
-}
-
-pub(super) fn ok<T>(data: T) -> V2Result<T> {
-    Ok(Json(V2Envelope::ok(data)))
 }
 
 /// A courier code and number from a path or a body, checked: 4015 for an unknown courier, 4013
@@ -102,6 +78,17 @@ async fn find(
         .await?)
 }
 
+/// The tracking `key` names, or 4017 when the account does not track it.
+async fn tracked(
+    state: &AppState,
+    account: AccountId,
+    key: &NumberKey,
+) -> Result<Tracking, V2Error> {
+    find(state, account, key)
+        .await?
+        .ok_or_else(|| not_tracked(key))
+}
+
 pub(super) fn not_tracked(key: &NumberKey) -> V2Error {
     V2Error::new(
         V2Code::TrackingNotFound,
@@ -112,41 +99,24 @@ pub(super) fn not_tracked(key: &NumberKey) -> V2Error {
     )
 }
 
-/// Create one tracking (no courier call: the background refresh or real-time fetches it).
-#[utoipa::path(
-    post,
-    path = "/v2/trackings/post",
-    operation_id = "v2_post",
-    request_body = V2CreateRequest,
-    responses(
-        (status = 200, description = "The new tracking", body = V2Envelope<V2Created>),
-        (status = 400, description = "4012, 4013, 4014, 4015 (also: body not JSON), 4016 or 4032"),
-    ),
-)]
-pub async fn post(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    V2Body(body): V2Body,
-) -> V2Result<V2Created> {
-    let request: V2CreateRequest = parse_object(
-        &body,
-        "POST /v2/trackings/post creates one tracking (POST /v2/trackings/batch takes up to 40)",
-    )?;
-    let new = validate::new_tracking(
-        request.tracking_number.as_deref(),
-        request.carrier_code.as_deref(),
-        request.merchant_fields(),
-    )?;
-    // v2 post does not ask the courier: the background refresh or real-time fetches it.
-    match state.trackings.create(account.id, new, false).await? {
-        CreateOutcome::Created(tracking) => ok(V2Created::from(tracking.as_ref())),
-        CreateOutcome::AlreadyExists {
-            tracking_number,
-            courier_code,
-        } => Err(V2Error::new(
-            V2Code::TrackingExists,
-            format!("`{tracking_number}` with carrier `{courier_code}` is already tracked; GET /v2/trackings/{courier_code}/{tracking_number} returns it."),
-        )),
+route! {
+    /// Create one tracking (no courier call: the background refresh or real-time fetches it).
+    post "/v2/trackings/post" "v2_post", body V2CreateRequest,
+    responses(200 "The new tracking" => V2Envelope<V2Created>, 400 "4012, 4013, 4014, 4015 (also: body not JSON), 4016 or 4032"),
+    async fn post(state, account, V2Body(body): V2Body) -> V2Result<V2Created> {
+        let request: V2CreateRequest = parse_object(
+            &body,
+            "POST /v2/trackings/post creates one tracking (POST /v2/trackings/batch takes up to 40)",
+        )?;
+        let new = request.new_tracking()?;
+        // v2 post does not ask the courier: the background refresh or real-time fetches it.
+        match state.trackings.create(account.id, new, false).await? {
+            CreateOutcome::Created(tracking) => ok(V2Created::from(tracking.as_ref())),
+            CreateOutcome::AlreadyExists { tracking_number, courier_code } => Err(V2Error::new(
+                V2Code::TrackingExists,
+                format!("`{tracking_number}` with carrier `{courier_code}` is already tracked; GET /v2/trackings/{courier_code}/{tracking_number} returns it."),
+            )),
+        }
     }
 }
 
@@ -172,19 +142,42 @@ fn unix_time(name: &str, raw: &str) -> Result<DateTime<Utc>, V2Error> {
 }
 
 fn count(name: &str, raw: &str, max: u32) -> Result<u32, V2Error> {
-    match raw.trim().parse::<u32>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(bad_param(
-            name,
-            format!("`{raw}` must be a whole number from 1 to {max}."),
-        )),
-    }
+    whole_number(raw, max).map_err(|detail| bad_param(name, detail))
 }
 
 fn status(raw: &str) -> Result<DeliveryStatus, V2Error> {
     raw.trim()
         .parse::<DeliveryStatus>()
         .map_err(|e| V2Error::new(V2Code::InvalidStatus, format!("{e}.")))
+}
+
+/// The page and status filter of a list query, as OpenAPI parameters (the handler reads the
+/// query's pairs itself, to refuse an unknown one with 4012).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct PageQuery {
+    /// Page number, from 1
+    page: Option<u32>,
+    /// Page size, 1 to 2000, default 100
+    limit: Option<u32>,
+    /// One of the nine statuses
+    status: Option<String>,
+}
+
+/// The time filters the list and the status counts share, as OpenAPI parameters.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct TimeQuery {
+    /// Unix seconds
+    created_at_min: Option<i64>,
+    /// Unix seconds
+    created_at_max: Option<i64>,
+    /// Unix seconds
+    update_time_min: Option<i64>,
+    /// Unix seconds
+    update_time_max: Option<i64>,
 }
 
 /// The time filters shared by the list and the status counts; `Ok(false)` for another name.
@@ -206,323 +199,188 @@ fn time_filter(filter: &mut TrackingFilter, name: &str, value: &str) -> Result<b
     Ok(true)
 }
 
-/// List trackings, newest first, filtered and paged (at most one call per second by default).
-#[utoipa::path(
-    get,
-    path = "/v2/trackings/get",
-    operation_id = "v2_list",
-    params(
-        ("page" = Option<u32>, Query, description = "Page number, from 1"),
-        ("limit" = Option<u32>, Query, description = "Page size, 1 to 2000, default 100"),
-        ("status" = Option<String>, Query, description = "One of the nine statuses"),
-        ("created_at_min" = Option<i64>, Query, description = "Unix seconds"),
-        ("created_at_max" = Option<i64>, Query, description = "Unix seconds"),
-        ("update_time_min" = Option<i64>, Query, description = "Unix seconds"),
-        ("update_time_max" = Option<i64>, Query, description = "Unix seconds"),
-        ("lang" = Option<String>, Query, description = "Accepted; events keep the courier's language"),
-    ),
-    responses(
-        (status = 200, description = "One page of trackings", body = V2Envelope<V2Page>),
-        (status = 400, description = "4012 (bad parameter) or 4033 (bad status)"),
-        (status = 429, description = "More than 1 list call per second"),
-    ),
-)]
-pub async fn list(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    V2Query(pairs): V2Query,
-) -> V2Result<V2Page> {
-    let mut filter = TrackingFilter::default();
-    let mut page = Page {
-        number: 1,
-        size: DEFAULT_PAGE_SIZE,
-    };
+const UNKNOWN_LIST_PARAMETER: &str = "unknown parameter; accepted are page, limit, status, created_at_min, created_at_max, update_time_min, update_time_max, lang.";
+
+/// The list filters and page of a `GET /v2/trackings/get` query.
+fn list_query(pairs: Vec<(String, String)>) -> Result<(TrackingFilter, Page), V2Error> {
+    let (mut filter, mut page) = (TrackingFilter::default(), first_page());
     for (name, value) in pairs {
         if value.trim().is_empty() || time_filter(&mut filter, &name, &value)? {
             continue;
         }
         match name.as_str() {
-            "page" => page.number = count(&name, &value, u32::MAX / 2)?,
+            "page" => page.number = count(&name, &value, MAX_PAGE_NUMBER)?,
             "limit" => page.size = count(&name, &value, MAX_PAGE_SIZE)?,
             "status" => filter.delivery_status = Some(status(&value)?),
             "lang" => {}
-            _ => {
-                return Err(bad_param(
-                    &name,
-                    "unknown parameter; accepted are page, limit, status, created_at_min, created_at_max, update_time_min, update_time_max, lang.",
-                ))
-            }
+            _ => return Err(bad_param(&name, UNKNOWN_LIST_PARAMETER)),
         }
     }
-    let total = state
-        .store
-        .count_by_status(account.id, &filter)
-        .await?
-        .iter()
-        .map(|(_, n)| n)
-        .sum();
-    let trackings = state
-        .store
-        .list_trackings(account.id, &filter, page)
-        .await?;
-    let now = Utc::now();
-    ok(V2Page {
-        page: page.number,
-        limit: page.size,
-        total,
-        items: trackings.iter().map(|t| V2Tracking::new(t, now)).collect(),
-    })
+    Ok((filter, page))
 }
 
-/// How many trackings the account has per status.
-#[utoipa::path(
-    get,
-    path = "/v2/trackings/getstatusnumber",
-    operation_id = "v2_status_numbers",
+route! {
+    /// List trackings, newest first, filtered and paged (at most one call per second by default).
+    get "/v2/trackings/get" "v2_list",
     params(
-        ("created_at_min" = Option<i64>, Query, description = "Unix seconds"),
-        ("created_at_max" = Option<i64>, Query, description = "Unix seconds"),
-        ("update_time_min" = Option<i64>, Query, description = "Unix seconds"),
-        ("update_time_max" = Option<i64>, Query, description = "Unix seconds"),
+        PageQuery,
+        TimeQuery,
+        ("lang" = Option<String>, Query, description = "Accepted; events keep the courier's language"),
     ),
-    responses(
-        (status = 200, description = "Trackings per status", body = V2Envelope<V2StatusNumbers>),
-        (status = 400, description = "4012"),
-    ),
-)]
-pub async fn status_numbers(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    V2Query(pairs): V2Query,
-) -> V2Result<V2StatusNumbers> {
-    let mut filter = TrackingFilter::default();
-    for (name, value) in pairs {
-        if value.trim().is_empty() || time_filter(&mut filter, &name, &value)? || name == "lang" {
-            continue;
+    responses(200 "One page of trackings" => V2Envelope<V2Page>, 400 "4012 (bad parameter) or 4033 (bad status)", 429 "More than 1 list call per second"),
+    async fn list(state, account, V2Query(pairs): V2Query) -> V2Result<V2Page> {
+        let (filter, page) = list_query(pairs)?;
+        let counts = state.store.count_by_status(account.id, &filter).await?;
+        let total = counts.iter().map(|(_, n)| n).sum();
+        let trackings = state.store.list_trackings(account.id, &filter, page).await?;
+        let now = Utc::now();
+        ok(V2Page {
+            page: page.number,
+            limit: page.size,
+            total,
+            items: trackings.iter().map(|t| V2Tracking::new(t, now)).collect(),
+        })
+    }
+}
+
+route! {
+    /// How many trackings the account has per status.
+    get "/v2/trackings/getstatusnumber" "v2_status_numbers",
+    params(TimeQuery),
+    responses(200 "Trackings per status" => V2Envelope<V2StatusNumbers>, 400 "4012"),
+    async fn status_numbers(state, account, V2Query(pairs): V2Query) -> V2Result<V2StatusNumbers> {
+        let mut filter = TrackingFilter::default();
+        for (name, value) in pairs {
+            if value.trim().is_empty() || time_filter(&mut filter, &name, &value)? || name == "lang" {
+                continue;
+            }
+            return Err(bad_param(
+                &name,
+                "unknown parameter; accepted are created_at_min, created_at_max, update_time_min, update_time_max.",
+            ));
         }
-        return Err(bad_param(
-            &name,
-            "unknown parameter; accepted are created_at_min, created_at_max, update_time_min, update_time_max.",
-        ));
-    }
-    let counts = state.store.count_by_status(account.id, &filter).await?;
-    ok(V2StatusNumbers::from_counts(&counts))
-}
-
-/// One tracking by courier and number. A shipment never posted is 4031 with the FAQ's hint.
-#[utoipa::path(
-    get,
-    path = "/v2/trackings/{carrier_code}/{tracking_number}",
-    operation_id = "v2_get_one",
-    params(NumberPath),
-    responses(
-        (status = 200, description = "The tracking; or meta.code 4031 with data null when this account never posted it", body = V2Envelope<V2Tracking>),
-        (status = 400, description = "4014 or 4015"),
-    ),
-)]
-pub async fn get_one(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    Path(path): Path<NumberPath>,
-) -> V2Result<V2Tracking> {
-    let key = path.key()?;
-    match find(&state, account.id, &key).await? {
-        Some(tracking) => ok(V2Tracking::new(&tracking, Utc::now())),
-        None => Err(V2Error::new(
-            V2Code::NoContent,
-            format!(
-                "This account has no tracking of `{}` with carrier `{}`: it was never posted (or was deleted).",
-                key.tracking_number, key.courier_code
-            ),
-        )),
+        let counts = state.store.count_by_status(account.id, &filter).await?;
+        ok(V2StatusNumbers::from_counts(&counts))
     }
 }
 
-/// The same, with TrackingMore's optional language suffix (events keep the courier's language).
-#[utoipa::path(
-    get,
-    path = "/v2/trackings/{carrier_code}/{tracking_number}/{lang}",
-    operation_id = "v2_get_one_lang",
+route! {
+    /// One tracking by courier and number. A shipment never posted is 4031 with the FAQ's hint.
+    get "/v2/trackings/{carrier_code}/{tracking_number}" "v2_get_one", params(NumberPath),
+    responses(200 "The tracking; or meta.code 4031 with data null when this account never posted it" => V2Envelope<V2Tracking>, 400 "4014 or 4015"),
+    async fn get_one(state, account, Path(path): Path<NumberPath>) -> V2Result<V2Tracking> {
+        let key = path.key()?;
+        match find(&state, account.id, &key).await? {
+            Some(tracking) => ok(V2Tracking::new(&tracking, Utc::now())),
+            None => Err(V2Error::new(
+                V2Code::NoContent,
+                format!(
+                    "This account has no tracking of `{}` with carrier `{}`: it was never posted (or was deleted).",
+                    key.tracking_number, key.courier_code
+                ),
+            )),
+        }
+    }
+}
+
+route! {
+    /// The same, with TrackingMore's optional language suffix (events keep the courier's language).
+    get "/v2/trackings/{carrier_code}/{tracking_number}/{lang}" "v2_get_one_lang",
     params(
         NumberPath,
         ("lang" = String, Path, description = "Accepted; events keep the courier's language"),
     ),
-    responses(
-        (status = 200, description = "As without the suffix", body = V2Envelope<V2Tracking>),
-        (status = 400, description = "4014 or 4015"),
-    ),
-)]
-pub async fn get_one_lang(
-    state: State<AppState>,
-    auth: Authenticated,
-    path: Path<NumberPath>,
-) -> V2Result<V2Tracking> {
-    get_one(state, auth, path).await
-}
-
-/// Change a tracking's fields or archive state.
-#[utoipa::path(
-    put,
-    path = "/v2/trackings/{carrier_code}/{tracking_number}",
-    operation_id = "v2_update",
-    params(NumberPath),
-    request_body = V2UpdateRequest,
-    responses(
-        (status = 200, description = "The changed tracking", body = V2Envelope<V2Tracking>),
-        (status = 400, description = "4012, 4014, 4015, 4017 or 4033 (status cannot be set)"),
-    ),
-)]
-pub async fn update(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    Path(path): Path<NumberPath>,
-    V2Body(body): V2Body,
-) -> V2Result<V2Tracking> {
-    let key = path.key()?;
-    // Some v2 clients send PUT without a body; that changes nothing.
-    let request: V2UpdateRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        V2UpdateRequest::default()
-    } else {
-        parse_object(&body, "PUT changes one tracking")?
-    };
-    if let Some(status) = &request.status {
-        return Err(V2Error::new(
-            V2Code::InvalidStatus,
-            format!("parceld takes statuses only from the courier and cannot set one by hand (got `status` {status}); archive a tracking with \"archived\":\"true\" to stop its updates."),
-        ));
+    responses(200 "As without the suffix" => V2Envelope<V2Tracking>, 400 "4014 or 4015"),
+    async fn get_one_lang(state, account, path: Path<NumberPath>) -> V2Result<V2Tracking> {
+        get_one(State(state), Authenticated(account), path).await
     }
-    let archived = request
-        .archived
-        .as_deref()
-        .map(|raw| validate::archived_flag(raw, "archived"))
-        .transpose()?;
-    let tracking = find(&state, account.id, &key)
-        .await?
-        .ok_or_else(|| not_tracked(&key))?;
-    let tracking = state
-        .trackings
-        .update(
-            account.id,
-            &tracking.id,
-            request.merchant_fields(),
-            None,
-            archived,
-        )
-        .await?;
-    ok(V2Tracking::new(&tracking, Utc::now()))
 }
 
-/// Delete one tracking; `data` is an empty array, as in TrackingMore's v2.
-#[utoipa::path(
-    delete,
-    path = "/v2/trackings/{carrier_code}/{tracking_number}",
-    operation_id = "v2_delete",
-    params(NumberPath),
-    responses(
-        (status = 200, description = "Deleted", body = V2Envelope<Vec<String>>),
-        (status = 400, description = "4014, 4015 or 4017"),
-    ),
-)]
-pub async fn delete(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    Path(path): Path<NumberPath>,
-) -> V2Result<Vec<String>> {
-    let key = path.key()?;
-    let deleted = state
-        .store
-        .delete_many(account.id, std::slice::from_ref(&key))
-        .await?;
-    if deleted.is_empty() {
-        return Err(not_tracked(&key));
-    }
-    ok(Vec::new())
-}
-
-/// Fetch one shipment from its courier now (one shipment per request; the same shipment at most
-/// once per 2 hours — inside the window the stored result comes back, marked `fetched_from:
-/// "store"`). A number the account does not track yet is posted first.
-#[utoipa::path(
-    post,
-    path = "/v2/trackings/realtime",
-    operation_id = "v2_realtime",
-    request_body = V2CreateRequest,
-    responses(
-        (status = 200, description = "The tracking, fetched now or from the store", body = V2Envelope<V2RealtimeResult>),
-        (status = 400, description = "4012 (an array: one shipment per request), 4013, 4014, 4015 (also: body not JSON), 4032"),
-        (status = 429, description = "More than 3 real-time requests per second"),
-    ),
-)]
-pub async fn realtime(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    V2Body(body): V2Body,
-) -> V2Result<V2RealtimeResult> {
-    let request: V2CreateRequest =
-        parse_object(&body, "The real-time API takes one shipment per request")?;
-    let target = RealtimeTarget::Number {
-        number: request.tracking_number.clone(),
-        courier: request.carrier_code.clone(),
-        fields: Box::new(request.merchant_fields()),
-    };
-    let result = state.trackings.realtime(account.id, target).await?;
-    ok(V2RealtimeResult {
-        items: vec![V2RealtimeItem {
-            tracking: V2Tracking::new(&result.tracking, Utc::now()),
-            fetched_at: result.fetched_at.map(crate::v4::wire::iso),
-            fetched_from: if result.from_store {
-                "store"
-            } else {
-                "carrier"
-            }
-            .to_string(),
-            carrier_error: result.carrier_error,
-        }],
-    })
-}
-
-/// Move a tracking to another courier.
-#[utoipa::path(
-    post,
-    path = "/v2/trackings/update",
-    operation_id = "v2_change_carrier",
-    request_body = V2ChangeCarrierRequest,
-    responses(
-        (status = 200, description = "The tracking with its new courier", body = V2Envelope<V2Tracking>),
-        (status = 400, description = "4012, 4013, 4014, 4015, 4016 (already tracked with the new courier) or 4017"),
-    ),
-)]
-pub async fn change_carrier(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    V2Body(body): V2Body,
-) -> V2Result<V2Tracking> {
-    let request: V2ChangeCarrierRequest = parse_object(&body, "Change one tracking's carrier")?;
-    let key = number_key(
-        request.tracking_number.as_deref(),
-        request.carrier_code.as_deref(),
-    )?;
-    let new_carrier = match request.update_carrier_code.as_deref().map(str::trim) {
-        Some(code) if !code.is_empty() => validate::courier_code(code)?,
-        _ => {
+route! {
+    /// Change a tracking's fields or archive state.
+    put "/v2/trackings/{carrier_code}/{tracking_number}" "v2_update", params(NumberPath), body V2UpdateRequest,
+    responses(200 "The changed tracking" => V2Envelope<V2Tracking>, 400 "4012, 4014, 4015, 4017 or 4033 (status cannot be set)"),
+    async fn update(state, account, Path(path): Path<NumberPath>, V2Body(body): V2Body) -> V2Result<V2Tracking> {
+        let key = path.key()?;
+        // Some v2 clients send PUT without a body; that changes nothing.
+        let request: V2UpdateRequest = if body.iter().all(u8::is_ascii_whitespace) {
+            V2UpdateRequest::default()
+        } else {
+            parse_object(&body, "PUT changes one tracking")?
+        };
+        if let Some(status) = &request.status {
             return Err(V2Error::new(
-                V2Code::InvalidCarrierCode,
-                "`update_carrier_code` is required: the courier the tracking should move to.",
-            ))
+                V2Code::InvalidStatus,
+                format!("parceld takes statuses only from the courier and cannot set one by hand (got `status` {status}); archive a tracking with \"archived\":\"true\" to stop its updates."),
+            ));
         }
-    };
-    let tracking = find(&state, account.id, &key)
-        .await?
-        .ok_or_else(|| not_tracked(&key))?;
-    let tracking = state
-        .trackings
-        .update(
-            account.id,
-            &tracking.id,
-            Default::default(),
-            Some(new_carrier.code),
-            None,
-        )
-        .await?;
-    ok(V2Tracking::new(&tracking, Utc::now()))
+        let archived = request
+            .archived
+            .as_deref()
+            .map(|raw| validate::archived_flag(raw, "archived"))
+            .transpose()?;
+        let id = tracked(&state, account.id, &key).await?.id;
+        let fields = request.merchant_fields();
+        let tracking = state.trackings.update(account.id, &id, fields, None, archived).await?;
+        ok(V2Tracking::new(&tracking, Utc::now()))
+    }
+}
+
+route! {
+    /// Delete one tracking; `data` is an empty array, as in TrackingMore's v2.
+    delete "/v2/trackings/{carrier_code}/{tracking_number}" "v2_delete", params(NumberPath),
+    responses(200 "Deleted" => V2Envelope<Vec<String>>, 400 "4014, 4015 or 4017"),
+    async fn delete(state, account, Path(path): Path<NumberPath>) -> V2Result<Vec<String>> {
+        let key = path.key()?;
+        let deleted = state.store.delete_many(account.id, std::slice::from_ref(&key)).await?;
+        if deleted.is_empty() {
+            return Err(not_tracked(&key));
+        }
+        ok(Vec::new())
+    }
+}
+
+route! {
+    /// Fetch one shipment from its courier now (one shipment per request; the same shipment at most
+    /// once per 2 hours — inside the window the stored result comes back, marked `fetched_from:
+    /// "store"`). A number the account does not track yet is posted first.
+    post "/v2/trackings/realtime" "v2_realtime", body V2CreateRequest,
+    responses(200 "The tracking, fetched now or from the store" => V2Envelope<V2RealtimeResult>, 400 "4012 (an array: one shipment per request), 4013, 4014, 4015 (also: body not JSON), 4032", 429 "More than 3 real-time requests per second"),
+    async fn realtime(state, account, V2Body(body): V2Body) -> V2Result<V2RealtimeResult> {
+        let request: V2CreateRequest =
+            parse_object(&body, "The real-time API takes one shipment per request")?;
+        let target = RealtimeTarget::Number {
+            number: request.tracking_number.clone(),
+            courier: request.carrier_code.clone(),
+            fields: Box::new(request.merchant_fields()),
+        };
+        let result = state.trackings.realtime(account.id, target).await?;
+        let (fetched_at, fetched_from, carrier_error) = realtime_extras(&result);
+        let tracking = V2Tracking::new(&result.tracking, Utc::now());
+        let item = V2RealtimeItem { tracking, fetched_at, fetched_from, carrier_error };
+        ok(V2RealtimeResult { items: vec![item] })
+    }
+}
+
+route! {
+    /// Move a tracking to another courier.
+    post "/v2/trackings/update" "v2_change_carrier", body V2ChangeCarrierRequest,
+    responses(200 "The tracking with its new courier" => V2Envelope<V2Tracking>, 400 "4012, 4013, 4014, 4015, 4016 (already tracked with the new courier) or 4017"),
+    async fn change_carrier(state, account, V2Body(body): V2Body) -> V2Result<V2Tracking> {
+        let request: V2ChangeCarrierRequest = parse_object(&body, "Change one tracking's carrier")?;
+        let key = number_key(request.tracking_number.as_deref(), request.carrier_code.as_deref())?;
+        let new_carrier = match request.update_carrier_code.as_deref().map(str::trim) {
+            Some(code) if !code.is_empty() => validate::courier_code(code)?,
+            _ => {
+                return Err(V2Error::new(
+                    V2Code::InvalidCarrierCode,
+                    "`update_carrier_code` is required: the courier the tracking should move to.",
+                ))
+            }
+        };
+        let id = tracked(&state, account.id, &key).await?.id;
+        let new_carrier = Some(new_carrier.code);
+        let tracking = state.trackings.update(account.id, &id, Default::default(), new_carrier, None).await?;
+        ok(V2Tracking::new(&tracking, Utc::now()))
+    }
 }

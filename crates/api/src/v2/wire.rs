@@ -6,6 +6,8 @@
 use chrono::{DateTime, Utc};
 use parceld_detect::Courier;
 use parceld_model::{merchant_fields, Checkpoint, DeliveryStatus, Leg, Tracking, TrackingFields};
+use parceld_service::{validate, ServiceResult};
+use parceld_store::NewTracking;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -85,6 +87,18 @@ merchant_fields!(v2_request => with_v2_merchant_fields {
     }
 });
 
+impl V2CreateRequest {
+    /// The tracking this body asks for, checked with the service's rules.
+    pub fn new_tracking(&self) -> ServiceResult<NewTracking> {
+        let (number, carrier) = (&self.tracking_number, &self.carrier_code);
+        validate::new_tracking(
+            number.as_deref(),
+            carrier.as_deref(),
+            self.merchant_fields(),
+        )
+    }
+}
+
 merchant_fields!(v2_request => with_v2_merchant_fields {
     /// Body of `PUT /v2/trackings/{carrier_code}/{tracking_number}`: the fields to change.
     V2UpdateRequest {
@@ -96,30 +110,21 @@ merchant_fields!(v2_request => with_v2_merchant_fields {
     }
 });
 
-/// One item of `POST /v2/trackings/notupdate` and `POST /v2/trackings/delete`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct V2NumberRequest {
-    pub tracking_number: Option<String>,
-    pub carrier_code: Option<String>,
-}
+text_bodies! {
+    /// One item of `POST /v2/trackings/notupdate` and `POST /v2/trackings/delete`.
+    V2NumberRequest { tracking_number, carrier_code }
 
-/// Body of `POST /v2/trackings/update`: move a tracking to another courier.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct V2ChangeCarrierRequest {
-    pub tracking_number: Option<String>,
-    /// The courier the tracking has now.
-    pub carrier_code: Option<String>,
-    /// The courier it should have.
-    pub update_carrier_code: Option<String>,
-}
+    /// Body of `POST /v2/trackings/update`: move a tracking to another courier.
+    V2ChangeCarrierRequest {
+        tracking_number,
+        /// The courier the tracking has now.
+        carrier_code,
+        /// The courier it should have.
+        update_carrier_code,
+    }
 
-/// Body of `POST /v2/carriers/detect`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct V2DetectRequest {
-    pub tracking_number: Option<String>,
+    /// Body of `POST /v2/carriers/detect`.
+    V2DetectRequest { tracking_number }
 }
 
 /// One checkpoint as v2 shows it.

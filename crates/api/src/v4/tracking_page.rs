@@ -7,27 +7,20 @@
 //! rules as `parceld page set` (`parceld_service::pages`); a refused value is 4180 and a host
 //! name another account uses 4181, and neither changes anything.
 
-use axum::extract::State;
-use axum::Json;
-use parceld_model::LimitClass;
 use parceld_service::pages::{change_page_settings, page_settings};
 use parceld_service::PageSettingsInput;
 use parceld_store::PageSettings;
 use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::wire::Envelope;
-use crate::error::ApiError;
-use crate::extract::{parse_json, Authenticated, RawBody};
-use crate::{AppState, ClassedRoutes};
+use super::{ok, ApiResult};
+use crate::extract::{parse_json, RawBody};
+use crate::ClassedRoutes;
 
 /// This module's routes, in the v4 "other" rate-limit class.
 pub fn routes() -> ClassedRoutes {
-    vec![(
-        LimitClass::V4Other,
-        OpenApiRouter::default().routes(routes!(show, update)),
-    )]
+    classed_routes!(V4Other: (show, update))
 }
 
 /// An account's tracking-page settings, defaults filled in, and where the page is.
@@ -49,48 +42,23 @@ impl TrackingPageView {
     }
 }
 
-type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
-
-/// Read the tracking page's settings.
-#[utoipa::path(
-    get,
-    path = "/v4/tracking-page",
-    operation_id = "getTrackingPage",
-    responses(
-        (status = 200, description = "The settings, defaults filled in", body = Envelope<TrackingPageView>),
-    ),
-)]
-pub async fn show(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-) -> ApiResult<TrackingPageView> {
-    let settings = page_settings(&*state.store, account.id).await?;
-    Ok(Json(Envelope::ok(TrackingPageView::new(
-        &account.name,
-        settings,
-    ))))
+route! {
+    /// Read the tracking page's settings.
+    get "/v4/tracking-page" "getTrackingPage",
+    responses(200 "The settings, defaults filled in" => Envelope<TrackingPageView>),
+    async fn show(state, account) -> ApiResult<TrackingPageView> {
+        let settings = page_settings(&*state.store, account.id).await?;
+        ok(TrackingPageView::new(&account.name, settings))
+    }
 }
 
-/// Change the tracking page's branding; only the fields sent change.
-#[utoipa::path(
-    put,
-    path = "/v4/tracking-page",
-    operation_id = "updateTrackingPage",
-    request_body = PageSettingsInput,
-    responses(
-        (status = 200, description = "The settings now in force", body = Envelope<TrackingPageView>),
-        (status = 400, description = "4180 a value is not acceptable, 4181 the host name is taken, 4130 an unknown field, 400 not JSON"),
-    ),
-)]
-pub async fn update(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    RawBody(body): RawBody,
-) -> ApiResult<TrackingPageView> {
-    let request: PageSettingsInput = parse_json(&body)?;
-    let settings = change_page_settings(&*state.store, account.id, &request).await?;
-    Ok(Json(Envelope::ok(TrackingPageView::new(
-        &account.name,
-        settings,
-    ))))
+route! {
+    /// Change the tracking page's branding; only the fields sent change.
+    put "/v4/tracking-page" "updateTrackingPage", body PageSettingsInput,
+    responses(200 "The settings now in force" => Envelope<TrackingPageView>, 400 "4180 a value is not acceptable, 4181 the host name is taken, 4130 an unknown field, 400 not JSON"),
+    async fn update(state, account, RawBody(body): RawBody) -> ApiResult<TrackingPageView> {
+        let request: PageSettingsInput = parse_json(&body)?;
+        let settings = change_page_settings(&*state.store, account.id, &request).await?;
+        ok(TrackingPageView::new(&account.name, settings))
+    }
 }

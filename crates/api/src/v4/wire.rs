@@ -4,7 +4,12 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use parceld_detect::Courier;
-use parceld_model::{merchant_fields, Checkpoint, DeliveryStatus, Leg, Tracking, TrackingFields};
+use parceld_engine::RealtimeResult;
+use parceld_model::{
+    merchant_fields, Checkpoint, DeliveryStatus, Leg, Milestones, Tracking, TrackingFields,
+};
+use parceld_service::{validate, ServiceResult};
+use parceld_store::NewTracking;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -47,6 +52,18 @@ merchant_fields!(with_merchant_fields {
         courier_code: Option<String>,
     }
 });
+
+impl CreateTrackingRequest {
+    /// The tracking this body asks for, checked with the service's rules.
+    pub fn new_tracking(&self) -> ServiceResult<NewTracking> {
+        let (number, courier) = (&self.tracking_number, &self.courier_code);
+        validate::new_tracking(
+            number.as_deref(),
+            courier.as_deref(),
+            self.merchant_fields(),
+        )
+    }
+}
 
 merchant_fields!(with_merchant_fields {
     /// Body of `PUT /v4/trackings/update/{id}`.
@@ -225,14 +242,32 @@ pub struct CarrierLegView<'a> {
     pub trackinfo: Vec<CheckpointView<'a>>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MilestoneView {
-    pub inforeceived_date: Option<String>,
-    pub pickup_date: Option<String>,
-    pub outfordelivery_date: Option<String>,
-    pub delivery_date: Option<String>,
-    pub returning_date: Option<String>,
-    pub returned_date: Option<String>,
+/// Declares [`MilestoneView`] from one list: each v4 milestone date beside the milestone of
+/// [`parceld_model::Milestones`] it shows.
+macro_rules! milestone_view {
+    ($( $date:ident <- $milestone:ident, )*) => {
+        #[derive(Debug, Serialize, ToSchema)]
+        pub struct MilestoneView {
+            $( pub $date: Option<String>, )*
+        }
+
+        impl From<&Milestones> for MilestoneView {
+            fn from(m: &Milestones) -> Self {
+                MilestoneView {
+                    $( $date: opt_iso(m.$milestone), )*
+                }
+            }
+        }
+    };
+}
+
+milestone_view! {
+    inforeceived_date <- inforeceived,
+    pickup_date <- pickup,
+    outfordelivery_date <- out_for_delivery,
+    delivery_date <- delivered,
+    returning_date <- returning,
+    returned_date <- returned,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -291,14 +326,7 @@ fn leg_view<'a>(
         courier_phone: courier.map(|c| c.phone).filter(|p| !p.is_empty()),
         weblink: courier.map(|c| c.url).filter(|u| !u.is_empty()),
         reference_number: None,
-        milestone_date: MilestoneView {
-            inforeceived_date: opt_iso(m.inforeceived),
-            pickup_date: opt_iso(m.pickup),
-            outfordelivery_date: opt_iso(m.out_for_delivery),
-            delivery_date: opt_iso(m.delivered),
-            returning_date: opt_iso(m.returning),
-            returned_date: opt_iso(m.returned),
-        },
+        milestone_date: MilestoneView::from(&m),
         pickup_date: opt_iso(m.pickup),
         departed_airport_date: None,
         arrived_abroad_date: None,
@@ -308,20 +336,23 @@ fn leg_view<'a>(
     }
 }
 
-/// Body of `POST /v4/trackings/realtime`: one shipment, by id or by number and courier.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RealtimeRequest {
-    /// The tracking id; or give `tracking_number` (and `courier_code`).
-    pub id: Option<String>,
-    pub tracking_number: Option<String>,
-    /// Detected from the number when missing.
-    pub courier_code: Option<String>,
-    /// Needed by some couriers (see `tracking_required_fields` of the courier).
-    pub tracking_postal_code: Option<String>,
-    pub tracking_ship_date: Option<String>,
-    pub tracking_destination_country: Option<String>,
-    pub lang: Option<String>,
+text_bodies! {
+    /// Body of `POST /v4/trackings/realtime`: one shipment, by id or by number and courier.
+    RealtimeRequest {
+        /// The tracking id; or give `tracking_number` (and `courier_code`).
+        id,
+        tracking_number,
+        /// Detected from the number when missing.
+        courier_code,
+        /// Needed by some couriers (see `tracking_required_fields` of the courier).
+        tracking_postal_code,
+        tracking_ship_date,
+        tracking_destination_country,
+        lang,
+    }
+
+    /// Body of `POST /v4/couriers/detect`.
+    DetectRequest { tracking_number }
 }
 
 /// `data` of `POST /v4/trackings/realtime`: the tracking plus where the data came from.
@@ -389,57 +420,39 @@ pub struct BatchItemView {
     pub error_message: Option<String>,
 }
 
-/// A courier as `GET /v4/couriers/all` lists it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CourierView {
-    pub courier_name: String,
-    pub courier_code: String,
-    pub courier_country_iso2: String,
-    pub courier_url: String,
-    pub courier_phone: String,
-    /// `express` or `postal`.
-    pub courier_type: String,
-    pub tracking_required_fields: Vec<String>,
-    pub optional_fields: Vec<String>,
-    pub default_language: String,
-    pub support_language: Vec<String>,
-    pub courier_logo: String,
-    /// parceld extension: whether parceld has an adapter for this courier's tracking API.
-    pub supported: bool,
-    /// parceld extension: whether this server is configured to fetch tracking from this courier
-    /// (its `[carriers.<code>]` credentials are set and were not refused).
-    pub configured: bool,
+/// What both faces add to a real-time answer's tracking (parceld extensions): when the courier
+/// was asked, whether the data came from the `store` or the `carrier`, and the courier's error.
+pub fn realtime_extras(result: &RealtimeResult) -> (Option<String>, String, Option<String>) {
+    let from = if result.from_store {
+        "store"
+    } else {
+        "carrier"
+    };
+    let error = result.carrier_error.clone();
+    (result.fetched_at.map(iso), from.to_string(), error)
 }
 
-impl From<&Courier> for CourierView {
-    fn from(c: &Courier) -> Self {
-        CourierView {
-            courier_name: c.name.to_string(),
-            courier_code: c.code.to_string(),
-            courier_country_iso2: c.country_iso2.to_string(),
-            courier_url: c.url.to_string(),
-            courier_phone: c.phone.to_string(),
-            courier_type: c.courier_type.as_str().to_string(),
-            tracking_required_fields: c
-                .tracking_required_fields
-                .iter()
-                .map(|f| f.to_string())
-                .collect(),
-            optional_fields: Vec::new(),
-            default_language: "en".to_string(),
-            support_language: vec!["en".to_string()],
-            courier_logo: String::new(),
-            supported: c.has_adapter,
-            configured: false,
-        }
+view_from! {
+    /// A courier as `GET /v4/couriers/all` lists it.
+    CourierView from c: &Courier {
+        courier_name: String = c.name.to_string(),
+        courier_code: String = c.code.to_string(),
+        courier_country_iso2: String = c.country_iso2.to_string(),
+        courier_url: String = c.url.to_string(),
+        courier_phone: String = c.phone.to_string(),
+        /// `express` or `postal`.
+        courier_type: String = c.courier_type.as_str().to_string(),
+        tracking_required_fields: Vec<String> = c.tracking_required_fields.iter().map(|f| f.to_string()).collect(),
+        optional_fields: Vec<String> = Vec::new(),
+        default_language: String = "en".to_string(),
+        support_language: Vec<String> = vec!["en".to_string()],
+        courier_logo: String = String::new(),
+        /// parceld extension: whether parceld has an adapter for this courier's tracking API.
+        supported: bool = c.has_adapter,
+        /// parceld extension: whether this server is configured to fetch tracking from this courier
+        /// (its `[carriers.<code>]` credentials are set and were not refused).
+        configured: bool = false,
     }
-}
-
-/// Body of `POST /v4/couriers/detect`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DetectRequest {
-    pub tracking_number: Option<String>,
 }
 
 /// A detected courier: the courier object plus parceld's confidence and reason.

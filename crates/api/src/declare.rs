@@ -1,0 +1,60 @@
+//! Wire types declared by one list each. A request body of optional texts is only its field
+//! names (`text_bodies!`: every one refuses a field it does not know, so a typo is a 4130 or 4012
+//! instead of a silently ignored value); a response object is its fields beside the expressions
+//! that fill them (`view_from!`), so a field cannot be declared without being filled, or filled
+//! in a second place that drifts from the first.
+
+/// Declares request bodies whose fields are all optional texts, refusing unknown fields.
+///
+/// ```text
+/// text_bodies! {
+///     /// Body of `POST /v4/things/detect`.
+///     DetectRequest { tracking_number }
+/// }
+/// ```
+macro_rules! text_bodies {
+    ($( $(#[$meta:meta])* $name:ident { $( $(#[$field_meta:meta])* $field:ident ),* $(,)? } )*) => {
+        $(
+            $(#[$meta])*
+            #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+            #[serde(deny_unknown_fields)]
+            pub struct $name {
+                $( $(#[$field_meta])* pub $field: Option<String>, )*
+            }
+        )*
+    };
+}
+
+/// Declares a response object and its `From` conversion: each field with its type and the
+/// expression that fills it from the source value, which the expressions call `$source`.
+///
+/// ```text
+/// view_from! {
+///     /// A thing as the API shows it.
+///     ThingView from thing: &Thing {
+///         name: String = thing.name.clone(),
+///     }
+/// }
+/// ```
+macro_rules! view_from {
+    (
+        $(#[$meta:meta])*
+        $name:ident from $source:ident: $source_type:ty {
+            $( $(#[$field_meta:meta])* $field:ident: $type:ty = $value:expr, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: $type, )*
+        }
+
+        impl From<$source_type> for $name {
+            fn from($source: $source_type) -> Self {
+                $name {
+                    $( $field: $value, )*
+                }
+            }
+        }
+    };
+}
