@@ -26,31 +26,38 @@ macro_rules! text_bodies {
 }
 
 /// Declares a response object and its `From` conversion: each field with its type and the
-/// expression that fills it from the source value, which the expressions call `$source`.
+/// expression that fills it from the source value, which the expressions call `$source`; `let`
+/// bindings before the fields compute what several fields share.
 ///
 /// ```text
 /// view_from! {
 ///     /// A thing as the API shows it.
-///     ThingView from thing: &Thing {
-///         name: String = thing.name.clone(),
+///     ThingView<'a> from thing: &'a Thing;
+///     let parts = thing.parts();
+///     {
+///         name: &'a str = &thing.name,
+///         parts: usize = parts.len(),
 ///     }
 /// }
 /// ```
 macro_rules! view_from {
     (
         $(#[$meta:meta])*
-        $name:ident from $source:ident: $source_type:ty {
+        $name:ident $(<$lifetime:lifetime>)? from $source:ident: $source_type:ty;
+        $( let $binding:pat = $init:expr; )*
+        {
             $( $(#[$field_meta:meta])* $field:ident: $type:ty = $value:expr, )*
         }
     ) => {
         $(#[$meta])*
         #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-        pub struct $name {
+        pub struct $name $(<$lifetime>)? {
             $( $(#[$field_meta])* pub $field: $type, )*
         }
 
-        impl From<$source_type> for $name {
+        impl $(<$lifetime>)? From<$source_type> for $name $(<$lifetime>)? {
             fn from($source: $source_type) -> Self {
+                $( let $binding = $init; )*
                 $name {
                     $( $field: $value, )*
                 }

@@ -94,7 +94,8 @@ impl From<WebhookRequest> for WebhookInput {
 // and dashboards; it is read on purpose from its own route.
 view_from! {
     /// A webhook endpoint.
-    WebhookView from e: &WebhookEndpoint {
+    WebhookView from e: &WebhookEndpoint;
+    {
         /// `wh_` and 24 hex characters.
         id: String = e.id.clone(),
         url: String = e.url.clone(),
@@ -165,7 +166,8 @@ impl WebhookView {
 
 view_from! {
     /// One attempt of a delivery.
-    AttemptView from a: &AttemptInfo {
+    AttemptView from a: &AttemptInfo;
+    {
         attempted_at: String = iso(a.attempted_at),
         /// None when no response came (refused address, connection error, timeout).
         http_status: Option<u16> = a.http_status,
@@ -178,7 +180,8 @@ view_from! {
 
 view_from! {
     /// A delivery and its attempts.
-    DeliveryView from d: &DeliveryInfo {
+    DeliveryView from d: &DeliveryInfo;
+    {
         /// `dlv_` and 24 hex characters.
         id: String = d.id.clone(),
         /// `TRACKING_UPDATED` or `TEST`.

@@ -211,8 +211,8 @@ macro_rules! tracking_view {
                     exchange_number: s.exchange_number.as_deref(),
                     scheduled_delivery_date: s.scheduled_delivery_date.as_deref(),
                     scheduled_address: s.scheduled_address.as_deref(),
-                    origin_info: leg_view(Some(&t.courier_code), origin),
-                    destination_info: leg_view(s.destination_courier_code.as_deref(), destination),
+                    origin_info: CarrierLegView::from((Some(t.courier_code.as_str()), origin)),
+                    destination_info: CarrierLegView::from((s.destination_courier_code.as_deref(), destination)),
                     courier_detected: t.courier_detected,
                     last_checked_at: opt_iso(t.last_checked_at),
                     next_check_at: opt_iso(t.next_check_at),
@@ -225,21 +225,26 @@ macro_rules! tracking_view {
 
 merchant_fields!(v4_tracking => tracking_view);
 
-/// One carrier leg (first mile or last mile).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CarrierLegView<'a> {
-    pub courier_code: Option<&'a str>,
-    pub courier_phone: Option<&'a str>,
-    pub weblink: Option<&'a str>,
-    pub reference_number: Option<&'a str>,
-    pub milestone_date: MilestoneView,
-    pub pickup_date: Option<String>,
-    pub departed_airport_date: Option<String>,
-    pub arrived_abroad_date: Option<String>,
-    pub customs_received_date: Option<String>,
-    pub arrived_destination_date: Option<String>,
-    /// Newest first.
-    pub trackinfo: Vec<CheckpointView<'a>>,
+view_from! {
+    /// One carrier leg (first mile or last mile).
+    CarrierLegView<'a> from leg: (Option<&'a str>, Vec<&'a Checkpoint>);
+    let (courier_code, checkpoints) = leg;
+    let m = parceld_model::milestones(checkpoints.iter().copied());
+    let courier = courier_code.and_then(parceld_detect::courier);
+    {
+        courier_code: Option<&'a str> = courier_code,
+        courier_phone: Option<&'a str> = courier.map(|c| c.phone).filter(|p| !p.is_empty()),
+        weblink: Option<&'a str> = courier.map(|c| c.url).filter(|u| !u.is_empty()),
+        reference_number: Option<&'a str> = None,
+        milestone_date: MilestoneView = MilestoneView::from(&m),
+        pickup_date: Option<String> = opt_iso(m.pickup),
+        departed_airport_date: Option<String> = None,
+        arrived_abroad_date: Option<String> = None,
+        customs_received_date: Option<String> = None,
+        arrived_destination_date: Option<String> = None,
+        /// Newest first.
+        trackinfo: Vec<CheckpointView<'a>> = checkpoints.into_iter().map(CheckpointView::from).collect(),
+    }
 }
 
 /// Declares [`MilestoneView`] from one list: each v4 milestone date beside the milestone of
@@ -312,27 +317,6 @@ impl<'a> From<&'a Checkpoint> for CheckpointView<'a> {
             raw_status: &c.raw_status,
             raw_time: &c.raw_time,
         }
-    }
-}
-
-fn leg_view<'a>(
-    courier_code: Option<&'a str>,
-    checkpoints: Vec<&'a Checkpoint>,
-) -> CarrierLegView<'a> {
-    let m = parceld_model::milestones(checkpoints.iter().copied());
-    let courier = courier_code.and_then(parceld_detect::courier);
-    CarrierLegView {
-        courier_code,
-        courier_phone: courier.map(|c| c.phone).filter(|p| !p.is_empty()),
-        weblink: courier.map(|c| c.url).filter(|u| !u.is_empty()),
-        reference_number: None,
-        milestone_date: MilestoneView::from(&m),
-        pickup_date: opt_iso(m.pickup),
-        departed_airport_date: None,
-        arrived_abroad_date: None,
-        customs_received_date: None,
-        arrived_destination_date: None,
-        trackinfo: checkpoints.into_iter().map(CheckpointView::from).collect(),
     }
 }
 
@@ -434,7 +418,8 @@ pub fn realtime_extras(result: &RealtimeResult) -> (Option<String>, String, Opti
 
 view_from! {
     /// A courier as `GET /v4/couriers/all` lists it.
-    CourierView from c: &Courier {
+    CourierView from c: &Courier;
+    {
         courier_name: String = c.name.to_string(),
         courier_code: String = c.code.to_string(),
         courier_country_iso2: String = c.country_iso2.to_string(),
