@@ -5,11 +5,13 @@
 
 use chrono::{DateTime, Utc};
 use parceld_detect::Courier;
-use parceld_model::{merchant_fields, Checkpoint, DeliveryStatus, Leg, Tracking, TrackingFields};
+use parceld_model::{merchant_fields, Checkpoint, DeliveryStatus, Tracking, TrackingFields};
 use parceld_service::{validate, ServiceResult};
 use parceld_store::NewTracking;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::v4::wire::legs;
 
 /// The `{meta, data}` envelope of every v2 response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -127,42 +129,49 @@ text_bodies! {
     V2DetectRequest { tracking_number }
 }
 
-/// One checkpoint as v2 shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct V2Checkpoint {
-    /// Carrier-local time, `YYYY-MM-DD HH:MM:SS`.
-    #[serde(rename = "Date")]
-    pub date: String,
-    #[serde(rename = "StatusDescription")]
-    pub status_description: String,
-    /// Where it happened.
-    #[serde(rename = "Details")]
-    pub details: String,
-    /// One of the nine statuses.
-    pub checkpoint_status: String,
-    pub substatus: Option<String>,
+view_from! {
+    /// One checkpoint as v2 shows it.
+    V2Checkpoint from c: &Checkpoint;
+    {
+        /// Carrier-local time, `YYYY-MM-DD HH:MM:SS`.
+        #[serde(rename = "Date")]
+        date: String = local_time(c),
+        #[serde(rename = "StatusDescription")]
+        status_description: String = c.detail.clone(),
+        /// Where it happened.
+        #[serde(rename = "Details")]
+        details: String = c.location.clone(),
+        /// One of the nine statuses.
+        checkpoint_status: String = c.status.as_str().to_string(),
+        substatus: Option<String> = c.substatus.map(|s| s.as_str().to_string()),
+    }
 }
 
-/// One carrier leg (first mile or last mile) as v2 shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct V2Leg {
-    #[serde(rename = "ItemReceived")]
-    pub item_received: Option<String>,
-    #[serde(rename = "ItemDispatched")]
-    pub item_dispatched: Option<String>,
-    #[serde(rename = "DepartfromAirport")]
-    pub depart_from_airport: Option<String>,
-    #[serde(rename = "ArrivalfromAbroad")]
-    pub arrival_from_abroad: Option<String>,
-    #[serde(rename = "CustomsClearance")]
-    pub customs_clearance: Option<String>,
-    #[serde(rename = "DestinationArrived")]
-    pub destination_arrived: Option<String>,
-    pub weblink: Option<String>,
-    pub phone: Option<String>,
-    pub carrier_code: Option<String>,
-    /// Newest first.
-    pub trackinfo: Vec<V2Checkpoint>,
+view_from! {
+    /// One carrier leg (first mile or last mile) as v2 shows it.
+    V2Leg from leg: (Option<&str>, Vec<&Checkpoint>);
+    let (courier_code, checkpoints) = leg;
+    let m = parceld_model::milestones(checkpoints.iter().copied());
+    let courier = courier_code.and_then(parceld_detect::courier);
+    {
+        #[serde(rename = "ItemReceived")]
+        item_received: Option<String> = m.inforeceived.map(plain_time),
+        #[serde(rename = "ItemDispatched")]
+        item_dispatched: Option<String> = m.pickup.map(plain_time),
+        #[serde(rename = "DepartfromAirport")]
+        depart_from_airport: Option<String> = None,
+        #[serde(rename = "ArrivalfromAbroad")]
+        arrival_from_abroad: Option<String> = None,
+        #[serde(rename = "CustomsClearance")]
+        customs_clearance: Option<String> = None,
+        #[serde(rename = "DestinationArrived")]
+        destination_arrived: Option<String> = None,
+        weblink: Option<String> = courier.map(|c| c.url.to_string()).filter(|u| !u.is_empty()),
+        phone: Option<String> = courier.map(|c| c.phone.to_string()).filter(|p| !p.is_empty()),
+        carrier_code: Option<String> = courier_code.map(str::to_string),
+        /// Newest first.
+        trackinfo: Vec<V2Checkpoint> = checkpoints.into_iter().map(V2Checkpoint::from).collect(),
+    }
 }
 
 /// Declares [`V2Tracking`] with the merchant fields the v2 tracking object shows (the
@@ -209,8 +218,7 @@ macro_rules! v2_tracking {
 
         impl V2Tracking {
             pub fn new(t: &Tracking, now: DateTime<Utc>) -> Self {
-                let (origin, destination): (Vec<&Checkpoint>, Vec<&Checkpoint>) =
-                    t.checkpoints.iter().partition(|c| c.leg == Leg::Origin);
+                let (origin, destination) = legs(t);
                 let f = &t.fields;
                 let s = &t.shipment;
                 V2Tracking {
@@ -239,8 +247,8 @@ macro_rules! v2_tracking {
                         .latest_checkpoint_time
                         .map(|at| (now - at).num_days().max(0))
                         .unwrap_or(0),
-                    origin_info: leg(Some(&t.courier_code), origin),
-                    destination_info: leg(s.destination_courier_code.as_deref(), destination),
+                    origin_info: V2Leg::from((Some(t.courier_code.as_str()), origin)),
+                    destination_info: V2Leg::from((s.destination_courier_code.as_deref(), destination)),
                 }
             }
         }
@@ -260,34 +268,6 @@ pub(crate) fn local_time(checkpoint: &Checkpoint) -> String {
     DateTime::parse_from_rfc3339(&checkpoint.checkpoint_date)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|_| checkpoint.checkpoint_date.clone())
-}
-
-fn leg(courier_code: Option<&str>, checkpoints: Vec<&Checkpoint>) -> V2Leg {
-    let m = parceld_model::milestones(checkpoints.iter().copied());
-    let courier = courier_code.and_then(parceld_detect::courier);
-    V2Leg {
-        item_received: m.inforeceived.map(plain_time),
-        item_dispatched: m.pickup.map(plain_time),
-        depart_from_airport: None,
-        arrival_from_abroad: None,
-        customs_clearance: None,
-        destination_arrived: None,
-        weblink: courier.map(|c| c.url.to_string()).filter(|u| !u.is_empty()),
-        phone: courier
-            .map(|c| c.phone.to_string())
-            .filter(|p| !p.is_empty()),
-        carrier_code: courier_code.map(str::to_string),
-        trackinfo: checkpoints
-            .into_iter()
-            .map(|c| V2Checkpoint {
-                date: local_time(c),
-                status_description: c.detail.clone(),
-                details: c.location.clone(),
-                checkpoint_status: c.status.as_str().to_string(),
-                substatus: c.substatus.map(|s| s.as_str().to_string()),
-            })
-            .collect(),
-    }
 }
 
 /// Declares [`V2Created`] with the merchant fields the v2 create result echoes when set (the
@@ -310,14 +290,13 @@ macro_rules! v2_created {
 
         impl From<&Tracking> for V2Created {
             fn from(t: &Tracking) -> Self {
-                let f = &t.fields;
                 V2Created {
                     id: t.id.to_string(),
                     tracking_number: t.tracking_number.clone(),
                     carrier_code: t.courier_code.clone(),
                     status: t.delivery_status.as_str().to_string(),
                     created_at: crate::v4::wire::iso(t.created_at),
-                    $( $field: f.$field.clone(), )*
+                    $( $field: t.fields.$field.clone(), )*
                 }
             }
         }

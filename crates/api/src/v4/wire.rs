@@ -168,8 +168,7 @@ macro_rules! tracking_view {
             /// The view of `t`, borrowing its text: a 2000-tracking page copied every string once more
             /// when the view owned them.
             pub fn new(t: &'a Tracking, now: DateTime<Utc>) -> Self {
-                let (origin, destination): (Vec<&Checkpoint>, Vec<&Checkpoint>) =
-                    t.checkpoints.iter().partition(|c| c.leg == Leg::Origin);
+                let (origin, destination) = legs(t);
                 let f = &t.fields;
                 let s = &t.shipment;
                 TrackingView {
@@ -291,6 +290,11 @@ pub struct CheckpointView<'a> {
     pub raw_status: &'a str,
     /// parceld extension: the carrier's timestamp text as it sent it.
     pub raw_time: &'a str,
+}
+
+/// A tracking's checkpoints of the first mile and of the last mile (both faces show them apart).
+pub fn legs(t: &Tracking) -> (Vec<&Checkpoint>, Vec<&Checkpoint>) {
+    t.checkpoints.iter().partition(|c| c.leg == Leg::Origin)
 }
 
 /// ISO-8601 with an explicit `+00:00`, as TrackingMore writes times.
