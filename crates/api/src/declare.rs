@@ -25,6 +25,25 @@ macro_rules! text_bodies {
     };
 }
 
+/// Declares a request body of both faces' create and update calls: its own leading fields, then
+/// the merchant fields (optional texts), each with its attributes in brackets (its description
+/// and, on v2, its wire name), refusing unknown fields. `with_merchant_fields!` (v4) and
+/// `with_v2_merchant_fields!` call it with their selection of the merchant-field list.
+macro_rules! merchant_body {
+    (
+        $(#[$meta:meta])* $name:ident { $( $(#[$lead_meta:meta])* $lead:ident : $lead_ty:ty, )* }
+        $( [$($field_meta:tt)*] $field:ident )*
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $( $(#[$lead_meta])* pub $lead: $lead_ty, )*
+            $( $($field_meta)* pub $field: Option<String>, )*
+        }
+    };
+}
+
 /// Declares a response object and its `From` conversion: each field with its type and the
 /// expression that fills it from the source value, which the expressions call `$source`; `let`
 /// bindings before the fields compute what several fields share.

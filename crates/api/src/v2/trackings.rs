@@ -19,7 +19,6 @@ use super::{ok, parse_object, V2Body, V2Query, V2Result};
 use crate::error::{V2Code, V2Error};
 use crate::extract::Authenticated;
 use crate::query::{first_page, whole_number, MAX_PAGE_NUMBER};
-use crate::v4::wire::realtime_extras;
 use crate::{AppState, ClassedRoutes};
 
 /// This module's routes by rate-limit class: the list and real-time have their own budgets.
@@ -355,10 +354,7 @@ route! {
             fields: Box::new(request.merchant_fields()),
         };
         let result = state.trackings.realtime(account.id, target).await?;
-        let (fetched_at, fetched_from, carrier_error) = realtime_extras(&result);
-        let tracking = V2Tracking::new(&result.tracking, Utc::now());
-        let item = V2RealtimeItem { tracking, fetched_at, fetched_from, carrier_error };
-        ok(V2RealtimeResult { items: vec![item] })
+        ok(V2RealtimeResult { items: vec![V2RealtimeItem::from(&result)] })
     }
 }
 

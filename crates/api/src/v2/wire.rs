@@ -5,13 +5,14 @@
 
 use chrono::{DateTime, Utc};
 use parceld_detect::Courier;
+use parceld_engine::RealtimeResult;
 use parceld_model::{merchant_fields, Checkpoint, DeliveryStatus, Tracking, TrackingFields};
 use parceld_service::{validate, ServiceResult};
 use parceld_store::NewTracking;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::v4::wire::legs;
+use crate::v4::wire::{legs, realtime_extras};
 
 /// The `{meta, data}` envelope of every v2 response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,16 +55,9 @@ macro_rules! with_v2_merchant_fields {
         }
         $( $field:ident { doc: $doc:tt, v4: $v4:tt, v2: [$v2_name:tt] [$($v2_doc:tt)*] } )*
     ) => {
-        $(#[$meta])*
-        #[derive(Debug, Default, Deserialize, ToSchema)]
-        #[serde(deny_unknown_fields)]
-        pub struct $name {
-            $( $(#[$lead_meta])* pub $lead: $lead_ty, )*
-            $(
-                $($v2_doc)*
-                #[serde(rename = $v2_name)]
-                pub $field: Option<String>,
-            )*
+        merchant_body! {
+            $(#[$meta])* $name { $( $(#[$lead_meta])* $lead: $lead_ty, )* }
+            $( [$($v2_doc)* #[serde(rename = $v2_name)]] $field )*
         }
 
         impl $name {
@@ -351,18 +345,21 @@ pub struct V2Page {
     pub items: Vec<V2Tracking>,
 }
 
-/// One item of `data.items` of `POST /v2/trackings/realtime`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct V2RealtimeItem {
-    #[serde(flatten)]
-    pub tracking: V2Tracking,
-    /// parceld extension: when the data was fetched from the courier.
-    pub fetched_at: Option<String>,
-    /// parceld extension: `carrier` (fetched now) or `store` (fetched less than 2 hours ago,
-    /// or the courier has no adapter, or a refresh of it is already running).
-    pub fetched_from: String,
-    /// parceld extension: the courier's error when this fetch failed; stored data is unchanged.
-    pub carrier_error: Option<String>,
+view_from! {
+    /// One item of `data.items` of `POST /v2/trackings/realtime`.
+    V2RealtimeItem from result: &RealtimeResult;
+    let (fetched_at, fetched_from, carrier_error) = realtime_extras(result);
+    {
+        #[serde(flatten)]
+        tracking: V2Tracking = V2Tracking::new(&result.tracking, Utc::now()),
+        /// parceld extension: when the data was fetched from the courier.
+        fetched_at: Option<String> = fetched_at,
+        /// parceld extension: `carrier` (fetched now) or `store` (fetched less than 2 hours ago,
+        /// or the courier has no adapter, or a refresh of it is already running).
+        fetched_from: String = fetched_from,
+        /// parceld extension: the courier's error when this fetch failed; stored data is unchanged.
+        carrier_error: Option<String> = carrier_error,
+    }
 }
 
 /// `data` of `POST /v2/trackings/realtime`.

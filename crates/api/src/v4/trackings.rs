@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use super::wire::{
-    realtime_extras, status_list, BatchItemView, BatchResultView, CreateTrackingRequest, Envelope,
-    Meta, RealtimeRequest, RealtimeView, TrackingView, UpdateResultView, UpdateTrackingRequest,
+    status_list, BatchItemView, BatchResultView, CreateTrackingRequest, Envelope, Meta,
+    RealtimeRequest, RealtimeView, TrackingView, UpdateResultView, UpdateTrackingRequest,
 };
 use super::{ok, ApiResult};
 use crate::error::{ApiError, ErrorCode};
@@ -415,8 +415,6 @@ route! {
             },
         };
         let result = state.trackings.realtime(account.id, target).await?;
-        let (fetched_at, fetched_from, carrier_error) = realtime_extras(&result);
-        let tracking = TrackingView::new(&result.tracking, Utc::now());
-        render(RealtimeView { tracking, fetched_at, fetched_from, carrier_error }, 4096)
+        render(RealtimeView::from(&result), 4096)
     }
 }

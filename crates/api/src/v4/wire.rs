@@ -10,7 +10,7 @@ use parceld_model::{
 };
 use parceld_service::{validate, ServiceResult};
 use parceld_store::NewTracking;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 /// Declares a request body: its own leading fields, then every merchant field (the list in
@@ -24,12 +24,9 @@ macro_rules! with_merchant_fields {
         }
         $( $field:ident { doc: $doc:tt, v4: [$($v4_doc:tt)*], v2: $($v2:tt)* } )*
     ) => {
-        $(#[$meta])*
-        #[derive(Debug, Default, Deserialize, ToSchema)]
-        #[serde(deny_unknown_fields)]
-        pub struct $name {
-            $( $(#[$lead_meta])* pub $lead: $lead_ty, )*
-            $( $($v4_doc)* pub $field: Option<String>, )*
+        merchant_body! {
+            $(#[$meta])* $name { $( $(#[$lead_meta])* $lead: $lead_ty, )* }
+            $( [$($v4_doc)*] $field )*
         }
 
         impl $name {
@@ -343,18 +340,21 @@ text_bodies! {
     DetectRequest { tracking_number }
 }
 
-/// `data` of `POST /v4/trackings/realtime`: the tracking plus where the data came from.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RealtimeView<'a> {
-    #[serde(flatten)]
-    pub tracking: TrackingView<'a>,
-    /// parceld extension: when the data was fetched from the courier.
-    pub fetched_at: Option<String>,
-    /// parceld extension: `carrier` (fetched now) or `store` (fetched less than 2 hours ago,
-    /// or the courier has no adapter, or a refresh of it is already running).
-    pub fetched_from: String,
-    /// parceld extension: the courier's error when this fetch failed; stored data is unchanged.
-    pub carrier_error: Option<String>,
+view_from! {
+    /// `data` of `POST /v4/trackings/realtime`: the tracking plus where the data came from.
+    RealtimeView<'a> from result: &'a RealtimeResult;
+    let (fetched_at, fetched_from, carrier_error) = realtime_extras(result);
+    {
+        #[serde(flatten)]
+        tracking: TrackingView<'a> = TrackingView::new(&result.tracking, Utc::now()),
+        /// parceld extension: when the data was fetched from the courier.
+        fetched_at: Option<String> = fetched_at,
+        /// parceld extension: `carrier` (fetched now) or `store` (fetched less than 2 hours ago,
+        /// or the courier has no adapter, or a refresh of it is already running).
+        fetched_from: String = fetched_from,
+        /// parceld extension: the courier's error when this fetch failed; stored data is unchanged.
+        carrier_error: Option<String> = carrier_error,
+    }
 }
 
 /// Declares [`UpdateResultView`] with the merchant fields the v4 update result echoes (the
