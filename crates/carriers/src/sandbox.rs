@@ -62,134 +62,145 @@ fn place(city: &str, country: &str) -> Place {
     Place::new(city, "", "", country)
 }
 
+/// One scripted event: its sub-status (which names its status), raw code, text and place.
+fn step(sub: Sub, code: &'static str, text: &'static str, city: &str, country: &str) -> Step {
+    ((sub.status(), Some(sub)), code, text, place(city, country))
+}
+
 fn steps(journey: Journey) -> Vec<Step> {
-    let label = (
-        (S::Inforeceived, Some(Sub::Inforeceived001)),
+    let label = step(
+        Sub::Inforeceived001,
         "SB-LABEL",
         "Shipping label created, awaiting item",
-        place("Springfield", "US"),
+        "Springfield",
+        "US",
     );
-    let picked = (
-        (S::Transit, Some(Sub::Transit001)),
+    let picked = step(
+        Sub::Transit001,
         "SB-PICKUP",
         "Picked up by the courier",
-        place("Springfield", "US"),
+        "Springfield",
+        "US",
     );
-    let hub = (
-        (S::Transit, Some(Sub::Transit002)),
+    let hub = step(
+        Sub::Transit002,
         "SB-HUB",
         "Arrived at sorting hub",
-        place("Riverside", "US"),
+        "Riverside",
+        "US",
     );
-    let depot = (
-        (S::Transit, Some(Sub::Transit003)),
+    let depot = step(
+        Sub::Transit003,
         "SB-DEPOT",
         "Arrived at delivery facility",
-        place("Shelbyville", "US"),
+        "Shelbyville",
+        "US",
     );
-    let ofd = (
-        (S::Pickup, Some(Sub::Pickup001)),
+    let ofd = step(
+        Sub::Pickup001,
         "SB-OFD",
         "Out for delivery",
-        place("Shelbyville", "US"),
+        "Shelbyville",
+        "US",
     );
+    // Every journey starts along the same route; `along(n, more)` is its first `n` steps, then
+    // `more`.
+    let route = [label, picked, hub.clone(), depot, ofd];
+    let along = |n: usize, more: Vec<Step>| -> Vec<Step> {
+        route[..n].iter().cloned().chain(more).collect()
+    };
     match journey {
-        Journey::Delivered => vec![
-            label,
-            picked,
-            hub,
-            depot,
-            ofd,
-            (
-                (S::Delivered, Some(Sub::Delivered001)),
+        Journey::Delivered => along(
+            5,
+            vec![step(
+                Sub::Delivered001,
                 "SB-DELIVERED",
                 "Delivered, front door",
-                place("Shelbyville", "US"),
-            ),
-        ],
-        Journey::Undelivered => vec![
-            label,
-            picked,
-            hub,
-            depot,
-            ofd,
-            (
-                (S::Undelivered, Some(Sub::Undelivered002)),
+                "Shelbyville",
+                "US",
+            )],
+        ),
+        Journey::Undelivered => along(
+            5,
+            vec![step(
+                Sub::Undelivered002,
                 "SB-NOTHOME",
                 "Delivery attempted, nobody home; we will try again",
-                place("Shelbyville", "US"),
-            ),
-        ],
-        Journey::Exception => vec![
-            label,
-            picked,
-            hub,
-            (
-                (S::Exception, Some(Sub::Exception007)),
+                "Shelbyville",
+                "US",
+            )],
+        ),
+        Journey::Exception => along(
+            3,
+            vec![step(
+                Sub::Exception007,
                 "SB-DAMAGED",
                 "Package damaged in transit",
-                place("Riverside", "US"),
-            ),
-        ],
-        Journey::Returned => vec![
-            label,
-            picked,
-            hub,
-            depot,
-            ofd,
-            (
-                (S::Exception, Some(Sub::Exception009)),
-                "SB-REFUSED",
-                "Refused by the recipient",
-                place("Shelbyville", "US"),
-            ),
-            (
-                (S::Exception, Some(Sub::Exception011)),
-                "SB-RTS",
-                "Returning to sender",
-                place("Shelbyville", "US"),
-            ),
-            (
-                (S::Transit, Some(Sub::Transit002)),
-                "SB-HUB",
-                "Arrived at sorting hub",
-                place("Riverside", "US"),
-            ),
-            (
-                (S::Exception, Some(Sub::Exception010)),
-                "SB-RETURNED",
-                "Returned to sender",
-                place("Springfield", "US"),
-            ),
-        ],
-        Journey::Customs => vec![
-            label,
-            (
-                (S::Transit, Some(Sub::Transit001)),
-                "SB-PICKUP",
-                "Picked up by the courier",
-                place("Shenzhen", "CN"),
-            ),
-            (
-                (S::Transit, Some(Sub::Transit007)),
-                "SB-DEPART",
-                "Departed from the airport",
-                place("Hong Kong", "HK"),
-            ),
-            (
-                (S::Transit, Some(Sub::Transit004)),
-                "SB-ARRIVE",
-                "Arrived in the destination country",
-                place("Amsterdam", "NL"),
-            ),
-            (
-                (S::Exception, Some(Sub::Exception006)),
-                "SB-CUSTOMS",
-                "Held by customs: documents required",
-                place("Amsterdam", "NL"),
-            ),
-        ],
-        Journey::Expired => vec![label, picked],
+                "Riverside",
+                "US",
+            )],
+        ),
+        Journey::Returned => along(
+            5,
+            vec![
+                step(
+                    Sub::Exception009,
+                    "SB-REFUSED",
+                    "Refused by the recipient",
+                    "Shelbyville",
+                    "US",
+                ),
+                step(
+                    Sub::Exception011,
+                    "SB-RTS",
+                    "Returning to sender",
+                    "Shelbyville",
+                    "US",
+                ),
+                hub,
+                step(
+                    Sub::Exception010,
+                    "SB-RETURNED",
+                    "Returned to sender",
+                    "Springfield",
+                    "US",
+                ),
+            ],
+        ),
+        Journey::Customs => along(
+            1,
+            vec![
+                step(
+                    Sub::Transit001,
+                    "SB-PICKUP",
+                    "Picked up by the courier",
+                    "Shenzhen",
+                    "CN",
+                ),
+                step(
+                    Sub::Transit007,
+                    "SB-DEPART",
+                    "Departed from the airport",
+                    "Hong Kong",
+                    "HK",
+                ),
+                step(
+                    Sub::Transit004,
+                    "SB-ARRIVE",
+                    "Arrived in the destination country",
+                    "Amsterdam",
+                    "NL",
+                ),
+                step(
+                    Sub::Exception006,
+                    "SB-CUSTOMS",
+                    "Held by customs: documents required",
+                    "Amsterdam",
+                    "NL",
+                ),
+            ],
+        ),
+        Journey::Expired => along(2, vec![]),
         Journey::NotFound => vec![],
     }
 }
@@ -388,30 +399,40 @@ mod tests {
 
     #[test]
     fn delivered_journey_unfolds_step_by_step() {
-        assert_eq!(
-            status("SANDBOX-DELIVERED-1", 0),
-            (S::Inforeceived, Some(Sub::Inforeceived001), 1)
-        );
-        assert_eq!(
-            status("SANDBOX-DELIVERED-1", 4),
-            (S::Inforeceived, Some(Sub::Inforeceived001), 1)
-        );
-        assert_eq!(
-            status("SANDBOX-DELIVERED-1", 5),
-            (S::Transit, Some(Sub::Transit001), 2)
-        );
-        assert_eq!(
-            status("SANDBOX-DELIVERED-1", 20),
-            (S::Pickup, Some(Sub::Pickup001), 5)
-        );
-        assert_eq!(
-            status("sandbox-delivered-x", 25),
-            (S::Delivered, Some(Sub::Delivered001), 6)
-        );
-        assert_eq!(
-            status("SANDBOX-DELIVERED-1", 9999),
-            (S::Delivered, Some(Sub::Delivered001), 6)
-        );
+        for (number, minutes, expected) in [
+            (
+                "SANDBOX-DELIVERED-1",
+                0,
+                (S::Inforeceived, Some(Sub::Inforeceived001), 1),
+            ),
+            (
+                "SANDBOX-DELIVERED-1",
+                4,
+                (S::Inforeceived, Some(Sub::Inforeceived001), 1),
+            ),
+            (
+                "SANDBOX-DELIVERED-1",
+                5,
+                (S::Transit, Some(Sub::Transit001), 2),
+            ),
+            (
+                "SANDBOX-DELIVERED-1",
+                20,
+                (S::Pickup, Some(Sub::Pickup001), 5),
+            ),
+            (
+                "sandbox-delivered-x",
+                25,
+                (S::Delivered, Some(Sub::Delivered001), 6),
+            ),
+            (
+                "SANDBOX-DELIVERED-1",
+                9999,
+                (S::Delivered, Some(Sub::Delivered001), 6),
+            ),
+        ] {
+            assert_eq!(status(number, minutes), expected, "{number} at {minutes}");
+        }
     }
 
     #[test]

@@ -6,9 +6,9 @@
 
 use parceld_model::Tracking;
 use parceld_store::backend::BackendResult as Result;
+use parceld_store::pages::SettingsWrite;
 use parceld_store::{
-    AccountId, Entity, PageAccount, PageAccountKey, PageLookup, PageSettings, StoreError,
-    MAX_PAGE_TRACKINGS,
+    AccountId, PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS,
 };
 use sqlx::{FromRow, PgPool};
 
@@ -29,7 +29,6 @@ pub(crate) async fn set_settings(
     account: AccountId,
     settings: &PageSettings,
 ) -> Result<PageSettings> {
-    let json = serde_json::to_string(settings).expect("page settings serialise");
     // One statement: the host name on the account (unique there), the rest beside it.
     let result = sqlx::query(
         "WITH account AS (UPDATE accounts SET page_host = $2 WHERE id = $1 RETURNING id) \
@@ -38,17 +37,17 @@ pub(crate) async fn set_settings(
     )
     .bind(account)
     .bind(&settings.host)
-    .bind(json)
+    .bind(settings.to_stored())
     .execute(pool)
     .await;
-    match result {
-        Ok(done) if done.rows_affected() == 0 => Err(StoreError::NotFound(Entity::Account).into()),
-        Ok(_) => Ok(settings.clone()),
+    let outcome = match result {
+        Ok(done) => SettingsWrite::Rows(done.rows_affected()),
         Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-            Err(settings.host_taken().into())
+            SettingsWrite::UniqueViolation
         }
-        Err(other) => Err(other.into()),
-    }
+        Err(other) => return Err(other.into()),
+    };
+    Ok(settings.written(outcome)?)
 }
 
 #[derive(FromRow)]

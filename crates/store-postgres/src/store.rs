@@ -9,15 +9,14 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parceld_model::{DeliveryStatus, RateLimits, Tracking, TrackingId};
 use parceld_store::backend::BackendResult as Result;
 use parceld_store::{
-    Account, AccountId, ApiKeyInfo, ApplyReport, AttemptRecord, ClaimOne, ClaimedDelivery,
-    ClaimedTracking, CreateOutcome, CreateWebhook, DeliveryInfo, KeyCheck, NewApiKey, NewTracking,
-    NewWebhook, NumberKey, Page, PageAccount, PageAccountKey, PageLookup, PageSettings,
-    RefreshUpdate, RetrackOutcome, SharedBucket, Store, StoreResult, TrackingChange,
+    store_calls, Account, AccountId, ApiKeyInfo, ApplyReport, AttemptRecord, ClaimOne,
+    ClaimedDelivery, ClaimedTracking, CreateOutcome, CreateWebhook, DeliveryInfo, KeyCheck,
+    NewApiKey, NewTracking, NewWebhook, NumberKey, Page, PageAccount, PageAccountKey, PageLookup,
+    PageSettings, RefreshUpdate, RetrackOutcome, SharedBucket, StoreResult, TrackingChange,
     TrackingFilter, TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -119,25 +118,9 @@ mod schema {
     }
 }
 
-/// Implements `Store` for [`PostgresStore`] from a table of `fn method(parameters) -> output
-/// => call;`, where the call names the pool `$pool` and returns a future of a
-/// `BackendResult<output>`. The table is the whole implementation: each call is a function of
-/// the module of that job, which does its work in SQL of its own.
-macro_rules! store_calls {
-    ($pool:ident; $(fn $method:ident($($arg:ident: $ty:ty),*) -> $output:ty => $call:expr;)+) => {
-        #[async_trait]
-        impl Store for PostgresStore {
-            $(
-                async fn $method(&self, $($arg: $ty),*) -> StoreResult<$output> {
-                    let $pool = &self.pool;
-                    Ok($call.await?)
-                }
-            )+
-        }
-    };
-}
-
-store_calls! { pool;
+// The whole `Store` implementation: each call is a function of the module of that job, which
+// does its work in SQL of its own.
+store_calls! { PostgresStore, pool = PostgresStore::pool;
     fn ping() -> () => schema::ping(pool);
     fn migrate() -> usize => schema::migrate(pool);
     fn bootstrap(name: &str) -> Option<NewApiKey> => accounts::bootstrap(pool, name);

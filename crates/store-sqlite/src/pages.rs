@@ -7,9 +7,9 @@
 //! `fields.order_number`; both are one statement returning at most [`MAX_PAGE_TRACKINGS`] rows.
 
 use parceld_model::Tracking;
+use parceld_store::pages::SettingsWrite;
 use parceld_store::{
-    AccountId, Entity, PageAccount, PageAccountKey, PageLookup, PageSettings, StoreError,
-    MAX_PAGE_TRACKINGS,
+    AccountId, PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS,
 };
 use rusqlite::types::Value;
 use sqlx::SqlitePool;
@@ -32,30 +32,30 @@ pub(crate) async fn page_settings(readers: &Readers, account: AccountId) -> Resu
     Ok(PageSettings::from_stored(stored.as_deref())?)
 }
 
+/// Writes an account's settings and host name (`?1` account, `?2` settings, `?3` host): no row
+/// when there is no such account; the unique index on `host` refuses a host that is taken.
+const SET_SETTINGS: &str = "INSERT INTO tracking_pages (account_id, settings, host) \
+     SELECT id, ?2, ?3 FROM accounts WHERE id = ?1 \
+     ON CONFLICT (account_id) DO UPDATE SET host = excluded.host, settings = excluded.settings";
+
 pub(crate) async fn set_page_settings(
     pool: &SqlitePool,
     account: AccountId,
     settings: &PageSettings,
 ) -> Result<PageSettings> {
-    let json = serde_json::to_string(settings).expect("page settings serialise");
-    let result = sqlx::query(
-        "INSERT INTO tracking_pages (account_id, host, settings) \
-         SELECT id, ?2, ?3 FROM accounts WHERE id = ?1 \
-         ON CONFLICT (account_id) DO UPDATE SET host = excluded.host, settings = excluded.settings",
-    )
-    .bind(account)
-    .bind(&settings.host)
-    .bind(json)
-    .execute(pool)
-    .await;
-    match result {
-        Ok(done) if done.rows_affected() == 0 => Err(StoreError::NotFound(Entity::Account).into()),
-        Ok(_) => Ok(settings.clone()),
+    let result = sqlx::query(SET_SETTINGS)
+        .bind(account)
+        .bind(settings.to_stored())
+        .bind(&settings.host)
+        .execute(pool)
+        .await;
+    Ok(settings.written(match result {
+        Ok(done) => SettingsWrite::Rows(done.rows_affected()),
         Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            Err(settings.host_taken().into())
+            SettingsWrite::UniqueViolation
         }
-        Err(other) => Err(other.into()),
-    }
+        Err(other) => return Err(other.into()),
+    })?)
 }
 
 pub(crate) async fn page_account(

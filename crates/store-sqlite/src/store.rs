@@ -10,14 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parceld_model::{DeliveryStatus, RateLimits, Tracking, TrackingId};
 use parceld_store::{
-    Account, AccountId, ApiKeyInfo, ApplyReport, AttemptRecord, ClaimOne, ClaimedDelivery,
-    ClaimedTracking, CreateOutcome, CreateWebhook, DeliveryInfo, KeyCheck, NewApiKey, NewTracking,
-    NewWebhook, NumberKey, Page, PageAccount, PageAccountKey, PageLookup, PageSettings,
-    RefreshUpdate, RetrackOutcome, Store, StoreError, StoreResult, TrackingChange, TrackingFilter,
+    store_calls, Account, AccountId, ApiKeyInfo, ApplyReport, AttemptRecord, ClaimOne,
+    ClaimedDelivery, ClaimedTracking, CreateOutcome, CreateWebhook, DeliveryInfo, KeyCheck,
+    NewApiKey, NewTracking, NewWebhook, NumberKey, Page, PageAccount, PageAccountKey, PageLookup,
+    PageSettings, RefreshUpdate, RetrackOutcome, StoreResult, TrackingChange, TrackingFilter,
     TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -155,311 +154,90 @@ impl SqliteStore {
     }
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
+/// The database itself: whether it answers, and its schema.
+mod schema {
+    use super::{Result, SqliteStore, MIGRATOR};
+
+    /// Whether the database answers (for `/readyz`).
+    pub(super) async fn answers(store: &SqliteStore) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&store.pool).await?;
         Ok(())
     }
 
-    async fn migrate(&self) -> StoreResult<usize> {
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
+    /// Brings the schema up to date; the number of migrations the schema has.
+    pub(super) async fn brought_up_to_date(store: &SqliteStore) -> Result<usize> {
+        MIGRATOR.run(&store.pool).await?;
         Ok(MIGRATOR.iter().count())
     }
+}
 
-    async fn bootstrap(&self, name: &str) -> StoreResult<Option<NewApiKey>> {
-        Ok(accounts::bootstrap(&self.pool, &self.key_cache, name).await?)
-    }
+// The whole `Store` implementation: each call is a function of the module of that job, which
+// takes the write pool, the inline readers (the hot read paths) and the key cache it needs.
+store_calls! { SqliteStore, s = std::convert::identity;
+    fn ping() -> () => schema::answers(s);
+    fn migrate() -> usize => schema::brought_up_to_date(s);
+    fn bootstrap(name: &str) -> Option<NewApiKey> => accounts::bootstrap(&s.pool, &s.key_cache, name);
+    fn create_account(name: &str) -> Account => accounts::create_account(&s.pool, &s.key_cache, name);
+    fn accounts() -> Vec<Account> => accounts::accounts(&s.pool);
+    fn set_account_disabled(name: &str, disabled: bool) -> Account =>
+        accounts::set_account_disabled(&s.pool, &s.key_cache, name, disabled);
+    fn set_account_rate_limits(name: &str, limits: &RateLimits) -> Account =>
+        accounts::set_account_rate_limits(&s.pool, &s.key_cache, name, limits);
+    fn create_api_key(account_name: &str) -> NewApiKey => accounts::create_api_key(&s.pool, &s.key_cache, account_name);
+    fn api_keys() -> Vec<ApiKeyInfo> => accounts::api_keys(&s.pool);
+    fn delete_api_key(key_id: &str) -> bool => accounts::delete_api_key(&s.pool, &s.key_cache, key_id);
+    fn check_api_key(presented: &str) -> KeyCheck => accounts::check_api_key(&s.readers, &s.key_cache, presented);
 
-    async fn create_account(&self, name: &str) -> StoreResult<Account> {
-        Ok(accounts::create_account(&self.pool, &self.key_cache, name).await?)
-    }
+    fn create_trackings(account: AccountId, new: Vec<NewTracking>) -> Vec<CreateOutcome> => trackings::create(&s.pool, account, new);
+    fn list_trackings(account: AccountId, filter: &TrackingFilter, page: Page) -> Vec<Tracking> =>
+        trackings::list(&s.readers, account, filter, page);
+    fn list_trackings_in_chunks(account: AccountId, filter: &TrackingFilter, page: Page, chunk: usize, chunks: mpsc::Sender<Vec<Tracking>>) -> () =>
+        trackings::list_in_chunks(s.readers.clone(), account, filter, page, chunk, chunks);
+    fn tracking(account: AccountId, id: &TrackingId) -> Option<Tracking> => trackings::get(&s.readers, account, id);
+    fn update_tracking(account: AccountId, id: &TrackingId, patch: &TrackingPatch) -> Option<Tracking> =>
+        trackings::update(&s.pool, &s.readers, account, id, patch);
+    fn delete_tracking(account: AccountId, id: &TrackingId) -> Option<Tracking> => trackings::delete(&s.pool, &s.readers, account, id);
+    fn count_by_status(account: AccountId, filter: &TrackingFilter) -> Vec<(DeliveryStatus, u64)> =>
+        trackings::count_by_status(&s.readers, account, filter);
+    fn archive_many(account: AccountId, keys: &[NumberKey]) -> Vec<NumberKey> => trackings::archive_many(&s.pool, account, keys);
+    fn delete_many(account: AccountId, keys: &[NumberKey]) -> Vec<NumberKey> => trackings::delete_many(&s.pool, account, keys);
+    fn delete_finished_trackings(status: DeliveryStatus, unchanged_before: DateTime<Utc>, limit: u32) -> u64 =>
+        crate::retention::delete_finished(&s.pool, status, unchanged_before, limit);
+    fn retrack(account: AccountId, id: &TrackingId) -> RetrackOutcome => trackings::retrack(&s.pool, &s.readers, account, id);
 
-    async fn accounts(&self) -> StoreResult<Vec<Account>> {
-        Ok(accounts::accounts(&self.pool).await?)
-    }
+    fn claim_due(owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize, courier_code: &str) -> Vec<ClaimedTracking> =>
+        refresh::claim_due(&s.pool, owner, now, lease_until, limit, courier_code);
+    fn apply_refresh(owner: &str, updates: Vec<RefreshUpdate>) -> ApplyReport => refresh::apply_refresh(&s.pool, owner, updates);
+    fn claim_tracking(account: AccountId, id: &TrackingId, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> ClaimOne =>
+        refresh::claim_tracking(&s.pool, account, id, owner, now, lease_until);
+    fn release_claims(owner: &str) -> u64 => refresh::release_claims(&s.pool, owner);
+    fn changes_of(tracking_pk: i64) -> Vec<TrackingChange> => refresh::changes_of(&s.pool, tracking_pk);
+    fn trackings_by_pk(pks: &[i64]) -> Vec<(i64, Tracking)> => trackings::load_trackings_by_pk(&s.readers, pks);
 
-    async fn set_account_disabled(&self, name: &str, disabled: bool) -> StoreResult<Account> {
-        Ok(accounts::set_account_disabled(&self.pool, &self.key_cache, name, disabled).await?)
-    }
+    fn create_webhook(account: AccountId, new: &NewWebhook, max: usize) -> CreateWebhook => webhooks::create(&s.pool, account, new, max);
+    fn webhooks(account: Option<AccountId>) -> Vec<WebhookEndpoint> => webhooks::list(&s.pool, account);
+    fn webhook(account: Option<AccountId>, id: &str) -> Option<WebhookEndpoint> => webhooks::get(&s.pool, account, id);
+    fn update_webhook(account: Option<AccountId>, id: &str, patch: &WebhookPatch) -> Option<WebhookEndpoint> =>
+        webhooks::update(&s.pool, account, id, patch);
+    fn delete_webhook(account: Option<AccountId>, id: &str) -> Option<WebhookEndpoint> => webhooks::delete(&s.pool, account, id);
+    fn webhook_gauges() -> WebhookGauges => webhooks::gauges(&s.pool);
 
-    async fn set_account_rate_limits(
-        &self,
-        name: &str,
-        limits: &RateLimits,
-    ) -> StoreResult<Account> {
-        Ok(accounts::set_account_rate_limits(&self.pool, &self.key_cache, name, limits).await?)
-    }
+    fn insert_delivery(endpoint: &WebhookEndpoint, event: &str, event_id: &str, payload: Option<&str>, due: bool) -> (i64, String) =>
+        outbox::insert_delivery(&s.pool, endpoint, event, event_id, payload, due);
+    fn claim_deliveries(owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize, per_endpoint: usize) -> Vec<ClaimedDelivery> =>
+        outbox::claim(&s.pool, owner, now, lease_until, limit, per_endpoint);
+    fn record_attempts(owner: &str, attempts: &[AttemptRecord], disable_after: chrono::Duration, now: DateTime<Utc>) -> Vec<String> =>
+        outbox::record(&s.pool, owner, attempts, disable_after, now);
+    fn release_deliveries(owner: &str) -> u64 => outbox::release(&s.pool, owner);
+    fn prune_deliveries(before: DateTime<Utc>) -> u64 => outbox::prune(&s.pool, before);
+    fn deliveries(endpoint_pk: i64, limit: u32, delivery_id: Option<&str>) -> Vec<DeliveryInfo> =>
+        outbox::deliveries(&s.pool, endpoint_pk, limit, delivery_id);
+    fn redeliver(endpoint_pk: i64, delivery_id: &str) -> bool => outbox::redeliver(&s.pool, endpoint_pk, delivery_id);
 
-    async fn create_api_key(&self, account_name: &str) -> StoreResult<NewApiKey> {
-        Ok(accounts::create_api_key(&self.pool, &self.key_cache, account_name).await?)
-    }
-
-    async fn api_keys(&self) -> StoreResult<Vec<ApiKeyInfo>> {
-        Ok(accounts::api_keys(&self.pool).await?)
-    }
-
-    async fn delete_api_key(&self, key_id: &str) -> StoreResult<bool> {
-        Ok(accounts::delete_api_key(&self.pool, &self.key_cache, key_id).await?)
-    }
-
-    async fn check_api_key(&self, presented: &str) -> StoreResult<KeyCheck> {
-        Ok(accounts::check_api_key(&self.readers, &self.key_cache, presented).await?)
-    }
-
-    async fn create_trackings(
-        &self,
-        account: AccountId,
-        new: Vec<NewTracking>,
-    ) -> StoreResult<Vec<CreateOutcome>> {
-        Ok(trackings::create(&self.pool, account, new).await?)
-    }
-
-    async fn list_trackings(
-        &self,
-        account: AccountId,
-        filter: &TrackingFilter,
-        page: Page,
-    ) -> StoreResult<Vec<Tracking>> {
-        Ok(trackings::list(&self.readers, account, filter, page).await?)
-    }
-
-    async fn list_trackings_in_chunks(
-        &self,
-        account: AccountId,
-        filter: &TrackingFilter,
-        page: Page,
-        chunk: usize,
-        chunks: mpsc::Sender<Vec<Tracking>>,
-    ) -> StoreResult<()> {
-        let readers = self.readers.clone();
-        Ok(trackings::list_in_chunks(readers, account, filter, page, chunk, chunks).await?)
-    }
-
-    async fn tracking(&self, account: AccountId, id: &TrackingId) -> StoreResult<Option<Tracking>> {
-        Ok(trackings::get(&self.readers, account, id).await?)
-    }
-
-    async fn update_tracking(
-        &self,
-        account: AccountId,
-        id: &TrackingId,
-        patch: &TrackingPatch,
-    ) -> StoreResult<Option<Tracking>> {
-        Ok(trackings::update(&self.pool, &self.readers, account, id, patch).await?)
-    }
-
-    async fn delete_tracking(
-        &self,
-        account: AccountId,
-        id: &TrackingId,
-    ) -> StoreResult<Option<Tracking>> {
-        Ok(trackings::delete(&self.pool, &self.readers, account, id).await?)
-    }
-
-    async fn count_by_status(
-        &self,
-        account: AccountId,
-        filter: &TrackingFilter,
-    ) -> StoreResult<Vec<(DeliveryStatus, u64)>> {
-        Ok(trackings::count_by_status(&self.readers, account, filter).await?)
-    }
-
-    async fn archive_many(
-        &self,
-        account: AccountId,
-        keys: &[NumberKey],
-    ) -> StoreResult<Vec<NumberKey>> {
-        Ok(trackings::archive_many(&self.pool, account, keys).await?)
-    }
-
-    async fn delete_many(
-        &self,
-        account: AccountId,
-        keys: &[NumberKey],
-    ) -> StoreResult<Vec<NumberKey>> {
-        Ok(trackings::delete_many(&self.pool, account, keys).await?)
-    }
-
-    async fn delete_finished_trackings(
-        &self,
-        status: DeliveryStatus,
-        unchanged_before: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<u64> {
-        Ok(crate::retention::delete_finished(&self.pool, status, unchanged_before, limit).await?)
-    }
-
-    async fn retrack(&self, account: AccountId, id: &TrackingId) -> StoreResult<RetrackOutcome> {
-        Ok(trackings::retrack(&self.pool, &self.readers, account, id).await?)
-    }
-
-    async fn claim_due(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: usize,
-        courier_code: &str,
-    ) -> StoreResult<Vec<ClaimedTracking>> {
-        Ok(refresh::claim_due(&self.pool, owner, now, lease_until, limit, courier_code).await?)
-    }
-
-    async fn apply_refresh(
-        &self,
-        owner: &str,
-        updates: Vec<RefreshUpdate>,
-    ) -> StoreResult<ApplyReport> {
-        Ok(refresh::apply_refresh(&self.pool, owner, updates).await?)
-    }
-
-    async fn claim_tracking(
-        &self,
-        account: AccountId,
-        id: &TrackingId,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<ClaimOne> {
-        Ok(refresh::claim_tracking(&self.pool, account, id, owner, now, lease_until).await?)
-    }
-
-    async fn release_claims(&self, owner: &str) -> StoreResult<u64> {
-        Ok(refresh::release_claims(&self.pool, owner).await?)
-    }
-
-    async fn changes_of(&self, tracking_pk: i64) -> StoreResult<Vec<TrackingChange>> {
-        Ok(refresh::changes_of(&self.pool, tracking_pk).await?)
-    }
-
-    async fn trackings_by_pk(&self, pks: &[i64]) -> StoreResult<Vec<(i64, Tracking)>> {
-        Ok(trackings::load_trackings_by_pk(&self.readers, pks).await?)
-    }
-
-    async fn create_webhook(
-        &self,
-        account: AccountId,
-        new: &NewWebhook,
-        max: usize,
-    ) -> StoreResult<CreateWebhook> {
-        Ok(webhooks::create(&self.pool, account, new, max).await?)
-    }
-
-    async fn webhooks(&self, account: Option<AccountId>) -> StoreResult<Vec<WebhookEndpoint>> {
-        Ok(webhooks::list(&self.pool, account).await?)
-    }
-
-    async fn webhook(
-        &self,
-        account: Option<AccountId>,
-        id: &str,
-    ) -> StoreResult<Option<WebhookEndpoint>> {
-        Ok(webhooks::get(&self.pool, account, id).await?)
-    }
-
-    async fn update_webhook(
-        &self,
-        account: Option<AccountId>,
-        id: &str,
-        patch: &WebhookPatch,
-    ) -> StoreResult<Option<WebhookEndpoint>> {
-        Ok(webhooks::update(&self.pool, account, id, patch).await?)
-    }
-
-    async fn delete_webhook(
-        &self,
-        account: Option<AccountId>,
-        id: &str,
-    ) -> StoreResult<Option<WebhookEndpoint>> {
-        Ok(webhooks::delete(&self.pool, account, id).await?)
-    }
-
-    async fn insert_delivery(
-        &self,
-        endpoint: &WebhookEndpoint,
-        event: &str,
-        event_id: &str,
-        payload: Option<&str>,
-        due: bool,
-    ) -> StoreResult<(i64, String)> {
-        Ok(outbox::insert_delivery(&self.pool, endpoint, event, event_id, payload, due).await?)
-    }
-
-    async fn claim_deliveries(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: usize,
-        per_endpoint: usize,
-    ) -> StoreResult<Vec<ClaimedDelivery>> {
-        Ok(outbox::claim(&self.pool, owner, now, lease_until, limit, per_endpoint).await?)
-    }
-
-    async fn record_attempts(
-        &self,
-        owner: &str,
-        attempts: &[AttemptRecord],
-        disable_after: chrono::Duration,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Vec<String>> {
-        Ok(outbox::record(&self.pool, owner, attempts, disable_after, now).await?)
-    }
-
-    async fn release_deliveries(&self, owner: &str) -> StoreResult<u64> {
-        Ok(outbox::release(&self.pool, owner).await?)
-    }
-
-    async fn prune_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        Ok(outbox::prune(&self.pool, before).await?)
-    }
-
-    async fn deliveries(
-        &self,
-        endpoint_pk: i64,
-        limit: u32,
-        delivery_id: Option<&str>,
-    ) -> StoreResult<Vec<DeliveryInfo>> {
-        Ok(outbox::deliveries(&self.pool, endpoint_pk, limit, delivery_id).await?)
-    }
-
-    async fn redeliver(&self, endpoint_pk: i64, delivery_id: &str) -> StoreResult<bool> {
-        Ok(outbox::redeliver(&self.pool, endpoint_pk, delivery_id).await?)
-    }
-
-    async fn page_settings(&self, account: AccountId) -> StoreResult<PageSettings> {
-        Ok(pages::page_settings(&self.readers, account).await?)
-    }
-
-    async fn set_page_settings(
-        &self,
-        account: AccountId,
-        settings: &PageSettings,
-    ) -> StoreResult<PageSettings> {
-        Ok(pages::set_page_settings(&self.pool, account, settings).await?)
-    }
-
-    async fn page_account(&self, key: PageAccountKey<'_>) -> StoreResult<Option<PageAccount>> {
-        Ok(pages::page_account(&self.readers, key).await?)
-    }
-
-    async fn page_trackings(
-        &self,
-        account: AccountId,
-        lookup: PageLookup<'_>,
-    ) -> StoreResult<Vec<Tracking>> {
-        Ok(pages::page_trackings(&self.readers, account, lookup).await?)
-    }
-
-    async fn webhook_gauges(&self) -> StoreResult<WebhookGauges> {
-        Ok(webhooks::gauges(&self.pool).await?)
-    }
+    fn page_settings(account: AccountId) -> PageSettings => pages::page_settings(&s.readers, account);
+    fn set_page_settings(account: AccountId, settings: &PageSettings) -> PageSettings => pages::set_page_settings(&s.pool, account, settings);
+    fn page_account(key: PageAccountKey<'_>) -> Option<PageAccount> => pages::page_account(&s.readers, key);
+    fn page_trackings(account: AccountId, lookup: PageLookup<'_>) -> Vec<Tracking> => pages::page_trackings(&s.readers, account, lookup);
 }
 
 #[cfg(test)]

@@ -33,6 +33,30 @@ impl From<Failure> for StoreError {
     }
 }
 
+#[doc(hidden)]
+pub use async_trait::async_trait;
+
+/// Implements `Store` for a backend's store type from a table of `fn method(parameters) ->
+/// output => call;`, where `$this` is bound to `$parts(self)` and the call returns a future of a
+/// [`BackendResult<output>`]. Each backend's table is then its whole implementation, and the
+/// code that turns its results into the trait's is written once, here: each call is a function
+/// of the backend's module for that job, which does its work in that database's SQL.
+#[macro_export]
+macro_rules! store_calls {
+    ($store:ty, $this:ident = $parts:expr;
+     $(fn $method:ident($($arg:ident: $ty:ty),*) -> $output:ty => $call:expr;)+) => {
+        #[$crate::backend::async_trait]
+        impl $crate::Store for $store {
+            $(
+                async fn $method(&self, $($arg: $ty),*) -> $crate::StoreResult<$output> {
+                    let $this = $parts(self);
+                    Ok($call.await?)
+                }
+            )+
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,6 +72,22 @@ impl PageSettings {
         }
     }
 
+    /// The settings as a backend stores them: JSON.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).expect("page settings serialise")
+    }
+
+    /// What a backend answers once its statement writing these settings has run: the settings
+    /// when it reached the account, [`Entity::Account`] not found when it wrote no row, and
+    /// [`PageSettings::host_taken`] when the unique index on host names refused it.
+    pub fn written(&self, outcome: SettingsWrite) -> StoreResult<PageSettings> {
+        match outcome {
+            SettingsWrite::Rows(0) => Err(StoreError::NotFound(Entity::Account)),
+            SettingsWrite::Rows(_) => Ok(self.clone()),
+            SettingsWrite::UniqueViolation => Err(self.host_taken()),
+        }
+    }
+
     /// What a backend answers when another account already uses this host name.
     pub fn host_taken(&self) -> StoreError {
         let host = self.host.as_deref().unwrap_or_default();
@@ -80,6 +96,16 @@ impl PageSettings {
             format!("the host name `{host}` is already used by another account's tracking page"),
         )
     }
+}
+
+/// How a backend's statement writing an account's page settings ended, where the answer
+/// depends on it (see [`PageSettings::written`]); any other failure is the backend's own error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingsWrite {
+    /// The statement ran and wrote this many rows.
+    Rows(u64),
+    /// A unique index refused it: the host name is another account's.
+    UniqueViolation,
 }
 
 /// How a visitor names the account whose page they want.
