@@ -199,36 +199,21 @@ mod tests {
             TrackingNumber::parse("abc_123").unwrap().as_str(),
             "ABC_123"
         );
-        assert_eq!(TrackingNumber::parse(""), Err(TrackingNumberError::Missing));
-        assert_eq!(
-            TrackingNumber::parse(" - . "),
-            Err(TrackingNumberError::Missing)
-        );
-        assert_eq!(
-            TrackingNumber::parse("abc"),
-            Err(TrackingNumberError::Length)
-        );
-        assert_eq!(
-            TrackingNumber::parse("a-b-c"),
-            Err(TrackingNumberError::Length)
-        );
-        assert_eq!(
-            TrackingNumber::parse(&"9".repeat(51)),
-            Err(TrackingNumberError::Length)
-        );
+        use TrackingNumberError::{Characters, Length, Missing};
+        let too_long = "9".repeat(51);
+        for (written, error) in [
+            ("", Missing),
+            (" - . ", Missing),
+            ("abc", Length),
+            ("a-b-c", Length),
+            (too_long.as_str(), Length),
+            ("abc<script>", Characters),
+            ("12/34/56", Characters),
+            ("1234ü", Characters),
+        ] {
+            assert_eq!(TrackingNumber::parse(written), Err(error), "{written:?}");
+        }
         // Separators do not count towards the length.
         assert!(TrackingNumber::parse(&"9 ".repeat(50)).is_ok());
-        assert_eq!(
-            TrackingNumber::parse("abc<script>"),
-            Err(TrackingNumberError::Characters)
-        );
-        assert_eq!(
-            TrackingNumber::parse("12/34/56"),
-            Err(TrackingNumberError::Characters)
-        );
-        assert_eq!(
-            TrackingNumber::parse("1234ü"),
-            Err(TrackingNumberError::Characters)
-        );
     }
 }

@@ -154,75 +154,70 @@ mod tests {
 
     use DeliveryStatus::*;
 
+    /// Each list of checkpoints derives the status and sub-status beside it.
     #[test]
-    fn newest_event_by_instant_wins_not_list_order() {
-        let list = vec![
-            cp("2024-01-01T10:00:00Z", Transit, None, "a"),
-            sub_cp("2024-01-03T10:00:00Z", SubStatus::Pickup001, "c"),
-            cp("2024-01-02T10:00:00Z", Transit, None, "b"),
+    fn derived_statuses() {
+        let cases: Vec<(&str, Vec<Checkpoint>, (DeliveryStatus, Option<SubStatus>))> = vec![
+            (
+                "the newest event by instant wins, not list order",
+                vec![
+                    cp("2024-01-01T10:00:00Z", Transit, None, "a"),
+                    sub_cp("2024-01-03T10:00:00Z", SubStatus::Pickup001, "c"),
+                    cp("2024-01-02T10:00:00Z", Transit, None, "b"),
+                ],
+                (Pickup, Some(SubStatus::Pickup001)),
+            ),
+            (
+                "informational events do not decide",
+                vec![
+                    cp("2024-01-05T10:00:00Z", INFORMATIONAL, None, "info"),
+                    sub_cp("2024-01-03T10:00:00Z", SubStatus::Delivered001, "d"),
+                ],
+                (Delivered, Some(SubStatus::Delivered001)),
+            ),
+            ("no events is notfound", vec![], (Notfound, None)),
+            (
+                "only informational events is notfound",
+                vec![cp("2024-01-05T10:00:00Z", INFORMATIONAL, None, "i")],
+                (Notfound, None),
+            ),
+            (
+                "a transit scan after the return started keeps the exception",
+                vec![
+                    sub_cp("2024-01-04T10:00:00Z", SubStatus::Transit002, "t"),
+                    sub_cp("2024-01-03T10:00:00Z", SubStatus::Exception011, "rts"),
+                    sub_cp("2024-01-02T10:00:00Z", SubStatus::Pickup001, "ofd"),
+                ],
+                (Exception, Some(SubStatus::Exception011)),
+            ),
+            (
+                "delivered is not downgraded by a later transit scan",
+                vec![
+                    sub_cp("2024-01-02T10:00:00Z", SubStatus::Delivered003, "d"),
+                    cp("2024-01-03T10:00:00Z", Transit, None, "t"),
+                ],
+                (Delivered, Some(SubStatus::Delivered003)),
+            ),
+            (
+                "a delay (not a return) is superseded by a later transit scan",
+                vec![
+                    sub_cp("2024-01-02T10:00:00Z", SubStatus::Exception005, "x"),
+                    cp("2024-01-03T10:00:00Z", Transit, None, "t"),
+                ],
+                (Transit, None),
+            ),
+            (
+                "a delivery after the return started is returned to sender",
+                vec![
+                    sub_cp("2024-01-02T10:00:00Z", SubStatus::Exception011, "rts"),
+                    sub_cp("2024-01-05T10:00:00Z", SubStatus::Delivered001, "d"),
+                ],
+                (Exception, Some(SubStatus::Exception010)),
+            ),
         ];
-        assert_eq!(derive_status(&list), (Pickup, Some(SubStatus::Pickup001)));
-    }
-
-    #[test]
-    fn informational_events_do_not_decide() {
-        let list = vec![
-            cp("2024-01-05T10:00:00Z", INFORMATIONAL, None, "info"),
-            sub_cp("2024-01-03T10:00:00Z", SubStatus::Delivered001, "d"),
-        ];
-        assert_eq!(
-            derive_status(&list),
-            (Delivered, Some(SubStatus::Delivered001))
-        );
-    }
-
-    #[test]
-    fn no_events_is_notfound() {
-        assert_eq!(derive_status(&[]), (Notfound, None));
-        let only_info = vec![cp("2024-01-05T10:00:00Z", INFORMATIONAL, None, "i")];
-        assert_eq!(derive_status(&only_info), (Notfound, None));
-    }
-
-    #[test]
-    fn transit_after_return_started_keeps_exception() {
-        let list = vec![
-            sub_cp("2024-01-04T10:00:00Z", SubStatus::Transit002, "t"),
-            sub_cp("2024-01-03T10:00:00Z", SubStatus::Exception011, "rts"),
-            sub_cp("2024-01-02T10:00:00Z", SubStatus::Pickup001, "ofd"),
-        ];
-        assert_eq!(
-            derive_status(&list),
-            (Exception, Some(SubStatus::Exception011))
-        );
-    }
-
-    #[test]
-    fn delivered_is_not_downgraded_but_non_return_exceptions_are_superseded() {
-        let delivered_then_transit = vec![
-            sub_cp("2024-01-02T10:00:00Z", SubStatus::Delivered003, "d"),
-            cp("2024-01-03T10:00:00Z", Transit, None, "t"),
-        ];
-        assert_eq!(
-            derive_status(&delivered_then_transit),
-            (Delivered, Some(SubStatus::Delivered003))
-        );
-        let delay_then_transit = vec![
-            sub_cp("2024-01-02T10:00:00Z", SubStatus::Exception005, "x"),
-            cp("2024-01-03T10:00:00Z", Transit, None, "t"),
-        ];
-        assert_eq!(derive_status(&delay_then_transit), (Transit, None));
-    }
-
-    #[test]
-    fn delivery_after_return_started_is_returned_to_sender() {
-        let list = vec![
-            sub_cp("2024-01-02T10:00:00Z", SubStatus::Exception011, "rts"),
-            sub_cp("2024-01-05T10:00:00Z", SubStatus::Delivered001, "d"),
-        ];
-        assert_eq!(
-            derive_status(&list),
-            (Exception, Some(SubStatus::Exception010))
-        );
+        for (what, list, expected) in cases {
+            assert_eq!(derive_status(&list), expected, "{what}");
+        }
     }
 
     #[test]

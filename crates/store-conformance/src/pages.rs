@@ -3,7 +3,8 @@
 
 use parceld_model::{DeliveryStatus, TrackingFields};
 use parceld_store::{
-    Entity, NewTracking, PageAccountKey, PageLookup, PageSettings, StoreError, MAX_PAGE_TRACKINGS,
+    Entity, NewTracking, PageAccount, PageAccountKey, PageLookup, PageSettings, Store, StoreError,
+    MAX_PAGE_TRACKINGS,
 };
 
 use crate::{checkpoint, claim_sandbox, update, Factory};
@@ -87,27 +88,26 @@ pub async fn page_settings_default_then_stored_per_account_with_unique_hosts(fre
     );
 }
 
+/// The store's answer for `key`.
+async fn page_account(store: &dyn Store, key: PageAccountKey<'_>) -> Option<PageAccount> {
+    store.page_account(key).await.unwrap()
+}
+
 pub async fn page_accounts_are_found_by_name_or_host_only(fresh: impl Factory) {
     let store = fresh().await;
     let a = store.create_account("alpha").await.unwrap();
     store.create_account("beta").await.unwrap();
-    let by_name = store
-        .page_account(PageAccountKey::Name("alpha"))
+    let by_name = page_account(&*store, PageAccountKey::Name("alpha"))
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(by_name.account, a);
     assert_eq!(by_name.settings, PageSettings::default());
-    assert!(store
-        .page_account(PageAccountKey::Name("gamma"))
+    assert!(page_account(&*store, PageAccountKey::Name("gamma"))
         .await
-        .unwrap()
         .is_none());
     assert!(
-        store
-            .page_account(PageAccountKey::Host("alpha"))
+        page_account(&*store, PageAccountKey::Host("alpha"))
             .await
-            .unwrap()
             .is_none(),
         "a name is not a host"
     );
@@ -117,24 +117,20 @@ pub async fn page_accounts_are_found_by_name_or_host_only(fresh: impl Factory) {
         ..PageSettings::default()
     };
     store.set_page_settings(a.id, &settings).await.unwrap();
-    let by_host = store
-        .page_account(PageAccountKey::Host("track.alpha.example"))
+    let by_host = page_account(&*store, PageAccountKey::Host("track.alpha.example"))
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(by_host.account, a);
     assert_eq!(by_host.settings, settings);
-    assert!(store
-        .page_account(PageAccountKey::Host("track.beta.example"))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        page_account(&*store, PageAccountKey::Host("track.beta.example"))
+            .await
+            .is_none()
+    );
 
     store.set_account_disabled("alpha", true).await.unwrap();
-    let disabled = store
-        .page_account(PageAccountKey::Name("alpha"))
+    let disabled = page_account(&*store, PageAccountKey::Name("alpha"))
         .await
-        .unwrap()
         .unwrap();
     assert!(
         disabled.account.disabled,
@@ -143,6 +139,7 @@ pub async fn page_accounts_are_found_by_name_or_host_only(fresh: impl Factory) {
 }
 
 pub async fn page_lookups_find_the_accounts_own_trackings_with_checkpoints(fresh: impl Factory) {
+    use PageLookup::{Number, OrderNumber};
     let store = fresh().await;
     let a = store.create_account("alpha").await.unwrap();
     let b = store.create_account("beta").await.unwrap();
@@ -162,58 +159,31 @@ pub async fn page_lookups_find_the_accounts_own_trackings_with_checkpoints(fresh
         .create_trackings(b.id, vec![with_order("PARCEL-BETA", Some("#1001"))])
         .await
         .unwrap();
-    let numbers = |found: Vec<parceld_model::Tracking>| -> Vec<String> {
-        found.into_iter().map(|t| t.tracking_number).collect()
-    };
-
-    let one = store
-        .page_trackings(a.id, PageLookup::Number("PARCEL-ONE"))
-        .await
-        .unwrap();
-    assert_eq!(numbers(one), ["PARCEL-ONE"]);
-    let typed_lower = store
-        .page_trackings(a.id, PageLookup::Number("parcel-one"))
-        .await
-        .unwrap();
-    assert_eq!(
-        numbers(typed_lower),
-        ["PARCEL-ONE"],
-        "a number typed in lower case"
-    );
-    let order = store
-        .page_trackings(a.id, PageLookup::OrderNumber("#1001"))
-        .await
-        .unwrap();
-    assert_eq!(
-        numbers(order),
-        ["PARCEL-TWO", "PARCEL-ONE"],
-        "the order's parcels, newest first"
-    );
-    for (account, lookup) in [
-        (a.id, PageLookup::Number("PARCEL-BETA")),
-        (b.id, PageLookup::Number("PARCEL-ONE")),
-        (a.id, PageLookup::OrderNumber("#9999")),
-        (a.id, PageLookup::OrderNumber("")),
-        (a.id, PageLookup::Number("PARCEL")),
+    // What each look-up finds: the numbers, newest first, space-separated.
+    let (a, b) = (a.id, b.id);
+    for (account, lookup, expected) in [
+        (a, Number("PARCEL-ONE"), "PARCEL-ONE"),
+        // A number typed in lower case.
+        (a, Number("parcel-one"), "PARCEL-ONE"),
+        // The order's parcels, newest first.
+        (a, OrderNumber("#1001"), "PARCEL-TWO PARCEL-ONE"),
+        // Each account sees only its own order and its own numbers.
+        (b, OrderNumber("#1001"), "PARCEL-BETA"),
+        (a, Number("PARCEL-BETA"), ""),
+        (b, Number("PARCEL-ONE"), ""),
+        (a, OrderNumber("#9999"), ""),
+        (a, OrderNumber(""), ""),
+        // Part of a number.
+        (a, Number("PARCEL"), ""),
     ] {
-        assert!(
-            store
-                .page_trackings(account, lookup)
-                .await
-                .unwrap()
-                .is_empty(),
-            "{lookup:?} finds nothing in account {account}"
+        let found = store.page_trackings(account, lookup).await.unwrap();
+        let numbers: Vec<String> = found.into_iter().map(|t| t.tracking_number).collect();
+        assert_eq!(
+            numbers.join(" "),
+            expected,
+            "{lookup:?} in account {account}"
         );
     }
-    let beta = store
-        .page_trackings(b.id, PageLookup::OrderNumber("#1001"))
-        .await
-        .unwrap();
-    assert_eq!(
-        numbers(beta),
-        ["PARCEL-BETA"],
-        "each account sees only its own order"
-    );
 
     // Checkpoints come with the tracking, newest first.
     let claimed = claim_sandbox(&*store, "w", chrono::Utc::now(), 100).await;
@@ -230,10 +200,7 @@ pub async fn page_lookups_find_the_accounts_own_trackings_with_checkpoints(fresh
         .apply_refresh("w", vec![update(pk, events, DeliveryStatus::Transit)])
         .await
         .unwrap();
-    let read = store
-        .page_trackings(a.id, PageLookup::Number("PARCEL-ONE"))
-        .await
-        .unwrap();
+    let read = store.page_trackings(a, Number("PARCEL-ONE")).await.unwrap();
     assert_eq!(read[0].delivery_status, DeliveryStatus::Transit);
     let details: Vec<&str> = read[0]
         .checkpoints

@@ -8,7 +8,7 @@
 //! the SQLite backend keeps, so both answer alike.
 
 use chrono::{DateTime, TimeZone, Utc};
-use parceld_model::Tracking;
+use parceld_model::{DeliveryStatus, SubStatus, Tracking};
 use parceld_store::backend::BackendResult as Result;
 use parceld_store::checkpoint_list;
 use parceld_store::stored::{parse_json, parse_status, parse_substatus, tracking_id};
@@ -81,8 +81,8 @@ pub(crate) struct TrackingRow {
     tracking_number: String,
     courier_code: String,
     courier_detected: bool,
-    delivery_status: String,
-    substatus: Option<String>,
+    #[sqlx(flatten)]
+    status: StatusColumns,
     status_info: Option<String>,
     latest_event: Option<String>,
     latest_checkpoint_time: Option<DateTime<Utc>>,
@@ -100,6 +100,7 @@ pub(crate) struct TrackingRow {
 impl TrackingRow {
     /// The tracking; a tracking without a checkpoint list has no checkpoints.
     pub(crate) fn read(self) -> Result<Tracking> {
+        let (delivery_status, substatus) = self.status.read()?;
         Ok(Tracking {
             id: tracking_id(&self.id)?,
             tracking_number: self.tracking_number,
@@ -107,8 +108,8 @@ impl TrackingRow {
             courier_detected: self.courier_detected,
             fields: parse_json(&self.fields, "fields")?,
             shipment: parse_json(&self.shipment, "shipment")?,
-            delivery_status: parse_status(&self.delivery_status)?,
-            substatus: parse_substatus(self.substatus)?,
+            delivery_status,
+            substatus,
             status_info: self.status_info,
             latest_event: self.latest_event,
             latest_checkpoint_time: self.latest_checkpoint_time,
@@ -123,6 +124,22 @@ impl TrackingRow {
                 None => Vec::new(),
             },
         })
+    }
+}
+
+/// A tracking's status columns, which every tracking row reads the same way.
+#[derive(FromRow)]
+pub(crate) struct StatusColumns {
+    delivery_status: String,
+    substatus: Option<String>,
+}
+
+impl StatusColumns {
+    fn read(self) -> Result<(DeliveryStatus, Option<SubStatus>)> {
+        Ok((
+            parse_status(&self.delivery_status)?,
+            parse_substatus(self.substatus)?,
+        ))
     }
 }
 
@@ -141,8 +158,8 @@ pub(crate) struct ClaimedRow {
     courier_code: String,
     fields: String,
     created_at: DateTime<Utc>,
-    delivery_status: String,
-    substatus: Option<String>,
+    #[sqlx(flatten)]
+    status: StatusColumns,
     latest_event: Option<String>,
     latest_checkpoint_time: Option<DateTime<Utc>>,
     check_failures: i64,
@@ -151,6 +168,7 @@ pub(crate) struct ClaimedRow {
 
 impl ClaimedRow {
     pub(crate) fn read(self) -> Result<ClaimedTracking> {
+        let (delivery_status, substatus) = self.status.read()?;
         Ok(ClaimedTracking {
             pk: self.pk,
             id: tracking_id(&self.id)?,
@@ -159,8 +177,8 @@ impl ClaimedRow {
             courier_code: self.courier_code,
             fields: parse_json(&self.fields, "fields")?,
             created_at: self.created_at,
-            delivery_status: parse_status(&self.delivery_status)?,
-            substatus: parse_substatus(self.substatus)?,
+            delivery_status,
+            substatus,
             latest_event: self.latest_event,
             latest_checkpoint_time: self.latest_checkpoint_time,
             check_failures: self.check_failures,

@@ -204,12 +204,18 @@ async fn numbers_written_with_separators_are_created_normalized_on_both_faces() 
     assert_eq!(listed["data"][0]["courier_detected"], false);
 }
 
+/// Runs `parceld detect` with `args`.
+fn run_detect<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .arg("detect")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn the_cli_detects_numbers_and_finds_them_in_text() {
-    let output = std::process::Command::new(BIN)
-        .args(["detect", "1Z999AA10123456784", "RB123456785GB"])
-        .output()
-        .unwrap();
+    let output = run_detect(&["1Z999AA10123456784", "RB123456785GB"]);
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -217,10 +223,7 @@ fn the_cli_detects_numbers_and_finds_them_in_text() {
         "{stdout}"
     );
 
-    let output = std::process::Command::new(BIN)
-        .args(["detect", "nothing"])
-        .output()
-        .unwrap();
+    let output = run_detect(&["nothing"]);
     assert!(
         !output.status.success(),
         "no courier found is an error exit"
@@ -233,11 +236,7 @@ fn the_cli_detects_numbers_and_finds_them_in_text() {
         "Hello,\nyour order shipped with tracking 1Z 999 AA1 01 2345 6784.\nThanks!",
     )
     .unwrap();
-    let output = std::process::Command::new(BIN)
-        .args(["detect", "--text"])
-        .arg(&mail)
-        .output()
-        .unwrap();
+    let output = run_detect(&[std::ffi::OsStr::new("--text"), mail.as_os_str()]);
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(

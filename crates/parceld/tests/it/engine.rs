@@ -74,6 +74,15 @@ pub fn start_engine_server(sim: &str, extra: &[(&str, &str)]) -> Server {
     Server::start_with_env(&env_refs(&engine_env(sim, extra)))
 }
 
+/// The simulator, an engine server pointed at it with `extra` settings, and the server's key:
+/// where most engine tests start.
+pub async fn engine_setup(extra: &[(&str, &str)]) -> (Simulator, Server, String) {
+    let (sim, sim_url) = start_sim().await;
+    let server = start_engine_server(&sim_url, extra);
+    let key = server.key().to_string();
+    (sim, server, key)
+}
+
 /// [`start_engine_server`] on an existing data directory.
 pub fn start_engine_server_in(dir: &Path, sim: &str, extra: &[(&str, &str)]) -> Server {
     Server::start_in(dir, &env_refs(&engine_env(sim, extra)))
@@ -105,6 +114,15 @@ fn event(kind: EventKind, at: chrono::DateTime<chrono::Utc>) -> SimEvent {
     }
 }
 
+/// Events of each kind at its hours from now (negative: past).
+fn hours_from_now(events: &[(EventKind, i64)]) -> Vec<SimEvent> {
+    let now = chrono::Utc::now();
+    events
+        .iter()
+        .map(|&(kind, hours)| event(kind, now + chrono::Duration::hours(hours)))
+        .collect()
+}
+
 /// Stored checkpoints of a tracking (the record, so a duplicate would show).
 async fn checkpoint_count(server: &Server, number: &str) -> u64 {
     let store = server.store().await;
@@ -114,17 +132,16 @@ async fn checkpoint_count(server: &Server, number: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tracking_advances_through_its_journey_by_refreshes_alone_and_stops_when_delivered() {
     let (sim, sim_url) = start_sim().await;
-    let now = chrono::Utc::now();
     let number = "1ZJOURNEY000000001";
     sim.script(
         number,
-        vec![
-            event(EventKind::LabelCreated, now - chrono::Duration::hours(2)),
-            event(EventKind::PickedUp, now + chrono::Duration::hours(1)),
-            event(EventKind::ArrivedFacility, now + chrono::Duration::hours(3)),
-            event(EventKind::OutForDelivery, now + chrono::Duration::hours(5)),
-            event(EventKind::Delivered, now + chrono::Duration::hours(6)),
-        ],
+        hours_from_now(&[
+            (EventKind::LabelCreated, -2),
+            (EventKind::PickedUp, 1),
+            (EventKind::ArrivedFacility, 3),
+            (EventKind::OutForDelivery, 5),
+            (EventKind::Delivered, 6),
+        ]),
     );
     let server = start_engine_server(
         &sim_url,
@@ -178,26 +195,19 @@ async fn a_tracking_advances_through_its_journey_by_refreshes_alone_and_stops_wh
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_refreshes_of_the_same_data_store_each_checkpoint_once() {
-    let (sim, sim_url) = start_sim().await;
-    let server = start_engine_server(
-        &sim_url,
-        &[
-            ("PARCELD_ENGINE__EXPRESS_EVERY_SECS", "1"),
-            ("PARCELD_ENGINE__POSTAL_EVERY_SECS", "1"),
-            ("PARCELD_ENGINE__EARLY_CHECKS_SECS", "[1]"),
-        ],
-    );
-    let key = server.key().to_string();
-    let now = chrono::Utc::now();
     let number = "123456789012";
-    sim.script(
-        number,
-        vec![
-            event(EventKind::LabelCreated, now - chrono::Duration::hours(5)),
-            event(EventKind::PickedUp, now - chrono::Duration::hours(4)),
-            event(EventKind::ArrivedFacility, now - chrono::Duration::hours(1)),
-        ],
-    );
+    let journey = hours_from_now(&[
+        (EventKind::LabelCreated, -5),
+        (EventKind::PickedUp, -4),
+        (EventKind::ArrivedFacility, -1),
+    ]);
+    let (sim, server, key) = engine_setup(&[
+        ("PARCELD_ENGINE__EXPRESS_EVERY_SECS", "1"),
+        ("PARCELD_ENGINE__POSTAL_EVERY_SECS", "1"),
+        ("PARCELD_ENGINE__EARLY_CHECKS_SECS", "[1]"),
+    ])
+    .await;
+    sim.script(number, journey);
     server.create(&key, number, "fedex").await;
     let path = "/track/v1/trackingnumbers";
     let start = sim.path_requests("fedex", path);
@@ -213,9 +223,7 @@ async fn many_refreshes_of_the_same_data_store_each_checkpoint_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cadence_follows_the_courier_type() {
-    let (_sim, sim_url) = start_sim().await;
-    let server = start_engine_server(&sim_url, &[("PARCELD_SERVER__WORKER", "false")]);
-    let key = server.key().to_string();
+    let (_sim, server, key) = engine_setup(&[("PARCELD_SERVER__WORKER", "false")]).await;
     for (number, courier, hours) in [
         ("1ZCADENCE000000001", "ups", 3),
         ("9400111899223100000001", "usps", 6),
@@ -236,16 +244,12 @@ async fn cadence_follows_the_courier_type() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn carrier_faults_back_off_keep_the_data_and_recover() {
-    let (sim, sim_url) = start_sim().await;
-    let server = start_engine_server(
-        &sim_url,
-        &[
-            ("PARCELD_ENGINE__EXPRESS_EVERY_SECS", "1"),
-            ("PARCELD_ENGINE__BACKOFF_BASE_SECS", "1"),
-        ],
-    );
-    let key = server.key().to_string();
     let number = "1ZFAULTS0000000001";
+    let (sim, server, key) = engine_setup(&[
+        ("PARCELD_ENGINE__EXPRESS_EVERY_SECS", "1"),
+        ("PARCELD_ENGINE__BACKOFF_BASE_SECS", "1"),
+    ])
+    .await;
     let (_, created) = server
         .post_number("/v4/trackings/create", &key, number, "ups")
         .await;
@@ -314,15 +318,11 @@ async fn carrier_faults_back_off_keep_the_data_and_recover() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn realtime_keeps_the_two_hour_rule_shares_one_call_and_is_limited_to_3_per_second() {
-    let (sim, sim_url) = start_sim().await;
-    let server = start_engine_server(
-        &sim_url,
-        &[
-            ("PARCELD_SERVER__WORKER", "false"),
-            ("PARCELD_RATE_LIMITS__V4_REALTIME", "3"),
-        ],
-    );
-    let key = server.key().to_string();
+    let (sim, server, key) = engine_setup(&[
+        ("PARCELD_SERVER__WORKER", "false"),
+        ("PARCELD_RATE_LIMITS__V4_REALTIME", "3"),
+    ])
+    .await;
     let path = "/api/track/v1/details/{inquiryNumber}";
 
     // Batch create does not call the carrier; the first real-time request does.

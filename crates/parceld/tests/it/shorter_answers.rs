@@ -9,7 +9,7 @@ use parceld_sim::{EventKind, SimEvent, Simulator};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::engine::{start_engine_server, start_sim, wait_for};
+use crate::engine::{engine_setup, wait_for};
 use crate::support::Server;
 
 fn event(kind: EventKind, hours_ago: i64) -> SimEvent {
@@ -55,16 +55,12 @@ fn stored_events(t: &Value) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shorter_carrier_answer_does_not_move_status_or_latest_event_back() {
-    let (sim, sim_url) = start_sim().await;
-    let server = start_engine_server(
-        &sim_url,
-        &[
-            ("PARCELD_ENGINE__EXPRESS_EVERY_SECS", "1"),
-            ("PARCELD_ENGINE__EARLY_CHECKS_SECS", "[1]"),
-            ("PARCELD_ENGINE__REALTIME_WINDOW_SECS", "0"),
-        ],
-    );
-    let key = server.key().to_string();
+    let (sim, server, key) = engine_setup(&[
+        ("PARCELD_ENGINE__EXPRESS_EVERY_SECS", "1"),
+        ("PARCELD_ENGINE__EARLY_CHECKS_SECS", "[1]"),
+        ("PARCELD_ENGINE__REALTIME_WINDOW_SECS", "0"),
+    ])
+    .await;
     let path = "/api/track/v1/details/{inquiryNumber}";
 
     // Out for delivery (`pickup`), then the carrier drops everything but the label scan.
@@ -132,9 +128,7 @@ async fn a_shorter_carrier_answer_does_not_move_status_or_latest_event_back() {
 /// keeps the other one of the same second moves nothing back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_of_one_second_follow_the_carriers_order_and_a_tie_moves_nothing_back() {
-    let (sim, sim_url) = start_sim().await;
-    let server = start_engine_server(&sim_url, &[("PARCELD_ENGINE__REALTIME_WINDOW_SECS", "0")]);
-    let key = server.key().to_string();
+    let (sim, server, key) = engine_setup(&[("PARCELD_ENGINE__REALTIME_WINDOW_SECS", "0")]).await;
     let number = "1ZSHORTER000000003";
     let label = event(EventKind::LabelCreated, 5);
     let second = Utc::now() - chrono::Duration::hours(1);

@@ -308,10 +308,10 @@ async fn paging_through_2100_trackings_has_no_gaps_or_repeats_and_carries_checkp
 async fn every_list_filter_selects_exactly_its_trackings() {
     let server = Server::start();
     let key = server.key();
+    let store = server.store().await;
     let a = server.create(key, "FILTER-A001", "sandbox").await;
     let b = server.create(key, "FILTER-B001", "ups").await;
     let c = server.create(key, "FILTER-C001", "fedex").await;
-    let store = server.store().await;
     // (tracking, status, created at, updated at): a delivered in January, b in transit since
     // February.
     for (id, status, created, updated) in [

@@ -320,19 +320,14 @@ async fn invalid_and_deleted_keys_get_4001_and_4002() {
 async fn batch_list_filters_and_status_numbers() {
     let server = Server::start();
     let key = server.key().to_string();
-    let (status, body) = post(
-        &server,
-        "/v2/trackings/batch",
-        &key,
-        json!([
-            {"tracking_number": "BATCH-0001", "carrier_code": "ups"},
-            {"tracking_number": "BATCH-0002", "carrier_code": "fedex", "title": "two"},
-            {"tracking_number": "BATCH-0003", "carrier_code": "dhl"},
-            {"tracking_number": "BATCH-0001", "carrier_code": "ups"},
-            {"tracking_number": "BATCH-0004", "carrier_code": "nope"},
-        ]),
-    )
-    .await;
+    let batch = json!([
+        {"tracking_number": "BATCH-0001", "carrier_code": "ups"},
+        {"tracking_number": "BATCH-0002", "carrier_code": "fedex", "title": "two"},
+        {"tracking_number": "BATCH-0003", "carrier_code": "dhl"},
+        {"tracking_number": "BATCH-0001", "carrier_code": "ups"},
+        {"tracking_number": "BATCH-0004", "carrier_code": "nope"},
+    ]);
+    let (status, body) = post(&server, "/v2/trackings/batch", &key, batch).await;
     assert_ok(status, &body);
     let data = &body["data"];
     assert_eq!(
