@@ -133,6 +133,11 @@ pub struct WebhookService {
     sender: WebhookSender,
 }
 
+/// The endpoint a store call found, or the answer that `id` names none of the account's.
+fn found(endpoint: Option<WebhookEndpoint>, id: &str) -> ServiceResult<WebhookEndpoint> {
+    endpoint.ok_or_else(|| not_found(id))
+}
+
 impl WebhookService {
     pub fn new(sender: WebhookSender) -> Self {
         WebhookService { sender }
@@ -205,11 +210,7 @@ impl WebhookService {
 
     /// One of the account's endpoints.
     pub async fn endpoint(&self, account: AccountId, id: &str) -> ServiceResult<WebhookEndpoint> {
-        self.sender
-            .store
-            .webhook(Some(account), id)
-            .await?
-            .ok_or_else(|| not_found(id))
+        found(self.sender.store.webhook(Some(account), id).await?, id)
     }
 
     /// Changes an endpoint; absent fields stay as they are.
@@ -253,20 +254,21 @@ impl WebhookService {
         id: &str,
         patch: &WebhookPatch,
     ) -> ServiceResult<WebhookEndpoint> {
-        self.sender
-            .store
-            .update_webhook(Some(account), id, patch)
-            .await?
-            .ok_or_else(|| not_found(id))
+        found(
+            self.sender
+                .store
+                .update_webhook(Some(account), id, patch)
+                .await?,
+            id,
+        )
     }
 
     /// Deletes an endpoint, its pending deliveries and its log.
     pub async fn remove(&self, account: AccountId, id: &str) -> ServiceResult<WebhookEndpoint> {
-        self.sender
-            .store
-            .delete_webhook(Some(account), id)
-            .await?
-            .ok_or_else(|| not_found(id))
+        found(
+            self.sender.store.delete_webhook(Some(account), id).await?,
+            id,
+        )
     }
 
     /// The endpoint's deliveries, newest first.

@@ -58,6 +58,24 @@ pub async fn page(
     (status, headers, response.text().await.expect("body"))
 }
 
+/// A GET of `path` with `headers`.
+async fn get_page_with(
+    server: &Server,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    page(server, reqwest::Method::GET, path, headers, None).await
+}
+
+/// A POST of the form `form` to `path`.
+async fn post_page(
+    server: &Server,
+    path: &str,
+    form: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    page(server, reqwest::Method::POST, path, &[], Some(form)).await
+}
+
 pub async fn get_page(server: &Server, path: &str) -> (StatusCode, String) {
     let (status, _, body) = page(server, reqwest::Method::GET, path, &[], None).await;
     (status, body)
@@ -178,22 +196,10 @@ async fn a_number_alone_shows_the_journey_and_nothing_of_the_order_or_customer()
         );
     }
     // A wrong factor is answered like an order that does not exist, and shows nothing.
-    let (wrong, _, wrong_body) = page(
-        &server,
-        reqwest::Method::POST,
-        ORDER,
-        &[],
-        Some("order=%235001&contact=eve%40example.com"),
-    )
-    .await;
-    let (unknown, _, unknown_body) = page(
-        &server,
-        reqwest::Method::POST,
-        ORDER,
-        &[],
-        Some("order=%239999&contact=eve%40example.com"),
-    )
-    .await;
+    let (wrong, _, wrong_body) =
+        post_page(&server, ORDER, "order=%235001&contact=eve%40example.com").await;
+    let (unknown, _, unknown_body) =
+        post_page(&server, ORDER, "order=%239999&contact=eve%40example.com").await;
     assert_eq!(
         (wrong, unknown),
         (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND)
@@ -213,22 +219,10 @@ async fn another_accounts_number_gets_the_same_answer_as_a_number_that_does_not_
     let other = server.new_account("other");
     create_with(&server, &other, order_fields("SANDBOX-DELIVERED-THEIRS")).await;
     // Both numbers have the same length, so the pages can be compared byte for byte.
-    let (theirs, theirs_headers, theirs_body) = page(
-        &server,
-        reqwest::Method::GET,
-        "/track/default/SANDBOX-DELIVERED-THEIRS",
-        &[],
-        None,
-    )
-    .await;
-    let (nobody, nobody_headers, nobody_body) = page(
-        &server,
-        reqwest::Method::GET,
-        "/track/default/SANDBOX-DELIVERED-NOBODY",
-        &[],
-        None,
-    )
-    .await;
+    let (theirs, theirs_headers, theirs_body) =
+        get_page_with(&server, "/track/default/SANDBOX-DELIVERED-THEIRS", &[]).await;
+    let (nobody, nobody_headers, nobody_body) =
+        get_page_with(&server, "/track/default/SANDBOX-DELIVERED-NOBODY", &[]).await;
     assert_eq!(
         (theirs, nobody),
         (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND)
@@ -271,12 +265,10 @@ async fn one_client_is_limited_and_told_when_to_come_back() {
             "request {i} is within the burst"
         );
     }
-    let (status, headers, body) = page(
+    let (status, headers, body) = get_page_with(
         &server,
-        reqwest::Method::GET,
         "/track/default/GUESS-9999",
         &[("accept-language", "de")],
-        None,
     )
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
@@ -339,24 +331,11 @@ async fn branding_set_through_the_api_and_the_cli_shows_on_the_page_and_bad_valu
     );
     assert!(lookup.contains("mailto:help@acme.example"));
     // The shop's own host name serves the same page at /track, and / leads there.
-    let (status, _, on_host) = page(
-        &server,
-        reqwest::Method::GET,
-        "/track",
-        &[("host", "Track.Acme.Example:443")],
-        None,
-    )
-    .await;
+    let (status, _, on_host) =
+        get_page_with(&server, "/track", &[("host", "Track.Acme.Example:443")]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(on_host.contains("Acme Tea") && on_host.contains("action=\"/track/order\""));
-    let (status, headers, _) = page(
-        &server,
-        reqwest::Method::GET,
-        "/",
-        &[("host", "track.acme.example")],
-        None,
-    )
-    .await;
+    let (status, headers, _) = get_page_with(&server, "/", &[("host", "track.acme.example")]).await;
     assert_eq!(
         (status, headers["location"].to_str().unwrap()),
         (StatusCode::SEE_OTHER, "/track")
@@ -432,12 +411,10 @@ async fn bad_input_gets_a_clear_page_and_never_a_server_error() {
             "{request}: what was typed is escaped"
         );
     }
-    let (status, _, body) = page(
+    let (status, _, body) = get_page_with(
         &server,
-        reqwest::Method::GET,
         "/track/default?number=%22%3E%3Cimg%20src=x%3E",
         &[],
-        None,
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -469,12 +446,10 @@ async fn every_page_answer_carries_the_security_headers() {
         assert_eq!(headers["referrer-policy"], "no-referrer");
         assert_eq!(headers["x-frame-options"], "DENY");
     }
-    let (_, headers, _) = page(
+    let (_, headers, _) = get_page_with(
         &server,
-        reqwest::Method::GET,
         "/track/default/SANDBOX-DELIVERED-HEAD1/widget",
         &[],
-        None,
     )
     .await;
     assert!(headers["content-security-policy"]

@@ -66,6 +66,16 @@ async fn v2_raw(
     (status, body)
 }
 
+/// A v2 DELETE of `path` with `key`.
+async fn delete(server: &Server, path: &str, key: &str) -> (StatusCode, Value) {
+    v2_raw(server, Method::DELETE, path, key, None).await
+}
+
+/// A v2 POST of `bytes` (JSON or not) to `path` with `key`.
+async fn post_raw(server: &Server, path: &str, key: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+    v2_raw(server, Method::POST, path, key, Some(bytes)).await
+}
+
 /// The HTTP status and `meta.type` TrackingMore's v2 answers each of its codes with.
 fn v2_status_and_type(code: u64) -> (u16, &'static str) {
     match code {
@@ -179,14 +189,7 @@ async fn post_then_get_and_the_faq_cases() {
 
     // FAQ: a body that is not JSON → 4015, saying that the body must be JSON and what is wrong.
     let form = b"tracking_number=1Z999AA10123456784&carrier_code=ups".to_vec();
-    let (status, body) = v2_raw(
-        &server,
-        Method::POST,
-        "/v2/trackings/post",
-        &key,
-        Some(form),
-    )
-    .await;
+    let (status, body) = post_raw(&server, "/v2/trackings/post", &key, form).await;
     assert_v2(status, &body, 4015, "The request body must be JSON");
     assert!(
         body["meta"]["message"]
@@ -195,21 +198,13 @@ async fn post_then_get_and_the_faq_cases() {
             .contains("at line 1 column"),
         "{body}"
     );
-    let (status, body) = v2_raw(
-        &server,
-        Method::POST,
-        "/v2/trackings/post",
-        &key,
-        Some(Vec::new()),
-    )
-    .await;
+    let (status, body) = post_raw(&server, "/v2/trackings/post", &key, Vec::new()).await;
     assert_v2(status, &body, 4015, "must be JSON, and it is empty");
-    let (status, body) = v2_raw(
+    let (status, body) = post_raw(
         &server,
-        Method::POST,
         "/v2/trackings/post",
         &key,
-        Some(b"{\"tracking_number\": \"1Z\"".to_vec()),
+        b"{\"tracking_number\": \"1Z\"".to_vec(),
     )
     .await;
     assert_v2(status, &body, 4015, "must be JSON, and it is not: EOF");
@@ -266,13 +261,8 @@ async fn post_then_get_and_the_faq_cases() {
 
     // Without carrier_code the courier is detected from the number.
     let other = server.new_account("detect");
-    let (status, body) = post(
-        &server,
-        "/v2/trackings/post",
-        &other,
-        json!({"tracking_number": UPS_NUMBER}),
-    )
-    .await;
+    let request = json!({"tracking_number": UPS_NUMBER});
+    let (status, body) = post(&server, "/v2/trackings/post", &other, request).await;
     assert_ok(status, &body);
     assert_eq!(body["data"]["carrier_code"], "ups", "{body}");
 }
@@ -310,10 +300,13 @@ async fn invalid_and_deleted_keys_get_4001_and_4002() {
     assert_v2(status, &body, 403, "disabled");
 
     // Unknown v2 routes and methods answer in the v2 envelope.
-    let (status, body) = get(&server, "/v2/nothing/here", &key).await;
-    assert_v2(status, &body, 404, "/openapi.json");
-    let (status, body) = get(&server, "/v2/trackings/post", &key).await;
-    assert_v2(status, &body, 405, "another HTTP method");
+    for (path, code, needle) in [
+        ("/v2/nothing/here", 404, "/openapi.json"),
+        ("/v2/trackings/post", 405, "another HTTP method"),
+    ] {
+        let (status, body) = get(&server, path, &key).await;
+        assert_v2(status, &body, code, needle);
+    }
 }
 
 #[tokio::test]
@@ -350,13 +343,8 @@ async fn batch_list_filters_and_status_numbers() {
         .collect();
     let (status, body) = post(&server, "/v2/trackings/batch", &key, Value::Array(too_many)).await;
     assert_v2(status, &body, 4020, "at most 40");
-    let (status, body) = post(
-        &server,
-        "/v2/trackings/batch",
-        &key,
-        json!({"tracking_number": "X1234"}),
-    )
-    .await;
+    let request = json!({"tracking_number": "X1234"});
+    let (status, body) = post(&server, "/v2/trackings/batch", &key, request).await;
     assert_v2(status, &body, 4012, "must be a JSON array");
     let nope = Some(b"nope".to_vec());
     let (status, body) = v2_raw(&server, Method::POST, "/v2/trackings/batch", &key, nope).await;
@@ -458,81 +446,48 @@ async fn put_delete_change_carrier_and_delete_many() {
         ("EDIT-0003", "ups"),
         ("EDIT-0001", "fedex"),
     ] {
-        let (status, body) = post(
-            &server,
-            "/v2/trackings/post",
-            &key,
-            json!({"tracking_number": number, "carrier_code": carrier}),
-        )
-        .await;
+        let request = json!({"tracking_number": number, "carrier_code": carrier});
+        let (status, body) = post(&server, "/v2/trackings/post", &key, request).await;
         assert_ok(status, &body);
     }
 
     // PUT changes fields and the archive state.
-    let (status, body) = send(
-        &server,
-        Method::PUT,
-        "/v2/trackings/ups/EDIT-0001",
-        &key,
-        json!({"title": "Red hat", "comment": "fragile", "archived": "true"}),
-    )
-    .await;
+    let edit = "/v2/trackings/ups/EDIT-0001";
+    let request = json!({"title": "Red hat", "comment": "fragile", "archived": "true"});
+    let (status, body) = send(&server, Method::PUT, edit, &key, request).await;
     assert_ok(status, &body);
     assert_eq!(body["data"]["title"], "Red hat");
     assert_eq!(body["data"]["comment"], "fragile");
     assert_eq!(body["data"]["archived"], "true");
     // A PUT without a body (as some v2 clients send it) changes nothing.
-    let (status, body) = v2_raw(
-        &server,
-        Method::PUT,
-        "/v2/trackings/ups/EDIT-0001",
-        &key,
-        None,
-    )
-    .await;
+    let (status, body) = v2_raw(&server, Method::PUT, edit, &key, None).await;
     assert_ok(status, &body);
     assert_eq!(body["data"]["title"], "Red hat");
-    for (request, code, needle) in [
-        (json!({"status": 4}), 4033, "cannot set one by hand"),
+    for (path, request, code, needle) in [
+        (edit, json!({"status": 4}), 4033, "cannot set one by hand"),
         (
+            edit,
             json!({"archived": "maybe"}),
             4012,
             "`archived` must be \"true\" or \"false\"",
         ),
         (
+            edit,
             json!({"courier_code": "dhl"}),
             4012,
             "In v2 the field is `carrier_code`",
         ),
+        (
+            "/v2/trackings/ups/NEVER-0001",
+            json!({"title": "x"}),
+            4017,
+            "Tracking does not exist.",
+        ),
+        ("/v2/trackings/nope/EDIT-0001", json!({}), 4015, "`nope`"),
     ] {
-        let (status, body) = send(
-            &server,
-            Method::PUT,
-            "/v2/trackings/ups/EDIT-0001",
-            &key,
-            request,
-        )
-        .await;
+        let (status, body) = send(&server, Method::PUT, path, &key, request).await;
         assert_v2(status, &body, code, needle);
     }
-    let (status, body) = send(
-        &server,
-        Method::PUT,
-        "/v2/trackings/ups/NEVER-0001",
-        &key,
-        json!({"title": "x"}),
-    )
-    .await;
-    assert_v2(status, &body, 4017, "Tracking does not exist.");
-    let (status, body) = send(
-        &server,
-        Method::PUT,
-        "/v2/trackings/nope/EDIT-0001",
-        &key,
-        json!({}),
-    )
-    .await;
-    assert_v2(status, &body, 4015, "`nope`");
     let (_, one) = get(&server, "/v2/trackings/ups/EDIT-0001", &key).await;
     assert_eq!(
         one["data"]["title"], "Red hat",
@@ -547,38 +502,41 @@ async fn put_delete_change_carrier_and_delete_many() {
     assert_v2(status, &body, 4031, "never posted");
     let (status, _) = get(&server, "/v2/trackings/dhl/EDIT-0002", &key).await;
     assert_eq!(status, StatusCode::OK);
-    for (request, code, needle) in [
+    for (number, new_carrier, code, needle) in [
         (
-            json!({"tracking_number": "EDIT-0001", "carrier_code": "ups", "update_carrier_code": "fedex"}),
+            Some("EDIT-0001"),
+            Some("fedex"),
             4016,
             "Tracking already exists.",
         ),
         (
-            json!({"tracking_number": "EDIT-0003", "carrier_code": "ups"}),
+            Some("EDIT-0003"),
+            None,
             4015,
             "`update_carrier_code` is required",
         ),
+        (Some("EDIT-0003"), Some("nope"), 4015, "`nope`"),
         (
-            json!({"tracking_number": "EDIT-0003", "carrier_code": "ups", "update_carrier_code": "nope"}),
-            4015,
-            "`nope`",
-        ),
-        (
-            json!({"tracking_number": "EDIT-0003", "carrier_code": "ups", "update_carrier_code": "postnl-3s"}),
+            Some("EDIT-0003"),
+            Some("postnl-3s"),
             4012,
             "`tracking_postal_code`",
         ),
         (
-            json!({"tracking_number": "NEVER-0001", "carrier_code": "ups", "update_carrier_code": "dhl"}),
+            Some("NEVER-0001"),
+            Some("dhl"),
             4017,
             "Tracking does not exist.",
         ),
-        (
-            json!({"carrier_code": "ups", "update_carrier_code": "dhl"}),
-            4013,
-            "Tracking_number is required.",
-        ),
+        (None, Some("dhl"), 4013, "Tracking_number is required."),
     ] {
+        let mut request = json!({"carrier_code": "ups"});
+        if let Some(number) = number {
+            request["tracking_number"] = number.into();
+        }
+        if let Some(carrier) = new_carrier {
+            request["update_carrier_code"] = carrier.into();
+        }
         let (status, body) = post(&server, "/v2/trackings/update", &key, request).await;
         assert_v2(status, &body, code, needle);
     }
@@ -586,26 +544,12 @@ async fn put_delete_change_carrier_and_delete_many() {
     assert_eq!(status, StatusCode::OK);
 
     // DELETE one: data is an empty array; then the shipment is gone.
-    let (status, body) = v2_raw(
-        &server,
-        Method::DELETE,
-        "/v2/trackings/ups/EDIT-0003",
-        &key,
-        None,
-    )
-    .await;
+    let (status, body) = delete(&server, "/v2/trackings/ups/EDIT-0003", &key).await;
     assert_ok(status, &body);
     assert_eq!(body["data"], json!([]));
     let (status, body) = get(&server, "/v2/trackings/ups/EDIT-0003", &key).await;
     assert_v2(status, &body, 4031, "POST /trackings/post");
-    let (status, body) = v2_raw(
-        &server,
-        Method::DELETE,
-        "/v2/trackings/ups/EDIT-0003",
-        &key,
-        None,
-    )
-    .await;
+    let (status, body) = delete(&server, "/v2/trackings/ups/EDIT-0003", &key).await;
     assert_v2(status, &body, 4017, "Tracking does not exist.");
 
     // Delete many: per-item results.
@@ -647,13 +591,8 @@ async fn put_delete_change_carrier_and_delete_many() {
         1,
         "only EDIT-0002 (now dhl) is left"
     );
-    let (status, body) = post(
-        &server,
-        "/v2/trackings/delete",
-        &key,
-        json!({"tracking_number": "EDIT-0002"}),
-    )
-    .await;
+    let request = json!({"tracking_number": "EDIT-0002"});
+    let (status, body) = post(&server, "/v2/trackings/delete", &key, request).await;
     assert_v2(status, &body, 4012, "must be a JSON array");
     let too_many: Vec<Value> = (0..41)
         .map(|i| json!({"tracking_number": format!("EDIT-{i:04}"), "carrier_code": "dhl"}))
@@ -697,23 +636,13 @@ async fn carriers_and_detect() {
     assert_eq!(ups["type"], "express");
     assert!(ups["name"].as_str().unwrap().contains("UPS"), "{ups}");
 
-    let (status, body) = post(
-        &server,
-        "/v2/carriers/detect",
-        &key,
-        json!({"tracking_number": UPS_NUMBER}),
-    )
-    .await;
+    let request = json!({"tracking_number": UPS_NUMBER});
+    let (status, body) = post(&server, "/v2/carriers/detect", &key, request).await;
     assert_ok(status, &body);
     assert_eq!(body["data"][0]["code"], "ups", "{body}");
     assert!(body["data"][0]["name"].is_string());
-    let (status, body) = post(
-        &server,
-        "/v2/carriers/detect",
-        &key,
-        json!({"tracking_number": "HELLOWORLD"}),
-    )
-    .await;
+    let request = json!({"tracking_number": "HELLOWORLD"});
+    let (status, body) = post(&server, "/v2/carriers/detect", &key, request).await;
     assert_v2(status, &body, 4032, "Cannot detect courier.");
     let (status, body) = post(&server, "/v2/carriers/detect", &key, json!({})).await;
     assert_v2(status, &body, 4013, "Tracking_number is required.");
@@ -788,24 +717,10 @@ async fn list_and_other_v2_calls_are_limited_to_1_per_second_with_headers_then_r
     let create =
         serde_json::to_vec(&json!({"tracking_number": "RATE-0001", "carrier_code": "ups"}))
             .unwrap();
-    let (status, body) = v2_raw(
-        &server,
-        Method::POST,
-        "/v2/trackings/post",
-        &key,
-        Some(create.clone()),
-    )
-    .await;
+    let (status, body) = post_raw(&server, "/v2/trackings/post", &key, create.clone()).await;
     assert_v2(status, &body, 429, "retry after");
     tokio::time::sleep(Duration::from_secs(retry)).await;
-    let (status, body) = v2_raw(
-        &server,
-        Method::POST,
-        "/v2/trackings/post",
-        &key,
-        Some(create),
-    )
-    .await;
+    let (status, body) = post_raw(&server, "/v2/trackings/post", &key, create).await;
     assert_ok(status, &body);
     let (status, _, body) = server
         .request(Method::GET, "/v2/trackings/get", v2_key(&key), None)
@@ -824,20 +739,18 @@ async fn v2_budgets_are_per_account_whichever_key_and_set_limits_changes_them() 
 
     let (ok_first, _, _) = burst(&server, Method::GET, "/v2/carriers", &first, None, 1).await;
     assert_eq!(ok_first, 1);
-    let (ok_second, limited, _) =
-        burst(&server, Method::GET, "/v2/carriers", &second, None, 2).await;
-    assert_eq!(
-        (ok_second, limited),
-        (0, 2),
-        "the second key draws on the same budget"
-    );
-    let (ok_other, limited_other, _) =
-        burst(&server, Method::GET, "/v2/carriers", &other, None, 1).await;
-    assert_eq!(
-        (ok_other, limited_other),
-        (1, 0),
-        "another account has its own budget"
-    );
+    for (key, calls, expected, what) in [
+        (
+            &second,
+            2,
+            (0, 2),
+            "the second key draws on the same budget",
+        ),
+        (&other, 1, (1, 0), "another account has its own budget"),
+    ] {
+        let (ok, limited, _) = burst(&server, Method::GET, "/v2/carriers", key, None, calls).await;
+        assert_eq!((ok, limited), expected, "{what}");
+    }
 
     let (ok, out) = server.admin(&["account", "set-limits", "default", "v2_list=5"]);
     assert!(ok, "{out}");
@@ -895,13 +808,8 @@ async fn realtime_is_one_shipment_per_request_keeps_the_two_hour_rule_and_3_per_
     assert_eq!(sim.path_requests("ups", UPS_DETAILS), 1);
 
     // One shipment per request; a body that is not JSON is 4015.
-    let (status, body) = post(
-        &server,
-        "/v2/trackings/realtime",
-        &key,
-        json!([{"tracking_number": number, "carrier_code": "ups"}]),
-    )
-    .await;
+    let request = json!([{"tracking_number": number, "carrier_code": "ups"}]);
+    let (status, body) = post(&server, "/v2/trackings/realtime", &key, request).await;
     assert_v2(status, &body, 4012, "one shipment per request");
     let form = Some(b"tracking_number=1Z".to_vec());
     let (status, body) = v2_raw(&server, Method::POST, "/v2/trackings/realtime", &key, form).await;

@@ -131,8 +131,8 @@ pub(crate) async fn start_receiver() -> (Receiver, String) {
     (receiver, base)
 }
 
-/// Engine settings for brisk tests, loopback allowed for the receiver.
-fn webhook_env(sim: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+/// A server in `dir` with brisk engine settings, loopback allowed for the receiver, and `extra`.
+fn start(dir: &std::path::Path, sim: &str, extra: &[(&str, &str)]) -> Server {
     let mut all: Vec<(&str, &str)> = vec![
         ("PARCELD_ENGINE__EXPRESS_EVERY_SECS", "1"),
         ("PARCELD_ENGINE__EARLY_CHECKS_SECS", "[1]"),
@@ -141,11 +141,7 @@ fn webhook_env(sim: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         ("PARCELD_WEBHOOKS__RETRY_JITTER", "0"),
     ];
     all.extend_from_slice(extra);
-    engine_env(sim, &all)
-}
-
-fn start(dir: &std::path::Path, env: &[(String, String)]) -> Server {
-    Server::start_in(dir, &env_refs(env))
+    Server::start_in(dir, &env_refs(&engine_env(sim, &all)))
 }
 
 fn event(kind: EventKind, at: chrono::DateTime<chrono::Utc>) -> SimEvent {
@@ -251,7 +247,7 @@ async fn refreshes_send_signed_webhooks_for_subscribed_statuses_only_and_nothing
     let (sim, sim_url) = start_sim().await;
     let (receiver, hook_base) = start_receiver().await;
     let dir = DataDir::new();
-    let server = start(dir.path(), &webhook_env(&sim_url, &[]));
+    let server = start(dir.path(), &sim_url, &[]);
     let key = server.key().to_string();
     let all = create_webhook(
         &server,
@@ -407,7 +403,8 @@ async fn a_receiver_that_was_down_gets_every_event_in_order_per_tracking() {
     let dir = DataDir::new();
     let server = start(
         dir.path(),
-        &webhook_env(&sim_url, &[("PARCELD_WEBHOOKS__RETRY_BASE_MS", "100")]),
+        &sim_url,
+        &[("PARCELD_WEBHOOKS__RETRY_BASE_MS", "100")],
     );
     let key = server.key().to_string();
     let hook = create_webhook(
@@ -472,19 +469,16 @@ async fn killing_parceld_mid_dispatch_loses_nothing_and_repeats_carry_the_same_e
     let (receiver, hook_base) = start_receiver().await;
     receiver.set("/hook", Mode::Hang);
     let dir = DataDir::new();
-    let env = webhook_env(
-        &sim_url,
-        &[
-            ("PARCELD_WEBHOOKS__TIMEOUT_MS", "5000"),
-            ("PARCELD_WEBHOOKS__LEASE_MS", "6000"),
-            ("PARCELD_WEBHOOKS__PER_ENDPOINT_CONCURRENCY", "10"),
-            ("PARCELD_WEBHOOKS__RETRY_BASE_MS", "60000"),
-        ],
-    );
-    let first = start(dir.path(), &env);
+    let settings = [
+        ("PARCELD_WEBHOOKS__TIMEOUT_MS", "5000"),
+        ("PARCELD_WEBHOOKS__LEASE_MS", "6000"),
+        ("PARCELD_WEBHOOKS__PER_ENDPOINT_CONCURRENCY", "10"),
+        ("PARCELD_WEBHOOKS__RETRY_BASE_MS", "60000"),
+    ];
+    let first = start(dir.path(), &sim_url, &settings);
     let key = first.key().to_string();
-    create_webhook(&first, &key, json!({"url": format!("{hook_base}/hook")})).await;
     let numbers: Vec<String> = (0..5).map(|i| format!("1ZWEBHOOKKILL0000{i}")).collect();
+    create_webhook(&first, &key, json!({"url": format!("{hook_base}/hook")})).await;
     for number in &numbers {
         script_journey(&sim, number);
         create_tracking(&first, &key, number).await;
@@ -503,7 +497,7 @@ async fn killing_parceld_mid_dispatch_loses_nothing_and_repeats_carry_the_same_e
     assert_eq!(leased, 5, "the kill happened mid-dispatch");
 
     receiver.set("/hook", Mode::Ok);
-    let second = start(dir.path(), &env);
+    let second = start(dir.path(), &sim_url, &settings);
     wait_for(30, "every delivery delivered after the restart", || async {
         let done = store
             .count_deliveries(DeliveryRows::Delivered)
@@ -536,14 +530,12 @@ async fn retries_follow_the_schedule_and_retry_after_then_give_up_and_disable_th
     let dir = DataDir::new();
     let server = start(
         dir.path(),
-        &webhook_env(
-            &sim_url,
-            &[
-                ("PARCELD_WEBHOOKS__RETRY_BASE_MS", "300"),
-                ("PARCELD_WEBHOOKS__MAX_ATTEMPTS", "4"),
-                ("PARCELD_WEBHOOKS__DISABLE_AFTER_SECS", "2"),
-            ],
-        ),
+        &sim_url,
+        &[
+            ("PARCELD_WEBHOOKS__RETRY_BASE_MS", "300"),
+            ("PARCELD_WEBHOOKS__MAX_ATTEMPTS", "4"),
+            ("PARCELD_WEBHOOKS__DISABLE_AFTER_SECS", "2"),
+        ],
     );
     let key = server.key().to_string();
     let fail = create_webhook(&server, &key, json!({"url": format!("{hook_base}/fail")})).await;
@@ -1028,17 +1020,14 @@ async fn a_slow_receiver_gets_its_four_slots_kept_busy() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let dir = DataDir::new();
-    let env = webhook_env(
-        &sim_url,
-        &[
-            // The default idle poll: a dispatcher that sleeps it out whenever the endpoint's
-            // slots are all held sends 4 per poll, 8 a second.
-            ("PARCELD_WEBHOOKS__IDLE_POLL_MS", "500"),
-            ("PARCELD_WEBHOOKS__PER_ENDPOINT_CONCURRENCY", "4"),
-            ("PARCELD_RATE_LIMITS__V4_OTHER", "100000"),
-        ],
-    );
-    let server = start(dir.path(), &env);
+    let settings = [
+        // The default idle poll: a dispatcher that sleeps it out whenever the endpoint's slots
+        // are all held sends 4 per poll, 8 a second.
+        ("PARCELD_WEBHOOKS__IDLE_POLL_MS", "500"),
+        ("PARCELD_WEBHOOKS__PER_ENDPOINT_CONCURRENCY", "4"),
+        ("PARCELD_RATE_LIMITS__V4_OTHER", "100000"),
+    ];
+    let server = start(dir.path(), &sim_url, &settings);
     let key = server.key().to_string();
     create_webhook(&server, &key, json!({ "url": format!("{base}/slow") })).await;
     let numbers: Vec<String> = (0..120).map(|i| format!("1ZSLOWRCV{i:09}")).collect();
