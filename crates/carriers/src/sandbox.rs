@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use parceld_model::{DeliveryStatus as S, ShipmentInfo, SubStatus as Sub};
+use parceld_model::{ShipmentInfo, SubStatus as Sub};
 
 use crate::event::{checkpoint, Mapped, Place};
 use crate::settings::CarrierSettings;
@@ -361,6 +361,7 @@ impl Carrier for Sandbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use parceld_model::DeliveryStatus as S;
 
     fn at(minutes: i64) -> DateTime<Utc> {
         "2025-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
