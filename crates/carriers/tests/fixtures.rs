@@ -162,7 +162,8 @@ fn code_tables() {
 #[test]
 fn unknown_numbers_are_not_found() {
     use parceld_carriers::{dhl, postnl, ups, usps, TrackOutcome};
-    let cases: [(&str, fn(&[u8]) -> TrackOutcome); 5] = [
+    type Parse = fn(&[u8]) -> TrackOutcome;
+    let cases: [(&str, Parse); 5] = [
         ("ups/not_found_warning.json", |body| {
             ups::parse_response("1Z", body)
         }),
@@ -456,7 +457,8 @@ mod raw_times {
 
     #[test]
     fn each_carrier_keeps_its_timestamp_text() {
-        let cases: [(&str, fn() -> Shipment); 6] = [
+        type Recorded = fn() -> Shipment;
+        let cases: [(&str, Recorded); 6] = [
             (recorded::UPS, recorded::ups),
             (recorded::FEDEX, recorded::fedex),
             (recorded::USPS, recorded::usps),

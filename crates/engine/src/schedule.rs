@@ -278,13 +278,6 @@ mod tests {
     use parceld_carriers::Shipment;
     use parceld_model::{ShipmentInfo, TrackingFields, TrackingId};
 
-    fn settings() -> EngineSettings {
-        EngineSettings {
-            jitter: 0.0,
-            ..EngineSettings::default()
-        }
-    }
-
     fn claimed(
         status: DeliveryStatus,
         created_ago: Duration,
@@ -322,7 +315,11 @@ mod tests {
         courier_type: CourierType,
         now: DateTime<Utc>,
     ) -> RefreshUpdate {
-        next_state(c, outcome, courier_type, now, &settings())
+        let settings = EngineSettings {
+            jitter: 0.0,
+            ..EngineSettings::default()
+        };
+        next_state(c, outcome, courier_type, now, &settings)
     }
 
     /// A tracking three days old in transit, and its one transit event an hour ago.

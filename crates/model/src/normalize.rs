@@ -157,7 +157,7 @@ mod tests {
     /// Each list of checkpoints derives the status and sub-status beside it.
     #[test]
     fn derived_statuses() {
-        let cases: Vec<(&str, Vec<Checkpoint>, (DeliveryStatus, Option<SubStatus>))> = vec![
+        let cases = vec![
             (
                 "the newest event by instant wins, not list order",
                 vec![
