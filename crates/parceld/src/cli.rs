@@ -125,9 +125,14 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
         /// Only these scenarios, e.g. `--only api,webhooks` (detection, api, refresh, webhooks,
-        /// import, memory, page, soak).
-        #[arg(long, value_delimiter = ',', value_parser = ["detection", "api", "refresh", "webhooks", "import", "memory", "page", "soak"])]
+        /// import, memory, page, soak; nodes with --database).
+        #[arg(long, value_delimiter = ',', value_parser = ["detection", "api", "refresh", "webhooks", "import", "memory", "page", "soak", "nodes"])]
         only: Vec<String>,
+        /// Also run every scenario on this PostgreSQL server (`postgres://USER@HOST:PORT/DB`),
+        /// in databases the bench creates and drops, with one and two worker nodes sharing one;
+        /// the table gets a SQLite and a PostgreSQL column and the PostgreSQL targets.
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
         /// Also run the soak: API load, refresh, webhooks and imports at once for DURATION
         /// (`90s`, `10m`, `1h`), sampling the server's memory and descriptors; `--only soak`
         /// alone soaks for 10 minutes.

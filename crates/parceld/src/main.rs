@@ -126,6 +126,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             json,
             keep,
             soak,
+            database,
         } => {
             let mut options = if quick {
                 bench::Options::quick()
@@ -140,6 +141,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             options.keep = keep.is_some();
             options.work_dir = keep;
             options.soak = soak;
+            options.database = database;
             bench::run(options).await.map(|_| ())
         }
         Command::Import {

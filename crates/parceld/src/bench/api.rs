@@ -12,13 +12,17 @@ use super::{ingest, Options, Report};
 
 /// API scenarios: hello-world, one tracking, a 2000-tracking page, batch ingest.
 pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
-    let (store, account, key) = store_in(dir).await?;
+    let (store, account, key) = store_in(&options.backend, dir).await?;
     bulk_create(store.as_ref(), account, "sandbox", 2000).await?;
     // Every tracking with 10 checkpoints, through the refresh path.
     with_checkpoints(store.as_ref(), "sandbox", 2000, 10).await?;
     drop(store);
 
-    let server = ServerProcess::start(dir, &[("PARCELD_SERVER__WORKER".into(), "false".into())])?;
+    let server = ServerProcess::start(
+        &options.backend,
+        dir,
+        &[("PARCELD_SERVER__WORKER".into(), "false".into())],
+    )?;
     let seconds = options.seconds as f64;
     let n = options.connections;
     let one_number = "SANDBOX-DELIVERED-0000001000";

@@ -2,10 +2,9 @@
 //!
 //! Scenarios fill a fresh database before a server starts on it, through the store's own batch
 //! paths, so what is measured afterwards reads rows written the way parceld writes them. Every
-//! database is opened by [`open`]: the backend is named there and nowhere else in the bench.
-//! Only [`checked`] reads a table directly, because no part of the store's contract counts the
-//! trackings refreshed so far, and the refresh scenario polls that count many times a second
-//! while the server is writing.
+//! database is opened by [`open`], on the [`Backend`] the run measures; only `backend` reads a
+//! table directly (the count of refreshed trackings, which no part of the store's contract
+//! gives).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,22 +13,37 @@ use anyhow::Context;
 use chrono::Utc;
 use parceld_model::{Checkpoint, DeliveryStatus, TrackingFields};
 use parceld_store::{NewTracking, RefreshUpdate, Store};
+use parceld_store_postgres::PostgresStore;
 use parceld_store_sqlite::SqliteStore;
 
-/// The database file of a scenario's directory.
+use super::backend::Backend;
+
+/// The database file of a scenario's directory, on SQLite.
 pub(super) fn database(dir: &Path) -> std::path::PathBuf {
     dir.join("parceld.db")
 }
 
-/// The database in `dir`, created and migrated if need be.
-pub(super) async fn open(dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(Arc::new(SqliteStore::open(&database(dir)).await?))
+/// The database of `dir` on `backend`, created (SQLite) and migrated if need be.
+pub(super) async fn open(backend: &Backend, dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match backend {
+        Backend::Sqlite => Arc::new(SqliteStore::open(&database(dir)).await?),
+        Backend::Postgres(_) => Arc::new(
+            PostgresStore::connect(
+                &backend.url(dir),
+                parceld_store_postgres::DEFAULT_MAX_CONNECTIONS,
+            )
+            .await?,
+        ),
+    })
 }
 
-/// A fresh database in `dir` with its first account: (store, account id, that account's key).
-pub(super) async fn store_in(dir: &Path) -> anyhow::Result<(Arc<dyn Store>, i64, String)> {
-    std::fs::create_dir_all(dir)?;
-    let store = open(dir).await?;
+/// A fresh database of `dir` with its first account: (store, account id, that account's key).
+pub(super) async fn store_in(
+    backend: &Backend,
+    dir: &Path,
+) -> anyhow::Result<(Arc<dyn Store>, i64, String)> {
+    backend.fresh(dir).await?;
+    let store = open(backend, dir).await?;
     let key = store
         .bootstrap("default")
         .await?
@@ -104,6 +118,7 @@ fn new_trackings(prefix: &str, courier: &str, range: std::ops::Range<usize>) -> 
         .map(|i| NewTracking {
             tracking_number: match courier {
                 "ups" => format!("1Z{prefix}{i:014}"),
+                "aramex" => format!("4{prefix}{i:09}"),
                 _ => format!("SANDBOX-DELIVERED-{prefix}{i:09}"),
             },
             courier_code: courier.to_string(),
@@ -136,27 +151,7 @@ pub(super) async fn bulk_create(
     Ok(())
 }
 
-/// A read-only connection to the database in `dir`, for [`checked`].
+/// A read-only connection to the SQLite database in `dir`, for the soak's own counts.
 pub(super) async fn read_only(dir: &Path) -> anyhow::Result<sqlx::SqlitePool> {
     Ok(sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", database(dir).display())).await?)
-}
-
-/// Trackings checked at least once, read straight from the database file.
-pub(super) async fn checked(db: &sqlx::SqlitePool) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM trackings WHERE last_checked_at IS NOT NULL")
-            .fetch_one(db)
-            .await?,
-    )
-}
-
-/// Bytes the database in `dir` takes on disk: the database file and its write-ahead log.
-pub(super) fn size_on_disk(dir: &Path) -> u64 {
-    let db = database(dir);
-    let wal = db.with_extension("db-wal");
-    [db, wal]
-        .iter()
-        .filter_map(|file| std::fs::metadata(file).ok())
-        .map(|meta| meta.len())
-        .sum()
 }

@@ -13,6 +13,8 @@ use anyhow::{bail, Context};
 use parceld_model::LimitClass;
 use serde::Serialize;
 
+use super::backend::Backend;
+
 /// Requests/s and latency of one HTTP load.
 #[derive(Debug, Clone, Serialize)]
 pub struct Load {
@@ -31,7 +33,9 @@ pub(super) struct ServerProcess {
 }
 
 impl ServerProcess {
+    /// Serves `data_dir`'s database on `backend`, with `env` besides the bench's own settings.
     pub(super) fn start(
+        backend: &Backend,
         data_dir: &Path,
         env: &[(String, String)],
     ) -> anyhow::Result<ServerProcess> {
@@ -48,7 +52,7 @@ impl ServerProcess {
             let variable = format!("PARCELD_RATE_LIMITS__{}", class.key().to_ascii_uppercase());
             command.env(variable, "1000000000");
         }
-        for (k, v) in env {
+        for (k, v) in backend.env(data_dir).iter().chain(env) {
             command.env(k, v);
         }
         let mut child = command.spawn().context("cannot start parceld serve")?;

@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use anyhow::bail;
 
-use super::data::{size_on_disk, store_in};
+use super::data::store_in;
 use super::{Options, Report};
 
 /// Imports into a fresh database in `dir`, which the memory scenario then serves.
 pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
-    let (store, _account, _key) = store_in(dir).await?;
+    let (store, _account, _key) = store_in(&options.backend, dir).await?;
     drop(store);
     let file = dir.join("import.jsonl");
     {
@@ -35,6 +35,7 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
         .arg(dir)
         .arg("import")
         .arg(&file)
+        .envs(options.backend.env(dir))
         .output()?;
     if !output.status.success() {
         bail!(
@@ -47,7 +48,7 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
     report.import_seconds = Some(seconds);
     report.import_trackings = options.trackings;
     report.import_per_second = Some(options.trackings as f64 / seconds.max(1e-9));
-    let bytes = size_on_disk(dir);
+    let bytes = options.backend.size(dir).await?;
     report.import_database_bytes = Some(bytes);
     report.import_bytes_per_tracking = Some(bytes as f64 / options.trackings.max(1) as f64);
     Ok(())

@@ -10,7 +10,11 @@ use super::{Options, Report};
 /// Serves the database in `dir`, which the import scenario has filled.
 pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
     {
-        let idle = ServerProcess::start(dir, &[("PARCELD_SERVER__WORKER".into(), "false".into())])?;
+        let idle = ServerProcess::start(
+            &options.backend,
+            dir,
+            &[("PARCELD_SERVER__WORKER".into(), "false".into())],
+        )?;
         let client = reqwest::Client::new();
         // One list call, so the idle figure includes a warmed-up server.
         let _ = client.get(format!("{}/readyz", idle.base)).send().await;
@@ -18,7 +22,11 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
         report.rss_idle_mb = idle.memory_mb().map(|(rss, _)| rss);
     }
     let (_sim, sim_url) = start_sim(options.carrier_latency_ms).await?;
-    let busy = ServerProcess::start(dir, &carrier_env(&sim_url, REFRESH_CONCURRENCY))?;
+    let busy = ServerProcess::start(
+        &options.backend,
+        dir,
+        &carrier_env(&sim_url, REFRESH_CONCURRENCY),
+    )?;
     let started = Instant::now();
     let mut peak: f64 = 0.0;
     while started.elapsed() < Duration::from_secs(options.seconds.max(2)) {

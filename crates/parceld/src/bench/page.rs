@@ -14,13 +14,14 @@ use super::{Options, Report};
 /// Serves the database in `dir`, which the import scenario has filled.
 pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
     let number = {
-        let store = open(dir).await?;
+        let store = open(&options.backend, dir).await?;
         with_checkpoints(store.as_ref(), "ups", 1, 10)
             .await?
             .pop()
             .context("the imported database has a tracking to show")?
     };
     let server = ServerProcess::start(
+        &options.backend,
         dir,
         &[
             ("PARCELD_SERVER__WORKER".into(), "false".into()),

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use super::data::{bulk_create, checked, read_only, store_in};
+use super::backend::Backend;
+use super::data::{bulk_create, store_in};
 use super::harness::{carrier_env, start_sim, ServerProcess, REFRESH_CONCURRENCY};
 use super::{Options, Report};
 
@@ -55,29 +56,18 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
     report.refresh_adapter_direct_per_second =
         Some(answered as f64 / started.elapsed().as_secs_f64());
 
-    let (store, account, _key) = store_in(dir).await?;
+    let (store, account, _key) = store_in(&options.backend, dir).await?;
     bulk_create(store.as_ref(), account, "ups", options.refresh_trackings).await?;
     drop(store);
     report.refresh_trackings_stored = options.refresh_trackings;
-    let db = read_only(dir).await?;
-    let _server = ServerProcess::start(dir, &carrier_env(&sim_url, REFRESH_CONCURRENCY))?;
-    // Measure from the first refresh on, for the scenario's time or until all are done.
-    let wait = Instant::now();
-    while checked(&db).await? == 0 {
-        if wait.elapsed() > Duration::from_secs(60) {
-            bail!("no tracking was refreshed within 60 s");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let from = checked(&db).await?;
-    let started = Instant::now();
+    let _server = ServerProcess::start(
+        &options.backend,
+        dir,
+        &carrier_env(&sim_url, REFRESH_CONCURRENCY),
+    )?;
     let target = options.refresh_trackings as i64;
-    let mut to = from;
-    while started.elapsed().as_secs_f64() < seconds && to < target {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        to = checked(&db).await?;
-    }
-    report.refresh_per_second = Some((to - from) as f64 / started.elapsed().as_secs_f64());
+    report.refresh_per_second =
+        Some(refreshed_per_second(&options.backend, dir, target, seconds).await?);
     report.refresh_ratio = Some(
         report.refresh_per_second.unwrap_or(0.0)
             / report
@@ -86,4 +76,30 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
                 .max(1e-9),
     );
     Ok(())
+}
+
+/// Trackings refreshed per second in `dir`'s database by the servers working on it: from the
+/// first refresh on, for `seconds` or until `stored` are done.
+pub(super) async fn refreshed_per_second(
+    backend: &Backend,
+    dir: &Path,
+    stored: i64,
+    seconds: f64,
+) -> anyhow::Result<f64> {
+    let db = backend.reader(dir).await?;
+    let wait = Instant::now();
+    while db.checked().await? == 0 {
+        if wait.elapsed() > Duration::from_secs(60) {
+            bail!("no tracking was refreshed within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let from = db.checked().await?;
+    let started = Instant::now();
+    let mut to = from;
+    while started.elapsed().as_secs_f64() < seconds && to < stored {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        to = db.checked().await?;
+    }
+    Ok((to - from) as f64 / started.elapsed().as_secs_f64())
 }

@@ -11,6 +11,8 @@ use super::Options;
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     pub machine: Value,
+    /// The backend these figures were measured on (`SQLite`, `PostgreSQL`).
+    pub backend: String,
     pub api_hello: Option<Load>,
     pub api_get_one: Option<Load>,
     /// `api_get_one.per_second / api_hello.per_second`.
@@ -60,6 +62,15 @@ pub struct Report {
     pub page_trackings_stored: usize,
     /// The soak run (`--soak DURATION`): samples over time and the verdict.
     pub soak: Option<super::soak::SoakResult>,
+    /// With `--database`: the same scenarios on PostgreSQL, in the same run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<Box<Report>>,
+    /// With `--database`: one and two worker nodes on one PostgreSQL database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<super::nodes::NodesResult>,
+    /// With `--database`: the PostgreSQL targets, each PASS, FAIL or not judged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<super::compare::Target>,
 }
 
 /// Detection's scores over a set of corpus lines.
@@ -134,8 +145,30 @@ pub(super) fn machine() -> Value {
     })
 }
 
+/// The line above the table: the machine, the build and the time per scenario.
+pub(super) fn heading(r: &Report, o: &Options) -> String {
+    format!(
+        "parceld bench — {} ({} cores, {}), {} build, {} s per scenario\n\n",
+        r.machine["cpu"].as_str().unwrap_or("?"),
+        r.machine["cores"],
+        r.machine["memory"].as_str().unwrap_or("?"),
+        r.machine["profile"].as_str().unwrap_or("?"),
+        o.seconds
+    )
+}
+
 /// The figures as a table, one row per figure with its target.
 pub(super) fn table(r: &Report, o: &Options) -> String {
+    let mut out = heading(r, o);
+    for (name, value, target) in rows(r, o) {
+        out.push_str(&format!("{name:<38} {value:<80} {target}\n"));
+    }
+    out.push_str(&soak_rows(r));
+    out
+}
+
+/// One row per figure: (name, value, target).
+pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'static str)> {
     let f = |v: Option<f64>, digits: usize| match v {
         Some(v) => format!("{v:.digits$}"),
         None => "-".into(),
@@ -147,16 +180,7 @@ pub(super) fn table(r: &Report, o: &Options) -> String {
         ),
         None => "-".into(),
     };
-    let mut out = String::new();
-    out.push_str(&format!(
-        "parceld bench — {} ({} cores, {}), {} build, {} s per scenario\n\n",
-        r.machine["cpu"].as_str().unwrap_or("?"),
-        r.machine["cores"],
-        r.machine["memory"].as_str().unwrap_or("?"),
-        r.machine["profile"].as_str().unwrap_or("?"),
-        o.seconds
-    ));
-    let rows: Vec<(&str, String, &str)> = vec![
+    vec![
         ("GET /healthz (baseline)", load(&r.api_hello), ""),
         ("GET one tracking", load(&r.api_get_one), "p99 < 10 ms"),
         ("  ratio to baseline", f(r.api_get_one_ratio, 2), "≥ 0.40"),
@@ -284,10 +308,12 @@ pub(super) fn table(r: &Report, o: &Options) -> String {
             ),
             "p99 < 1 s at 500/s",
         ),
-    ];
-    for (name, value, target) in rows {
-        out.push_str(&format!("{name:<38} {value:<80} {target}\n"));
-    }
+    ]
+}
+
+/// The soak's rows, when it ran.
+pub(super) fn soak_rows(r: &Report) -> String {
+    let mut out = String::new();
     if let Some(soak) = &r.soak {
         out.push_str(&format!(
             "{:<38} {:<80} {}\n",

@@ -21,6 +21,7 @@ use parceld_store::CreateWebhook;
 use serde::Serialize;
 use serde_json::json;
 
+use super::backend::Backend;
 use super::data::{bulk_create, read_only, store_in};
 use super::harness::{carrier_env, load_client, start_receiver, start_sim, ServerProcess};
 use super::{Options, Report};
@@ -309,7 +310,7 @@ pub(super) async fn run(
     dir: &Path,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let (store, account, key) = store_in(dir).await?;
+    let (store, account, key) = store_in(&Backend::Sqlite, dir).await?;
     bulk_create(store.as_ref(), account, "ups", STORED).await?;
     let (receiver_url, received) = start_receiver().await?;
     let endpoint = parceld_store::NewWebhook {
@@ -335,7 +336,7 @@ pub(super) async fn run(
         ]
         .map(|(k, v)| (k.to_string(), v.to_string())),
     );
-    let server = ServerProcess::start(dir, &env)?;
+    let server = ServerProcess::start(&Backend::Sqlite, dir, &env)?;
     let pid = server.pid();
     let base = server.base.clone();
     let db = read_only(dir).await?;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use parceld_store::CreateWebhook;
 
+use super::backend::Backend;
 use super::data::{bulk_create, open, store_in};
 use super::harness::{
     carrier_env, start_receiver, start_sim, Received, ServerProcess, REFRESH_CONCURRENCY,
@@ -20,13 +21,14 @@ use super::{Options, Report};
 /// and sends one delivery. Returns (deliveries/s from first to last receipt, change-to-receipt
 /// latencies in ms).
 async fn webhook_run(
+    backend: &Backend,
     dir: &Path,
     count: usize,
     carrier_rate: Option<f64>,
     sim_url: &str,
     receiver: &(String, Received),
 ) -> anyhow::Result<(f64, Vec<f64>)> {
-    let (store, account, _key) = store_in(dir).await?;
+    let (store, account, _key) = store_in(backend, dir).await?;
     bulk_create(store.as_ref(), account, "ups", count).await?;
     let endpoint = parceld_store::NewWebhook {
         url: receiver.0.clone(),
@@ -60,7 +62,7 @@ async fn webhook_run(
         ),
         ("PARCELD_WEBHOOKS__IDLE_POLL_MS".into(), "20".into()),
     ]);
-    let server = ServerProcess::start(dir, &env)?;
+    let server = ServerProcess::start(backend, dir, &env)?;
     let deadline = Instant::now() + Duration::from_secs(120 + count as u64 / 100);
     loop {
         let got = receiver.1.lock().unwrap_or_else(|p| p.into_inner()).len();
@@ -79,7 +81,7 @@ async fn webhook_run(
     let per_second = received.len() as f64 / ((last - first).max(1) as f64 / 1000.0);
     // When each delivery was created, from the store (the server has stopped).
     let limit = u32::try_from(count).unwrap_or(u32::MAX);
-    let created: HashMap<String, i64> = open(dir)
+    let created: HashMap<String, i64> = open(backend, dir)
         .await?
         .deliveries(endpoint.pk, limit, None)
         .await?
@@ -99,6 +101,7 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
     let (_sim, sim_url) = start_sim(0).await?;
     let receiver = start_receiver().await?;
     let (per_second, _) = webhook_run(
+        &options.backend,
         &dir.join("throughput"),
         options.webhook_trackings,
         None,
@@ -110,8 +113,15 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
     report.webhook_deliveries = options.webhook_trackings;
     let rate = 500.0;
     let count = (rate as u64 * options.seconds.max(2)) as usize;
-    let (_, mut latencies) =
-        webhook_run(&dir.join("latency"), count, Some(rate), &sim_url, &receiver).await?;
+    let (_, mut latencies) = webhook_run(
+        &options.backend,
+        &dir.join("latency"),
+        count,
+        Some(rate),
+        &sim_url,
+        &receiver,
+    )
+    .await?;
     latencies.sort_by(|a, b| a.total_cmp(b));
     let pick = |p: f64| {
         (!latencies.is_empty())
