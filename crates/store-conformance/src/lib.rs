@@ -29,6 +29,7 @@ pub mod pages;
 pub mod refresh;
 pub mod retention;
 pub mod trackings;
+pub mod users;
 pub mod webhooks;
 
 /// A fresh store, with whatever must live as long as it (a temporary directory, a database
@@ -118,6 +119,9 @@ macro_rules! conformance_tests {
             pages::page_accounts_are_found_by_name_or_host_only,
             pages::page_lookups_find_the_accounts_own_trackings_with_checkpoints,
             pages::page_lookups_return_a_bounded_number_of_trackings,
+            users::users_are_unique_by_address_in_any_case_and_per_account,
+            users::failed_sign_ins_lock_a_user_out_and_a_sign_in_clears_the_count,
+            users::sessions_are_found_by_token_hash_until_they_expire_or_end,
         );
     };
     (@cases $factory:path, $runs:expr; $($module:ident :: $case:ident),+ $(,)?) => {

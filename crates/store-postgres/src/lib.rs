@@ -14,7 +14,8 @@
 //! tracking's checkpoint list) at the bottom; `accounts`, `rate_buckets` (the token buckets
 //! that make a rate limit one total across nodes), `trackings` (with the list queries of
 //! `listing`), `refresh` (claims and applying results, which writes the outbox through
-//! `outbox`), `webhooks` (endpoints) and `outbox` (deliveries, attempts); `store` on top, which
+//! `outbox`), `webhooks` (endpoints) and `outbox` (deliveries, attempts); `users` (the dashboard's
+//! users and sessions) implements `UserStore` beside `store`, which
 //! opens the pool, migrates, and implements the trait by handing each call to one of them.
 
 mod accounts;
@@ -31,6 +32,7 @@ pub mod test_database;
 #[cfg(feature = "test-support")]
 mod test_support;
 mod trackings;
+mod users;
 mod webhooks;
 
 pub use store::{is_postgres_url, redacted, PostgresStore, DEFAULT_MAX_CONNECTIONS, URL_SCHEMES};

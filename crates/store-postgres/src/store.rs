@@ -65,7 +65,7 @@ pub fn redacted(url: &str) -> String {
 /// The PostgreSQL store.
 #[derive(Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PostgresStore {

@@ -9,7 +9,8 @@
 //! with `trackings`' statement); and `store` on top,
 //! which implements the trait by handing each call to one of them. `backup` (online copies of
 //! the file and restoring one) stands apart: it works on the file, not through the `Store` trait. `retention` deletes finished
-//! trackings in bounded batches.
+//! trackings in bounded batches. `users` (the dashboard's users and sessions) implements
+//! `UserStore` beside `store`.
 
 mod accounts;
 pub mod backup;
@@ -27,6 +28,7 @@ mod store;
 #[cfg(feature = "test-support")]
 mod test_support;
 mod trackings;
+mod users;
 mod webhooks;
 
 pub use checkpoint_list::REWRITE_ALL_CHECKPOINT_LISTS;

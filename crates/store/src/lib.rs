@@ -19,6 +19,7 @@ pub mod refresh;
 pub mod stored;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod users;
 pub mod webhooks;
 
 use async_trait::async_trait;
@@ -29,6 +30,7 @@ use parceld_model::{
 };
 
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
+pub use users::{LockOut, NewSession, Role, SessionUser, User, UserStore};
 pub use webhooks::{
     AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo,
     NewWebhook, WebhookEndpoint, WebhookPatch, WebhookVersion,
@@ -338,7 +340,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything parceld stores.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: UserStore + Send + Sync + 'static {
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 

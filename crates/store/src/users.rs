@@ -1,0 +1,138 @@
+//! The dashboard's people and their sign-ins: users of an account, and the sessions their
+//! browsers hold.
+//!
+//! The dashboard is a separate face from the API: API keys belong to programs, users to the
+//! people of a shop's team, each with a role. The store keeps only what it is given — a password
+//! *hash* (argon2id, made by the dashboard), and a session's token *hash* (SHA-256 of the random
+//! token in the cookie), so neither a database dump nor a backup signs anyone in. A user's failed
+//! sign-ins are counted in the user's row, so a lock-out holds on every node and across restarts.
+//! Every method is one statement (or one short transaction), whatever the number of rows.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::{AccountId, StoreResult};
+
+/// What a user may do in the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Everything, including keys, webhooks and users.
+    Admin,
+    /// Shipments: read, refresh, archive.
+    Agent,
+    /// Reads only.
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Agent, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// Whether the role may change shipments (refresh, archive).
+    pub fn can_act(self) -> bool {
+        matches!(self, Role::Admin | Role::Agent)
+    }
+}
+
+/// A dashboard user. E-mail addresses are unique on the server (stored lower case), so
+/// signing in needs only the address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub account_id: AccountId,
+    pub email: String,
+    pub role: Role,
+    /// An argon2id hash in the PHC string format.
+    pub password_hash: String,
+    /// Failed sign-ins since the last successful one (or the last lock-out).
+    pub failed_sign_ins: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new session, as the dashboard makes it at sign-in.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// SHA-256 of the cookie's token, hex.
+    pub token_hash: String,
+    pub user_id: i64,
+    /// The token every form of this session carries (CSRF).
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A live session and its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+/// When a failed sign-in locks the user out.
+#[derive(Debug, Clone, Copy)]
+pub struct LockOut {
+    /// Failures in a row that lock the user.
+    pub after: u32,
+    /// For how long.
+    pub duration: Duration,
+}
+
+/// Users and sessions (the dashboard's sign-in).
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates a user of `account`; `None` when the e-mail address is taken.
+    /// `NotFound(Entity::Account)` when there is no such account.
+    async fn create_user(
+        &self,
+        account: AccountId,
+        email: &str,
+        role: Role,
+        password_hash: &str,
+    ) -> StoreResult<Option<User>>;
+    /// The user with this address (any case).
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// An account's users (every account's with `None`), oldest first.
+    async fn users(&self, account: Option<AccountId>) -> StoreResult<Vec<User>>;
+    /// Replaces a user's password, lifts a lock-out and ends every session of the user, in one
+    /// transaction; `None` when there is no such user.
+    async fn set_password(&self, email: &str, password_hash: &str) -> StoreResult<Option<User>>;
+    /// Counts a failed sign-in of the user at `now`: the `lock.after`-th in a row locks the user
+    /// until `now + lock.duration` and starts the count again. Returns the user as it is now.
+    async fn sign_in_failed(
+        &self,
+        user_id: i64,
+        now: DateTime<Utc>,
+        lock: LockOut,
+    ) -> StoreResult<Option<User>>;
+    /// Stores a session after a successful sign-in and clears the user's failed count.
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+    /// The session whose token hashes to `token_hash`, if it has not expired by `now`.
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<SessionUser>>;
+    /// Ends one session; `false` when there was none.
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<bool>;
+    /// Ends every session of a user ("sign out everywhere"); returns how many.
+    async fn delete_user_sessions(&self, user_id: i64) -> StoreResult<u64>;
+    /// Deletes sessions that expired before `now`.
+    async fn prune_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// A role as a backend reads it back; an unknown text means the row was not written by parceld.
+pub fn stored_role(text: &str) -> StoreResult<Role> {
+    Role::parse(text).ok_or_else(|| crate::StoreError::Corrupt(format!("unknown role {text:?}")))
+}
