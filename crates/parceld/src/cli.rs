@@ -48,6 +48,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Manage the dashboard's users (people who sign in at /dashboard).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Manage webhook endpoints (the same as /v4/webhooks).
     Webhook {
         #[command(subcommand)]
@@ -202,6 +207,30 @@ pub enum KeyCommand {
         /// The key's id (`key_…`, from `key list`).
         key_id: String,
     },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a dashboard user with a generated password, printed once.
+    Create {
+        /// The account the user belongs to.
+        #[arg(long, value_name = "NAME")]
+        account: String,
+        /// The address the user signs in with (unique on the server).
+        #[arg(long)]
+        email: String,
+        /// admin (everything), agent (shipments) or viewer (reads only).
+        #[arg(long, default_value = "agent", value_parser = ["admin", "agent", "viewer"])]
+        role: String,
+    },
+    /// Give a user a new generated password (printed once), lift a lock-out and end every
+    /// session of the user.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
+    /// List users (addresses, roles, accounts; never passwords).
+    List,
 }
 
 #[derive(Subcommand)]

@@ -38,6 +38,9 @@ pub struct Config {
     pub retention: RetentionSettings,
     /// The public tracking page (`parceld-web`).
     pub tracking_page: parceld_web::PageConfig,
+    /// The dashboard (`parceld-dashboard`).
+    #[serde(default)]
+    pub dashboard: parceld_dashboard::DashboardConfig,
     /// `[carriers.<code>]` tables; codes may use `_` for `-` (environment variables can't
     /// hold a dash), see [`Config::carrier_settings`].
     #[serde(default)]
@@ -231,9 +234,10 @@ fn carrier_text_key(name: &str) -> Option<String> {
 }
 
 /// The configuration sections, for the environment-variable warnings.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "server",
     "tracking_page",
+    "dashboard",
     "database",
     "log",
     "rate_limits",

@@ -33,6 +33,7 @@ mod lookup;
 mod page;
 mod retention;
 mod serve;
+mod users;
 
 use anyhow::bail;
 use clap::Parser;
@@ -105,6 +106,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 command,
             )
             .await
+        }
+        Command::User { command } => {
+            let store = open_existing_store(&Database::of(&config)).await?;
+            users::user(store.as_ref(), command).await
         }
         Command::Webhook { command } => {
             let store = open_existing_store(&Database::of(&config)).await?;

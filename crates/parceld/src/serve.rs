@@ -83,6 +83,7 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
             "Created account \"{}\" with its first API key (shown only this once, keep it):\n\n    {}\n\nSend it in the Tracking-Api-Key header. Create another key with\n`parceld key create --account {}` (and another account with `parceld account create NAME`).",
             first.info.account_name, first.key, first.info.account_name
         );
+        crate::users::first_admin(store.as_ref(), &first.info, &config.dashboard).await?;
     }
     let engine = Arc::new(Engine::new(
         store.clone(),
@@ -125,11 +126,19 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
         .then(|| retention::spawn(store.clone(), config.retention.clone(), stop_rx.clone()))
         .flatten();
     if let Some(listener) = listener {
-        let faces = if config.tracking_page.enabled {
+        let mut faces = if config.tracking_page.enabled {
             parceld_web::router(store.clone(), &config.tracking_page)
         } else {
             axum::Router::new()
         };
+        if config.dashboard.enabled {
+            let trackings = parceld_service::TrackingService::new(store.clone(), engine.clone());
+            faces = faces.merge(parceld_dashboard::router(
+                store.clone(),
+                trackings,
+                &config.dashboard,
+            ));
+        }
         let state = AppState::new(store, config.rate_limits, engine)
             .with_webhooks(config.webhooks.clone())
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;

@@ -6,6 +6,7 @@ mod auth;
 mod backup;
 mod bench;
 mod cli_track;
+mod dashboard;
 mod detect;
 mod engine;
 mod errors;

@@ -115,6 +115,8 @@ pub struct Server {
     pub base: String,
     /// The first key, printed when the server created the default account (None on restarts).
     pub key: Option<String>,
+    /// What the server printed on stdout before it listened (the first key, the first admin).
+    pub startup: Vec<String>,
     pub data_dir: PathBuf,
     pub stderr_path: PathBuf,
     _temp: Option<DataDir>,
@@ -165,6 +167,7 @@ impl Server {
             }
         });
         let mut key = None;
+        let mut startup = Vec::new();
         let base = loop {
             let line = rx
                 .recv_timeout(Duration::from_secs(30))
@@ -180,11 +183,13 @@ impl Server {
             if let Some(address) = line.strip_prefix("parceld listening on ") {
                 break address.trim().to_string();
             }
+            startup.push(line);
         };
         Server {
             child: Some(child),
             base,
             key,
+            startup,
             data_dir: data_dir.to_path_buf(),
             stderr_path,
             _temp: None,

@@ -1,0 +1,431 @@
+//! The shipments table, one shipment's view, and the actions on them.
+//!
+//! The table takes the list API's filters (status, courier, creation dates, archived) and a
+//! search on the tracking or order number, and reads one page with the store's list (one
+//! statement on the account's index, newest first). Paging is stable: the first page fixes
+//! the moment the listing started (`snap`), and every later page lists only trackings created
+//! by then, so shipments arriving meanwhile never push rows onto the next page twice. The
+//! search reads at most a bounded number of trackings (by number on the unique index, by order
+//! number on its index). Acting (refresh, archive, bulk archive) needs a role that may act and
+//! the session's CSRF token; everything names the user's account, so another account's
+//! shipment is not found.
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use parceld_model::{DeliveryStatus, Tracking, TrackingId};
+use parceld_service::RealtimeTarget;
+use parceld_store::{NumberKey, Page, PageLookup, TrackingFilter, TrackingPatch};
+
+use crate::render::{self, Frame, Refusal};
+use crate::session::{field, form_pairs, DashboardState, SignedIn};
+
+/// Rows on a page of the table.
+pub const PAGE_SIZE: u32 = 50;
+/// Shipments one bulk action may name.
+pub const MAX_BULK: usize = 500;
+/// Largest action form accepted (a bulk action names up to [`MAX_BULK`] shipments).
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The table's filters as the query string has them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub q: String,
+    pub status: String,
+    pub courier: String,
+    pub from: String,
+    pub to: String,
+    /// `yes`, `no`, or empty (both).
+    pub archived: String,
+    /// Unix seconds: the moment the listing started (see the module's text).
+    pub snap: Option<i64>,
+    pub page: u32,
+}
+
+fn day(text: &str) -> Result<Option<NaiveDate>, Refusal> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| Refusal::BadRequest)
+}
+
+impl Filters {
+    /// Reads a query string; a value that cannot be a filter is a bad request.
+    pub fn parse(query: &str) -> Result<Filters, Refusal> {
+        let pairs = form_pairs(query.as_bytes());
+        let text = |key: &str| field(&pairs, key).trim().to_string();
+        let filters = Filters {
+            q: text("q"),
+            status: text("status"),
+            courier: text("courier").to_ascii_lowercase(),
+            from: text("from"),
+            to: text("to"),
+            archived: text("archived"),
+            snap: match field(&pairs, "snap") {
+                "" => None,
+                value => Some(value.parse().map_err(|_| Refusal::BadRequest)?),
+            },
+            page: match field(&pairs, "page") {
+                "" => 1,
+                value => value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|p| (1..=100_000).contains(p))
+                    .ok_or(Refusal::BadRequest)?,
+            },
+        };
+        filters.store_filter()?;
+        if filters.q.len() > 100 || filters.courier.len() > 50 {
+            return Err(Refusal::BadRequest);
+        }
+        Ok(filters)
+    }
+
+    /// The store's filter of these (without the search, which is not a list filter).
+    pub fn store_filter(&self) -> Result<TrackingFilter, Refusal> {
+        let status = match self.status.as_str() {
+            "" => None,
+            text => Some(
+                text.parse::<DeliveryStatus>()
+                    .map_err(|_| Refusal::BadRequest)?,
+            ),
+        };
+        let archived = match self.archived.as_str() {
+            "" => None,
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => return Err(Refusal::BadRequest),
+        };
+        let start = day(&self.from)?
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc());
+        let end = day(&self.to)?
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .map(|t| t.and_utc());
+        let snap = self
+            .snap
+            .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0));
+        let created_max = match (end, snap) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(TrackingFilter {
+            courier_code: (!self.courier.is_empty()).then(|| self.courier.clone()),
+            delivery_status: status,
+            archived,
+            created_min: start,
+            created_max,
+            ..TrackingFilter::default()
+        })
+    }
+
+    /// The query string of these filters at `page` (without the snapshot when `None`).
+    pub fn query(&self, snap: Option<i64>, page: u32) -> String {
+        let mut pairs: Vec<(&str, String)> = [
+            ("q", &self.q),
+            ("status", &self.status),
+            ("courier", &self.courier),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("archived", &self.archived),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, v.clone()))
+        .collect();
+        if let Some(snap) = snap {
+            pairs.push(("snap", snap.to_string()));
+        }
+        if page > 1 {
+            pairs.push(("page", page.to_string()));
+        }
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+/// A time as the dashboard shows it.
+pub fn when(time: Option<DateTime<Utc>>) -> String {
+    time.map_or_else(
+        || "—".into(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+/// One row of the table.
+pub struct Row {
+    pub id: String,
+    /// `courier:number`, what a bulk action names.
+    pub key: String,
+    pub number: String,
+    pub courier: String,
+    pub status: &'static str,
+    pub order: String,
+    pub created: String,
+    pub updated: String,
+    pub archived: bool,
+}
+
+impl Row {
+    fn of(t: &Tracking) -> Row {
+        Row {
+            id: t.id.to_string(),
+            key: format!("{}:{}", t.courier_code, t.tracking_number),
+            number: t.tracking_number.clone(),
+            courier: t.courier_code.clone(),
+            status: t.delivery_status.as_str(),
+            order: t.fields.order_number.clone().unwrap_or_default(),
+            created: when(Some(t.created_at)),
+            updated: when(Some(t.updated_at)),
+            archived: t.archived,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "shipments.html")]
+struct ListPage {
+    frame: Frame,
+    filters: Filters,
+    statuses: Vec<(&'static str, &'static str)>,
+    rows: Vec<Row>,
+    summary: String,
+    notice: Option<String>,
+    export_link: String,
+    back: String,
+    previous: Option<String>,
+    next: Option<String>,
+    can_act: bool,
+    csrf: String,
+}
+
+/// The trackings a page of the table shows: a search's (bounded) matches, else one page.
+async fn rows_of(
+    state: &DashboardState,
+    who: &SignedIn,
+    filters: &Filters,
+) -> Result<Vec<Tracking>, Response> {
+    let store = &state.0.store;
+    let mut filter = filters
+        .store_filter()
+        .map_err(|r| render::refusal(r, Some(who)))?;
+    let failed = |e| render::store_failed(e, Some(who));
+    if filters.q.is_empty() {
+        let page = Page {
+            number: filters.page,
+            size: PAGE_SIZE,
+        };
+        return store
+            .list_trackings(who.account(), &filter, page)
+            .await
+            .map_err(failed);
+    }
+    filter.tracking_numbers = vec![filters.q.clone(), filters.q.to_ascii_uppercase()];
+    let page = Page {
+        number: 1,
+        size: PAGE_SIZE,
+    };
+    let mut found = store
+        .list_trackings(who.account(), &filter, page)
+        .await
+        .map_err(failed)?;
+    let by_order = store
+        .page_trackings(who.account(), PageLookup::OrderNumber(&filters.q))
+        .await
+        .map_err(failed)?;
+    filter.tracking_numbers.clear();
+    for tracking in by_order {
+        if !found.iter().any(|t| t.id == tracking.id) && matches_filter(&tracking, &filter) {
+            found.push(tracking);
+        }
+    }
+    Ok(found)
+}
+
+/// Whether a tracking found by order number also passes the table's other filters.
+fn matches_filter(t: &Tracking, f: &TrackingFilter) -> bool {
+    f.courier_code.as_ref().is_none_or(|c| *c == t.courier_code)
+        && f.delivery_status.is_none_or(|s| s == t.delivery_status)
+        && f.archived.is_none_or(|a| a == t.archived)
+        && f.created_min.is_none_or(|m| t.created_at >= m)
+        && f.created_max.is_none_or(|m| t.created_at <= m)
+}
+
+/// `GET /dashboard/shipments`.
+pub async fn list(
+    State(state): State<DashboardState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let who = match state.0.signed_in(&headers).await {
+        Ok(who) => who,
+        Err(answer) => return answer,
+    };
+    let query = query.unwrap_or_default();
+    let mut filters = match Filters::parse(&query) {
+        Ok(filters) => filters,
+        Err(refusal) => return render::refusal(refusal, Some(&who)),
+    };
+    let snap = filters.snap.unwrap_or_else(|| Utc::now().timestamp());
+    filters.snap = Some(snap);
+    let trackings = match rows_of(&state, &who, &filters).await {
+        Ok(rows) => rows,
+        Err(answer) => return answer,
+    };
+    let searching = !filters.q.is_empty();
+    let full = trackings.len() >= PAGE_SIZE as usize;
+    let link = |page: u32| format!("/dashboard/shipments?{}", filters.query(Some(snap), page));
+    let done = form_pairs(query.as_bytes())
+        .into_iter()
+        .find(|(k, _)| k == "done")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    let first = (filters.page - 1) * PAGE_SIZE + 1;
+    let summary = match trackings.len() {
+        0 => "No shipments match".to_string(),
+        n if searching => format!("{n} found"),
+        n => format!("Shipments {first}–{}", first as usize + n - 1),
+    };
+    let page = ListPage {
+        frame: Frame::new("Shipments", Some(&who), "shipments"),
+        statuses: DeliveryStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.description()))
+            .collect(),
+        rows: trackings.iter().map(Row::of).collect(),
+        summary,
+        notice: done.map(|n| format!("Archived {n} shipment(s).")),
+        export_link: format!("/dashboard/shipments.csv?{}", filters.query(Some(snap), 1)),
+        back: filters.query(Some(snap), filters.page),
+        previous: (!searching && filters.page > 1).then(|| link(filters.page - 1)),
+        next: (!searching && full).then(|| link(filters.page + 1)),
+        can_act: who.role().can_act(),
+        csrf: who.session.csrf_token.clone(),
+        filters,
+    };
+    render::page(StatusCode::OK, &page)
+}
+
+/// A signed-in form post that may act: the user, and the form's fields.
+async fn acting(
+    state: &DashboardState,
+    request: Request<Body>,
+) -> Result<(SignedIn, Vec<(String, String)>), Response> {
+    let (head, body) = request.into_parts();
+    let who = state.0.signed_in(&head.headers).await?;
+    let Ok(body) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return Err(render::refusal(Refusal::BadRequest, Some(&who)));
+    };
+    let pairs = form_pairs(&body);
+    who.check_form(field(&pairs, "csrf"))?;
+    who.check_may_act()?;
+    Ok((who, pairs))
+}
+
+/// `POST /dashboard/shipments/archive`: archives the checked shipments (one statement).
+pub async fn archive_many(State(state): State<DashboardState>, request: Request<Body>) -> Response {
+    let (who, pairs) = match acting(&state, request).await {
+        Ok(acting) => acting,
+        Err(answer) => return answer,
+    };
+    let keys: Vec<NumberKey> = pairs
+        .iter()
+        .filter(|(k, _)| k == "key")
+        .filter_map(|(_, v)| v.split_once(':'))
+        .map(|(courier, number)| NumberKey {
+            tracking_number: number.to_string(),
+            courier_code: courier.to_string(),
+        })
+        .collect();
+    if keys.len() > MAX_BULK {
+        return render::refusal(Refusal::BadRequest, Some(&who));
+    }
+    let back = Filters::parse(field(&pairs, "back")).unwrap_or_default();
+    let archived = match state.0.store.archive_many(who.account(), &keys).await {
+        Ok(found) => found.len(),
+        Err(error) => return render::store_failed(error, Some(&who)),
+    };
+    let mut query = back.query(back.snap, back.page);
+    if !query.is_empty() {
+        query.push('&');
+    }
+    Redirect::to(&format!("/dashboard/shipments?{query}done={archived}")).into_response()
+}
+
+/// The signed-in user's tracking with this id, or the answer to give instead (not found for
+/// an id that is not one, or not the account's).
+pub(crate) async fn own(
+    state: &DashboardState,
+    who: &SignedIn,
+    id: &str,
+) -> Result<Tracking, Response> {
+    let not_found = || render::refusal(Refusal::NotFound, Some(who));
+    let id = TrackingId::parse(id).ok_or_else(not_found)?;
+    match state.0.store.tracking(who.account(), &id).await {
+        Ok(Some(tracking)) => Ok(tracking),
+        Ok(None) => Err(not_found()),
+        Err(error) => Err(render::store_failed(error, Some(who))),
+    }
+}
+
+/// `POST /dashboard/shipments/{id}/refresh`: asks the carrier now, through the engine.
+pub async fn refresh(
+    State(state): State<DashboardState>,
+    Path(id): Path<String>,
+    request: Request<Body>,
+) -> Response {
+    let (who, _) = match acting(&state, request).await {
+        Ok(acting) => acting,
+        Err(answer) => return answer,
+    };
+    let tracking = match own(&state, &who, &id).await {
+        Ok(tracking) => tracking,
+        Err(answer) => return answer,
+    };
+    let target = RealtimeTarget::Id(tracking.id.clone());
+    let done = match state.0.trackings.realtime(who.account(), target).await {
+        Ok(_) => "refreshed",
+        Err(error) => {
+            tracing::info!(%error, "a dashboard refresh failed");
+            "refresh-failed"
+        }
+    };
+    Redirect::to(&format!("/dashboard/shipments/{}?done={done}", tracking.id)).into_response()
+}
+
+/// `POST /dashboard/shipments/{id}/archive`.
+pub async fn archive(
+    State(state): State<DashboardState>,
+    Path(id): Path<String>,
+    request: Request<Body>,
+) -> Response {
+    let (who, _) = match acting(&state, request).await {
+        Ok(acting) => acting,
+        Err(answer) => return answer,
+    };
+    let tracking = match own(&state, &who, &id).await {
+        Ok(tracking) => tracking,
+        Err(answer) => return answer,
+    };
+    let patch = TrackingPatch {
+        archived: Some(true),
+        ..TrackingPatch::default()
+    };
+    match state
+        .0
+        .store
+        .update_tracking(who.account(), &tracking.id, &patch)
+        .await
+    {
+        Ok(Some(_)) => Redirect::to(&format!(
+            "/dashboard/shipments/{}?done=archived",
+            tracking.id
+        ))
+        .into_response(),
+        Ok(None) => render::refusal(Refusal::NotFound, Some(&who)),
+        Err(error) => render::store_failed(error, Some(&who)),
+    }
+}
