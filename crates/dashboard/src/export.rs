@@ -76,7 +76,7 @@ pub async fn csv(
         Err(refusal) => return render::refusal(refusal, Some(&who)),
     };
     if !filters.q.is_empty() {
-        filter.tracking_numbers = vec![filters.q.clone(), filters.q.to_ascii_uppercase()];
+        filter.tracking_numbers = filters.numbers();
     }
     let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<Tracking>>(4);
     let store = state.0.store.clone();

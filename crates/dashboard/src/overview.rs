@@ -70,7 +70,7 @@ pub async fn overview(State(state): State<DashboardState>, headers: HeaderMap) -
             .collect(),
         statuses: DeliveryStatus::ALL
             .iter()
-            .map(|s| count(*s, s.description(), &counts))
+            .map(|s| count(*s, s.as_str(), &counts))
             .collect(),
     };
     render::page(StatusCode::OK, &page)

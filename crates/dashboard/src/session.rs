@@ -119,20 +119,20 @@ impl SignedIn {
     }
 
     /// Refuses a form whose CSRF token is not this session's.
-    pub fn check_form(&self, presented: &str) -> Result<(), Response> {
+    pub fn check_form(&self, presented: &str) -> Result<(), Refusal> {
         if same_token(presented, &self.session.csrf_token) {
             Ok(())
         } else {
-            Err(render::refusal(Refusal::Csrf, Some(self)))
+            Err(Refusal::Csrf)
         }
     }
 
     /// Refuses an action the user's role does not allow.
-    pub fn check_may_act(&self) -> Result<(), Response> {
+    pub fn check_may_act(&self) -> Result<(), Refusal> {
         if self.role().can_act() {
             Ok(())
         } else {
-            Err(render::refusal(Refusal::Role, Some(self)))
+            Err(Refusal::Role)
         }
     }
 }

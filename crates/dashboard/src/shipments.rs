@@ -124,6 +124,16 @@ impl Filters {
         })
     }
 
+    /// The tracking numbers a search may mean: as typed, in capitals, and as parceld stores
+    /// numbers (without separators).
+    pub fn numbers(&self) -> Vec<String> {
+        let mut numbers = vec![self.q.clone(), self.q.to_ascii_uppercase()];
+        if let Ok(number) = parceld_model::TrackingNumber::parse(&self.q) {
+            numbers.push(number.as_str().to_string());
+        }
+        numbers
+    }
+
     /// The query string of these filters at `page` (without the snapshot when `None`).
     pub fn query(&self, snap: Option<i64>, page: u32) -> String {
         let mut pairs: Vec<(&str, String)> = [
@@ -224,7 +234,7 @@ async fn rows_of(
             .await
             .map_err(failed);
     }
-    filter.tracking_numbers = vec![filters.q.clone(), filters.q.to_ascii_uppercase()];
+    filter.tracking_numbers = filters.numbers();
     let page = Page {
         number: 1,
         size: PAGE_SIZE,
@@ -293,7 +303,7 @@ pub async fn list(
         frame: Frame::new("Shipments", Some(&who), "shipments"),
         statuses: DeliveryStatus::ALL
             .iter()
-            .map(|s| (s.as_str(), s.description()))
+            .map(|s| (s.as_str(), s.as_str()))
             .collect(),
         rows: trackings.iter().map(Row::of).collect(),
         summary,
@@ -320,9 +330,13 @@ async fn acting(
         return Err(render::refusal(Refusal::BadRequest, Some(&who)));
     };
     let pairs = form_pairs(&body);
-    who.check_form(field(&pairs, "csrf"))?;
-    who.check_may_act()?;
-    Ok((who, pairs))
+    let allowed = who
+        .check_form(field(&pairs, "csrf"))
+        .and_then(|()| who.check_may_act());
+    match allowed {
+        Ok(()) => Ok((who, pairs)),
+        Err(refusal) => Err(render::refusal(refusal, Some(&who))),
+    }
 }
 
 /// `POST /dashboard/shipments/archive`: archives the checked shipments (one statement).

@@ -185,8 +185,8 @@ async fn end(state: DashboardState, request: Request<Body>, everywhere: bool) ->
     let Ok(body) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
         return render::refusal(Refusal::BadRequest, Some(&who));
     };
-    if let Err(refused) = who.check_form(field(&form_pairs(&body), "csrf")) {
-        return refused;
+    if let Err(refusal) = who.check_form(field(&form_pairs(&body), "csrf")) {
+        return render::refusal(refusal, Some(&who));
     }
     let ended = if everywhere {
         parts

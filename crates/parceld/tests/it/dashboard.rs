@@ -419,7 +419,7 @@ async fn the_table_filters_pages_stably_archives_in_bulk_and_exports_csv() {
     assert!(!second.contains("LATE1") && second.contains("TBL000"));
 
     // Search by number and by order number, and a filter that matches nothing.
-    for (query, expected) in [("q=tbl007", "TBL007"), ("q=%2377", "ORD1")] {
+    for (query, expected) in [("q=tbl-007", "TBL007"), ("q=%2377", "ORD1")] {
         let (_, _, found) = admin.get(&format!("/dashboard/shipments?{query}")).await;
         assert_eq!(found.matches("name=\"key\"").count(), 1, "{query}");
         assert!(found.contains(expected));

@@ -7,6 +7,7 @@ mod backup;
 mod bench;
 mod cli_track;
 mod dashboard;
+mod dashboard_browser;
 mod detect;
 mod engine;
 mod errors;

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::page::{backdate, stored_number, wait_for_status};
 use crate::support::{DataDir, Server};
 
-fn workspace() -> PathBuf {
+pub(crate) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -42,7 +42,7 @@ fn tools() -> Result<(PathBuf, PathBuf), String> {
 }
 
 /// The tools, or `None` after saying why the test is skipped; under CI a skip is a failure.
-fn tools_or_skip(test: &str) -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn tools_or_skip(test: &str) -> Option<(PathBuf, PathBuf)> {
     match tools() {
         Ok(found) => Some(found),
         Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
@@ -215,10 +215,24 @@ async fn seeded() -> (DataDir, Server, Value) {
 /// freshly seeded server, prints what it said and fails the test when it failed. Skips, saying
 /// why, without the browser or the npm packages (outside CI).
 async fn run_script(test: &str, script: &str, out: &str) {
-    let Some((chrome, modules)) = tools_or_skip(test) else {
+    let Some(tools) = tools_or_skip(test) else {
         return;
     };
     let (_dir, server, config) = seeded().await;
+    run_node(&tools, script, out, ("PAGE_CASES", &config), &server);
+}
+
+/// Runs the node script `script` of `tests/browser` with the browser `tools`, screenshots in
+/// `target/<out>` and `config` in the environment variable it names; prints what it said and
+/// fails when it failed, with the server's log.
+pub(crate) fn run_node(
+    tools: &(PathBuf, PathBuf),
+    script: &str,
+    out: &str,
+    config: (&str, &Value),
+    server: &Server,
+) {
+    let (chrome, modules) = tools;
     let output = Command::new("node")
         .arg(
             workspace()
@@ -227,7 +241,7 @@ async fn run_script(test: &str, script: &str, out: &str) {
         )
         .env("BROWSER_NODE_MODULES", modules)
         .env("CHROME_PATH", chrome)
-        .env("PAGE_CASES", config.to_string())
+        .env(config.0, config.1.to_string())
         .env("SHOTS", workspace().join("target").join(out))
         .output()
         .expect("run node");
