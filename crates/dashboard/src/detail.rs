@@ -4,12 +4,12 @@
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use parceld_model::Tracking;
 
 use crate::render::{self, Frame};
-use crate::session::{field, form_pairs, DashboardState};
+use crate::session::{field, form_pairs, DashboardState, SignedIn};
 use crate::shipments::{own, when};
 
 /// One event of the timeline.
@@ -25,13 +25,13 @@ pub struct Event {
 /// What the page shows of a tracking.
 pub struct Shipment {
     pub id: String,
-    pub number: String,
-    pub courier: String,
-    pub status: &'static str,
-    pub substatus: &'static str,
-    pub order: String,
-    pub archived: &'static str,
     pub is_archived: bool,
+    pub number: String,
+    pub status: &'static str,
+    pub courier: String,
+    pub substatus: &'static str,
+    pub archived: &'static str,
+    pub order: String,
     pub created: String,
     pub last_checked: String,
     pub next_check: String,
@@ -84,12 +84,8 @@ pub async fn show(
     State(state): State<DashboardState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    who: SignedIn,
 ) -> Response {
-    let who = match state.0.signed_in(&headers).await {
-        Ok(who) => who,
-        Err(answer) => return answer,
-    };
     let tracking = match own(&state, &who, &id).await {
         Ok(tracking) => tracking,
         Err(answer) => return answer,

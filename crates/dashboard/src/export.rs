@@ -8,14 +8,14 @@
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use parceld_model::Tracking;
 use parceld_store::Page;
 
 use crate::render::{self};
-use crate::session::DashboardState;
+use crate::session::{DashboardState, SignedIn};
 use crate::shipments::{when, Filters};
 
 /// Trackings per chunk read and written.
@@ -61,12 +61,8 @@ fn lines(trackings: &[Tracking], header: bool) -> Vec<u8> {
 pub async fn csv(
     State(state): State<DashboardState>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    who: SignedIn,
 ) -> Response {
-    let who = match state.0.signed_in(&headers).await {
-        Ok(who) => who,
-        Err(answer) => return answer,
-    };
     let filters = match Filters::parse(&query.unwrap_or_default()) {
         Ok(filters) => filters,
         Err(refusal) => return render::refusal(refusal, Some(&who)),

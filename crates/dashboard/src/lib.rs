@@ -101,14 +101,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
             post(shipments::archive_many),
         )
         .route("/dashboard/shipments/{id}", get(detail::show))
-        .route(
-            "/dashboard/shipments/{id}/refresh",
-            post(shipments::refresh),
-        )
-        .route(
-            "/dashboard/shipments/{id}/archive",
-            post(shipments::archive),
-        )
+        .route("/dashboard/shipments/{id}/{action}", post(shipments::act))
         .with_state(state)
 }
 
@@ -124,9 +117,13 @@ pub async fn first_admin(
     }
     let password = password::generate();
     let hash = password::hash(&password)?;
-    let created = store
-        .create_user(account, email, parceld_store::Role::Admin, &hash)
-        .await?;
+    let admin = parceld_store::NewUser {
+        account,
+        email,
+        role: parceld_store::Role::Admin,
+        password_hash: &hash,
+    };
+    let created = store.create_user(&admin).await?;
     Ok(created.map(|user| (user.email, password)))
 }
 

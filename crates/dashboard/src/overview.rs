@@ -3,13 +3,13 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use parceld_model::DeliveryStatus;
 use parceld_store::TrackingFilter;
 
 use crate::render::{self, Frame};
-use crate::session::DashboardState;
+use crate::session::{DashboardState, SignedIn};
 
 /// The statuses that need someone to look: the carrier reported a problem, a delivery attempt
 /// failed, or the carrier stopped answering about the parcel.
@@ -26,12 +26,18 @@ pub struct Count {
     pub link: String,
 }
 
+/// A card of counts.
+pub struct Section {
+    pub id: &'static str,
+    pub heading: &'static str,
+    pub counts: Vec<Count>,
+}
+
 #[derive(Template)]
 #[template(path = "overview.html")]
 struct OverviewPage {
     frame: Frame,
-    problems: Vec<Count>,
-    statuses: Vec<Count>,
+    sections: [Section; 2],
 }
 
 fn count(status: DeliveryStatus, label: &'static str, counts: &[(DeliveryStatus, u64)]) -> Count {
@@ -49,11 +55,7 @@ fn count(status: DeliveryStatus, label: &'static str, counts: &[(DeliveryStatus,
 }
 
 /// `GET /dashboard`.
-pub async fn overview(State(state): State<DashboardState>, headers: HeaderMap) -> Response {
-    let who = match state.0.signed_in(&headers).await {
-        Ok(who) => who,
-        Err(answer) => return answer,
-    };
+pub async fn overview(State(state): State<DashboardState>, who: SignedIn) -> Response {
     let filter = TrackingFilter {
         archived: Some(false),
         ..TrackingFilter::default()
@@ -64,14 +66,24 @@ pub async fn overview(State(state): State<DashboardState>, headers: HeaderMap) -
     };
     let page = OverviewPage {
         frame: Frame::new("Overview", Some(&who), "overview"),
-        problems: PROBLEMS
-            .iter()
-            .map(|(s, label)| count(*s, label, &counts))
-            .collect(),
-        statuses: DeliveryStatus::ALL
-            .iter()
-            .map(|s| count(*s, s.as_str(), &counts))
-            .collect(),
+        sections: [
+            Section {
+                id: "problems",
+                heading: "Needs a human",
+                counts: PROBLEMS
+                    .iter()
+                    .map(|(s, l)| count(*s, l, &counts))
+                    .collect(),
+            },
+            Section {
+                id: "by-status",
+                heading: "Shipments by status (not archived)",
+                counts: DeliveryStatus::ALL
+                    .iter()
+                    .map(|s| count(*s, s.as_str(), &counts))
+                    .collect(),
+            },
+        ],
     };
     render::page(StatusCode::OK, &page)
 }

@@ -16,18 +16,7 @@ const DASHBOARD_CSS: &str = include_str!("../assets/dashboard.css");
 /// The stylesheet: the tracking page's, in parceld's default colours, then the dashboard's.
 fn style() -> &'static str {
     static STYLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let settings = parceld_store::PageSettings::default();
-        let page = parceld_web::shop::Shop::new(parceld_store::PageAccount {
-            account: parceld_store::Account {
-                id: 0,
-                name: "parceld".into(),
-                disabled: false,
-                created_at: chrono::DateTime::UNIX_EPOCH,
-                rate_limits: Default::default(),
-            },
-            settings,
-        });
-        format!("{}\n{DASHBOARD_CSS}", page.style)
+        format!("{}\n{DASHBOARD_CSS}", parceld_web::shop::unbranded().style)
     });
     &STYLE
 }

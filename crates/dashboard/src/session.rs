@@ -9,15 +9,14 @@
 //! Every form carries the session's CSRF token (before sign-in: a token in a short cookie of
 //! its own, the double-submit pattern), compared in constant time.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, HeaderValue, Request};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
 use parceld_service::TrackingService;
-use parceld_store::{LockOut, Role, SessionUser, Store};
+use parceld_store::{Role, SessionUser, Store};
 use parceld_web::limit::ClientLimiter;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -44,7 +43,9 @@ pub(crate) struct Parts {
     pub trackings: TrackingService,
     pub limiter: ClientLimiter,
     pub hashing: Semaphore,
-    pub lock: LockOut,
+    /// Failed sign-ins in a row that lock a user, and for how long.
+    pub lock_after: u32,
+    pub lock_for: Duration,
     pub session_length: Duration,
     pub secure_cookies: bool,
     client_ip_header: Option<axum::http::HeaderName>,
@@ -56,21 +57,16 @@ impl DashboardState {
         trackings: TrackingService,
         config: &DashboardConfig,
     ) -> Self {
-        let header = config.client_ip_header.trim();
         DashboardState(Arc::new(Parts {
             store,
             trackings,
             limiter: ClientLimiter::new(config.sign_in_per_minute, config.sign_in_burst),
             hashing: Semaphore::new(HASHING_AT_ONCE),
-            lock: LockOut {
-                after: config.lock_after.max(1),
-                duration: Duration::minutes(i64::from(config.lock_minutes)),
-            },
+            lock_after: config.lock_after.max(1),
+            lock_for: Duration::minutes(i64::from(config.lock_minutes)),
             session_length: Duration::hours(i64::from(config.session_hours.max(1))),
             secure_cookies: config.secure_cookies,
-            client_ip_header: (!header.is_empty())
-                .then(|| axum::http::HeaderName::from_bytes(header.as_bytes()).ok())
-                .flatten(),
+            client_ip_header: parceld_web::limit::address_header(&config.client_ip_header),
         }))
     }
 }
@@ -137,6 +133,19 @@ impl SignedIn {
     }
 }
 
+/// A handler's signed-in user; without a live session the request is answered with the
+/// sign-in page instead.
+impl axum::extract::FromRequestParts<DashboardState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &DashboardState,
+    ) -> Result<Self, Self::Rejection> {
+        state.0.signed_in(&parts.headers).await
+    }
+}
+
 impl Parts {
     /// The signed-in session of a request, or the answer to give instead: the sign-in page for
     /// a browser without a (live) session.
@@ -180,21 +189,7 @@ impl Parts {
 
     /// The client's address, for the sign-in limit.
     pub fn client<B>(&self, request: &Request<B>) -> IpAddr {
-        if let Some(name) = &self.client_ip_header {
-            let forwarded = request
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse().ok());
-            if let Some(address) = forwarded {
-                return address;
-            }
-        }
-        request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+        parceld_web::limit::client_address(request, self.client_ip_header.as_ref())
     }
 }
 
@@ -217,11 +212,8 @@ mod tests {
 
     #[test]
     fn cookies_are_found_by_exact_name() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("other=1; parceld_session=abc; parceld_session_x=2"),
-        );
+        let sent = HeaderValue::from_static("other=1; parceld_session=abc; parceld_session_x=2");
+        let headers = HeaderMap::from_iter([(header::COOKIE, sent)]);
         assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie(&headers, "missing"), None);
     }

@@ -13,7 +13,7 @@
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use parceld_model::{DeliveryStatus, Tracking, TrackingId};
@@ -269,12 +269,8 @@ fn matches_filter(t: &Tracking, f: &TrackingFilter) -> bool {
 pub async fn list(
     State(state): State<DashboardState>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    who: SignedIn,
 ) -> Response {
-    let who = match state.0.signed_in(&headers).await {
-        Ok(who) => who,
-        Err(answer) => return answer,
-    };
     let query = query.unwrap_or_default();
     let mut filters = match Filters::parse(&query) {
         Ok(filters) => filters,
@@ -319,30 +315,41 @@ pub async fn list(
     render::page(StatusCode::OK, &page)
 }
 
-/// A signed-in form post that may act: the user, and the form's fields.
-async fn acting(
-    state: &DashboardState,
-    request: Request<Body>,
-) -> Result<(SignedIn, Vec<(String, String)>), Response> {
-    let (head, body) = request.into_parts();
-    let who = state.0.signed_in(&head.headers).await?;
-    let Ok(body) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
-        return Err(render::refusal(Refusal::BadRequest, Some(&who)));
+/// The fields of a form post of `who`, if its CSRF token is the session's and the user's role
+/// may act; else the answer to give.
+async fn acting(who: &SignedIn, request: Request<Body>) -> Result<Vec<(String, String)>, Response> {
+    let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES).await else {
+        return Err(render::refusal(Refusal::BadRequest, Some(who)));
     };
     let pairs = form_pairs(&body);
     let allowed = who
         .check_form(field(&pairs, "csrf"))
         .and_then(|()| who.check_may_act());
     match allowed {
-        Ok(()) => Ok((who, pairs)),
-        Err(refusal) => Err(render::refusal(refusal, Some(&who))),
+        Ok(()) => Ok(pairs),
+        Err(refusal) => Err(render::refusal(refusal, Some(who))),
     }
 }
 
+/// An action of `who` on one of the account's shipments: the shipment, or the answer to give.
+async fn acting_on(
+    state: &DashboardState,
+    who: &SignedIn,
+    id: &str,
+    request: Request<Body>,
+) -> Result<Tracking, Response> {
+    acting(who, request).await?;
+    own(state, who, id).await
+}
+
 /// `POST /dashboard/shipments/archive`: archives the checked shipments (one statement).
-pub async fn archive_many(State(state): State<DashboardState>, request: Request<Body>) -> Response {
-    let (who, pairs) = match acting(&state, request).await {
-        Ok(acting) => acting,
+pub async fn archive_many(
+    State(state): State<DashboardState>,
+    who: SignedIn,
+    request: Request<Body>,
+) -> Response {
+    let pairs = match acting(&who, request).await {
+        Ok(pairs) => pairs,
         Err(answer) => return answer,
     };
     let keys: Vec<NumberKey> = pairs
@@ -385,45 +392,24 @@ pub(crate) async fn own(
     }
 }
 
-/// `POST /dashboard/shipments/{id}/refresh`: asks the carrier now, through the engine.
-pub async fn refresh(
+/// `POST /dashboard/shipments/{id}/refresh` (asks the carrier now, through the engine) and
+/// `…/archive`.
+pub async fn act(
     State(state): State<DashboardState>,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
+    who: SignedIn,
     request: Request<Body>,
 ) -> Response {
-    let (who, _) = match acting(&state, request).await {
-        Ok(acting) => acting,
-        Err(answer) => return answer,
-    };
-    let tracking = match own(&state, &who, &id).await {
+    if action != "refresh" && action != "archive" {
+        return render::refusal(Refusal::NotFound, Some(&who));
+    }
+    let tracking = match acting_on(&state, &who, &id, request).await {
         Ok(tracking) => tracking,
         Err(answer) => return answer,
     };
-    let target = RealtimeTarget::Id(tracking.id.clone());
-    let done = match state.0.trackings.realtime(who.account(), target).await {
-        Ok(_) => "refreshed",
-        Err(error) => {
-            tracing::info!(%error, "a dashboard refresh failed");
-            "refresh-failed"
-        }
-    };
-    Redirect::to(&format!("/dashboard/shipments/{}?done={done}", tracking.id)).into_response()
-}
-
-/// `POST /dashboard/shipments/{id}/archive`.
-pub async fn archive(
-    State(state): State<DashboardState>,
-    Path(id): Path<String>,
-    request: Request<Body>,
-) -> Response {
-    let (who, _) = match acting(&state, request).await {
-        Ok(acting) => acting,
-        Err(answer) => return answer,
-    };
-    let tracking = match own(&state, &who, &id).await {
-        Ok(tracking) => tracking,
-        Err(answer) => return answer,
-    };
+    if action == "refresh" {
+        return refresh(&state, &who, tracking).await;
+    }
     let patch = TrackingPatch {
         archived: Some(true),
         ..TrackingPatch::default()
@@ -442,4 +428,17 @@ pub async fn archive(
         Ok(None) => render::refusal(Refusal::NotFound, Some(&who)),
         Err(error) => render::store_failed(error, Some(&who)),
     }
+}
+
+/// Asks the carrier about `tracking` now, through the engine, and leads back to its page.
+async fn refresh(state: &DashboardState, who: &SignedIn, tracking: Tracking) -> Response {
+    let target = RealtimeTarget::Id(tracking.id.clone());
+    let done = match state.0.trackings.realtime(who.account(), target).await {
+        Ok(_) => "refreshed",
+        Err(error) => {
+            tracing::info!(%error, "a dashboard refresh failed");
+            "refresh-failed"
+        }
+    };
+    Redirect::to(&format!("/dashboard/shipments/{}?done={done}", tracking.id)).into_response()
 }

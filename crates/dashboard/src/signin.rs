@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use parceld_store::{NewSession, User};
+use parceld_store::{LockOut, NewSession, User};
 
 use crate::password;
 use crate::render::{self, Frame, Refusal, SignInPage};
@@ -122,7 +122,11 @@ pub async fn sign_in(State(state): State<DashboardState>, request: Request<Body>
     let user = match (user, matches) {
         (Some(user), true) => user,
         (Some(user), false) => {
-            let locked = match parts.store.sign_in_failed(user.id, now, parts.lock).await {
+            let lock = LockOut {
+                after: parts.lock_after,
+                until: now + parts.lock_for,
+            };
+            let locked = match parts.store.sign_in_failed(user.id, lock).await {
                 Ok(after) => after.is_some_and(|u| u.locked_until.is_some_and(|t| t > now)),
                 Err(error) => return render::store_failed(error, None),
             };

@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context};
 use parceld_dashboard::password;
-use parceld_store::{Role, Store};
+use parceld_store::{NewUser, Role, Store};
 
 use crate::cli::UserCommand;
 
@@ -30,7 +30,13 @@ pub async fn user(store: &dyn Store, command: UserCommand) -> anyhow::Result<()>
             };
             let generated = password::generate();
             let hash = password::hash(&generated)?;
-            match store.create_user(account.id, email, role, &hash).await? {
+            let new = NewUser {
+                account: account.id,
+                email,
+                role,
+                password_hash: &hash,
+            };
+            match store.create_user(&new).await? {
                 Some(user) => say!(
                     "created {} user {} of account \"{}\"; password (shown only this once):\n\n    {generated}\n",
                     user.role.as_str(),
@@ -53,25 +59,21 @@ pub async fn user(store: &dyn Store, command: UserCommand) -> anyhow::Result<()>
         }
         UserCommand::List => {
             let accounts = store.accounts().await?;
-            say!(
-                "{:<32} {:<8} {:<24} LOCKED UNTIL",
-                "EMAIL",
-                "ROLE",
-                "ACCOUNT"
-            );
+            let row = |email: &str, role: &str, account: &str, locked: &str| {
+                format!("{email:<32} {role:<8} {account:<24} {locked}")
+            };
+            say!("{}", row("EMAIL", "ROLE", "ACCOUNT", "LOCKED UNTIL"));
             for user in store.users(None).await? {
-                let account = accounts
-                    .iter()
-                    .find(|a| a.id == user.account_id)
-                    .map_or("?", |a| a.name.as_str());
-                let locked = user
-                    .locked_until
-                    .map_or_else(|| "-".to_string(), |t| t.to_rfc3339());
+                let name = accounts.iter().find(|a| a.id == user.account_id);
+                let locked = user.locked_until.map(|t| t.to_rfc3339());
                 say!(
-                    "{:<32} {:<8} {:<24} {locked}",
-                    user.email,
-                    user.role.as_str(),
-                    account
+                    "{}",
+                    row(
+                        &user.email,
+                        user.role.as_str(),
+                        name.map_or("?", |a| a.name.as_str()),
+                        locked.as_deref().unwrap_or("-")
+                    )
                 );
             }
         }

@@ -3,9 +3,18 @@
 //! they expire, and a password change or "sign out everywhere" ending every session of a user.
 
 use chrono::{Duration, SubsecRound, Utc};
-use parceld_store::{Entity, LockOut, NewSession, Role, StoreError};
+use parceld_store::{AccountId, Entity, LockOut, NewSession, NewUser, Role, StoreError};
 
 use crate::{Factory, StoreUnderTest};
+
+fn new_user<'a>(account: AccountId, email: &'a str, role: Role, hash: &'a str) -> NewUser<'a> {
+    NewUser {
+        account,
+        email,
+        role,
+        password_hash: hash,
+    }
+}
 
 fn session(token: &str, user_id: i64, minutes: i64) -> NewSession {
     NewSession {
@@ -19,7 +28,7 @@ fn session(token: &str, user_id: i64, minutes: i64) -> NewSession {
 async fn with_user(store: &StoreUnderTest, email: &str) -> parceld_store::User {
     let account = store.create_account("shop").await.unwrap();
     store
-        .create_user(account.id, email, Role::Agent, "$argon2id$first")
+        .create_user(&new_user(account.id, email, Role::Agent, "$argon2id$first"))
         .await
         .unwrap()
         .expect("a new address")
@@ -30,7 +39,12 @@ pub async fn users_are_unique_by_address_in_any_case_and_per_account(fresh: impl
     let shop = store.create_account("shop").await.unwrap();
     let other = store.create_account("other").await.unwrap();
     let ann = store
-        .create_user(shop.id, "Ann@Example.com", Role::Admin, "$argon2id$a")
+        .create_user(&new_user(
+            shop.id,
+            "Ann@Example.com",
+            Role::Admin,
+            "$argon2id$a",
+        ))
         .await
         .unwrap()
         .expect("created");
@@ -41,17 +55,27 @@ pub async fn users_are_unique_by_address_in_any_case_and_per_account(fresh: impl
     assert_eq!(ann.failed_sign_ins, 0);
     assert_eq!(ann.locked_until, None);
     let taken = store
-        .create_user(other.id, "ANN@example.com", Role::Viewer, "$argon2id$b")
+        .create_user(&new_user(
+            other.id,
+            "ANN@example.com",
+            Role::Viewer,
+            "$argon2id$b",
+        ))
         .await
         .unwrap();
     assert!(taken.is_none(), "an address is one user on the server");
     let bob = store
-        .create_user(other.id, "bob@example.com", Role::Viewer, "$argon2id$b")
+        .create_user(&new_user(
+            other.id,
+            "bob@example.com",
+            Role::Viewer,
+            "$argon2id$b",
+        ))
         .await
         .unwrap()
         .unwrap();
     let missing = store
-        .create_user(9_999, "x@example.com", Role::Viewer, "h")
+        .create_user(&new_user(9_999, "x@example.com", Role::Viewer, "h"))
         .await;
     assert!(matches!(
         missing,
@@ -76,13 +100,9 @@ pub async fn failed_sign_ins_lock_a_user_out_and_a_sign_in_clears_the_count(fres
     let now = Utc::now().trunc_subsecs(0);
     let lock = LockOut {
         after: 3,
-        duration: Duration::minutes(15),
+        until: now + Duration::minutes(15),
     };
-    let first = store
-        .sign_in_failed(user.id, now, lock)
-        .await
-        .unwrap()
-        .unwrap();
+    let first = store.sign_in_failed(user.id, lock).await.unwrap().unwrap();
     assert_eq!((first.failed_sign_ins, first.locked_until), (1, None));
     // A successful sign-in (a session) starts the count again.
     store
@@ -92,27 +112,16 @@ pub async fn failed_sign_ins_lock_a_user_out_and_a_sign_in_clears_the_count(fres
     let read = store.user_by_email(&user.email).await.unwrap().unwrap();
     assert_eq!(read.failed_sign_ins, 0);
     for expected in [1, 2] {
-        let user = store
-            .sign_in_failed(user.id, now, lock)
-            .await
-            .unwrap()
-            .unwrap();
+        let user = store.sign_in_failed(user.id, lock).await.unwrap().unwrap();
         assert_eq!((user.failed_sign_ins, user.locked_until), (expected, None));
     }
-    let locked = store
-        .sign_in_failed(user.id, now, lock)
-        .await
-        .unwrap()
-        .unwrap();
+    let locked = store.sign_in_failed(user.id, lock).await.unwrap().unwrap();
     assert_eq!(locked.locked_until, Some(now + Duration::minutes(15)));
     assert_eq!(
         locked.failed_sign_ins, 0,
         "the count starts again after a lock-out"
     );
-    assert_eq!(
-        store.sign_in_failed(999_999, now, lock).await.unwrap(),
-        None
-    );
+    assert_eq!(store.sign_in_failed(999_999, lock).await.unwrap(), None);
     // A new password lifts the lock and ends every session.
     let reset = store
         .set_password("ANN@example.com", "$argon2id$second")
@@ -134,7 +143,12 @@ pub async fn sessions_are_found_by_token_hash_until_they_expire_or_end(fresh: im
     let store = fresh().await;
     let user = with_user(&store, "ann@example.com").await;
     let other = store
-        .create_user(user.account_id, "bob@example.com", Role::Viewer, "h")
+        .create_user(&new_user(
+            user.account_id,
+            "bob@example.com",
+            Role::Viewer,
+            "h",
+        ))
         .await
         .unwrap()
         .unwrap();

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parceld_store::users::stored_role;
 use parceld_store::{
-    AccountId, Entity, LockOut, NewSession, Role, SessionUser, StoreError, StoreResult, User,
+    AccountId, Entity, LockOut, NewSession, NewUser, SessionUser, StoreError, StoreResult, User,
     UserStore,
 };
 use sqlx::FromRow;
@@ -61,13 +61,7 @@ fn failed(error: sqlx::Error) -> StoreError {
 
 #[async_trait]
 impl UserStore for PostgresStore {
-    async fn create_user(
-        &self,
-        account: AccountId,
-        email: &str,
-        role: Role,
-        password_hash: &str,
-    ) -> StoreResult<Option<User>> {
+    async fn create_user(&self, new: &NewUser<'_>) -> StoreResult<Option<User>> {
         // The account's existence and the insert in one statement: `known` tells a missing
         // account (no row at all) from a taken address (the account, but no user).
         let row: Option<(bool, Option<i64>)> = sqlx::query_as(
@@ -77,10 +71,10 @@ impl UserStore for PostgresStore {
                RETURNING id) \
              SELECT true, (SELECT id FROM inserted) FROM account",
         )
-        .bind(account)
-        .bind(email)
-        .bind(role.as_str())
-        .bind(password_hash)
+        .bind(new.account)
+        .bind(new.email)
+        .bind(new.role.as_str())
+        .bind(new.password_hash)
         .bind(seconds(Utc::now()))
         .fetch_optional(&self.pool)
         .await
@@ -88,7 +82,7 @@ impl UserStore for PostgresStore {
         match row {
             None => Err(StoreError::NotFound(Entity::Account)),
             Some((_, None)) => Ok(None),
-            Some((_, Some(_))) => self.user_by_email(email).await,
+            Some((_, Some(_))) => self.user_by_email(new.email).await,
         }
     }
 
@@ -127,12 +121,7 @@ impl UserStore for PostgresStore {
         read_one(row)
     }
 
-    async fn sign_in_failed(
-        &self,
-        user_id: i64,
-        now: DateTime<Utc>,
-        lock: LockOut,
-    ) -> StoreResult<Option<User>> {
+    async fn sign_in_failed(&self, user_id: i64, lock: LockOut) -> StoreResult<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(
             "UPDATE users SET \
                failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= $2 THEN 0 \
@@ -142,7 +131,7 @@ impl UserStore for PostgresStore {
         )
         .bind(user_id)
         .bind(i32::try_from(lock.after.max(1)).unwrap_or(i32::MAX))
-        .bind(seconds(now + lock.duration))
+        .bind(seconds(lock.until))
         .fetch_optional(&self.pool)
         .await
         .map_err(failed)?;
@@ -209,11 +198,14 @@ impl UserStore for PostgresStore {
     }
 
     async fn prune_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(failed)?
-            .rows_affected())
+        let pruned: i64 = sqlx::query_scalar(
+            "WITH gone AS (DELETE FROM sessions WHERE expires_at <= $1 RETURNING 1) \
+             SELECT count(*) FROM gone",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(failed)?;
+        Ok(u64::try_from(pruned).unwrap_or(0))
     }
 }

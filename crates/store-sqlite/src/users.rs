@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parceld_store::users::stored_role;
 use parceld_store::{
-    AccountId, Entity, LockOut, NewSession, Role, SessionUser, StoreError, StoreResult, User,
+    AccountId, Entity, LockOut, NewSession, NewUser, SessionUser, StoreError, StoreResult, User,
     UserStore,
 };
 use sqlx::sqlite::SqliteRow;
@@ -57,30 +57,24 @@ fn backend(error: sqlx::Error) -> StoreError {
 
 #[async_trait]
 impl UserStore for SqliteStore {
-    async fn create_user(
-        &self,
-        account: AccountId,
-        email: &str,
-        role: Role,
-        password_hash: &str,
-    ) -> StoreResult<Option<User>> {
+    async fn create_user(&self, new: &NewUser<'_>) -> StoreResult<Option<User>> {
         let sql = format!(
             "INSERT INTO users (account_id, email, role, password_hash, created_at) \
              SELECT id, lower(?2), ?3, ?4, ?5 FROM accounts WHERE id = ?1 \
              ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
         );
         let row = sqlx::query(&sql)
-            .bind(account)
-            .bind(email)
-            .bind(role.as_str())
-            .bind(password_hash)
+            .bind(new.account)
+            .bind(new.email)
+            .bind(new.role.as_str())
+            .bind(new.password_hash)
             .bind(Utc::now().timestamp())
             .fetch_optional(self.pool())
             .await
             .map_err(backend)?;
         if row.is_none() {
             let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = ?1")
-                .bind(account)
+                .bind(new.account)
                 .fetch_optional(self.pool())
                 .await
                 .map_err(backend)?;
@@ -141,12 +135,7 @@ impl UserStore for SqliteStore {
         Ok(user)
     }
 
-    async fn sign_in_failed(
-        &self,
-        user_id: i64,
-        now: DateTime<Utc>,
-        lock: LockOut,
-    ) -> StoreResult<Option<User>> {
+    async fn sign_in_failed(&self, user_id: i64, lock: LockOut) -> StoreResult<Option<User>> {
         let sql = format!(
             "UPDATE users SET \
              failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= ?2 THEN 0 \
@@ -157,7 +146,7 @@ impl UserStore for SqliteStore {
         let row = sqlx::query(&sql)
             .bind(user_id)
             .bind(i64::from(lock.after.max(1)))
-            .bind((now + lock.duration).timestamp())
+            .bind(lock.until.timestamp())
             .fetch_optional(self.pool())
             .await
             .map_err(backend)?;

@@ -9,7 +9,7 @@
 //! Every method is one statement (or one short transaction), whatever the number of rows.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::{AccountId, StoreResult};
 
@@ -85,22 +85,26 @@ pub struct SessionUser {
 pub struct LockOut {
     /// Failures in a row that lock the user.
     pub after: u32,
-    /// For how long.
-    pub duration: Duration,
+    /// Until when this failure locks the user, if it is the `after`-th.
+    pub until: DateTime<Utc>,
+}
+
+/// A user to create.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUser<'a> {
+    pub account: AccountId,
+    pub email: &'a str,
+    pub role: Role,
+    /// An argon2id hash in the PHC string format.
+    pub password_hash: &'a str,
 }
 
 /// Users and sessions (the dashboard's sign-in).
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Creates a user of `account`; `None` when the e-mail address is taken.
-    /// `NotFound(Entity::Account)` when there is no such account.
-    async fn create_user(
-        &self,
-        account: AccountId,
-        email: &str,
-        role: Role,
-        password_hash: &str,
-    ) -> StoreResult<Option<User>>;
+    /// Creates a user; `None` when the e-mail address is taken. `NotFound(Entity::Account)`
+    /// when there is no such account.
+    async fn create_user(&self, user: &NewUser<'_>) -> StoreResult<Option<User>>;
     /// The user with this address (any case).
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     /// An account's users (every account's with `None`), oldest first.
@@ -108,14 +112,9 @@ pub trait UserStore: Send + Sync {
     /// Replaces a user's password, lifts a lock-out and ends every session of the user, in one
     /// transaction; `None` when there is no such user.
     async fn set_password(&self, email: &str, password_hash: &str) -> StoreResult<Option<User>>;
-    /// Counts a failed sign-in of the user at `now`: the `lock.after`-th in a row locks the user
-    /// until `now + lock.duration` and starts the count again. Returns the user as it is now.
-    async fn sign_in_failed(
-        &self,
-        user_id: i64,
-        now: DateTime<Utc>,
-        lock: LockOut,
-    ) -> StoreResult<Option<User>>;
+    /// Counts a failed sign-in of the user: the `lock.after`-th in a row locks the user until
+    /// `lock.until` and starts the count again. Returns the user as it is now.
+    async fn sign_in_failed(&self, user_id: i64, lock: LockOut) -> StoreResult<Option<User>>;
     /// Stores a session after a successful sign-in and clears the user's failed count.
     async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
     /// The session whose token hashes to `token_hash`, if it has not expired by `now`.

@@ -36,6 +36,38 @@ pub struct ClientLimiter {
     shards: Vec<Mutex<Vec<Bucket>>>,
 }
 
+/// The header a reverse proxy puts the client's address in, as configured (`client_ip_header`);
+/// empty or not a header name: none.
+pub fn address_header(configured: &str) -> Option<axum::http::HeaderName> {
+    let name = configured.trim();
+    (!name.is_empty())
+        .then(|| axum::http::HeaderName::from_bytes(name.as_bytes()).ok())
+        .flatten()
+}
+
+/// A request's client address: the last address in `header` when one is configured and
+/// readable, else the connection's peer (unspecified when the server did not record it).
+pub fn client_address<B>(
+    request: &axum::http::Request<B>,
+    header: Option<&axum::http::HeaderName>,
+) -> IpAddr {
+    if let Some(name) = header {
+        let forwarded = request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if let Some(address) = forwarded {
+            return address;
+        }
+    }
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
 /// What a refused request is told: seconds until one request is allowed again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub u64);

@@ -8,11 +8,11 @@
 //! account. A number that does not exist and one of another account get the same answer, byte
 //! for byte.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use parceld_model::{path_segment, Language, Tracking};
@@ -47,14 +47,11 @@ pub struct Parts {
 
 impl PageState {
     pub fn new(store: Arc<dyn Store>, config: &PageConfig) -> PageState {
-        let header = config.client_ip_header.trim();
         PageState(Arc::new(Parts {
             store,
             shops: Shops::default(),
             limiter: ClientLimiter::new(config.requests_per_minute, config.burst),
-            client_ip_header: (!header.is_empty())
-                .then(|| axum::http::HeaderName::from_bytes(header.as_bytes()).ok())
-                .flatten(),
+            client_ip_header: crate::limit::address_header(&config.client_ip_header),
         }))
     }
 }
@@ -96,21 +93,7 @@ fn host_of(headers: &HeaderMap) -> Option<String> {
 
 impl Parts {
     fn client(&self, request: &Request) -> IpAddr {
-        if let Some(name) = &self.client_ip_header {
-            let forwarded = request
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse().ok());
-            if let Some(address) = forwarded {
-                return address;
-            }
-        }
-        request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+        crate::limit::client_address(request, self.client_ip_header.as_ref())
     }
 }
 

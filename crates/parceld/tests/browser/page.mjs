@@ -5,29 +5,10 @@
 // script); the shipment page's weight and that no request leaves the server. Screenshots go
 // to $SHOTS. Called by crates/parceld/tests/it/page_browser.rs with the seeded cases in
 // $PAGE_CASES (JSON); exits non-zero listing every failed check.
-import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-
-const require = createRequire(path.join(process.env.BROWSER_NODE_MODULES, 'x.js'));
-const { chromium } = require('playwright-core');
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+import { axeSource, check, failures, launch, shots } from './common.mjs';
 
 const cfg = JSON.parse(process.env.PAGE_CASES);
-const shots = process.env.SHOTS;
-mkdirSync(shots, { recursive: true });
-const failures = [];
-const check = (ok, what) => {
-  if (!ok) failures.push(what);
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
-};
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic', '--disable-gpu'],
-});
+const browser = await launch();
 
 const viewports = {
   phone: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true },
