@@ -226,6 +226,7 @@ pub enum UserCommand {
     /// Give a user a new generated password (printed once), lift a lock-out and end every
     /// session of the user.
     ResetPassword {
+        /// The user's address.
         #[arg(long)]
         email: String,
     },
