@@ -14,12 +14,16 @@
 //! tracking's checkpoint list) at the bottom; `accounts`, `rate_buckets` (the token buckets
 //! that make a rate limit one total across nodes), `trackings` (with the list queries of
 //! `listing`), `refresh` (claims and applying results, which writes the outbox through
-//! `outbox`), `webhooks` (endpoints) and `outbox` (deliveries, attempts); `users` (the dashboard's
-//! users and sessions) implements `UserStore` beside `store`, which
-//! opens the pool, migrates, and implements the trait by handing each call to one of them.
+//! `outbox`), `webhooks` (endpoints) and `outbox` (deliveries, attempts); `store` on top, which
+//! opens the pool, migrates, and implements the trait by handing each call to one of them;
+//! `users` (the dashboard's users and sessions) implements `UserStore` beside it, and `copy`
+//! (whole tables in the neutral form of `parceld db copy`, loaded with `COPY` through
+//! `copy_text`) implements `CopyStore`.
 
 mod accounts;
 mod checkpoint_list;
+mod copy;
+mod copy_text;
 mod listing;
 mod outbox;
 mod pages;

@@ -13,6 +13,7 @@
 
 pub mod backend;
 pub mod checkpoint_list;
+pub mod copy;
 pub mod keys;
 pub mod pages;
 pub mod refresh;
@@ -29,6 +30,7 @@ use parceld_model::{
     TrackingId,
 };
 
+pub use copy::CopyStore;
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
 pub use users::{LockOut, NewSession, NewUser, Role, SessionUser, User, UserStore};
 pub use webhooks::{
@@ -340,7 +342,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything parceld stores.
 #[async_trait]
-pub trait Store: UserStore + Send + Sync + 'static {
+pub trait Store: UserStore + CopyStore + Send + Sync + 'static {
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 
