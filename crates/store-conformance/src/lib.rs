@@ -24,6 +24,7 @@ use parceld_model::{Checkpoint, DeliveryStatus, SubStatus, Tracking, TrackingFie
 use parceld_store::{AccountId, CreateOutcome, NewTracking, RefreshUpdate, Store};
 
 pub mod accounts;
+pub mod copy;
 pub mod listing;
 pub mod pages;
 pub mod refresh;
@@ -122,6 +123,8 @@ macro_rules! conformance_tests {
             users::users_are_unique_by_address_in_any_case_and_per_account,
             users::failed_sign_ins_lock_a_user_out_and_a_sign_in_clears_the_count,
             users::sessions_are_found_by_token_hash_until_they_expire_or_end,
+            copy::a_copy_holds_every_row_resumes_after_its_last_key_and_goes_on_after_it,
+            copy::a_large_batch_create_keeps_the_rules_of_a_small_one,
         );
     };
     (@cases $factory:path, $runs:expr; $($module:ident :: $case:ident),+ $(,)?) => {

@@ -13,7 +13,7 @@
 //! (the row types and reading them back) and `checkpoint_list` (the SQL that writes each
 //! tracking's checkpoint list) at the bottom; `accounts`, `rate_buckets` (the token buckets
 //! that make a rate limit one total across nodes), `trackings` (with the list queries of
-//! `listing`), `refresh` (claims and applying results, which writes the outbox through
+//! `listing`, and `bulk_create` for large batches), `refresh` (claims and applying results, which writes the outbox through
 //! `outbox`), `webhooks` (endpoints) and `outbox` (deliveries, attempts); `store` on top, which
 //! opens the pool, migrates, and implements the trait by handing each call to one of them;
 //! `users` (the dashboard's users and sessions) implements `UserStore` beside it, and `copy`
@@ -21,6 +21,7 @@
 //! `copy_text`) implements `CopyStore`.
 
 mod accounts;
+mod bulk_create;
 mod checkpoint_list;
 mod copy;
 mod copy_text;
