@@ -8,167 +8,20 @@
 //! copied keys. Text keys (API key ids) are ordered by `COLLATE "C"`, byte order, as SQLite
 //! orders them, so that both sides agree on what "after" a key means.
 
-use async_trait::async_trait;
-use futures_util::TryStreamExt;
 use parceld_store::backend::BackendResult as Result;
-use parceld_store::copy::{CopyExtent, CopyRow, CopyTable, CopyValue, Kind, Layout};
-use parceld_store::{CopyStore, StoreError, StoreResult};
+use parceld_store::copy::{CopyExtent, CopyRow, CopyTable, CopyValue, Kind, Layout, RowChunks};
+use parceld_store::StoreError;
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
-use tokio::sync::mpsc;
+use sqlx::{PgPool, Postgres, Row};
 
 use crate::copy_text::CopyText;
 use crate::PostgresStore;
 
 /// Each neutral table as PostgreSQL keeps it (see [`Layout`]).
+#[rustfmt::skip]
 const LAYOUTS: &[Layout] = &[
-    Layout {
-        table: "accounts",
-        join: "",
-        columns: &["id", "name", "disabled", "created_at", "rate_limits::text"],
-    },
-    Layout {
-        table: "api_keys",
-        join: "",
-        columns: &[
-            "id",
-            "account_id",
-            "lookup",
-            "hash",
-            "created_at",
-            "deleted_at",
-        ],
-    },
-    Layout {
-        table: "tracking_pages",
-        join: "JOIN accounts a ON a.id = x.account_id",
-        columns: &["account_id", "a.page_host", "settings::text"],
-    },
-    Layout {
-        table: "trackings",
-        join: "",
-        columns: &[
-            "pk",
-            "account_id",
-            "id",
-            "tracking_number",
-            "courier_code",
-            "courier_detected",
-            "delivery_status",
-            "substatus",
-            "status_info",
-            "latest_event",
-            "latest_checkpoint_time",
-            "archived",
-            "fields::text",
-            "shipment::text",
-            "created_at",
-            "updated_at",
-            "last_checked_at",
-            "next_check_at",
-            "check_error",
-            "lease_owner",
-            "lease_until",
-            "check_failures",
-            "notfound_since",
-        ],
-    },
-    Layout {
-        table: "checkpoints",
-        join: "",
-        columns: &[
-            "seq",
-            "account_id",
-            "tracking_pk",
-            "fingerprint",
-            "leg::bigint",
-            "time",
-            "checkpoint_date",
-            "status",
-            "substatus",
-            "detail",
-            "location",
-            "country_iso2",
-            "state",
-            "city",
-            "zip",
-            "raw_status",
-            "raw_time",
-        ],
-    },
-    Layout {
-        table: "checkpoint_lists",
-        join: "",
-        columns: &["tracking_pk", "account_id", "list"],
-    },
-    Layout {
-        table: "tracking_changes",
-        join: "",
-        columns: &[
-            "id",
-            "account_id",
-            "event_id",
-            "tracking_pk",
-            "delivery_status",
-            "substatus",
-            "new_checkpoints::bigint",
-            "created_at",
-        ],
-    },
-    Layout {
-        table: "webhook_endpoints",
-        join: "",
-        columns: &[
-            "pk",
-            "account_id",
-            "id",
-            "url",
-            "description",
-            "statuses",
-            "version",
-            "enabled",
-            "secret",
-            "disabled_reason",
-            "failing_since",
-            "created_at",
-            "updated_at",
-        ],
-    },
-    Layout {
-        table: "webhook_deliveries",
-        join: "",
-        columns: &[
-            "pk",
-            "account_id",
-            "id",
-            "endpoint_pk",
-            "event",
-            "event_id",
-            "tracking_pk",
-            "state",
-            "attempts",
-            "next_attempt_at",
-            "lease_owner",
-            "lease_until",
-            "payload",
-            "created_at",
-            "finished_at",
-        ],
-    },
-    Layout {
-        table: "webhook_attempts",
-        join: "",
-        columns: &[
-            "pk",
-            "account_id",
-            "delivery_pk",
-            "attempted_at",
-            "http_status::bigint",
-            "latency_ms",
-            "error",
-            "response_snippet",
-        ],
-    },
+    Layout::new("accounts", "", &["id", "name", "disabled", "created_at", "rate_limits::text"]), Layout::new("api_keys", "", &["id", "account_id", "lookup", "hash", "created_at", "deleted_at"]), Layout::new("tracking_pages", "JOIN accounts a ON a.id = x.account_id", &["account_id", "a.page_host", "settings::text"]), Layout::new("trackings", "", &["pk", "account_id", "id", "tracking_number", "courier_code", "courier_detected", "delivery_status", "substatus", "status_info", "latest_event", "latest_checkpoint_time", "archived", "fields::text", "shipment::text", "created_at", "updated_at", "last_checked_at", "next_check_at", "check_error", "lease_owner", "lease_until", "check_failures", "notfound_since"]), Layout::new("checkpoints", "", &["seq", "account_id", "tracking_pk", "fingerprint", "leg::bigint", "time", "checkpoint_date", "status", "substatus", "detail", "location", "country_iso2", "state", "city", "zip", "raw_status", "raw_time"]),
+    Layout::new("checkpoint_lists", "", &["tracking_pk", "account_id", "list"]), Layout::new("tracking_changes", "", &["id", "account_id", "event_id", "tracking_pk", "delivery_status", "substatus", "new_checkpoints::bigint", "created_at"]), Layout::new("webhook_endpoints", "", &["pk", "account_id", "id", "url", "description", "statuses", "version", "enabled", "secret", "disabled_reason", "failing_since", "created_at", "updated_at"]), Layout::new("webhook_deliveries", "", &["pk", "account_id", "id", "endpoint_pk", "event", "event_id", "tracking_pk", "state", "attempts", "next_attempt_at", "lease_owner", "lease_until", "payload", "created_at", "finished_at"]), Layout::new("webhook_attempts", "", &["pk", "account_id", "delivery_pk", "attempted_at", "http_status::bigint", "latency_ms", "error", "response_snippet"]),
 ];
 
 /// The identity columns, whose sequences must go on after the copied keys.
@@ -182,60 +35,85 @@ const IDENTITIES: &[(&str, &str)] = &[
     ("webhook_attempts", "pk"),
 ];
 
-fn layout(table: &CopyTable) -> Result<&'static Layout> {
-    LAYOUTS
+fn layout(table: &CopyTable) -> Result<(&'static Layout, String)> {
+    let layout = LAYOUTS
         .iter()
         .find(|layout| layout.table == table.name)
-        .ok_or_else(|| {
-            StoreError::Corrupt(format!("no PostgreSQL layout of {}", table.name)).into()
-        })
-}
-
-/// The key as compared and ordered: text in byte order.
-fn key(table: &CopyTable, layout: &Layout) -> String {
-    match table.columns[0].kind {
+        .ok_or_else(|| StoreError::Corrupt(format!("no PostgreSQL layout of {}", table.name)))?;
+    // The key as compared and ordered: text in byte order.
+    let key = match table.columns[0].kind {
         Kind::Text => format!("{} COLLATE \"C\"", layout.key()),
         _ => layout.key(),
+    };
+    Ok((layout, key))
+}
+
+/// One row in the neutral form (PostgreSQL hands over each type as its own).
+fn read(table: &CopyTable, row: &PgRow) -> Result<CopyRow> {
+    let mut values = Vec::with_capacity(table.columns.len());
+    for (i, column) in table.columns.iter().enumerate() {
+        let value = match column.kind {
+            Kind::Int => row.try_get::<Option<i64>, _>(i)?.map(CopyValue::Int),
+            Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(CopyValue::Bool),
+            Kind::Text => row.try_get::<Option<String>, _>(i)?.map(CopyValue::Text),
+            Kind::Bytes => row.try_get::<Option<Vec<u8>>, _>(i)?.map(CopyValue::Bytes),
+            Kind::Json => row.try_get::<Option<String>, _>(i)?.map(CopyValue::Json),
+            Kind::Seconds | Kind::Millis => row.try_get::<Option<Time>, _>(i)?.map(CopyValue::Time),
+            Kind::TextList => row
+                .try_get::<Option<Vec<String>>, _>(i)?
+                .map(CopyValue::TextList),
+        };
+        values.push(value.unwrap_or(CopyValue::Null));
+    }
+    Ok(values)
+}
+
+type Time = chrono::DateTime<chrono::Utc>;
+
+/// Keys as one array to bind: `bigint[]` or `text[]` by the key's kind.
+enum Keys {
+    Ints(Vec<i64>),
+    Texts(Vec<String>),
+}
+
+impl Keys {
+    fn of(table: &CopyTable, keys: &[CopyValue]) -> Keys {
+        match table.columns[0].kind {
+            Kind::Text => Keys::Texts(keys.iter().filter_map(text_key).collect()),
+            _ => Keys::Ints(keys.iter().filter_map(int_key).collect()),
+        }
+    }
+
+    fn bind<'q>(self, query: PgQuery<'q>) -> PgQuery<'q> {
+        match self {
+            Keys::Ints(ints) => query.bind(ints),
+            Keys::Texts(texts) => query.bind(texts),
+        }
+    }
+
+    /// One key bound on its own (the array's first element).
+    fn bind_first<'q>(self, query: PgQuery<'q>) -> PgQuery<'q> {
+        match self {
+            Keys::Ints(ints) => query.bind(ints.first().copied()),
+            Keys::Texts(texts) => query.bind(texts.into_iter().next()),
+        }
     }
 }
 
-fn select(table: &CopyTable) -> Result<(String, String)> {
-    let layout = layout(table)?;
-    let sql = format!("SELECT {} {}", layout.select_list(), layout.from());
-    Ok((sql, key(table, layout)))
-}
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
-/// One row in the neutral form.
-fn read(table: &CopyTable, row: &PgRow) -> Result<CopyRow> {
-    table
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, column)| -> Result<CopyValue> {
-            Ok(match column.kind {
-                Kind::Int => row.try_get::<Option<i64>, _>(i)?.map(CopyValue::Int),
-                Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(CopyValue::Bool),
-                Kind::Text => row.try_get::<Option<String>, _>(i)?.map(CopyValue::Text),
-                Kind::Bytes => row.try_get::<Option<Vec<u8>>, _>(i)?.map(CopyValue::Bytes),
-                Kind::Json => row.try_get::<Option<String>, _>(i)?.map(CopyValue::Json),
-                Kind::Seconds | Kind::Millis => row
-                    .try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(i)?
-                    .map(CopyValue::Time),
-                Kind::TextList => row
-                    .try_get::<Option<Vec<String>>, _>(i)?
-                    .map(CopyValue::TextList),
-            }
-            .unwrap_or(CopyValue::Null))
-        })
-        .collect()
-}
-
-fn push_key(builder: &mut QueryBuilder<'_, Postgres>, key: &CopyValue) {
+fn int_key(key: &CopyValue) -> Option<i64> {
     match key {
-        CopyValue::Int(n) => builder.push_bind(*n),
-        CopyValue::Text(s) => builder.push_bind(s.clone()),
-        other => builder.push_bind(other.shown()),
-    };
+        CopyValue::Int(n) => Some(*n),
+        _ => None,
+    }
+}
+
+fn text_key(key: &CopyValue) -> Option<String> {
+    match key {
+        CopyValue::Text(s) => Some(s.clone()),
+        _ => None,
+    }
 }
 
 fn key_of(table: &CopyTable, row: &PgRow, i: usize) -> Result<Option<CopyValue>> {
@@ -245,36 +123,20 @@ fn key_of(table: &CopyTable, row: &PgRow, i: usize) -> Result<Option<CopyValue>>
     })
 }
 
-pub(crate) async fn stream(
-    pool: &PgPool,
-    table: &'static CopyTable,
-    after: Option<CopyValue>,
-    chunk: usize,
-    chunks: mpsc::Sender<Vec<CopyRow>>,
-) -> Result<()> {
-    let (sql, key) = select(table)?;
-    let mut query = QueryBuilder::<Postgres>::new(sql);
-    if let Some(after) = &after {
-        query.push(format!(" WHERE {key} > "));
-        push_key(&mut query, after);
-    }
-    query.push(format!(" ORDER BY {key}"));
-    let mut rows = query.build().fetch(pool);
-    let mut next = Vec::with_capacity(chunk);
-    while let Some(row) = rows.try_next().await? {
-        next.push(read(table, &row)?);
-        if next.len() >= chunk.max(1) && chunks.send(std::mem::take(&mut next)).await.is_err() {
-            return Ok(());
+pub(crate) async fn stream(pool: &PgPool, after: Option<CopyValue>, out: RowChunks) -> Result<()> {
+    let (layout, key) = layout(out.table())?;
+    let sql = layout.select_after(&key, after.as_ref().map(|_| "$1"));
+    let query = match &after {
+        Some(after) => {
+            Keys::of(out.table(), std::slice::from_ref(after)).bind_first(sqlx::query(&sql))
         }
-    }
-    if !next.is_empty() {
-        let _ = chunks.send(next).await;
-    }
-    Ok(())
+        None => sqlx::query(&sql),
+    };
+    out.send_all(query.fetch(pool), read).await
 }
 
 /// The rows as COPY's text, only the columns PostgreSQL keeps in the table itself.
-fn copy_text(table: &CopyTable, stored: &[(usize, &str)], rows: &[CopyRow]) -> CopyText {
+fn copy_text(stored: &[(usize, &str)], rows: &[CopyRow]) -> CopyText {
     let mut text = CopyText::new();
     for row in rows {
         for (i, _) in stored {
@@ -290,8 +152,30 @@ fn copy_text(table: &CopyTable, stored: &[(usize, &str)], rows: &[CopyRow]) -> C
         }
         text.end_row();
     }
-    debug_assert!(rows.is_empty() || !text.is_empty() || table.columns.is_empty());
     text
+}
+
+/// A tracking page's host goes onto its account (unique there), in the page rows' transaction.
+async fn write_page_hosts(
+    tx: &mut sqlx::PgConnection,
+    table: &CopyTable,
+    rows: &[CopyRow],
+) -> Result<()> {
+    let column = |name: &str| table.column(name).unwrap_or(0);
+    let (id, host) = (column("account_id"), column("host"));
+    let (ids, hosts): (Vec<i64>, Vec<String>) = rows
+        .iter()
+        .filter_map(|row| Some((int_key(&row[id])?, text_key(&row[host])?)))
+        .unzip();
+    sqlx::query(
+        "UPDATE accounts a SET page_host = v.host \
+         FROM UNNEST($1::bigint[], $2::text[]) AS v (id, host) WHERE a.id = v.id",
+    )
+    .bind(ids)
+    .bind(hosts)
+    .execute(tx)
+    .await?;
+    Ok(())
 }
 
 pub(crate) async fn write(
@@ -302,46 +186,26 @@ pub(crate) async fn write(
     if rows.is_empty() {
         return Ok(());
     }
-    let layout = layout(table)?;
+    let (layout, _) = layout(table)?;
     let stored = layout.stored();
     let names: Vec<&str> = stored.iter().map(|(_, name)| *name).collect();
     let mut tx = pool.begin().await?;
     let statement = format!("COPY {} ({}) FROM STDIN", layout.table, names.join(", "));
     let mut copy = tx.copy_in_raw(&statement).await?;
-    copy.send(copy_text(table, &stored, rows).take()).await?;
+    copy.send(copy_text(&stored, rows).take()).await?;
     copy.finish().await?;
     if table.name == "tracking_pages" {
-        // The host is the account's (unique across accounts there).
-        let column = |name: &str| table.column(name).unwrap_or(0);
-        let (id, host) = (column("account_id"), column("host"));
-        let (ids, hosts): (Vec<i64>, Vec<String>) = rows
-            .iter()
-            .filter_map(|row| match (&row[id], &row[host]) {
-                (CopyValue::Int(id), CopyValue::Text(host)) => Some((*id, host.clone())),
-                _ => None,
-            })
-            .unzip();
-        sqlx::query(
-            "UPDATE accounts a SET page_host = v.host \
-             FROM UNNEST($1::bigint[], $2::text[]) AS v (id, host) WHERE a.id = v.id",
-        )
-        .bind(ids)
-        .bind(hosts)
-        .execute(&mut *tx)
-        .await?;
+        write_page_hosts(&mut tx, table, rows).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
 pub(crate) async fn extent(pool: &PgPool, table: &'static CopyTable) -> Result<CopyExtent> {
-    let layout = layout(table)?;
-    let sql = format!(
-        "SELECT count(*), max({}) FROM {} x",
-        key(table, layout),
-        layout.table
-    );
-    let row = sqlx::query(&sql).fetch_one(pool).await?;
+    let (layout, key) = layout(table)?;
+    let row = sqlx::query(&layout.extent_sql(&key))
+        .fetch_one(pool)
+        .await?;
     Ok(CopyExtent {
         rows: row.try_get::<i64, _>(0)? as u64,
         last: key_of(table, &row, 1)?,
@@ -353,45 +217,11 @@ pub(crate) async fn count_through(
     table: &'static CopyTable,
     key_value: &CopyValue,
 ) -> Result<u64> {
-    let layout = layout(table)?;
-    let mut query = QueryBuilder::<Postgres>::new(format!(
-        "SELECT count(*) FROM {} x WHERE {} <= ",
-        layout.table,
-        key(table, layout)
-    ));
-    push_key(&mut query, key_value);
-    let count: i64 = query.build_query_scalar().fetch_one(pool).await?;
+    let (layout, key) = layout(table)?;
+    let sql = layout.count_through_sql(&key, "$1");
+    let query = Keys::of(table, std::slice::from_ref(key_value)).bind_first(sqlx::query(&sql));
+    let count: i64 = query.fetch_one(pool).await?.try_get(0)?;
     Ok(count as u64)
-}
-
-pub(crate) async fn rows(
-    pool: &PgPool,
-    table: &'static CopyTable,
-    keys: &[CopyValue],
-) -> Result<Vec<CopyRow>> {
-    let (sql, key) = select(table)?;
-    let mut query = QueryBuilder::<Postgres>::new(format!("{sql} WHERE {key} = ANY("));
-    match table.columns[0].kind {
-        Kind::Text => query.push_bind(
-            keys.iter()
-                .filter_map(|k| match k {
-                    CopyValue::Text(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect::<Vec<_>>(),
-        ),
-        _ => query.push_bind(
-            keys.iter()
-                .filter_map(|k| match k {
-                    CopyValue::Int(n) => Some(*n),
-                    _ => None,
-                })
-                .collect::<Vec<_>>(),
-        ),
-    };
-    query.push(format!(") ORDER BY {key}"));
-    let found = query.build().fetch_all(pool).await?;
-    found.iter().map(|row| read(table, row)).collect()
 }
 
 pub(crate) async fn keys(
@@ -400,23 +230,27 @@ pub(crate) async fn keys(
     n: usize,
     last: bool,
 ) -> Result<Vec<CopyValue>> {
-    let layout = layout(table)?;
-    let key = key(table, layout);
-    let order = if last {
-        format!("{key} DESC")
-    } else {
-        "random()".into()
-    };
-    let sql = format!(
-        "SELECT {key} FROM {} x ORDER BY {order} LIMIT $1",
-        layout.table
-    );
-    let found = sqlx::query(&sql).bind(n as i64).fetch_all(pool).await?;
-    let mut keys = Vec::with_capacity(found.len());
-    for row in &found {
-        keys.extend(key_of(table, row, 0)?);
+    let (layout, key) = layout(table)?;
+    let sql = layout.keys_sql(&key, last, "random()", "$1");
+    let mut found = Vec::new();
+    for row in sqlx::query(&sql).bind(n as i64).fetch_all(pool).await? {
+        found.extend(key_of(table, &row, 0)?);
     }
-    Ok(keys)
+    Ok(found)
+}
+
+pub(crate) async fn rows(
+    pool: &PgPool,
+    table: &'static CopyTable,
+    keys: &[CopyValue],
+) -> Result<Vec<CopyRow>> {
+    let (layout, key) = layout(table)?;
+    let sql = layout.select_among(&key, "= ANY($1)");
+    let found = Keys::of(table, keys)
+        .bind(sqlx::query(&sql))
+        .fetch_all(pool)
+        .await?;
+    found.iter().map(|row| read(table, row)).collect()
 }
 
 /// Moves every identity sequence past the largest key its table holds (or back to the start
@@ -438,52 +272,4 @@ pub(crate) async fn finish(pool: &PgPool) -> Result<()> {
     Ok(())
 }
 
-#[async_trait]
-impl CopyStore for PostgresStore {
-    async fn copy_stream(
-        &self,
-        table: &'static CopyTable,
-        after: Option<CopyValue>,
-        chunk: usize,
-        chunks: mpsc::Sender<Vec<CopyRow>>,
-    ) -> StoreResult<()> {
-        Ok(stream(self.pool(), table, after, chunk, chunks).await?)
-    }
-
-    async fn copy_write(&self, table: &'static CopyTable, rows: &[CopyRow]) -> StoreResult<()> {
-        Ok(write(self.pool(), table, rows).await?)
-    }
-
-    async fn copy_extent(&self, table: &'static CopyTable) -> StoreResult<CopyExtent> {
-        Ok(extent(self.pool(), table).await?)
-    }
-
-    async fn copy_count_through(
-        &self,
-        table: &'static CopyTable,
-        key: &CopyValue,
-    ) -> StoreResult<u64> {
-        Ok(count_through(self.pool(), table, key).await?)
-    }
-
-    async fn copy_rows(
-        &self,
-        table: &'static CopyTable,
-        keys: &[CopyValue],
-    ) -> StoreResult<Vec<CopyRow>> {
-        Ok(rows(self.pool(), table, keys).await?)
-    }
-
-    async fn copy_keys(
-        &self,
-        table: &'static CopyTable,
-        n: usize,
-        last: bool,
-    ) -> StoreResult<Vec<CopyValue>> {
-        Ok(keys(self.pool(), table, n, last).await?)
-    }
-
-    async fn copy_finish(&self) -> StoreResult<()> {
-        Ok(finish(self.pool()).await?)
-    }
-}
+parceld_store::impl_copy_store!(PostgresStore, crate::copy);

@@ -96,7 +96,8 @@ impl CopyText {
         self.text(&literal);
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.buffer.is_empty()
     }
 

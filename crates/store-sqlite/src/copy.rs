@@ -7,16 +7,15 @@
 //! tracking or delivery they belong to, not written). A batch is one transaction of multi-row
 //! inserts (as many rows per statement as SQLite's bound-parameter limit allows).
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
 use parceld_store::backend::BackendResult as Result;
-use parceld_store::copy::{CopyExtent, CopyRow, CopyTable, CopyValue, Kind, Layout};
-use parceld_store::{CopyStore, StoreError, StoreResult};
+use parceld_store::copy::{
+    Column, CopyExtent, CopyRow, CopyTable, CopyValue, Kind, Layout, RowChunks,
+};
+use parceld_store::stored::parse_json;
+use parceld_store::StoreError;
 use sqlx::query_builder::Separated;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
-use tokio::sync::mpsc;
 
 use crate::rows::{from_ms, from_ts};
 use crate::SqliteStore;
@@ -25,154 +24,10 @@ use crate::SqliteStore;
 const MAX_PARAMETERS: usize = 30_000;
 
 /// Each neutral table as SQLite keeps it (see [`Layout`]).
+#[rustfmt::skip]
 const LAYOUTS: &[Layout] = &[
-    Layout {
-        table: "accounts",
-        join: "",
-        columns: &["id", "name", "disabled", "created_at", "rate_limits"],
-    },
-    Layout {
-        table: "api_keys",
-        join: "",
-        columns: &[
-            "id",
-            "account_id",
-            "lookup",
-            "hash",
-            "created_at",
-            "deleted_at",
-        ],
-    },
-    Layout {
-        table: "tracking_pages",
-        join: "",
-        columns: &["account_id", "host", "settings"],
-    },
-    Layout {
-        table: "trackings",
-        join: "",
-        columns: &[
-            "pk",
-            "account_id",
-            "id",
-            "tracking_number",
-            "courier_code",
-            "courier_detected",
-            "delivery_status",
-            "substatus",
-            "status_info",
-            "latest_event",
-            "latest_checkpoint_time",
-            "archived",
-            "fields",
-            "shipment",
-            "created_at",
-            "updated_at",
-            "last_checked_at",
-            "next_check_at",
-            "check_error",
-            "lease_owner",
-            "lease_until",
-            "check_failures",
-            "notfound_since",
-        ],
-    },
-    Layout {
-        table: "checkpoints",
-        join: "JOIN trackings t ON t.pk = x.tracking_pk",
-        columns: &[
-            "pk",
-            "t.account_id",
-            "tracking_pk",
-            "fingerprint",
-            "leg",
-            "time",
-            "checkpoint_date",
-            "status",
-            "substatus",
-            "detail",
-            "location",
-            "country_iso2",
-            "state",
-            "city",
-            "zip",
-            "raw_status",
-            "raw_time",
-        ],
-    },
-    Layout {
-        table: "checkpoint_lists",
-        join: "JOIN trackings t ON t.pk = x.tracking_pk",
-        columns: &["tracking_pk", "t.account_id", "list"],
-    },
-    Layout {
-        table: "tracking_changes",
-        join: "",
-        columns: &[
-            "id",
-            "account_id",
-            "event_id",
-            "tracking_pk",
-            "delivery_status",
-            "substatus",
-            "new_checkpoints",
-            "created_at",
-        ],
-    },
-    Layout {
-        table: "webhook_endpoints",
-        join: "",
-        columns: &[
-            "pk",
-            "account_id",
-            "id",
-            "url",
-            "description",
-            "statuses",
-            "version",
-            "enabled",
-            "secret",
-            "disabled_reason",
-            "failing_since_ms",
-            "created_ms",
-            "updated_ms",
-        ],
-    },
-    Layout {
-        table: "webhook_deliveries",
-        join: "",
-        columns: &[
-            "pk",
-            "account_id",
-            "id",
-            "endpoint_pk",
-            "event",
-            "event_id",
-            "tracking_pk",
-            "state",
-            "attempts",
-            "next_attempt_ms",
-            "lease_owner",
-            "lease_until_ms",
-            "payload",
-            "created_ms",
-            "finished_ms",
-        ],
-    },
-    Layout {
-        table: "webhook_attempts",
-        join: "JOIN webhook_deliveries d ON d.pk = x.delivery_pk",
-        columns: &[
-            "pk",
-            "d.account_id",
-            "delivery_pk",
-            "attempted_ms",
-            "http_status",
-            "latency_ms",
-            "error",
-            "response_snippet",
-        ],
-    },
+    Layout::new("accounts", "", &["id", "name", "disabled", "created_at", "rate_limits"]), Layout::new("api_keys", "", &["id", "account_id", "lookup", "hash", "created_at", "deleted_at"]), Layout::new("tracking_pages", "", &["account_id", "host", "settings"]), Layout::new("trackings", "", &["pk", "account_id", "id", "tracking_number", "courier_code", "courier_detected", "delivery_status", "substatus", "status_info", "latest_event", "latest_checkpoint_time", "archived", "fields", "shipment", "created_at", "updated_at", "last_checked_at", "next_check_at", "check_error", "lease_owner", "lease_until", "check_failures", "notfound_since"]), Layout::new("checkpoints", "JOIN trackings t ON t.pk = x.tracking_pk", &["pk", "t.account_id", "tracking_pk", "fingerprint", "leg", "time", "checkpoint_date", "status", "substatus", "detail", "location", "country_iso2", "state", "city", "zip", "raw_status", "raw_time"]),
+    Layout::new("checkpoint_lists", "JOIN trackings t ON t.pk = x.tracking_pk", &["tracking_pk", "t.account_id", "list"]), Layout::new("tracking_changes", "", &["id", "account_id", "event_id", "tracking_pk", "delivery_status", "substatus", "new_checkpoints", "created_at"]), Layout::new("webhook_endpoints", "", &["pk", "account_id", "id", "url", "description", "statuses", "version", "enabled", "secret", "disabled_reason", "failing_since_ms", "created_ms", "updated_ms"]), Layout::new("webhook_deliveries", "", &["pk", "account_id", "id", "endpoint_pk", "event", "event_id", "tracking_pk", "state", "attempts", "next_attempt_ms", "lease_owner", "lease_until_ms", "payload", "created_ms", "finished_ms"]), Layout::new("webhook_attempts", "JOIN webhook_deliveries d ON d.pk = x.delivery_pk", &["pk", "d.account_id", "delivery_pk", "attempted_ms", "http_status", "latency_ms", "error", "response_snippet"]),
 ];
 
 fn layout(table: &CopyTable) -> Result<&'static Layout> {
@@ -182,112 +37,104 @@ fn layout(table: &CopyTable) -> Result<&'static Layout> {
         .ok_or_else(|| StoreError::Corrupt(format!("no SQLite layout of {}", table.name)).into())
 }
 
-fn select(table: &CopyTable) -> Result<(String, String)> {
-    let layout = layout(table)?;
-    let sql = format!("SELECT {} {}", layout.select_list(), layout.from());
-    Ok((sql, layout.key()))
+/// One row in the neutral form: SQLite hands over integers (numbers, booleans, times), text
+/// (also JSON) and blobs.
+fn read(table: &CopyTable, row: &SqliteRow) -> Result<CopyRow> {
+    let mut values = Vec::with_capacity(table.columns.len());
+    for (i, column) in table.columns.iter().enumerate() {
+        let value = match column.kind {
+            Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(CopyValue::Bool),
+            // Tracking ids are blobs in a column declared TEXT (migration 0010).
+            Kind::Bytes => row
+                .try_get_unchecked::<Option<Vec<u8>>, _>(i)?
+                .map(CopyValue::Bytes),
+            Kind::Int | Kind::Seconds | Kind::Millis => row
+                .try_get::<Option<i64>, _>(i)?
+                .map(|n| integer(column.kind, n)),
+            Kind::Text | Kind::Json | Kind::TextList => {
+                match row.try_get::<Option<String>, _>(i)? {
+                    Some(text) => Some(text_value(column, text)?),
+                    None => None,
+                }
+            }
+        };
+        values.push(value.unwrap_or(CopyValue::Null));
+    }
+    Ok(values)
 }
 
-/// One row in the neutral form.
-fn read(table: &CopyTable, row: &SqliteRow) -> Result<CopyRow> {
-    table
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, column)| -> Result<CopyValue> {
-            Ok(match column.kind {
-                Kind::Int => row.try_get::<Option<i64>, _>(i)?.map(CopyValue::Int),
-                Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(CopyValue::Bool),
-                Kind::Text => row.try_get::<Option<String>, _>(i)?.map(CopyValue::Text),
-                // Tracking ids are blobs in a column declared TEXT (migration 0010).
-                Kind::Bytes => row
-                    .try_get_unchecked::<Option<Vec<u8>>, _>(i)?
-                    .map(CopyValue::Bytes),
-                Kind::Json => row.try_get::<Option<String>, _>(i)?.map(CopyValue::Json),
-                Kind::Seconds => row
-                    .try_get::<Option<i64>, _>(i)?
-                    .map(|s| CopyValue::Time(from_ts(s))),
-                Kind::Millis => row
-                    .try_get::<Option<i64>, _>(i)?
-                    .map(|m| CopyValue::Time(from_ms(m))),
-                Kind::TextList => match row.try_get::<Option<String>, _>(i)? {
-                    Some(text) => Some(CopyValue::TextList(parceld_store::stored::parse_json(
-                        &text,
-                        column.name,
-                    )?)),
-                    None => None,
-                },
-            }
-            .unwrap_or(CopyValue::Null))
-        })
-        .collect()
+fn integer(kind: Kind, n: i64) -> CopyValue {
+    match kind {
+        Kind::Seconds => CopyValue::Time(from_ts(n)),
+        Kind::Millis => CopyValue::Time(from_ms(n)),
+        _ => CopyValue::Int(n),
+    }
+}
+
+fn text_value(column: &Column, text: String) -> Result<CopyValue> {
+    Ok(match column.kind {
+        Kind::Json => CopyValue::Json(text),
+        Kind::TextList => CopyValue::TextList(parse_json(&text, column.name)?),
+        _ => CopyValue::Text(text),
+    })
 }
 
 /// Binds one neutral value as SQLite keeps a column of `kind`.
-fn push_value(
-    builder: &mut Separated<'_, '_, Sqlite, &'static str>,
-    value: &CopyValue,
-    kind: Kind,
-) {
-    let time = |time: &DateTime<Utc>| match kind {
-        Kind::Millis => time.timestamp_millis(),
-        _ => time.timestamp(),
-    };
+fn push_value(values: &mut Separated<'_, '_, Sqlite, &'static str>, value: &CopyValue, kind: Kind) {
     match value {
-        CopyValue::Null => builder.push_bind(None::<i64>),
-        CopyValue::Int(n) => builder.push_bind(*n),
-        CopyValue::Bool(b) => builder.push_bind(*b),
-        CopyValue::Text(s) | CopyValue::Json(s) => builder.push_bind(s.clone()),
-        CopyValue::Bytes(b) => builder.push_bind(b.clone()),
-        CopyValue::Time(t) => builder.push_bind(time(t)),
+        CopyValue::Null => values.push_bind(None::<i64>),
+        CopyValue::Int(n) => values.push_bind(*n),
+        CopyValue::Bool(b) => values.push_bind(*b),
+        CopyValue::Text(s) | CopyValue::Json(s) => values.push_bind(s.clone()),
+        CopyValue::Bytes(b) => values.push_bind(b.clone()),
+        CopyValue::Time(t) if kind == Kind::Millis => values.push_bind(t.timestamp_millis()),
+        CopyValue::Time(t) => values.push_bind(t.timestamp()),
         CopyValue::TextList(list) => {
-            builder.push_bind(serde_json::to_string(list).unwrap_or_else(|_| "[]".into()))
+            values.push_bind(serde_json::Value::from(list.clone()).to_string())
         }
     };
 }
 
-/// A key bound on its own (`WHERE key > ?`).
-fn push_key(builder: &mut QueryBuilder<'_, Sqlite>, key: &CopyValue) {
+/// A key as a statement binds it.
+fn key_param(key: &CopyValue) -> serde_json::Value {
     match key {
-        CopyValue::Int(n) => builder.push_bind(*n),
-        CopyValue::Text(s) => builder.push_bind(s.clone()),
-        other => builder.push_bind(other.shown()),
-    };
+        CopyValue::Int(n) => serde_json::Value::from(*n),
+        CopyValue::Text(s) => serde_json::Value::from(s.as_str()),
+        other => serde_json::Value::from(other.shown()),
+    }
 }
 
+/// A key bound on its own: SQLite compares the JSON value's text or integer as the column's.
+fn bind_key<'q>(
+    query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    key: &CopyValue,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    match key_param(key) {
+        serde_json::Value::Number(n) => query.bind(n.as_i64()),
+        other => query.bind(other.as_str().map(str::to_string)),
+    }
+}
+
+/// The key in column `i`: an integer or, for API keys, text.
 fn key_of(table: &CopyTable, row: &SqliteRow, i: usize) -> Result<Option<CopyValue>> {
-    Ok(match table.columns[0].kind {
-        Kind::Text => row.try_get::<Option<String>, _>(i)?.map(CopyValue::Text),
-        _ => row.try_get::<Option<i64>, _>(i)?.map(CopyValue::Int),
-    })
+    if table.columns[0].kind == Kind::Text {
+        return Ok(row.try_get::<Option<String>, _>(i)?.map(CopyValue::Text));
+    }
+    Ok(row.try_get::<Option<i64>, _>(i)?.map(CopyValue::Int))
 }
 
 pub(crate) async fn stream(
     pool: &SqlitePool,
-    table: &'static CopyTable,
     after: Option<CopyValue>,
-    chunk: usize,
-    chunks: mpsc::Sender<Vec<CopyRow>>,
+    out: RowChunks,
 ) -> Result<()> {
-    let (sql, key) = select(table)?;
-    let mut query = QueryBuilder::<Sqlite>::new(sql);
+    let layout = layout(out.table())?;
+    let sql = layout.select_after(&layout.key(), after.as_ref().map(|_| "?1"));
+    let mut query = sqlx::query(&sql);
     if let Some(after) = &after {
-        query.push(format!(" WHERE {key} > "));
-        push_key(&mut query, after);
+        query = bind_key(query, after);
     }
-    query.push(format!(" ORDER BY {key}"));
-    let mut rows = query.build().fetch(pool);
-    let mut next = Vec::with_capacity(chunk);
-    while let Some(row) = rows.try_next().await? {
-        next.push(read(table, &row)?);
-        if next.len() >= chunk.max(1) && chunks.send(std::mem::take(&mut next)).await.is_err() {
-            return Ok(());
-        }
-    }
-    if !next.is_empty() {
-        let _ = chunks.send(next).await;
-    }
-    Ok(())
+    out.send_all(query.fetch(pool), read).await
 }
 
 pub(crate) async fn write(
@@ -298,19 +145,16 @@ pub(crate) async fn write(
     let layout = layout(table)?;
     let stored = layout.stored();
     let names: Vec<&str> = stored.iter().map(|(_, name)| *name).collect();
+    let insert = format!("INSERT INTO {} ({}) ", layout.table, names.join(", "));
     let mut tx = pool.begin().await?;
     for part in rows.chunks((MAX_PARAMETERS / stored.len()).max(1)) {
-        let mut insert = QueryBuilder::<Sqlite>::new(format!(
-            "INSERT INTO {} ({}) ",
-            layout.table,
-            names.join(", ")
-        ));
-        insert.push_values(part, |mut values, row| {
+        let mut statement = QueryBuilder::<Sqlite>::new(&insert);
+        statement.push_values(part, |mut values, row| {
             for (i, _) in &stored {
                 push_value(&mut values, &row[*i], table.columns[*i].kind);
             }
         });
-        insert.build().execute(&mut *tx).await?;
+        statement.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -318,12 +162,14 @@ pub(crate) async fn write(
 
 pub(crate) async fn extent(pool: &SqlitePool, table: &'static CopyTable) -> Result<CopyExtent> {
     let layout = layout(table)?;
-    let key = layout.key();
-    let sql = format!("SELECT count(*), max({key}) FROM {} x", layout.table);
-    let row = sqlx::query(&sql).fetch_one(pool).await?;
+    let row = sqlx::query(&layout.extent_sql(&layout.key()))
+        .fetch_one(pool)
+        .await?;
+    let rows: i64 = row.try_get(0)?;
+    let last = key_of(table, &row, 1)?;
     Ok(CopyExtent {
-        rows: row.try_get::<i64, _>(0)? as u64,
-        last: key_of(table, &row, 1)?,
+        rows: rows as u64,
+        last,
     })
 }
 
@@ -333,14 +179,9 @@ pub(crate) async fn count_through(
     key: &CopyValue,
 ) -> Result<u64> {
     let layout = layout(table)?;
-    let mut query = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT count(*) FROM {} x WHERE {} <= ",
-        layout.table,
-        layout.key()
-    ));
-    push_key(&mut query, key);
-    let count: i64 = query.build_query_scalar().fetch_one(pool).await?;
-    Ok(count as u64)
+    let sql = layout.count_through_sql(&layout.key(), "?1");
+    let row = bind_key(sqlx::query(&sql), key).fetch_one(pool).await?;
+    Ok(row.try_get::<i64, _>(0)? as u64)
 }
 
 pub(crate) async fn rows(
@@ -348,20 +189,11 @@ pub(crate) async fn rows(
     table: &'static CopyTable,
     keys: &[CopyValue],
 ) -> Result<Vec<CopyRow>> {
-    let (sql, key) = select(table)?;
-    let keys: Vec<serde_json::Value> = keys
-        .iter()
-        .map(|key| match key {
-            CopyValue::Int(n) => serde_json::Value::from(*n),
-            other => serde_json::Value::from(match other {
-                CopyValue::Text(s) => s.clone(),
-                other => other.shown(),
-            }),
-        })
-        .collect();
-    let sql = format!("{sql} WHERE {key} IN (SELECT value FROM json_each(?1)) ORDER BY {key}");
+    let layout = layout(table)?;
+    let sql = layout.select_among(&layout.key(), "IN (SELECT value FROM json_each(?1))");
+    let keys = serde_json::Value::Array(keys.iter().map(key_param).collect());
     let found = sqlx::query(&sql)
-        .bind(serde_json::Value::Array(keys).to_string())
+        .bind(keys.to_string())
         .fetch_all(pool)
         .await?;
     found.iter().map(|row| read(table, row)).collect()
@@ -374,16 +206,7 @@ pub(crate) async fn keys(
     last: bool,
 ) -> Result<Vec<CopyValue>> {
     let layout = layout(table)?;
-    let key = layout.key();
-    let order = if last {
-        format!("{key} DESC")
-    } else {
-        "random()".into()
-    };
-    let sql = format!(
-        "SELECT {key} FROM {} x ORDER BY {order} LIMIT ?1",
-        layout.table
-    );
+    let sql = layout.keys_sql(&layout.key(), last, "random()", "?1");
     let found = sqlx::query(&sql).bind(n as i64).fetch_all(pool).await?;
     let mut keys = Vec::with_capacity(found.len());
     for row in &found {
@@ -392,53 +215,9 @@ pub(crate) async fn keys(
     Ok(keys)
 }
 
-#[async_trait]
-impl CopyStore for SqliteStore {
-    async fn copy_stream(
-        &self,
-        table: &'static CopyTable,
-        after: Option<CopyValue>,
-        chunk: usize,
-        chunks: mpsc::Sender<Vec<CopyRow>>,
-    ) -> StoreResult<()> {
-        Ok(stream(self.pool(), table, after, chunk, chunks).await?)
-    }
-
-    async fn copy_write(&self, table: &'static CopyTable, rows: &[CopyRow]) -> StoreResult<()> {
-        Ok(write(self.pool(), table, rows).await?)
-    }
-
-    async fn copy_extent(&self, table: &'static CopyTable) -> StoreResult<CopyExtent> {
-        Ok(extent(self.pool(), table).await?)
-    }
-
-    async fn copy_count_through(
-        &self,
-        table: &'static CopyTable,
-        key: &CopyValue,
-    ) -> StoreResult<u64> {
-        Ok(count_through(self.pool(), table, key).await?)
-    }
-
-    async fn copy_rows(
-        &self,
-        table: &'static CopyTable,
-        keys: &[CopyValue],
-    ) -> StoreResult<Vec<CopyRow>> {
-        Ok(rows(self.pool(), table, keys).await?)
-    }
-
-    async fn copy_keys(
-        &self,
-        table: &'static CopyTable,
-        n: usize,
-        last: bool,
-    ) -> StoreResult<Vec<CopyValue>> {
-        Ok(keys(self.pool(), table, n, last).await?)
-    }
-
-    /// SQLite hands out the next integer key after the largest stored: nothing to do.
-    async fn copy_finish(&self) -> StoreResult<()> {
-        Ok(())
-    }
+/// SQLite hands out the next integer key after the largest stored: nothing to do.
+pub(crate) async fn finish(_pool: &SqlitePool) -> Result<()> {
+    Ok(())
 }
+
+parceld_store::impl_copy_store!(SqliteStore, crate::copy);

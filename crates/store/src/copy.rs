@@ -131,73 +131,29 @@ pub struct CopyExtent {
     pub last: Option<CopyValue>,
 }
 
-macro_rules! columns {
-    ($($name:ident: $kind:ident),* $(,)?) => {
-        &[$(Column { name: stringify!($name), kind: Kind::$kind }),*]
+macro_rules! table {
+    ($name:literal: $($column:ident $kind:ident),* $(,)?) => {
+        CopyTable {
+            name: $name,
+            columns: &[$(Column { name: stringify!($column), kind: Kind::$kind }),*],
+        }
     };
 }
 
-/// Every table parceld keeps, in an order in which every row's references come before it.
+/// Every table parceld keeps, in an order in which every row's references come before it;
+/// each with its columns and their kinds, the key first.
+#[rustfmt::skip]
 pub static TABLES: &[CopyTable] = &[
-    CopyTable {
-        name: "accounts",
-        columns: columns!(id: Int, name: Text, disabled: Bool, created_at: Seconds,
-            rate_limits: Json),
-    },
-    CopyTable {
-        name: "api_keys",
-        columns: columns!(id: Text, account_id: Int, lookup: Text, hash: Bytes,
-            created_at: Seconds, deleted_at: Seconds),
-    },
-    CopyTable {
-        name: "tracking_pages",
-        columns: columns!(account_id: Int, host: Text, settings: Json),
-    },
-    CopyTable {
-        name: "trackings",
-        columns: columns!(pk: Int, account_id: Int, id: Bytes, tracking_number: Text,
-            courier_code: Text, courier_detected: Bool, delivery_status: Text, substatus: Text,
-            status_info: Text, latest_event: Text, latest_checkpoint_time: Seconds,
-            archived: Bool, fields: Json, shipment: Json, created_at: Seconds,
-            updated_at: Seconds, last_checked_at: Seconds, next_check_at: Seconds,
-            check_error: Text, lease_owner: Text, lease_until: Seconds, check_failures: Int,
-            notfound_since: Seconds),
-    },
-    CopyTable {
-        name: "checkpoints",
-        columns: columns!(seq: Int, account_id: Int, tracking_pk: Int, fingerprint: Text,
-            leg: Int, time: Seconds, checkpoint_date: Text, status: Text, substatus: Text,
-            detail: Text, location: Text, country_iso2: Text, state: Text, city: Text,
-            zip: Text, raw_status: Text, raw_time: Text),
-    },
-    CopyTable {
-        name: "checkpoint_lists",
-        columns: columns!(tracking_pk: Int, account_id: Int, list: Bytes),
-    },
-    CopyTable {
-        name: "tracking_changes",
-        columns: columns!(id: Int, account_id: Int, event_id: Text, tracking_pk: Int,
-            delivery_status: Text, substatus: Text, new_checkpoints: Int, created_at: Seconds),
-    },
-    CopyTable {
-        name: "webhook_endpoints",
-        columns: columns!(pk: Int, account_id: Int, id: Text, url: Text, description: Text,
-            statuses: TextList, version: Text, enabled: Bool, secret: Text,
-            disabled_reason: Text, failing_since: Millis, created_at: Millis,
-            updated_at: Millis),
-    },
-    CopyTable {
-        name: "webhook_deliveries",
-        columns: columns!(pk: Int, account_id: Int, id: Text, endpoint_pk: Int, event: Text,
-            event_id: Text, tracking_pk: Int, state: Text, attempts: Int,
-            next_attempt_at: Millis, lease_owner: Text, lease_until: Millis, payload: Text,
-            created_at: Millis, finished_at: Millis),
-    },
-    CopyTable {
-        name: "webhook_attempts",
-        columns: columns!(pk: Int, account_id: Int, delivery_pk: Int, attempted_at: Millis,
-            http_status: Int, latency_ms: Int, error: Text, response_snippet: Text),
-    },
+    table!("accounts": id Int, name Text, disabled Bool, created_at Seconds, rate_limits Json),
+    table!("api_keys": id Text, account_id Int, lookup Text, hash Bytes, created_at Seconds, deleted_at Seconds),
+    table!("tracking_pages": account_id Int, host Text, settings Json),
+    table!("trackings": pk Int, account_id Int, id Bytes, tracking_number Text, courier_code Text, courier_detected Bool, delivery_status Text, substatus Text, status_info Text, latest_event Text, latest_checkpoint_time Seconds, archived Bool, fields Json, shipment Json, created_at Seconds, updated_at Seconds, last_checked_at Seconds, next_check_at Seconds, check_error Text, lease_owner Text, lease_until Seconds, check_failures Int, notfound_since Seconds),
+    table!("checkpoints": seq Int, account_id Int, tracking_pk Int, fingerprint Text, leg Int, time Seconds, checkpoint_date Text, status Text, substatus Text, detail Text, location Text, country_iso2 Text, state Text, city Text, zip Text, raw_status Text, raw_time Text),
+    table!("checkpoint_lists": tracking_pk Int, account_id Int, list Bytes),
+    table!("tracking_changes": id Int, account_id Int, event_id Text, tracking_pk Int, delivery_status Text, substatus Text, new_checkpoints Int, created_at Seconds),
+    table!("webhook_endpoints": pk Int, account_id Int, id Text, url Text, description Text, statuses TextList, version Text, enabled Bool, secret Text, disabled_reason Text, failing_since Millis, created_at Millis, updated_at Millis),
+    table!("webhook_deliveries": pk Int, account_id Int, id Text, endpoint_pk Int, event Text, event_id Text, tracking_pk Int, state Text, attempts Int, next_attempt_at Millis, lease_owner Text, lease_until Millis, payload Text, created_at Millis, finished_at Millis),
+    table!("webhook_attempts": pk Int, account_id Int, delivery_pk Int, attempted_at Millis, http_status Int, latency_ms Int, error Text, response_snippet Text),
 ];
 
 /// How a backend lays out one [`CopyTable`]: its own table (aliased `x`), what it joins to find
@@ -213,6 +169,18 @@ pub struct Layout {
 }
 
 impl Layout {
+    pub const fn new(
+        table: &'static str,
+        join: &'static str,
+        columns: &'static [&'static str],
+    ) -> Layout {
+        Layout {
+            table,
+            join,
+            columns,
+        }
+    }
+
     /// The select list, in neutral order.
     pub fn select_list(&self) -> String {
         let list: Vec<String> = self
@@ -246,9 +214,176 @@ impl Layout {
             .collect()
     }
 
+    /// The rows in key order (`key` as the backend compares it), after the key bound as
+    /// `param` when there is one.
+    pub fn select_after(&self, key: &str, param: Option<&str>) -> String {
+        let after = param
+            .map(|p| format!(" WHERE {key} > {p}"))
+            .unwrap_or_default();
+        format!(
+            "SELECT {} {}{after} ORDER BY {key}",
+            self.select_list(),
+            self.from()
+        )
+    }
+
+    /// The rows whose key is among the keys bound as `param`, in key order (`among` is the
+    /// backend's test, e.g. `IN (SELECT value FROM json_each(?1))` or `= ANY($1)`).
+    pub fn select_among(&self, key: &str, among: &str) -> String {
+        let (list, from) = (self.select_list(), self.from());
+        format!("SELECT {list} {from} WHERE {key} {among} ORDER BY {key}")
+    }
+
+    /// The table's rows and largest key.
+    pub fn extent_sql(&self, key: &str) -> String {
+        format!("SELECT count(*), max({key}) FROM {} x", self.table)
+    }
+
+    /// The rows up to the key bound as `param`.
+    pub fn count_through_sql(&self, key: &str, param: &str) -> String {
+        format!(
+            "SELECT count(*) FROM {} x WHERE {key} <= {param}",
+            self.table
+        )
+    }
+
+    /// Up to `param` keys: the last ones, or in the order of the backend's `random`.
+    pub fn keys_sql(&self, key: &str, last: bool, random: &str, param: &str) -> String {
+        let order = if last {
+            format!("{key} DESC")
+        } else {
+            random.to_string()
+        };
+        format!(
+            "SELECT {key} FROM {} x ORDER BY {order} LIMIT {param}",
+            self.table
+        )
+    }
+
     fn stored_name(&self, column: &'static str) -> &'static str {
         column.split("::").next().unwrap_or(column)
     }
+}
+
+/// Rows of one table handed over in chunks as a backend reads them
+/// ([`CopyStore::copy_stream`]).
+pub struct RowChunks {
+    table: &'static CopyTable,
+    rows: Vec<CopyRow>,
+    size: usize,
+    sender: mpsc::Sender<Vec<CopyRow>>,
+}
+
+impl RowChunks {
+    pub fn new(table: &'static CopyTable, size: usize, sender: mpsc::Sender<Vec<CopyRow>>) -> Self {
+        RowChunks {
+            table,
+            rows: Vec::with_capacity(size.clamp(1, 10_000)),
+            size: size.max(1),
+            sender,
+        }
+    }
+
+    /// The table whose rows these are.
+    pub fn table(&self) -> &'static CopyTable {
+        self.table
+    }
+
+    /// Reads every row of a backend's result stream with `read` and sends them in chunks,
+    /// until the stream ends or nobody receives any more.
+    pub async fn send_all<R, E1, E>(
+        mut self,
+        mut rows: impl futures_util::Stream<Item = Result<R, E1>> + Unpin,
+        read: impl Fn(&'static CopyTable, &R) -> Result<CopyRow, E>,
+    ) -> Result<(), E>
+    where
+        E: From<E1>,
+    {
+        while let Some(row) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+            self.rows.push(read(self.table, &row)?);
+            if self.rows.len() >= self.size {
+                let full = std::mem::take(&mut self.rows);
+                if self.sender.send(full).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        if !self.rows.is_empty() {
+            let _ = self.sender.send(self.rows).await;
+        }
+        Ok(())
+    }
+}
+
+/// Implements [`CopyStore`] for a backend's store type (which has `fn pool(&self)`) by handing
+/// each call to the function of the same job in `$module`: `stream`, `write`, `extent`,
+/// `count_through`, `rows`, `keys` and `finish`, each taking the pool first (`stream` the key to start after and a [`RowChunks`]).
+#[macro_export]
+macro_rules! impl_copy_store {
+    ($store:ty, $module:path) => {
+        #[async_trait::async_trait]
+        impl $crate::CopyStore for $store {
+            async fn copy_stream(
+                &self,
+                table: &'static $crate::copy::CopyTable,
+                after: Option<$crate::copy::CopyValue>,
+                chunk: usize,
+                chunks: tokio::sync::mpsc::Sender<Vec<$crate::copy::CopyRow>>,
+            ) -> $crate::StoreResult<()> {
+                use $module as m;
+                Ok(m::stream(
+                    self.pool(),
+                    after,
+                    $crate::copy::RowChunks::new(table, chunk, chunks),
+                )
+                .await?)
+            }
+            async fn copy_write(
+                &self,
+                table: &'static $crate::copy::CopyTable,
+                rows: &[$crate::copy::CopyRow],
+            ) -> $crate::StoreResult<()> {
+                use $module as m;
+                Ok(m::write(self.pool(), table, rows).await?)
+            }
+            async fn copy_extent(
+                &self,
+                table: &'static $crate::copy::CopyTable,
+            ) -> $crate::StoreResult<$crate::copy::CopyExtent> {
+                use $module as m;
+                Ok(m::extent(self.pool(), table).await?)
+            }
+            async fn copy_count_through(
+                &self,
+                table: &'static $crate::copy::CopyTable,
+                key: &$crate::copy::CopyValue,
+            ) -> $crate::StoreResult<u64> {
+                use $module as m;
+                Ok(m::count_through(self.pool(), table, key).await?)
+            }
+            async fn copy_rows(
+                &self,
+                table: &'static $crate::copy::CopyTable,
+                keys: &[$crate::copy::CopyValue],
+            ) -> $crate::StoreResult<Vec<$crate::copy::CopyRow>> {
+                use $module as m;
+                Ok(m::rows(self.pool(), table, keys).await?)
+            }
+            async fn copy_keys(
+                &self,
+                table: &'static $crate::copy::CopyTable,
+                n: usize,
+                last: bool,
+            ) -> $crate::StoreResult<Vec<$crate::copy::CopyValue>> {
+                use $module as m;
+                Ok(m::keys(self.pool(), table, n, last).await?)
+            }
+            async fn copy_finish(&self) -> $crate::StoreResult<()> {
+                use $module as m;
+                Ok(m::finish(self.pool()).await?)
+            }
+        }
+    };
 }
 
 /// Reading and writing whole tables in the neutral form, for `parceld db copy`. Every method

@@ -50,13 +50,8 @@ async fn a_sqlite_database_copied_onto_postgres_resumes_checks_itself_and_serves
         ("PARCELD_WEBHOOKS__ALLOW_NETWORKS", "[\"127.0.0.0/8\"]"),
     ]);
     let key = source.key().to_string();
-    let (status, body) = source
-        .post(
-            "/v4/webhooks",
-            &key,
-            json!({"url": "http://127.0.0.1:9/hook"}),
-        )
-        .await;
+    let hook = json!({"url": "http://127.0.0.1:9/hook"});
+    let (status, body) = source.post("/v4/webhooks", &key, hook).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let items: Vec<Value> = (0..TRACKINGS)
         .map(|i| {
@@ -82,14 +77,11 @@ async fn a_sqlite_database_copied_onto_postgres_resumes_checks_itself_and_serves
         assert!(ok, "{out}");
     }
     let store = source.store().await;
-    wait_for(120, "every tracking refreshed", || async {
-        let left = store
-            .count_trackings(TrackingRows::NeverChecked)
-            .await
-            .unwrap();
-        (left == 0).then_some(())
-    })
-    .await;
+    let never_checked = || async {
+        let left = store.count_trackings(TrackingRows::NeverChecked).await;
+        (left.unwrap() == 0).then_some(())
+    };
+    wait_for(120, "every tracking refreshed", never_checked).await;
     let before = source.list_all(&key).await;
     assert_eq!(before.len(), TRACKINGS);
     assert!(!before[0]["origin_info"]["trackinfo"]
