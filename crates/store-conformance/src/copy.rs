@@ -40,6 +40,13 @@ pub async fn a_copy_holds_every_row_resumes_after_its_last_key_and_goes_on_after
         ..RateLimits::default()
     };
     source.set_account_rate_limits("a", &limits).await.unwrap();
+    let user = parceld_store::NewUser {
+        account,
+        email: "ops@copy.example",
+        role: parceld_store::Role::Agent,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+    };
+    assert!(source.create_user(&user).await.unwrap().is_some());
     let hook = NewWebhook {
         url: "http://127.0.0.1:9/hook".into(),
         description: "tab\there, \"quoted\" \\ back".into(),

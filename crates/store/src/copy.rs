@@ -146,6 +146,7 @@ macro_rules! table {
 pub static TABLES: &[CopyTable] = &[
     table!("accounts": id Int, name Text, disabled Bool, created_at Seconds, rate_limits Json),
     table!("api_keys": id Text, account_id Int, lookup Text, hash Bytes, created_at Seconds, deleted_at Seconds),
+    table!("users": id Int, account_id Int, email Text, role Text, password_hash Text, failed_sign_ins Int, locked_until Seconds, created_at Seconds),
     table!("tracking_pages": account_id Int, host Text, settings Json),
     table!("trackings": pk Int, account_id Int, id Bytes, tracking_number Text, courier_code Text, courier_detected Bool, delivery_status Text, substatus Text, status_info Text, latest_event Text, latest_checkpoint_time Seconds, archived Bool, fields Json, shipment Json, created_at Seconds, updated_at Seconds, last_checked_at Seconds, next_check_at Seconds, check_error Text, lease_owner Text, lease_until Seconds, check_failures Int, notfound_since Seconds),
     table!("checkpoints": seq Int, account_id Int, tracking_pk Int, fingerprint Text, leg Int, time Seconds, checkpoint_date Text, status Text, substatus Text, detail Text, location Text, country_iso2 Text, state Text, city Text, zip Text, raw_status Text, raw_time Text),
