@@ -25,6 +25,7 @@ mod bulk_create;
 mod checkpoint_list;
 mod copy;
 mod copy_text;
+mod due;
 mod listing;
 mod outbox;
 mod pages;

@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod checkpoint_list;
 pub mod copy;
+pub mod due;
 pub mod keys;
 pub mod pages;
 pub mod refresh;
@@ -31,6 +32,7 @@ use parceld_model::{
 };
 
 pub use copy::CopyStore;
+pub use due::DueCouriers;
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
 pub use users::{LockOut, NewSession, NewUser, Role, SessionUser, User, UserStore};
 pub use webhooks::{
@@ -342,7 +344,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything parceld stores.
 #[async_trait]
-pub trait Store: UserStore + CopyStore + Send + Sync + 'static {
+pub trait Store: UserStore + CopyStore + DueCouriers + Send + Sync + 'static {
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 

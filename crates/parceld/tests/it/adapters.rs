@@ -161,7 +161,7 @@ fn start_server(case: &Case, sim_url: &str) -> Server {
     Server::start_with_env(&env_refs(&env))
 }
 
-fn event(kind: EventKind, at: chrono::DateTime<Utc>) -> SimEvent {
+pub(crate) fn event(kind: EventKind, at: chrono::DateTime<Utc>) -> SimEvent {
     SimEvent {
         kind,
         at,
@@ -170,7 +170,7 @@ fn event(kind: EventKind, at: chrono::DateTime<Utc>) -> SimEvent {
 }
 
 /// A tracking as `GET /v4/trackings/get` shows it.
-async fn tracking(server: &Server, number: &str) -> Value {
+pub(crate) async fn tracking(server: &Server, number: &str) -> Value {
     let path = format!("/v4/trackings/get?tracking_numbers={number}");
     let (status, body) = server.get(&path, server.key()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -178,12 +178,12 @@ async fn tracking(server: &Server, number: &str) -> Value {
 }
 
 /// `transit002` → (`transit`, `transit002`); a bare status has no sub-status.
-fn expected(sub: &str) -> (String, Option<String>) {
+pub(crate) fn expected(sub: &str) -> (String, Option<String>) {
     let status = sub.trim_end_matches(|c: char| c.is_ascii_digit());
     (status.to_string(), (status != sub).then(|| sub.to_string()))
 }
 
-fn state(t: &Value) -> (String, Option<String>) {
+pub(crate) fn state(t: &Value) -> (String, Option<String>) {
     (
         t["delivery_status"]
             .as_str()
@@ -193,13 +193,18 @@ fn state(t: &Value) -> (String, Option<String>) {
     )
 }
 
-fn checkpoints(t: &Value) -> usize {
+pub(crate) fn checkpoints(t: &Value) -> usize {
     t["origin_info"]["trackinfo"].as_array().map_or(0, Vec::len)
 }
 
 /// Waits until `number`'s `check_error` contains every one of `words`, then checks the stored
 /// status and checkpoints are still `kept`.
-async fn failing_with(server: &Server, number: &str, words: &[&str], kept: &Value) -> String {
+pub(crate) async fn failing_with(
+    server: &Server,
+    number: &str,
+    words: &[&str],
+    kept: &Value,
+) -> String {
     let t = wait_for(20, &format!("a check_error with {words:?}"), || async {
         let t = tracking(server, number).await;
         let error = t["check_error"].as_str().unwrap_or_default().to_string();

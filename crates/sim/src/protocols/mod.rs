@@ -2,6 +2,7 @@
 //! per carrier (mirroring `parceld-carriers`' adapters), and here what every protocol shares:
 //! counting and fault injection at the door of each route, bearer tokens, local times.
 
+mod aftership;
 mod aramex;
 mod auspost;
 mod bpost;
@@ -17,6 +18,8 @@ mod postnl;
 mod postnord;
 mod purolator;
 mod royalmail;
+mod seventeen_track;
+mod trackingmore;
 mod ups;
 mod usps;
 
@@ -62,7 +65,9 @@ pub(crate) fn router(sim: Simulator) -> Router {
 
 /// The routes of the protocols that also check credentials ([`Protocol`]).
 fn protocols(sim: &Simulator) -> Router<Simulator> {
-    let protocols: [&'static Protocol; 12] = [
+    let protocols: [&'static Protocol; 20] = [
+        &aftership::TRACKINGS,
+        &aftership::DELETE,
         &aramex::PROTOCOL,
         &auspost::PROTOCOL,
         &bpost::PROTOCOL,
@@ -75,6 +80,12 @@ fn protocols(sim: &Simulator) -> Router<Simulator> {
         &postnord::PROTOCOL,
         &purolator::PROTOCOL,
         &royalmail::PROTOCOL,
+        &seventeen_track::REGISTER,
+        &seventeen_track::GET,
+        &seventeen_track::STOP,
+        &trackingmore::GET,
+        &trackingmore::BATCH,
+        &trackingmore::DELETE,
     ];
     protocols
         .into_iter()
@@ -386,6 +397,12 @@ const CODE_TABLES: &[(&str, &str)] = &[
     (
         "deutsch-post",
         include_str!("../../tables/deutsch-post.tsv"),
+    ),
+    ("17track", include_str!("../../tables/17track.tsv")),
+    ("aftership", include_str!("../../tables/aftership.tsv")),
+    (
+        "trackingmore",
+        include_str!("../../tables/trackingmore.tsv"),
     ),
 ];
 

@@ -1,0 +1,82 @@
+//! `[upstreams.<name>]`: an aggregator's key, where it answers, and which couriers go through it.
+
+use serde::Deserialize;
+
+/// Settings of one upstream.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamSettings {
+    /// `false` turns a configured upstream off without deleting its table.
+    pub enabled: Option<bool>,
+    /// The account's API key (17TRACK `17token`, AfterShip `as-api-key`, TrackingMore
+    /// `Tracking-Api-Key`).
+    pub api_key: Option<String>,
+    /// The API root, defaulting to the upstream's production one.
+    pub base_url: Option<String>,
+    /// parceld courier codes routed through this upstream; `["*"]` routes every courier this
+    /// server has no adapter of its own configured for.
+    pub couriers: Vec<String>,
+    /// Requests per second, at most.
+    pub rate_per_second: Option<f64>,
+    /// Requests in flight at once, at most.
+    pub concurrency: Option<usize>,
+    /// Whole-request timeout in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// The account's allowance of registrations (17TRACK: 100 a month on the free plan), so
+    /// that what is left can be reported; unset means parceld reports only what it used.
+    pub quota: Option<u64>,
+}
+
+/// The settings that are text, read as written from environment variables (a key made only of
+/// digits is still a key).
+pub const TEXT_FIELDS: &[&str] = &["api_key", "base_url"];
+
+impl std::fmt::Debug for UpstreamSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamSettings")
+            .field("enabled", &self.enabled)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("base_url", &self.base_url)
+            .field("couriers", &self.couriers)
+            .field("rate_per_second", &self.rate_per_second)
+            .field("concurrency", &self.concurrency)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("quota", &self.quota)
+            .finish()
+    }
+}
+
+impl UpstreamSettings {
+    /// Whether `courier` goes through this upstream: named, or `*` and without an adapter of
+    /// its own on this server (`has_own`).
+    pub fn routes(&self, courier: &str, has_own: bool) -> bool {
+        self.couriers.iter().any(|c| c == courier) || (!has_own && self.routes_all())
+    }
+
+    /// Whether it takes every courier without an adapter (`couriers = ["*"]`).
+    pub fn routes_all(&self) -> bool {
+        self.couriers.iter().any(|c| c == "*")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_key_and_routing_follows_the_list() {
+        let s = UpstreamSettings {
+            api_key: Some("s3cret".into()),
+            couriers: vec!["yanwen".into()],
+            ..Default::default()
+        };
+        assert!(!format!("{s:?}").contains("s3cret"));
+        assert!(s.routes("yanwen", true));
+        assert!(!s.routes("4px", false));
+        let all = UpstreamSettings {
+            couriers: vec!["*".into()],
+            ..Default::default()
+        };
+        assert!(all.routes("4px", false) && !all.routes("ups", true));
+    }
+}
