@@ -70,6 +70,15 @@ pub fn upstream_quota(
         .map(UpstreamQuota::from)
 }
 
+/// One upstream series of `/metrics`: name, type, help, and its value for an upstream (none:
+/// no sample).
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&UpstreamReport) -> Option<u64>,
+);
+
 /// The upstream gauges of `/metrics`, one series per configured upstream.
 pub fn upstream_metrics(carriers: &Carriers) -> String {
     let reports = carriers.upstream_reports();
@@ -77,7 +86,7 @@ pub fn upstream_metrics(carriers: &Carriers) -> String {
     if reports.is_empty() {
         return text;
     }
-    let series: [(&str, &str, &str, fn(&UpstreamReport) -> Option<u64>); 4] = [
+    let series: [Series; 4] = [
         (
             "parceld_upstream_registered_total",
             "counter",
