@@ -92,6 +92,13 @@ impl Simulator {
         removed
     }
 
+    /// Stops the number registered with `upstream` under `id`; the number, if there was one.
+    pub(crate) fn delete_by_id(&self, upstream: &str, id: &str) -> Option<String> {
+        let number = self.number_of(upstream, id)?;
+        self.stop_number(upstream, &number);
+        Some(number)
+    }
+
     /// The numbers registered with `upstream` and not stopped, sorted.
     pub fn registered(&self, upstream: &str) -> Vec<String> {
         let state = self.lock();

@@ -9,17 +9,13 @@ use crate::{account_with, Factory};
 
 pub async fn couriers_due_names_only_asked_couriers_with_claimable_trackings(fresh: impl Factory) {
     let store = fresh().await;
-    let (account, created) = account_with(
-        &*store,
-        "a",
-        &[
-            ("YW-1", "yanwen"),
-            ("PX-1", "4px"),
-            ("CN-1", "cainiao"),
-            ("UP-1", "ups"),
-        ],
-    )
-    .await;
+    let trackings = [
+        ("YW-1", "yanwen"),
+        ("PX-1", "4px"),
+        ("CN-1", "cainiao"),
+        ("UP-1", "ups"),
+    ];
+    let (account, created) = account_with(&*store, "a", &trackings).await;
     let now = Utc::now() + Duration::seconds(1);
     let asked: Vec<String> = ["yanwen", "4px", "cainiao", "no-trackings"]
         .map(String::from)

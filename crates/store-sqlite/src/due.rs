@@ -3,9 +3,18 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use parceld_store::backend::Failure;
 use parceld_store::{DueCouriers, StoreResult};
 
 use crate::SqliteStore;
+
+/// Each asked courier (a JSON array in ?1) with a claimable tracking due at ?2.
+const DUE: &str = "SELECT c.value FROM json_each(?1) AS c WHERE EXISTS ( \
+     SELECT 1 FROM trackings \
+     WHERE courier_code = c.value AND next_check_at IS NOT NULL \
+       AND next_check_at <= ?2 AND archived = 0 \
+       AND (lease_until IS NULL OR lease_until < ?2)) \
+ ORDER BY c.value";
 
 #[async_trait]
 impl DueCouriers for SqliteStore {
@@ -14,22 +23,8 @@ impl DueCouriers for SqliteStore {
         now: DateTime<Utc>,
         couriers: &[String],
     ) -> StoreResult<Vec<String>> {
-        if couriers.is_empty() {
-            return Ok(Vec::new());
-        }
         let list = serde_json::to_string(couriers).expect("strings serialise");
-        let due: Result<Vec<String>, sqlx::Error> = sqlx::query_scalar(
-            "SELECT c.value FROM json_each(?1) AS c WHERE EXISTS ( \
-                 SELECT 1 FROM trackings \
-                 WHERE courier_code = c.value AND next_check_at IS NOT NULL \
-                   AND next_check_at <= ?2 AND archived = 0 \
-                   AND (lease_until IS NULL OR lease_until < ?2)) \
-             ORDER BY c.value",
-        )
-        .bind(list)
-        .bind(now.timestamp())
-        .fetch_all(self.pool())
-        .await;
-        Ok(due.map_err(parceld_store::backend::Failure::from)?)
+        let query = sqlx::query_scalar(DUE).bind(list).bind(now.timestamp());
+        Ok(query.fetch_all(self.pool()).await.map_err(Failure::from)?)
     }
 }

@@ -14,7 +14,8 @@ use utoipa::ToSchema;
 pub struct CourierHealth {
     /// Calls counted (the last 100 at most).
     pub calls: usize,
-    /// Numbers answered (found or not found) over numbers asked, 0 to 1.
+    /// Numbers answered (found or not found) over numbers asked, 0 to 1: failures (5xx, 429,
+    /// malformed answers, refused keys) lower it.
     pub success_rate: f64,
     /// Mean latency of those calls, in milliseconds.
     pub latency_ms: u64,
@@ -34,12 +35,16 @@ impl From<HealthReport> for CourierHealth {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UpstreamQuota {
     /// The `[upstreams.<name>]` table.
+    #[schema(example = "17track")]
     pub upstream: String,
-    /// Numbers this process registered upstream (one quota unit each).
+    /// Numbers this process registered upstream (one quota unit each), since it started: the
+    /// upstream's dashboard remains the account's record.
     pub registered: u64,
     /// The configured allowance (`quota`), if set.
+    #[schema(example = 100)]
     pub quota: Option<u64>,
-    /// The allowance less what was registered, if `quota` is set.
+    /// The allowance less what was registered, if `quota` is set; it does not count what other
+    /// nodes or earlier processes registered.
     pub quota_remaining: Option<u64>,
     /// The upstream said the quota is used up at its last registration.
     pub quota_exhausted: bool,

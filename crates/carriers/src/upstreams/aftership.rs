@@ -13,10 +13,10 @@ use std::sync::LazyLock;
 use parceld_model::ShipmentInfo;
 use serde_json::{json, Value};
 
-use super::api::{failure, Api};
+use super::api::{body_json, read, read_body, refused_key, Api};
 use super::{quota_error, Protocol, Registered};
 use crate::event::{EventList, Place};
-use crate::json::{list, text, text_or_empty};
+use crate::json::{first_text, list, text, text_or_empty};
 use crate::tables::CodeTable;
 use crate::{answer_key, Answers, CarrierError, TrackOutcome, TrackRequest};
 
@@ -45,12 +45,7 @@ impl AfterShip {
             query.push(("slug", slug.to_string()));
         }
         let reply = self.api.get("/trackings", &query).await?;
-        let body = envelope(reply.status.as_u16(), &reply.body);
-        match body {
-            Ok(data) => Ok(data),
-            Err(None) => Err(failure(NAME, &reply)),
-            Err(Some(error)) => Err(error),
-        }
+        read(NAME, &reply, envelope)
     }
 }
 
@@ -80,12 +75,11 @@ impl Protocol for AfterShip {
                 body["tracking_postal_code"] = json!(code);
             }
             let reply = self.api.post("/trackings", &body).await?;
-            match envelope(reply.status.as_u16(), &reply.body) {
+            match read(NAME, &reply, envelope) {
                 Ok(_) => registered.new += 1,
-                Err(Some(CarrierError::Permanent { reason })) if reason.contains("4003") => {}
-                Err(Some(error)) if error.is_retryable() => return Err(error),
-                Err(Some(error)) => registered.refused.push((answer_key(number), error)),
-                Err(None) => return Err(failure(NAME, &reply)),
+                Err(CarrierError::Permanent { reason }) if reason.contains("4003") => {}
+                Err(error) if error.is_retryable() => return Err(error),
+                Err(error) => registered.refused.push((answer_key(number), error)),
             }
         }
         Ok(registered)
@@ -93,48 +87,29 @@ impl Protocol for AfterShip {
 
     async fn stop(&self, courier: &str, numbers: &[&str]) -> Result<u64, CarrierError> {
         let data = self.list(courier, numbers).await?;
-        let mut stopped = 0;
-        for tracking in list(&data, "trackings") {
-            if let Some(id) = text(tracking, "id") {
-                let reply = self.api.delete(&format!("/trackings/{id}")).await?;
-                if reply.status.is_success() {
-                    stopped += 1;
-                }
-            }
-        }
-        Ok(stopped)
+        let trackings = list(&data, "trackings");
+        self.api
+            .delete_each(trackings, |id| format!("/trackings/{id}"))
+            .await
     }
 }
 
 /// The `data` of a successful answer. An answer whose meta says what failed is `Err(Some)`:
 /// 401 (refused key), 429 (rate limit, or the free plan's daily quota), 4003 (already exists,
 /// as a refusal carrying its code), 5xx; `Err(None)` when the body says nothing usable.
-fn envelope(status: u16, body: &[u8]) -> Result<Value, Option<CarrierError>> {
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(value) => value,
-        Err(e) if (200..300).contains(&status) => {
-            return Err(Some(CarrierError::malformed(NAME, e)))
-        }
-        Err(_) => return Err(None),
-    };
+fn envelope(success: bool, body: &[u8]) -> Result<Value, Option<CarrierError>> {
+    let value = body_json(NAME, success, body)?;
     let Some(meta) = value.get("meta") else {
-        let success = (200..300).contains(&status);
         return Err(success.then(|| CarrierError::malformed(NAME, "no meta")));
     };
-    let code = meta
-        .get("code")
-        .and_then(Value::as_i64)
-        .unwrap_or(i64::from(status));
+    let code = meta.get("code").and_then(Value::as_i64).unwrap_or(0);
     let message = text_or_empty(meta, "message");
     match code {
         200 | 201 => match value.get("data") {
             Some(data @ Value::Object(_)) => Ok(data.clone()),
             _ => Err(Some(CarrierError::malformed(NAME, "no data"))),
         },
-        401 | 403 => Err(Some(super::api::refused_key(
-            NAME,
-            &format!("{code} {message}"),
-        ))),
+        401 | 403 => Err(Some(refused_key(NAME, &format!("{code} {message}")))),
         429 if message.to_ascii_lowercase().contains("per day") => {
             Err(Some(quota_error(NAME, &format!("{code} {message}"))))
         }
@@ -154,37 +129,19 @@ fn read_trackings(data: &Value) -> Answers {
         Some(_) => vec![data],
         None => list(data, "trackings"),
     };
-    trackings
-        .into_iter()
-        .map(|t| {
-            (
-                answer_key(&text_or_empty(t, "tracking_number")),
-                parse_tracking(t),
-            )
-        })
-        .collect()
+    super::by_number(trackings, parse_tracking)
 }
 
 fn parse_tracking(tracking: &Value) -> TrackOutcome {
     let mut events = EventList::new(&TABLE, None);
     for checkpoint in list(tracking, "checkpoints") {
-        let code = text(checkpoint, "subtag")
-            .or_else(|| text(checkpoint, "tag"))
-            .unwrap_or_default();
-        let city = text(checkpoint, "city")
-            .or_else(|| text(checkpoint, "location"))
-            .unwrap_or_default();
-        let place = Place::new(
-            &city,
-            &text_or_empty(checkpoint, "state"),
-            &text_or_empty(checkpoint, "zip"),
-            "",
-        );
+        let field = |name| text_or_empty(checkpoint, name);
+        let city = first_text(checkpoint, &["city", "location"]);
         events.add(
-            &text_or_empty(checkpoint, "checkpoint_time"),
-            &code,
-            &text_or_empty(checkpoint, "message"),
-            place,
+            &field("checkpoint_time"),
+            &first_text(checkpoint, &["subtag", "tag"]),
+            &field("message"),
+            Place::new(&city, &field("state"), &field("zip"), ""),
         );
     }
     Ok(events.finish(|| ShipmentInfo {
@@ -195,13 +152,7 @@ fn parse_tracking(tracking: &Value) -> TrackOutcome {
 
 /// Parses a list (or single-tracking) body into outcomes by number.
 pub fn parse_response(body: &[u8]) -> Result<Answers, CarrierError> {
-    match envelope(200, body) {
-        Ok(data) => Ok(read_trackings(&data)),
-        Err(Some(error)) => Err(error),
-        Err(None) => Err(CarrierError::retryable(format!(
-            "{NAME}: temporary failure"
-        ))),
-    }
+    Ok(read_trackings(&read_body(NAME, body, envelope)?))
 }
 
 #[cfg(test)]
@@ -213,7 +164,8 @@ mod tests {
         let body = |code: u16, message: &str| {
             format!(r#"{{"meta":{{"code":{code},"message":"{message}","type":"x"}},"data":{{}}}}"#)
         };
-        let read = |status, code, message| envelope(status, body(code, message).as_bytes());
+        let read =
+            |status: u16, code, message| envelope(status < 300, body(code, message).as_bytes());
         assert!(matches!(
             read(401, 401, "Invalid API key."),
             Err(Some(CarrierError::Credentials { .. }))

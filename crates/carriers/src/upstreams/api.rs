@@ -21,7 +21,7 @@ pub(crate) struct Api {
 impl Api {
     pub(crate) fn new(kind: Kind, settings: &UpstreamSettings) -> Result<Api, ConfigError> {
         let name = kind.name();
-        let key = match settings.api_key.as_deref().map(str::trim) {
+        let key = match settings.api_key.as_ref().map(|k| k.0.trim()) {
             Some(key) if !key.is_empty() => key.to_string(),
             _ => {
                 return Err(ConfigError::UpstreamMissing {
@@ -41,12 +41,8 @@ impl Api {
             });
         }
         let (rate, concurrency) = kind.default_limits();
-        let limits = Limits::new(
-            settings.rate_per_second.unwrap_or(rate),
-            settings.concurrency.unwrap_or(concurrency),
-        );
-        let timeout =
-            std::time::Duration::from_millis(settings.timeout_ms.unwrap_or(20_000).max(1));
+        let limits = Limits::new(settings.rate_per_second.unwrap_or(rate), concurrency);
+        let timeout = std::time::Duration::from_secs(20);
         Ok(Api {
             kind,
             http: HttpClient::new(name, timeout, limits),
@@ -122,15 +118,53 @@ pub(crate) fn refused_key(name: &str, detail: &str) -> CarrierError {
     ))
 }
 
-/// `reply` parsed by `parse` when it is a success, its [`failure`] otherwise.
-pub(crate) fn parsed<T>(
+/// How an upstream reads a body: its `data`; `Err(Some)` for what the body itself says failed
+/// (a refused key, a used-up quota, a refusal); `Err(None)` when only the HTTP status explains
+/// the failure (429, 5xx). The flag says whether the HTTP status was a success.
+pub(crate) type Envelope = fn(bool, &[u8]) -> Result<Value, Option<CarrierError>>;
+
+/// A body as JSON: a success's unreadable body is malformed; a failure's explains nothing (its
+/// status does).
+pub(crate) fn body_json(
+    name: &str,
+    success: bool,
+    body: &[u8],
+) -> Result<Value, Option<CarrierError>> {
+    serde_json::from_slice(body).map_err(|e| success.then(|| CarrierError::malformed(name, e)))
+}
+
+/// The `data` of `reply` as `envelope` reads it, or the [`failure`] its status stands for.
+pub(crate) fn read(
     name: &'static str,
     reply: &Reply,
-    parse: impl FnOnce(&[u8]) -> Result<T, CarrierError>,
-) -> Result<T, CarrierError> {
-    if reply.status.is_success() {
-        parse(&reply.body)
-    } else {
-        Err(failure(name, reply))
+    envelope: Envelope,
+) -> Result<Value, CarrierError> {
+    envelope(reply.status.is_success(), &reply.body)
+        .map_err(|said| said.unwrap_or_else(|| failure(name, reply)))
+}
+
+/// A body read as a successful answer's (the parsers' fixtures).
+pub(crate) fn read_body(
+    name: &str,
+    body: &[u8],
+    envelope: Envelope,
+) -> Result<Value, CarrierError> {
+    envelope(true, body).map_err(|said| {
+        said.unwrap_or_else(|| CarrierError::retryable(format!("{name}: temporary failure")))
+    })
+}
+
+impl Api {
+    /// Deletes each of `trackings` by its `id` at `path(id)`; how many the upstream deleted.
+    pub(crate) async fn delete_each(
+        &self,
+        trackings: Vec<&Value>,
+        path: impl Fn(&str) -> String,
+    ) -> Result<u64, CarrierError> {
+        let mut deleted = 0;
+        for id in trackings.iter().filter_map(|t| crate::json::text(t, "id")) {
+            deleted += u64::from(self.delete(&path(&id)).await?.status.is_success());
+        }
+        Ok(deleted)
     }
 }

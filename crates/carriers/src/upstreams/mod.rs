@@ -284,6 +284,18 @@ impl Upstream {
     }
 }
 
+/// Each tracking's outcome by its `tracking_number` (keyed by [`answer_key`]).
+fn by_number<'a>(
+    trackings: impl IntoIterator<Item = &'a serde_json::Value>,
+    parse: fn(&serde_json::Value) -> TrackOutcome,
+) -> Answers {
+    let number = |t: &serde_json::Value| crate::json::text_or_empty(t, "tracking_number");
+    trackings
+        .into_iter()
+        .map(|t| (answer_key(&number(t)), parse(t)))
+        .collect()
+}
+
 /// The same failure for every number.
 fn every(numbers: &[&str], error: &CarrierError) -> Answers {
     numbers

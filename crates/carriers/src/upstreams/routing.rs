@@ -20,9 +20,6 @@ pub(crate) fn route(
     let mut built = Vec::new();
     for name in names {
         let s = &settings[name];
-        if s.enabled == Some(false) {
-            continue;
-        }
         let upstream = Upstream::from_settings(name, s)?;
         for code in s.couriers.iter().filter(|c| c.as_str() != "*") {
             if parceld_detect::courier(code).is_none() {
@@ -69,7 +66,7 @@ mod tests {
 
     fn upstream(couriers: &[&str]) -> UpstreamSettings {
         UpstreamSettings {
-            api_key: Some("k".into()),
+            api_key: Some(super::settings::ApiKey("k".into())),
             couriers: couriers.iter().map(|c| c.to_string()).collect(),
             ..Default::default()
         }

@@ -3,14 +3,12 @@
 use serde::Deserialize;
 
 /// Settings of one upstream.
-#[derive(Clone, Default, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct UpstreamSettings {
-    /// `false` turns a configured upstream off without deleting its table.
-    pub enabled: Option<bool>,
     /// The account's API key (17TRACK `17token`, AfterShip `as-api-key`, TrackingMore
-    /// `Tracking-Api-Key`).
-    pub api_key: Option<String>,
+    /// `Tracking-Api-Key`); never printed.
+    pub api_key: Option<ApiKey>,
     /// The API root, defaulting to the upstream's production one.
     pub base_url: Option<String>,
     /// parceld courier codes routed through this upstream; `["*"]` routes every courier this
@@ -18,33 +16,25 @@ pub struct UpstreamSettings {
     pub couriers: Vec<String>,
     /// Requests per second, at most.
     pub rate_per_second: Option<f64>,
-    /// Requests in flight at once, at most.
-    pub concurrency: Option<usize>,
-    /// Whole-request timeout in milliseconds.
-    pub timeout_ms: Option<u64>,
     /// The account's allowance of registrations (17TRACK: 100 a month on the free plan), so
     /// that what is left can be reported; unset means parceld reports only what it used.
     pub quota: Option<u64>,
 }
 
+/// An API key: read as written, shown as `<redacted>`.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct ApiKey(pub String);
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// The settings that are text, read as written from environment variables (a key made only of
 /// digits is still a key).
 pub const TEXT_FIELDS: &[&str] = &["api_key", "base_url"];
-
-impl std::fmt::Debug for UpstreamSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpstreamSettings")
-            .field("enabled", &self.enabled)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("base_url", &self.base_url)
-            .field("couriers", &self.couriers)
-            .field("rate_per_second", &self.rate_per_second)
-            .field("concurrency", &self.concurrency)
-            .field("timeout_ms", &self.timeout_ms)
-            .field("quota", &self.quota)
-            .finish()
-    }
-}
 
 impl UpstreamSettings {
     /// Whether `courier` goes through this upstream: named, or `*` and without an adapter of
@@ -66,7 +56,7 @@ mod tests {
     #[test]
     fn debug_redacts_the_key_and_routing_follows_the_list() {
         let s = UpstreamSettings {
-            api_key: Some("s3cret".into()),
+            api_key: Some(ApiKey("s3cret".into())),
             couriers: vec!["yanwen".into()],
             ..Default::default()
         };

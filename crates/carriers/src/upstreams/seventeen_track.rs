@@ -14,10 +14,10 @@ use std::sync::LazyLock;
 use parceld_model::ShipmentInfo;
 use serde_json::{json, Value};
 
-use super::api::{parsed, refused_key, Api};
+use super::api::{read, read_body, refused_key, Api};
 use super::{quota_error, Protocol, Registered};
 use crate::event::{EventList, Place};
-use crate::json::{list, path, text, text_or_empty};
+use crate::json::{first_text, list, path, text, text_or_empty};
 use crate::tables::CodeTable;
 use crate::{answer_key, Answers, CarrierError, TrackOutcome, TrackRequest};
 
@@ -45,7 +45,7 @@ impl SeventeenTrack {
 
     async fn call(&self, path: &str, items: Vec<Value>) -> Result<Value, CarrierError> {
         let reply = self.api.post(path, &Value::Array(items)).await?;
-        parsed(NAME, &reply, envelope)
+        read(NAME, &reply, envelope)
     }
 }
 
@@ -87,28 +87,29 @@ impl Protocol for SeventeenTrack {
 }
 
 /// The `data` of an answer whose `code` is 0; a refused key or any other envelope error
-/// otherwise.
-fn envelope(body: &[u8]) -> Result<Value, CarrierError> {
+/// otherwise. A failed HTTP status is explained by the status alone.
+fn envelope(success: bool, body: &[u8]) -> Result<Value, Option<CarrierError>> {
+    if !success {
+        return Err(None);
+    }
     let value = crate::json::parse(NAME, body)?;
     let Some(code) = value.get("code").and_then(Value::as_i64) else {
-        return Err(CarrierError::malformed(NAME, "no code"));
+        return Err(Some(CarrierError::malformed(NAME, "no code")));
     };
     let data = value.get("data").cloned().unwrap_or(Value::Null);
-    if code == 0 {
-        return match data {
-            Value::Object(_) => Ok(data),
-            _ => Err(CarrierError::malformed(NAME, "no data")),
-        };
+    if code == 0 && data.is_object() {
+        return Ok(data);
     }
     let message = list(&data, "errors")
         .first()
         .and_then(|e| text(e, "message"))
         .or_else(|| text(&value, "message"))
         .unwrap_or_default();
-    if REFUSED.contains(&code) {
-        return Err(refused_key(NAME, &format!("{code} {message}")));
-    }
-    Err(CarrierError::permanent(format!("{NAME}: {code} {message}")))
+    Err(Some(match code {
+        0 => CarrierError::malformed(NAME, "no data"),
+        code if REFUSED.contains(&code) => refused_key(NAME, &format!("{code} {message}")),
+        code => CarrierError::permanent(format!("{NAME}: {code} {message}")),
+    }))
 }
 
 /// What a `/gettrackinfo` answer says.
@@ -181,23 +182,20 @@ fn parse_track_info(info: &Value) -> TrackOutcome {
     let providers = path(info, &["tracking"])
         .map(|t| list(t, "providers"))
         .unwrap_or_default();
-    for provider in providers {
-        for event in list(provider, "events") {
-            let time = text(event, "time_iso")
-                .or_else(|| text(event, "time_utc"))
-                .unwrap_or_default();
-            let code = text(event, "sub_status")
-                .or_else(|| text(event, "stage"))
-                .unwrap_or_default();
-            let country = path(event, &["address", "country"]).and_then(crate::json::as_text);
-            let place = Place::new(
-                &text_or_empty(event, "location"),
-                "",
-                "",
-                country.as_deref().unwrap_or(""),
-            );
-            events.add(&time, &code, &text_or_empty(event, "description"), place);
-        }
+    for event in providers.iter().flat_map(|p| list(p, "events")) {
+        let country = path(event, &["address", "country"]).and_then(crate::json::as_text);
+        let place = Place::new(
+            &text_or_empty(event, "location"),
+            "",
+            "",
+            &country.unwrap_or_default(),
+        );
+        events.add(
+            &first_text(event, &["time_iso", "time_utc"]),
+            &first_text(event, &["sub_status", "stage"]),
+            &text_or_empty(event, "description"),
+            place,
+        );
     }
     Ok(events.finish(ShipmentInfo::default))
 }
@@ -205,7 +203,7 @@ fn parse_track_info(info: &Value) -> TrackOutcome {
 /// Parses a `/gettrackinfo` body into outcomes by number; a number 17TRACK has not registered
 /// reads as a refusal saying so (the adapter registers it instead).
 pub fn parse_response(body: &[u8]) -> Result<Answers, CarrierError> {
-    let data = envelope(body)?;
+    let data = read_body(NAME, body, envelope)?;
     let mut parsed = read_track_data(&data);
     for number in parsed.unregistered {
         let error = CarrierError::permanent(format!("{NAME}: {NOT_REGISTERED} not registered"));
@@ -216,7 +214,7 @@ pub fn parse_response(body: &[u8]) -> Result<Answers, CarrierError> {
 
 /// Parses a `/register` body: how many were registered, and which were refused.
 pub fn parse_registration(body: &[u8]) -> Result<Registered, CarrierError> {
-    Ok(read_registration(&envelope(body)?))
+    Ok(read_registration(&read_body(NAME, body, envelope)?))
 }
 
 #[cfg(test)]

@@ -12,10 +12,10 @@ use std::sync::LazyLock;
 use parceld_model::ShipmentInfo;
 use serde_json::{json, Value};
 
-use super::api::{failure, refused_key, Api};
+use super::api::{body_json, read, read_body, refused_key, Api};
 use super::{quota_error, Protocol, Registered};
 use crate::event::{EventList, Place};
-use crate::json::{list, path, text, text_or_empty};
+use crate::json::{first_text, list, path, text, text_or_empty};
 use crate::tables::CodeTable;
 use crate::{answer_key, Answers, CarrierError, TrackOutcome, TrackRequest};
 
@@ -45,11 +45,7 @@ impl TrackingMore {
             ("courier_code", courier.to_string()),
         ];
         let reply = self.api.get("/trackings/get", &query).await?;
-        match data(reply.status.is_success(), &reply.body) {
-            Ok(data) => Ok(data),
-            Err(Some(error)) => Err(error),
-            Err(None) => Err(failure(NAME, &reply)),
-        }
+        read(NAME, &reply, data)
     }
 }
 
@@ -79,42 +75,27 @@ impl Protocol for TrackingMore {
             .api
             .post("/trackings/batch", &Value::Array(items))
             .await?;
-        match data(reply.status.is_success(), &reply.body) {
-            Ok(data) => Ok(read_registration(&data)),
-            Err(Some(error)) => Err(error),
-            Err(None) => Err(failure(NAME, &reply)),
-        }
+        Ok(read_registration(&read(NAME, &reply, data)?))
     }
 
     async fn stop(&self, courier: &str, numbers: &[&str]) -> Result<u64, CarrierError> {
         let found = self.get(courier, numbers).await?;
-        let mut stopped = 0;
-        for tracking in found.as_array().into_iter().flatten() {
-            if let Some(id) = text(tracking, "id") {
-                let reply = self.api.delete(&format!("/trackings/delete/{id}")).await?;
-                if reply.status.is_success() {
-                    stopped += 1;
-                }
-            }
-        }
-        Ok(stopped)
+        let trackings = found
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        self.api
+            .delete_each(trackings, |id| format!("/trackings/delete/{id}"))
+            .await
     }
 }
 
 /// The `data` of a successful answer; `Err(Some)` for what the meta code says (refused key,
 /// quota, another refusal), `Err(None)` for a failure only the HTTP status explains (429, 5xx).
 fn data(success: bool, body: &[u8]) -> Result<Value, Option<CarrierError>> {
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(value) => value,
-        Err(e) if success => return Err(Some(CarrierError::malformed(NAME, e))),
-        Err(_) => return Err(None),
-    };
+    let value = body_json(NAME, success, body)?;
     let Some(code) = path(&value, &["meta", "code"]).and_then(Value::as_i64) else {
-        return Err(if success {
-            Some(CarrierError::malformed(NAME, "no meta code"))
-        } else {
-            None
-        });
+        return Err(success.then(|| CarrierError::malformed(NAME, "no meta code")));
     };
     let message = path(&value, &["meta", "message"])
         .and_then(crate::json::as_text)
@@ -157,16 +138,7 @@ fn read_registration(data: &Value) -> Registered {
 }
 
 fn read_trackings(data: &Value) -> Answers {
-    data.as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| {
-            (
-                answer_key(&text_or_empty(t, "tracking_number")),
-                parse_tracking(t),
-            )
-        })
-        .collect()
+    super::by_number(data.as_array().into_iter().flatten(), parse_tracking)
 }
 
 /// One tracking: both legs' checkpoints, each by its sub-status (or status).
@@ -178,19 +150,21 @@ fn parse_tracking(tracking: &Value) -> TrackOutcome {
             .map(|l| list(l, "trackinfo"))
             .unwrap_or_default();
         for c in checkpoints {
-            let code = text(c, "checkpoint_delivery_substatus")
-                .or_else(|| text(c, "checkpoint_delivery_status"))
-                .unwrap_or_default();
+            let field = |name| text_or_empty(c, name);
             let place = Place::new(
-                &text_or_empty(c, "city"),
-                &text_or_empty(c, "state"),
-                &text_or_empty(c, "zip"),
-                &text_or_empty(c, "country_iso2"),
+                &field("city"),
+                &field("state"),
+                &field("zip"),
+                &field("country_iso2"),
             );
+            let code = [
+                "checkpoint_delivery_substatus",
+                "checkpoint_delivery_status",
+            ];
             events.add(
-                &text_or_empty(c, "checkpoint_date"),
-                &code,
-                &text_or_empty(c, "tracking_detail"),
+                &field("checkpoint_date"),
+                &first_text(c, &code),
+                &field("tracking_detail"),
                 place,
             );
         }
@@ -203,24 +177,12 @@ fn parse_tracking(tracking: &Value) -> TrackOutcome {
 
 /// Parses a `/trackings/get` body into outcomes by number.
 pub fn parse_response(body: &[u8]) -> Result<Answers, CarrierError> {
-    match data(true, body) {
-        Ok(data) => Ok(read_trackings(&data)),
-        Err(Some(error)) => Err(error),
-        Err(None) => Err(CarrierError::retryable(format!(
-            "{NAME}: temporary failure"
-        ))),
-    }
+    Ok(read_trackings(&read_body(NAME, body, data)?))
 }
 
 /// Parses a `/trackings/batch` body.
 pub fn parse_registration(body: &[u8]) -> Result<Registered, CarrierError> {
-    match data(true, body) {
-        Ok(data) => Ok(read_registration(&data)),
-        Err(Some(error)) => Err(error),
-        Err(None) => Err(CarrierError::retryable(format!(
-            "{NAME}: temporary failure"
-        ))),
-    }
+    Ok(read_registration(&read_body(NAME, body, data)?))
 }
 
 #[cfg(test)]

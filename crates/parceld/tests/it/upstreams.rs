@@ -15,7 +15,8 @@ use parceld_sim::{EventKind, Faults, Simulator};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::adapters::{checkpoints, event, expected, failing_with, state, tracking};
+use crate::adapters::{brisk_worker, checkpoints, each_fault_leaves_its_error, event, expected};
+use crate::adapters::{failing_with, state, tracking};
 use crate::engine::{start_sim, wait_for};
 use crate::support::{env_refs, Server};
 use crate::webhooks::start_receiver;
@@ -82,19 +83,12 @@ fn start_server(case: &Case, sim_url: &str) -> Server {
         (upstream("RATE_PER_SECOND"), "1000".into()),
         (upstream("QUOTA"), "10".into()),
     ];
-    for (name, value) in [
-        ("SERVER__WORKER", "true"),
-        ("ENGINE__IDLE_POLL_MS", "50"),
-        ("ENGINE__JITTER", "0"),
-        ("ENGINE__EXPRESS_EVERY_SECS", "1"),
-        ("ENGINE__POSTAL_EVERY_SECS", "1"),
-        ("ENGINE__EARLY_CHECKS_SECS", "[1]"),
-        ("ENGINE__BACKOFF_BASE_SECS", "1"),
-        ("WEBHOOKS__ALLOW_NETWORKS", "[\"127.0.0.0/8\"]"),
-        ("WEBHOOKS__IDLE_POLL_MS", "50"),
-    ] {
-        env.push((format!("PARCELD_{name}"), value.into()));
-    }
+    env.extend(brisk_worker());
+    env.push((
+        "PARCELD_WEBHOOKS__ALLOW_NETWORKS".into(),
+        "[\"127.0.0.0/8\"]".into(),
+    ));
+    env.push(("PARCELD_WEBHOOKS__IDLE_POLL_MS".into(), "50".into()));
     Server::start_with_env(&env_refs(&env))
 }
 
@@ -174,22 +168,7 @@ async fn run(case: &Case) {
     .await;
 
     // Upstream failures: each leaves a check_error naming the upstream and what failed.
-    let faults = [
-        (Faults::server_errors(), "503"),
-        (Faults::rate_limited(1), "429"),
-        (Faults::malformed(), "malformed"),
-    ];
-    for (fault, says) in faults {
-        sim.set_faults(Some(name), fault);
-        failing_with(&server, walked, &[name, says], &picked_up).await;
-        sim.clear_faults();
-        wait_for(20, "a check without error", || async {
-            tracking(&server, walked).await["check_error"]
-                .is_null()
-                .then_some(())
-        })
-        .await;
-    }
+    each_fault_leaves_its_error(&sim, &server, name, walked, &picked_up).await;
 
     // The quota used up: a new number waits with a clear error; the account's others go on.
     sim.set_faults(

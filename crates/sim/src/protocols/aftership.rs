@@ -9,7 +9,7 @@ use axum::routing::MethodFilter;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{code_of, comma_list, iso_local, rendered, Call, Door, Protocol};
+use super::{code_of, iso_local, registered_listed, rendered, Call, Door, Protocol};
 use crate::upstreams::{Registered, Registration};
 use crate::Simulator;
 
@@ -45,37 +45,31 @@ pub(super) static TRACKINGS: Protocol = Protocol {
 pub(super) static DELETE: Protocol = Protocol {
     door: Door::faulted(NAME, "/trackings/{id}", CUT),
     method: MethodFilter::DELETE,
-    answer: |sim, call| match sim.number_of(NAME, &call.param) {
-        Some(number) => {
-            sim.stop_number(NAME, &number);
-            answer(
-                StatusCode::OK,
-                200,
-                "OK",
-                json!({"id": call.param, "tracking_number": number}),
-            )
-        }
-        None => answer(
-            StatusCode::NOT_FOUND,
-            4004,
-            "Tracking does not exist.",
-            json!({}),
-        ),
-    },
+    answer: delete,
     presented: keyed,
     refused,
 };
 
+/// Deleting stops the number; an unknown id is AfterShip's 4004.
+fn delete(sim: &Simulator, call: &Call) -> Response {
+    let Some(number) = sim.delete_by_id(NAME, &call.param) else {
+        return answer(
+            StatusCode::NOT_FOUND,
+            4004,
+            "Tracking does not exist.",
+            json!({}),
+        );
+    };
+    answer(
+        StatusCode::OK,
+        200,
+        "OK",
+        json!({"id": call.param, "tracking_number": number}),
+    )
+}
+
 fn list(sim: &Simulator, call: &Call) -> Response {
-    let numbers = comma_list(
-        call.query
-            .get("tracking_numbers")
-            .map_or("", String::as_str),
-    );
-    let trackings: Vec<Value> = numbers
-        .iter()
-        .filter_map(|n| Some(tracking(sim, n, &sim.registration(NAME, n)?)))
-        .collect();
+    let trackings: Vec<Value> = registered_listed(sim, NAME, call, |n, r| tracking(sim, n, r));
     let pagination = json!({"total": trackings.len(), "next_cursor": null, "has_next_page": false});
     answer(
         StatusCode::OK,

@@ -223,6 +223,39 @@ impl Call {
     }
 }
 
+/// The items of an aggregator's batch body, a JSON array of at most 40; `Err(None)` when the
+/// body is no array, `Err(Some(count))` when it has too many.
+pub(super) fn batch_items(body: &str) -> Result<Vec<Value>, Option<usize>> {
+    match serde_json::from_str::<Value>(body) {
+        Ok(Value::Array(items)) if items.len() <= 40 => Ok(items),
+        Ok(Value::Array(items)) => Err(Some(items.len())),
+        _ => Err(None),
+    }
+}
+
+/// The numbers of the query's `tracking_numbers` registered with `upstream`, each rendered by
+/// `one` (an aggregator's list answers only what the account registered).
+pub(super) fn registered_listed(
+    sim: &Simulator,
+    upstream: &str,
+    call: &Call,
+    one: impl Fn(&str, &crate::Registered) -> Value,
+) -> Vec<Value> {
+    let numbers = call
+        .query
+        .get("tracking_numbers")
+        .map_or("", String::as_str);
+    comma_list(numbers)
+        .into_iter()
+        .filter_map(|n| Some(one(n, &sim.registration(upstream, n)?)))
+        .collect()
+}
+
+/// A text field of a JSON item, or `""`.
+pub(super) fn field<'a>(item: &'a Value, name: &str) -> &'a str {
+    item.get(name).and_then(Value::as_str).unwrap_or_default()
+}
+
 /// The numbers of a comma-separated list (several carriers take their batches so).
 pub(super) fn comma_list(text: &str) -> Vec<&str> {
     text.split(',')

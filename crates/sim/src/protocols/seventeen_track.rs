@@ -11,7 +11,7 @@ use axum::routing::MethodFilter;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{code_of, iso_local, rendered, Call, Door, Protocol};
+use super::{batch_items, code_of, field, iso_local, rendered, Call, Door, Protocol};
 use crate::upstreams::Registration;
 use crate::Simulator;
 
@@ -73,24 +73,21 @@ fn each(call: &Call, one: impl Fn(&str, &Value) -> Result<Value, (i64, String)>)
         let error = json!({"code": code, "message": message});
         Json(json!({"code": code, "data": {"errors": [error]}})).into_response()
     };
-    let Ok(Value::Array(items)) = serde_json::from_str::<Value>(&call.body) else {
-        return envelope_error(-18010013, "Invalid submitted data.");
+    let items = match batch_items(&call.body) {
+        Ok(items) => items,
+        Err(None) => return envelope_error(-18010013, "Invalid submitted data."),
+        Err(Some(_)) => return envelope_error(-18010014, "Tracking numbers exceed the 40 limit."),
     };
-    if items.len() > 40 {
-        return envelope_error(-18010014, "Tracking numbers exceed the 40 limit.");
-    }
-    let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
-    for item in &items {
-        let number = item
-            .get("number")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        match one(number, item) {
-            Ok(value) => accepted.push(value),
-            Err((code, message)) => rejected
-                .push(json!({"number": number, "error": {"code": code, "message": message}})),
-        }
-    }
+    let (accepted, rejected): (Vec<_>, Vec<_>) = items
+        .iter()
+        .map(|item| (field(item, "number"), one(field(item, "number"), item)))
+        .partition(|(_, outcome)| outcome.is_ok());
+    let accepted: Vec<Value> = accepted.into_iter().filter_map(|(_, o)| o.ok()).collect();
+    let rejected: Vec<Value> = rejected
+        .into_iter()
+        .filter_map(|(number, o)| o.err().map(|(code, message)| (number, code, message)))
+        .map(|(number, code, message)| json!({"number": number, "error": {"code": code, "message": message}}))
+        .collect();
     Json(json!({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})).into_response()
 }
 

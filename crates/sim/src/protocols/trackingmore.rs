@@ -10,7 +10,9 @@ use axum::routing::MethodFilter;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{code_of, comma_list, iso_local, rendered, Call, Door, Protocol};
+use super::{
+    batch_items, code_of, field, iso_local, registered_listed, rendered, Call, Door, Protocol,
+};
 use crate::upstreams::{Registered, Registration};
 use crate::Simulator;
 
@@ -38,15 +40,7 @@ pub(super) static GET: Protocol = Protocol {
     door: Door::faulted(NAME, "/trackings/get", CUT),
     method: MethodFilter::GET,
     answer: |sim, call| {
-        let numbers = comma_list(
-            call.query
-                .get("tracking_numbers")
-                .map_or("", String::as_str),
-        );
-        let found: Vec<Value> = numbers
-            .iter()
-            .filter_map(|n| Some(tracking(sim, n, &sim.registration(NAME, n)?)))
-            .collect();
+        let found: Vec<Value> = registered_listed(sim, NAME, call, |n, r| tracking(sim, n, r));
         answer(
             StatusCode::OK,
             200,
@@ -69,9 +63,8 @@ pub(super) static BATCH: Protocol = Protocol {
 pub(super) static DELETE: Protocol = Protocol {
     door: Door::faulted(NAME, "/trackings/delete/{id}", CUT),
     method: MethodFilter::DELETE,
-    answer: |sim, call| match sim.number_of(NAME, &call.param) {
+    answer: |sim, call| match sim.delete_by_id(NAME, &call.param) {
         Some(number) => {
-            sim.stop_number(NAME, &number);
             let data = json!({"id": call.param, "tracking_number": number});
             answer(StatusCode::OK, 200, "Request response is successful", data)
         }
@@ -87,28 +80,24 @@ pub(super) static DELETE: Protocol = Protocol {
 };
 
 fn batch(sim: &Simulator, call: &Call) -> Response {
-    let Ok(Value::Array(items)) = serde_json::from_str::<Value>(&call.body) else {
-        return answer(
-            StatusCode::BAD_REQUEST,
-            400,
-            "Request type error.",
-            json!({}),
-        );
+    let items = match batch_items(&call.body) {
+        Ok(items) => items,
+        Err(None) => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                400,
+                "Request type error.",
+                json!({}),
+            )
+        }
+        Err(Some(_)) => {
+            let message = "You have exceeded the shipment quantity of API call. The maximum quantity is 40 shipments per call.";
+            return answer(StatusCode::BAD_REQUEST, 4103, message, json!({}));
+        }
     };
-    if items.len() > 40 {
-        let message = "You have exceeded the shipment quantity of API call. The maximum quantity is 40 shipments per call.";
-        return answer(StatusCode::BAD_REQUEST, 4103, message, json!({}));
-    }
     let (mut success, mut error) = (Vec::new(), Vec::new());
     for item in &items {
-        let number = item
-            .get("tracking_number")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let courier = item
-            .get("courier_code")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let (number, courier) = (field(item, "tracking_number"), field(item, "courier_code"));
         match sim.register(NAME, number, courier) {
             Registration::New(r) => {
                 success.push(json!({"id": r.id, "tracking_number": number, "courier_code": courier}))
