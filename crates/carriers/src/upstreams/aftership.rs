@@ -55,10 +55,6 @@ fn slug(courier: &str) -> Option<&'static str> {
 
 #[async_trait::async_trait]
 impl Protocol for AfterShip {
-    async fn poll(&self, courier: &str, numbers: &[&str]) -> Result<Answers, CarrierError> {
-        Ok(read_trackings(&self.list(courier, numbers).await?))
-    }
-
     async fn register(
         &self,
         courier: &str,
@@ -83,6 +79,10 @@ impl Protocol for AfterShip {
             }
         }
         Ok(registered)
+    }
+
+    async fn poll(&self, courier: &str, numbers: &[&str]) -> Result<Answers, CarrierError> {
+        Ok(read_trackings(&self.list(courier, numbers).await?))
     }
 
     async fn stop(&self, courier: &str, numbers: &[&str]) -> Result<u64, CarrierError> {

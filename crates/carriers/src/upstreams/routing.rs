@@ -66,7 +66,7 @@ mod tests {
 
     fn upstream(couriers: &[&str]) -> UpstreamSettings {
         UpstreamSettings {
-            api_key: Some(super::settings::ApiKey("k".into())),
+            api_key: Some(crate::upstreams::settings::ApiKey("k".into())),
             couriers: couriers.iter().map(|c| c.to_string()).collect(),
             ..Default::default()
         }

@@ -8,17 +8,17 @@ use serde::Deserialize;
 pub struct UpstreamSettings {
     /// The account's API key (17TRACK `17token`, AfterShip `as-api-key`, TrackingMore
     /// `Tracking-Api-Key`); never printed.
-    pub api_key: Option<ApiKey>,
+    pub(crate) api_key: Option<ApiKey>,
     /// The API root, defaulting to the upstream's production one.
-    pub base_url: Option<String>,
+    pub(crate) base_url: Option<String>,
     /// parceld courier codes routed through this upstream; `["*"]` routes every courier this
     /// server has no adapter of its own configured for.
-    pub couriers: Vec<String>,
+    pub(crate) couriers: Vec<String>,
     /// Requests per second, at most.
-    pub rate_per_second: Option<f64>,
+    pub(crate) rate_per_second: Option<f64>,
     /// The account's allowance of registrations (17TRACK: 100 a month on the free plan), so
     /// that what is left can be reported; unset means parceld reports only what it used.
-    pub quota: Option<u64>,
+    pub(crate) quota: Option<u64>,
 }
 
 /// An API key: read as written, shown as `<redacted>`.
