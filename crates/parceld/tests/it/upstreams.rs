@@ -191,6 +191,13 @@ async fn run(case: &Case) {
     }
     let (entry, count) = listed(&server, case.courier).await;
     assert!(count >= 500, "couriers/all lists {count}");
+    let (status, v2) = server.get("/v2/carriers", key).await;
+    assert_eq!(status, StatusCode::OK, "{v2}");
+    assert_eq!(
+        v2["data"].as_array().map_or(0, Vec::len),
+        count,
+        "v2 lists them too"
+    );
     assert_eq!(entry["reached_by"], "upstream", "{entry}");
     assert_eq!(entry["upstream"], name, "{entry}");
     assert_eq!(entry["configured"], true, "{entry}");
