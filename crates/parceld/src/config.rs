@@ -243,7 +243,7 @@ fn carrier_text_key(name: &str) -> Option<String> {
 }
 
 /// The configuration sections, for the environment-variable warnings.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "server",
     "tracking_page",
     "dashboard",
