@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parceld_store::backend::Failure;
-use parceld_store::{DueCouriers, StoreResult};
+use parceld_store::due::DueCouriers;
+use parceld_store::StoreResult;
 
 use crate::SqliteStore;
 

@@ -32,7 +32,6 @@ use parceld_model::{
 };
 
 pub use copy::CopyStore;
-pub use due::DueCouriers;
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
 pub use users::{LockOut, NewSession, NewUser, Role, SessionUser, User, UserStore};
 pub use webhooks::{
@@ -344,7 +343,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything parceld stores.
 #[async_trait]
-pub trait Store: UserStore + CopyStore + DueCouriers + Send + Sync + 'static {
+pub trait Store: UserStore + CopyStore + due::DueCouriers + Send + Sync + 'static {
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 
