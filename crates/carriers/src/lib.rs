@@ -40,6 +40,7 @@ pub mod settings;
 pub mod tables;
 pub mod time;
 pub mod ups;
+pub mod ups_alert;
 pub mod upstreams;
 pub mod usps;
 pub mod xml;

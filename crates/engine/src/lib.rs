@@ -13,6 +13,7 @@
 
 mod answers;
 mod flights;
+pub mod push;
 mod routed;
 pub mod schedule;
 mod settings;
@@ -74,6 +75,8 @@ pub struct Engine {
     group_done: Notify,
     /// Which courier claims first next time, so no courier always gets the room first.
     rotation: AtomicUsize,
+    /// How often a tracking a push source covers is polled; `None`: no push on this server.
+    push_safety_net: Option<Duration>,
 }
 
 fn courier_type(code: &str) -> CourierType {
@@ -131,7 +134,14 @@ impl Engine {
             in_flight: Mutex::new(HashMap::new()),
             group_done: Notify::new(),
             rotation: AtomicUsize::new(0),
+            push_safety_net: None,
         }
+    }
+
+    /// The same engine polling the trackings a push source covers only as `push` says.
+    pub fn with_push(mut self, push: &push::PushSettings) -> Self {
+        self.push_safety_net = Some(Duration::seconds(push.safety_net_secs));
+        self
     }
 
     pub fn settings(&self) -> &EngineSettings {
@@ -364,8 +374,9 @@ impl Engine {
 
     /// Applies one group of results in one transaction, retrying a transient failure, and
     /// gives the group's share of the in-flight budget back. Returns how many were applied.
-    async fn apply_group(&self, courier: &str, updates: Vec<RefreshUpdate>) -> usize {
+    async fn apply_group(&self, courier: &str, mut updates: Vec<RefreshUpdate>) -> usize {
         let count = updates.len();
+        self.slow_pushed(&mut updates).await;
         // A transient write failure (the database busy past its timeout) must not strand the
         // group until its lease runs out: try again a few times before giving up.
         let mut attempt = 0;

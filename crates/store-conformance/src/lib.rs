@@ -28,6 +28,7 @@ pub mod copy;
 pub mod due;
 pub mod listing;
 pub mod pages;
+pub mod push;
 pub mod refresh;
 pub mod retention;
 pub mod trackings;
@@ -127,6 +128,9 @@ macro_rules! conformance_tests {
             users::sessions_are_found_by_token_hash_until_they_expire_or_end,
             copy::a_copy_holds_every_row_resumes_after_its_last_key_and_goes_on_after_it,
             copy::a_large_batch_create_keeps_the_rules_of_a_small_one,
+            push::a_push_applies_once_to_every_account_and_its_replay_changes_nothing,
+            push::receipts_expire_and_are_capped,
+            push::subscriptions_cover_trackings_and_move_their_polls,
         );
     };
     (@cases $factory:path, $runs:expr; $($module:ident :: $case:ident),+ $(,)?) => {

@@ -29,6 +29,7 @@ mod due;
 mod listing;
 mod outbox;
 mod pages;
+mod push;
 mod rate_buckets;
 mod refresh;
 mod rows;

@@ -105,11 +105,23 @@ pub(crate) async fn apply(
     owner: &str,
     updates: Vec<RefreshUpdate>,
 ) -> Result<ApplyReport> {
-    let mut report = ApplyReport::default();
     if updates.is_empty() {
-        return Ok(report);
+        return Ok(ApplyReport::default());
     }
     let mut tx = pool.begin().await?;
+    let report = apply_in(&mut tx, owner, updates).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// [`apply`] inside the caller's transaction (a pushed update writes its receipt in the same
+/// one).
+pub(crate) async fn apply_in(
+    tx: &mut PgConnection,
+    owner: &str,
+    updates: Vec<RefreshUpdate>,
+) -> Result<ApplyReport> {
+    let mut report = ApplyReport::default();
     // Which of these does this worker still hold, and what was their state? Locked until the
     // end, in primary-key order, so no claim can take them in between.
     let held: Vec<Held> = sqlx::query_as(
@@ -125,7 +137,7 @@ pub(crate) async fn apply(
         .into_iter()
         .partition(|u| before.contains_key(&u.pk));
 
-    let new_checkpoints = merge_checkpoints(&mut tx, &updates, &before).await?;
+    let new_checkpoints = merge_checkpoints(tx, &updates, &before).await?;
     if !new_checkpoints.is_empty() {
         let (grown, accounts): (Vec<i64>, Vec<i64>) = new_checkpoints
             .keys()
@@ -145,11 +157,10 @@ pub(crate) async fn apply(
         changes.extend(change_of(u, before[&u.pk].before(), added)?);
     }
     let changed: HashSet<i64> = changes.iter().map(|c| c.tracking_pk).collect();
-    write_states(&mut tx, owner, &updates, &changed, &before).await?;
+    write_states(tx, owner, &updates, &changed, &before).await?;
     // The webhook outbox, in the same transaction: a change is announced if and only if it is
     // stored.
-    report.deliveries = outbox::record_changes(&mut tx, &changes, Utc::now()).await?;
-    tx.commit().await?;
+    report.deliveries = outbox::record_changes(tx, &changes, Utc::now()).await?;
     report.applied = updates.len();
     report.stale = stale.len();
     report.changes = changes;

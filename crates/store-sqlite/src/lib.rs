@@ -22,6 +22,7 @@ mod error;
 mod key_cache;
 mod outbox;
 mod pages;
+mod push;
 mod reader;
 mod refresh;
 mod retention;

@@ -17,7 +17,7 @@ use parceld_store::{
     ApplyReport, ClaimOne, ClaimedTracking, RefreshUpdate, StoreError, TrackingChange,
 };
 use serde_json::json;
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::checkpoint_list;
 use crate::error::Result;
@@ -26,15 +26,16 @@ use crate::statements::keep_prepared;
 
 const CHECKPOINT_CHUNK: usize = 500;
 
-fn ts(time: Option<DateTime<Utc>>) -> Option<i64> {
+pub(crate) fn ts(time: Option<DateTime<Utc>>) -> Option<i64> {
     time.map(|t| t.timestamp())
 }
 
-const CLAIMED_COLUMNS: &str = "pk, id, account_id, tracking_number, courier_code, fields, \
+pub(crate) const CLAIMED_COLUMNS: &str =
+    "pk, id, account_id, tracking_number, courier_code, fields, \
     created_at, delivery_status, substatus, latest_event, latest_checkpoint_time, check_failures, \
     notfound_since";
 
-fn claimed_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ClaimedTracking> {
+pub(crate) fn claimed_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ClaimedTracking> {
     Ok(ClaimedTracking {
         pk: row.get("pk"),
         id: tracking_id(row.get("id"))?,
@@ -125,8 +126,20 @@ pub(crate) async fn apply_refresh(
     if updates.is_empty() {
         return Ok(ApplyReport::default());
     }
-    let pks: Vec<i64> = updates.iter().map(|u| u.pk).collect();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let report = apply_in(&mut tx, owner, updates).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// [`apply_refresh`] inside the caller's transaction (a pushed update writes its receipt in
+/// the same one).
+pub(crate) async fn apply_in(
+    tx: &mut SqliteConnection,
+    owner: &str,
+    updates: Vec<RefreshUpdate>,
+) -> Result<ApplyReport> {
+    let pks: Vec<i64> = updates.iter().map(|u| u.pk).collect();
 
     // Which of these does this worker still hold, and what was their state?
     let held = sqlx::query(
@@ -291,8 +304,7 @@ pub(crate) async fn apply_refresh(
     // The webhook outbox, in the same transaction: a change is announced if and only if it is
     // stored.
     let event_ids: Vec<&str> = changes.iter().map(|c| c.event_id.as_str()).collect();
-    let deliveries = crate::outbox::enqueue_changes(&mut tx, &event_ids, Utc::now()).await?;
-    tx.commit().await?;
+    let deliveries = crate::outbox::enqueue_changes(tx, &event_ids, Utc::now()).await?;
     Ok(ApplyReport {
         applied: updates.len(),
         stale: stale.len(),

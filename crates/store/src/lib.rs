@@ -17,6 +17,7 @@ pub mod copy;
 pub mod due;
 pub mod keys;
 pub mod pages;
+pub mod push;
 pub mod refresh;
 pub mod stored;
 #[cfg(feature = "test-support")]
@@ -33,6 +34,7 @@ use parceld_model::{
 
 pub use copy::CopyStore;
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
+pub use push::{PushApplied, PushClaim, PushReceipt, PushStore, Subscribed};
 pub use users::{LockOut, NewSession, NewUser, Role, SessionUser, User, UserStore};
 pub use webhooks::{
     AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo,
@@ -343,7 +345,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything parceld stores.
 #[async_trait]
-pub trait Store: UserStore + CopyStore + due::DueCouriers + Send + Sync + 'static {
+pub trait Store:
+    UserStore + CopyStore + PushStore + due::DueCouriers + Send + Sync + 'static
+{
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 

@@ -1,0 +1,361 @@
+//! Carrier push: events a carrier (or, later, an aggregator upstream) sends on its own, applied
+//! through the same path as a refresh.
+//!
+//! A [`PushSource`] knows one sender's wire: how it proves itself ([`PushSource::verify`], in
+//! constant time) and how its body reads as the same carrier outcome a poll gives
+//! ([`PushSource::parse`]). The [`PushHub`] does the rest alike for every source: it refuses a
+//! push whose newest event is older than the replay window (stale), claims the trackings of the
+//! pushed numbers (every account), decides their next state with the refresh policy
+//! ([`crate::schedule::next_state`]), refuses a tracking whose stored newest event is newer
+//! than the push (stale: events may arrive out of order, and the safety-net poll fills such
+//! gaps in), and applies the rest with the push's receipt in one transaction
+//! ([`parceld_store::PushStore::apply_push`]): the same checkpoint merge, change records and
+//! webhook outbox as a refresh, and a replay found by its receipt changes nothing. A pushed
+//! tracking is then polled only as a slow safety net ([`PushSettings::safety_net_secs`]).
+//!
+//! Nothing is written for a push that fails verification, and the receipts are pruned and
+//! capped, so no sender can make the store grow without bound.
+
+pub mod fedex;
+mod settings;
+pub mod subscribe;
+pub mod ups;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use parceld_carriers::{TrackOutcome, TrackResult};
+use parceld_model::TrackingNumber;
+use parceld_store::{PushApplied, PushReceipt, RefreshUpdate, Store, StoreError};
+use reqwest::header::HeaderMap;
+use sha2::{Digest, Sha256};
+
+pub use settings::{PushSettings, PushSourceSettings};
+
+use crate::{courier_type, schedule, Engine, EngineSettings};
+
+/// One pushed event: the number it is about and the carrier's word, as a poll would give it.
+#[derive(Debug, Clone)]
+pub struct PushedEvent {
+    pub tracking_number: String,
+    pub outcome: TrackOutcome,
+}
+
+/// Why a push was refused. Every refusal changes nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("no push source `{0}` is enabled on this server")]
+    UnknownSource(String),
+    /// The sender did not prove itself: wrong or missing signature or credential.
+    #[error("push refused: {0}")]
+    Forged(String),
+    #[error("push body not understood: {0}")]
+    Malformed(String),
+    /// The push is older than what parceld already has, or than the replay window.
+    #[error("stale push: {0}")]
+    Stale(String),
+    #[error("this push was already received and applied")]
+    Replayed,
+    /// The pushed trackings stayed claimed by a refresh; the sender should try again.
+    #[error("the pushed trackings are being refreshed right now; try again shortly")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One sender of pushes: its wire format and proof. An aggregator upstream plugs in the same
+/// way: its signature check, and its body read into the outcomes its poll adapter gives.
+pub trait PushSource: Send + Sync {
+    /// The source's name: the route (`/hooks/<name>`) and the receipts' source.
+    fn name(&self) -> &'static str;
+    /// The courier whose trackings its pushes update.
+    fn courier_code(&self) -> &'static str;
+    /// Checks the sender's proof over the raw body; nothing else is read before it passes.
+    fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), PushError>;
+    /// The body's events, each read as a poll's outcome for its number.
+    fn parse(&self, body: &[u8]) -> Result<Vec<PushedEvent>, PushError>;
+}
+
+/// A header's value as text.
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// What an applied push did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushReport {
+    /// Trackings the push was applied to (every account tracking a pushed number).
+    pub applied: usize,
+    /// Of them, the ones that really changed (and so have webhooks queued).
+    pub changed: usize,
+    /// Webhook deliveries queued.
+    pub webhooks: u64,
+    /// Trackings passed over because they already have newer events.
+    pub stale: usize,
+}
+
+/// How long a push waits for trackings a refresh holds before asking the sender to retry.
+const BUSY_WAIT: StdDuration = StdDuration::from_secs(2);
+/// Receipts are pruned once every this many pushes.
+const PRUNE_EVERY: u64 = 512;
+
+/// Receives pushes from every enabled source and applies them.
+pub struct PushHub {
+    store: Arc<dyn Store>,
+    settings: PushSettings,
+    engine: EngineSettings,
+    sources: HashMap<&'static str, Arc<dyn PushSource>>,
+    owner: String,
+    pushes: AtomicU64,
+}
+
+impl PushHub {
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: PushSettings,
+        engine: EngineSettings,
+        sources: Vec<Arc<dyn PushSource>>,
+    ) -> Self {
+        PushHub {
+            store,
+            settings,
+            engine,
+            sources: sources.into_iter().map(|s| (s.name(), s)).collect(),
+            owner: format!("push-{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            pushes: AtomicU64::new(0),
+        }
+    }
+
+    /// The hub of the carrier sources `settings` enables (`ups`, `fedex`).
+    pub fn from_settings(
+        store: Arc<dyn Store>,
+        settings: &PushSettings,
+        engine: &EngineSettings,
+    ) -> Result<Self, String> {
+        settings.validate()?;
+        let mut sources: Vec<Arc<dyn PushSource>> = Vec::new();
+        for (name, source) in &settings.sources {
+            let secret = source.secret.as_deref().unwrap_or("");
+            match name.as_str() {
+                _ if !source.enabled => {}
+                "ups" => sources.push(Arc::new(ups::UpsPush::new(secret))),
+                "fedex" => sources.push(Arc::new(fedex::FedexPush::new(secret))),
+                other => return Err(format!("[push.sources.{other}]: no such push source")),
+            }
+        }
+        Ok(PushHub::new(
+            store,
+            settings.clone(),
+            engine.clone(),
+            sources,
+        ))
+    }
+
+    pub fn settings(&self) -> &PushSettings {
+        &self.settings
+    }
+
+    /// Whether `courier_code`'s trackings are pushed on this server (else they are polled).
+    pub fn pushes(&self, courier_code: &str) -> bool {
+        self.sources
+            .values()
+            .any(|s| s.courier_code() == courier_code)
+    }
+
+    /// Receives one push to `/hooks/<source>`: verifies it, then applies it (see the module
+    /// comment). Returns once the update is durably stored.
+    pub async fn receive(
+        &self,
+        source: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<PushReport, PushError> {
+        let source = self
+            .sources
+            .get(source)
+            .ok_or_else(|| PushError::UnknownSource(source.chars().take(40).collect()))?;
+        source.verify(headers, body)?;
+        let events = source.parse(body)?;
+        let report = self.apply(source.as_ref(), events, body).await;
+        if self.pushes.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == 0 {
+            let pruned = self
+                .store
+                .prune_push_receipts(Utc::now(), self.settings.max_receipts)
+                .await;
+            if let Err(error) = pruned {
+                tracing::warn!(%error, "pruning push receipts failed");
+            }
+        }
+        report
+    }
+
+    /// Applies verified events (see the module comment); `body` makes the receipt.
+    pub async fn apply(
+        &self,
+        source: &dyn PushSource,
+        events: Vec<PushedEvent>,
+        body: &[u8],
+    ) -> Result<PushReport, PushError> {
+        let now = Utc::now();
+        let mut by_number: HashMap<String, TrackOutcome> = HashMap::new();
+        for event in events {
+            let newest = newest_event(&event.outcome)?;
+            if newest < now - Duration::seconds(self.settings.replay_window_secs) {
+                return Err(PushError::Stale(format!(
+                    "its newest event ({newest}) is older than the replay window"
+                )));
+            }
+            let number = TrackingNumber::parse(&event.tracking_number)
+                .map_err(|e| PushError::Malformed(e.to_string()))?;
+            by_number.insert(number.as_str().to_string(), event.outcome);
+        }
+        if by_number.is_empty() {
+            return Err(PushError::Malformed("no events".into()));
+        }
+        let numbers: Vec<String> = by_number
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let owner = format!("{}-{}", self.owner, self.pushes.load(Ordering::Relaxed));
+        let claimed = self.claim(source.courier_code(), &numbers, &owner).await?;
+        let kind = courier_type(source.courier_code());
+        let safety_net = now + Duration::seconds(self.settings.safety_net_secs);
+        let (mut updates, mut passed_over) = (Vec::new(), Vec::new());
+        for tracking in &claimed {
+            let Some(outcome) = by_number.get(&tracking.tracking_number) else {
+                passed_over.push(tracking.pk);
+                continue;
+            };
+            let newest = newest_event(outcome)?;
+            if tracking.latest_checkpoint_time.is_some_and(|t| t > newest) {
+                passed_over.push(tracking.pk);
+                continue;
+            }
+            let mut update =
+                schedule::next_state(tracking, outcome.clone(), kind, now, &self.engine);
+            // A push carries one event, not the shipment's facts: the stored ones stay.
+            update.shipment = None;
+            slow_down(&mut update, safety_net);
+            updates.push(update);
+        }
+        if updates.is_empty() && !claimed.is_empty() {
+            self.store.release_claims(&owner).await?;
+            return Err(PushError::Stale(
+                "every tracking it names already has newer events".into(),
+            ));
+        }
+        let receipt = PushReceipt {
+            source: source.name().to_string(),
+            digest: Sha256::new()
+                .chain_update(source.name().as_bytes())
+                .chain_update([0])
+                .chain_update(body)
+                .finalize()
+                .into(),
+            received_at: now,
+            expires_at: now + Duration::seconds(self.settings.replay_window_secs),
+        };
+        let covered_until = now + Duration::seconds(self.settings.covered_secs);
+        let applied = self
+            .store
+            .apply_push(&owner, &receipt, updates, &passed_over, covered_until)
+            .await;
+        let applied = match applied {
+            Ok(applied) => applied,
+            Err(error) => {
+                let _ = self.store.release_claims(&owner).await;
+                return Err(error.into());
+            }
+        };
+        match applied {
+            PushApplied::Replayed => Err(PushError::Replayed),
+            PushApplied::Applied(report) => Ok(PushReport {
+                applied: report.applied,
+                changed: report.changes.len(),
+                webhooks: report.deliveries,
+                stale: passed_over.len(),
+            }),
+        }
+    }
+
+    /// Claims the pushed numbers' trackings for `owner`, waiting a little for ones a refresh
+    /// holds; [`PushError::Busy`] (with every claim released) when they stay held.
+    async fn claim(
+        &self,
+        courier: &str,
+        numbers: &[String],
+        owner: &str,
+    ) -> Result<Vec<parceld_store::ClaimedTracking>, PushError> {
+        let deadline = tokio::time::Instant::now() + BUSY_WAIT;
+        loop {
+            let now = Utc::now();
+            let lease = now + Duration::seconds(self.engine.lease_secs);
+            let claim = self
+                .store
+                .claim_pushed(courier, numbers, owner, now, lease)
+                .await?;
+            if claim.busy == 0 {
+                return Ok(claim.claimed);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                self.store.release_claims(owner).await?;
+                return Err(PushError::Busy);
+            }
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The newest event time of a pushed outcome; a push without an event is malformed.
+fn newest_event(outcome: &TrackOutcome) -> Result<DateTime<Utc>, PushError> {
+    match outcome {
+        Ok(TrackResult::Found(shipment)) => shipment
+            .checkpoints
+            .iter()
+            .map(|c| c.time)
+            .max()
+            .ok_or_else(|| PushError::Malformed("no event".into())),
+        Ok(TrackResult::NotFound) => Err(PushError::Malformed("no readable event".into())),
+        Err(error) => Err(PushError::Malformed(error.to_string())),
+    }
+}
+
+/// A pushed tracking's next poll is the safety net, unless the policy stops polling.
+fn slow_down(update: &mut RefreshUpdate, safety_net: DateTime<Utc>) {
+    if let Some(next) = update.next_check_at {
+        update.next_check_at = Some(next.max(safety_net));
+    }
+}
+
+impl Engine {
+    /// Moves the polls of the trackings a push source covers to the safety net: a poll of a
+    /// pushed tracking is only a check that the pushes still come. One statement per group.
+    pub(crate) async fn slow_pushed(&self, updates: &mut [RefreshUpdate]) {
+        let Some(net) = self.push_safety_net else {
+            return;
+        };
+        let now = Utc::now();
+        let pks: Vec<i64> = updates.iter().map(|u| u.pk).collect();
+        match self.store.push_covered(&pks, now).await {
+            Ok(covered) if !covered.is_empty() => {
+                let covered: BTreeSet<i64> = covered.into_iter().collect();
+                for update in updates.iter_mut().filter(|u| covered.contains(&u.pk)) {
+                    slow_down(update, now + net);
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "reading push coverage failed"),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The `[push]` settings: which push sources are on, their credentials, and how a pushed
+//! tracking is polled.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+/// `[push]`: carrier push, for every source alike, and `[push.sources.<name>]` per source.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PushSettings {
+    /// A tracking a push source covers is polled only this often, as a safety net (seconds).
+    pub safety_net_secs: i64,
+    /// A verified push is remembered this long so that its replay is refused; a push whose
+    /// newest event is older than this is refused as stale (seconds).
+    pub replay_window_secs: i64,
+    /// The most push receipts kept; beyond it the oldest go first.
+    pub max_receipts: u64,
+    /// The largest push body accepted (bytes); larger ones get a 413 before any work.
+    pub max_body_bytes: usize,
+    /// A push keeps its tracking counted as pushed this long when no subscription covers it
+    /// (seconds).
+    pub covered_secs: i64,
+    /// How often new trackings are subscribed with the sources that take subscriptions
+    /// (milliseconds).
+    pub subscribe_every_ms: u64,
+    /// The sources by name (`ups`, `fedex`).
+    pub sources: HashMap<String, PushSourceSettings>,
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        PushSettings {
+            safety_net_secs: 86_400,
+            replay_window_secs: 86_400,
+            max_receipts: 1_000_000,
+            max_body_bytes: 64 * 1024,
+            covered_secs: 14 * 86_400,
+            subscribe_every_ms: 60_000,
+            sources: HashMap::new(),
+        }
+    }
+}
+
+/// `[push.sources.<name>]`.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PushSourceSettings {
+    pub enabled: bool,
+    /// What the source proves itself with: UPS's `x-api-key` as set in the UPS portal, FedEx's
+    /// webhook project security token (the HMAC key of `fdx-signature`).
+    pub secret: Option<String>,
+    /// Subscribe new trackings with the source (UPS Track Alert); without it the source covers
+    /// a tracking from its first push on (an account-wide subscription made in a portal).
+    pub subscribe: bool,
+}
+
+impl std::fmt::Debug for PushSourceSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushSourceSettings")
+            .field("enabled", &self.enabled)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("subscribe", &self.subscribe)
+            .finish()
+    }
+}
+
+impl PushSettings {
+    /// The enabled sources, with their secrets; an enabled source without one is refused.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, source) in &self.sources {
+            if source.enabled && source.secret.as_deref().unwrap_or("").is_empty() {
+                return Err(format!(
+                    "[push.sources.{name}] is enabled without a secret: set `secret`"
+                ));
+            }
+        }
+        if self.safety_net_secs <= 0 || self.replay_window_secs <= 0 || self.max_receipts == 0 {
+            return Err(
+                "[push] safety_net_secs, replay_window_secs and max_receipts must be positive"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The source's settings when it is enabled.
+    pub fn enabled(&self, name: &str) -> Option<&PushSourceSettings> {
+        self.sources.get(name).filter(|s| s.enabled)
+    }
+}

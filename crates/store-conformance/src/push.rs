@@ -1,0 +1,159 @@
+//! Carrier push: claims by number across accounts, the receipt written with the refresh in one
+//! transaction (a replay applies nothing and releases its claims), bounded receipts, and push
+//! coverage from subscriptions and pushes.
+
+use chrono::{Duration, Utc};
+use parceld_model::DeliveryStatus;
+use parceld_store::{PushApplied, PushReceipt, PushStore, Store, Subscribed};
+
+use crate::{account_with, checkpoint, update, Factory};
+
+fn receipt(byte: u8, at: chrono::DateTime<Utc>) -> PushReceipt {
+    PushReceipt {
+        source: "ups".into(),
+        digest: [byte; 32],
+        received_at: at,
+        expires_at: at + Duration::hours(1),
+    }
+}
+
+pub async fn a_push_applies_once_to_every_account_and_its_replay_changes_nothing(
+    fresh: impl Factory,
+) {
+    let store = fresh().await;
+    let pairs = [("1Z0000000000000001", "ups"), ("1Z0000000000000002", "ups")];
+    let (a, _) = account_with(&*store, "a", &pairs).await;
+    let (b, _) = account_with(&*store, "b", &pairs[..1]).await;
+    let now = Utc::now();
+    let lease = now + Duration::minutes(1);
+    let numbers = vec![pairs[0].0.to_string()];
+    let claim = store
+        .claim_pushed("ups", &numbers, "w", now, lease)
+        .await
+        .unwrap();
+    assert_eq!(claim.claimed.len(), 2, "both accounts track the number");
+    assert_eq!(claim.busy, 0);
+    let mut accounts: Vec<i64> = claim.claimed.iter().map(|c| c.account_id).collect();
+    accounts.sort();
+    assert_eq!(accounts, vec![a, b]);
+    // Another worker finds them busy until they are applied.
+    let other = store.claim_pushed("ups", &numbers, "x", now, lease).await;
+    assert_eq!(other.unwrap().busy, 2);
+    let pks: Vec<i64> = claim.claimed.iter().map(|c| c.pk).collect();
+    let events = vec![checkpoint(30, DeliveryStatus::Transit, "Departed")];
+    let updates: Vec<_> = pks
+        .iter()
+        .map(|pk| update(*pk, events.clone(), DeliveryStatus::Transit))
+        .collect();
+    let covered_until = now + Duration::hours(2);
+    let first = store
+        .apply_push("w", &receipt(1, now), updates.clone(), &[], covered_until)
+        .await
+        .unwrap();
+    let PushApplied::Applied(report) = first else {
+        panic!("a new receipt applies")
+    };
+    assert_eq!((report.applied, report.changes.len()), (2, 2));
+    let mut covered = store.push_covered(&pks, now).await.unwrap();
+    covered.sort();
+    assert_eq!(covered, pks, "pushed trackings are covered");
+    assert!(store
+        .push_covered(&pks, covered_until + Duration::seconds(1))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The same push again: refused, nothing applied, the claims released.
+    let again = store.claim_pushed("ups", &numbers, "w", now, lease).await;
+    assert_eq!(again.unwrap().claimed.len(), 2);
+    let replay = store
+        .apply_push("w", &receipt(1, now), updates, &[], covered_until)
+        .await
+        .unwrap();
+    assert!(matches!(replay, PushApplied::Replayed));
+    for pk in &pks {
+        assert_eq!(store.changes_of(*pk).await.unwrap().len(), 1);
+    }
+    let free = store.claim_pushed("ups", &numbers, "x", now, lease).await;
+    assert_eq!(
+        free.unwrap().claimed.len(),
+        2,
+        "the replay released its claims"
+    );
+    assert_eq!(store.push_receipts().await.unwrap(), 1);
+}
+
+pub async fn receipts_expire_and_are_capped(fresh: impl Factory) {
+    let store = fresh().await;
+    let now = Utc::now();
+    for byte in 0..5u8 {
+        let at = now + Duration::seconds(i64::from(byte));
+        let applied = store
+            .apply_push("w", &receipt(byte, at), Vec::new(), &[], now)
+            .await
+            .unwrap();
+        assert!(matches!(applied, PushApplied::Applied(_)));
+    }
+    assert_eq!(store.push_receipts().await.unwrap(), 5);
+    assert_eq!(store.prune_push_receipts(now, 3).await.unwrap(), 2);
+    assert_eq!(store.push_receipts().await.unwrap(), 3);
+    // The newest stay: the oldest is gone, so it would count as new again.
+    let oldest = store
+        .apply_push("w", &receipt(0, now), Vec::new(), &[], now)
+        .await
+        .unwrap();
+    assert!(matches!(oldest, PushApplied::Applied(_)));
+    let later = now + Duration::hours(2);
+    assert_eq!(store.prune_push_receipts(later, 100).await.unwrap(), 4);
+    assert_eq!(store.push_receipts().await.unwrap(), 0);
+}
+
+pub async fn subscriptions_cover_trackings_and_move_their_polls(fresh: impl Factory) {
+    let store = fresh().await;
+    let pairs = [
+        ("1Z0000000000000001", "ups"),
+        ("1Z0000000000000002", "ups"),
+        ("123456789012", "fedex"),
+    ];
+    account_with(&*store, "a", &pairs).await;
+    let now = Utc::now();
+    let due = store.to_subscribe("ups", "ups", now, 10).await.unwrap();
+    assert_eq!(due.len(), 2, "only the courier's trackings");
+    let outcomes = [
+        Subscribed {
+            tracking_pk: due[0].0,
+            until: Some(now + Duration::days(14)),
+        },
+        Subscribed {
+            tracking_pk: due[1].0,
+            until: None,
+        },
+    ];
+    let slow = now + Duration::days(1);
+    store
+        .record_subscriptions("ups", &outcomes, slow)
+        .await
+        .unwrap();
+    let pks = [due[0].0, due[1].0];
+    assert_eq!(store.push_covered(&pks, now).await.unwrap(), vec![due[0].0]);
+    // Neither is asked again: one is covered, the other was refused.
+    assert!(store
+        .to_subscribe("ups", "ups", now, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // A subscription about to run out is renewed.
+    let renew = store
+        .to_subscribe("ups", "ups", now + Duration::days(15), 10)
+        .await
+        .unwrap();
+    assert_eq!(renew, vec![due[0].clone()]);
+    // The subscribed tracking is no longer due before the safety net; the refused one is.
+    let soon = now + Duration::hours(1);
+    let claimed = store
+        .claim_due("w", soon, soon + Duration::minutes(1), 10, "ups")
+        .await
+        .unwrap();
+    let claimed: Vec<i64> = claimed.iter().map(|c| c.pk).collect();
+    assert_eq!(claimed, vec![due[1].0]);
+}

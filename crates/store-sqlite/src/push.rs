@@ -1,0 +1,286 @@
+//! The SQLite side of carrier push ([`parceld_store::PushStore`]): claims by number, the
+//! receipt and the refresh application in one `BEGIN IMMEDIATE` transaction, coverage rows.
+//!
+//! Every call is a bounded number of statements: numbers and primary keys travel as one JSON
+//! array each (`json_each`), never one statement per row.
+
+use chrono::{DateTime, Utc};
+use parceld_store::{PushApplied, PushClaim, PushReceipt, RefreshUpdate, StoreResult, Subscribed};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::error::Result;
+use crate::refresh::{apply_in, claimed_from_row, ts, CLAIMED_COLUMNS};
+
+fn json_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).expect("numbers and keys serialise")
+}
+
+pub(crate) async fn claim_pushed(
+    pool: &SqlitePool,
+    courier_code: &str,
+    numbers: &[String],
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<PushClaim> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let rows = sqlx::query(&format!(
+        "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
+         WHERE courier_code = ?3 AND tracking_number IN (SELECT value FROM json_each(?4)) \
+           AND archived = 0 \
+           AND (lease_until IS NULL OR lease_until < ?5 OR lease_owner = ?1) \
+         RETURNING {CLAIMED_COLUMNS}"
+    ))
+    .bind(owner)
+    .bind(lease_until.timestamp())
+    .bind(courier_code)
+    .bind(json_list(numbers))
+    .bind(now.timestamp())
+    .fetch_all(&mut *tx)
+    .await?;
+    let busy: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM trackings \
+         WHERE courier_code = ?1 AND tracking_number IN (SELECT value FROM json_each(?2)) \
+           AND archived = 0 AND lease_owner <> ?3 AND lease_until >= ?4",
+    )
+    .bind(courier_code)
+    .bind(json_list(numbers))
+    .bind(owner)
+    .bind(now.timestamp())
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(PushClaim {
+        claimed: rows.iter().map(claimed_from_row).collect::<Result<_>>()?,
+        busy: busy as usize,
+    })
+}
+
+async fn release(conn: &mut SqliteConnection, owner: &str, pks: &[i64]) -> Result<()> {
+    if pks.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE trackings SET lease_owner = NULL, lease_until = NULL \
+         WHERE lease_owner = ?1 AND pk IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(owner)
+    .bind(json_list(pks))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn apply_push(
+    pool: &SqlitePool,
+    owner: &str,
+    receipt: &PushReceipt,
+    updates: Vec<RefreshUpdate>,
+    release_pks: &[i64],
+    covered_until: DateTime<Utc>,
+) -> Result<PushApplied> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let new = sqlx::query(
+        "INSERT INTO push_receipts (source, digest, received_at, expires_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (source, digest) DO NOTHING",
+    )
+    .bind(&receipt.source)
+    .bind(receipt.digest.as_slice())
+    .bind(receipt.received_at.timestamp())
+    .bind(receipt.expires_at.timestamp())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    let mut pks: Vec<i64> = updates.iter().map(|u| u.pk).collect();
+    if !new {
+        pks.extend_from_slice(release_pks);
+        release(&mut tx, owner, &pks).await?;
+        tx.commit().await?;
+        return Ok(PushApplied::Replayed);
+    }
+    let report = if updates.is_empty() {
+        Default::default()
+    } else {
+        apply_in(&mut tx, owner, updates).await?
+    };
+    release(&mut tx, owner, release_pks).await?;
+    sqlx::query(
+        "INSERT INTO push_coverage (tracking_pk, source, covered_until, refused) \
+         SELECT value, ?2, ?3, 0 FROM json_each(?1) WHERE true \
+         ON CONFLICT (tracking_pk) DO UPDATE SET source = excluded.source, refused = 0, \
+           covered_until = max(coalesce(push_coverage.covered_until, 0), excluded.covered_until)",
+    )
+    .bind(json_list(&pks))
+    .bind(&receipt.source)
+    .bind(covered_until.timestamp())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(PushApplied::Applied(report))
+}
+
+pub(crate) async fn prune_receipts(
+    pool: &SqlitePool,
+    now: DateTime<Utc>,
+    keep_at_most: u64,
+) -> Result<u64> {
+    let expired = sqlx::query("DELETE FROM push_receipts WHERE expires_at < ?")
+        .bind(now.timestamp())
+        .execute(pool)
+        .await?
+        .rows_affected();
+    let over = sqlx::query(
+        "DELETE FROM push_receipts WHERE (source, digest) IN ( \
+           SELECT source, digest FROM push_receipts ORDER BY received_at DESC LIMIT -1 OFFSET ?)",
+    )
+    .bind(i64::try_from(keep_at_most).unwrap_or(i64::MAX))
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(expired + over)
+}
+
+pub(crate) async fn receipts(pool: &SqlitePool) -> Result<u64> {
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM push_receipts")
+        .fetch_one(pool)
+        .await?;
+    Ok(count as u64)
+}
+
+pub(crate) async fn to_subscribe(
+    pool: &SqlitePool,
+    courier_code: &str,
+    source: &str,
+    renew_before: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT t.pk, t.tracking_number FROM trackings t \
+         LEFT JOIN push_coverage c ON c.tracking_pk = t.pk \
+         WHERE t.courier_code = ?1 AND t.archived = 0 AND t.next_check_at IS NOT NULL \
+           AND (c.tracking_pk IS NULL \
+                OR (c.source = ?2 AND c.refused = 0 AND coalesce(c.covered_until, 0) < ?3)) \
+         ORDER BY t.pk LIMIT ?4",
+    )
+    .bind(courier_code)
+    .bind(source)
+    .bind(renew_before.timestamp())
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(crate) async fn record_subscriptions(
+    pool: &SqlitePool,
+    source: &str,
+    outcomes: &[Subscribed],
+    poll_not_before: DateTime<Utc>,
+) -> Result<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = outcomes
+        .iter()
+        .map(|o| serde_json::json!([o.tracking_pk, ts(o.until)]))
+        .collect();
+    let rows = serde_json::Value::Array(rows).to_string();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query(
+        "INSERT INTO push_coverage (tracking_pk, source, covered_until, refused) \
+         SELECT r.value ->> 0, ?2, r.value ->> 1, (r.value ->> 1) IS NULL FROM json_each(?1) r \
+         WHERE EXISTS (SELECT 1 FROM trackings t WHERE t.pk = r.value ->> 0) \
+         ON CONFLICT (tracking_pk) DO UPDATE SET source = excluded.source, \
+           covered_until = excluded.covered_until, refused = excluded.refused",
+    )
+    .bind(&rows)
+    .bind(source)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE trackings SET next_check_at = ?2 \
+         WHERE pk IN (SELECT r.value ->> 0 FROM json_each(?1) r WHERE (r.value ->> 1) IS NOT NULL) \
+           AND next_check_at IS NOT NULL AND next_check_at < ?2",
+    )
+    .bind(&rows)
+    .bind(poll_not_before.timestamp())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn covered(
+    pool: &SqlitePool,
+    pks: &[i64],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    if pks.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT tracking_pk FROM push_coverage \
+         WHERE tracking_pk IN (SELECT value FROM json_each(?1)) AND refused = 0 \
+           AND covered_until >= ?2",
+    )
+    .bind(json_list(pks))
+    .bind(now.timestamp())
+    .fetch_all(pool)
+    .await?)
+}
+
+#[async_trait::async_trait]
+impl parceld_store::PushStore for crate::SqliteStore {
+    async fn claim_pushed(
+        &self,
+        courier_code: &str,
+        numbers: &[String],
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<PushClaim> {
+        Ok(claim_pushed(self.pool(), courier_code, numbers, owner, now, lease_until).await?)
+    }
+
+    async fn apply_push(
+        &self,
+        owner: &str,
+        receipt: &PushReceipt,
+        updates: Vec<RefreshUpdate>,
+        release: &[i64],
+        covered_until: DateTime<Utc>,
+    ) -> StoreResult<PushApplied> {
+        Ok(apply_push(self.pool(), owner, receipt, updates, release, covered_until).await?)
+    }
+
+    async fn prune_push_receipts(&self, now: DateTime<Utc>, keep_at_most: u64) -> StoreResult<u64> {
+        Ok(prune_receipts(self.pool(), now, keep_at_most).await?)
+    }
+
+    async fn push_receipts(&self) -> StoreResult<u64> {
+        Ok(receipts(self.pool()).await?)
+    }
+
+    async fn to_subscribe(
+        &self,
+        courier_code: &str,
+        source: &str,
+        renew_before: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, String)>> {
+        Ok(to_subscribe(self.pool(), courier_code, source, renew_before, limit).await?)
+    }
+
+    async fn record_subscriptions(
+        &self,
+        source: &str,
+        outcomes: &[Subscribed],
+        poll_not_before: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        Ok(record_subscriptions(self.pool(), source, outcomes, poll_not_before).await?)
+    }
+
+    async fn push_covered(&self, pks: &[i64], now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
+        Ok(covered(self.pool(), pks, now).await?)
+    }
+}

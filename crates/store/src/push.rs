@@ -1,0 +1,113 @@
+//! What parceld stores for carrier push: the replay record of verified pushes, and which
+//! trackings a push source covers (a subscription, or pushes lately), so the refresh only polls
+//! them as a slow safety net.
+//!
+//! A pushed update is applied through the same transaction as a refresh
+//! ([`PushStore::apply_push`]): the same checkpoint merge, the same change records and the same
+//! webhook outbox, with the push's receipt written alongside. A receipt already present means
+//! the push was seen before: nothing is applied. Receipts expire, and the table is pruned and
+//! capped, so no sender can make it grow without bound (and only verified pushes are recorded
+//! at all).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{ApplyReport, ClaimedTracking, RefreshUpdate, StoreResult};
+
+/// A verified push, remembered until `expires_at` so that its replay is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushReceipt {
+    /// The push source (`ups`, `fedex`, …).
+    pub source: String,
+    /// SHA-256 of the push as received: what makes two deliveries the same push.
+    pub digest: [u8; 32],
+    pub received_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What [`PushStore::claim_pushed`] found.
+#[derive(Debug, Clone, Default)]
+pub struct PushClaim {
+    /// The trackings claimed for the push (every account that tracks the number).
+    pub claimed: Vec<ClaimedTracking>,
+    /// Matching trackings another worker holds right now.
+    pub busy: usize,
+}
+
+/// What [`PushStore::apply_push`] did.
+#[derive(Debug, Clone)]
+pub enum PushApplied {
+    /// The receipt is new; the updates were applied as a refresh.
+    Applied(ApplyReport),
+    /// The receipt was already recorded: nothing was applied, the claims were released.
+    Replayed,
+}
+
+/// The outcome of subscribing one tracking with a push source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subscribed {
+    pub tracking_pk: i64,
+    /// Until when the source pushes this tracking's events; `None`: the source refused it
+    /// (it is not asked again, and stays polled at the normal cadence).
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Carrier push: replay records, push coverage and the pushed update's application.
+#[async_trait]
+pub trait PushStore: Send + Sync {
+    /// Claims for `owner` every non-archived tracking of `courier_code` whose number is one of
+    /// `numbers` (any account), unless another worker's live lease holds it (counted as busy).
+    /// A tracking `owner` already holds is claimed again. One statement.
+    async fn claim_pushed(
+        &self,
+        courier_code: &str,
+        numbers: &[String],
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<PushClaim>;
+
+    /// In one transaction: records `receipt`; when it was already recorded, releases `owner`'s
+    /// claims of `release` and applies nothing ([`PushApplied::Replayed`]); otherwise applies
+    /// `updates` exactly as [`crate::Store::apply_refresh`] does, releases the rest of
+    /// `release`, and marks the updated trackings covered by the push source until
+    /// `covered_until`.
+    async fn apply_push(
+        &self,
+        owner: &str,
+        receipt: &PushReceipt,
+        updates: Vec<RefreshUpdate>,
+        release: &[i64],
+        covered_until: DateTime<Utc>,
+    ) -> StoreResult<PushApplied>;
+
+    /// Deletes the receipts expired at `now`, then the oldest beyond `keep_at_most`. Returns
+    /// how many went.
+    async fn prune_push_receipts(&self, now: DateTime<Utc>, keep_at_most: u64) -> StoreResult<u64>;
+
+    /// How many receipts are stored.
+    async fn push_receipts(&self) -> StoreResult<u64>;
+
+    /// Up to `limit` trackings of `courier_code` still refreshed (not archived, not finished)
+    /// that `source` does not cover beyond `renew_before` and has not refused: the ones to
+    /// subscribe (or subscribe again). `(pk, tracking number)`, oldest first.
+    async fn to_subscribe(
+        &self,
+        courier_code: &str,
+        source: &str,
+        renew_before: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, String)>>;
+
+    /// Records subscription outcomes for `source`. Each subscribed tracking due before
+    /// `poll_not_before` is moved to it: from now on the refresh only polls it as a safety net.
+    async fn record_subscriptions(
+        &self,
+        source: &str,
+        outcomes: &[Subscribed],
+        poll_not_before: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Which of `pks` a push source covers at `now` (a live subscription or a recent push).
+    async fn push_covered(&self, pks: &[i64], now: DateTime<Utc>) -> StoreResult<Vec<i64>>;
+}
