@@ -74,7 +74,17 @@ code_table! {
     CannotDetectCourier = (4121, BAD_REQUEST, "Cannot detect courier."),
     MissingRequiredFields = (4122, BAD_REQUEST, "Missing or invalid value of the special required fields for this courier."),
     InvalidField = (4130, BAD_REQUEST, "The format of Field name is invalid."),
-    // parceld's webhook extension (TrackingMore uses 4160–4168 for air waybills).
+    // Air waybills (TrackingMore's codes), and 4169: parceld has no air-cargo upstream.
+    AwbInvalid = (4160, BAD_REQUEST, "The awb_number is required or invaild format."),
+    AwbAirlineUnsupported = (4161, BAD_REQUEST, "The awb airline does not support yet."),
+    AwbBatchTooLarge = (4162, BAD_REQUEST, "A batch supports only 20 awb_numbers."),
+    AwbNotConfigured = (4169, NOT_IMPLEMENTED, "Air waybill tracking is not configured on this server."),
+    // parceld's carrier-push extension (`/hooks/<source>`).
+    PushForged = (4195, UNAUTHORIZED, "The push could not be verified."),
+    PushMalformed = (4196, BAD_REQUEST, "The push body is not understood."),
+    PushStale = (4197, CONFLICT, "The push is older than what is stored."),
+    PushReplayed = (4198, CONFLICT, "The push was already received."),
+    // parceld's webhook extension.
     WebhookUrlInvalid = (4170, BAD_REQUEST, "The webhook url is invalid."),
     WebhookStatusInvalid = (4171, BAD_REQUEST, "The value of statuses is invalid."),
     WebhookLimitReached = (4172, BAD_REQUEST, "You have reached the maximum number of webhooks."),
@@ -375,7 +385,15 @@ impl From<ApiError> for V2Error {
             | ErrorCode::WebhookStatusInvalid
             | ErrorCode::WebhookLimitReached
             | ErrorCode::TrackingPageInvalid
-            | ErrorCode::TrackingPageHostTaken => V2Code::BadRequest,
+            | ErrorCode::TrackingPageHostTaken
+            | ErrorCode::AwbInvalid
+            | ErrorCode::AwbAirlineUnsupported
+            | ErrorCode::AwbBatchTooLarge
+            | ErrorCode::PushMalformed => V2Code::BadRequest,
+            ErrorCode::PushForged => V2Code::Unauthorized,
+            ErrorCode::PushStale | ErrorCode::PushReplayed | ErrorCode::AwbNotConfigured => {
+                V2Code::BadRequest
+            }
             ErrorCode::WebhookNotFound | ErrorCode::WebhookDeliveryNotFound => V2Code::NotFound,
         };
         let mut detail = error.detail;

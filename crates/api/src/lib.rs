@@ -13,6 +13,7 @@ mod route;
 
 pub mod error;
 pub mod extract;
+pub mod hooks;
 pub mod metrics;
 pub mod openapi;
 mod ops;
@@ -29,6 +30,8 @@ use axum::http::{HeaderName, Request, Uri};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{middleware, Router};
+use parceld_carriers::air_cargo::AirCargo;
+use parceld_engine::push::PushHub;
 use parceld_engine::webhooks::{WebhookSender, WebhookSettings};
 use parceld_engine::Engine;
 use parceld_model::{LimitClass, RateLimits};
@@ -68,6 +71,10 @@ pub struct AppStateParts {
     pub trackings: TrackingService,
     /// Webhook endpoints and test events.
     pub webhooks: Arc<WebhookService>,
+    /// Carrier push (`/hooks/<source>`); `None` when no push source is enabled.
+    pub push: Option<Arc<PushHub>>,
+    /// The air-cargo upstream (`/v4/awb`); `None` when none is configured.
+    pub air_cargo: Option<Arc<AirCargo>>,
 }
 
 fn webhook_service(
@@ -90,7 +97,17 @@ impl AppState {
                 webhook_service(store, WebhookSettings::default())
                     .expect("the default webhook settings are valid"),
             ),
+            push: None,
+            air_cargo: None,
         }))
+    }
+
+    /// The same state with these optional parts (carrier push, the air-cargo upstream).
+    pub fn with_extensions(self, push: Option<Arc<PushHub>>, air_cargo: Option<AirCargo>) -> Self {
+        let mut parts = Arc::try_unwrap(self.0).unwrap_or_else(|shared| shared.duplicate());
+        parts.push = push;
+        parts.air_cargo = air_cargo.map(Arc::new);
+        AppState(Arc::new(parts))
     }
 
     /// The same state with these webhook settings.
@@ -102,7 +119,24 @@ impl AppState {
             engine: self.engine.clone(),
             trackings: self.trackings.clone(),
             webhooks: Arc::new(webhook_service(self.store.clone(), settings)?),
+            push: self.push.clone(),
+            air_cargo: self.air_cargo.clone(),
         })))
+    }
+}
+
+impl AppStateParts {
+    fn duplicate(&self) -> AppStateParts {
+        AppStateParts {
+            store: self.store.clone(),
+            metrics: self.metrics.clone(),
+            limiter: self.limiter.clone(),
+            engine: self.engine.clone(),
+            trackings: self.trackings.clone(),
+            webhooks: self.webhooks.clone(),
+            push: self.push.clone(),
+            air_cargo: self.air_cargo.clone(),
+        }
     }
 }
 
@@ -130,8 +164,9 @@ pub type ClassedRoutes = Vec<(LimitClass, OpenApiRouter<AppState>)>;
 
 /// Every API route by face and resource module, with the module's OpenAPI tag: the one
 /// registration both the router and the OpenAPI document are built from.
-pub(crate) fn api_routes() -> [(Face, &'static str, ClassedRoutes); 7] {
+pub(crate) fn api_routes() -> [(Face, &'static str, ClassedRoutes); 8] {
     [
+        (Face::V4, "air-waybills", v4::awb::routes()),
         (Face::V4, "trackings", v4::trackings::routes()),
         (Face::V4, "couriers", v4::couriers::routes()),
         (Face::V4, "webhooks", v4::webhooks::routes()),
@@ -166,7 +201,8 @@ pub fn router_with(state: AppState, settings: &ApiSettings, faces: Router<AppSta
             extract::authenticate,
         )));
     }
-    app.route("/healthz", get(ops::healthz))
+    app.merge(hooks::routes().split_for_parts().0)
+        .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))

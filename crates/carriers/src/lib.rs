@@ -16,6 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use parceld_model::{Checkpoint, DeliveryStatus, ShipmentInfo, SubStatus};
 
+pub mod air_cargo;
 pub mod aramex;
 pub mod auspost;
 pub mod bpost;

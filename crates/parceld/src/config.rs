@@ -49,6 +49,12 @@ pub struct Config {
     /// the couriers parceld has no adapter for (docs/upstreams.md).
     #[serde(default)]
     pub upstreams: HashMap<String, UpstreamSettings>,
+    /// `[push]`: carrier push sources and how pushed trackings are polled.
+    #[serde(default)]
+    pub push: parceld_engine::push::PushSettings,
+    /// `[air_cargo]`: the upstream that tracks air waybills.
+    #[serde(default)]
+    pub air_cargo: parceld_carriers::air_cargo::AirCargoSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -168,6 +174,7 @@ impl Config {
         }
         self.engine.validate()?;
         self.webhooks.validate()?;
+        self.push.validate()?;
         self.validate_database()?;
         for class in LimitClass::ALL {
             match self.rate_limits.get(class) {

@@ -32,6 +32,7 @@ mod dbcopy;
 mod import;
 mod lookup;
 mod page;
+mod push;
 mod retention;
 mod serve;
 mod users;

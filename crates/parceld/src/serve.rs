@@ -85,11 +85,12 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
         );
         crate::users::first_admin(store.as_ref(), &first.info, &config.dashboard).await?;
     }
-    let engine = Arc::new(Engine::new(
-        store.clone(),
-        carriers(&config)?,
-        config.engine.clone(),
-    ));
+    let push = crate::push::hub(&store, &config)?;
+    let mut engine = Engine::new(store.clone(), carriers(&config)?, config.engine.clone());
+    if push.is_some() {
+        engine = engine.with_push(&config.push);
+    }
+    let engine = Arc::new(engine);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
     tokio::spawn(async move {
@@ -119,6 +120,11 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
     } else {
         None
     };
+    let subscriber = config
+        .server
+        .worker
+        .then(|| crate::push::spawn_subscriber(store.clone(), &config, stop_rx.clone()))
+        .flatten();
     // Retention runs wherever the refresh does, and only when configured.
     let retention = config
         .server
@@ -141,7 +147,8 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
         }
         let state = AppState::new(store, config.rate_limits, engine)
             .with_webhooks(config.webhooks.clone())
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?
+            .with_extensions(push, crate::push::air_cargo(&config)?);
         let app = parceld_api::router_with(
             state,
             &ApiSettings {
@@ -176,6 +183,9 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
     }
     if let Some(retention) = retention {
         let _ = retention.await;
+    }
+    if let Some(subscriber) = subscriber {
+        let _ = subscriber.await;
     }
     tracing::info!("stopped");
     Ok(())

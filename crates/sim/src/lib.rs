@@ -33,9 +33,11 @@ use serde::{Deserialize, Serialize};
 
 pub mod journey;
 mod protocols;
+mod push;
 mod upstreams;
 
 pub use journey::{EventKind, Place, SimEvent};
+pub use push::PushAnswer;
 pub use upstreams::Registered;
 
 /// Faults injected into tracking requests (token endpoints only see `token_ttl_secs`). Rates
@@ -136,6 +138,7 @@ struct State {
     counters: Counters,
     /// Aggregator upstreams' registered numbers (`upstreams.rs`).
     upstreams: upstreams::Registrations,
+    subscriptions: HashMap<String, std::collections::BTreeSet<String>>,
 }
 
 /// A handle on a simulator: clone it freely, hand one to [`serve`], keep one to steer it.
@@ -163,7 +166,7 @@ impl Simulator {
         Simulator::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -1,5 +1,6 @@
 //! The TrackingMore v4 face of the API.
 
+pub mod awb;
 pub mod couriers;
 pub mod reach;
 pub mod tracking_page;

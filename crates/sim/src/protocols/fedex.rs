@@ -35,7 +35,7 @@ pub(super) async fn token(State(sim): State<Simulator>, body: String) -> Respons
     Json(json!({"access_token": token, "token_type": "bearer", "expires_in": ttl, "scope": "CXS-TP"})).into_response()
 }
 
-fn codes(kind: EventKind) -> (&'static str, &'static str, &'static str, &'static str) {
+pub(super) fn codes(kind: EventKind) -> (&'static str, &'static str, &'static str, &'static str) {
     use EventKind::*;
     match kind {
         LabelCreated => ("OC", "Shipment information sent to FedEx", "", "IN"),

@@ -12,6 +12,7 @@ mod deutschepost;
 mod dhl;
 mod dpd;
 mod fedex;
+pub(crate) mod fedex_push;
 mod gls;
 mod laposte;
 mod postnl;
@@ -20,7 +21,9 @@ mod purolator;
 mod royalmail;
 mod seventeen_track;
 mod trackingmore;
+mod trackingmore_awb;
 mod ups;
+pub(crate) mod ups_push;
 mod usps;
 
 use std::collections::HashMap;
@@ -41,9 +44,11 @@ use crate::{Fault, Simulator};
 /// Every carrier's routes, each under `/<courier_code>` and the path its [`Door`] names, and the
 /// control endpoints under `/_control/…`.
 pub(crate) fn router(sim: Simulator) -> Router {
-    let carrier_routes: [(Door, MethodRouter<Simulator>); 10] = [
+    let carrier_routes: [(Door, MethodRouter<Simulator>); 12] = [
         (ups::TOKEN, post(ups::token)),
         (ups::TRACK, get(ups::track)),
+        (ups_push::SUBSCRIBE, post(ups_push::subscribe)),
+        (trackingmore_awb::AWB, post(trackingmore_awb::awb)),
         (fedex::TOKEN, post(fedex::token)),
         (fedex::TRACK, post(fedex::track)),
         (usps::TOKEN, post(usps::token)),

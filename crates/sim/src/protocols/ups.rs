@@ -38,7 +38,7 @@ pub(super) async fn token(State(sim): State<Simulator>, headers: HeaderMap) -> R
     .into_response()
 }
 
-fn codes(kind: EventKind) -> (&'static str, &'static str, &'static str, &'static str) {
+pub(super) fn codes(kind: EventKind) -> (&'static str, &'static str, &'static str, &'static str) {
     use EventKind::*;
     match kind {
         LabelCreated => ("M", "MP", "003", "Shipper created a label, UPS has not received the package yet."),
