@@ -4,7 +4,7 @@
 
 use chrono::{Duration, Utc};
 use parceld_model::DeliveryStatus;
-use parceld_store::{PushApplied, PushReceipt, PushStore, Store, Subscribed};
+use parceld_store::{PushApplied, PushReceipt, Subscribed};
 
 use crate::{account_with, checkpoint, update, Factory};
 

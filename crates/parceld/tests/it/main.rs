@@ -18,6 +18,7 @@ mod nodes;
 mod ops;
 mod page;
 mod page_browser;
+mod push;
 mod ratelimits;
 mod readme;
 mod refresh_progress;
