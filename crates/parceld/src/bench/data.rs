@@ -119,6 +119,7 @@ fn new_trackings(prefix: &str, courier: &str, range: std::ops::Range<usize>) -> 
             tracking_number: match courier {
                 "ups" => format!("1Z{prefix}{i:014}"),
                 "aramex" => format!("4{prefix}{i:09}"),
+                "fedex" => format!("7{prefix}{i:011}"),
                 _ => format!("SANDBOX-DELIVERED-{prefix}{i:09}"),
             },
             courier_code: courier.to_string(),

@@ -30,6 +30,7 @@ mod ingest;
 mod memory;
 mod nodes;
 mod page;
+mod push;
 mod refresh;
 mod report;
 mod soak;
@@ -203,6 +204,10 @@ async fn on_backend(options: &Options, work: &Path) -> anyhow::Result<Report> {
     if wanted("refresh") {
         eprintln!("bench: {on}, refresh");
         refresh::run(options, &work.join("refresh"), &mut report).await?;
+    }
+    if wanted("push") {
+        eprintln!("bench: {on}, push");
+        push::run(options, &work.join("push"), &mut report).await?;
     }
     if wanted("webhooks") {
         eprintln!("bench: {on}, webhooks");

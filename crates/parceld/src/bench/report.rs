@@ -60,6 +60,9 @@ pub struct Report {
     /// The shipment page's body and headers, in bytes.
     pub page_bytes: Option<u64>,
     pub page_trackings_stored: usize,
+    /// Carrier pushes applied per second (signature, merge, outbox), and how many.
+    pub push_per_second: Option<f64>,
+    pub push_count: usize,
     /// The soak run (`--soak DURATION`): samples over time and the verdict.
     pub soak: Option<super::soak::SoakResult>,
     /// With `--database`: the same scenarios on PostgreSQL, in the same run.
@@ -307,6 +310,11 @@ pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'stat
                 r.webhook_latency_rate
             ),
             "p99 < 1 s at 500/s",
+        ),
+        (
+            "push, applied",
+            format!("{} pushes/s ({} pushes)", f(r.push_per_second, 0), r.push_count),
+            "≥ 5,000/s",
         ),
     ]
 }
