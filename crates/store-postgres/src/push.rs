@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use parceld_store::backend::BackendResult as Result;
-use parceld_store::{PushApplied, PushClaim, PushReceipt, RefreshUpdate, StoreResult, Subscribed};
+use parceld_store::{PushApplied, PushClaim, PushReceipt, RefreshUpdate, Subscribed};
 use sqlx::{PgConnection, PgPool};
 
 use crate::refresh::apply_in;
@@ -224,59 +224,16 @@ pub(crate) async fn covered(pool: &PgPool, pks: &[i64], now: DateTime<Utc>) -> R
     .await?)
 }
 
-#[async_trait::async_trait]
-impl parceld_store::PushStore for crate::PostgresStore {
-    async fn claim_pushed(
-        &self,
-        courier_code: &str,
-        numbers: &[String],
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<PushClaim> {
-        let lease = Lease::of_trackings(owner, now, lease_until);
-        Ok(claim_pushed(self.pool(), courier_code, numbers, lease).await?)
-    }
-
-    async fn apply_push(
-        &self,
-        owner: &str,
-        receipt: &PushReceipt,
-        updates: Vec<RefreshUpdate>,
-        release: &[i64],
-        covered_until: DateTime<Utc>,
-    ) -> StoreResult<PushApplied> {
-        Ok(apply_push(self.pool(), owner, receipt, updates, release, covered_until).await?)
-    }
-
-    async fn prune_push_receipts(&self, now: DateTime<Utc>, keep_at_most: u64) -> StoreResult<u64> {
-        Ok(prune_receipts(self.pool(), now, keep_at_most).await?)
-    }
-
-    async fn push_receipts(&self) -> StoreResult<u64> {
-        Ok(receipts(self.pool()).await?)
-    }
-
-    async fn to_subscribe(
-        &self,
-        courier_code: &str,
-        source: &str,
-        renew_before: DateTime<Utc>,
-        limit: usize,
-    ) -> StoreResult<Vec<(i64, String)>> {
-        Ok(to_subscribe(self.pool(), courier_code, source, renew_before, limit).await?)
-    }
-
-    async fn record_subscriptions(
-        &self,
-        source: &str,
-        outcomes: &[Subscribed],
-        poll_not_before: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        Ok(record_subscriptions(self.pool(), source, outcomes, poll_not_before).await?)
-    }
-
-    async fn push_covered(&self, pks: &[i64], now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
-        Ok(covered(self.pool(), pks, now).await?)
-    }
+parceld_store::store_calls! { impl PushStore for crate::PostgresStore, pool = crate::PostgresStore::pool;
+    fn claim_pushed(courier_code: &str, numbers: &[String], owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> PushClaim =>
+        claim_pushed(pool, courier_code, numbers, Lease::of_trackings(owner, now, lease_until));
+    fn apply_push(owner: &str, receipt: &PushReceipt, updates: Vec<RefreshUpdate>, release: &[i64], covered_until: DateTime<Utc>) -> PushApplied =>
+        apply_push(pool, owner, receipt, updates, release, covered_until);
+    fn prune_push_receipts(now: DateTime<Utc>, keep_at_most: u64) -> u64 => prune_receipts(pool, now, keep_at_most);
+    fn push_receipts() -> u64 => receipts(pool);
+    fn to_subscribe(courier_code: &str, source: &str, renew_before: DateTime<Utc>, limit: usize) -> Vec<(i64, String)> =>
+        to_subscribe(pool, courier_code, source, renew_before, limit);
+    fn record_subscriptions(source: &str, outcomes: &[Subscribed], poll_not_before: DateTime<Utc>) -> () =>
+        record_subscriptions(pool, source, outcomes, poll_not_before);
+    fn push_covered(pks: &[i64], now: DateTime<Utc>) -> Vec<i64> => covered(pool, pks, now);
 }

@@ -43,10 +43,14 @@ pub use async_trait::async_trait;
 /// of the backend's module for that job, which does its work in that database's SQL.
 #[macro_export]
 macro_rules! store_calls {
-    ($store:ty, $this:ident = $parts:expr;
+    ($store:ty, $this:ident = $parts:expr; $($calls:tt)+) => {
+        $crate::store_calls!(impl Store for $store, $this = $parts; $($calls)+);
+    };
+    // Another trait of the store's (`PushStore`, …), the same way.
+    (impl $trait:ident for $store:ty, $this:ident = $parts:expr;
      $(fn $method:ident($($arg:ident: $ty:ty),*) -> $output:ty => $call:expr;)+) => {
         #[$crate::backend::async_trait]
-        impl $crate::Store for $store {
+        impl $crate::$trait for $store {
             $(
                 async fn $method(&self, $($arg: $ty),*) -> $crate::StoreResult<$output> {
                     let $this = $parts(self);

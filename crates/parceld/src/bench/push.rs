@@ -91,7 +91,10 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
         changed += done?.map_err(|e| anyhow::anyhow!("a push failed: {e}"))?;
     }
     let seconds = started.elapsed().as_secs_f64();
-    anyhow::ensure!(changed == count, "{changed} of {count} pushes changed their tracking");
+    anyhow::ensure!(
+        changed == count,
+        "{changed} of {count} pushes changed their tracking"
+    );
     report.push_per_second = Some(count as f64 / seconds);
     report.push_count = count;
     Ok(())

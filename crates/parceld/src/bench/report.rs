@@ -313,7 +313,11 @@ pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'stat
         ),
         (
             "push, applied",
-            format!("{} pushes/s ({} pushes)", f(r.push_per_second, 0), r.push_count),
+            format!(
+                "{} pushes/s ({} pushes)",
+                f(r.push_per_second, 0),
+                r.push_count
+            ),
             "≥ 5,000/s",
         ),
     ]
