@@ -5,7 +5,7 @@
 //! array each (`json_each`), never one statement per row.
 
 use chrono::{DateTime, Utc};
-use parceld_store::{PushApplied, PushClaim, PushReceipt, RefreshUpdate, StoreResult, Subscribed};
+use parceld_store::{PushApplied, PushClaim, PushReceipt, RefreshUpdate, Subscribed};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::error::Result;
