@@ -93,6 +93,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
             document = document.merge(routes);
         }
     }
+    // Carrier pushes: no API key (each source proves itself its own way).
+    let mut hooks = crate::hooks::routes();
+    tag_every_operation("push", &mut hooks);
+    document = document.merge(hooks);
     let mut openapi = document.into_openapi();
     responses::add(&mut openapi);
     bounds::add(&mut openapi);

@@ -229,16 +229,4 @@ pub(crate) async fn covered(
     .await?)
 }
 
-parceld_store::store_calls! { impl PushStore for crate::SqliteStore, pool = crate::SqliteStore::pool;
-    fn claim_pushed(courier_code: &str, numbers: &[String], owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> PushClaim =>
-        claim_pushed(pool, courier_code, numbers, owner, now, lease_until);
-    fn apply_push(owner: &str, receipt: &PushReceipt, updates: Vec<RefreshUpdate>, release: &[i64], covered_until: DateTime<Utc>) -> PushApplied =>
-        apply_push(pool, owner, receipt, updates, release, covered_until);
-    fn prune_push_receipts(now: DateTime<Utc>, keep_at_most: u64) -> u64 => prune_receipts(pool, now, keep_at_most);
-    fn push_receipts() -> u64 => receipts(pool);
-    fn to_subscribe(courier_code: &str, source: &str, renew_before: DateTime<Utc>, limit: usize) -> Vec<(i64, String)> =>
-        to_subscribe(pool, courier_code, source, renew_before, limit);
-    fn record_subscriptions(source: &str, outcomes: &[Subscribed], poll_not_before: DateTime<Utc>) -> () =>
-        record_subscriptions(pool, source, outcomes, poll_not_before);
-    fn push_covered(pks: &[i64], now: DateTime<Utc>) -> Vec<i64> => covered(pool, pks, now);
-}
+parceld_store::push_store_calls!(crate::SqliteStore, crate::SqliteStore::pool, crate::push);

@@ -111,3 +111,28 @@ pub trait PushStore: Send + Sync {
     /// Which of `pks` a push source covers at `now` (a live subscription or a recent push).
     async fn push_covered(&self, pks: &[i64], now: DateTime<Utc>) -> StoreResult<Vec<i64>>;
 }
+
+/// Implements [`PushStore`] for a backend's store type from its `push` module's functions
+/// (`claim_pushed`, `apply_push`, `prune_receipts`, `receipts`, `to_subscribe`,
+/// `record_subscriptions`, `covered`, each taking the pool first), written once for every
+/// backend.
+#[macro_export]
+macro_rules! push_store_calls {
+    ($store:ty, $parts:expr, $module:path) => {
+        $crate::store_calls! { impl PushStore for $store, pool = $parts;
+            fn claim_pushed(courier_code: &str, numbers: &[String], owner: &str, now: chrono::DateTime<chrono::Utc>, lease_until: chrono::DateTime<chrono::Utc>) -> $crate::PushClaim =>
+                { use $module as m; m::claim_pushed(pool, courier_code, numbers, owner, now, lease_until) };
+            fn apply_push(owner: &str, receipt: &$crate::PushReceipt, updates: Vec<$crate::RefreshUpdate>, release: &[i64], covered_until: chrono::DateTime<chrono::Utc>) -> $crate::PushApplied =>
+                { use $module as m; m::apply_push(pool, owner, receipt, updates, release, covered_until) };
+            fn prune_push_receipts(now: chrono::DateTime<chrono::Utc>, keep_at_most: u64) -> u64 =>
+                { use $module as m; m::prune_receipts(pool, now, keep_at_most) };
+            fn push_receipts() -> u64 => { use $module as m; m::receipts(pool) };
+            fn to_subscribe(courier_code: &str, source: &str, renew_before: chrono::DateTime<chrono::Utc>, limit: usize) -> Vec<(i64, String)> =>
+                { use $module as m; m::to_subscribe(pool, courier_code, source, renew_before, limit) };
+            fn record_subscriptions(source: &str, outcomes: &[$crate::Subscribed], poll_not_before: chrono::DateTime<chrono::Utc>) -> () =>
+                { use $module as m; m::record_subscriptions(pool, source, outcomes, poll_not_before) };
+            fn push_covered(pks: &[i64], now: chrono::DateTime<chrono::Utc>) -> Vec<i64> =>
+                { use $module as m; m::covered(pool, pks, now) };
+        }
+    };
+}

@@ -36,10 +36,6 @@ impl PushSource for FedexPush {
         "fedex"
     }
 
-    fn courier_code(&self) -> &'static str {
-        "fedex"
-    }
-
     fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), PushError> {
         let sent = header(headers, "fdx-signature")
             .ok_or_else(|| PushError::Forged("no fdx-signature header".into()))?;

@@ -71,8 +71,11 @@ pub enum PushError {
 pub trait PushSource: Send + Sync {
     /// The source's name: the route (`/hooks/<name>`) and the receipts' source.
     fn name(&self) -> &'static str;
-    /// The courier whose trackings its pushes update.
-    fn courier_code(&self) -> &'static str;
+    /// The courier whose trackings its pushes update: a carrier's own source is named after
+    /// its courier code; an aggregator's says which courier it pushes for.
+    fn courier_code(&self) -> &'static str {
+        self.name()
+    }
     /// Checks the sender's proof over the raw body; nothing else is read before it passes.
     fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), PushError>;
     /// The body's events, each read as a poll's outcome for its number.
@@ -186,7 +189,11 @@ impl PushHub {
         source.verify(headers, body)?;
         let events = source.parse(body)?;
         let report = self.apply(source.as_ref(), events, body).await;
-        if self.pushes.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == 0 {
+        if self
+            .pushes
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(PRUNE_EVERY)
+        {
             let pruned = self
                 .store
                 .prune_push_receipts(Utc::now(), self.settings.max_receipts)

@@ -24,10 +24,6 @@ impl PushSource for UpsPush {
         "ups"
     }
 
-    fn courier_code(&self) -> &'static str {
-        "ups"
-    }
-
     fn verify(&self, headers: &HeaderMap, _body: &[u8]) -> Result<(), PushError> {
         match header(headers, "x-api-key") {
             Some(key) if constant_time_eq(key.as_bytes(), self.secret.as_bytes()) => Ok(()),

@@ -7,36 +7,18 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use parceld_sim::{EventKind, SimEvent, Simulator};
+use parceld_sim::Simulator;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::engine::{engine_env, start_sim, wait_for};
 use crate::support::{assert_error, env_refs, Server};
-use crate::webhooks::start_receiver;
+use crate::webhooks::{script_journey, start_receiver};
 
 const UPS: &str = "1Z999AA10123456784";
 const FEDEX: &str = "449044304137821";
 const UPS_TRACK: &str = "/api/track/v1/details/{inquiryNumber}";
 const FEDEX_TRACK: &str = "/track/v1/trackingnumbers";
-
-fn journey(sim: &Simulator, number: &str) {
-    let now = Utc::now();
-    let h = chrono::Duration::hours;
-    let at = |kind, at| SimEvent {
-        kind,
-        at,
-        place: None,
-    };
-    sim.script(
-        number,
-        vec![
-            at(EventKind::LabelCreated, now - h(2)),
-            at(EventKind::PickedUp, now + h(1)),
-            at(EventKind::Delivered, now + h(5)),
-        ],
-    );
-}
 
 async fn stored(server: &Server, number: &str) -> (u64, u64, Option<DateTime<Utc>>) {
     let store = server.store().await;
@@ -88,8 +70,8 @@ async fn pushes_apply_like_refreshes_refuse_forgeries_and_replays_and_slow_the_p
     );
     let server = Server::start_with_env(&env_refs(&env));
     let key = server.key().to_string();
-    journey(&sim, UPS);
-    journey(&sim, FEDEX);
+    script_journey(&sim, UPS);
+    script_journey(&sim, FEDEX);
     let (status, _) = server
         .post(
             "/v4/webhooks",

@@ -154,7 +154,7 @@ fn event(kind: EventKind, at: chrono::DateTime<chrono::Utc>) -> SimEvent {
 
 /// A UPS journey whose later events are `hours` apart in the future, so `sim.advance` reveals
 /// them one by one.
-fn script_journey(sim: &Simulator, number: &str) {
+pub(crate) fn script_journey(sim: &Simulator, number: &str) {
     script_journey_at(sim, number, 0)
 }
 

@@ -62,11 +62,7 @@ pub(super) async fn track(
     headers: HeaderMap,
 ) -> Response {
     if !authorized(&sim, &headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"response":{"errors":[{"code":"250002","message":"Invalid Authentication Information."}]}})),
-        )
-            .into_response();
+        return refused();
     }
     if headers.get("transId").is_none() || headers.get("transactionSrc").is_none() {
         return (
@@ -104,4 +100,13 @@ pub(super) async fn track(
         }]}]}}),
     )
     .into_response()
+}
+
+/// UPS's answer to a call without a valid token.
+pub(super) fn refused() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"response":{"errors":[{"code":"250002","message":"Invalid Authentication Information."}]}})),
+    )
+        .into_response()
 }

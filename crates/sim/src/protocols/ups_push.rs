@@ -20,11 +20,7 @@ pub(super) async fn subscribe(
     body: String,
 ) -> Response {
     if !authorized(&sim, &headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"response":{"errors":[{"code":"250002","message":"Invalid Authentication Information."}]}})),
-        )
-            .into_response();
+        return super::ups::refused();
     }
     let request: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let numbers: Vec<String> = request["trackingNumberList"]
