@@ -124,27 +124,22 @@ pub(crate) async fn apply_push(
 }
 
 pub(crate) async fn prune_receipts(pool: &PgPool, now: DateTime<Utc>, keep: u64) -> Result<u64> {
-    let expired = sqlx::query("DELETE FROM push_receipts WHERE expires_at < $1")
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected();
-    let over = sqlx::query(
-        "DELETE FROM push_receipts WHERE (source, digest) IN ( \
-           SELECT source, digest FROM push_receipts ORDER BY received_at DESC OFFSET $1)",
+    // One statement: the expired receipts, and the oldest beyond `keep`.
+    let gone: i64 = sqlx::query_scalar(
+        "WITH gone AS (DELETE FROM push_receipts WHERE expires_at < $1 OR (source, digest) IN \
+           (SELECT source, digest FROM push_receipts ORDER BY received_at DESC OFFSET $2) \
+         RETURNING 1) SELECT count(*) FROM gone",
     )
+    .bind(now)
     .bind(i64::try_from(keep).unwrap_or(i64::MAX))
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(expired + over)
+    .fetch_one(pool)
+    .await?;
+    Ok(gone as u64)
 }
 
 pub(crate) async fn receipts(pool: &PgPool) -> Result<u64> {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM push_receipts")
-        .fetch_one(pool)
-        .await?;
-    Ok(count as u64)
+    let count = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM push_receipts");
+    Ok(count.fetch_one(pool).await? as u64)
 }
 
 pub(crate) async fn to_subscribe(
