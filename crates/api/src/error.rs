@@ -78,12 +78,12 @@ code_table! {
     AwbInvalid = (4160, BAD_REQUEST, "The awb_number is required or invaild format."),
     AwbAirlineUnsupported = (4161, BAD_REQUEST, "The awb airline does not support yet."),
     AwbBatchTooLarge = (4162, BAD_REQUEST, "A batch supports only 20 awb_numbers."),
-    AwbNotConfigured = (4169, NOT_IMPLEMENTED, "Air waybill tracking is not configured on this server."),
+    AwbNotConfigured = (4169, BAD_REQUEST, "Air waybill tracking is not configured on this server."),
     // parceld's carrier-push extension (`/hooks/<source>`).
-    PushForged = (4195, UNAUTHORIZED, "The push could not be verified."),
+    PushForged = (4195, BAD_REQUEST, "The push could not be verified."),
     PushMalformed = (4196, BAD_REQUEST, "The push body is not understood."),
-    PushStale = (4197, CONFLICT, "The push is older than what is stored."),
-    PushReplayed = (4198, CONFLICT, "The push was already received."),
+    PushStale = (4197, BAD_REQUEST, "The push is older than what is stored."),
+    PushReplayed = (4198, BAD_REQUEST, "The push was already received."),
     // parceld's webhook extension.
     WebhookUrlInvalid = (4170, BAD_REQUEST, "The webhook url is invalid."),
     WebhookStatusInvalid = (4171, BAD_REQUEST, "The value of statuses is invalid."),

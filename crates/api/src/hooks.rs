@@ -76,10 +76,8 @@ impl From<PushError> for ApiError {
     request_body(content = String, description = "The source's own push body", content_type = "application/json"),
     responses(
         (status = 200, description = "Applied", body = Envelope<PushView>),
-        (status = 400, description = "4196: the body is not understood"),
-        (status = 401, description = "4195: the signature or credential does not verify"),
+        (status = 400, description = "4195 not verified, 4196 body not understood, 4197 stale, 4198 replayed: nothing changed"),
         (status = 404, description = "No such push source enabled"),
-        (status = 409, description = "4197 stale or 4198 replayed: nothing changed"),
         (status = 413, description = "The body is larger than `[push] max_body_bytes`"),
         (status = 503, description = "The trackings are being refreshed; try again"),
     ),

@@ -2,7 +2,7 @@
 //! or a batch of up to 20 such objects. Each number is checked here (prefix, serial, mod-7
 //! check digit, a cargo airline of the registry; 4160, 4161, 4162) and then tracked by the
 //! configured air-cargo upstream ([`parceld_carriers::air_cargo`]); without one the answer is
-//! 4169 (HTTP 501), saying what to configure.
+//! 4169, saying what to configure.
 
 use axum::extract::State;
 use axum::Json;
@@ -59,8 +59,7 @@ impl From<AwbError> for ApiError {
     request_body = AwbBody,
     responses(
         (status = 200, description = "The upstream's air waybill data (one object, or one per item of a batch)", body = Envelope<Value>),
-        (status = 400, description = "4160 invalid number or check digit, 4161 airline not supported, 4162 more than 20"),
-        (status = 501, description = "4169: no air-cargo upstream is configured (`[air_cargo]`)"),
+        (status = 400, description = "4160 invalid number or check digit, 4161 airline not supported, 4162 more than 20, 4169 no air-cargo upstream configured (`[air_cargo]`)"),
         (status = 503, description = "The upstream failed"),
     ),
 )]

@@ -134,14 +134,14 @@ async fn pushes_apply_like_refreshes_refuse_forgeries_and_replays_and_slow_the_p
     // Forged, replayed and stale pushes are refused and change nothing.
     let newer_ups = sim.push_body("ups", UPS).unwrap();
     let refusals: [(&str, &str, Vec<u8>, u16, u64); 4] = [
-        ("ups", "not-the-key", newer_ups.clone(), 401, 4195),
-        ("ups", "ups-portal-key", newer_ups, 409, 4198),
-        ("ups", "ups-portal-key", older_ups, 409, 4197),
+        ("ups", "not-the-key", newer_ups.clone(), 400, 4195),
+        ("ups", "ups-portal-key", newer_ups, 400, 4198),
+        ("ups", "ups-portal-key", older_ups, 400, 4197),
         (
             "fedex",
             "not-the-token",
             sim.push_body("fedex", FEDEX).unwrap(),
-            401,
+            400,
             4195,
         ),
     ];
@@ -251,5 +251,5 @@ async fn air_waybills_are_checked_then_tracked_through_the_upstream() {
             json!({"awb_number": "235-69030430"}),
         )
         .await;
-    assert_error(status, &body, 501, 4169, "[air_cargo]");
+    assert_error(status, &body, 400, 4169, "[air_cargo]");
 }
