@@ -26,7 +26,8 @@ pub(crate) async fn claim_pushed(
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let rows = sqlx::query(&format!(
         "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
-         WHERE courier_code = ?3 AND tracking_number IN (SELECT value FROM json_each(?4)) \
+         WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?3 \
+           AND tracking_number IN (SELECT value FROM json_each(?4)) \
            AND archived = 0 \
            AND (lease_until IS NULL OR lease_until < ?5 OR lease_owner = ?1) \
          RETURNING {CLAIMED_COLUMNS}"
@@ -40,7 +41,8 @@ pub(crate) async fn claim_pushed(
     .await?;
     let busy: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM trackings \
-         WHERE courier_code = ?1 AND tracking_number IN (SELECT value FROM json_each(?2)) \
+         WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?1 \
+           AND tracking_number IN (SELECT value FROM json_each(?2)) \
            AND archived = 0 AND lease_owner <> ?3 AND lease_until >= ?4",
     )
     .bind(courier_code)

@@ -19,5 +19,6 @@ CREATE TABLE push_coverage (
     refused       INTEGER NOT NULL DEFAULT 0
 );
 
--- Pushes name a tracking by its number and courier, whatever the account.
-CREATE INDEX trackings_by_number ON trackings (tracking_number, courier_code);
+-- Pushes name a tracking by its number and courier, whatever the account: the look-up goes
+-- through the unique (account_id, tracking_number, courier_code) index one account at a time
+-- (store-sqlite/src/push.rs), so no index is added (each costs every tracking's row again).
