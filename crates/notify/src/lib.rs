@@ -1,0 +1,1 @@
+pub mod phrases; pub mod settings; pub mod templates; pub mod token;
