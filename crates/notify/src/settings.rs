@@ -8,7 +8,7 @@ use parceld_store::notifications::SmtpOverride;
 use serde::Deserialize;
 
 /// How the connection to an SMTP server is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Security {
     /// TLS from the first byte (port 465).
@@ -31,7 +31,7 @@ impl Security {
 }
 
 /// An SMTP server to send through.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpServer {
     pub host: String,
@@ -114,9 +114,11 @@ impl NotifySettings {
             return Ok(());
         }
         if self.unsubscribe_secret.len() < 16 {
-            return Err("notifications.unsubscribe_secret must be at least 16 characters \
+            return Err(
+                "notifications.unsubscribe_secret must be at least 16 characters \
                         (it signs the unsubscribe links)"
-                .into());
+                    .into(),
+            );
         }
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
             return Err("notifications.public_url must be an http:// or https:// address".into());
@@ -186,6 +188,9 @@ mod tests {
             ..on.clone()
         };
         assert!(bad_url.validate().unwrap_err().contains("public_url"));
-        assert!(NotifySettings::default().validate().is_ok(), "off needs nothing");
+        assert!(
+            NotifySettings::default().validate().is_ok(),
+            "off needs nothing"
+        );
     }
 }

@@ -161,7 +161,10 @@ fn failure(name: &str, error: &minijinja::Error) -> TemplateError {
     TemplateError {
         name: name.to_string(),
         line: error.line().unwrap_or(1),
-        reason: error.detail().unwrap_or(&error.kind().to_string()).to_string(),
+        reason: error
+            .detail()
+            .unwrap_or(&error.kind().to_string())
+            .to_string(),
     }
 }
 
@@ -180,13 +183,22 @@ pub fn render(
     render_source(name, source, context)
 }
 
-fn render_source(name: &str, source: &str, context: &MessageContext) -> Result<String, TemplateError> {
+fn render_source(
+    name: &str,
+    source: &str,
+    context: &MessageContext,
+) -> Result<String, TemplateError> {
     let mut env = environment();
     env.add_template(name, source)
         .map_err(|e| failure(name, &e))?;
     let template = env.get_template(name).map_err(|e| failure(name, &e))?;
     let text = template.render(context).map_err(|e| failure(name, &e))?;
-    Ok(text.trim_end_matches('\n').to_string() + if name == "email.subject" || name == "sms.text" { "" } else { "\n" })
+    Ok(text.trim_end_matches('\n').to_string()
+        + if name == "email.subject" || name == "sms.text" {
+            ""
+        } else {
+            "\n"
+        })
 }
 
 /// A sample context, for previews and for checking templates when they are saved.
@@ -289,12 +301,21 @@ mod tests {
     #[test]
     fn an_accounts_template_for_a_language_wins_over_its_general_one_and_the_default() {
         let own = BTreeMap::from([
-            ("email.subject".to_string(), "All: {{ tracking_number }}".to_string()),
-            ("email.subject.de".to_string(), "DE: {{ tracking_number }}".to_string()),
+            (
+                "email.subject".to_string(),
+                "All: {{ tracking_number }}".to_string(),
+            ),
+            (
+                "email.subject.de".to_string(),
+                "DE: {{ tracking_number }}".to_string(),
+            ),
         ]);
         let de = render(&own, "email.subject", &sample(Language::De)).unwrap();
         let fr = render(&own, "email.subject", &sample(Language::Fr)).unwrap();
-        assert_eq!((de.as_str(), fr.as_str()), ("DE: SAMPLE123456", "All: SAMPLE123456"));
+        assert_eq!(
+            (de.as_str(), fr.as_str()),
+            ("DE: SAMPLE123456", "All: SAMPLE123456")
+        );
         assert!(render(&own, "email.text", &sample(Language::De))
             .unwrap()
             .contains("Sendungsnummer"));
@@ -302,18 +323,35 @@ mod tests {
 
     #[test]
     fn invalid_templates_are_refused_with_their_line_and_reason() {
-        let syntax = validate("email.text", "Hello\n\n{% if tracking_number %}\nno end").unwrap_err();
+        let syntax =
+            validate("email.text", "Hello\n\n{% if tracking_number %}\nno end").unwrap_err();
         assert_eq!(syntax.line, 3, "the unclosed block's line: {syntax:?}");
-        assert!(syntax.reason.contains("endif") || syntax.reason.contains("end of input"), "{syntax:?}");
+        assert!(
+            syntax.reason.contains("endif") || syntax.reason.contains("end of input"),
+            "{syntax:?}"
+        );
         let unknown = validate("email.subject", "line one\n{{ no_such_value }}").unwrap_err();
         assert_eq!(unknown.line, 2, "{unknown:?}");
         let filter = validate("sms.text", "{{ tracking_number | shout }}").unwrap_err();
-        assert!(filter.reason.contains("shout") || filter.reason.contains("filter"), "{filter:?}");
+        assert!(
+            filter.reason.contains("shout") || filter.reason.contains("filter"),
+            "{filter:?}"
+        );
         // An optional value used as if always set fails on the sample without it.
         let optional = validate("email.text", "{{ customer_name | upper }}");
-        assert!(optional.is_ok(), "none renders as none, not an error: {optional:?}");
-        let endless = validate("email.text", "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}").unwrap_err();
-        assert!(endless.reason.contains("fuel") || endless.reason.contains("range"), "{endless:?}");
+        assert!(
+            optional.is_ok(),
+            "none renders as none, not an error: {optional:?}"
+        );
+        let endless = validate(
+            "email.text",
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+        )
+        .unwrap_err();
+        assert!(
+            endless.reason.contains("fuel") || endless.reason.contains("range"),
+            "{endless:?}"
+        );
         let name = validate("email.footer", "x").unwrap_err();
         assert!(name.reason.contains("unknown template"));
         assert!(validate("email.subject.de", "{{ shop_name }} – {{ t.headline }}").is_ok());

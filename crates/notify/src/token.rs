@@ -80,7 +80,10 @@ mod tests {
         assert_eq!(verify(b"another secret", &token), None);
         // Another account's or address's payload under the same tag is refused.
         let (_, tag) = token.split_once('.').unwrap();
-        let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode("8.email.ada.lovelace@example.com"));
+        let forged = format!(
+            "{}.{tag}",
+            URL_SAFE_NO_PAD.encode("8.email.ada.lovelace@example.com")
+        );
         assert_eq!(verify(b"secret", &forged), None);
         assert_eq!(verify(b"secret", "garbage"), None);
         assert_eq!(verify(b"secret", &"a".repeat(MAX_TOKEN_LEN + 1)), None);
