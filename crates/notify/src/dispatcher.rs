@@ -34,6 +34,9 @@ struct AccountView {
     page: PageSettings,
 }
 
+/// An email to send: the notification's primary key and attempts so far, the server, the message.
+type Outgoing = (i64, i64, SmtpServer, Email);
+
 pub struct Dispatcher {
     store: Arc<dyn Store>,
     settings: NotifySettings,
@@ -238,7 +241,10 @@ impl Dispatcher {
             match self.email(notification, tracking, account, &recipient) {
                 Ok(email) => {
                     *count += 1;
-                    sends.push((notification, server, email));
+                    sends.push((
+                        notification.tracking_pk,
+                        (notification.pk, notification.attempts, server, email),
+                    ));
                 }
                 Err(error) => records.push(record(NotificationOutcome::Failed {
                     response: error.to_string(),
@@ -247,10 +253,10 @@ impl Dispatcher {
         }
         // One tracking's messages go one after another, in the order of their changes;
         // different trackings' go at once.
-        let mut by_tracking: Vec<Vec<(&ClaimedNotification, SmtpServer, Email)>> = Vec::new();
+        let mut by_tracking: Vec<Vec<Outgoing>> = Vec::new();
         let mut group_of: HashMap<i64, usize> = HashMap::new();
-        for send in sends {
-            let group = *group_of.entry(send.0.tracking_pk).or_insert_with(|| {
+        for (tracking_pk, send) in sends {
+            let group = *group_of.entry(tracking_pk).or_insert_with(|| {
                 by_tracking.push(Vec::new());
                 by_tracking.len() - 1
             });
@@ -259,11 +265,11 @@ impl Dispatcher {
         let sent: Vec<Vec<NotificationRecord>> = stream::iter(by_tracking)
             .map(|group| async move {
                 let mut done = Vec::with_capacity(group.len());
-                for (notification, server, email) in group {
+                for (pk, attempts, server, email) in group {
                     let result = self.mailer.send(&server, &email).await;
-                    let retry = self.settings.retry_after(notification.attempts + 1);
+                    let retry = self.settings.retry_after(attempts + 1);
                     done.push(NotificationRecord {
-                        pk: notification.pk,
+                        pk,
                         outcome: result.outcome(retry, Utc::now()),
                         at: Utc::now(),
                     });
