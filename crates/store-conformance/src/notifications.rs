@@ -122,81 +122,42 @@ pub async fn changes_queue_one_notification_per_trigger_and_channel_with_the_cha
     .await;
 
     // Information received is not a default trigger: nothing.
-    move_all(&*store, 1, DeliveryStatus::Inforeceived, None).await;
-    assert!(claim_all(&*store, "d").await.is_empty());
-    store.release_notifications("d").await.unwrap();
-
-    move_all(
+    assert!(due_after(&*store, 1, DeliveryStatus::Inforeceived, None)
+        .await
+        .is_empty());
+    let transit = shop_due(&["transit"]);
+    let moved = due_after(
         &*store,
         2,
         DeliveryStatus::Transit,
         Some(SubStatus::Transit001),
     )
     .await;
-    let first = claim_all(&*store, "d").await;
-    assert_eq!(first.len(), 3, "{first:?}");
-    assert!(first
-        .iter()
-        .all(|n| n.trigger == "transit" && n.id.starts_with("ntf_")));
-    let recipients: Vec<(Channel, &str)> = {
-        let mut r: Vec<_> = first
-            .iter()
-            .map(|n| (n.channel, n.recipient.as_str()))
-            .collect();
-        r.sort();
-        r
-    };
     assert_eq!(
-        recipients,
-        [
-            (Channel::Email, "ada@example.com"),
-            (Channel::Email, "bob@example.com"),
-            (Channel::Sms, "+31201234567"),
-        ],
+        moved, transit,
         "each channel whose recipient the tracking has, trimmed"
     );
-    // Sent, so nothing is pending any more.
-    let sent: Vec<NotificationRecord> = first
-        .iter()
-        .map(|n| NotificationRecord {
-            pk: n.pk,
-            outcome: NotificationOutcome::Sent {
-                response: "250 OK".into(),
-            },
-            at: Utc::now(),
-        })
-        .collect();
-    store.record_notifications("d", &sent).await.unwrap();
-
     // More checkpoints in transit, and a failed attempt followed by transit again: "in transit"
-    // told the customer once, and never again.
-    move_all(
+    // is queued once, and never again.
+    let more = due_after(
         &*store,
         3,
         DeliveryStatus::Transit,
         Some(SubStatus::Transit002),
     )
     .await;
-    assert!(claim_all(&*store, "d").await.is_empty());
-    move_all(&*store, 4, DeliveryStatus::Undelivered, None).await;
-    let failed = claim_all(&*store, "d").await;
-    assert_eq!(failed.len(), 3);
-    assert!(failed.iter().all(|n| n.trigger == "undelivered"));
-    store.release_notifications("d").await.unwrap();
-    move_all(
+    assert_eq!(more, transit, "nothing new");
+    let failed = shop_due(&["transit", "undelivered"]);
+    let attempt = due_after(&*store, 4, DeliveryStatus::Undelivered, None).await;
+    assert_eq!(attempt, failed);
+    let back = due_after(
         &*store,
         5,
         DeliveryStatus::Transit,
         Some(SubStatus::Transit001),
     )
     .await;
-    let again = claim_all(&*store, "d").await;
-    assert_eq!(
-        again.iter().map(|n| n.trigger.as_str()).collect::<Vec<_>>(),
-        ["undelivered"; 3],
-        "only the failed attempt's, still pending"
-    );
-    store.release_notifications("d").await.unwrap();
+    assert_eq!(back, failed, "back in transit: not queued again");
 
     // A sub-status as a trigger: listed sub-statuses notify under their own name.
     let by_substatus = NotificationSettings {
@@ -208,31 +169,55 @@ pub async fn changes_queue_one_notification_per_trigger_and_channel_with_the_cha
         .set_notification_settings(quiet, &by_substatus)
         .await
         .unwrap();
-    move_all(
+    let mut pickup = shop_due(&["pickup", "transit", "undelivered"]);
+    pickup.push(("pickup002".into(), Channel::Email, "cy@example.com".into()));
+    pickup.sort();
+    let collected = due_after(
         &*store,
         6,
         DeliveryStatus::Pickup,
         Some(SubStatus::Pickup002),
     )
     .await;
-    let pickup = claim_all(&*store, "d").await;
-    let mut triggers: Vec<(&str, &str)> = pickup
-        .iter()
-        .map(|n| (n.trigger.as_str(), n.recipient.as_str()))
+    assert_eq!(collected, pickup);
+}
+
+/// (trigger, channel, recipient) of a claimed notification.
+type Due = (String, Channel, String);
+
+/// Moves every sandbox tracking, then lists every notification due (claiming them for a moment
+/// and releasing them again), sorted.
+async fn due_after(
+    store: &dyn Store,
+    minute: u32,
+    status: DeliveryStatus,
+    substatus: Option<SubStatus>,
+) -> Vec<Due> {
+    move_all(store, minute, status, substatus).await;
+    let claimed = claim_all(store, "peek").await;
+    store.release_notifications("peek").await.unwrap();
+    assert!(claimed.iter().all(|n| n.id.starts_with("ntf_")));
+    let mut due: Vec<Due> = claimed
+        .into_iter()
+        .map(|n| (n.trigger, n.channel, n.recipient))
         .collect();
-    triggers.sort();
-    assert_eq!(
-        triggers,
-        [
-            ("pickup", "+31201234567"),
-            ("pickup", "ada@example.com"),
-            ("pickup", "bob@example.com"),
-            ("pickup002", "cy@example.com"),
-            ("undelivered", "+31201234567"),
-            ("undelivered", "ada@example.com"),
-            ("undelivered", "bob@example.com"),
-        ]
-    );
+    due.sort();
+    due
+}
+
+/// What the shop's three recipients have due for these triggers, sorted.
+fn shop_due(triggers: &[&str]) -> Vec<Due> {
+    let recipients = [
+        (Channel::Email, "ada@example.com"),
+        (Channel::Email, "bob@example.com"),
+        (Channel::Sms, "+31201234567"),
+    ];
+    let mut due: Vec<Due> = triggers
+        .iter()
+        .flat_map(|t| recipients.map(|(c, r)| (t.to_string(), c, r.to_string())))
+        .collect();
+    due.sort();
+    due
 }
 
 /// Claims every notification as `owner` at `at`.

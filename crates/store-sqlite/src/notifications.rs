@@ -18,19 +18,17 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use crate::error::Result;
 use crate::rows::{from_ms, ms};
 
-/// Writes the notifications that the changes `event_ids` (just inserted in `conn`'s
-/// transaction) cause: for each change, each channel of its account's settings (`defaults`
-/// when the account has none) whose recipient field the tracking has, under the change's
-/// status when the settings list it, else its sub-status when they list that. A notification
-/// the tracking already had for that trigger and channel is not written again. One statement.
+/// Writes the notifications that the changes (their event ids as a JSON array, just inserted
+/// in `tx`) cause, created `now` (unix milliseconds): for each change, each channel of its
+/// account's settings (the defaults when the account has none) whose recipient field the
+/// tracking has, under the change's status when the settings list it, else its sub-status when
+/// they list that. A notification the tracking already had for that trigger and channel is not
+/// written again. One statement.
 pub(crate) async fn enqueue_changes(
-    conn: &mut SqliteConnection,
-    event_ids: &[&str],
-    now: DateTime<Utc>,
+    tx: &mut SqliteConnection,
+    changes: &str,
+    now: i64,
 ) -> Result<u64> {
-    if event_ids.is_empty() {
-        return Ok(0);
-    }
     let listed = |column: &str| {
         format!(
             "EXISTS (SELECT 1 FROM json_each(COALESCE(s.settings, ?3), '$.triggers') g \
@@ -60,10 +58,10 @@ pub(crate) async fn enqueue_changes(
         substatus = listed("substatus"),
     );
     Ok(sqlx::query(&sql)
-        .bind(serde_json::to_string(event_ids).expect("strings serialise"))
-        .bind(ms(now))
+        .bind(changes)
+        .bind(now)
         .bind(NotificationSettings::default().to_stored())
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?
         .rows_affected())
 }
@@ -183,14 +181,7 @@ pub(crate) async fn record(
 }
 
 pub(crate) async fn release(pool: &SqlitePool, owner: &str) -> Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE notifications SET lease_owner = NULL, lease_until_ms = NULL \
-         WHERE lease_owner = ?",
-    )
-    .bind(owner)
-    .execute(pool)
-    .await?
-    .rows_affected())
+    crate::statements::release_leases(pool, "notifications", owner).await
 }
 
 pub(crate) async fn sent_since(

@@ -293,7 +293,11 @@ pub(crate) async fn apply_refresh(
     // announced if and only if it is stored.
     let event_ids: Vec<&str> = changes.iter().map(|c| c.event_id.as_str()).collect();
     let deliveries = crate::outbox::enqueue_changes(&mut tx, &event_ids, Utc::now()).await?;
-    crate::notifications::enqueue_changes(&mut tx, &event_ids, Utc::now()).await?;
+    if !event_ids.is_empty() {
+        let changes = serde_json::to_string(&event_ids).expect("strings serialise");
+        crate::notifications::enqueue_changes(&mut tx, &changes, Utc::now().timestamp_millis())
+            .await?;
+    }
     tx.commit().await?;
     Ok(ApplyReport {
         applied: updates.len(),
