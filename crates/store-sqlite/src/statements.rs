@@ -20,19 +20,6 @@ pub(crate) fn keep_prepared(rows: usize, chunk: usize) -> bool {
     rows == 1 || rows == chunk
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_recurring_shapes_are_kept() {
-        assert!(keep_prepared(1, 500));
-        assert!(keep_prepared(500, 500));
-        assert!(!keep_prepared(2, 500));
-        assert!(!keep_prepared(499, 500));
-    }
-}
-
 /// Releases every lease `owner` holds on the rows of `table` (the webhook deliveries, the
 /// notifications: tables that keep `lease_owner` and `lease_until_ms`), as a graceful shutdown
 /// does; returns how many. One statement.
@@ -46,4 +33,17 @@ pub(crate) async fn release_leases(
     );
     let done = sqlx::query(&sql).bind(owner).execute(pool).await?;
     Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_recurring_shapes_are_kept() {
+        assert!(keep_prepared(1, 500));
+        assert!(keep_prepared(500, 500));
+        assert!(!keep_prepared(2, 500));
+        assert!(!keep_prepared(499, 500));
+    }
 }
