@@ -111,10 +111,10 @@ struct ClaimedRow {
 
 pub(crate) async fn claim(
     pool: &PgPool,
+    limit: usize,
     owner: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
-    limit: usize,
 ) -> Result<Vec<ClaimedNotification>> {
     let rows: Vec<ClaimedRow> = sqlx::query_as(
         "UPDATE notifications n SET lease_owner = $1, lease_until = $2 \

@@ -100,10 +100,10 @@ pub(crate) async fn set_settings(
 
 pub(crate) async fn claim(
     pool: &SqlitePool,
+    limit: usize,
     owner: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
-    limit: usize,
 ) -> Result<Vec<ClaimedNotification>> {
     let rows = sqlx::query(
         "UPDATE notifications SET lease_owner = ?1, lease_until_ms = ?2 \

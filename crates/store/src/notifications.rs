@@ -375,7 +375,7 @@ macro_rules! notification_store_calls {
                 limit: usize,
             ) -> $crate::StoreResult<Vec<$crate::notifications::ClaimedNotification>> {
                 let $this = self;
-                Ok($module::claim($pool, owner, now, lease_until, limit).await?)
+                Ok($module::claim($pool, limit, owner, now, lease_until).await?)
             }
             async fn record_notifications(
                 &self,
