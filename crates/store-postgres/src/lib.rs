@@ -14,13 +14,16 @@
 //! tracking's checkpoint list) at the bottom; `accounts`, `rate_buckets` (the token buckets
 //! that make a rate limit one total across nodes), `trackings` (with the list queries of
 //! `listing`), `refresh` (claims and applying results, which writes the outbox through
-//! `outbox`), `webhooks` (endpoints) and `outbox` (deliveries, attempts); `users` (the dashboard's
-//! users and sessions) implements `UserStore` beside `store`, which
+//! `outbox`), `webhooks` (endpoints) and `outbox` (deliveries, attempts), `notifications` (the
+//! customers' notifications, also written by `refresh`); `store` on top, with
+//! `notification_store` and `users` (the dashboard's users and sessions, `UserStore`) beside it, which
 //! opens the pool, migrates, and implements the trait by handing each call to one of them.
 
 mod accounts;
 mod checkpoint_list;
 mod listing;
+mod notification_store;
+mod notifications;
 mod outbox;
 mod pages;
 mod rate_buckets;

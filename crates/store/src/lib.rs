@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod checkpoint_list;
 pub mod keys;
+pub mod notifications;
 pub mod pages;
 pub mod refresh;
 pub mod stored;
@@ -29,6 +30,7 @@ use parceld_model::{
     TrackingId,
 };
 
+pub use notifications::NotificationStore;
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
 pub use users::{LockOut, NewSession, NewUser, Role, SessionUser, User, UserStore};
 pub use webhooks::{
@@ -340,7 +342,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything parceld stores.
 #[async_trait]
-pub trait Store: UserStore + Send + Sync + 'static {
+pub trait Store: UserStore + NotificationStore + Send + Sync + 'static {
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 
