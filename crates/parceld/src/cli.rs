@@ -29,6 +29,25 @@ pub struct Cli {
 }
 
 #[derive(Subcommand)]
+pub enum DbCommand {
+    /// Copy a whole database into another, empty one, e.g. a SQLite file onto PostgreSQL;
+    /// interrupted, run it again to continue. Checks the copy at the end. Stop the servers on
+    /// the source first.
+    Copy {
+        /// The database to copy, e.g. sqlite://data/parceld.db.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The database to copy into (empty, or an interrupted copy of the same source), e.g.
+        /// postgres://parceld@db.internal/parceld.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Rows per batch (one transaction on the destination).
+        #[arg(long, default_value_t = crate::dbcopy::DEFAULT_BATCH)]
+        batch: usize,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum Command {
     /// Run the HTTP API server.
     Serve {
@@ -73,6 +92,11 @@ pub enum Command {
     Restore {
         /// The backup file to restore.
         file: PathBuf,
+    },
+    /// Work on whole databases (`db copy`).
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
     },
     /// Print the OpenAPI document of the API.
     Openapi,

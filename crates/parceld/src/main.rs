@@ -1,7 +1,7 @@
 //! The parceld binary: the server and its administration commands.
 //!
 //! One binary does everything so an operator installs one file: `serve` runs the API, `migrate`
-//! brings the database schema up to date, `account` and `key` manage tenants and their API keys,
+//! brings the database schema up to date, `db copy` moves a whole database to another, `account` and `key` manage tenants and their API keys,
 //! and `openapi` prints the API's OpenAPI document.
 //!
 //! This file only reads the configuration and dispatches: the command line is `cli.rs`, the
@@ -28,6 +28,7 @@ mod bench;
 mod cli;
 mod config;
 mod database;
+mod dbcopy;
 mod import;
 mod lookup;
 mod page;
@@ -122,6 +123,33 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Backup { file } => database::backup(&config.database_url(), &file),
         Command::Restore { file } => database::restore(&config.database_url(), &file),
         Command::Sim { bind } => serve::sim(bind).await,
+        Command::Db {
+            command: cli::DbCommand::Copy { from, to, batch },
+        } => {
+            let max_connections = config.database.max_connections;
+            let open = |url: String, mode: OpenMode| async move {
+                let database = Database {
+                    url,
+                    max_connections,
+                };
+                let store = open_store(&database, mode).await?;
+                anyhow::Ok((store, database.shown()))
+            };
+            let (source, from_shown) = open(from, OpenMode::MustExist).await?;
+            let (destination, to_shown) = open(to, OpenMode::Create).await?;
+            eprintln!("parceld: copying {from_shown} into {to_shown}");
+            let report = dbcopy::copy(source, destination, batch).await?;
+            let total: u64 = report.rows.iter().map(|(_, rows)| rows).sum();
+            say!(
+                "copied {from_shown} into {to_shown}: {} rows written by this run{} in {:.1} s \
+                 ({:.0} rows/s), {total} rows in all",
+                report.copied,
+                if report.resumed { " (resumed)" } else { "" },
+                report.seconds,
+                report.copied as f64 / report.seconds.max(1e-9)
+            );
+            Ok(())
+        }
         Command::Bench {
             seconds,
             trackings,

@@ -24,6 +24,7 @@ use parceld_model::{Checkpoint, DeliveryStatus, SubStatus, Tracking, TrackingFie
 use parceld_store::{AccountId, CreateOutcome, NewTracking, RefreshUpdate, Store};
 
 pub mod accounts;
+pub mod copy;
 pub mod listing;
 pub mod notifications;
 pub mod pages;
@@ -127,6 +128,8 @@ macro_rules! conformance_tests {
             notifications::changes_queue_one_notification_per_trigger_and_channel_with_the_change,
             notifications::notifications_are_leased_recorded_logged_and_counted,
             notifications::unsubscribes_are_kept_per_account_channel_and_address,
+            copy::a_copy_holds_every_row_resumes_after_its_last_key_and_goes_on_after_it,
+            copy::a_large_batch_create_keeps_the_rules_of_a_small_one,
         );
     };
     (@cases $factory:path, $runs:expr; $($module:ident :: $case:ident),+ $(,)?) => {

@@ -101,12 +101,12 @@ async fn claim_at(
         .unwrap()
 }
 
-async fn claim(store: &dyn Store, per_endpoint: usize) -> Vec<ClaimedDelivery> {
+pub(crate) async fn claim(store: &dyn Store, per_endpoint: usize) -> Vec<ClaimedDelivery> {
     claim_at(store, Utc::now() + Duration::seconds(1), per_endpoint).await
 }
 
 /// Records a successful attempt of each of `claimed`, now.
-async fn delivered(store: &dyn Store, claimed: &[ClaimedDelivery]) {
+pub(crate) async fn delivered(store: &dyn Store, claimed: &[ClaimedDelivery]) {
     let now = Utc::now();
     let records: Vec<AttemptRecord> = claimed
         .iter()

@@ -1,4 +1,5 @@
-//! Trackings in PostgreSQL: creating a batch in one `INSERT … SELECT FROM UNNEST`, reading
+//! Trackings in PostgreSQL: creating a batch in one `INSERT … SELECT FROM UNNEST` (a large one
+//! through `COPY`: `bulk_create.rs`), reading
 //! pages and single trackings, updates, deletes, the set-based v2 operations and retention.
 //!
 //! Every call is one statement (an update, delete or retrack of one tracking also reads it back,
@@ -19,6 +20,7 @@ use parceld_store::{
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use tokio::sync::mpsc;
 
+use crate::bulk_create;
 use crate::rows::{column, seconds, TrackingRow, TRACKING_COLUMNS};
 
 pub(crate) async fn create(
@@ -31,6 +33,10 @@ pub(crate) async fn create(
     }
     let now = seconds(Utc::now());
     let ids: Vec<TrackingId> = trackings.iter().map(|_| TrackingId::generate()).collect();
+    if trackings.len() >= bulk_create::COPY_FROM {
+        let created = bulk_create::create(pool, account, &trackings, &ids, now).await?;
+        return Ok(outcomes(trackings, ids, &created, now));
+    }
     let fields = column(&trackings, |new| {
         serde_json::to_string(&new.fields).expect("fields serialise")
     });
@@ -63,14 +69,24 @@ pub(crate) async fn create(
     .await?
     .into_iter()
     .collect();
-    Ok(trackings
+    Ok(outcomes(trackings, ids, &created, now))
+}
+
+/// Each tracking's outcome, in input order: created when its id is among `created`.
+fn outcomes(
+    trackings: Vec<NewTracking>,
+    ids: Vec<TrackingId>,
+    created: &HashSet<Vec<u8>>,
+    now: DateTime<Utc>,
+) -> Vec<CreateOutcome> {
+    trackings
         .into_iter()
         .zip(ids)
         .map(|(new, id)| {
             let stored = created.contains(&id.to_bytes()[..]);
             new.outcome(id, now, stored)
         })
-        .collect())
+        .collect()
 }
 
 /// The trackings a query of [`TRACKING_COLUMNS`] rows selects (a page: `listing`).

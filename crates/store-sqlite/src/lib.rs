@@ -7,7 +7,8 @@
 //! (remembered key checks); `webhooks` (endpoints), `outbox` (deliveries and their attempt log), `notifications` (the customers' notifications) and
 //! `refresh` (claims and applying results, which writes both outboxes); `accounts` and `trackings`; `pages` (the public tracking page's settings and look-ups, reading
 //! with `trackings`' statement); and `store` on top, with `notification_store` beside it,
-//! which implements the trait by handing each call to one of them. `backup` (online copies of
+//! which implements the trait by handing each call to one of them; `copy` (whole tables in
+//! the neutral form of `parceld db copy`) implements `CopyStore` beside it. `backup` (online copies of
 //! the file and restoring one) stands apart: it works on the file, not through the `Store` trait. `retention` deletes finished
 //! trackings in bounded batches. `users` (the dashboard's users and sessions) implements
 //! `UserStore` beside `store`.
@@ -15,6 +16,7 @@
 mod accounts;
 pub mod backup;
 mod checkpoint_list;
+mod copy;
 mod error;
 mod key_cache;
 mod notification_store;

@@ -13,6 +13,7 @@
 
 pub mod backend;
 pub mod checkpoint_list;
+pub mod copy;
 pub mod keys;
 pub mod notifications;
 pub mod pages;
@@ -30,6 +31,7 @@ use parceld_model::{
     TrackingId,
 };
 
+pub use copy::CopyStore;
 pub use notifications::NotificationStore;
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
 pub use users::{LockOut, NewSession, NewUser, Role, SessionUser, User, UserStore};
@@ -342,7 +344,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything parceld stores.
 #[async_trait]
-pub trait Store: UserStore + NotificationStore + Send + Sync + 'static {
+pub trait Store: UserStore + CopyStore + NotificationStore + Send + Sync + 'static {
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 

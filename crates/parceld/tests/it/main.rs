@@ -8,6 +8,7 @@ mod bench;
 mod cli_track;
 mod dashboard;
 mod dashboard_browser;
+mod dbcopy;
 mod detect;
 mod engine;
 mod errors;

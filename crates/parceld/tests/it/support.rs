@@ -408,6 +408,13 @@ impl Server {
         }
     }
 
+    /// Stops the server with SIGTERM and hands over its data directory (when the server made
+    /// it), which then outlives the server.
+    pub fn stop_keeping_data(mut self) -> Option<DataDir> {
+        self.terminate();
+        self._temp.take()
+    }
+
     /// Stops the server with SIGTERM and waits; returns whether it exited cleanly.
     pub fn stop(mut self) -> bool {
         self.terminate()
