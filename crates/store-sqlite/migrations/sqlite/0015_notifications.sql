@@ -36,9 +36,10 @@ CREATE INDEX notifications_sent ON notifications (account_id, finished_ms) WHERE
 
 -- Opt-outs, honoured forever for that address (or number) and account.
 CREATE TABLE notification_unsubscribes (
+    pk          INTEGER PRIMARY KEY,  -- the key `parceld db copy` goes by
     account_id  INTEGER NOT NULL,
     channel     TEXT    NOT NULL,
     address     TEXT    NOT NULL,  -- parceld_store::notifications::recipient_key
     created_ms  INTEGER NOT NULL,
-    PRIMARY KEY (account_id, channel, address)
-) WITHOUT ROWID;
+    UNIQUE (account_id, channel, address)
+);
