@@ -66,19 +66,20 @@ pub async fn a_copy_holds_every_row_resumes_after_its_last_key_and_goes_on_after
     };
     source.set_page_settings(account, &branded).await.unwrap();
     // A customer to notify (of the delivery below), and one who opted out.
-    let mail = NotificationSettings {
-        channels: vec![Channel::Email],
-        ..NotificationSettings::default()
-    };
-    source.set_notification_settings(account, &mail).await.unwrap();
+    let mut mail = NotificationSettings::default();
+    mail.channels.push(Channel::Email);
+    source
+        .set_notification_settings(account, &mail)
+        .await
+        .unwrap();
     let mut customer = new_tracking("MAIL-1", "sandbox");
     customer.fields.customer_email = Some("ada@copy.example".into());
-    source.create_trackings(account, vec![customer]).await.unwrap();
-    let gone = Recipient {
-        account_id: account,
-        channel: Channel::Email,
-        address: "bob@copy.example".into(),
-    };
+    source
+        .create_trackings(account, vec![customer])
+        .await
+        .unwrap();
+    let gone =
+        Recipient::from_stored((account, "email".into(), "bob@copy.example".into())).unwrap();
     source.unsubscribe(&gone, Utc::now()).await.unwrap();
     claim_and_apply(&*source, "w", Utc::now(), |pk| {
         let detail = "multi\nline";
@@ -152,7 +153,12 @@ pub async fn a_copy_holds_every_row_resumes_after_its_last_key_and_goes_on_after
     );
     assert_eq!(copy.page_settings(account).await.unwrap(), branded);
     assert_eq!(copy.notification_settings(account).await.unwrap(), mail);
-    assert_eq!(copy.unsubscribed(&[gone.clone()]).await.unwrap(), [gone]);
+    assert_eq!(
+        copy.unsubscribed(std::slice::from_ref(&gone))
+            .await
+            .unwrap(),
+        [gone]
+    );
     assert_eq!(
         copy.webhooks(Some(account)).await.unwrap(),
         source.webhooks(Some(account)).await.unwrap()

@@ -11,7 +11,7 @@ use parceld_store::notifications::{
     Channel, ClaimedNotification, NotificationInfo, NotificationRecord, NotificationSettings,
     Recipient,
 };
-use parceld_store::{AccountId, Entity, StoreError};
+use parceld_store::AccountId;
 use sqlx::{FromRow, PgConnection, PgPool};
 
 use crate::rows::{column, millis};
@@ -89,10 +89,7 @@ pub(crate) async fn set_settings(
     .bind(settings.to_stored())
     .execute(pool)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound(Entity::Account).into());
-    }
-    Ok(settings.clone())
+    Ok(settings.written(done.rows_affected())?)
 }
 
 #[derive(FromRow)]
@@ -301,8 +298,5 @@ pub(crate) async fn unsubscribed(
     .bind(column(recipients, |r| r.address.as_str()))
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(Recipient::from_stored)
-        .collect::<parceld_store::StoreResult<Vec<_>>>()?)
+    Ok(Recipient::all_from_stored(rows)?)
 }

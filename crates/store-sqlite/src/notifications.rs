@@ -11,7 +11,7 @@ use parceld_store::notifications::{
     Channel, ClaimedNotification, NotificationInfo, NotificationRecord, NotificationSettings,
     Recipient,
 };
-use parceld_store::{AccountId, Entity, StoreError};
+use parceld_store::AccountId;
 use serde_json::json;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
@@ -70,11 +70,9 @@ pub(crate) async fn settings(
     pool: &SqlitePool,
     account: AccountId,
 ) -> Result<NotificationSettings> {
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT settings FROM notification_settings WHERE account_id = ?")
-            .bind(account)
-            .fetch_optional(pool)
-            .await?;
+    let select = "SELECT settings FROM notification_settings WHERE account_id = ?";
+    let query = sqlx::query_scalar::<_, String>(select).bind(account);
+    let stored = query.fetch_optional(pool).await?;
     Ok(NotificationSettings::from_stored(stored.as_deref())?)
 }
 
@@ -83,19 +81,11 @@ pub(crate) async fn set_settings(
     account: AccountId,
     settings: &NotificationSettings,
 ) -> Result<NotificationSettings> {
-    let done = sqlx::query(
-        "INSERT INTO notification_settings (account_id, settings) \
+    let upsert = "INSERT INTO notification_settings (account_id, settings) \
          SELECT id, ?2 FROM accounts WHERE id = ?1 \
-         ON CONFLICT (account_id) DO UPDATE SET settings = excluded.settings",
-    )
-    .bind(account)
-    .bind(settings.to_stored())
-    .execute(pool)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound(Entity::Account).into());
-    }
-    Ok(settings.clone())
+         ON CONFLICT (account_id) DO UPDATE SET settings = excluded.settings";
+    let query = sqlx::query(upsert).bind(account).bind(settings.to_stored());
+    Ok(settings.written(query.execute(pool).await?.rows_affected())?)
 }
 
 pub(crate) async fn claim(
@@ -245,16 +235,20 @@ pub(crate) async fn unsubscribe(
     recipient: &Recipient,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query(
+    // One JSON array, read like the batches of `unsubscribed`.
+    let row = json!([
+        recipient.account_id,
+        recipient.channel.as_str(),
+        recipient.address,
+        ms(at)
+    ]);
+    let insert =
         "INSERT INTO notification_unsubscribes (account_id, channel, address, created_ms) \
-         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    )
-    .bind(recipient.account_id)
-    .bind(recipient.channel.as_str())
-    .bind(&recipient.address)
-    .bind(ms(at))
-    .execute(pool)
-    .await?;
+         SELECT ?1 ->> 0, ?1 ->> 1, ?1 ->> 2, ?1 ->> 3 WHERE true ON CONFLICT DO NOTHING";
+    sqlx::query(insert)
+        .bind(row.to_string())
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -277,8 +271,5 @@ pub(crate) async fn unsubscribed(
     .bind(serde_json::Value::Array(asked).to_string())
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(Recipient::from_stored)
-        .collect::<parceld_store::StoreResult<Vec<_>>>()?)
+    Ok(Recipient::all_from_stored(rows)?)
 }

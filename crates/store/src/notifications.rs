@@ -142,6 +142,15 @@ impl NotificationSettings {
         }
     }
 
+    /// What storing these settings answers when it wrote `rows` rows: the settings, or no
+    /// such account when it wrote none.
+    pub fn written(&self, rows: u64) -> StoreResult<NotificationSettings> {
+        match rows {
+            0 => Err(crate::StoreError::NotFound(crate::Entity::Account)),
+            _ => Ok(self.clone()),
+        }
+    }
+
     /// The stored form (JSON); what the refresh's enqueue statement reads.
     pub fn to_stored(&self) -> String {
         serde_json::to_string(self).expect("notification settings serialise")
@@ -272,6 +281,11 @@ impl Recipient {
             channel: Channel::from_stored(&channel)?,
             address,
         })
+    }
+
+    /// Recipients as a backend's rows hold them ([`Recipient::from_stored`] each).
+    pub fn all_from_stored(rows: Vec<(AccountId, String, String)>) -> StoreResult<Vec<Recipient>> {
+        rows.into_iter().map(Recipient::from_stored).collect()
     }
 }
 
