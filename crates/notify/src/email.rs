@@ -24,17 +24,17 @@ use crate::settings::{Security, SmtpServer};
 pub struct Email {
     /// The notification's id: the `Message-ID`'s local part.
     pub id: String,
-    /// The sender: the account's, else the server's.
-    pub from_name: String,
-    pub from_address: String,
-    pub reply_to: Option<String>,
-    /// The customer.
-    pub to: String,
-    pub to_name: Option<String>,
     /// The rendered templates.
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The customer.
+    pub to_name: Option<String>,
+    pub to: String,
+    /// The sender: the account's, else the server's.
+    pub from_name: String,
+    pub from_address: String,
+    pub reply_to: Option<String>,
     /// Also in the `List-Unsubscribe` header.
     pub unsubscribe_url: String,
 }

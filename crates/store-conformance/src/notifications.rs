@@ -45,11 +45,7 @@ async fn move_all(
 
 /// Every notification due far ahead, claimed by `owner` (and so leased to it).
 async fn claim_all(store: &dyn Store, owner: &str) -> Vec<ClaimedNotification> {
-    let later = Utc::now() + Duration::days(30);
-    store
-        .claim_notifications(owner, later, later + Duration::minutes(5), 1000)
-        .await
-        .unwrap()
+    claim_at(store, owner, Utc::now() + Duration::days(30)).await
 }
 
 pub async fn notification_settings_default_then_stored_per_account(fresh: impl Factory) {
