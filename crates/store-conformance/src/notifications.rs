@@ -146,13 +146,8 @@ pub async fn changes_queue_one_notification_per_trigger_and_channel_with_the_cha
     let failed = shop_due(&["transit", "undelivered"]);
     let attempt = due_after(&*store, 4, DeliveryStatus::Undelivered, None).await;
     assert_eq!(attempt, failed);
-    let back = due_after(
-        &*store,
-        5,
-        DeliveryStatus::Transit,
-        Some(SubStatus::Transit001),
-    )
-    .await;
+    let back = Some(SubStatus::Transit001);
+    let back = due_after(&*store, 5, DeliveryStatus::Transit, back).await;
     assert_eq!(back, failed, "back in transit: not queued again");
 
     // A sub-status as a trigger: listed sub-statuses notify under their own name.
