@@ -51,6 +51,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         }
         Err(error) => tracing::warn!(%error, "webhook gauges unavailable"),
     }
+    text.push_str(&crate::v4::reach::upstream_metrics(state.engine.carriers()));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 

@@ -35,6 +35,12 @@ pub fn text_or_empty(value: &Value, key: &str) -> String {
     text(value, key).unwrap_or_default()
 }
 
+/// The first of `keys` that is text (as [`text`]), or the empty string: a field some answers
+/// name one way and some another (`sub_status` or `stage`).
+pub fn first_text(value: &Value, keys: &[&str]) -> String {
+    keys.iter().find_map(|k| text(value, k)).unwrap_or_default()
+}
+
 /// Follows a path of object keys.
 pub fn path<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a Value> {
     keys.iter().try_fold(value, |v, k| v.get(k))

@@ -26,6 +26,7 @@ pub mod dpd;
 pub mod event;
 pub mod fedex;
 pub mod gls;
+pub mod health;
 pub mod http;
 pub mod json;
 pub mod laposte;
@@ -39,12 +40,15 @@ pub mod settings;
 pub mod tables;
 pub mod time;
 pub mod ups;
+pub mod upstreams;
 pub mod usps;
 pub mod xml;
 
+pub use health::{Health, HealthReport};
 pub use http::{DefaultLimits, HttpClient, Limits};
 pub use oauth::{OAuthClient, TokenAuth};
 pub use settings::{CarrierSettings, ConfigError};
+pub use upstreams::{Upstream, UpstreamReport, UpstreamSettings};
 
 /// One number to track, with what the carrier may need besides the number.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -184,6 +188,15 @@ pub trait Carrier: Send + Sync {
     /// Tracks up to [`Carrier::max_batch`] numbers (more are split internally) and returns one
     /// outcome per requested number, in request order.
     async fn track(&self, batch: &[TrackRequest]) -> Vec<(String, TrackOutcome)>;
+
+    /// Tells the source to stop tracking `numbers` (deleted or archived in parceld). Only an
+    /// upstream, which counts what it tracks against the account's quota, does anything.
+    async fn stop(&self, _numbers: &[String]) {}
+
+    /// The `[upstreams.<name>]` this courier is reached through, if not its own API.
+    fn upstream(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// The configured carriers by courier code. `sandbox` is always present.
@@ -192,6 +205,10 @@ pub struct Carriers {
     by_code: HashMap<String, Arc<dyn Carrier>>,
     /// Each carrier's configured request rate (its default where the configuration is silent).
     rates: HashMap<String, f64>,
+    /// The configured upstreams, for their reports.
+    upstreams: Vec<Arc<Upstream>>,
+    /// Every courier's recent calls.
+    health: Arc<Health>,
 }
 
 impl Carriers {
@@ -201,6 +218,17 @@ impl Carriers {
     /// table with `enabled = false` is skipped. Unknown tables and missing credentials are
     /// configuration errors, reported before anything starts.
     pub fn from_settings(settings: &HashMap<String, CarrierSettings>) -> Result<Self, ConfigError> {
+        Carriers::from_config(settings, &HashMap::new())
+    }
+
+    /// [`Carriers::from_settings`], then the courier codes each `[upstreams.<name>]` routes (see
+    /// [`upstreams::routing`]): a code an upstream names explicitly goes through it even when
+    /// parceld has an adapter of its own; `couriers = ["*"]` takes every other courier of the
+    /// registry this server has no adapter configured for.
+    pub fn from_config(
+        settings: &HashMap<String, CarrierSettings>,
+        upstreams: &HashMap<String, UpstreamSettings>,
+    ) -> Result<Self, ConfigError> {
         let mut by_code: HashMap<String, Arc<dyn Carrier>> = HashMap::new();
         let mut rates: HashMap<String, f64> = HashMap::new();
         let sandbox_settings = settings.get("sandbox").cloned().unwrap_or_default();
@@ -229,15 +257,40 @@ impl Carriers {
                 by_code.insert(served.to_string(), carrier.clone());
             }
         }
-        Ok(Carriers { by_code, rates })
+        let routed = upstreams::routing::route(upstreams, &mut by_code, &mut rates)?;
+        Ok(Carriers::measured(by_code, rates, routed))
+    }
+
+    /// Each carrier wrapped so that its calls are recorded in the couriers' [`Health`].
+    fn measured(
+        by_code: HashMap<String, Arc<dyn Carrier>>,
+        rates: HashMap<String, f64>,
+        upstreams: Vec<Arc<Upstream>>,
+    ) -> Self {
+        let health = Arc::new(Health::default());
+        let by_code = by_code
+            .into_iter()
+            .map(|(code, inner)| {
+                let measured: Arc<dyn Carrier> = Arc::new(health::Measured {
+                    inner,
+                    courier: code.clone(),
+                    health: health.clone(),
+                });
+                (code, measured)
+            })
+            .collect();
+        Carriers {
+            by_code,
+            rates,
+            upstreams,
+            health,
+        }
     }
 
     /// Only the sandbox courier.
     pub fn sandbox_only() -> Self {
-        Carriers::from_settings(&HashMap::new()).unwrap_or_else(|_| Carriers {
-            by_code: HashMap::new(),
-            rates: HashMap::new(),
-        })
+        Carriers::from_settings(&HashMap::new())
+            .unwrap_or_else(|_| Carriers::measured(HashMap::new(), HashMap::new(), Vec::new()))
     }
 
     /// How many numbers per second `code` can answer at its configured rate and batch size
@@ -251,6 +304,30 @@ impl Carriers {
 
     pub fn get(&self, code: &str) -> Option<Arc<dyn Carrier>> {
         self.by_code.get(code).cloned()
+    }
+
+    /// The configured upstreams' reports, by name.
+    pub fn upstream_reports(&self) -> Vec<UpstreamReport> {
+        self.upstreams.iter().map(|u| u.report()).collect()
+    }
+
+    /// `code`'s recent health, once parceld has called it.
+    pub fn health(&self, code: &str) -> Option<HealthReport> {
+        self.health.report(code)
+    }
+
+    /// The upstream `code` goes through on this server, if it is routed through one.
+    pub fn upstream_of(&self, code: &str) -> Option<&'static str> {
+        self.by_code.get(code).and_then(|c| c.upstream())
+    }
+
+    /// Asks the source of `code` to stop tracking `numbers`, in the background (deleting or
+    /// archiving a tracking never waits on an upstream).
+    pub fn stop(&self, code: &str, numbers: Vec<String>) {
+        if let Some(carrier) = self.by_code.get(code).filter(|c| c.upstream().is_some()) {
+            let carrier = carrier.clone();
+            tokio::spawn(async move { carrier.stop(&numbers).await });
+        }
     }
 
     /// The configured courier codes, sorted.

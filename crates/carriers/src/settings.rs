@@ -107,6 +107,18 @@ pub enum ConfigError {
         carrier: &'static str,
         message: String,
     },
+    #[error("[upstreams.{0}]: parceld speaks no such upstream; use one of 17track, aftership, trackingmore")]
+    UnknownUpstream(String),
+    #[error("[upstreams.{upstream}]: `{field}` is required")]
+    UpstreamMissing {
+        upstream: &'static str,
+        field: &'static str,
+    },
+    #[error("[upstreams.{upstream}]: {message}")]
+    UpstreamInvalid {
+        upstream: &'static str,
+        message: String,
+    },
 }
 
 /// A required string field, or a clear error naming it.

@@ -631,7 +631,7 @@ impl Golden for Result<parceld_carriers::Answers, CarrierError> {
 /// What the parser of a newer adapter (Royal Mail onwards, by its table) makes of a body.
 fn parsed(table: &str, body: &[u8]) -> Vec<String> {
     use parceld_carriers::{aramex, auspost, bpost, dpd, gls, laposte, postnord, purolator};
-    use parceld_carriers::{dhl, royalmail};
+    use parceld_carriers::{dhl, royalmail, upstreams};
     match table {
         "royal-mail" => royalmail::parse_response(body).lines(),
         "australia-post" => auspost::parse_response(body).lines(),
@@ -643,6 +643,9 @@ fn parsed(table: &str, body: &[u8]) -> Vec<String> {
         "aramex" => aramex::parse_response(body).lines(),
         "bpost" => bpost::parse_response(body).lines(),
         "deutsch-post" => dhl::parse_for("deutsch-post", "", body).lines(),
+        "17track" => upstreams::seventeen_track::parse_response(body).lines(),
+        "aftership" => upstreams::aftership::parse_response(body).lines(),
+        "trackingmore" => upstreams::trackingmore::parse_response(body).lines(),
         _ => panic!("no parser for the fixtures of {table}"),
     }
 }
@@ -656,13 +659,12 @@ fn newer_adapters_parse_their_fixtures_as_expected() {
     let first_six = ["fedex", "ups", "usps", "dhl", "postnl-3s", "canada-post"];
     let newer = parceld_carriers::catalog::ADAPTERS
         .iter()
-        .filter(|a| !first_six.contains(&a.table));
-    for adapter in newer {
-        let dir = format!(
-            "{}/tests/fixtures/{}",
-            env!("CARGO_MANIFEST_DIR"),
-            adapter.table
-        );
+        .map(|a| a.table)
+        .filter(|table| !first_six.contains(table));
+    // The aggregator upstreams' poll answers too, by their `[upstreams.<name>]`.
+    let upstreams = parceld_carriers::upstreams::Kind::ALL.map(|k| k.name());
+    for table in newer.chain(upstreams) {
+        let dir = format!("{}/tests/fixtures/{table}", env!("CARGO_MANIFEST_DIR"));
         let mut bodies: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{dir}: {e}"))
             .map(|entry| entry.unwrap().path())
@@ -678,8 +680,8 @@ fn newer_adapters_parse_their_fixtures_as_expected() {
                 .lines()
                 .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
                 .collect();
-            assert_eq!(parsed(adapter.table, &body), expected, "{}", path.display());
-            let cut = parsed(adapter.table, &body[..body.len() / 2]);
+            assert_eq!(parsed(table, &body), expected, "{}", path.display());
+            let cut = parsed(table, &body[..body.len() / 2]);
             assert!(
                 cut.len() == 1
                     && cut[0].starts_with("error temporary carrier failure: ")

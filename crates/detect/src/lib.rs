@@ -13,7 +13,8 @@
 //! format with its source), `pattern` (the shapes' little language), `checksum` (check-digit
 //! algorithms),
 //! `detect` (matching and ranking), `text` (numbers in free text), `corpus` (real-format numbers
-//! and the scores over them).
+//! and the scores over them), `upstreams` (`data/upstreams.tsv`, TrackingMore's whole list and
+//! each upstream's name for every courier).
 
 mod checksum;
 pub mod corpus;
@@ -24,6 +25,7 @@ mod pattern;
 mod proptests;
 pub mod registry;
 mod text;
+pub mod upstreams;
 
 pub use detect::{detect, normalize, Candidate, CheckDigit};
 pub use formats::{formats, FormatInfo};
@@ -31,3 +33,4 @@ pub use registry::{
     courier, couriers, named_couriers, national_post, national_posts, Courier, NationalPost,
 };
 pub use text::{find_in_text, Found};
+pub use upstreams::{upstream_ids, upstream_table, UpstreamIds};

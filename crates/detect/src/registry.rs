@@ -1,6 +1,7 @@
-//! The courier registry: every courier parceld can name, built once from two tables — the named
-//! couriers (`data/couriers.tsv`) and the national post of every UPU member country
-//! (`data/national_posts.tsv`), which is also how an S10 number's country is resolved to a courier.
+//! The courier registry: every courier parceld can name, built once from three tables — the named
+//! couriers (`data/couriers.tsv`), the national post of every UPU member country
+//! (`data/national_posts.tsv`), which is also how an S10 number's country is resolved to a courier,
+//! and the long tail of TrackingMore's list that only upstreams reach (`data/upstreams.tsv`).
 //!
 //! Codes follow TrackingMore's courier codes so existing integrations keep working.
 //! `has_adapter` says whether parceld can fetch tracking from that courier itself; a tracking for
@@ -142,6 +143,12 @@ impl Registry {
             );
             posts.push((iso2, country, position, source));
         }
+        // The long tail: every other courier TrackingMore lists, reached through an upstream.
+        for row in crate::upstreams::upstream_table() {
+            if !all.iter().any(|c| c.code == row.code) {
+                all.push(crate::upstreams::long_tail_courier(row));
+            }
+        }
         let mut by_code: Vec<u16> = (0..all.len() as u16).collect();
         by_code.sort_by_key(|&i| all[usize::from(i)].code);
         for pair in by_code.windows(2) {
@@ -182,7 +189,8 @@ pub fn named_couriers() -> &'static [Courier] {
     &REGISTRY.all[..REGISTRY.named]
 }
 
-/// Every courier parceld knows, in a stable order: the named couriers, then the national posts.
+/// Every courier parceld knows, in a stable order: the named couriers, the national posts, then
+/// the long tail.
 pub fn couriers() -> &'static [Courier] {
     &REGISTRY.all
 }

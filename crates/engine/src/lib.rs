@@ -13,6 +13,7 @@
 
 mod answers;
 mod flights;
+mod routed;
 pub mod schedule;
 mod settings;
 pub mod webhooks;
@@ -137,6 +138,11 @@ impl Engine {
         &self.settings
     }
 
+    /// The carriers and upstreams of this node: their reports, health, and stopping.
+    pub fn carriers(&self) -> &Carriers {
+        &self.carriers
+    }
+
     /// Whether parceld can fetch tracking for this courier right now.
     pub fn can_track(&self, courier_code: &str) -> bool {
         self.carriers.get(courier_code).is_some()
@@ -218,7 +224,7 @@ impl Engine {
     async fn claim_groups(&self) -> Vec<(String, Vec<ClaimedTracking>)> {
         let now = Utc::now();
         let lease_until = now + Duration::seconds(self.settings.lease_secs);
-        let mut codes: Vec<String> = {
+        let codes: Vec<String> = {
             let misconfigured = self.misconfigured.lock().unwrap_or_else(|p| p.into_inner());
             self.carriers
                 .codes()
@@ -226,6 +232,7 @@ impl Engine {
                 .filter(|code| !misconfigured.contains_key(code))
                 .collect()
         };
+        let mut codes = self.without_idle_routed(codes, now).await;
         if codes.is_empty() {
             return Vec::new();
         }

@@ -14,7 +14,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use std::collections::HashMap;
 
-use parceld_carriers::CarrierSettings;
+use parceld_carriers::{CarrierSettings, UpstreamSettings};
 use parceld_engine::webhooks::WebhookSettings;
 use parceld_engine::EngineSettings;
 use parceld_model::{LimitClass, RateLimits};
@@ -48,6 +48,10 @@ pub struct Config {
     /// hold a dash), see [`Config::carrier_settings`].
     #[serde(default)]
     pub carriers: HashMap<String, CarrierSettings>,
+    /// `[upstreams.<name>]` tables: aggregators (17track, aftership, trackingmore) that reach
+    /// the couriers parceld has no adapter for (docs/upstreams.md).
+    #[serde(default)]
+    pub upstreams: HashMap<String, UpstreamSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -232,9 +236,14 @@ fn carrier_text_key(name: &str) -> Option<String> {
     let (section, rest) = name.split_once("__")?;
     let (table, field) = rest.split_once("__")?;
     let field = field.to_ascii_lowercase();
-    (section.eq_ignore_ascii_case("carriers")
-        && parceld_carriers::settings::TEXT_FIELDS.contains(&field.as_str()))
-    .then(|| format!("carriers.{}.{field}", table.to_ascii_lowercase()))
+    let section = section.to_ascii_lowercase();
+    let text = match section.as_str() {
+        "carriers" => parceld_carriers::settings::TEXT_FIELDS,
+        "upstreams" => parceld_carriers::upstreams::settings::TEXT_FIELDS,
+        _ => return None,
+    };
+    text.contains(&field.as_str())
+        .then(|| format!("{section}.{}.{field}", table.to_ascii_lowercase()))
 }
 
 /// The configuration sections, for the environment-variable warnings.
@@ -249,6 +258,7 @@ const SECTIONS: [&str; 10] = [
     "engine",
     "webhooks",
     "carriers",
+    "upstreams",
 ];
 
 /// The log levels a bare `log.level` directive may name.
@@ -336,6 +346,11 @@ mod tests {
         );
         assert_eq!(carrier_text_key("CARRIERS__UPS__RATE_PER_SECOND"), None);
         assert_eq!(carrier_text_key("ENGINE__API_KEY"), None);
+        assert_eq!(
+            carrier_text_key("UPSTREAMS__17TRACK__API_KEY").as_deref(),
+            Some("upstreams.17track.api_key")
+        );
+        assert_eq!(carrier_text_key("UPSTREAMS__17TRACK__COURIERS"), None);
         // Merged as text, a number-looking value keeps its leading zero.
         let key = carrier_text_key("CARRIERS__UPS__ACCOUNT_NUMBER").unwrap();
         let config: Config = Figment::from(Toml::string(DEFAULT_TOML))

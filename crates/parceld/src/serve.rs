@@ -216,9 +216,10 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Builds the configured carrier adapters; a bad `[carriers.*]` table stops the start.
+/// Builds the configured carrier adapters and upstreams; a bad `[carriers.*]` or `[upstreams.*]`
+/// table stops the start.
 pub fn carriers(config: &Config) -> anyhow::Result<Carriers> {
-    match Carriers::from_settings(&config.carrier_settings()) {
+    match Carriers::from_config(&config.carrier_settings(), &config.upstreams) {
         Ok(carriers) => Ok(carriers),
         Err(error) => {
             eprintln!("parceld: invalid configuration: {error}");

@@ -159,18 +159,35 @@ impl TrackingService {
             courier_code_new: courier_new.map(|c| c.code.to_string()),
             archived,
         };
-        self.store
+        let updated = self
+            .store
             .update_tracking(account, id, &patch)
             .await?
-            .ok_or_else(ServiceError::tracking_not_found)
+            .ok_or_else(ServiceError::tracking_not_found)?;
+        if archived == Some(true) {
+            self.stop_upstream(&updated);
+        }
+        Ok(updated)
+    }
+
+    /// An archived or deleted tracking is stopped at the upstream that tracks it, if any, so the
+    /// account stops paying for it.
+    fn stop_upstream(&self, tracking: &Tracking) {
+        let number = tracking.tracking_number.clone();
+        self.engine
+            .carriers()
+            .stop(&tracking.courier_code, vec![number]);
     }
 
     /// Deletes a tracking and returns it.
     pub async fn delete(&self, account: AccountId, id: &TrackingId) -> ServiceResult<Tracking> {
-        self.store
+        let deleted = self
+            .store
             .delete_tracking(account, id)
             .await?
-            .ok_or_else(ServiceError::tracking_not_found)
+            .ok_or_else(ServiceError::tracking_not_found)?;
+        self.stop_upstream(&deleted);
+        Ok(deleted)
     }
 
     /// Re-activates an expired tracking; one still tracked is refused.

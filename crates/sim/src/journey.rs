@@ -167,6 +167,8 @@ pub fn well_formed(carrier: &str, number: &str) -> bool {
         "aramex" => digits(&n) && (10..=12).contains(&n.len()),
         "bpost" => s10 || (digits(&n) && n.len() == 24),
         "deutsch-post" => s10 || (alnum(&n) && (10..=39).contains(&n.len())),
+        // Aggregators take any courier's numbers: 17TRACK documents 5 to 50 letters and digits.
+        "17track" | "aftership" | "trackingmore" => alnum(&n) && (5..=50).contains(&n.len()),
         _ => false,
     }
 }

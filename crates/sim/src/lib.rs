@@ -19,6 +19,10 @@
 //! | `POST /_control/tokens/revoke` | — | every issued token becomes invalid |
 //! | `GET /_control/counters` | — | [`Counters`] |
 //! | `POST /_control/reset` | — | forgets everything |
+//!
+//! The aggregator upstreams (17TRACK, AfterShip, TrackingMore, under `/17track/`, `/aftership/`,
+//! `/trackingmore/`) also keep which numbers were registered and stopped ([`Simulator::registered`],
+//! [`Simulator::stopped`]); their `quota_exhausted` fault refuses new registrations.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,8 +33,10 @@ use serde::{Deserialize, Serialize};
 
 pub mod journey;
 mod protocols;
+mod upstreams;
 
 pub use journey::{EventKind, Place, SimEvent};
+pub use upstreams::Registered;
 
 /// Faults injected into tracking requests (token endpoints only see `token_ttl_secs`). Rates
 /// are probabilities from 0 to 1; 1 makes a fault certain, which is what tests use.
@@ -60,6 +66,9 @@ pub struct Faults {
     /// as the carrier does to a wrong key), as if the account were revoked; not counted against
     /// `remaining`. Spoken by the protocols added with Royal Mail onwards.
     pub reject_credentials: bool,
+    /// Aggregator upstreams only: the account's quota is used up, so registering a new number
+    /// is refused the upstream's way (not counted against `remaining`).
+    pub quota_exhausted: bool,
 }
 
 impl Faults {
@@ -125,6 +134,8 @@ struct State {
     tokens: HashMap<String, DateTime<Utc>>,
     token_serial: u64,
     counters: Counters,
+    /// Aggregator upstreams' registered numbers (`upstreams.rs`).
+    upstreams: upstreams::Registrations,
 }
 
 /// A handle on a simulator: clone it freely, hand one to [`serve`], keep one to steer it.
@@ -266,21 +277,22 @@ impl Simulator {
 
     /// The `result_error` set for `carrier` (or for all carriers), if any.
     pub(crate) fn result_error(&self, carrier: &str) -> Option<String> {
+        self.faults_of(carrier).and_then(|f| f.result_error)
+    }
+
+    /// The faults set for `carrier`, else those set for every carrier.
+    pub(crate) fn faults_of(&self, carrier: &str) -> Option<Faults> {
         let state = self.lock();
         state
             .faults
             .get(carrier)
             .or_else(|| state.faults.get("*"))
-            .and_then(|f| f.result_error.clone())
+            .cloned()
     }
 
     /// Whether `carrier`'s credentials are to be refused (the `reject_credentials` fault).
     pub(crate) fn rejects_credentials(&self, carrier: &str) -> bool {
-        let state = self.lock();
-        state
-            .faults
-            .get(carrier)
-            .or_else(|| state.faults.get("*"))
+        self.faults_of(carrier)
             .is_some_and(|f| f.reject_credentials)
     }
 

@@ -25,6 +25,7 @@ use parceld_store::{AccountId, CreateOutcome, NewTracking, RefreshUpdate, Store}
 
 pub mod accounts;
 pub mod copy;
+pub mod due;
 pub mod listing;
 pub mod notifications;
 pub mod pages;
@@ -110,6 +111,7 @@ macro_rules! conformance_tests {
             refresh::a_worker_that_lost_its_claim_cannot_apply,
             refresh::trackings_without_a_next_check_are_not_claimed,
             retention::only_finished_trackings_unchanged_long_enough_are_deleted_in_batches,
+            due::couriers_due_names_only_asked_couriers_with_claimable_trackings,
             webhooks::endpoints_are_created_listed_updated_and_deleted_per_account,
             webhooks::changes_queue_one_delivery_per_matching_enabled_endpoint_in_the_same_call,
             webhooks::claims_keep_order_per_tracking_and_the_per_endpoint_cap,

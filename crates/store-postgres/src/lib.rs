@@ -26,6 +26,7 @@ mod bulk_create;
 mod checkpoint_list;
 mod copy;
 mod copy_text;
+mod due;
 mod listing;
 mod notification_store;
 mod notifications;

@@ -62,13 +62,22 @@ fn failed(error: sqlx::Error) -> StoreError {
 #[async_trait]
 impl UserStore for PostgresStore {
     async fn create_user(&self, new: &NewUser<'_>) -> StoreResult<Option<User>> {
-        // The account's existence and the insert in one statement: `known` tells a missing
-        // account (no row at all) from a taken address (the account, but no user).
+        // Addresses are unique on the server, but the table's unique index holds them unique per
+        // account only (every key carries the account): the other accounts are checked under a
+        // lock on the address, so two creations of one address cannot both pass the check. In
+        // the insert, `known` tells a missing account (no row at all) from a taken address.
+        let mut tx = self.pool.begin().await.map_err(failed)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('users:' || lower($1), 0))")
+            .bind(new.email)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?;
         let row: Option<(bool, Option<i64>)> = sqlx::query_as(
             "WITH account AS (SELECT id FROM accounts WHERE id = $1), \
              inserted AS (INSERT INTO users (account_id, email, role, password_hash, created_at) \
-               SELECT id, lower($2), $3, $4, $5 FROM account ON CONFLICT (email) DO NOTHING \
-               RETURNING id) \
+               SELECT id, lower($2), $3, $4, $5 FROM account \
+               WHERE NOT EXISTS (SELECT 1 FROM users WHERE email = lower($2)) \
+               ON CONFLICT (account_id, email) DO NOTHING RETURNING id) \
              SELECT true, (SELECT id FROM inserted) FROM account",
         )
         .bind(new.account)
@@ -76,9 +85,10 @@ impl UserStore for PostgresStore {
         .bind(new.role.as_str())
         .bind(new.password_hash)
         .bind(seconds(Utc::now()))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(failed)?;
+        tx.commit().await.map_err(failed)?;
         match row {
             None => Err(StoreError::NotFound(Entity::Account)),
             Some((_, None)) => Ok(None),
@@ -141,8 +151,8 @@ impl UserStore for PostgresStore {
     async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
         sqlx::query(
             "WITH cleared AS (UPDATE users SET failed_sign_ins = 0 WHERE id = $2) \
-             INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+             INSERT INTO sessions (account_id, token_hash, user_id, csrf_token, created_at, \
+               expires_at) SELECT account_id, $1, id, $3, $4, $5 FROM users WHERE id = $2",
         )
         .bind(&session.token_hash)
         .bind(session.user_id)
@@ -162,7 +172,8 @@ impl UserStore for PostgresStore {
     ) -> StoreResult<Option<SessionUser>> {
         let row: Option<SessionRow> = sqlx::query_as(
             "SELECT s.csrf_token, s.expires_at, u.* FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+             JOIN users u ON u.account_id = s.account_id AND u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash)
         .bind(now)

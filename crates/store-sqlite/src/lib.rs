@@ -17,6 +17,7 @@ mod accounts;
 pub mod backup;
 mod checkpoint_list;
 mod copy;
+mod due;
 mod error;
 mod key_cache;
 mod notification_store;

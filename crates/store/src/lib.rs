@@ -6,14 +6,15 @@
 //! the store changes when one is added. This crate holds the trait, every type it speaks, API-key
 //! generation and hashing, and [`StoreError`]; it depends on no database library. What every
 //! backend needs alike is here too, written once: the checkpoint-list layout and its decoder
-//! ([`checkpoint_list`]), reading stored values back ([`stored`]), what a refresh changed ([`refresh`]), the error wrapper a backend's
-//! functions return ([`backend`]), and the texts and ids of webhooks ([`webhooks`]). Every method
-//! that handles many rows is expected to do it in a bounded number of statements, never one per
-//! row.
+//! ([`checkpoint_list`]), reading stored values back ([`stored`]), what a refresh changed
+//! ([`refresh`]), the error wrapper a backend's functions return ([`backend`]), and the texts and
+//! ids of webhooks ([`webhooks`]). Every method that handles many rows is expected to do it in a
+//! bounded number of statements, never one per row.
 
 pub mod backend;
 pub mod checkpoint_list;
 pub mod copy;
+pub mod due;
 pub mod keys;
 pub mod notifications;
 pub mod pages;
@@ -31,14 +32,13 @@ use parceld_model::{
     TrackingId,
 };
 
-pub use copy::CopyStore;
-pub use notifications::NotificationStore;
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
 pub use users::{LockOut, NewSession, NewUser, Role, SessionUser, User, UserStore};
 pub use webhooks::{
     AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo,
     NewWebhook, WebhookEndpoint, WebhookPatch, WebhookVersion,
 };
+pub use {copy::CopyStore, notifications::NotificationStore};
 
 /// An account's numeric id.
 pub type AccountId = i64;
@@ -192,8 +192,7 @@ pub enum RetrackOutcome {
     NotFound,
 }
 
-/// A tracking claimed by a worker for a refresh, with what the engine needs to ask the carrier
-/// and to decide the next state.
+/// A tracking claimed for a refresh, with what the engine needs to ask the carrier and decide.
 #[derive(Debug, Clone)]
 pub struct ClaimedTracking {
     pub pk: i64,
@@ -344,7 +343,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything parceld stores.
 #[async_trait]
-pub trait Store: UserStore + CopyStore + NotificationStore + Send + Sync + 'static {
+pub trait Store: UserStore + CopyStore + NotificationStore + due::DueCouriers + 'static {
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 

@@ -170,6 +170,7 @@ async fn number_call<T>(
         NumberCall::Archive => state.store.archive_many(account, &wanted).await?,
         NumberCall::Delete => state.store.delete_many(account, &wanted).await?,
     };
+    stop_upstream(state, &changed);
     ok(answer(
         items.submitted,
         changed.len(),
@@ -196,5 +197,20 @@ route! {
     responses(200 "How many were deleted, and the items that failed" => V2Envelope<V2DeleteResult>, 400 NOT_AN_ARRAY_OR_TOO_MANY),
     async fn delete_many(state, account, V2Body(body): V2Body) -> V2Result<V2DeleteResult> {
         number_call(&state, account.id, &body, NumberCall::Delete, |submitted, delete, trackings| V2DeleteResult { submitted, delete, trackings }).await
+    }
+}
+
+/// Archived or deleted trackings are stopped at the upstream that tracks them, if any (in the
+/// background), one call per courier.
+pub(crate) fn stop_upstream(state: &AppState, keys: &[NumberKey]) {
+    let mut by_courier: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for key in keys {
+        by_courier
+            .entry(key.courier_code.as_str())
+            .or_default()
+            .push(key.tracking_number.clone());
+    }
+    for (courier, numbers) in by_courier {
+        state.engine.carriers().stop(courier, numbers);
     }
 }

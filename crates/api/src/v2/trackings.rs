@@ -335,6 +335,7 @@ route! {
         if deleted.is_empty() {
             return Err(not_tracked(&key));
         }
+        super::batches::stop_upstream(&state, &deleted);
         ok(Vec::new())
     }
 }

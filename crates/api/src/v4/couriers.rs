@@ -9,12 +9,19 @@ use crate::extract::{parse_json, RawBody};
 use crate::ClassedRoutes;
 
 route! {
-    /// List every courier parceld knows.
+    /// List every courier parceld knows: TrackingMore's codes, each with how this server reaches
+    /// it (its own adapter or an aggregator upstream), whether it is configured, and its recent
+    /// health.
     get "/v4/couriers/all" "listCouriers",
     responses(200 "All couriers" => Envelope<Vec<CourierView>>),
     async fn all(state, _) -> ApiResult<Vec<CourierView>> {
+        let carriers = state.engine.carriers();
+        let reports = carriers.upstream_reports();
         let configured = |courier: &parceld_detect::Courier| CourierView {
             configured: state.engine.can_track(courier.code),
+            upstream: carriers.upstream_of(courier.code).map(str::to_string),
+            upstream_quota: super::reach::upstream_quota(carriers, &reports, courier.code),
+            health: carriers.health(courier.code).map(Into::into),
             ..CourierView::from(courier)
         };
         ok(parceld_detect::couriers().iter().map(configured).collect())

@@ -1,6 +1,7 @@
 //! The TrackingMore v4 face of the API.
 
 pub mod couriers;
+pub mod reach;
 pub mod tracking_page;
 pub mod trackings;
 pub mod webhooks;

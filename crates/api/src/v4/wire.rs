@@ -439,8 +439,19 @@ view_from! {
         /// parceld extension: whether parceld has an adapter for this courier's tracking API.
         supported: bool = c.has_adapter,
         /// parceld extension: whether this server is configured to fetch tracking from this courier
-        /// (its `[carriers.<code>]` credentials are set and were not refused).
+        /// (its `[carriers.<code>]` credentials are set and were not refused, or an
+        /// `[upstreams.<name>]` routes it).
         configured: bool = false,
+        /// parceld extension: how parceld can reach this courier: `own_api` (an adapter of its
+        /// own) or `upstream` (only through an aggregator: 17TRACK, AfterShip, TrackingMore).
+        reached_by: String = if c.has_adapter { "own_api" } else { "upstream" }.to_string(),
+        /// parceld extension: the upstream this server routes the courier through (`17track`,
+        /// `aftership`, `trackingmore`), null when none does.
+        upstream: Option<String> = None,
+        /// parceld extension: that upstream's quota as this process sees it.
+        upstream_quota: Option<super::reach::UpstreamQuota> = None,
+        /// parceld extension: the courier's recent health on this server, null before any call.
+        health: Option<super::reach::CourierHealth> = None,
     }
 }
 

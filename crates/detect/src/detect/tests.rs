@@ -120,7 +120,12 @@ fn the_corpus_covers_every_courier_detection_can_name() {
     // Every registry courier is in the corpus, except those no format names: the sandbox (its
     // numbers are parceld's own) and couriers without a published number format.
     for courier in registry::couriers() {
-        if !nameable.contains(&courier.code) {
+        // The long tail (data/upstreams.tsv) is reached through upstreams, by code, not detected.
+        let long_tail = crate::upstream_ids(courier.code).is_some()
+            && !registry::named_couriers()
+                .iter()
+                .any(|c| c.code == courier.code);
+        if !nameable.contains(&courier.code) && !long_tail {
             assert!(
                 ["sandbox", "aramex", "chronopost"].contains(&courier.code),
                 "{} is in the registry but no format names it",

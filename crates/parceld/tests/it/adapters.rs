@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use parceld_sim::{EventKind, Faults, SimEvent};
+use parceld_sim::{EventKind, Faults, SimEvent, Simulator};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -147,7 +147,13 @@ fn start_server(case: &Case, sim_url: &str) -> Server {
             value.to_string(),
         ));
     }
-    for (name, value) in [
+    env.extend(brisk_worker());
+    Server::start_with_env(&env_refs(&env))
+}
+
+/// A worker checking every second and retrying failures after a second.
+pub(crate) fn brisk_worker() -> Vec<(String, String)> {
+    [
         ("SERVER__WORKER", "true"),
         ("ENGINE__IDLE_POLL_MS", "50"),
         ("ENGINE__JITTER", "0"),
@@ -155,13 +161,12 @@ fn start_server(case: &Case, sim_url: &str) -> Server {
         ("ENGINE__POSTAL_EVERY_SECS", "1"),
         ("ENGINE__EARLY_CHECKS_SECS", "[1]"),
         ("ENGINE__BACKOFF_BASE_SECS", "1"),
-    ] {
-        env.push((format!("PARCELD_{name}"), value.into()));
-    }
-    Server::start_with_env(&env_refs(&env))
+    ]
+    .map(|(name, value)| (format!("PARCELD_{name}"), value.to_string()))
+    .to_vec()
 }
 
-fn event(kind: EventKind, at: chrono::DateTime<Utc>) -> SimEvent {
+pub(crate) fn event(kind: EventKind, at: chrono::DateTime<Utc>) -> SimEvent {
     SimEvent {
         kind,
         at,
@@ -170,7 +175,7 @@ fn event(kind: EventKind, at: chrono::DateTime<Utc>) -> SimEvent {
 }
 
 /// A tracking as `GET /v4/trackings/get` shows it.
-async fn tracking(server: &Server, number: &str) -> Value {
+pub(crate) async fn tracking(server: &Server, number: &str) -> Value {
     let path = format!("/v4/trackings/get?tracking_numbers={number}");
     let (status, body) = server.get(&path, server.key()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -178,12 +183,12 @@ async fn tracking(server: &Server, number: &str) -> Value {
 }
 
 /// `transit002` → (`transit`, `transit002`); a bare status has no sub-status.
-fn expected(sub: &str) -> (String, Option<String>) {
+pub(crate) fn expected(sub: &str) -> (String, Option<String>) {
     let status = sub.trim_end_matches(|c: char| c.is_ascii_digit());
     (status.to_string(), (status != sub).then(|| sub.to_string()))
 }
 
-fn state(t: &Value) -> (String, Option<String>) {
+pub(crate) fn state(t: &Value) -> (String, Option<String>) {
     (
         t["delivery_status"]
             .as_str()
@@ -193,13 +198,18 @@ fn state(t: &Value) -> (String, Option<String>) {
     )
 }
 
-fn checkpoints(t: &Value) -> usize {
+pub(crate) fn checkpoints(t: &Value) -> usize {
     t["origin_info"]["trackinfo"].as_array().map_or(0, Vec::len)
 }
 
 /// Waits until `number`'s `check_error` contains every one of `words`, then checks the stored
 /// status and checkpoints are still `kept`.
-async fn failing_with(server: &Server, number: &str, words: &[&str], kept: &Value) -> String {
+pub(crate) async fn failing_with(
+    server: &Server,
+    number: &str,
+    words: &[&str],
+    kept: &Value,
+) -> String {
     let t = wait_for(20, &format!("a check_error with {words:?}"), || async {
         let t = tracking(server, number).await;
         let error = t["check_error"].as_str().unwrap_or_default().to_string();
@@ -209,6 +219,34 @@ async fn failing_with(server: &Server, number: &str, words: &[&str], kept: &Valu
     assert_eq!(state(&t), state(kept), "status kept: {t}");
     assert_eq!(checkpoints(&t), checkpoints(kept), "checkpoints kept: {t}");
     t["check_error"].as_str().unwrap_or_default().to_string()
+}
+
+/// A 5xx, a 429 with `Retry-After` and a malformed body from `carrier` (its simulator prefix)
+/// each leave a `check_error` on `number` naming the carrier and what failed, with the stored
+/// data `kept`; each time the next check without the fault clears it.
+pub(crate) async fn each_fault_leaves_its_error(
+    sim: &Simulator,
+    server: &Server,
+    carrier: &str,
+    number: &str,
+    kept: &Value,
+) {
+    let faults = [
+        (Faults::server_errors(), "503"),
+        (Faults::rate_limited(1), "429"),
+        (Faults::malformed(), "malformed"),
+    ];
+    for (fault, says) in faults {
+        sim.set_faults(Some(carrier), fault);
+        failing_with(server, number, &[carrier, says], kept).await;
+        sim.clear_faults();
+        wait_for(20, "a check without error", || async {
+            tracking(server, number).await["check_error"]
+                .is_null()
+                .then_some(())
+        })
+        .await;
+    }
 }
 
 async fn run(case: &Case) {
@@ -247,22 +285,7 @@ async fn run(case: &Case) {
     );
 
     // Carrier failures: each leaves a check_error saying what failed, and the data.
-    let faults = [
-        (Faults::server_errors(), "503"),
-        (Faults::rate_limited(1), "429"),
-        (Faults::malformed(), "malformed"),
-    ];
-    for (fault, says) in faults {
-        sim.set_faults(Some(&case.table), fault);
-        failing_with(&server, walked, &[&case.table, says], &created).await;
-        sim.clear_faults();
-        wait_for(20, "a check without error", || async {
-            tracking(&server, walked).await["check_error"]
-                .is_null()
-                .then_some(())
-        })
-        .await;
-    }
+    each_fault_leaves_its_error(&sim, &server, &case.table, walked, &created).await;
 
     // The walk: one more event visible at a time.
     let mut seen = vec![state(&created)];

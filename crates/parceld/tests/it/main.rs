@@ -27,5 +27,6 @@ mod startup;
 mod support;
 mod trackings;
 mod unconfigured;
+mod upstreams;
 mod v2;
 mod webhooks;

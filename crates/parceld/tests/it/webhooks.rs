@@ -37,7 +37,7 @@ enum Mode {
 pub(crate) struct Got {
     path: String,
     headers: HeaderMap,
-    body: Bytes,
+    pub(crate) body: Bytes,
     at: Instant,
 }
 

@@ -2,6 +2,7 @@
 //! per carrier (mirroring `parceld-carriers`' adapters), and here what every protocol shares:
 //! counting and fault injection at the door of each route, bearer tokens, local times.
 
+mod aftership;
 mod aramex;
 mod auspost;
 mod bpost;
@@ -17,6 +18,8 @@ mod postnl;
 mod postnord;
 mod purolator;
 mod royalmail;
+mod seventeen_track;
+mod trackingmore;
 mod ups;
 mod usps;
 
@@ -62,7 +65,9 @@ pub(crate) fn router(sim: Simulator) -> Router {
 
 /// The routes of the protocols that also check credentials ([`Protocol`]).
 fn protocols(sim: &Simulator) -> Router<Simulator> {
-    let protocols: [&'static Protocol; 12] = [
+    let protocols: [&'static Protocol; 20] = [
+        &aftership::TRACKINGS,
+        &aftership::DELETE,
         &aramex::PROTOCOL,
         &auspost::PROTOCOL,
         &bpost::PROTOCOL,
@@ -75,6 +80,12 @@ fn protocols(sim: &Simulator) -> Router<Simulator> {
         &postnord::PROTOCOL,
         &purolator::PROTOCOL,
         &royalmail::PROTOCOL,
+        &seventeen_track::REGISTER,
+        &seventeen_track::GET,
+        &seventeen_track::STOP,
+        &trackingmore::GET,
+        &trackingmore::BATCH,
+        &trackingmore::DELETE,
     ];
     protocols
         .into_iter()
@@ -210,6 +221,39 @@ impl Call {
     pub(super) fn has_basic(&self) -> bool {
         basic_auth(&self.headers)
     }
+}
+
+/// The items of an aggregator's batch body, a JSON array of at most 40; `Err(None)` when the
+/// body is no array, `Err(Some(count))` when it has too many.
+pub(super) fn batch_items(body: &str) -> Result<Vec<Value>, Option<usize>> {
+    match serde_json::from_str::<Value>(body) {
+        Ok(Value::Array(items)) if items.len() <= 40 => Ok(items),
+        Ok(Value::Array(items)) => Err(Some(items.len())),
+        _ => Err(None),
+    }
+}
+
+/// The numbers of the query's `tracking_numbers` registered with `upstream`, each rendered by
+/// `one` (an aggregator's list answers only what the account registered).
+pub(super) fn registered_listed(
+    sim: &Simulator,
+    upstream: &str,
+    call: &Call,
+    one: impl Fn(&str, &crate::Registered) -> Value,
+) -> Vec<Value> {
+    let numbers = call
+        .query
+        .get("tracking_numbers")
+        .map_or("", String::as_str);
+    comma_list(numbers)
+        .into_iter()
+        .filter_map(|n| Some(one(n, &sim.registration(upstream, n)?)))
+        .collect()
+}
+
+/// A text field of a JSON item, or `""`.
+pub(super) fn field<'a>(item: &'a Value, name: &str) -> &'a str {
+    item.get(name).and_then(Value::as_str).unwrap_or_default()
 }
 
 /// The numbers of a comma-separated list (several carriers take their batches so).
@@ -386,6 +430,12 @@ const CODE_TABLES: &[(&str, &str)] = &[
     (
         "deutsch-post",
         include_str!("../../tables/deutsch-post.tsv"),
+    ),
+    ("17track", include_str!("../../tables/17track.tsv")),
+    ("aftership", include_str!("../../tables/aftership.tsv")),
+    (
+        "trackingmore",
+        include_str!("../../tables/trackingmore.tsv"),
     ),
 ];
 

@@ -1,0 +1,72 @@
+//! `[upstreams.<name>]`: an aggregator's key, where it answers, and which couriers go through it.
+
+use serde::Deserialize;
+
+/// Settings of one upstream.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamSettings {
+    /// The account's API key (17TRACK `17token`, AfterShip `as-api-key`, TrackingMore
+    /// `Tracking-Api-Key`); never printed.
+    pub(crate) api_key: Option<ApiKey>,
+    /// The API root, defaulting to the upstream's production one.
+    pub(crate) base_url: Option<String>,
+    /// parceld courier codes routed through this upstream; `["*"]` routes every courier this
+    /// server has no adapter of its own configured for.
+    pub(crate) couriers: Vec<String>,
+    /// Requests per second, at most.
+    pub(crate) rate_per_second: Option<f64>,
+    /// The account's allowance of registrations (17TRACK: 100 a month on the free plan), so
+    /// that what is left can be reported; unset means parceld reports only what it used.
+    pub(crate) quota: Option<u64>,
+}
+
+/// An API key: read as written, shown as `<redacted>`.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct ApiKey(pub String);
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The settings that are text, read as written from environment variables (a key made only of
+/// digits is still a key).
+pub const TEXT_FIELDS: &[&str] = &["api_key", "base_url"];
+
+impl UpstreamSettings {
+    /// Whether `courier` goes through this upstream: named, or `*` and without an adapter of
+    /// its own on this server (`has_own`).
+    pub fn routes(&self, courier: &str, has_own: bool) -> bool {
+        self.couriers.iter().any(|c| c == courier) || (!has_own && self.routes_all())
+    }
+
+    /// Whether it takes every courier without an adapter (`couriers = ["*"]`).
+    pub fn routes_all(&self) -> bool {
+        self.couriers.iter().any(|c| c == "*")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_key_and_routing_follows_the_list() {
+        let s = UpstreamSettings {
+            api_key: Some(ApiKey("s3cret".into())),
+            couriers: vec!["yanwen".into()],
+            ..Default::default()
+        };
+        assert!(!format!("{s:?}").contains("s3cret"));
+        assert!(s.routes("yanwen", true));
+        assert!(!s.routes("4px", false));
+        let all = UpstreamSettings {
+            couriers: vec!["*".into()],
+            ..Default::default()
+        };
+        assert!(all.routes("4px", false) && !all.routes("ups", true));
+    }
+}
