@@ -247,7 +247,7 @@ fn carrier_text_key(name: &str) -> Option<String> {
 }
 
 /// The configuration sections, for the environment-variable warnings.
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     "server",
     "notifications",
     "tracking_page",
