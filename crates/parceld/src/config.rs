@@ -41,6 +41,9 @@ pub struct Config {
     /// The dashboard (`parceld-dashboard`).
     #[serde(default)]
     pub dashboard: parceld_dashboard::DashboardConfig,
+    /// Notifications to the shops' customers (`parceld-notify`).
+    #[serde(default)]
+    pub notifications: parceld_notify::NotifySettings,
     /// `[carriers.<code>]` tables; codes may use `_` for `-` (environment variables can't
     /// hold a dash), see [`Config::carrier_settings`].
     #[serde(default)]
@@ -175,6 +178,7 @@ impl Config {
         self.engine.validate()?;
         self.webhooks.validate()?;
         self.push.validate()?;
+        self.notifications.validate()?;
         self.validate_database()?;
         for class in LimitClass::ALL {
             match self.rate_limits.get(class) {
@@ -250,8 +254,9 @@ fn carrier_text_key(name: &str) -> Option<String> {
 }
 
 /// The configuration sections, for the environment-variable warnings.
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 13] = [
     "server",
+    "notifications",
     "tracking_page",
     "dashboard",
     "database",
@@ -261,6 +266,8 @@ const SECTIONS: [&str; 10] = [
     "webhooks",
     "carriers",
     "upstreams",
+    "push",
+    "air_cargo",
 ];
 
 /// The log levels a bare `log.level` directive may name.
@@ -376,6 +383,24 @@ mod tests {
         assert_eq!(config.webhooks.disable_after_secs, code.disable_after_secs);
         assert_eq!(config.webhooks.retention_secs, code.retention_secs);
         assert!(config.webhooks.validate().is_ok());
+        let code = parceld_notify::NotifySettings::default();
+        let toml = &config.notifications;
+        assert_eq!(
+            (
+                toml.enabled,
+                toml.daily_cap,
+                toml.batch,
+                toml.max_attempts,
+                toml.retry_base_ms
+            ),
+            (
+                code.enabled,
+                code.daily_cap,
+                code.batch,
+                code.max_attempts,
+                code.retry_base_ms
+            )
+        );
     }
 
     #[test]

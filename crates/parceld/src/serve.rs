@@ -125,6 +125,12 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
         .worker
         .then(|| crate::push::spawn_subscriber(store.clone(), &config, stop_rx.clone()))
         .flatten();
+    // So does the notification dispatcher, when enabled.
+    let notifier = (config.server.worker && config.notifications.enabled).then(|| {
+        let notifier = parceld_notify::Dispatcher::new(store.clone(), config.notifications.clone());
+        tracing::info!("notification dispatcher started");
+        tokio::spawn(Arc::new(notifier).run(stop_rx.clone()))
+    });
     // Retention runs wherever the refresh does, and only when configured.
     let retention = config
         .server
@@ -144,6 +150,11 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
                 trackings,
                 &config.dashboard,
             ));
+        }
+        // The unsubscribe links of notifications keep working wherever the API is served.
+        let secret = config.notifications.unsubscribe_secret.as_bytes();
+        if !secret.is_empty() {
+            faces = faces.merge(parceld_notify::unsubscribe::router(store.clone(), secret));
         }
         let state = AppState::new(store, config.rate_limits, engine)
             .with_webhooks(config.webhooks.clone())
@@ -180,6 +191,9 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
     }
     if let Some(dispatcher) = dispatcher {
         let _ = dispatcher.await;
+    }
+    if let Some(notifier) = notifier {
+        let _ = notifier.await;
     }
     if let Some(retention) = retention {
         let _ = retention.await;

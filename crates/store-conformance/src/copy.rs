@@ -4,6 +4,7 @@
 use chrono::Utc;
 use parceld_model::{DeliveryStatus, RateLimits, TrackingFields};
 use parceld_store::copy::{CopyRow, CopyValue, TABLES};
+use parceld_store::notifications::{Channel, NotificationSettings, Recipient};
 use parceld_store::{
     CreateOutcome, CreateWebhook, NewWebhook, PageSettings, Store, WebhookVersion,
 };
@@ -64,6 +65,22 @@ pub async fn a_copy_holds_every_row_resumes_after_its_last_key_and_goes_on_after
         ..PageSettings::default()
     };
     source.set_page_settings(account, &branded).await.unwrap();
+    // A customer to notify (of the delivery below), and one who opted out.
+    let mut mail = NotificationSettings::default();
+    mail.channels.push(Channel::Email);
+    source
+        .set_notification_settings(account, &mail)
+        .await
+        .unwrap();
+    let mut customer = new_tracking("MAIL-1", "sandbox");
+    customer.fields.customer_email = Some("ada@copy.example".into());
+    source
+        .create_trackings(account, vec![customer])
+        .await
+        .unwrap();
+    let gone =
+        Recipient::from_stored((account, "email".into(), "bob@copy.example".into())).unwrap();
+    source.unsubscribe(&gone, Utc::now()).await.unwrap();
     claim_and_apply(&*source, "w", Utc::now(), |pk| {
         let detail = "multi\nline";
         update(
@@ -135,6 +152,13 @@ pub async fn a_copy_holds_every_row_resumes_after_its_last_key_and_goes_on_after
         listed(&*source, account, page(1, 100)).await
     );
     assert_eq!(copy.page_settings(account).await.unwrap(), branded);
+    assert_eq!(copy.notification_settings(account).await.unwrap(), mail);
+    assert_eq!(
+        copy.unsubscribed(std::slice::from_ref(&gone))
+            .await
+            .unwrap(),
+        [gone]
+    );
     assert_eq!(
         copy.webhooks(Some(account)).await.unwrap(),
         source.webhooks(Some(account)).await.unwrap()

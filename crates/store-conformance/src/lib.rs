@@ -27,6 +27,7 @@ pub mod accounts;
 pub mod copy;
 pub mod due;
 pub mod listing;
+pub mod notifications;
 pub mod pages;
 pub mod push;
 pub mod refresh;
@@ -126,6 +127,10 @@ macro_rules! conformance_tests {
             users::users_are_unique_by_address_in_any_case_and_per_account,
             users::failed_sign_ins_lock_a_user_out_and_a_sign_in_clears_the_count,
             users::sessions_are_found_by_token_hash_until_they_expire_or_end,
+            notifications::notification_settings_default_then_stored_per_account,
+            notifications::changes_queue_one_notification_per_trigger_and_channel_with_the_change,
+            notifications::notifications_are_leased_recorded_logged_and_counted,
+            notifications::unsubscribes_are_kept_per_account_channel_and_address,
             copy::a_copy_holds_every_row_resumes_after_its_last_key_and_goes_on_after_it,
             copy::a_large_batch_create_keeps_the_rules_of_a_small_one,
             push::a_push_applies_once_to_every_account_and_its_replay_changes_nothing,
@@ -170,8 +175,17 @@ pub async fn account_with(
         .iter()
         .map(|(number, courier)| new_tracking(number, courier))
         .collect();
-    let created = store
-        .create_trackings(account.id, new)
+    (account.id, create_all(store, account.id, new).await)
+}
+
+/// Creates these trackings in `account`, all new; returns them in input order.
+pub async fn create_all(
+    store: &dyn Store,
+    account: AccountId,
+    new: Vec<NewTracking>,
+) -> Vec<Tracking> {
+    store
+        .create_trackings(account, new)
         .await
         .unwrap()
         .into_iter()
@@ -179,8 +193,7 @@ pub async fn account_with(
             CreateOutcome::Created(t) => *t,
             other => panic!("not created: {other:?}"),
         })
-        .collect();
-    (account.id, created)
+        .collect()
 }
 
 /// `n` sandbox trackings `NUM-00000`, `NUM-00001`, … in a new account `a`.

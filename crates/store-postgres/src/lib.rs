@@ -13,12 +13,13 @@
 //! (the row types and reading them back) and `checkpoint_list` (the SQL that writes each
 //! tracking's checkpoint list) at the bottom; `accounts`, `rate_buckets` (the token buckets
 //! that make a rate limit one total across nodes), `trackings` (with the list queries of
-//! `listing`, and `bulk_create` for large batches), `refresh` (claims and applying results, which writes the outbox through
-//! `outbox`), `webhooks` (endpoints) and `outbox` (deliveries, attempts); `store` on top, which
-//! opens the pool, migrates, and implements the trait by handing each call to one of them;
-//! `users` (the dashboard's users and sessions) implements `UserStore` beside it, and `copy`
-//! (whole tables in the neutral form of `parceld db copy`, loaded with `COPY` through
-//! `copy_text`) implements `CopyStore`.
+//! `listing`, and `bulk_create` for large batches), `refresh` (claims and applying results, which
+//! writes the outbox through `outbox`), `webhooks` (endpoints) and `outbox` (deliveries,
+//! attempts), `notifications` (the customers' notifications, also written by `refresh`); `store`
+//! on top, with `notification_store` and `users` (the dashboard's users and sessions,
+//! `UserStore`) beside it, which opens the pool, migrates, and implements the trait by handing
+//! each call to one of them; `copy` (whole tables in the neutral form of `parceld db copy`,
+//! loaded with `COPY` through `copy_text`) implements `CopyStore`.
 
 mod accounts;
 mod bulk_create;
@@ -27,6 +28,8 @@ mod copy;
 mod copy_text;
 mod due;
 mod listing;
+mod notification_store;
+mod notifications;
 mod outbox;
 mod pages;
 mod push;

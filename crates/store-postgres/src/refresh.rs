@@ -158,9 +158,11 @@ pub(crate) async fn apply_in(
     }
     let changed: HashSet<i64> = changes.iter().map(|c| c.tracking_pk).collect();
     write_states(tx, owner, &updates, &changed, &before).await?;
-    // The webhook outbox, in the same transaction: a change is announced if and only if it is
-    // stored.
+    // The webhook outbox and the customers' notifications, in the same transaction: a change is
+    // announced if and only if it is stored.
     report.deliveries = outbox::record_changes(tx, &changes, Utc::now()).await?;
+    let event_ids: Vec<&str> = changes.iter().map(|c| c.event_id.as_str()).collect();
+    crate::notifications::enqueue_changes(tx, &event_ids, Utc::now()).await?;
     report.applied = updates.len();
     report.stale = stale.len();
     report.changes = changes;

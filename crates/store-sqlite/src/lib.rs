@@ -4,9 +4,9 @@
 //! Modules by job, each importing only those below it so that no two import each other:
 //! `rows` (reading times, JSON and statuses back) and `error` at the bottom; `checkpoint_list`
 //! (each tracking's checkpoints as one value), `reader` (the inline read path) and `key_cache`
-//! (remembered key checks); `webhooks` (endpoints), `outbox` (deliveries and their attempt log) and
-//! `refresh` (claims and applying results, which writes the outbox); `accounts` and `trackings`; `pages` (the public tracking page's settings and look-ups, reading
-//! with `trackings`' statement); and `store` on top,
+//! (remembered key checks); `webhooks` (endpoints), `outbox` (deliveries and their attempt log), `notifications` (the customers' notifications) and
+//! `refresh` (claims and applying results, which writes both outboxes); `accounts` and `trackings`; `pages` (the public tracking page's settings and look-ups, reading
+//! with `trackings`' statement); and `store` on top, with `notification_store` beside it,
 //! which implements the trait by handing each call to one of them; `copy` (whole tables in
 //! the neutral form of `parceld db copy`) implements `CopyStore` beside it. `backup` (online copies of
 //! the file and restoring one) stands apart: it works on the file, not through the `Store` trait. `retention` deletes finished
@@ -20,6 +20,8 @@ mod copy;
 mod due;
 mod error;
 mod key_cache;
+mod notification_store;
+mod notifications;
 mod outbox;
 mod pages;
 mod push;

@@ -367,14 +367,7 @@ pub(crate) async fn record(
 
 /// Releases every delivery lease `owner` holds (graceful shutdown).
 pub(crate) async fn release(pool: &SqlitePool, owner: &str) -> Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE webhook_deliveries SET lease_owner = NULL, lease_until_ms = NULL \
-         WHERE lease_owner = ?",
-    )
-    .bind(owner)
-    .execute(pool)
-    .await?
-    .rows_affected())
+    crate::statements::release_leases(pool, "webhook_deliveries", owner).await
 }
 
 /// Deletes finished deliveries (and their attempts) created before `before`. Pending ones stay.

@@ -4,7 +4,8 @@
 //! Every call is a bounded number of statements whatever the batch size: one `UPDATE …
 //! RETURNING` claims a batch; applying a batch is one multi-row checkpoint insert (per 500
 //! checkpoints), one rewrite of the grown trackings' checkpoint lists, one `UPDATE … FROM
-//! json_each(?)` and one insert of change records, in one transaction. A worker
+//! json_each(?)`, one insert of change records and one each of webhook deliveries and
+//! customer notifications, in one transaction. A worker
 //! that dies leaves its leases to expire; a worker whose lease expired cannot apply stale results,
 //! because every write is conditioned on `lease_owner`.
 
@@ -301,10 +302,14 @@ pub(crate) async fn apply_in(
             .execute(&mut *tx)
             .await?;
     }
-    // The webhook outbox, in the same transaction: a change is announced if and only if it is
-    // stored.
+    // The webhook outbox and the customers' notifications, in the same transaction: a change is
+    // announced if and only if it is stored.
     let event_ids: Vec<&str> = changes.iter().map(|c| c.event_id.as_str()).collect();
     let deliveries = crate::outbox::enqueue_changes(tx, &event_ids, Utc::now()).await?;
+    if !event_ids.is_empty() {
+        let changes = serde_json::to_string(&event_ids).expect("strings serialise");
+        crate::notifications::enqueue_changes(tx, &changes, Utc::now().timestamp_millis()).await?;
+    }
     Ok(ApplyReport {
         applied: updates.len(),
         stale: stale.len(),

@@ -20,6 +20,21 @@ pub(crate) fn keep_prepared(rows: usize, chunk: usize) -> bool {
     rows == 1 || rows == chunk
 }
 
+/// Releases every lease `owner` holds on the rows of `table` (the webhook deliveries, the
+/// notifications: tables that keep `lease_owner` and `lease_until_ms`), as a graceful shutdown
+/// does; returns how many. One statement.
+pub(crate) async fn release_leases(
+    pool: &sqlx::SqlitePool,
+    table: &str,
+    owner: &str,
+) -> crate::error::Result<u64> {
+    let sql = format!(
+        "UPDATE {table} SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = ?"
+    );
+    let done = sqlx::query(&sql).bind(owner).execute(pool).await?;
+    Ok(done.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

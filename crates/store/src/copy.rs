@@ -155,6 +155,9 @@ pub static TABLES: &[CopyTable] = &[
     table!("webhook_endpoints": pk Int, account_id Int, id Text, url Text, description Text, statuses TextList, version Text, enabled Bool, secret Text, disabled_reason Text, failing_since Millis, created_at Millis, updated_at Millis),
     table!("webhook_deliveries": pk Int, account_id Int, id Text, endpoint_pk Int, event Text, event_id Text, tracking_pk Int, state Text, attempts Int, next_attempt_at Millis, lease_owner Text, lease_until Millis, payload Text, created_at Millis, finished_at Millis),
     table!("webhook_attempts": pk Int, account_id Int, delivery_pk Int, attempted_at Millis, http_status Int, latency_ms Int, error Text, response_snippet Text),
+    table!("notification_settings": account_id Int, settings Json),
+    table!("notifications": pk Int, account_id Int, id Text, tracking_pk Int, event_id Text, trigger Text, channel Text, recipient Text, state Text, attempts Int, next_attempt_at Millis, lease_owner Text, lease_until Millis, response Text, created_at Millis, finished_at Millis),
+    table!("notification_unsubscribes": pk Int, account_id Int, channel Text, address Text, created_at Millis),
 ];
 
 /// How a backend lays out one [`CopyTable`]: its own table (aliased `x`), what it joins to find

@@ -6,10 +6,10 @@
 //! the store changes when one is added. This crate holds the trait, every type it speaks, API-key
 //! generation and hashing, and [`StoreError`]; it depends on no database library. What every
 //! backend needs alike is here too, written once: the checkpoint-list layout and its decoder
-//! ([`checkpoint_list`]), reading stored values back ([`stored`]), what a refresh changed ([`refresh`]), the error wrapper a backend's
-//! functions return ([`backend`]), and the texts and ids of webhooks ([`webhooks`]). Every method
-//! that handles many rows is expected to do it in a bounded number of statements, never one per
-//! row.
+//! ([`checkpoint_list`]), reading stored values back ([`stored`]), what a refresh changed
+//! ([`refresh`]), the error wrapper a backend's functions return ([`backend`]), and the texts and
+//! ids of webhooks ([`webhooks`]). Every method that handles many rows is expected to do it in a
+//! bounded number of statements, never one per row.
 
 pub mod backend;
 pub mod checkpoint_list;
@@ -17,6 +17,7 @@ pub mod copy;
 pub mod due;
 mod error;
 pub mod keys;
+pub mod notifications;
 pub mod pages;
 pub mod push;
 pub mod refresh;
@@ -42,6 +43,7 @@ pub use webhooks::{
     AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo,
     NewWebhook, WebhookEndpoint, WebhookPatch, WebhookVersion,
 };
+pub use notifications::NotificationStore;
 
 /// An account's numeric id.
 pub type AccountId = i64;
@@ -195,8 +197,7 @@ pub enum RetrackOutcome {
     NotFound,
 }
 
-/// A tracking claimed by a worker for a refresh, with what the engine needs to ask the carrier
-/// and to decide the next state.
+/// A tracking claimed for a refresh, with what the engine needs to ask the carrier and decide.
 #[derive(Debug, Clone)]
 pub struct ClaimedTracking {
     pub pk: i64,
@@ -288,7 +289,7 @@ pub struct ApplyReport {
 /// Everything parceld stores.
 #[async_trait]
 pub trait Store:
-    UserStore + CopyStore + PushStore + due::DueCouriers + Send + Sync + 'static
+    UserStore + CopyStore + NotificationStore + PushStore + due::DueCouriers + Send + Sync + 'static
 {
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -1,5 +1,5 @@
 //! `parceld db copy`: a SQLite database with trackings, checkpoints, webhooks and their
-//! deliveries, keys, rate limits and a tracking page moves onto PostgreSQL; a copy killed
+//! deliveries, keys, rate limits, a tracking page and notification settings moves onto PostgreSQL; a copy killed
 //! half-way continues when run again and ends equal to the source; a destination holding
 //! anything else is refused; the copied database then serves the same answers to the same key.
 
@@ -50,6 +50,23 @@ async fn a_sqlite_database_copied_onto_postgres_resumes_checks_itself_and_serves
         ("PARCELD_WEBHOOKS__ALLOW_NETWORKS", "[\"127.0.0.0/8\"]"),
     ]);
     let key = source.key().to_string();
+    // Email notification settings and an opt-out (the notifications themselves are copied in
+    // the store conformance case).
+    let store = source.store().await;
+    let parceld_store::KeyCheck::Valid(shop) = store.check_api_key(&key).await.unwrap() else {
+        panic!("{key} is not a valid key");
+    };
+    let account = shop.id;
+    let mut mail = parceld_store::notifications::NotificationSettings::default();
+    mail.channels
+        .push(parceld_store::notifications::Channel::Email);
+    store
+        .set_notification_settings(account, &mail)
+        .await
+        .unwrap();
+    let gone = (account, "email".to_string(), "bob@acme.test".to_string());
+    let gone = parceld_store::notifications::Recipient::from_stored(gone).unwrap();
+    store.unsubscribe(&gone, chrono::Utc::now()).await.unwrap();
     let hook = json!({"url": "http://127.0.0.1:9/hook"});
     let (status, body) = source.post("/v4/webhooks", &key, hook).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -76,7 +93,6 @@ async fn a_sqlite_database_copied_onto_postgres_resumes_checks_itself_and_serves
         let (ok, out) = source.admin(args);
         assert!(ok, "{out}");
     }
-    let store = source.store().await;
     let never_checked = || async {
         let left = store.count_trackings(TrackingRows::NeverChecked).await;
         (left.unwrap() == 0).then_some(())
@@ -142,7 +158,7 @@ async fn a_sqlite_database_copied_onto_postgres_resumes_checks_itself_and_serves
             "{}",
             table.name
         );
-        if table.name != "tracking_pages" && table.name != "api_keys" {
+        if !["tracking_pages", "api_keys", "notifications"].contains(&table.name) {
             assert!(source_rows > 0, "the source has no {}", table.name);
         }
     }

@@ -1,0 +1,403 @@
+//! The notification dispatcher: claims due notifications with a lease, renders and sends them,
+//! and records every outcome of a batch in one call.
+//!
+//! A batch reads what it needs in a bounded number of store calls (its trackings by primary
+//! key in one, each account's settings once, the opt-outs and the day's counts in one each),
+//! then sends up to `concurrency` messages at once. A crash while sending loses nothing: the
+//! lease runs out and the next claim sends again under the same `Message-ID`. Opt-outs are
+//! checked at sending time, so an unsubscribe also stops what was already queued. Customer
+//! addresses and server answers go to the notification log in the store, never to the process
+//! log, which names notifications by id only.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+use parceld_model::{Language, Tracking};
+use parceld_store::notifications::{
+    recipient_key, Channel, ClaimedNotification, NotificationOutcome, NotificationRecord,
+    NotificationSettings, Recipient,
+};
+use parceld_store::{AccountId, PageSettings, Store, StoreResult};
+
+use crate::email::{Email, Mailer};
+use crate::settings::{NotifySettings, SmtpServer};
+use crate::templates::{self, MessageContext};
+use crate::token;
+
+/// What a batch knows of one account.
+struct AccountView {
+    name: String,
+    settings: NotificationSettings,
+    page: PageSettings,
+}
+
+/// An email to send: the notification's primary key and attempts so far, the server, the message.
+type Outgoing = (i64, i64, SmtpServer, Email);
+
+pub struct Dispatcher {
+    store: Arc<dyn Store>,
+    settings: NotifySettings,
+    mailer: Mailer,
+    owner: String,
+}
+
+/// A path segment, percent-encoded: everything but unreserved characters.
+pub fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Midnight (UTC) of `now`'s day: the daily caps count from there.
+fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now)
+}
+
+impl Dispatcher {
+    pub fn new(store: Arc<dyn Store>, settings: NotifySettings) -> Self {
+        let mailer = Mailer::new(settings.timeout());
+        let owner = format!("notify-{:016x}", rand::random::<u64>());
+        Dispatcher {
+            store,
+            settings,
+            mailer,
+            owner,
+        }
+    }
+
+    /// Runs batches until `stop` turns true, then releases what it still holds.
+    pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let idle = Duration::from_millis(self.settings.poll_interval_ms.max(10));
+        while !*stop.borrow() {
+            let wait = match self.dispatch_once().await {
+                Ok(0) => idle,
+                Ok(_) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "notification dispatch failed; trying again");
+                    idle
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        if let Err(error) = self.store.release_notifications(&self.owner).await {
+            tracing::warn!(%error, "could not release notification leases");
+        }
+    }
+
+    /// Claims one batch, sends it and records the outcomes; returns how many were claimed.
+    pub async fn dispatch_once(&self) -> StoreResult<usize> {
+        let now = Utc::now();
+        let claimed = self
+            .store
+            .claim_notifications(
+                &self.owner,
+                now,
+                now + self.settings.lease(),
+                self.settings.batch,
+            )
+            .await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let records = self.process(&claimed, now).await?;
+        self.store
+            .record_notifications(&self.owner, &records)
+            .await?;
+        for record in &records {
+            tracing::debug!(
+                notification = record.pk,
+                state = record.outcome.state(),
+                "notification attempt"
+            );
+        }
+        Ok(claimed.len())
+    }
+
+    async fn accounts(
+        &self,
+        ids: &HashSet<AccountId>,
+    ) -> StoreResult<HashMap<AccountId, AccountView>> {
+        let names: HashMap<AccountId, String> = self
+            .store
+            .accounts()
+            .await?
+            .into_iter()
+            .filter(|a| ids.contains(&a.id))
+            .map(|a| (a.id, a.name))
+            .collect();
+        let mut views = HashMap::new();
+        for (id, name) in names {
+            let settings = self.store.notification_settings(id).await?;
+            let page = self.store.page_settings(id).await?;
+            views.insert(
+                id,
+                AccountView {
+                    name,
+                    settings,
+                    page,
+                },
+            );
+        }
+        Ok(views)
+    }
+
+    async fn process(
+        &self,
+        claimed: &[ClaimedNotification],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<NotificationRecord>> {
+        let mut pks: Vec<i64> = claimed.iter().map(|n| n.tracking_pk).collect();
+        pks.sort_unstable();
+        pks.dedup();
+        let trackings: HashMap<i64, Tracking> = self
+            .store
+            .trackings_by_pk(&pks)
+            .await?
+            .into_iter()
+            .collect();
+        let account_ids: HashSet<AccountId> = claimed.iter().map(|n| n.account_id).collect();
+        let accounts = self.accounts(&account_ids).await?;
+        let recipients: Vec<Recipient> = claimed.iter().map(recipient_of).collect();
+        let opted_out: HashSet<Recipient> = self
+            .store
+            .unsubscribed(&recipients)
+            .await?
+            .into_iter()
+            .collect();
+        let ids: Vec<AccountId> = account_ids.iter().copied().collect();
+        let mut sent_today: HashMap<AccountId, u64> = self
+            .store
+            .notifications_sent_since(&ids, day_start(now))
+            .await?
+            .into_iter()
+            .collect();
+
+        let mut records = Vec::with_capacity(claimed.len());
+        let mut sends = Vec::new();
+        for (notification, recipient) in claimed.iter().zip(recipients) {
+            let record = |outcome| NotificationRecord {
+                pk: notification.pk,
+                outcome,
+                at: now,
+            };
+            let suppressed = |reason: &str| {
+                record(NotificationOutcome::Suppressed {
+                    reason: reason.to_string(),
+                })
+            };
+            let (Some(tracking), Some(account)) = (
+                trackings.get(&notification.tracking_pk),
+                accounts.get(&notification.account_id),
+            ) else {
+                records.push(suppressed("the tracking or its account no longer exists"));
+                continue;
+            };
+            if opted_out.contains(&recipient) {
+                records.push(suppressed("the recipient unsubscribed"));
+                continue;
+            }
+            let cap = account
+                .settings
+                .daily_cap
+                .map_or(self.settings.daily_cap, |own| {
+                    own.min(self.settings.daily_cap)
+                });
+            let count = sent_today.entry(notification.account_id).or_default();
+            if *count >= u64::from(cap) {
+                records.push(suppressed(&format!(
+                    "the account's daily cap of {cap} was reached"
+                )));
+                continue;
+            }
+            match notification.channel {
+                Channel::Sms => {
+                    records.push(suppressed("this server sends no text messages"));
+                    continue;
+                }
+                Channel::Email => {}
+            }
+            let server = match &account.settings.smtp {
+                Some(own) => SmtpServer::of_account(own),
+                None => self.settings.smtp.clone(),
+            };
+            let Some(server) = server else {
+                records.push(suppressed("no SMTP server is configured"));
+                continue;
+            };
+            match self.email(notification, tracking, account, &recipient) {
+                Ok(email) => {
+                    *count += 1;
+                    sends.push((
+                        notification.tracking_pk,
+                        (notification.pk, notification.attempts, server, email),
+                    ));
+                }
+                Err(error) => records.push(record(NotificationOutcome::Failed {
+                    response: error.to_string(),
+                })),
+            }
+        }
+        // One tracking's messages go one after another, in the order of their changes;
+        // different trackings' go at once.
+        let mut by_tracking: Vec<Vec<Outgoing>> = Vec::new();
+        let mut group_of: HashMap<i64, usize> = HashMap::new();
+        for (tracking_pk, send) in sends {
+            let group = *group_of.entry(tracking_pk).or_insert_with(|| {
+                by_tracking.push(Vec::new());
+                by_tracking.len() - 1
+            });
+            by_tracking[group].push(send);
+        }
+        let sent: Vec<Vec<NotificationRecord>> = stream::iter(by_tracking)
+            .map(|group| async move {
+                let mut done = Vec::with_capacity(group.len());
+                for (pk, attempts, server, email) in group {
+                    let result = self.mailer.send(&server, &email).await;
+                    let retry = self.settings.retry_after(attempts + 1);
+                    done.push(NotificationRecord {
+                        pk,
+                        outcome: result.outcome(retry, Utc::now()),
+                        at: Utc::now(),
+                    });
+                }
+                done
+            })
+            .buffer_unordered(self.settings.concurrency)
+            .collect()
+            .await;
+        records.extend(sent.into_iter().flatten());
+        Ok(records)
+    }
+
+    /// The context the templates of `notification` see.
+    fn context(
+        &self,
+        notification: &ClaimedNotification,
+        tracking: &Tracking,
+        account: &AccountView,
+        recipient: &Recipient,
+    ) -> MessageContext {
+        let language = tracking
+            .fields
+            .language
+            .as_deref()
+            .and_then(Language::from_tag)
+            .or_else(|| {
+                account
+                    .page
+                    .default_language
+                    .as_deref()
+                    .and_then(Language::from_tag)
+            })
+            .unwrap_or(Language::En);
+        let base = self.settings.public_url.trim_end_matches('/');
+        let number = path_segment(&tracking.tracking_number);
+        let tracking_url = match &account.page.host {
+            Some(host) => {
+                let scheme = base.split_once("://").map_or("https", |(s, _)| s);
+                format!("{scheme}://{host}/track/{number}?lang={}", language.code())
+            }
+            None => format!(
+                "{base}/track/{}/{number}?lang={}",
+                path_segment(&account.name),
+                language.code()
+            ),
+        };
+        let token = token::sign(self.settings.unsubscribe_secret.as_bytes(), recipient);
+        MessageContext {
+            language: language.code().to_string(),
+            shop_name: account
+                .page
+                .shop_name
+                .clone()
+                .unwrap_or_else(|| account.name.clone()),
+            customer_name: tracking.fields.customer_name.clone(),
+            tracking_number: tracking.tracking_number.clone(),
+            courier_code: tracking.courier_code.clone(),
+            order_number: tracking.fields.order_number.clone(),
+            status: notification.trigger.clone(),
+            latest_event: tracking.latest_event.clone(),
+            tracking_url,
+            unsubscribe_url: format!("{base}/unsubscribe/{token}"),
+            brand_color: account.page.brand_color.clone(),
+            accent_color: account.page.accent_color.clone(),
+            logo_url: account.page.logo_url.clone(),
+            support_email: account.page.support_email.clone(),
+            t: templates::words(language, &notification.trigger),
+        }
+    }
+
+    fn email(
+        &self,
+        notification: &ClaimedNotification,
+        tracking: &Tracking,
+        account: &AccountView,
+        recipient: &Recipient,
+    ) -> Result<Email, templates::TemplateError> {
+        let context = self.context(notification, tracking, account, recipient);
+        let own = &account.settings.templates;
+        Ok(Email {
+            id: notification.id.clone(),
+            from_name: account
+                .settings
+                .sender_name
+                .clone()
+                .unwrap_or_else(|| context.shop_name.clone()),
+            from_address: account
+                .settings
+                .sender_address
+                .clone()
+                .unwrap_or_else(|| self.settings.from_address.clone()),
+            reply_to: account.settings.reply_to.clone(),
+            to: notification.recipient.clone(),
+            to_name: tracking.fields.customer_name.clone(),
+            subject: templates::render(own, "email.subject", &context)?,
+            text: templates::render(own, "email.text", &context)?,
+            html: templates::render(own, "email.html", &context)?,
+            unsubscribe_url: context.unsubscribe_url,
+        })
+    }
+}
+
+/// The opt-out a notification is checked against.
+fn recipient_of(notification: &ClaimedNotification) -> Recipient {
+    Recipient {
+        account_id: notification.account_id,
+        channel: notification.channel,
+        address: recipient_key(notification.channel, &notification.recipient),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_keep_only_unreserved_characters() {
+        assert_eq!(path_segment("AB-12_x.~"), "AB-12_x.~");
+        assert_eq!(path_segment("a b/c?\"<"), "a%20b%2Fc%3F%22%3C");
+    }
+
+    #[test]
+    fn the_day_starts_at_midnight_utc() {
+        let now: DateTime<Utc> = "2026-03-04T17:05:06Z".parse().unwrap();
+        assert_eq!(
+            day_start(now),
+            "2026-03-04T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+    }
+}

@@ -1,0 +1,196 @@
+//! The server's notification settings (`[notifications]` in parceld's configuration): the
+//! SMTP server (each account may name its own instead), the public address of the tracking
+//! page that every message links to, the unsubscribe links' secret, and the dispatcher's pace.
+
+use std::time::Duration;
+
+use parceld_store::notifications::SmtpOverride;
+use serde::Deserialize;
+
+/// How the connection to an SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// Plain, then STARTTLS, required (port 587).
+    Starttls,
+    /// No encryption: only for a server on the same machine or network (tests, a local relay).
+    None,
+}
+
+impl Security {
+    pub fn parse(text: &str) -> Option<Security> {
+        match text {
+            "tls" => Some(Security::Tls),
+            "starttls" => Some(Security::Starttls),
+            "none" => Some(Security::None),
+            _ => None,
+        }
+    }
+}
+
+/// An SMTP server to send through.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpServer {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+impl SmtpServer {
+    /// An account's own server, if its settings name one that parceld can use.
+    pub fn of_account(own: &SmtpOverride) -> Option<SmtpServer> {
+        Some(SmtpServer {
+            host: own.host.clone(),
+            port: own.port,
+            security: Security::parse(&own.security)?,
+            username: own.username.clone(),
+            password: own.password.clone(),
+        })
+    }
+}
+
+/// `[notifications]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifySettings {
+    /// Run the dispatcher (on worker nodes). Off: notifications queue up unsent.
+    pub enabled: bool,
+    /// The server's SMTP server; accounts without their own send through it.
+    pub smtp: Option<SmtpServer>,
+    /// The sender when an account sets none.
+    pub from_address: String,
+    pub from_name: String,
+    /// The public address of this server's tracking page and unsubscribe page, e.g.
+    /// `https://track.example.com`; links in messages start with it.
+    pub public_url: String,
+    /// Signs unsubscribe links. Keep it: links signed with another secret stop working.
+    pub unsubscribe_secret: String,
+    /// Notifications per account per day (UTC) at most, unless the account sets less.
+    pub daily_cap: u32,
+    /// Notifications claimed per batch, and sent at once at most.
+    pub batch: usize,
+    pub concurrency: usize,
+    pub lease_seconds: u64,
+    pub poll_interval_ms: u64,
+    /// Attempts before a notification fails for good; the n-th retry waits `retry_base_ms × 2ⁿ`.
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    /// How long one SMTP conversation may take.
+    pub timeout_seconds: u64,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            enabled: false,
+            smtp: None,
+            from_address: "parceld@localhost".into(),
+            from_name: "parceld".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            unsubscribe_secret: String::new(),
+            daily_cap: 10_000,
+            batch: 200,
+            concurrency: 16,
+            lease_seconds: 120,
+            poll_interval_ms: 500,
+            max_attempts: 10,
+            retry_base_ms: 30_000,
+            timeout_seconds: 30,
+        }
+    }
+}
+
+impl NotifySettings {
+    /// Refuses settings the dispatcher cannot run with.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.enabled {
+            return Ok(());
+        }
+        if self.unsubscribe_secret.len() < 16 {
+            return Err(
+                "notifications.unsubscribe_secret must be at least 16 characters \
+                        (it signs the unsubscribe links)"
+                    .into(),
+            );
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err("notifications.public_url must be an http:// or https:// address".into());
+        }
+        if self.batch == 0 || self.concurrency == 0 || self.max_attempts == 0 {
+            return Err(
+                "notifications.batch, concurrency and max_attempts must be at least 1".into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn lease(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.lease_seconds.max(1) as i64)
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_seconds.max(1))
+    }
+
+    /// When to try again after `attempts_made` failed attempts; `None`: give up.
+    pub fn retry_after(&self, attempts_made: i64) -> Option<chrono::Duration> {
+        if attempts_made >= i64::from(self.max_attempts) {
+            return None;
+        }
+        let exponent = (attempts_made - 1).clamp(0, 30) as u32;
+        let delay = self.retry_base_ms.saturating_mul(1u64 << exponent);
+        Some(chrono::Duration::milliseconds(
+            i64::try_from(delay).unwrap_or(i64::MAX / 2),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_double_until_the_last_attempt() {
+        let settings = NotifySettings {
+            max_attempts: 4,
+            retry_base_ms: 1000,
+            ..NotifySettings::default()
+        };
+        let waits: Vec<_> = (1..=4).map(|n| settings.retry_after(n)).collect();
+        assert_eq!(
+            waits,
+            [
+                Some(chrono::Duration::seconds(1)),
+                Some(chrono::Duration::seconds(2)),
+                Some(chrono::Duration::seconds(4)),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn an_enabled_dispatcher_needs_a_secret_and_a_public_url() {
+        let on = NotifySettings {
+            enabled: true,
+            ..NotifySettings::default()
+        };
+        assert!(on.validate().unwrap_err().contains("unsubscribe_secret"));
+        let bad_url = NotifySettings {
+            unsubscribe_secret: "0123456789abcdef".into(),
+            public_url: "track.example".into(),
+            ..on.clone()
+        };
+        assert!(bad_url.validate().unwrap_err().contains("public_url"));
+        assert!(
+            NotifySettings::default().validate().is_ok(),
+            "off needs nothing"
+        );
+    }
+}

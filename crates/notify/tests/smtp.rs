@@ -1,0 +1,275 @@
+//! End to end against a real SMTP server process (Python's aiosmtpd, `tests/smtp_sink.py`,
+//! installed in `target/smtp-venv` by `.ci/smtp-deps`): changes stored by the refresh become
+//! emails in the customer's language, in order, with a stable Message-ID and a working
+//! unsubscribe link; an unsubscribe stops further emails; a 5xx reply fails for good and a 4xx
+//! reply is retried. Without the server the test says why and passes, except under `CI=true`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{Duration, Utc};
+use parceld_model::{DeliveryStatus, TrackingFields};
+use parceld_notify::settings::{Security, SmtpServer};
+use parceld_notify::{Dispatcher, NotifySettings};
+use parceld_store::notifications::{Channel, NotificationSettings};
+use parceld_store::{NewTracking, PageSettings, Store};
+use parceld_store_conformance::{checkpoint, claim_and_apply, create_all, new_tracking, update};
+use tower::ServiceExt;
+
+const SECRET: &str = "a test secret, long enough";
+const PUBLIC_URL: &str = "http://track.test";
+
+fn python() -> Result<PathBuf, String> {
+    let python = match std::env::var_os("PARCELD_SMTP_PYTHON") {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/smtp-venv/bin/python"),
+    };
+    let works = Command::new(&python)
+        .args(["-c", "import aiosmtpd"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if works {
+        Ok(python)
+    } else {
+        Err(format!(
+            "no Python with aiosmtpd at {} (run .ci/smtp-deps, or set PARCELD_SMTP_PYTHON)",
+            python.display()
+        ))
+    }
+}
+
+/// The SMTP server, stopped (its standard input closed) when dropped.
+struct Sink {
+    child: Child,
+    port: u16,
+    mailbox: tempfile::TempDir,
+}
+
+impl Sink {
+    fn start(python: &Path) -> Sink {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mailbox = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .arg(mailbox.path())
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the SMTP sink starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        Sink {
+            child,
+            port,
+            mailbox,
+        }
+    }
+
+    /// The messages received so far, in order.
+    fn messages(&self) -> Vec<serde_json::Value> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.mailbox.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+fn customer(number: &str, email: &str, language: Option<&str>) -> NewTracking {
+    NewTracking {
+        fields: TrackingFields {
+            customer_email: Some(email.into()),
+            customer_name: Some("Ada".into()),
+            language: language.map(str::to_string),
+            ..TrackingFields::default()
+        },
+        ..new_tracking(number, "sandbox")
+    }
+}
+
+/// Refreshes every due sandbox tracking (as of `hours` from now) to `status`.
+async fn move_all(store: &dyn Store, hours: i64, minute: u32, status: DeliveryStatus) {
+    let at = Utc::now() + Duration::hours(hours);
+    claim_and_apply(store, "worker", at, |pk| {
+        update(pk, vec![checkpoint(minute, status, "Scanned")], status)
+    })
+    .await;
+}
+
+async fn post(router: axum::Router, path: &str, body: &str) -> (StatusCode, String) {
+    let request = Request::post(path)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn changes_become_emails_in_order_and_an_unsubscribe_stops_them() {
+    let python = match python() {
+        Ok(python) => python,
+        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{why}; CI must run the SMTP tests")
+        }
+        Err(why) => {
+            eprintln!(
+                "SKIPPED changes_become_emails_in_order_and_an_unsubscribe_stops_them: {why}"
+            );
+            return;
+        }
+    };
+    let sink = Sink::start(&python);
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(
+        parceld_store_sqlite::SqliteStore::open(&dir.path().join("parceld.db"))
+            .await
+            .unwrap(),
+    );
+    let shop = store.create_account("alpha").await.unwrap().id;
+    let page = PageSettings {
+        shop_name: Some("Alpha Shoes".into()),
+        ..PageSettings::default()
+    };
+    store.set_page_settings(shop, &page).await.unwrap();
+    let email = NotificationSettings {
+        channels: vec![Channel::Email],
+        sender_address: Some("shop@alpha.example".into()),
+        ..NotificationSettings::default()
+    };
+    store.set_notification_settings(shop, &email).await.unwrap();
+    let trackings = create_all(
+        &*store,
+        shop,
+        vec![
+            customer("DE-1", "ada@example.com", Some("de")),
+            customer("REJ-1", "reject@example.com", None),
+            customer("LATER-1", "later@example.com", Some("fr")),
+        ],
+    )
+    .await;
+    let settings = NotifySettings {
+        enabled: true,
+        smtp: Some(SmtpServer {
+            host: "127.0.0.1".into(),
+            port: sink.port,
+            security: Security::None,
+            username: None,
+            password: None,
+        }),
+        public_url: PUBLIC_URL.into(),
+        unsubscribe_secret: SECRET.into(),
+        retry_base_ms: 0,
+        ..NotifySettings::default()
+    };
+    let dispatcher = Dispatcher::new(store.clone(), settings);
+
+    move_all(&*store, 1, 1, DeliveryStatus::Transit).await;
+    assert_eq!(dispatcher.dispatch_once().await.unwrap(), 3);
+    let first = sink.messages();
+    assert_eq!(first.len(), 1, "only Ada's went through: {first:?}");
+    let ada = &first[0];
+    assert_eq!(ada["to"][0], "ada@example.com");
+    assert_eq!(ada["subject"], "Alpha Shoes: Ihr Paket ist unterwegs");
+    let text = ada["text"].as_str().unwrap();
+    assert!(text.contains("Hallo Ada"), "{text}");
+    assert!(
+        text.contains(&format!("{PUBLIC_URL}/track/alpha/DE-1?lang=de")),
+        "{text}"
+    );
+    assert!(ada["html"].as_str().unwrap().contains("Sendung verfolgen"));
+    assert_eq!(ada["list_unsubscribe_post"], "List-Unsubscribe=One-Click");
+
+    // The log: what was sent and the server's answer; the refusals.
+    let log_of = |n: usize| {
+        let store = store.clone();
+        let id = trackings[n].id.clone();
+        async move { store.notifications_of(shop, &id).await.unwrap().unwrap() }
+    };
+    let sent = log_of(0).await;
+    assert_eq!(sent[0].state, "sent");
+    assert!(sent[0].response.as_deref().unwrap().starts_with("250"));
+    assert_eq!(
+        ada["message_id"],
+        format!("<{}@alpha.example>", sent[0].id),
+        "the Message-ID is the notification's id"
+    );
+    let rejected = log_of(1).await;
+    assert_eq!(rejected[0].state, "failed", "a 5xx reply is final");
+    assert!(rejected[0].response.as_deref().unwrap().contains("550"));
+    let later = log_of(2).await;
+    assert_eq!((later[0].state.as_str(), later[0].attempts), ("pending", 1));
+    assert!(later[0].response.as_deref().unwrap().contains("451"));
+
+    // Ada unsubscribes with the link from her email (one-click, as a mail client does).
+    let link = ada["list_unsubscribe"].as_str().unwrap();
+    let path = link
+        .trim_matches(['<', '>'])
+        .strip_prefix(PUBLIC_URL)
+        .expect("the link is on the public address");
+    let pages = parceld_notify::unsubscribe::router::<()>(store.clone(), SECRET.as_bytes());
+    let (status, page) = post(pages.clone(), path, "List-Unsubscribe=One-Click").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (forged, _) = post(pages, "/unsubscribe/AAAA.BBBB", "").await;
+    assert_eq!(forged, StatusCode::NOT_FOUND);
+
+    // The parcels move on: Ada hears nothing more; the retried address gets its first email
+    // again under the same Message-ID, then the next one, in order.
+    move_all(&*store, 4, 2, DeliveryStatus::Pickup).await;
+    while dispatcher.dispatch_once().await.unwrap() > 0 {}
+    let all = sink.messages();
+    let subjects: Vec<(&str, &str)> = all[1..]
+        .iter()
+        .map(|m| (m["to"][0].as_str().unwrap(), m["subject"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            ("later@example.com", "Alpha Shoes: Votre colis est en route"),
+            (
+                "later@example.com",
+                "Alpha Shoes: Votre colis est en cours de livraison ou prêt à être retiré"
+            ),
+        ]
+    );
+    assert_eq!(
+        all[1]["message_id"],
+        format!("<{}@alpha.example>", later[0].id)
+    );
+    let ada_log = log_of(0).await;
+    assert_eq!(ada_log.len(), 2);
+    assert_eq!(ada_log[1].state, "suppressed");
+    assert_eq!(
+        ada_log[1].response.as_deref(),
+        Some("the recipient unsubscribed")
+    );
+}
