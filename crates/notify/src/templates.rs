@@ -85,23 +85,23 @@ fn default_source(name: &str) -> &'static str {
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageContext {
     pub language: String,
-    pub shop_name: String,
     pub customer_name: Option<String>,
     pub tracking_number: String,
-    pub courier_code: String,
     pub order_number: Option<String>,
+    pub courier_code: String,
+    /// The language's words: `headline`, `hello`, `number`, `latest`, `track`, `unsubscribe`.
+    pub t: BTreeMap<&'static str, &'static str>,
     /// The delivery status or sub-status that caused the message.
     pub status: String,
     pub latest_event: Option<String>,
+    pub shop_name: String,
+    pub logo_url: Option<String>,
     /// The links: percent-encoded by parceld, so they hold no character HTML must escape.
     pub tracking_url: String,
+    pub support_email: Option<String>,
     pub unsubscribe_url: String,
     pub brand_color: String,
     pub accent_color: String,
-    pub logo_url: Option<String>,
-    pub support_email: Option<String>,
-    /// The language's words: `headline`, `hello`, `number`, `latest`, `track`, `unsubscribe`.
-    pub t: BTreeMap<&'static str, &'static str>,
 }
 
 /// The kind of news a trigger is: its status, or a sub-status's status.

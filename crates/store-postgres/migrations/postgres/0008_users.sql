@@ -26,11 +26,11 @@ CREATE INDEX users_by_id ON users (id);
 CREATE TABLE sessions (
     account_id  bigint      NOT NULL,
     token_hash  text        NOT NULL,
+    PRIMARY KEY (account_id, token_hash),
     user_id     bigint      NOT NULL,
     csrf_token  text        NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
     expires_at  timestamptz NOT NULL,
-    PRIMARY KEY (account_id, token_hash),
     FOREIGN KEY (account_id, user_id) REFERENCES users (account_id, id) ON DELETE CASCADE
 );
 CREATE INDEX sessions_by_token ON sessions (token_hash);
