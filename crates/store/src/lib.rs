@@ -36,6 +36,7 @@ use parceld_model::{
 
 pub use copy::CopyStore;
 pub use error::{Entity, StoreError, StoreResult};
+pub use notifications::NotificationStore;
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
 pub use push::{PushApplied, PushClaim, PushReceipt, PushStore, Subscribed};
 pub use users::{LockOut, NewSession, NewUser, Role, SessionUser, User, UserStore};
@@ -43,7 +44,6 @@ pub use webhooks::{
     AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo,
     NewWebhook, WebhookEndpoint, WebhookPatch, WebhookVersion,
 };
-pub use notifications::NotificationStore;
 
 /// An account's numeric id.
 pub type AccountId = i64;
