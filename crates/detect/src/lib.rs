@@ -33,4 +33,6 @@ pub use registry::{
     courier, couriers, named_couriers, national_post, national_posts, Courier, NationalPost,
 };
 pub use text::{find_in_text, Found};
-pub use upstreams::{upstream_ids, upstream_table, UpstreamIds};
+pub use upstreams::{
+    courier_by_17track_key, courier_by_aftership_slug, upstream_ids, upstream_table, UpstreamIds,
+};

@@ -62,6 +62,22 @@ pub fn upstream_ids(code: &str) -> Option<&'static UpstreamIds> {
     ROWS.iter().find(|row| row.code == code)
 }
 
+/// The courier whose 17TRACK carrier key the table gives as `key` (a push names the carrier by
+/// its key).
+pub fn courier_by_17track_key(key: u32) -> Option<&'static str> {
+    ROWS.iter()
+        .find(|row| row.seventeen_track == Some(key))
+        .map(|row| row.code)
+}
+
+/// The courier whose AfterShip slug the table gives as `slug` (a push names the courier by its
+/// slug).
+pub fn courier_by_aftership_slug(slug: &str) -> Option<&'static str> {
+    ROWS.iter()
+        .find(|row| row.aftership == Some(slug))
+        .map(|row| row.code)
+}
+
 /// A courier of the table that the other tables do not name: a postal operator when its name
 /// says so, an express carrier otherwise; no country, web site or adapter.
 pub(crate) fn long_tail_courier(row: &UpstreamIds) -> Courier {
@@ -110,6 +126,15 @@ mod tests {
             Some("bpost")
         );
         assert_eq!(upstream_ids("yanwen").unwrap().seventeen_track, None);
+    }
+
+    #[test]
+    fn pushes_name_couriers_that_map_back_to_their_codes() {
+        assert_eq!(courier_by_17track_key(3011), Some("china-post"));
+        assert_eq!(courier_by_17track_key(1), None);
+        assert_eq!(courier_by_aftership_slug("bpost"), Some("belgium-post"));
+        assert_eq!(courier_by_aftership_slug("yanwen"), Some("yanwen"));
+        assert_eq!(courier_by_aftership_slug("no-such-slug"), None);
     }
 
     #[test]

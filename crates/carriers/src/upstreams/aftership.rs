@@ -132,7 +132,8 @@ fn read_trackings(data: &Value) -> Answers {
     super::by_number(trackings, parse_tracking)
 }
 
-fn parse_tracking(tracking: &Value) -> TrackOutcome {
+/// One tracking object (a list's item, or a webhook's `msg`) read as a poll's outcome.
+pub fn parse_tracking(tracking: &Value) -> TrackOutcome {
     let mut events = EventList::new(&TABLE, None);
     for checkpoint in list(tracking, "checkpoints") {
         let field = |name| text_or_empty(checkpoint, name);

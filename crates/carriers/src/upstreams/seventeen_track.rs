@@ -7,7 +7,8 @@
 //! A tracking's events come in legs (`track_info.tracking.providers[]`, one per carrier that
 //! handled it), merged here; each event's `sub_status` (or, without one, its `stage`) maps through
 //! `tables/17track.tsv`. The carrier key sent for a courier comes from the long-tail table
-//! (`crates/detect/data/upstreams.tsv`); without one, 17TRACK detects the carrier.
+//! (`crates/detect/data/upstreams.tsv`); without one, 17TRACK detects the carrier. Registration
+//! sets the item's `tag` to parceld's courier code, which 17TRACK's webhook echoes.
 
 use std::sync::LazyLock;
 
@@ -71,9 +72,15 @@ impl Protocol for SeventeenTrack {
         courier: &str,
         requests: &[&TrackRequest],
     ) -> Result<Registered, CarrierError> {
+        // The `tag` (echoed in every webhook) is parceld's courier code, so a push names the
+        // courier even when 17TRACK has no key for it in the table and detects the carrier.
         let items = requests
             .iter()
-            .map(|r| item(courier, r.tracking_number.trim()))
+            .map(|r| {
+                let mut item = item(courier, r.tracking_number.trim());
+                item["tag"] = json!(courier);
+                item
+            })
             .collect();
         let data = self.call("/register", items).await?;
         Ok(read_registration(&data))
@@ -175,9 +182,9 @@ fn read_registration(data: &Value) -> Registered {
     registered
 }
 
-/// One number's `track_info`: every leg's events merged. No events (17TRACK has not found the
-/// number at its carrier yet) is `NotFound`.
-fn parse_track_info(info: &Value) -> TrackOutcome {
+/// One number's `track_info` (a `/gettrackinfo` item's, or a webhook's): every leg's events
+/// merged. No events (17TRACK has not found the number at its carrier yet) is `NotFound`.
+pub fn parse_track_info(info: &Value) -> TrackOutcome {
     let mut events = EventList::new(&TABLE, None);
     let providers = path(info, &["tracking"])
         .map(|t| list(t, "providers"))
