@@ -77,6 +77,8 @@ pub struct Engine {
     rotation: AtomicUsize,
     /// How often a tracking a push source covers is polled; `None`: no push on this server.
     push_safety_net: Option<Duration>,
+    /// Couriers every tracking of which is pushed (see [`push::pushed_wholesale`]).
+    pushed_couriers: HashSet<String>,
 }
 
 fn courier_type(code: &str) -> CourierType {
@@ -135,12 +137,19 @@ impl Engine {
             group_done: Notify::new(),
             rotation: AtomicUsize::new(0),
             push_safety_net: None,
+            pushed_couriers: HashSet::new(),
         }
     }
 
-    /// The same engine polling the trackings a push source covers only as `push` says.
-    pub fn with_push(mut self, push: &push::PushSettings) -> Self {
+    /// The same engine polling the trackings a push source covers only as `push` says;
+    /// `pushed_couriers` are covered wholesale ([`push::pushed_wholesale`]).
+    pub fn with_push(
+        mut self,
+        push: &push::PushSettings,
+        pushed_couriers: HashSet<String>,
+    ) -> Self {
         self.push_safety_net = Some(Duration::seconds(push.safety_net_secs));
+        self.pushed_couriers = pushed_couriers;
         self
     }
 
@@ -376,7 +385,7 @@ impl Engine {
     /// gives the group's share of the in-flight budget back. Returns how many were applied.
     async fn apply_group(&self, courier: &str, mut updates: Vec<RefreshUpdate>) -> usize {
         let count = updates.len();
-        self.slow_pushed(&mut updates).await;
+        self.slow_pushed(courier, &mut updates).await;
         // A transient write failure (the database busy past its timeout) must not strand the
         // group until its lease runs out: try again a few times before giving up.
         let mut attempt = 0;
@@ -568,6 +577,8 @@ impl Engine {
             )],
         };
         let carrier_error = updates.first().and_then(|u| u.check_error.clone());
+        let mut updates = updates;
+        self.slow_pushed(&courier, &mut updates).await;
         self.store.apply_refresh(&self.owner, updates).await?;
         let tracking = self
             .store

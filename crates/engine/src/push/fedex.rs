@@ -3,12 +3,9 @@
 //! read as the Track API's `output.completeTrackResults`, by the poll's own parser, so one push
 //! may carry several numbers.
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use reqwest::header::HeaderMap;
-use sha2::Sha256;
 
-use super::{header, PushError, PushSource, PushedEvent};
+use super::{verify_hmac_base64, PushError, PushSource, PushedEvent};
 
 /// The FedEx source.
 pub struct FedexPush {
@@ -25,10 +22,7 @@ impl FedexPush {
 
 /// The `fdx-signature` of `body` under `secret`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(body);
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    super::hmac_base64(secret, body)
 }
 
 impl PushSource for FedexPush {
@@ -37,17 +31,7 @@ impl PushSource for FedexPush {
     }
 
     fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), PushError> {
-        let sent = header(headers, "fdx-signature")
-            .ok_or_else(|| PushError::Forged("no fdx-signature header".into()))?;
-        let sent = base64::engine::general_purpose::STANDARD
-            .decode(sent.trim())
-            .map_err(|_| PushError::Forged("fdx-signature is not base64".into()))?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.as_bytes())
-            .expect("HMAC takes any key length");
-        mac.update(body);
-        // `verify_slice` compares in constant time.
-        mac.verify_slice(&sent)
-            .map_err(|_| PushError::Forged("fdx-signature does not match the body".into()))
+        verify_hmac_base64(headers, "fdx-signature", &self.secret, body)
     }
 
     fn parse(&self, body: &[u8]) -> Result<Vec<PushedEvent>, PushError> {
@@ -58,6 +42,7 @@ impl PushSource for FedexPush {
             .map(|(number, outcome)| PushedEvent {
                 tracking_number: number,
                 outcome,
+                courier: None,
             })
             .collect();
         events.sort_by(|a, b| a.tracking_number.cmp(&b.tracking_number));

@@ -1,5 +1,5 @@
-//! Carrier push: events a carrier (or, later, an aggregator upstream) sends on its own, applied
-//! through the same path as a refresh.
+//! Push: events a carrier (UPS, FedEx) or an aggregator upstream (17TRACK, AfterShip) sends on
+//! its own, applied through the same path as a refresh.
 //!
 //! A [`PushSource`] knows one sender's wire: how it proves itself ([`PushSource::verify`], in
 //! constant time) and how its body reads as the same carrier outcome a poll gives
@@ -20,8 +20,9 @@ pub mod fedex;
 mod settings;
 pub mod subscribe;
 pub mod ups;
+pub mod upstream;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -42,6 +43,9 @@ use crate::{courier_type, schedule, Engine, EngineSettings};
 pub struct PushedEvent {
     pub tracking_number: String,
     pub outcome: TrackOutcome,
+    /// The courier the event is for, when the body says it (an aggregator's push names the
+    /// carrier); `None`: the source's own [`PushSource::courier_code`].
+    pub courier: Option<String>,
 }
 
 /// Why a push was refused. Every refusal changes nothing.
@@ -76,6 +80,11 @@ pub trait PushSource: Send + Sync {
     fn courier_code(&self) -> &'static str {
         self.name()
     }
+    /// Whether pushes from this source update `courier`'s trackings: its own courier, or for
+    /// an aggregator every courier this server routes through it.
+    fn covers(&self, courier: &str) -> bool {
+        courier == self.courier_code()
+    }
     /// Checks the sender's proof over the raw body; nothing else is read before it passes.
     fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), PushError>;
     /// The body's events, each read as a poll's outcome for its number.
@@ -85,6 +94,55 @@ pub trait PushSource: Send + Sync {
 /// A header's value as text.
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The base64 HMAC-SHA256 of `body` under `secret` (FedEx's `fdx-signature`, AfterShip's
+/// `aftership-hmac-sha256`).
+pub fn hmac_base64(secret: &str, body: &[u8]) -> String {
+    use base64::Engine as _;
+    use hmac::Mac;
+    let mut mac =
+        hmac::Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Checks that header `name` holds the base64 HMAC-SHA256 of `body` under `secret`, in
+/// constant time.
+pub(crate) fn verify_hmac_base64(
+    headers: &HeaderMap,
+    name: &str,
+    secret: &str,
+    body: &[u8],
+) -> Result<(), PushError> {
+    use base64::Engine as _;
+    use hmac::Mac;
+    let sent =
+        header(headers, name).ok_or_else(|| PushError::Forged(format!("no {name} header")))?;
+    let sent = base64::engine::general_purpose::STANDARD
+        .decode(sent.trim())
+        .map_err(|_| PushError::Forged(format!("{name} is not base64")))?;
+    let mut mac =
+        hmac::Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    // `verify_slice` compares in constant time.
+    mac.verify_slice(&sent)
+        .map_err(|_| PushError::Forged(format!("{name} does not match the body")))
+}
+
+/// An upstream's webhook body as JSON, when its `event` is `update` (the one event that carries
+/// checkpoints); anything else is refused as not understood.
+pub(crate) fn update_event(body: &[u8], update: &str) -> Result<serde_json::Value, PushError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| PushError::Malformed(format!("not JSON: {e}")))?;
+    let event = value.get("event").and_then(|e| e.as_str()).unwrap_or("");
+    if event != update {
+        return Err(PushError::Malformed(format!(
+            "event `{}` carries no tracking update",
+            event.chars().take(40).collect::<String>()
+        )));
+    }
+    Ok(value)
 }
 
 /// Compares two secrets in time that depends only on their lengths.
@@ -138,14 +196,16 @@ impl PushHub {
         }
     }
 
-    /// The hub of the carrier sources `settings` enables (`ups`, `fedex`).
+    /// The hub of the carrier sources `settings` enables (`ups`, `fedex`) and of `upstreams`
+    /// (the aggregators whose `[upstreams.<name>]` sets `push = true`).
     pub fn from_settings(
         store: Arc<dyn Store>,
         settings: &PushSettings,
         engine: &EngineSettings,
+        upstreams: Vec<Arc<dyn PushSource>>,
     ) -> Result<Self, String> {
         settings.validate()?;
-        let mut sources: Vec<Arc<dyn PushSource>> = Vec::new();
+        let mut sources: Vec<Arc<dyn PushSource>> = upstreams;
         for (name, source) in &settings.sources {
             let secret = source.secret.as_deref().unwrap_or("");
             match name.as_str() {
@@ -169,9 +229,7 @@ impl PushHub {
 
     /// Whether `courier_code`'s trackings are pushed on this server (else they are polled).
     pub fn pushes(&self, courier_code: &str) -> bool {
-        self.sources
-            .values()
-            .any(|s| s.courier_code() == courier_code)
+        self.sources.values().any(|s| s.covers(courier_code))
     }
 
     /// Receives one push to `/hooks/<source>`: verifies it, then applies it (see the module
@@ -213,7 +271,8 @@ impl PushHub {
         body: &[u8],
     ) -> Result<PushReport, PushError> {
         let now = Utc::now();
-        let mut by_number: HashMap<String, TrackOutcome> = HashMap::new();
+        // The events by courier, then number: an aggregator's push may name several couriers.
+        let mut by_courier: BTreeMap<String, HashMap<String, TrackOutcome>> = BTreeMap::new();
         for event in events {
             let newest = newest_event(&event.outcome)?;
             if newest < now - Duration::seconds(self.settings.replay_window_secs) {
@@ -223,24 +282,39 @@ impl PushHub {
             }
             let number = TrackingNumber::parse(&event.tracking_number)
                 .map_err(|e| PushError::Malformed(e.to_string()))?;
-            by_number.insert(number.as_str().to_string(), event.outcome);
+            let courier = match event.courier {
+                Some(courier) if source.covers(&courier) => courier,
+                Some(courier) => {
+                    return Err(PushError::Malformed(format!(
+                        "`{}` pushes no courier `{}` on this server",
+                        source.name(),
+                        courier.chars().take(40).collect::<String>()
+                    )))
+                }
+                None => source.courier_code().to_string(),
+            };
+            by_courier
+                .entry(courier)
+                .or_default()
+                .insert(number.as_str().to_string(), event.outcome);
         }
-        if by_number.is_empty() {
+        if by_courier.is_empty() {
             return Err(PushError::Malformed("no events".into()));
         }
-        let numbers: Vec<String> = by_number
-            .keys()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
         let owner = format!("{}-{}", self.owner, self.pushes.load(Ordering::Relaxed));
-        let claimed = self.claim(source.courier_code(), &numbers, &owner).await?;
-        let kind = courier_type(source.courier_code());
+        let mut claimed = Vec::new();
+        for (courier, outcomes) in &by_courier {
+            let mut numbers: Vec<String> = outcomes.keys().cloned().collect();
+            numbers.sort();
+            claimed.extend(self.claim(courier, &numbers, &owner).await?);
+        }
         let safety_net = now + Duration::seconds(self.settings.safety_net_secs);
         let (mut updates, mut passed_over) = (Vec::new(), Vec::new());
         for tracking in &claimed {
-            let Some(outcome) = by_number.get(&tracking.tracking_number) else {
+            let Some(outcome) = by_courier
+                .get(&tracking.courier_code)
+                .and_then(|o| o.get(&tracking.tracking_number))
+            else {
                 passed_over.push(tracking.pk);
                 continue;
             };
@@ -249,6 +323,7 @@ impl PushHub {
                 passed_over.push(tracking.pk);
                 continue;
             }
+            let kind = courier_type(&tracking.courier_code);
             let mut update =
                 schedule::next_state(tracking, outcome.clone(), kind, now, &self.engine);
             // A push carries one event, not the shipment's facts: the stored ones stay.
@@ -347,12 +422,21 @@ fn slow_down(update: &mut RefreshUpdate, safety_net: DateTime<Utc>) {
 
 impl Engine {
     /// Moves the polls of the trackings a push source covers to the safety net: a poll of a
-    /// pushed tracking is only a check that the pushes still come. One statement per group.
-    pub(crate) async fn slow_pushed(&self, updates: &mut [RefreshUpdate]) {
+    /// pushed tracking is only a check that the pushes still come. A courier pushed wholesale
+    /// (every tracking an upstream with push routes, or an account-wide carrier subscription)
+    /// is covered once a check has succeeded, without asking the store; otherwise one
+    /// statement per group reads which trackings a subscription or a recent push covers.
+    pub(crate) async fn slow_pushed(&self, courier: &str, updates: &mut [RefreshUpdate]) {
         let Some(net) = self.push_safety_net else {
             return;
         };
         let now = Utc::now();
+        if self.pushed_couriers.contains(courier) {
+            for update in updates.iter_mut().filter(|u| u.check_error.is_none()) {
+                slow_down(update, now + net);
+            }
+            return;
+        }
         let pks: Vec<i64> = updates.iter().map(|u| u.pk).collect();
         match self.store.push_covered(&pks, now).await {
             Ok(covered) if !covered.is_empty() => {
@@ -365,4 +449,29 @@ impl Engine {
             Err(error) => tracing::warn!(%error, "reading push coverage failed"),
         }
     }
+}
+
+/// The couriers pushed wholesale on this server: every courier routed through an upstream
+/// whose `[upstreams.<name>]` sets `push = true`, and a carrier source whose subscription is
+/// the whole account (`[push.sources.fedex] account = true`).
+pub fn pushed_wholesale(
+    settings: &PushSettings,
+    carriers: &parceld_carriers::Carriers,
+    upstreams_pushing: &[&str],
+) -> HashSet<String> {
+    let mut codes: HashSet<String> = carriers
+        .codes()
+        .into_iter()
+        .filter(|code| {
+            carriers
+                .upstream_of(code)
+                .is_some_and(|u| upstreams_pushing.contains(&u))
+        })
+        .collect();
+    for (name, source) in &settings.sources {
+        if source.enabled && source.account {
+            codes.insert(name.clone());
+        }
+    }
+    codes
 }

@@ -51,8 +51,13 @@ pub struct PushSourceSettings {
     /// webhook project security token (the HMAC key of `fdx-signature`).
     pub secret: Option<String>,
     /// Subscribe new trackings with the source (UPS Track Alert); without it the source covers
-    /// a tracking from its first push on (an account-wide subscription made in a portal).
+    /// a tracking from its first push on.
     pub subscribe: bool,
+    /// The source's subscription is the whole carrier account, made in the carrier's portal
+    /// (FedEx: a webhook project subscribed by account number, carrier-apis-2.md §C2): every
+    /// tracking of the courier is covered from its creation, without a call, and polled only
+    /// as the safety net.
+    pub account: bool,
 }
 
 impl std::fmt::Debug for PushSourceSettings {
@@ -61,6 +66,7 @@ impl std::fmt::Debug for PushSourceSettings {
             .field("enabled", &self.enabled)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("subscribe", &self.subscribe)
+            .field("account", &self.account)
             .finish()
     }
 }
@@ -72,6 +78,23 @@ impl PushSettings {
             if source.enabled && source.secret.as_deref().unwrap_or("").is_empty() {
                 return Err(format!(
                     "[push.sources.{name}] is enabled without a secret: set `secret`"
+                ));
+            }
+            if name == "fedex" && source.subscribe {
+                // carrier-apis-2.md §C2: FedEx's Tracking Number Subscription API exists, but its
+                // paths are published only inside the FedEx developer portal, so parceld cannot
+                // call it; a subscription by account number (made in the portal) covers every
+                // FedEx tracking instead.
+                return Err(
+                    "[push.sources.fedex] subscribe = true: parceld makes no per-tracking \
+                     FedEx subscription (its API's paths are not published); subscribe the \
+                     shipper account in the FedEx webhook project and set `account = true`"
+                        .into(),
+                );
+            }
+            if source.subscribe && source.account {
+                return Err(format!(
+                    "[push.sources.{name}]: `subscribe` and `account` exclude each other"
                 ));
             }
         }
@@ -87,5 +110,32 @@ impl PushSettings {
     /// The source's settings when it is enabled.
     pub fn enabled(&self, name: &str) -> Option<&PushSourceSettings> {
         self.sources.get(name).filter(|s| s.enabled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(name: &str, source: PushSourceSettings) -> PushSettings {
+        PushSettings {
+            sources: [(name.to_string(), source)].into(),
+            ..PushSettings::default()
+        }
+    }
+
+    #[test]
+    fn fedex_is_covered_by_account_never_by_a_per_tracking_subscription() {
+        let source = |subscribe, account| PushSourceSettings {
+            enabled: true,
+            secret: Some("s".into()),
+            subscribe,
+            account,
+        };
+        assert!(with("fedex", source(false, true)).validate().is_ok());
+        let refused = with("fedex", source(true, false)).validate().unwrap_err();
+        assert!(refused.contains("account = true"), "{refused}");
+        assert!(with("ups", source(true, false)).validate().is_ok());
+        assert!(with("ups", source(true, true)).validate().is_err());
     }
 }

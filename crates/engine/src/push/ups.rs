@@ -40,6 +40,7 @@ impl PushSource for UpsPush {
         Ok(vec![PushedEvent {
             tracking_number: number,
             outcome,
+            courier: None,
         }])
     }
 }
