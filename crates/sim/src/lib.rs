@@ -18,6 +18,7 @@
 //! | `DELETE /_control/faults` | — | clears all faults |
 //! | `POST /_control/tokens/revoke` | — | every issued token becomes invalid |
 //! | `GET /_control/counters` | — | [`Counters`] |
+//! | `PUT /_control/push/{upstream}` | `{"url":"…","secret":"…"}` | `17track` or `aftership` pushes its numbers' moves there, signed |
 //! | `POST /_control/reset` | — | forgets everything |
 //!
 //! The aggregator upstreams (17TRACK, AfterShip, TrackingMore, under `/17track/`, `/aftership/`,
@@ -37,7 +38,7 @@ mod push;
 mod upstreams;
 
 pub use journey::{EventKind, Place, SimEvent};
-pub use push::PushAnswer;
+pub use push::{PushAnswer, SentPush};
 pub use upstreams::Registered;
 
 /// Faults injected into tracking requests (token endpoints only see `token_ttl_secs`). Rates
@@ -139,6 +140,11 @@ struct State {
     /// Aggregator upstreams' registered numbers (`upstreams.rs`).
     upstreams: upstreams::Registrations,
     subscriptions: HashMap<String, std::collections::BTreeSet<String>>,
+    /// Where each upstream pushes (`push.rs`), the newest event pushed per (upstream, number),
+    /// and the pushes sent.
+    push_targets: HashMap<String, push::PushTarget>,
+    last_pushed: HashMap<(String, String), DateTime<Utc>>,
+    sent: HashMap<String, Vec<push::SentPush>>,
 }
 
 /// A handle on a simulator: clone it freely, hand one to [`serve`], keep one to steer it.
@@ -175,18 +181,21 @@ impl Simulator {
     /// Scripts `number`'s events (any order); an empty list makes it unknown.
     pub fn script(&self, number: &str, events: Vec<SimEvent>) {
         self.lock().scripts.insert(key(number), events);
+        self.push_moves();
     }
 
     /// Moves the simulated clock of every number forward.
     pub fn advance(&self, by: Duration) {
         let by = chrono::Duration::from_std(by).unwrap_or_default();
         self.lock().clock_offset += by;
+        self.push_moves();
     }
 
     /// Moves one number's clock forward.
     pub fn advance_number(&self, number: &str, by: Duration) {
         let by = chrono::Duration::from_std(by).unwrap_or_default();
         *self.lock().number_offsets.entry(key(number)).or_default() += by;
+        self.push_moves();
     }
 
     /// Sets the faults of one carrier (`Some("ups")`) or of all (`None`).

@@ -13,6 +13,8 @@ pub struct Registered {
     pub courier: String,
     /// The upstream's id for it (AfterShip's and TrackingMore's 32-hex ids).
     pub id: String,
+    /// The caller's tag (17TRACK's `tag`, echoed in its webhook; `""`: none).
+    pub tag: String,
 }
 
 /// Every upstream's registrations, and what was stopped.
@@ -32,29 +34,44 @@ pub(crate) enum Registration {
 }
 
 impl Simulator {
-    /// Registers `number` with `upstream` for `courier`, unless its quota is used up.
-    pub(crate) fn register(&self, upstream: &str, number: &str, courier: &str) -> Registration {
+    /// Registers `number` with `upstream` for `courier` (with `tag`), unless its quota is used
+    /// up. A new registration's newest event counts as pushed already: the upstream pushes
+    /// only what moves after it.
+    pub(crate) fn register(
+        &self,
+        upstream: &str,
+        number: &str,
+        courier: &str,
+        tag: &str,
+    ) -> Registration {
         let exhausted = self.faults_of(upstream).is_some_and(|f| f.quota_exhausted);
-        let mut state = self.lock();
-        let registrations = &mut state.upstreams;
         let key = number.trim().to_ascii_uppercase();
-        if let Some(known) = registrations.live.get(upstream).and_then(|l| l.get(&key)) {
-            return Registration::Already(known.clone());
-        }
-        if exhausted {
-            return Registration::QuotaExhausted;
-        }
-        registrations.serial += 1;
-        let registered = Registered {
-            courier: courier.to_string(),
-            id: format!("{:032x}", 0x5eed_0000_u64 + registrations.serial),
+        let registration = {
+            let mut state = self.lock();
+            let registrations = &mut state.upstreams;
+            match registrations.live.get(upstream).and_then(|l| l.get(&key)) {
+                Some(known) => Registration::Already(known.clone()),
+                None if exhausted => Registration::QuotaExhausted,
+                None => {
+                    registrations.serial += 1;
+                    let registered = Registered {
+                        courier: courier.to_string(),
+                        id: format!("{:032x}", 0x5eed_0000_u64 + registrations.serial),
+                        tag: tag.to_string(),
+                    };
+                    registrations
+                        .live
+                        .entry(upstream.to_string())
+                        .or_default()
+                        .insert(key, registered.clone());
+                    Registration::New(registered)
+                }
+            }
         };
-        registrations
-            .live
-            .entry(upstream.to_string())
-            .or_default()
-            .insert(key, registered.clone());
-        Registration::New(registered)
+        if matches!(registration, Registration::New(_)) {
+            self.newly_pushed(upstream, number);
+        }
+        registration
     }
 
     /// `number`'s registration with `upstream`, if it is registered.

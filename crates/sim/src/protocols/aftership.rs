@@ -90,7 +90,7 @@ fn create(sim: &Simulator, call: &Call) -> Response {
         );
     };
     let slug = body.get("slug").and_then(Value::as_str).unwrap_or_default();
-    match sim.register(NAME, number, slug) {
+    match sim.register(NAME, number, slug, "") {
         Registration::New(registered) => answer(
             StatusCode::CREATED,
             201,
@@ -126,4 +126,15 @@ fn tracking(sim: &Simulator, number: &str, registered: &Registered) -> Value {
     json!({"id": registered.id, "tracking_number": number, "slug": registered.courier,
            "tag": subtag.split('_').next().unwrap_or_default(), "subtag": subtag,
            "checkpoints": checkpoints.into_iter().rev().collect::<Vec<_>>()})
+}
+
+/// AfterShip's webhook body for `number` (carrier-apis-2.md §A2): `tracking_update` with the
+/// tracking as `msg`; `None` when the number is not registered.
+pub(crate) fn push_body(sim: &Simulator, number: &str) -> Option<Value> {
+    let registered = sim.registration(NAME, number)?;
+    let msg = tracking(sim, number, &registered);
+    let ts = chrono::Utc::now().timestamp();
+    Some(json!({"ts": ts, "event": "tracking_update",
+                "event_id": format!("{}-{ts}-{}", registered.id, rand::random::<u32>()),
+                "is_tracking_first_tag": false, "msg": msg}))
 }

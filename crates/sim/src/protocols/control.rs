@@ -20,7 +20,27 @@ pub(super) fn routes() -> Router<Simulator> {
         .route("/_control/faults", put(faults).delete(clear_faults))
         .route("/_control/tokens/revoke", post(revoke))
         .route("/_control/counters", get(counters))
+        .route("/_control/push/{upstream}", put(push_to))
         .route("/_control/reset", post(reset))
+}
+
+#[derive(Deserialize)]
+struct PushBody {
+    url: String,
+    secret: String,
+}
+
+async fn push_to(
+    State(sim): State<Simulator>,
+    Path(upstream): Path<String>,
+    Json(body): Json<PushBody>,
+) -> Response {
+    if !["17track", "aftership"].contains(&upstream.as_str()) {
+        let error = json!({"error": "only 17track and aftership push on their own"});
+        return (StatusCode::NOT_FOUND, Json(error)).into_response();
+    }
+    sim.push_to(&upstream, &body.url, &body.secret);
+    Json(json!({"upstream": upstream, "url": body.url})).into_response()
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,7 @@
 //! per carrier (mirroring `parceld-carriers`' adapters), and here what every protocol shares:
 //! counting and fault injection at the door of each route, bearer tokens, local times.
 
-mod aftership;
+pub(crate) mod aftership;
 mod aramex;
 mod auspost;
 mod bpost;
@@ -19,7 +19,7 @@ mod postnl;
 mod postnord;
 mod purolator;
 mod royalmail;
-mod seventeen_track;
+pub(crate) mod seventeen_track;
 mod trackingmore;
 mod trackingmore_awb;
 mod ups;

@@ -98,7 +98,7 @@ fn carrier(item: &Value) -> String {
 }
 
 fn register(sim: &Simulator, number: &str, item: &Value) -> Result<Value, (i64, String)> {
-    match sim.register(NAME, number, &carrier(item)) {
+    match sim.register(NAME, number, &carrier(item), field(item, "tag")) {
         Registration::New(_) => Ok(json!({"number": number, "carrier": item.get("carrier")})),
         Registration::Already(_) => Err((
             -18019901,
@@ -130,9 +130,31 @@ fn track_info(sim: &Simulator, number: &str) -> Result<Value, (i64, String)> {
     };
     let provider = json!({"provider": {"key": registration.courier, "name": "Simulated carrier"},
                           "latest_sync_status": "Success", "events": rendered});
+    let carrier: Value = registration
+        .courier
+        .parse::<u64>()
+        .map_or(Value::Null, Value::from);
     Ok(
-        json!({"number": number, "carrier": registration.courier, "track_info": {
+        json!({"number": number, "carrier": carrier, "tag": registration.tag, "track_info": {
         "latest_status": {"status": status, "sub_status": null},
         "tracking": {"providers": [provider]}}}),
     )
+}
+
+/// 17TRACK's webhook body for `number` (carrier-apis-2.md §A1): `TRACKING_UPDATED` with the
+/// same `data` `/gettrackinfo` accepts; `None` when the number is not registered.
+pub(crate) fn push_body(sim: &Simulator, number: &str) -> Option<Value> {
+    let data = track_info(sim, number).ok()?;
+    Some(json!({"event": "TRACKING_UPDATED", "data": data}))
+}
+
+/// The `sign` header of `body`: lowercase hex SHA-256 of `body + "/" + key`.
+pub(crate) fn sign(key: &str, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(body)
+        .chain_update(b"/")
+        .chain_update(key.as_bytes())
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }

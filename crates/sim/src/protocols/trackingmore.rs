@@ -98,7 +98,7 @@ fn batch(sim: &Simulator, call: &Call) -> Response {
     let (mut success, mut error) = (Vec::new(), Vec::new());
     for item in &items {
         let (number, courier) = (field(item, "tracking_number"), field(item, "courier_code"));
-        match sim.register(NAME, number, courier) {
+        match sim.register(NAME, number, courier, "") {
             Registration::New(r) => {
                 success.push(json!({"id": r.id, "tracking_number": number, "courier_code": courier}))
             }
