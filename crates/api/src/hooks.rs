@@ -1,5 +1,6 @@
-//! `POST /hooks/{source}`: carrier pushes (parceld's extension). No API key: each source proves
-//! itself its own way (UPS's `x-api-key`, FedEx's `fdx-signature`), checked by the engine's
+//! `POST /hooks/{source}`: carrier and upstream pushes (parceld's extension). No API key: each
+//! source proves itself its own way (UPS's `x-api-key`, FedEx's `fdx-signature`, 17TRACK's
+//! `sign`, AfterShip's `aftership-hmac-sha256`), checked by the engine's
 //! [`PushHub`](parceld_engine::push::PushHub) before anything else is read. The body is limited
 //! to `[push] max_body_bytes`, and the answer comes once the update is durably stored.
 
@@ -66,13 +67,14 @@ impl From<PushError> for ApiError {
     }
 }
 
-/// Receive a carrier push (parceld extension): UPS Track Alert (`ups`, `x-api-key`) or FedEx
-/// (`fedex`, `fdx-signature`). Applied like a refresh: same checkpoint merge, same webhooks.
+/// Receive a push (parceld extension): UPS Track Alert (`ups`, `x-api-key`), FedEx (`fedex`,
+/// `fdx-signature`), 17TRACK (`17track`, `sign`) or AfterShip (`aftership`,
+/// `aftership-hmac-sha256`). Applied like a refresh: same checkpoint merge, same webhooks.
 #[utoipa::path(
     post,
     path = "/hooks/{source}",
     operation_id = "receivePush",
-    params(("source" = String, Path, description = "The push source: `ups` or `fedex`")),
+    params(("source" = String, Path, description = "The push source: `ups`, `fedex`, `17track` or `aftership`")),
     request_body(content = String, description = "The source's own push body", content_type = "application/json"),
     responses(
         (status = 200, description = "Applied", body = Envelope<PushView>),

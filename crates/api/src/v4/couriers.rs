@@ -10,8 +10,8 @@ use crate::ClassedRoutes;
 
 route! {
     /// List every courier parceld knows: TrackingMore's codes, each with how this server reaches
-    /// it (its own adapter or an aggregator upstream), whether it is configured, and its recent
-    /// health.
+    /// it (its own adapter or an aggregator upstream), whether it is configured, whether its
+    /// changes come by push or by poll, and its recent health.
     get "/v4/couriers/all" "listCouriers",
     responses(200 "All couriers" => Envelope<Vec<CourierView>>),
     async fn all(state, _) -> ApiResult<Vec<CourierView>> {
@@ -20,6 +20,11 @@ route! {
         let configured = |courier: &parceld_detect::Courier| CourierView {
             configured: state.engine.can_track(courier.code),
             upstream: carriers.upstream_of(courier.code).map(str::to_string),
+            updates: match state.push.as_ref().is_some_and(|hub| hub.pushes(courier.code)) {
+                true => "push",
+                false => "poll",
+            }
+            .to_string(),
             upstream_quota: super::reach::upstream_quota(carriers, &reports, courier.code),
             health: carriers.health(courier.code).map(Into::into),
             ..CourierView::from(courier)

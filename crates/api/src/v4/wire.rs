@@ -448,6 +448,10 @@ view_from! {
         /// parceld extension: the upstream this server routes the courier through (`17track`,
         /// `aftership`, `trackingmore`), null when none does.
         upstream: Option<String> = None,
+        /// parceld extension: how this server learns of the courier's changes: `push` (a push
+        /// source covers it, `/hooks/<source>`: the carrier's own or its upstream's webhook; polls
+        /// are only a slow safety net) or `poll`.
+        updates: String = "poll".to_string(),
         /// parceld extension: that upstream's quota as this process sees it.
         upstream_quota: Option<super::reach::UpstreamQuota> = None,
         /// parceld extension: the courier's recent health on this server, null before any call.
