@@ -85,11 +85,8 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
         );
         crate::users::first_admin(store.as_ref(), &first.info, &config.dashboard).await?;
     }
-    let push = crate::push::hub(&store, &config)?;
-    let mut engine = Engine::new(store.clone(), carriers(&config)?, config.engine.clone());
-    if push.is_some() {
-        engine = engine.with_push(&config.push);
-    }
+    let engine = Engine::new(store.clone(), carriers(&config)?, config.engine.clone());
+    let (push, engine) = crate::push::hub(&store, &config, engine)?;
     let engine = Arc::new(engine);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);

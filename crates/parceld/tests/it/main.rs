@@ -28,6 +28,7 @@ mod startup;
 mod support;
 mod trackings;
 mod unconfigured;
+mod upstream_push;
 mod upstreams;
 mod v2;
 mod webhooks;

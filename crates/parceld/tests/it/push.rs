@@ -20,7 +20,7 @@ const FEDEX: &str = "449044304137821";
 const UPS_TRACK: &str = "/api/track/v1/details/{inquiryNumber}";
 const FEDEX_TRACK: &str = "/track/v1/trackingnumbers";
 
-async fn stored(server: &Server, number: &str) -> (u64, u64, Option<DateTime<Utc>>) {
+pub(crate) async fn stored(server: &Server, number: &str) -> (u64, u64, Option<DateTime<Utc>>) {
     let store = server.store().await;
     let checkpoints = store.count_checkpoints(number).await.unwrap();
     let changes = store.count_changes(Some(number)).await.unwrap();
@@ -33,7 +33,7 @@ async fn stored(server: &Server, number: &str) -> (u64, u64, Option<DateTime<Utc
 }
 
 /// Polls of each courier over `secs` seconds.
-async fn polls_during(sim: &Simulator, secs: u64) -> (u64, u64) {
+pub(crate) async fn polls_during(sim: &Simulator, secs: u64) -> (u64, u64) {
     let before = (
         sim.path_requests("ups", UPS_TRACK),
         sim.path_requests("fedex", FEDEX_TRACK),
@@ -45,7 +45,35 @@ async fn polls_during(sim: &Simulator, secs: u64) -> (u64, u64) {
     )
 }
 
-fn json_of(text: &str) -> Value {
+/// A server beside the simulator, polling every second, with `push` (its `[push]` variables).
+fn push_server(sim_url: &str, push: &[(&str, &str)]) -> Server {
+    let mut extra = vec![
+        ("PARCELD_ENGINE__EXPRESS_EVERY_SECS", "1"),
+        ("PARCELD_ENGINE__EARLY_CHECKS_SECS", "[1]"),
+    ];
+    extra.extend_from_slice(push);
+    Server::start_with_env(&env_refs(&engine_env(sim_url, &extra)))
+}
+
+/// Scripts a journey for the UPS and the FedEx number and creates both trackings.
+async fn create_both(sim: &Simulator, server: &Server) {
+    script_journey(sim, UPS);
+    script_journey(sim, FEDEX);
+    server.create(server.key(), UPS, "ups").await;
+    server.create(server.key(), FEDEX, "fedex").await;
+}
+
+/// Waits until the UPS and the FedEx tracking were polled once.
+async fn first_polls(server: &Server) {
+    for number in [UPS, FEDEX] {
+        wait_for(20, "a first poll", || async {
+            stored(server, number).await.2.map(|_| ())
+        })
+        .await;
+    }
+}
+
+pub(crate) fn json_of(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
@@ -53,11 +81,9 @@ fn json_of(text: &str) -> Value {
 async fn pushes_apply_like_refreshes_refuse_forgeries_and_replays_and_slow_the_polls() {
     let (sim, sim_url) = start_sim().await;
     let (receiver, receiver_url) = start_receiver().await;
-    let env = engine_env(
+    let server = push_server(
         &sim_url,
         &[
-            ("PARCELD_ENGINE__EXPRESS_EVERY_SECS", "1"),
-            ("PARCELD_ENGINE__EARLY_CHECKS_SECS", "[1]"),
             ("PARCELD_WEBHOOKS__ALLOW_NETWORKS", "[\"127.0.0.0/8\"]"),
             ("PARCELD_WEBHOOKS__IDLE_POLL_MS", "50"),
             ("PARCELD_PUSH__SUBSCRIBE_EVERY_MS", "100"),
@@ -68,10 +94,7 @@ async fn pushes_apply_like_refreshes_refuse_forgeries_and_replays_and_slow_the_p
             ("PARCELD_PUSH__SOURCES__FEDEX__SECRET", "fedex-token"),
         ],
     );
-    let server = Server::start_with_env(&env_refs(&env));
     let key = server.key().to_string();
-    script_journey(&sim, UPS);
-    script_journey(&sim, FEDEX);
     let (status, _) = server
         .post(
             "/v4/webhooks",
@@ -80,20 +103,14 @@ async fn pushes_apply_like_refreshes_refuse_forgeries_and_replays_and_slow_the_p
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    server.create(&key, UPS, "ups").await;
-    server.create(&key, FEDEX, "fedex").await;
+    create_both(&sim, &server).await;
 
     // The UPS tracking is subscribed with Track Alert; both are polled once.
     wait_for(20, "the Track Alert subscription", || async {
         (sim.subscribed("ups") == vec![UPS.to_string()]).then_some(())
     })
     .await;
-    for number in [UPS, FEDEX] {
-        wait_for(20, "a first poll", || async {
-            stored(&server, number).await.2.map(|_| ())
-        })
-        .await;
-    }
+    first_polls(&server).await;
     // Polling is every second, but the subscribed tracking is left to the safety net (once a
     // refresh that was in flight when it was subscribed has landed).
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -252,4 +269,58 @@ async fn air_waybills_are_checked_then_tracked_through_the_upstream() {
         )
         .await;
     assert_error(status, &body, 400, 4169, "[air_cargo]");
+}
+
+/// FedEx subscribes by shipper account in its webhook project (carrier-apis-2.md §C2: the
+/// per-tracking Tracking Number Subscription API's paths are only in the FedEx portal, so parceld
+/// makes no per-tracking call): with `account = true`, a new FedEx tracking is covered from its
+/// first fetch on, polled only as the safety net, without any subscription call; UPS beside it
+/// (no push configured) keeps being polled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fedex_account_subscription_covers_new_trackings_without_a_call() {
+    let (sim, sim_url) = start_sim().await;
+    let account = [
+        ("ENABLED", "true"),
+        ("SECRET", "fedex-token"),
+        ("ACCOUNT", "true"),
+    ]
+    .map(|(field, value)| {
+        (
+            format!("PARCELD_PUSH__SOURCES__FEDEX__{field}"),
+            value.into(),
+        )
+    });
+    let server = push_server(&sim_url, &env_refs(&account));
+    create_both(&sim, &server).await;
+    first_polls(&server).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (ups_polls, fedex_polls) = polls_during(&sim, 3).await;
+    assert_eq!(
+        fedex_polls, 0,
+        "a FedEx tracking of a pushed account is not polled"
+    );
+    assert!(ups_polls >= 2, "an unpushed one is: {ups_polls}");
+    let fedex_paths: Vec<String> = sim
+        .counters()
+        .paths
+        .into_keys()
+        .filter(|p| p.starts_with("fedex "))
+        .collect();
+    assert!(
+        fedex_paths
+            .iter()
+            .all(|p| p == &format!("fedex {FEDEX_TRACK}") || p == "fedex /oauth/token"),
+        "no subscription call: {fedex_paths:?}"
+    );
+    assert!(sim.subscribed("fedex").is_empty());
+    let (status, body) = server.get("/v4/couriers/all", server.key()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let updates = |code: &str| {
+        body["data"]
+            .as_array()
+            .and_then(|all| all.iter().find(|c| c["courier_code"] == code))
+            .map(|c| c["updates"].clone())
+    };
+    assert_eq!(updates("fedex"), Some(json!("push")));
+    assert_eq!(updates("ups"), Some(json!("poll")));
 }

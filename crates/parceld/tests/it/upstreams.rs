@@ -74,15 +74,36 @@ async fn trackingmore() {
 /// The server: `case`'s upstream pointed at the simulator with a quota of 10, the worker
 /// checking every second and retrying failures after a second, webhooks to loopback allowed.
 fn start_server(case: &Case, sim_url: &str) -> Server {
-    let var = case.upstream.to_ascii_uppercase();
-    let upstream = |field: &str| format!("PARCELD_UPSTREAMS__{var}__{field}");
+    upstream_server(
+        case.upstream,
+        case.couriers,
+        sim_url,
+        &[("QUOTA", "10".into())],
+    )
+}
+
+/// A server with `upstream` at the simulator routing `couriers` (with the key `0123456789` and
+/// `fields` more of its table), the worker checking every second and retrying failures after a
+/// second, webhooks to loopback allowed.
+pub(crate) fn upstream_server(
+    upstream: &str,
+    couriers: &str,
+    sim_url: &str,
+    fields: &[(&str, String)],
+) -> Server {
+    let var = upstream.to_ascii_uppercase();
+    let field = |name: &str| format!("PARCELD_UPSTREAMS__{var}__{name}");
     let mut env = vec![
-        (upstream("API_KEY"), "0123456789".to_string()),
-        (upstream("BASE_URL"), format!("{sim_url}/{}", case.upstream)),
-        (upstream("COURIERS"), case.couriers.to_string()),
-        (upstream("RATE_PER_SECOND"), "1000".into()),
-        (upstream("QUOTA"), "10".into()),
+        (field("API_KEY"), "0123456789".to_string()),
+        (field("BASE_URL"), format!("{sim_url}/{upstream}")),
+        (field("COURIERS"), couriers.to_string()),
+        (field("RATE_PER_SECOND"), "1000".into()),
     ];
+    env.extend(
+        fields
+            .iter()
+            .map(|(name, value)| (field(name), value.clone())),
+    );
     env.extend(brisk_worker());
     env.push((
         "PARCELD_WEBHOOKS__ALLOW_NETWORKS".into(),
@@ -94,7 +115,7 @@ fn start_server(case: &Case, sim_url: &str) -> Server {
 
 /// The walked parcel: labelled half an hour ago, then picked up, out for delivery and
 /// delivered an hour apart each, revealed by moving its clock.
-fn script_walk(sim: &Simulator, number: &str) {
+pub(crate) fn script_walk(sim: &Simulator, number: &str) {
     let first = Utc::now() - chrono::Duration::minutes(30);
     let kinds = [
         EventKind::LabelCreated,
@@ -110,7 +131,7 @@ fn script_walk(sim: &Simulator, number: &str) {
 }
 
 /// Waits for `number` to reach `sub` (a sub-status, or a bare status).
-async fn reaches(server: &Server, number: &str, sub: &str) -> Value {
+pub(crate) async fn reaches(server: &Server, number: &str, sub: &str) -> Value {
     let want = expected(sub);
     wait_for(20, &format!("{number} {sub}"), || async {
         let t = tracking(server, number).await;
@@ -120,7 +141,7 @@ async fn reaches(server: &Server, number: &str, sub: &str) -> Value {
 }
 
 /// The entry of `courier` in `GET /v4/couriers/all`, and how many couriers it lists.
-async fn listed(server: &Server, courier: &str) -> (Value, usize) {
+pub(crate) async fn listed(server: &Server, courier: &str) -> (Value, usize) {
     let (status, body) = server.get("/v4/couriers/all", server.key()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let all = body["data"].as_array().expect("a list").clone();
@@ -201,6 +222,7 @@ async fn run(case: &Case) {
     assert_eq!(entry["reached_by"], "upstream", "{entry}");
     assert_eq!(entry["upstream"], name, "{entry}");
     assert_eq!(entry["configured"], true, "{entry}");
+    assert_eq!(entry["updates"], "poll", "no push configured: {entry}");
     assert_eq!(entry["upstream_quota"]["quota_exhausted"], true, "{entry}");
     assert!(entry["health"]["calls"].as_u64().unwrap() > 0, "{entry}");
     let rate = entry["health"]["success_rate"].as_f64().unwrap();
