@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use parceld_carriers::air_cargo::AirCargo;
 use parceld_carriers::ups_alert::TrackAlert;
 use parceld_carriers::Carriers;
@@ -19,14 +19,31 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 
-/// The push hub, when any source is enabled, and `engine` polling what it covers as a safety
-/// net only.
+/// The push sources of the upstreams with `push = true`, checked with `[push]` before serve
+/// touches the database: a push that could not be verified or a source without its secret stops
+/// the start (exit code 2) naming the table to fix.
+pub fn upstream_sources_checked(config: &Config, carriers: &Carriers) -> Vec<Arc<dyn PushSource>> {
+    match config
+        .push
+        .validate()
+        .and_then(|()| upstream_sources(config, carriers))
+    {
+        Ok(sources) => sources,
+        Err(message) => {
+            eprintln!("parceld: invalid configuration: {message}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The push hub, when any source is enabled (`upstreams`: from [`upstream_sources_checked`]),
+/// and `engine` polling what it covers as a safety net only.
 pub fn hub(
     store: &Arc<dyn Store>,
     config: &Config,
     engine: Engine,
+    upstreams: Vec<Arc<dyn PushSource>>,
 ) -> anyhow::Result<(Option<Arc<PushHub>>, Engine)> {
-    let upstreams = upstream_sources(config, engine.carriers())?;
     if upstreams.is_empty() && !config.push.sources.values().any(|s| s.enabled) {
         return Ok((None, engine));
     }
@@ -45,7 +62,7 @@ pub fn hub(
 fn upstream_sources(
     config: &Config,
     carriers: &Carriers,
-) -> anyhow::Result<Vec<Arc<dyn PushSource>>> {
+) -> Result<Vec<Arc<dyn PushSource>>, String> {
     let mut sources: Vec<Arc<dyn PushSource>> = Vec::new();
     for (name, settings) in config.upstreams.iter().filter(|(_, s)| s.push()) {
         let routed: HashSet<String> = carriers
@@ -56,7 +73,7 @@ fn upstream_sources(
         match name.as_str() {
             "17track" => {
                 let key = settings.push_secret(true).ok_or_else(|| {
-                    anyhow!("invalid configuration: [upstreams.17track] push = true needs api_key or webhook_secret (the security key)")
+                    String::from("[upstreams.17track] push = true needs api_key or webhook_secret (the security key)")
                 })?;
                 sources.push(Arc::new(UpstreamPush::new(
                     Upstream::SeventeenTrack,
@@ -66,16 +83,16 @@ fn upstream_sources(
             }
             "aftership" => {
                 let secret = settings.push_secret(false).ok_or_else(|| {
-                    anyhow!("invalid configuration: [upstreams.aftership] push = true needs webhook_secret (AfterShip: Settings › Webhooks)")
+                    String::from("[upstreams.aftership] push = true needs webhook_secret (AfterShip: Settings › Webhooks)")
                 })?;
                 sources.push(Arc::new(UpstreamPush::new(Upstream::AfterShip, secret, routed)));
             }
             // trackingmore-api.md §1.14: the v4 webhook signature is documented two ways (a
             // base64 HMAC of the body in prose, a hex HMAC of a timestamp in the sample) and its
             // header is not named, so a TrackingMore push cannot be verified.
-            other => bail!(
-                "invalid configuration: [upstreams.{other}] push = true: {other} publishes no webhook signature parceld can verify; its trackings are polled (remove `push`)"
-            ),
+            other => return Err(format!(
+                "[upstreams.{other}] push = true: {other} publishes no webhook signature parceld can verify; its trackings are polled (remove `push`)"
+            )),
         }
     }
     Ok(sources)

@@ -69,6 +69,8 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
         config.server.bind = bind;
     }
     init_logging(&config);
+    let carriers = carriers(&config)?;
+    let upstream_push = crate::push::upstream_sources_checked(&config, &carriers);
     let database = Database::of(&config);
     let _serve_lock = lock_for_serving(&database.url)?;
     let shown = database.shown();
@@ -85,8 +87,8 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
         );
         crate::users::first_admin(store.as_ref(), &first.info, &config.dashboard).await?;
     }
-    let engine = Engine::new(store.clone(), carriers(&config)?, config.engine.clone());
-    let (push, engine) = crate::push::hub(&store, &config, engine)?;
+    let engine = Engine::new(store.clone(), carriers, config.engine.clone());
+    let (push, engine) = crate::push::hub(&store, &config, engine, upstream_push)?;
     let engine = Arc::new(engine);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);

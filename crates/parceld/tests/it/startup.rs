@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{sqlite_only, Server, BIN};
+use crate::support::{env_refs, sqlite_only, Server, BIN};
 
 /// Runs `parceld <args>` in `dir` and waits at most `secs` seconds for it to exit.
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], secs: u64) -> (Output, Duration) {
@@ -216,4 +216,35 @@ fn a_parceld_variable_that_is_no_key_is_warned_about_once() {
     assert!(stderr.contains("PARCELD_SERVER__BIND"), "{stderr}");
     // Sectioned variables are configuration and draw no warning.
     assert!(!stderr.contains("PARCELD_SERVER__WORKER"), "{stderr}");
+}
+
+#[test]
+fn push_that_could_not_be_verified_stops_the_start_naming_the_table() {
+    let upstream = |name: &str, field: &str| format!("PARCELD_UPSTREAMS__{name}__{field}");
+    for (name, table, needle) in [
+        (
+            "TRACKINGMORE",
+            "[upstreams.trackingmore]",
+            "no webhook signature",
+        ),
+        ("AFTERSHIP", "[upstreams.aftership]", "webhook_secret"),
+    ] {
+        let env = [
+            (upstream(name, "API_KEY"), "k".to_string()),
+            (upstream(name, "COURIERS"), "[\"yanwen\"]".to_string()),
+            (upstream(name, "PUSH"), "true".to_string()),
+        ];
+        let stderr = serve_refused_with(&env_refs(&env));
+        assert!(
+            stderr.contains(table) && stderr.contains(needle),
+            "{stderr}"
+        );
+    }
+    let fedex = [
+        ("PARCELD_PUSH__SOURCES__FEDEX__ENABLED", "true"),
+        ("PARCELD_PUSH__SOURCES__FEDEX__SECRET", "token"),
+        ("PARCELD_PUSH__SOURCES__FEDEX__SUBSCRIBE", "true"),
+    ];
+    let stderr = serve_refused_with(&fedex);
+    assert!(stderr.contains("account = true"), "{stderr}");
 }
