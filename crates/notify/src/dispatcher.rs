@@ -8,6 +8,12 @@
 //! checked at sending time, so an unsubscribe also stops what was already queued. Customer
 //! addresses and server answers go to the notification log in the store, never to the process
 //! log, which names notifications by id only.
+//!
+//! Texts go through the server's SMS provider ([`crate::sms`]). A text due inside the
+//! account's quiet hours (in the customer's zone, [`crate::quiet`]) is deferred to the hours'
+//! end: it stays pending and is claimed again then, without the deferral counting as an attempt
+//! or against the daily cap. A provider's "unsubscribed" answer (Twilio 21610: the customer
+//! texted STOP) records an opt-out for that number and account, so the next text is not tried.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -23,7 +29,9 @@ use parceld_store::notifications::{
 use parceld_store::{AccountId, PageSettings, Store, StoreResult};
 
 use crate::email::{Email, Mailer};
+use crate::quiet;
 use crate::settings::{NotifySettings, SmtpServer};
+use crate::sms::{Text, Texter};
 use crate::templates::{self, MessageContext};
 use crate::token;
 
@@ -34,13 +42,21 @@ struct AccountView {
     page: PageSettings,
 }
 
-/// An email to send: the notification's primary key and attempts so far, the server, the message.
-type Outgoing = (i64, i64, SmtpServer, Email);
+/// A message ready to go.
+enum Message {
+    Email(SmtpServer, Email),
+    /// With the recipient an opt-out is recorded for if the provider says they texted STOP.
+    Text(Recipient, Text),
+}
+
+/// A message to send: the notification's primary key and attempts so far, the message.
+type Outgoing = (i64, i64, Message);
 
 pub struct Dispatcher {
     store: Arc<dyn Store>,
     settings: NotifySettings,
     mailer: Mailer,
+    texter: Texter,
     owner: String,
 }
 
@@ -67,11 +83,13 @@ fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
 impl Dispatcher {
     pub fn new(store: Arc<dyn Store>, settings: NotifySettings) -> Self {
         let mailer = Mailer::new(settings.timeout());
+        let texter = Texter::new(settings.timeout());
         let owner = format!("notify-{:016x}", rand::random::<u64>());
         Dispatcher {
             store,
             settings,
             mailer,
+            texter,
             owner,
         }
     }
@@ -100,7 +118,12 @@ impl Dispatcher {
 
     /// Claims one batch, sends it and records the outcomes; returns how many were claimed.
     pub async fn dispatch_once(&self) -> StoreResult<usize> {
-        let now = Utc::now();
+        self.dispatch_at(Utc::now()).await
+    }
+
+    /// [`Dispatcher::dispatch_once`] as if the time were `now`: what is due then is claimed,
+    /// and quiet hours and daily caps are judged then (tests move the clock so).
+    pub async fn dispatch_at(&self, now: DateTime<Utc>) -> StoreResult<usize> {
         let claimed = self
             .store
             .claim_notifications(
@@ -223,32 +246,19 @@ impl Dispatcher {
                 )));
                 continue;
             }
-            match notification.channel {
-                Channel::Sms => {
-                    records.push(suppressed("this server sends no text messages"));
-                    continue;
-                }
-                Channel::Email => {}
-            }
-            let server = match &account.settings.smtp {
-                Some(own) => SmtpServer::of_account(own),
-                None => self.settings.smtp.clone(),
+            let message = match notification.channel {
+                Channel::Email => self.email_message(notification, tracking, account, &recipient),
+                Channel::Sms => self.text_message(notification, tracking, account, recipient, now),
             };
-            let Some(server) = server else {
-                records.push(suppressed("no SMTP server is configured"));
-                continue;
-            };
-            match self.email(notification, tracking, account, &recipient) {
-                Ok(email) => {
+            match message {
+                Ok(message) => {
                     *count += 1;
                     sends.push((
                         notification.tracking_pk,
-                        (notification.pk, notification.attempts, server, email),
+                        (notification.pk, notification.attempts, message),
                     ));
                 }
-                Err(error) => records.push(record(NotificationOutcome::Failed {
-                    response: error.to_string(),
-                })),
+                Err(outcome) => records.push(record(outcome)),
             }
         }
         // One tracking's messages go one after another, in the order of their changes;
@@ -265,8 +275,11 @@ impl Dispatcher {
         let sent: Vec<Vec<NotificationRecord>> = stream::iter(by_tracking)
             .map(|group| async move {
                 let mut done = Vec::with_capacity(group.len());
-                for (pk, attempts, server, email) in group {
-                    let result = self.mailer.send(&server, &email).await;
+                for (pk, attempts, message) in group {
+                    let result = match message {
+                        Message::Email(server, email) => self.mailer.send(&server, &email).await,
+                        Message::Text(recipient, text) => self.send_text(&recipient, &text).await,
+                    };
                     let retry = self.settings.retry_after(attempts + 1);
                     done.push(NotificationRecord {
                         pk,
@@ -339,6 +352,100 @@ impl Dispatcher {
             support_email: account.page.support_email.clone(),
             t: templates::words(language, &notification.trigger),
         }
+    }
+
+    /// The email of `notification`, or why it is not sent.
+    fn email_message(
+        &self,
+        notification: &ClaimedNotification,
+        tracking: &Tracking,
+        account: &AccountView,
+        recipient: &Recipient,
+    ) -> Result<Message, NotificationOutcome> {
+        let server = match &account.settings.smtp {
+            Some(own) => SmtpServer::of_account(own),
+            None => self.settings.smtp.clone(),
+        };
+        let Some(server) = server else {
+            return Err(NotificationOutcome::Suppressed {
+                reason: "no SMTP server is configured".into(),
+            });
+        };
+        match self.email(notification, tracking, account, recipient) {
+            Ok(email) => Ok(Message::Email(server, email)),
+            Err(error) => Err(NotificationOutcome::Failed {
+                response: error.to_string(),
+            }),
+        }
+    }
+
+    /// The text of `notification`, or why it is not sent (yet).
+    fn text_message(
+        &self,
+        notification: &ClaimedNotification,
+        tracking: &Tracking,
+        account: &AccountView,
+        recipient: Recipient,
+        now: DateTime<Utc>,
+    ) -> Result<Message, NotificationOutcome> {
+        if self.settings.sms.is_none() {
+            return Err(NotificationOutcome::Suppressed {
+                reason: "no SMS provider is configured".into(),
+            });
+        }
+        if let Some(quiet) = account.settings.quiet_hours {
+            let zone = quiet::customer_zone(account.settings.time_zone.as_deref(), tracking);
+            if let Some(until) = quiet::held_until(quiet, zone, now) {
+                return Err(NotificationOutcome::Deferred {
+                    at: until,
+                    reason: format!("quiet hours in {zone} until {}", until.to_rfc3339()),
+                });
+            }
+        }
+        let context = self.context(notification, tracking, account, &recipient);
+        match templates::render(&account.settings.templates, "sms.text", &context) {
+            Ok(body) => Ok(Message::Text(
+                recipient,
+                Text {
+                    id: notification.id.clone(),
+                    to: notification.recipient.clone(),
+                    body,
+                },
+            )),
+            Err(error) => Err(NotificationOutcome::Failed {
+                response: error.to_string(),
+            }),
+        }
+    }
+
+    /// Sends a text through the server's provider; an opt-out answer is recorded as one. The
+    /// process log names the notification and the provider's code, never the number.
+    async fn send_text(&self, recipient: &Recipient, text: &Text) -> crate::email::Sent {
+        let Some(provider) = &self.settings.sms else {
+            return crate::email::Sent::Permanent("no SMS provider is configured".into());
+        };
+        let reply = self.texter.send(provider, text).await;
+        if reply.opted_out() {
+            if let Err(error) = self.store.unsubscribe(recipient, Utc::now()).await {
+                tracing::warn!(notification = %text.id, %error, "could not record an SMS opt-out");
+            }
+            tracing::info!(notification = %text.id, "the recipient opted out of texts (STOP)");
+        }
+        let sent = reply.clone().sent();
+        match (&sent, reply.code()) {
+            (crate::email::Sent::Permanent(_), code) => tracing::warn!(
+                notification = %text.id,
+                code,
+                "the SMS provider refused a text for good; not retried"
+            ),
+            (crate::email::Sent::Transient(_), code) => tracing::info!(
+                notification = %text.id,
+                code,
+                "the SMS provider failed; the text is retried"
+            ),
+            (crate::email::Sent::Accepted(_), _) => {}
+        }
+        sent
     }
 
     fn email(

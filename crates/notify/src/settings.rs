@@ -1,6 +1,7 @@
 //! The server's notification settings (`[notifications]` in parceld's configuration): the
-//! SMTP server (each account may name its own instead), the public address of the tracking
-//! page that every message links to, the unsubscribe links' secret, and the dispatcher's pace.
+//! SMTP server (each account may name its own instead), the SMS provider
+//! (`[notifications.sms]`), the public address of the tracking page that every message links
+//! to, the unsubscribe links' secret, and the dispatcher's pace.
 
 use std::time::Duration;
 
@@ -56,6 +57,69 @@ impl SmtpServer {
     }
 }
 
+/// Where text messages go when the provider is Twilio itself.
+pub const TWILIO_URL: &str = "https://api.twilio.com";
+
+fn twilio_url() -> String {
+    TWILIO_URL.to_string()
+}
+
+/// `[notifications.sms]`: an SMS provider speaking Twilio's Messages API (`POST
+/// {base_url}/2010-04-01/Accounts/{account_sid}/Messages.json`, HTTP Basic `account_sid:auth_token`).
+/// Any provider with that API works by its `base_url`; the sender is a number (`from`) or a
+/// Twilio messaging service (`messaging_service_sid`), exactly one of them.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsProvider {
+    #[serde(default = "twilio_url")]
+    pub base_url: String,
+    pub account_sid: String,
+    pub auth_token: String,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub messaging_service_sid: Option<String>,
+}
+
+/// Never prints the token.
+impl std::fmt::Debug for SmsProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsProvider")
+            .field("base_url", &self.base_url)
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"…")
+            .field("from", &self.from)
+            .field("messaging_service_sid", &self.messaging_service_sid)
+            .finish()
+    }
+}
+
+impl SmsProvider {
+    /// Refuses a provider that no request could reach.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            return Err("notifications.sms.base_url must be an http:// or https:// address".into());
+        }
+        if self.account_sid.is_empty()
+            || !self.account_sid.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err("notifications.sms.account_sid must be letters and digits (AC…)".into());
+        }
+        if self.auth_token.is_empty() {
+            return Err("notifications.sms.auth_token must be set".into());
+        }
+        let named = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
+        if named(&self.from) == named(&self.messaging_service_sid) {
+            return Err(
+                "notifications.sms needs exactly one sender: `from` (a number) or \
+                 `messaging_service_sid`"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// `[notifications]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -64,6 +128,8 @@ pub struct NotifySettings {
     pub enabled: bool,
     /// The server's SMTP server; accounts without their own send through it.
     pub smtp: Option<SmtpServer>,
+    /// The server's SMS provider; without one, text messages are not sent (marked so).
+    pub sms: Option<SmsProvider>,
     /// The sender when an account sets none.
     pub from_address: String,
     pub from_name: String,
@@ -82,7 +148,7 @@ pub struct NotifySettings {
     /// Attempts before a notification fails for good; the n-th retry waits `retry_base_ms × 2ⁿ`.
     pub max_attempts: u32,
     pub retry_base_ms: u64,
-    /// How long one SMTP conversation may take.
+    /// How long one SMTP conversation or SMS provider request may take.
     pub timeout_seconds: u64,
 }
 
@@ -91,6 +157,7 @@ impl Default for NotifySettings {
         NotifySettings {
             enabled: false,
             smtp: None,
+            sms: None,
             from_address: "parceld@localhost".into(),
             from_name: "parceld".into(),
             public_url: "http://127.0.0.1:8080".into(),
@@ -128,7 +195,10 @@ impl NotifySettings {
                 "notifications.batch, concurrency and max_attempts must be at least 1".into(),
             );
         }
-        Ok(())
+        match &self.sms {
+            Some(sms) => sms.validate(),
+            None => Ok(()),
+        }
     }
 
     pub fn lease(&self) -> chrono::Duration {
@@ -192,5 +262,45 @@ mod tests {
             NotifySettings::default().validate().is_ok(),
             "off needs nothing"
         );
+    }
+
+    #[test]
+    fn an_sms_provider_needs_credentials_and_one_sender_and_hides_its_token() {
+        let provider = SmsProvider {
+            base_url: TWILIO_URL.into(),
+            account_sid: "AC0123".into(),
+            auth_token: "secret-token".into(),
+            from: Some("+15005550006".into()),
+            messaging_service_sid: None,
+        };
+        assert!(provider.validate().is_ok());
+        let both = SmsProvider {
+            messaging_service_sid: Some("MG01".into()),
+            ..provider.clone()
+        };
+        assert!(both.validate().unwrap_err().contains("exactly one sender"));
+        let neither = SmsProvider {
+            from: None,
+            ..provider.clone()
+        };
+        assert!(neither.validate().unwrap_err().contains("exactly one sender"));
+        let sid = SmsProvider {
+            account_sid: "AC/../x".into(),
+            ..provider.clone()
+        };
+        assert!(sid.validate().unwrap_err().contains("account_sid"));
+        let url = SmsProvider {
+            base_url: "api.twilio.com".into(),
+            ..provider.clone()
+        };
+        assert!(url.validate().unwrap_err().contains("base_url"));
+        assert!(!format!("{provider:?}").contains("secret-token"));
+        let on = NotifySettings {
+            enabled: true,
+            unsubscribe_secret: "0123456789abcdef".into(),
+            sms: Some(neither),
+            ..NotifySettings::default()
+        };
+        assert!(on.validate().is_err(), "the provider is checked with the rest");
     }
 }

@@ -20,10 +20,15 @@
 //! | `GET /_control/counters` | — | [`Counters`] |
 //! | `PUT /_control/push/{upstream}` | `{"url":"…","secret":"…"}` | `17track` or `aftership` pushes its numbers' moves there, signed |
 //! | `POST /_control/reset` | — | forgets everything |
+//! | `GET /_control/sms/messages` | — | every SMS request answered, oldest first ([`SmsRequest`]) |
+//! | `PUT /_control/sms/numbers/{number}` | `{"fail":"invalid_number","times":N?}` | [`SmsFailure`] for that `To` number |
 //!
 //! The aggregator upstreams (17TRACK, AfterShip, TrackingMore, under `/17track/`, `/aftership/`,
 //! `/trackingmore/`) also keep which numbers were registered and stopped ([`Simulator::registered`],
 //! [`Simulator::stopped`]); their `quota_exhausted` fault refuses new registrations.
+//!
+//! It also plays an SMS provider for notifications: Twilio's Messages API under `/twilio`
+//! (`protocols/twilio.rs`), keeping every message request for tests to read (`sms.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,10 +40,12 @@ use serde::{Deserialize, Serialize};
 pub mod journey;
 mod protocols;
 mod push;
+mod sms;
 mod upstreams;
 
 pub use journey::{EventKind, Place, SimEvent};
 pub use push::{PushAnswer, SentPush};
+pub use sms::{SmsFailure, SmsRequest};
 pub use upstreams::Registered;
 
 /// Faults injected into tracking requests (token endpoints only see `token_ttl_secs`). Rates
@@ -145,6 +152,8 @@ struct State {
     push_targets: HashMap<String, push::PushTarget>,
     last_pushed: HashMap<(String, String), DateTime<Utc>>,
     sent: HashMap<String, Vec<push::SentPush>>,
+    /// The SMS provider's requests and scripted failures (`sms.rs`).
+    sms: sms::SmsLog,
 }
 
 /// A handle on a simulator: clone it freely, hand one to [`serve`], keep one to steer it.

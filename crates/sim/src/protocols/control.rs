@@ -1,5 +1,6 @@
 //! The control endpoints tests and demos drive the simulator with: scripted journeys, the
-//! clock, faults, token revocation, counters and reset.
+//! clock, faults, token revocation, counters and reset, and the SMS provider's received
+//! messages and scripted failures.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::journey::SimEvent;
-use crate::{Faults, Simulator};
+use crate::{Faults, Simulator, SmsFailure};
 
 /// The simulator's control routes.
 pub(super) fn routes() -> Router<Simulator> {
@@ -22,6 +23,28 @@ pub(super) fn routes() -> Router<Simulator> {
         .route("/_control/counters", get(counters))
         .route("/_control/push/{upstream}", put(push_to))
         .route("/_control/reset", post(reset))
+        .route("/_control/sms/messages", get(sms_messages))
+        .route("/_control/sms/numbers/{number}", put(sms_fail))
+}
+
+async fn sms_messages(State(sim): State<Simulator>) -> Response {
+    Json(sim.sms_requests()).into_response()
+}
+
+#[derive(Deserialize)]
+struct SmsFailBody {
+    fail: SmsFailure,
+    #[serde(default)]
+    times: Option<u64>,
+}
+
+async fn sms_fail(
+    State(sim): State<Simulator>,
+    Path(number): Path<String>,
+    Json(body): Json<SmsFailBody>,
+) -> Response {
+    sim.fail_sms(&number, body.fail, body.times);
+    Json(json!({"number": number, "fail": body.fail, "times": body.times})).into_response()
 }
 
 #[derive(Deserialize)]

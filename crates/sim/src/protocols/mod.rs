@@ -1,5 +1,6 @@
 //! The carriers' wire protocols: routes, token endpoints, payloads and error shapes, one module
-//! per carrier (mirroring `parceld-carriers`' adapters), and here what every protocol shares:
+//! per carrier (mirroring `parceld-carriers`' adapters) — and the SMS provider's that
+//! notifications speak (`twilio.rs`) — and here what every protocol shares:
 //! counting and fault injection at the door of each route, bearer tokens, local times.
 
 pub(crate) mod aftership;
@@ -22,6 +23,7 @@ mod royalmail;
 pub(crate) mod seventeen_track;
 mod trackingmore;
 mod trackingmore_awb;
+mod twilio;
 mod ups;
 pub(crate) mod ups_push;
 mod usps;
@@ -70,7 +72,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
 
 /// The routes of the protocols that also check credentials ([`Protocol`]).
 fn protocols(sim: &Simulator) -> Router<Simulator> {
-    let protocols: [&'static Protocol; 20] = [
+    let protocols: [&'static Protocol; 21] = [
         &aftership::TRACKINGS,
         &aftership::DELETE,
         &aramex::PROTOCOL,
@@ -91,6 +93,7 @@ fn protocols(sim: &Simulator) -> Router<Simulator> {
         &trackingmore::GET,
         &trackingmore::BATCH,
         &trackingmore::DELETE,
+        &twilio::MESSAGES,
     ];
     protocols
         .into_iter()
