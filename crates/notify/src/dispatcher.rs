@@ -44,7 +44,7 @@ struct AccountView {
 
 /// A message ready to go.
 enum Message {
-    Email(SmtpServer, Email),
+    Email(SmtpServer, Box<Email>),
     /// With the recipient an opt-out is recorded for if the provider says they texted STOP.
     Text(Recipient, Text),
 }
@@ -372,7 +372,7 @@ impl Dispatcher {
             });
         };
         match self.email(notification, tracking, account, recipient) {
-            Ok(email) => Ok(Message::Email(server, email)),
+            Ok(email) => Ok(Message::Email(server, Box::new(email))),
             Err(error) => Err(NotificationOutcome::Failed {
                 response: error.to_string(),
             }),

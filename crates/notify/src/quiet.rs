@@ -127,49 +127,68 @@ mod tests {
         assert!(!is_quiet(bad, 30), "bounds past the day are ignored");
     }
 
+    /// Each case: the window, the zone, when the text is due, when it may go (`None`: now).
+    fn check(cases: &[(QuietHours, Tz, &str, Option<&str>)]) {
+        for (quiet, zone, due, expected) in cases {
+            let held = held_until(*quiet, *zone, at(due));
+            assert_eq!(held, expected.map(at), "due {due} in {zone}");
+        }
+    }
+
     #[test]
     fn a_text_in_the_evening_waits_for_the_next_morning_in_the_customers_zone() {
-        // 22:30 in Berlin (UTC+1 in January): held until 08:00 Berlin, 07:00 UTC.
-        assert_eq!(
-            held_until(NIGHT, Berlin, at("2026-01-15T21:30:00Z")),
-            Some(at("2026-01-16T07:00:00Z"))
-        );
-        // 03:00 in Berlin: the same morning.
-        assert_eq!(
-            held_until(NIGHT, Berlin, at("2026-01-16T02:00:00Z")),
-            Some(at("2026-01-16T07:00:00Z"))
-        );
-        // 08:00 sharp and noon: sent at once.
-        assert_eq!(held_until(NIGHT, Berlin, at("2026-01-16T07:00:00Z")), None);
-        assert_eq!(held_until(NIGHT, Berlin, at("2026-01-16T11:00:00Z")), None);
-        // The same instant is daytime in Tokyo.
-        assert_eq!(
-            held_until(NIGHT, chrono_tz::Asia::Tokyo, at("2026-01-16T02:00:00Z")),
-            None
-        );
-        // In summer Berlin is UTC+2: the end moves with the clock.
-        assert_eq!(
-            held_until(NIGHT, Berlin, at("2026-07-01T01:00:00Z")),
-            Some(at("2026-07-01T06:00:00Z"))
-        );
+        check(&[
+            // 22:30 in Berlin (UTC+1 in January): held until 08:00 Berlin, 07:00 UTC.
+            (
+                NIGHT,
+                Berlin,
+                "2026-01-15T21:30:00Z",
+                Some("2026-01-16T07:00:00Z"),
+            ),
+            // 03:00 in Berlin: the same morning.
+            (
+                NIGHT,
+                Berlin,
+                "2026-01-16T02:00:00Z",
+                Some("2026-01-16T07:00:00Z"),
+            ),
+            // 08:00 sharp and noon: sent at once.
+            (NIGHT, Berlin, "2026-01-16T07:00:00Z", None),
+            (NIGHT, Berlin, "2026-01-16T11:00:00Z", None),
+            // The same instant is daytime in Tokyo.
+            (NIGHT, chrono_tz::Asia::Tokyo, "2026-01-16T02:00:00Z", None),
+            // In summer Berlin is UTC+2: the end moves with the clock.
+            (
+                NIGHT,
+                Berlin,
+                "2026-07-01T01:00:00Z",
+                Some("2026-07-01T06:00:00Z"),
+            ),
+        ]);
     }
 
     #[test]
     fn an_end_skipped_by_daylight_saving_is_the_first_instant_after_the_gap() {
-        // Berlin, 29 March 2026: 02:00 jumps to 03:00. A window ending 02:30 ends at 03:00 CEST.
         let early = QuietHours {
             start_minute: 22 * 60,
             end_minute: 2 * 60 + 30,
         };
-        assert_eq!(
-            held_until(early, Berlin, at("2026-03-28T23:30:00Z")),
-            Some(at("2026-03-29T01:00:00Z"))
-        );
-        // 25 October 2026: 03:00 back to 02:00, so 02:30 comes twice; the first one ends it.
-        assert_eq!(
-            held_until(early, Berlin, at("2026-10-24T22:00:00Z")),
-            Some(at("2026-10-25T00:30:00Z"))
-        );
+        check(&[
+            // Berlin, 29 March 2026: 02:00 jumps to 03:00, so 02:30 never shows; 03:00 CEST.
+            (
+                early,
+                Berlin,
+                "2026-03-28T23:30:00Z",
+                Some("2026-03-29T01:00:00Z"),
+            ),
+            // 25 October 2026: 03:00 goes back to 02:00, so 02:30 shows twice; the first ends it.
+            (
+                early,
+                Berlin,
+                "2026-10-24T22:00:00Z",
+                Some("2026-10-25T00:30:00Z"),
+            ),
+        ]);
     }
 
     #[test]
@@ -191,7 +210,11 @@ mod tests {
             chrono_tz::America::Los_Angeles
         );
         tracking.fields.destination_country_iso2 = Some("DE".into());
-        assert_eq!(customer_zone(None, &tracking), Berlin, "the merchant's first");
+        assert_eq!(
+            customer_zone(None, &tracking),
+            Berlin,
+            "the merchant's first"
+        );
         assert_eq!(
             customer_zone(Some("Asia/Tokyo"), &tracking),
             chrono_tz::Asia::Tokyo

@@ -60,44 +60,42 @@ impl SmtpServer {
 /// Where text messages go when the provider is Twilio itself.
 pub const TWILIO_URL: &str = "https://api.twilio.com";
 
-fn twilio_url() -> String {
-    TWILIO_URL.to_string()
-}
-
 /// `[notifications.sms]`: an SMS provider speaking Twilio's Messages API (`POST
 /// {base_url}/2010-04-01/Accounts/{account_sid}/Messages.json`, HTTP Basic `account_sid:auth_token`).
 /// Any provider with that API works by its `base_url`; the sender is a number (`from`) or a
-/// Twilio messaging service (`messaging_service_sid`), exactly one of them.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Twilio messaging service (`messaging_service_sid`), exactly one of them. Unset keys are
+/// empty and refused by [`SmsProvider::validate`], except the address (Twilio's when unset).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct SmsProvider {
-    #[serde(default = "twilio_url")]
-    pub base_url: String,
+    pub base_url: Option<String>,
     pub account_sid: String,
-    pub auth_token: String,
-    #[serde(default)]
     pub from: Option<String>,
-    #[serde(default)]
+    pub auth_token: Secret,
     pub messaging_service_sid: Option<String>,
 }
 
-/// Never prints the token.
-impl std::fmt::Debug for SmsProvider {
+/// A credential as configured: never printed, not even by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmsProvider")
-            .field("base_url", &self.base_url)
-            .field("account_sid", &self.account_sid)
-            .field("auth_token", &"…")
-            .field("from", &self.from)
-            .field("messaging_service_sid", &self.messaging_service_sid)
-            .finish()
+        f.write_str("Secret(…)")
     }
 }
 
 impl SmsProvider {
+    /// The provider's address: `base_url`, else Twilio's.
+    pub fn url(&self) -> &str {
+        self.base_url.as_deref().unwrap_or(TWILIO_URL)
+    }
+
     /// Refuses a provider that no request could reach.
     pub fn validate(&self) -> Result<(), String> {
-        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+        let base_url = self.url();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err("notifications.sms.base_url must be an http:// or https:// address".into());
         }
         if self.account_sid.is_empty()
@@ -105,7 +103,7 @@ impl SmsProvider {
         {
             return Err("notifications.sms.account_sid must be letters and digits (AC…)".into());
         }
-        if self.auth_token.is_empty() {
+        if self.auth_token.0.is_empty() {
             return Err("notifications.sms.auth_token must be set".into());
         }
         let named = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
@@ -265,11 +263,26 @@ mod tests {
     }
 
     #[test]
+    fn the_sms_section_reads_with_twilio_as_the_default_address() {
+        let read: NotifySettings = serde_json::from_value(serde_json::json!({
+            "sms": {"account_sid": "AC01", "auth_token": "t", "from": "+15005550006"}
+        }))
+        .unwrap();
+        let sms = read.sms.unwrap();
+        assert_eq!(sms.url(), TWILIO_URL);
+        assert_eq!(sms.from.as_deref(), Some("+15005550006"));
+        let unknown = serde_json::from_value::<NotifySettings>(serde_json::json!({
+            "sms": {"account_sid": "AC01", "auth_token": "t", "sender": "x"}
+        }));
+        assert!(unknown.is_err(), "unknown keys are refused");
+    }
+
+    #[test]
     fn an_sms_provider_needs_credentials_and_one_sender_and_hides_its_token() {
         let provider = SmsProvider {
-            base_url: TWILIO_URL.into(),
+            base_url: None,
             account_sid: "AC0123".into(),
-            auth_token: "secret-token".into(),
+            auth_token: Secret("secret-token".into()),
             from: Some("+15005550006".into()),
             messaging_service_sid: None,
         };
@@ -283,14 +296,17 @@ mod tests {
             from: None,
             ..provider.clone()
         };
-        assert!(neither.validate().unwrap_err().contains("exactly one sender"));
+        assert!(neither
+            .validate()
+            .unwrap_err()
+            .contains("exactly one sender"));
         let sid = SmsProvider {
             account_sid: "AC/../x".into(),
             ..provider.clone()
         };
         assert!(sid.validate().unwrap_err().contains("account_sid"));
         let url = SmsProvider {
-            base_url: "api.twilio.com".into(),
+            base_url: Some("api.twilio.com".into()),
             ..provider.clone()
         };
         assert!(url.validate().unwrap_err().contains("base_url"));
@@ -301,6 +317,9 @@ mod tests {
             sms: Some(neither),
             ..NotifySettings::default()
         };
-        assert!(on.validate().is_err(), "the provider is checked with the rest");
+        assert!(
+            on.validate().is_err(),
+            "the provider is checked with the rest"
+        );
     }
 }

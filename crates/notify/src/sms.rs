@@ -142,7 +142,7 @@ impl Reply {
 pub fn messages_url(provider: &SmsProvider) -> String {
     format!(
         "{}/2010-04-01/Accounts/{}/Messages.json",
-        provider.base_url.trim_end_matches('/'),
+        provider.url().trim_end_matches('/'),
         provider.account_sid
     )
 }
@@ -178,7 +178,7 @@ impl Texter {
         let request = self
             .http
             .post(messages_url(provider))
-            .basic_auth(&provider.account_sid, Some(&provider.auth_token))
+            .basic_auth(&provider.account_sid, Some(&provider.auth_token.0))
             .form(&form(provider, text));
         match request.send().await {
             Ok(response) => {
@@ -232,9 +232,9 @@ mod tests {
 
     fn provider() -> SmsProvider {
         SmsProvider {
-            base_url: "http://sms.test/twilio/".into(),
+            base_url: Some("http://sms.test/twilio/".into()),
             account_sid: "AC0123".into(),
-            auth_token: "token".into(),
+            auth_token: crate::settings::Secret("token".into()),
             from: None,
             messaging_service_sid: Some("MG42".into()),
         }
@@ -283,7 +283,13 @@ mod tests {
             429,
             r#"{"code":20429,"message":"Too Many Requests","status":429}"#,
         );
-        assert!(matches!(busy, Reply::Transient { code: Some(20429), .. }));
+        assert!(matches!(
+            busy,
+            Reply::Transient {
+                code: Some(20429),
+                ..
+            }
+        ));
         assert!(matches!(
             parse(500, "<html>oops</html>"),
             Reply::Transient {
@@ -293,7 +299,10 @@ mod tests {
             }
         ));
         assert!(matches!(
-            parse(401, r#"{"code":20003,"message":"Authenticate","status":401}"#),
+            parse(
+                401,
+                r#"{"code":20003,"message":"Authenticate","status":401}"#
+            ),
             Reply::Transient { .. }
         ));
         match invalid.sent() {

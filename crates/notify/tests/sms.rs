@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Timelike, Utc};
 use parceld_model::{DeliveryStatus, TrackingFields};
-use parceld_notify::settings::SmsProvider;
+use parceld_notify::settings::{Secret, SmsProvider};
 use parceld_notify::{Dispatcher, NotifySettings};
-use parceld_sim::{SmsRequest, Simulator};
+use parceld_sim::{Simulator, SmsRequest};
 use parceld_store::notifications::{
     Channel, NotificationInfo, NotificationSettings, QuietHours, Recipient,
 };
@@ -83,13 +83,10 @@ fn customer(number: &str, phone: &str, language: &str, country: &str) -> NewTrac
     }
 }
 
-/// Refreshes every due sandbox tracking (as of `hours` from now) to `status`.
-async fn move_all(store: &dyn Store, hours: i64, minute: u32, status: DeliveryStatus) {
-    let at = Utc::now() + Duration::hours(hours);
-    claim_and_apply(store, "worker", at, |pk| {
-        update(pk, vec![checkpoint(minute, status, "Scanned")], status)
-    })
-    .await;
+/// Every sandbox tracking due `later` than now moves to `status` (one new checkpoint).
+async fn refresh_to(store: &dyn Store, status: DeliveryStatus, later: Duration) {
+    let scan = |pk| update(pk, vec![checkpoint(1, status, "Scanned")], status);
+    claim_and_apply(store, "worker", Utc::now() + later, scan).await;
 }
 
 /// The simulated provider over HTTP: its address, and what it received.
@@ -109,8 +106,10 @@ impl Provider {
         }
     }
 
-    async fn fail(&self, number: &str, body: serde_json::Value) {
-        let url = format!("{}/_control/sms/numbers/{number}", self.base);
+    /// Makes texts to `number` fail with `fail` (`times` requests, or for good).
+    async fn fail(&self, number: &str, fail: &str, times: Option<u64>) {
+        let url = format!("{}/_control/sms/failures", self.base);
+        let body = json!({"number": number, "fail": fail, "times": times});
         let response = self.http.put(url).json(&body).send().await.unwrap();
         assert!(response.status().is_success());
     }
@@ -118,16 +117,9 @@ impl Provider {
     /// Every request the provider answered for `to`, oldest first.
     async fn requests_to(&self, to: &str) -> Vec<SmsRequest> {
         let url = format!("{}/_control/sms/messages", self.base);
-        let all: Vec<SmsRequest> = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        all.into_iter().filter(|r| r.to == to).collect()
+        let response = self.http.get(url).send().await.unwrap();
+        let all: Vec<SmsRequest> = response.json().await.unwrap();
+        all.into_iter().filter(|r| r.message.to == to).collect()
     }
 }
 
@@ -142,7 +134,11 @@ fn quiet_around(now: DateTime<Utc>) -> QuietHours {
     }
 }
 
-async fn log_of(store: &dyn Store, shop: AccountId, id: &parceld_model::TrackingId) -> Vec<NotificationInfo> {
+async fn log_of(
+    store: &dyn Store,
+    shop: AccountId,
+    id: &parceld_model::TrackingId,
+) -> Vec<NotificationInfo> {
     store.notifications_of(shop, id).await.unwrap().unwrap()
 }
 
@@ -192,19 +188,15 @@ async fn texts_wait_out_quiet_hours_retry_a_500_and_stop_at_an_invalid_number_or
         ],
     )
     .await;
-    provider
-        .fail(invalid, json!({"fail": "invalid_number"}))
-        .await;
-    provider
-        .fail(flaky, json!({"fail": "server_error", "times": 2}))
-        .await;
-    provider.fail(stop, json!({"fail": "unsubscribed"})).await;
+    provider.fail(invalid, "invalid_number", None).await;
+    provider.fail(flaky, "server_error", Some(2)).await;
+    provider.fail(stop, "unsubscribed", None).await;
     let settings = NotifySettings {
         enabled: true,
         sms: Some(SmsProvider {
-            base_url: format!("{}/twilio", provider.base),
+            base_url: Some(format!("{}/twilio", provider.base)),
             account_sid: ACCOUNT_SID.into(),
-            auth_token: "test-token".into(),
+            auth_token: Secret("test-token".into()),
             from: Some("+15005550006".into()),
             messaging_service_sid: None,
         }),
@@ -216,7 +208,7 @@ async fn texts_wait_out_quiet_hours_retry_a_500_and_stop_at_an_invalid_number_or
     settings.validate().unwrap();
     let dispatcher = Dispatcher::new(store.clone(), settings);
 
-    move_all(&*store, 1, 1, DeliveryStatus::Transit).await;
+    refresh_to(&*store, DeliveryStatus::Transit, Duration::hours(1)).await;
     let mut rounds = 0;
     while dispatcher.dispatch_at(Utc::now()).await.unwrap() > 0 {
         rounds += 1;
@@ -228,14 +220,17 @@ async fn texts_wait_out_quiet_hours_retry_a_500_and_stop_at_an_invalid_number_or
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].accepted());
     assert_eq!(
-        sent[0].body,
+        sent[0].message.body,
         format!("Alpha Shoes: Votre colis est en route (SMS-JP). {PUBLIC_URL}/track/alpha/SMS-JP?lang=fr")
     );
-    assert_eq!(sent[0].from.as_deref(), Some("+15005550006"));
+    assert_eq!(sent[0].message.sender, "+15005550006");
     assert_eq!(sent[0].account_sid, ACCOUNT_SID);
     let jp = log_of(&*store, shop, &trackings[1].id).await;
     assert_eq!((jp[0].state.as_str(), jp[0].attempts), ("sent", 1));
-    assert!(jp[0].response.as_deref().unwrap().starts_with("SM"), "{jp:?}");
+    assert!(
+        jp[0].response.as_deref().unwrap().starts_with("SM"),
+        "{jp:?}"
+    );
 
     // Berlin's customer is in quiet hours: nothing sent, held without an attempt.
     assert!(provider.requests_to(berlin).await.is_empty());
@@ -253,28 +248,39 @@ async fn texts_wait_out_quiet_hours_retry_a_500_and_stop_at_an_invalid_number_or
     // The invalid number: one request, failed for good.
     let refused = provider.requests_to(invalid).await;
     assert_eq!(refused.len(), 1, "no retry: {refused:?}");
-    assert_eq!(refused[0].error_code, Some(21211));
+    assert_eq!(refused[0].answer.error_code, Some(21211));
     let bad = log_of(&*store, shop, &trackings[2].id).await;
     assert_eq!((bad[0].state.as_str(), bad[0].attempts), ("failed", 1));
     assert!(bad[0].response.as_deref().unwrap().contains("error 21211"));
 
     // The 500s: retried, then sent.
     let tries = provider.requests_to(flaky).await;
-    let statuses: Vec<u16> = tries.iter().map(|r| r.http_status).collect();
+    let statuses: Vec<u16> = tries.iter().map(|r| r.answer.http_status).collect();
     assert_eq!(statuses, [500, 500, 201]);
     let retried = log_of(&*store, shop, &trackings[3].id).await;
-    assert_eq!((retried[0].state.as_str(), retried[0].attempts), ("sent", 3));
+    assert_eq!(
+        (retried[0].state.as_str(), retried[0].attempts),
+        ("sent", 3)
+    );
 
     // STOP: failed, and the number opted out for this account.
     let stopped = log_of(&*store, shop, &trackings[4].id).await;
     assert_eq!(stopped[0].state, "failed");
-    assert!(stopped[0].response.as_deref().unwrap().contains("error 21610"));
+    assert!(stopped[0]
+        .response
+        .as_deref()
+        .unwrap()
+        .contains("error 21610"));
     let opted = Recipient {
         account_id: shop,
         channel: Channel::Sms,
         address: stop.into(),
     };
-    assert_eq!(store.unsubscribed(&[opted.clone()]).await.unwrap(), [opted]);
+    let found = store
+        .unsubscribed(std::slice::from_ref(&opted))
+        .await
+        .unwrap();
+    assert_eq!(found, [opted]);
 
     // Not before the quiet hours end…
     assert_eq!(
@@ -293,16 +299,17 @@ async fn texts_wait_out_quiet_hours_retry_a_500_and_stop_at_an_invalid_number_or
     assert!(held[0].accepted());
     assert!(
         held[0]
+            .message
             .body
             .starts_with("Alpha Shoes: Ihr Paket ist unterwegs (SMS-DE)."),
         "{}",
-        held[0].body
+        held[0].message.body
     );
     let de = log_of(&*store, shop, &trackings[0].id).await;
     assert_eq!((de[0].state.as_str(), de[0].attempts), ("sent", 1));
 
     // The parcels are delivered: the opted-out number is not tried again.
-    move_all(&*store, 48, 2, DeliveryStatus::Delivered).await;
+    refresh_to(&*store, DeliveryStatus::Delivered, Duration::hours(48)).await;
     while dispatcher.dispatch_at(after).await.unwrap() > 0 {}
     assert_eq!(provider.requests_to(stop).await.len(), 1);
     let stopped = log_of(&*store, shop, &trackings[4].id).await;
@@ -315,8 +322,9 @@ async fn texts_wait_out_quiet_hours_retry_a_500_and_stop_at_an_invalid_number_or
     // The process log names the refused notification, never a number.
     let log = capture.text();
     assert!(
-        log.lines()
-            .any(|l| l.contains(&bad[0].id) && l.contains("code=21211") && l.contains("not retried")),
+        log.lines().any(|l| l.contains(&bad[0].id)
+            && l.contains("code=21211")
+            && l.contains("not retried")),
         "{log}"
     );
     for number in [berlin, tokyo, invalid, flaky, stop] {

@@ -242,7 +242,7 @@ pub async fn sim(bind: SocketAddr) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
     let address = listener.local_addr()?;
-    say!("parceld simulator listening on http://{address} (carriers under /<courier_code>/, control under /_control/)");
+    say!("parceld simulator listening on http://{address} (carriers under /<courier_code>/, an SMS provider under /twilio/, control under /_control/)");
     tokio::select! {
         result = parceld_sim::serve(listener, parceld_sim::Simulator::new()) => result?,
         _ = shutdown_signal() => {}

@@ -21,7 +21,7 @@
 //! | `PUT /_control/push/{upstream}` | `{"url":"…","secret":"…"}` | `17track` or `aftership` pushes its numbers' moves there, signed |
 //! | `POST /_control/reset` | — | forgets everything |
 //! | `GET /_control/sms/messages` | — | every SMS request answered, oldest first ([`SmsRequest`]) |
-//! | `PUT /_control/sms/numbers/{number}` | `{"fail":"invalid_number","times":N?}` | [`SmsFailure`] for that `To` number |
+//! | `PUT /_control/sms/failures` | `{"number":"+1…","fail":"invalid_number","times":N?}` | [`SmsFailure`] for that `To` number |
 //!
 //! The aggregator upstreams (17TRACK, AfterShip, TrackingMore, under `/17track/`, `/aftership/`,
 //! `/trackingmore/`) also keep which numbers were registered and stopped ([`Simulator::registered`],
@@ -45,7 +45,7 @@ mod upstreams;
 
 pub use journey::{EventKind, Place, SimEvent};
 pub use push::{PushAnswer, SentPush};
-pub use sms::{SmsFailure, SmsRequest};
+pub use sms::{SmsAnswer, SmsFailure, SmsMessage, SmsRequest};
 pub use upstreams::Registered;
 
 /// Faults injected into tracking requests (token endpoints only see `token_ttl_secs`). Rates

@@ -5,7 +5,6 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Simulator;
@@ -27,26 +26,35 @@ pub enum SmsFailure {
     RateLimited,
 }
 
-/// One message request as the simulated provider answered it.
+/// One message request as the simulated provider answered it: the account in its path, its
+/// form, the answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SmsRequest {
-    /// The message's id (`SM…`) when accepted.
-    pub sid: Option<String>,
     pub account_sid: String,
+    pub message: SmsMessage,
+    pub answer: SmsAnswer,
+}
+
+/// A message request's form: `To`, the sender (`From`, else `MessagingServiceSid`), `Body`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsMessage {
     pub to: String,
-    pub from: Option<String>,
-    pub messaging_service_sid: Option<String>,
+    pub sender: String,
     pub body: String,
-    /// The HTTP status answered (201 when accepted).
+}
+
+/// The answer: its HTTP status (201 when accepted), the message's id (`SM…`) when accepted,
+/// else Twilio's error code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsAnswer {
     pub http_status: u16,
-    /// The Twilio error code answered, if any.
+    pub sid: Option<String>,
     pub error_code: Option<u32>,
-    pub at: DateTime<Utc>,
 }
 
 impl SmsRequest {
     pub fn accepted(&self) -> bool {
-        self.sid.is_some()
+        self.answer.sid.is_some()
     }
 }
 
@@ -104,11 +112,11 @@ impl Simulator {
     pub(crate) fn keep_sms(&self, mut request: SmsRequest) -> Option<String> {
         let mut state = self.lock();
         let log = &mut state.sms;
-        if request.http_status == 201 {
+        if request.answer.http_status == 201 {
             log.serial += 1;
-            request.sid = Some(format!("SM{:032x}", log.serial));
+            request.answer.sid = Some(format!("SM{:032x}", log.serial));
         }
-        let sid = request.sid.clone();
+        let sid = request.answer.sid.clone();
         if log.requests.len() == KEPT {
             log.requests.pop_front();
         }

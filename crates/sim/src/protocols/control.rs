@@ -24,27 +24,24 @@ pub(super) fn routes() -> Router<Simulator> {
         .route("/_control/push/{upstream}", put(push_to))
         .route("/_control/reset", post(reset))
         .route("/_control/sms/messages", get(sms_messages))
-        .route("/_control/sms/numbers/{number}", put(sms_fail))
+        .route("/_control/sms/failures", put(sms_fail))
 }
 
 async fn sms_messages(State(sim): State<Simulator>) -> Response {
     Json(sim.sms_requests()).into_response()
 }
 
-#[derive(Deserialize)]
+/// `{"number": "+1…", "fail": "invalid_number", "times": 2}` (`times` absent: for good).
+#[derive(Deserialize, serde::Serialize)]
 struct SmsFailBody {
+    number: String,
     fail: SmsFailure,
-    #[serde(default)]
     times: Option<u64>,
 }
 
-async fn sms_fail(
-    State(sim): State<Simulator>,
-    Path(number): Path<String>,
-    Json(body): Json<SmsFailBody>,
-) -> Response {
-    sim.fail_sms(&number, body.fail, body.times);
-    Json(json!({"number": number, "fail": body.fail, "times": body.times})).into_response()
+async fn sms_fail(State(sim): State<Simulator>, Json(body): Json<SmsFailBody>) -> Response {
+    sim.fail_sms(&body.number, body.fail, body.times);
+    Json(body).into_response()
 }
 
 #[derive(Deserialize)]

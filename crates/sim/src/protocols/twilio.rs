@@ -5,7 +5,7 @@
 //! Twilio's error shape `{"code", "message", "more_info", "status"}`: 20003 without the
 //! account's credentials, 21604/21603/21602 for a missing `To`, sender or body, 21211 for a `To`
 //! that is not E.164, 21617 for a body over 1600 characters, and the failures scripted per
-//! number (`Simulator::fail_sms`, `PUT /_control/sms/numbers/{number}`). Every request is kept
+//! number (`Simulator::fail_sms`, `PUT /_control/sms/failures`). Every request is kept
 //! for tests (`GET /_control/sms/messages`).
 
 use axum::http::{header, StatusCode};
@@ -17,7 +17,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::{percent_decoded, Call, Door, Protocol};
-use crate::sms::{SmsFailure, SmsRequest};
+use crate::sms::{SmsAnswer, SmsFailure, SmsMessage, SmsRequest};
 use crate::Simulator;
 
 /// The Messages resource; the path parameter is the account's sid.
@@ -103,61 +103,74 @@ fn create(sim: &Simulator, call: &Call) -> Response {
             .map(|(_, v)| v.clone())
             .filter(|v| !v.is_empty())
     };
-    let mut request = SmsRequest {
-        sid: None,
-        account_sid: call.param.clone(),
+    let from = field("From");
+    let service = field("MessagingServiceSid");
+    let message = SmsMessage {
         to: field("To").unwrap_or_default(),
-        from: field("From"),
-        messaging_service_sid: field("MessagingServiceSid"),
+        sender: from.clone().or(service.clone()).unwrap_or_default(),
         body: field("Body").unwrap_or_default(),
-        http_status: 201,
-        error_code: None,
-        at: Utc::now(),
     };
-    let refusal = if request.to.is_empty() {
-        Some((StatusCode::BAD_REQUEST, 21604, "A 'To' phone number is required.".to_string()))
-    } else if request.from.is_none() && request.messaging_service_sid.is_none() {
-        Some((StatusCode::BAD_REQUEST, 21603, "A 'From' phone number is required.".into()))
-    } else if request.body.is_empty() {
-        Some((StatusCode::BAD_REQUEST, 21602, "Message body is required.".into()))
-    } else if request.body.chars().count() > MAX_BODY {
+    let bad = |code: u32, text: String| Some((StatusCode::BAD_REQUEST, code, text));
+    let refusal = if message.to.is_empty() {
+        bad(21604, "A 'To' phone number is required.".into())
+    } else if message.sender.is_empty() {
+        bad(21603, "A 'From' phone number is required.".into())
+    } else if message.body.is_empty() {
+        bad(21602, "Message body is required.".into())
+    } else if message.body.chars().count() > MAX_BODY {
         let text = "The concatenated message body exceeds the 1600 character limit.";
-        Some((StatusCode::BAD_REQUEST, 21617, text.into()))
-    } else if !e164(&request.to) {
-        let text = format!("The 'To' number {} is not a valid phone number.", request.to);
-        Some((StatusCode::BAD_REQUEST, 21211, text))
+        bad(21617, text.into())
+    } else if !e164(&message.to) {
+        let text = format!(
+            "The 'To' number {} is not a valid phone number.",
+            message.to
+        );
+        bad(21211, text)
     } else {
-        sim.sms_failure(&request.to).map(|failure| scripted(failure, &request.to))
+        sim.sms_failure(&message.to)
+            .map(|failure| scripted(failure, &message.to))
     };
-    if let Some((status, code, message)) = refusal {
-        request.http_status = status.as_u16();
-        request.error_code = Some(code);
-        sim.keep_sms(request);
-        return error(status, code, &message);
+    let (status, code) = match &refusal {
+        Some((status, code, _)) => (*status, Some(*code)),
+        None => (StatusCode::CREATED, None),
+    };
+    let request = SmsRequest {
+        account_sid: call.param.clone(),
+        message: message.clone(),
+        answer: SmsAnswer {
+            http_status: status.as_u16(),
+            sid: None,
+            error_code: code,
+        },
+    };
+    let sid = sim.keep_sms(request);
+    if let Some((status, code, text)) = refusal {
+        return error(status, code, &text);
     }
-    let sid = sim.keep_sms(request.clone()).unwrap_or_default();
-    let segments = request.body.chars().count().div_ceil(153).max(1);
+    let sid = sid.unwrap_or_default();
+    let now = Utc::now().to_rfc2822();
+    let segments = message.body.chars().count().div_ceil(153).max(1);
     (
         StatusCode::CREATED,
         Json(json!({
-            "account_sid": request.account_sid,
+            "account_sid": call.param,
             "api_version": "2010-04-01",
-            "body": request.body,
-            "date_created": request.at.to_rfc2822(),
+            "body": message.body,
+            "date_created": now,
             "date_sent": null,
-            "date_updated": request.at.to_rfc2822(),
+            "date_updated": now,
             "direction": "outbound-api",
             "error_code": null,
             "error_message": null,
-            "from": request.from,
-            "messaging_service_sid": request.messaging_service_sid,
+            "from": from,
+            "messaging_service_sid": service,
             "num_media": "0",
             "num_segments": segments.to_string(),
             "price": null,
             "price_unit": "USD",
             "sid": sid,
-            "status": if request.messaging_service_sid.is_some() { "accepted" } else { "queued" },
-            "to": request.to,
+            "status": if service.is_some() { "accepted" } else { "queued" },
+            "to": message.to,
             "uri": format!("/2010-04-01/Accounts/{}/Messages/{sid}.json", call.param),
         })),
     )
