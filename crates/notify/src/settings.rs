@@ -126,8 +126,6 @@ pub struct NotifySettings {
     pub enabled: bool,
     /// The server's SMTP server; accounts without their own send through it.
     pub smtp: Option<SmtpServer>,
-    /// The server's SMS provider; without one, text messages are not sent (marked so).
-    pub sms: Option<SmsProvider>,
     /// The sender when an account sets none.
     pub from_address: String,
     pub from_name: String,
@@ -136,6 +134,8 @@ pub struct NotifySettings {
     pub public_url: String,
     /// Signs unsubscribe links. Keep it: links signed with another secret stop working.
     pub unsubscribe_secret: String,
+    /// The server's SMS provider; without one, text messages are not sent (marked so).
+    pub sms: Option<SmsProvider>,
     /// Notifications per account per day (UTC) at most, unless the account sets less.
     pub daily_cap: u32,
     /// Notifications claimed per batch, and sent at once at most.
@@ -155,11 +155,11 @@ impl Default for NotifySettings {
         NotifySettings {
             enabled: false,
             smtp: None,
-            sms: None,
             from_address: "parceld@localhost".into(),
             from_name: "parceld".into(),
             public_url: "http://127.0.0.1:8080".into(),
             unsubscribe_secret: String::new(),
+            sms: None,
             daily_cap: 10_000,
             batch: 200,
             concurrency: 16,
