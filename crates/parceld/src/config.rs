@@ -449,6 +449,20 @@ mod tests {
     }
 
     #[test]
+    fn the_sms_provider_is_a_subsection_of_notifications() {
+        let config = load_file(
+            "[notifications.sms]\naccount_sid = \"AC01\"\nauth_token = \"t\"\nfrom = \"+15005550006\"\n",
+        )
+        .unwrap();
+        let sms = config.notifications.sms.expect("read");
+        assert_eq!(
+            (sms.account_sid.as_str(), sms.url()),
+            ("AC01", parceld_notify::settings::TWILIO_URL)
+        );
+        assert!(defaults().notifications.sms.is_none(), "off by default");
+    }
+
+    #[test]
     fn a_misspelt_key_is_named_in_the_error() {
         let error = load_file("[server]\nbnid = \"127.0.0.1:1\"\n").unwrap_err();
         assert!(error.contains("bnid"), "{error}");
