@@ -7,9 +7,15 @@
 //! when the bucket is full again).
 //!
 //! On a backend that several nodes share (PostgreSQL), an account's limit is one total across
-//! them: the bucket is kept in the database (`Store::take_rate_token`, one upsert per request)
-//! and this process's buckets are used only when the backend keeps none (SQLite serves one
-//! node) or cannot be reached.
+//! them: the bucket is kept in the database (`Store::take_rate_tokens`) and this process's
+//! buckets are used only when the backend keeps none (SQLite serves one node) or cannot be
+//! reached. A statement per request on one shared row would put every node's requests of a busy
+//! account in a queue on that row, so a node takes a small lease of tokens at a time
+//! ([`next_lease_size`]): one token while its traffic is light — exact, nothing held back — and
+//! twice as many each time a lease is used up within [`LEASE_LIFETIME`], up to a twentieth of
+//! the bucket. Leased tokens are taken from the shared bucket, so the total across nodes is never
+//! more than the limit; what a lease leaves unused when it expires is at most a twentieth of a
+//! second's worth.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -45,10 +51,52 @@ pub struct Decision {
     pub retry_after: Duration,
 }
 
+/// Tokens this node took from a shared bucket ahead of its requests.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    /// Tokens still to hand out.
+    left: u32,
+    /// How many the last take asked for.
+    size: u32,
+    taken_at: Instant,
+    /// The shared bucket's tokens after the last take, for the headers.
+    shared_tokens: f64,
+}
+
+/// How long leased tokens may be handed out: a lease older than this is dropped.
+pub const LEASE_LIFETIME: Duration = Duration::from_millis(50);
+
+/// The most tokens a node takes at once from a bucket of `capacity`: a twentieth of it, so that
+/// what an expired lease leaves unused is never much of the limit.
+fn largest_lease(capacity: f64) -> u32 {
+    ((capacity / 20.0).floor() as u32).clamp(1, 64)
+}
+
+/// How many tokens to ask the shared bucket for, given the last lease (if any) at `now`: twice
+/// the last size when it was used up within its lifetime (this node's traffic is brisk), half
+/// when it expired unused, one for a first request.
+pub fn next_lease_size(last: Option<(u32, u32, Instant)>, now: Instant, capacity: f64) -> u32 {
+    let largest = largest_lease(capacity);
+    match last {
+        None => 1,
+        Some((size, left, taken_at)) => {
+            let fresh = now.saturating_duration_since(taken_at) < LEASE_LIFETIME;
+            if left == 0 && fresh {
+                size.saturating_mul(2).min(largest)
+            } else if left > 0 {
+                (size / 2).max(1).min(largest)
+            } else {
+                size.min(largest)
+            }
+        }
+    }
+}
+
 /// All buckets of this process, and the store whose shared windows come first.
 pub struct RateLimiter {
     defaults: RateLimits,
     buckets: Mutex<HashMap<(AccountId, LimitClass), Bucket>>,
+    leases: Mutex<HashMap<(AccountId, LimitClass), Lease>>,
     shared: Option<Arc<dyn Store>>,
 }
 
@@ -58,6 +106,7 @@ impl RateLimiter {
         RateLimiter {
             defaults,
             buckets: Mutex::new(HashMap::new()),
+            leases: Mutex::new(HashMap::new()),
             shared: None,
         }
     }
@@ -80,11 +129,40 @@ impl RateLimiter {
         if let Some(store) = &self.shared {
             let rate = self.rate_of(account, class);
             let capacity = rate.max(1.0);
+            let key = (account.id, class);
+            let now = Instant::now();
+            let wanted = {
+                let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(lease) = leases.get_mut(&key) {
+                    let fresh = now.saturating_duration_since(lease.taken_at) < LEASE_LIFETIME;
+                    if fresh && lease.left > 0 {
+                        lease.left -= 1;
+                        let tokens = lease.shared_tokens + f64::from(lease.left);
+                        return decide(true, tokens, rate, capacity);
+                    }
+                }
+                let last = leases.get(&key).map(|l| (l.size, l.left, l.taken_at));
+                next_lease_size(last, now, capacity)
+            };
             match store
-                .take_rate_token(account.id, class.key(), rate, capacity)
+                .take_rate_tokens(account.id, class.key(), rate, capacity, wanted)
                 .await
             {
-                Ok(Some(bucket)) => return decide(bucket.allowed, bucket.tokens, rate, capacity),
+                Ok(Some(bucket)) => {
+                    let left = bucket.granted.saturating_sub(1);
+                    let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+                    leases.insert(
+                        key,
+                        Lease {
+                            left,
+                            size: wanted,
+                            taken_at: Instant::now(),
+                            shared_tokens: bucket.tokens,
+                        },
+                    );
+                    let tokens = bucket.tokens + f64::from(left);
+                    return decide(bucket.allowed(), tokens, rate, capacity);
+                }
                 Ok(None) => {}
                 Err(error) => {
                     tracing::warn!(%error, "shared rate limits unreachable; this node's own apply")
@@ -226,6 +304,25 @@ mod tests {
         let later = t0 + refused.retry_after;
         assert!(limiter.check_at(&a, LimitClass::V4Create, later).allowed);
         assert!(!limiter.check_at(&a, LimitClass::V4Create, later).allowed);
+    }
+
+    #[test]
+    fn a_lease_grows_while_used_up_quickly_and_shrinks_when_left_unused() {
+        let t0 = Instant::now();
+        let soon = t0 + LEASE_LIFETIME / 2;
+        let late = t0 + LEASE_LIFETIME * 2;
+        // Light traffic: one token at a time, exactly like a take per request.
+        assert_eq!(next_lease_size(None, t0, 1000.0), 1);
+        assert_eq!(next_lease_size(Some((1, 0, t0)), late, 1000.0), 1);
+        // Used up within its lifetime: twice as many, up to a twentieth of the bucket.
+        assert_eq!(next_lease_size(Some((1, 0, t0)), soon, 1000.0), 2);
+        assert_eq!(next_lease_size(Some((32, 0, t0)), soon, 1000.0), 50);
+        assert_eq!(next_lease_size(Some((50, 0, t0)), soon, 1000.0), 50);
+        // Expired with tokens left: half.
+        assert_eq!(next_lease_size(Some((16, 5, t0)), late, 1000.0), 8);
+        // A small bucket never leases more than one: its limit stays exact.
+        assert_eq!(next_lease_size(Some((1, 0, t0)), soon, 10.0), 1);
+        assert_eq!(next_lease_size(Some((8, 0, t0)), soon, 3.0), 1);
     }
 
     #[test]

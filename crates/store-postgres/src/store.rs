@@ -132,7 +132,7 @@ store_calls! { PostgresStore, pool = PostgresStore::pool;
     fn api_keys() -> Vec<ApiKeyInfo> => accounts::list_keys(pool);
     fn delete_api_key(key_id: &str) -> bool => accounts::delete_key(pool, key_id);
     fn check_api_key(presented: &str) -> KeyCheck => accounts::check_key(pool, presented);
-    fn take_rate_token(account: AccountId, class: &str, rate: f64, capacity: f64) -> Option<SharedBucket> => rate_buckets::take(pool, account, class, rate, capacity);
+    fn take_rate_tokens(account: AccountId, class: &str, rate: f64, capacity: f64, wanted: u32) -> Option<SharedBucket> => rate_buckets::take(pool, account, class, rate, capacity, wanted);
 
     fn create_trackings(account: AccountId, new: Vec<NewTracking>) -> Vec<CreateOutcome> => trackings::create(pool, account, new);
     fn list_trackings(account: AccountId, filter: &TrackingFilter, page: Page) -> Vec<Tracking> =>

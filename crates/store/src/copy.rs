@@ -12,8 +12,9 @@
 //! A copy keeps every key (the primary keys other tables refer to), which is what makes it
 //! resumable without any bookkeeping of its own: batches are written in key order, each
 //! committed whole, so the destination's largest key of a table is exactly how far that table
-//! got ([`CopyStore::copy_extent`]), and a second run continues after it. What is not copied:
-//! PostgreSQL's token buckets (`rate_buckets`), which start full on any new database anyway.
+//! got ([`CopyStore::copy_extent`]), and a second run continues after it. What is not copied is
+//! named, with why, in [`NOT_COPIED`]; each backend's tests check that every table of its schema
+//! is in one list or the other ([`uncovered`]), so a new table cannot be silently left behind.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -159,6 +160,41 @@ pub static TABLES: &[CopyTable] = &[
     table!("notifications": pk Int, account_id Int, id Text, tracking_pk Int, event_id Text, trigger Text, channel Text, recipient Text, state Text, attempts Int, next_attempt_at Millis, lease_owner Text, lease_until Millis, response Text, created_at Millis, finished_at Millis),
     table!("notification_unsubscribes": pk Int, account_id Int, channel Text, address Text, created_at Millis),
 ];
+
+/// The tables a copy leaves behind on purpose, each with the reason.
+pub static NOT_COPIED: &[(&str, &str)] = &[
+    (
+        "sessions",
+        "dashboard sign-ins: people sign in again on the new database",
+    ),
+    (
+        "rate_buckets",
+        "token buckets (PostgreSQL): they start full on any new database",
+    ),
+    (
+        "push_receipts",
+        "replay receipts of carrier pushes: a push older than the replay window is refused as \
+         stale without them, and a newer one merges into what was copied without duplicates",
+    ),
+    (
+        "push_coverage",
+        "which trackings a carrier pushes for: a moved tracking is polled as usual until it is \
+         subscribed again",
+    ),
+];
+
+/// The tables among `schema` (a backend's table names) that neither [`TABLES`] copies nor
+/// [`NOT_COPIED`] names; the migrations' own bookkeeping and SQLite's internal tables aside.
+pub fn uncovered<'a>(schema: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut left: Vec<&str> = schema
+        .into_iter()
+        .filter(|name| !name.starts_with("_sqlx") && !name.starts_with("sqlite_"))
+        .filter(|name| TABLES.iter().all(|table| table.name != *name))
+        .filter(|name| NOT_COPIED.iter().all(|(kept, _)| kept != name))
+        .collect();
+    left.sort_unstable();
+    left
+}
 
 /// How a backend lays out one [`CopyTable`]: its own table (aliased `x`), what it joins to find
 /// the columns it does not keep itself, and one select expression per neutral column. An
@@ -453,6 +489,25 @@ mod tests {
             CopyTable::named("trackings").unwrap().column("fields"),
             Some(12)
         );
+    }
+
+    #[test]
+    fn a_table_neither_copied_nor_left_behind_by_name_is_uncovered() {
+        let schema = [
+            "trackings",
+            "sessions",
+            "_sqlx_migrations",
+            "sqlite_sequence",
+            "shiny_new_table",
+            "another_new_table",
+        ];
+        assert_eq!(
+            uncovered(schema),
+            vec!["another_new_table", "shiny_new_table"]
+        );
+        assert!(TABLES
+            .iter()
+            .all(|t| NOT_COPIED.iter().all(|(n, _)| *n != t.name)));
     }
 
     #[test]

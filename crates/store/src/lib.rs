@@ -258,11 +258,19 @@ pub struct WebhookGauges {
     pub endpoints_by_state: Vec<(String, i64)>,
 }
 
-/// What [`Store::take_rate_token`] found: whether there was a token, and the tokens left.
+/// What [`Store::take_rate_tokens`] found: how many of the wanted tokens it took, and the tokens
+/// left in the shared bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SharedBucket {
-    pub allowed: bool,
+    pub granted: u32,
     pub tokens: f64,
+}
+
+impl SharedBucket {
+    /// Whether at least one token was taken: the request that asked may go ahead.
+    pub fn allowed(&self) -> bool {
+        self.granted > 0
+    }
 }
 
 /// Outcome of [`Store::claim_tracking`].
@@ -316,19 +324,21 @@ pub trait Store:
     async fn delete_api_key(&self, key_id: &str) -> StoreResult<bool>;
     async fn check_api_key(&self, presented: &str) -> StoreResult<KeyCheck>;
 
-    /// Takes one token from `account`'s rate-limit bucket of `class` (a limit class's key),
-    /// which fills at `rate` tokens a second up to `capacity`, if the bucket has one. This is the
-    /// state several nodes share so that an account's limit is one total across them. `None`
-    /// (the default) when the backend has nothing shared to keep it in: SQLite serves one node,
-    /// whose own buckets decide.
-    async fn take_rate_token(
+    /// Takes up to `wanted` tokens (at least one) from `account`'s rate-limit bucket of `class`
+    /// (a limit class's key), which fills at `rate` tokens a second up to `capacity`: as many as
+    /// the bucket has, none when it is empty. This is the state several nodes share so that an
+    /// account's limit is one total across them; a node asks for more than one to serve its next
+    /// requests without a round trip each. `None` (the default) when the backend has nothing
+    /// shared to keep it in: SQLite serves one node, whose own buckets decide.
+    async fn take_rate_tokens(
         &self,
         account: AccountId,
         class: &str,
         rate: f64,
         capacity: f64,
+        wanted: u32,
     ) -> StoreResult<Option<SharedBucket>> {
-        let _ = (account, class, rate, capacity);
+        let _ = (account, class, rate, capacity, wanted);
         Ok(None)
     }
 
