@@ -93,6 +93,10 @@ code_table! {
     // parceld's tracking-page extension.
     TrackingPageInvalid = (4180, BAD_REQUEST, "The tracking page settings are invalid."),
     TrackingPageHostTaken = (4181, BAD_REQUEST, "The host name is already used by another tracking page."),
+    // parceld's notification extension (`/v4/notifications/…`).
+    NotificationSettingsInvalid = (4190, BAD_REQUEST, "The notification settings are invalid."),
+    NotificationTemplateInvalid = (4191, BAD_REQUEST, "The notification template is invalid."),
+    NotificationTemplateUnknown = (4192, BAD_REQUEST, "No such notification template."),
     Unauthorized = (401, UNAUTHORIZED, "Authentication failed or has no permission. Please check and ensure your API Key is correct."),
     Forbidden = (403, FORBIDDEN, "Access prohibited. The request has been refused or access is not allowed."),
     NotFound = (404, NOT_FOUND, "Page does not exist. Please check and ensure your link is correct."),
@@ -197,6 +201,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::WebhookNotFound(_) => ErrorCode::WebhookNotFound,
             ServiceError::WebhookDeliveryNotFound(_) => ErrorCode::WebhookDeliveryNotFound,
             ServiceError::TrackingPageInvalid(_) => ErrorCode::TrackingPageInvalid,
+            ServiceError::NotificationSettingsInvalid(_) => ErrorCode::NotificationSettingsInvalid,
+            ServiceError::NotificationTemplateInvalid(_) => ErrorCode::NotificationTemplateInvalid,
+            ServiceError::NotificationTemplateUnknown(_) => ErrorCode::NotificationTemplateUnknown,
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 return match error {
                     ServiceError::Store(store) => ApiError::from(store),
@@ -380,12 +387,16 @@ impl From<ApiError> for V2Error {
             ErrorCode::TooManyRequests => V2Code::TooManyRequests,
             ErrorCode::ServerError => V2Code::ServerError,
             ErrorCode::Unavailable => V2Code::Unavailable,
-            // Webhooks are managed through v4 only; these never reach a v2 client.
+            // Webhooks (and the tracking page, notifications, air waybills) are managed through v4
+            // only; these never reach a v2 client.
             ErrorCode::WebhookUrlInvalid
             | ErrorCode::WebhookStatusInvalid
             | ErrorCode::WebhookLimitReached
             | ErrorCode::TrackingPageInvalid
             | ErrorCode::TrackingPageHostTaken
+            | ErrorCode::NotificationSettingsInvalid
+            | ErrorCode::NotificationTemplateInvalid
+            | ErrorCode::NotificationTemplateUnknown
             | ErrorCode::AwbInvalid
             | ErrorCode::AwbAirlineUnsupported
             | ErrorCode::AwbBatchTooLarge
@@ -445,7 +456,7 @@ mod service_tests {
     /// Every domain refusal, with the v4 code it must be answered with.
     fn refusals() -> Vec<(ServiceError, ErrorCode)> {
         use {ErrorCode as C, ServiceError as S};
-        let refusals: [(Refusal, ErrorCode); 19] = [
+        let refusals: [(Refusal, ErrorCode); 22] = [
             (S::MalformedRequest, C::BadRequest),
             (S::InvalidField, C::InvalidField),
             (S::TrackingNumberMissing, C::TrackingNumberRequired),
@@ -464,6 +475,18 @@ mod service_tests {
             (S::WebhookNotFound, C::WebhookNotFound),
             (S::WebhookDeliveryNotFound, C::WebhookDeliveryNotFound),
             (S::TrackingPageInvalid, C::TrackingPageInvalid),
+            (
+                S::NotificationSettingsInvalid,
+                C::NotificationSettingsInvalid,
+            ),
+            (
+                S::NotificationTemplateInvalid,
+                C::NotificationTemplateInvalid,
+            ),
+            (
+                S::NotificationTemplateUnknown,
+                C::NotificationTemplateUnknown,
+            ),
             (S::Internal, C::ServerError),
         ];
         refusals

@@ -164,13 +164,14 @@ pub type ClassedRoutes = Vec<(LimitClass, OpenApiRouter<AppState>)>;
 
 /// Every API route by face and resource module, with the module's OpenAPI tag: the one
 /// registration both the router and the OpenAPI document are built from.
-pub(crate) fn api_routes() -> [(Face, &'static str, ClassedRoutes); 8] {
+pub(crate) fn api_routes() -> [(Face, &'static str, ClassedRoutes); 9] {
     [
         (Face::V4, "air-waybills", v4::awb::routes()),
         (Face::V4, "trackings", v4::trackings::routes()),
         (Face::V4, "couriers", v4::couriers::routes()),
         (Face::V4, "webhooks", v4::webhooks::routes()),
         (Face::V4, "tracking-page", v4::tracking_page::routes()),
+        (Face::V4, "notifications", v4::notifications::routes()),
         (Face::V2, "v2", v2::trackings::routes()),
         (Face::V2, "v2", v2::batches::routes()),
         (Face::V2, "v2", v2::carriers::routes()),

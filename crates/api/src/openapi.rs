@@ -22,7 +22,7 @@ use crate::extract::{Face, API_KEY_HEADER, V2_API_KEY_HEADER};
 #[openapi(
     info(
         title = "parceld",
-        description = "Self-hostable shipment tracking, wire-compatible with the TrackingMore v4 API (and its legacy v2 API under /v2). Every response is an envelope {\"meta\":{\"code\",\"message\"},\"data\"}; errors carry TrackingMore's codes (4101, 4102, 4103, 4110–4113, 4120–4122, 4130, 401, 403, 404, 405, 413, 429, 511, 513), 4170–4174 for webhooks and 4180–4181 for the tracking page (parceld extensions).",
+        description = "Self-hostable shipment tracking, wire-compatible with the TrackingMore v4 API (and its legacy v2 API under /v2). Every response is an envelope {\"meta\":{\"code\",\"message\"},\"data\"}; errors carry TrackingMore's codes (4101, 4102, 4103, 4110–4113, 4120–4122, 4130, 401, 403, 404, 405, 413, 429, 511, 513), 4170–4174 for webhooks, 4180–4181 for the tracking page and 4190–4192 for notifications (parceld extensions).",
     ),
     modifiers(&ApiKeyAuth),
     tags(
@@ -31,6 +31,7 @@ use crate::extract::{Face, API_KEY_HEADER, V2_API_KEY_HEADER};
         (name = "v2", description = "The legacy TrackingMore v2 API: key in Trackingmore-Api-Key (or Tracking-Api-Key), envelope {\"meta\":{\"code\",\"type\",\"message\"},\"data\"}, v2 codes (4001, 4002, 4012–4017, 4020, 4031–4033, 429). docs/faq.md answers the v2 FAQ."),
         (name = "webhooks", description = "parceld extension: signed webhook endpoints, their delivery log, redelivery and test events"),
         (name = "tracking-page", description = "parceld extension: the branding of the account's public tracking page (served at /track/<account>)"),
+        (name = "notifications", description = "parceld extension: email and text-message notifications to the shop's customers: settings, templates with a preview, each tracking's notification log"),
     )
 )]
 struct ApiDoc;

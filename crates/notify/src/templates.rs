@@ -7,7 +7,8 @@
 //! ([`validate`]: compiled and rendered against a sample), so an invalid one is refused with its
 //! line and reason and never sent broken. Templates are named `email.subject`, `email.html`,
 //! `email.text` and `sms.text`; an account may set one for every language (`email.subject`) or
-//! for one (`email.subject.de`), and the defaults fill in the rest.
+//! for one (`email.subject.de`), for every trigger or for one (`delivered:email.subject.de`),
+//! and the defaults fill in the rest ([`TemplateKey`]).
 
 use std::collections::BTreeMap;
 
@@ -168,22 +169,90 @@ fn failure(name: &str, error: &minijinja::Error) -> TemplateError {
     }
 }
 
-/// Renders the template `name` for `context`: the account's for the context's language, else
-/// its own for every language, else the default.
+/// Renders the template `name` for `context`: the account's most specific one for the
+/// context's trigger (`status`) and language ([`source`]), else the default.
 pub fn render(
     own: &BTreeMap<String, String>,
     name: &str,
     context: &MessageContext,
 ) -> Result<String, TemplateError> {
-    let source = own
-        .get(&format!("{name}.{}", context.language))
-        .or_else(|| own.get(name))
-        .map(String::as_str)
-        .unwrap_or_else(|| default_source(name));
+    let (source, _) = source(own, name, &context.status, &context.language);
     render_source(name, source, context)
 }
 
-fn render_source(
+/// Which of an account's templates a message about `trigger` in `language` uses for `name`,
+/// and the key it is saved under: the trigger's in the language, the trigger's in every
+/// language, every trigger's in the language, every trigger's in every language; the default
+/// (and no key) when the account has none of them.
+pub fn source<'a>(
+    own: &'a BTreeMap<String, String>,
+    name: &str,
+    trigger: &str,
+    language: &str,
+) -> (&'a str, Option<String>) {
+    let keys = [
+        format!("{trigger}:{name}.{language}"),
+        format!("{trigger}:{name}"),
+        format!("{name}.{language}"),
+        name.to_string(),
+    ];
+    keys.into_iter()
+        .find_map(|key| own.get(&key).map(|text| (text.as_str(), Some(key))))
+        .unwrap_or_else(|| (default_source(name), None))
+}
+
+/// A template's key in an account's settings: its part, and the trigger and language it is
+/// for (`None`: every one). Written `[<trigger>:]<name>[.<language>]`, e.g.
+/// `delivered:email.subject.de`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateKey {
+    pub trigger: Option<String>,
+    pub name: &'static str,
+    pub language: Option<Language>,
+}
+
+impl TemplateKey {
+    /// The key of `key`; `None` for an unknown name, trigger or language.
+    pub fn parse(key: &str) -> Option<TemplateKey> {
+        let (trigger, rest) = match key.split_once(':') {
+            Some((trigger, rest)) => (Some(trigger), rest),
+            None => (None, key),
+        };
+        if trigger.is_some_and(|t| !is_trigger(t)) {
+            return None;
+        }
+        let (name, language) = split_key(rest)?;
+        Some(TemplateKey {
+            trigger: trigger.map(str::to_string),
+            name,
+            language,
+        })
+    }
+
+    /// The key as settings store it.
+    pub fn key(&self) -> String {
+        let trigger = self
+            .trigger
+            .as_ref()
+            .map(|t| format!("{t}:"))
+            .unwrap_or_default();
+        let language = self
+            .language
+            .map(|l| format!(".{}", l.code()))
+            .unwrap_or_default();
+        format!("{trigger}{}{language}", self.name)
+    }
+}
+
+/// Whether `text` is a delivery status (`delivered`) or sub-status (`transit002`), the words a
+/// notification's trigger is written in.
+pub fn is_trigger(text: &str) -> bool {
+    text.parse::<parceld_model::DeliveryStatus>().is_ok()
+        || text.parse::<parceld_model::SubStatus>().is_ok()
+}
+
+/// Renders `source` as the template `name` for `context`: the text a message part would be.
+pub fn render_source(
     name: &str,
     source: &str,
     context: &MessageContext,
@@ -226,14 +295,16 @@ pub fn sample(language: Language) -> MessageContext {
 /// not too long, compiles, and renders against the sample with and without the optional
 /// values. Returns the first problem with its line.
 pub fn validate(key: &str, source: &str) -> Result<(), TemplateError> {
-    let (name, language) = split_key(key).ok_or_else(|| TemplateError {
+    let parsed = TemplateKey::parse(key).ok_or_else(|| TemplateError {
         name: key.to_string(),
         line: 1,
         reason: format!(
-            "unknown template; the names are {} with an optional language (`email.subject.de`)",
+            "unknown template; the names are {} with an optional trigger and language \
+             (`delivered:email.subject.de`)",
             NAMES.join(", ")
         ),
     })?;
+    let (name, language) = (parsed.name, parsed.language);
     if source.len() > MAX_TEMPLATE_LEN {
         return Err(TemplateError {
             name: key.to_string(),
@@ -241,7 +312,11 @@ pub fn validate(key: &str, source: &str) -> Result<(), TemplateError> {
             reason: format!("longer than {MAX_TEMPLATE_LEN} bytes"),
         });
     }
-    let full = sample(language.unwrap_or(Language::En));
+    let mut full = sample(language.unwrap_or(Language::En));
+    if let Some(trigger) = &parsed.trigger {
+        full.t = words(language.unwrap_or(Language::En), trigger);
+        full.status = trigger.clone();
+    }
     let sparse = MessageContext {
         customer_name: None,
         order_number: None,
@@ -356,5 +431,46 @@ mod tests {
         assert!(name.reason.contains("unknown template"));
         assert!(validate("email.subject.de", "{{ shop_name }} – {{ t.headline }}").is_ok());
         assert!(validate("email.subject.xx", "x").is_err());
+        assert!(validate("delivered:email.subject.de", "{{ t.headline }}").is_ok());
+        assert!(validate("arrived:email.subject", "x").is_err());
+    }
+
+    #[test]
+    fn a_triggers_template_wins_over_the_general_ones_and_keys_read_back() {
+        let own = BTreeMap::from([
+            ("email.subject".to_string(), "All".to_string()),
+            ("email.subject.de".to_string(), "DE".to_string()),
+            ("transit:email.subject".to_string(), "Transit".to_string()),
+            (
+                "transit:email.subject.de".to_string(),
+                "Transit DE".to_string(),
+            ),
+        ]);
+        // (trigger, language) → the template used and its key.
+        let cases = [
+            ("transit", "de", "Transit DE", "transit:email.subject.de"),
+            ("transit", "fr", "Transit", "transit:email.subject"),
+            ("delivered", "de", "DE", "email.subject.de"),
+            ("delivered", "fr", "All", "email.subject"),
+        ];
+        for (trigger, language, text, key) in cases {
+            let used = source(&own, "email.subject", trigger, language);
+            assert_eq!(used, (text, Some(key.to_string())), "{trigger} {language}");
+        }
+        assert_eq!(
+            source(&own, "sms.text", "transit", "de"),
+            (DEFAULT_SMS, None)
+        );
+        for key in [
+            "email.html",
+            "sms.text.ja",
+            "transit002:email.text",
+            "delivered:email.subject.de",
+        ] {
+            assert_eq!(TemplateKey::parse(key).unwrap().key(), key);
+        }
+        for bad in ["email", "nope:email.text", "email.text.xx", "delivered:"] {
+            assert_eq!(TemplateKey::parse(bad), None, "{bad}");
+        }
     }
 }

@@ -2,11 +2,11 @@
 //! installed in `target/smtp-venv` by `.ci/smtp-deps`): changes stored by the refresh become
 //! emails in the customer's language, in order, with a stable Message-ID and a working
 //! unsubscribe link; an unsubscribe stops further emails; a 5xx reply fails for good and a 4xx
-//! reply is retried. Without the server the test says why and passes, except under `CI=true`.
+//! reply is retried; an account's daily cap holds across batches. Without the server the tests
+//! say why and pass, except under `CI=true`.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -20,84 +20,34 @@ use parceld_store::{NewTracking, PageSettings, Store};
 use parceld_store_conformance::{checkpoint, claim_and_apply, create_all, new_tracking, update};
 use tower::ServiceExt;
 
+use support::smtp_sink::{sink_for, Sink};
+
 const SECRET: &str = "a test secret, long enough";
 const PUBLIC_URL: &str = "http://track.test";
 
-fn python() -> Result<PathBuf, String> {
-    let python = match std::env::var_os("PARCELD_SMTP_PYTHON") {
-        Some(path) => PathBuf::from(path),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/smtp-venv/bin/python"),
-    };
-    let works = Command::new(&python)
-        .args(["-c", "import aiosmtpd"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if works {
-        Ok(python)
-    } else {
-        Err(format!(
-            "no Python with aiosmtpd at {} (run .ci/smtp-deps, or set PARCELD_SMTP_PYTHON)",
-            python.display()
-        ))
-    }
+/// A fresh SQLite store in a temporary directory (kept as long as the directory is).
+async fn sqlite_store() -> (tempfile::TempDir, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = parceld_store_sqlite::SqliteStore::open(&dir.path().join("parceld.db"))
+        .await
+        .unwrap();
+    (dir, Arc::new(store))
 }
 
-/// The SMTP server, stopped (its standard input closed) when dropped.
-struct Sink {
-    child: Child,
-    port: u16,
-    mailbox: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start(python: &Path) -> Sink {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mailbox = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
-        let mut child = Command::new(python)
-            .arg(script)
-            .arg(mailbox.path())
-            .arg(port.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the SMTP sink starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready");
-        Sink {
-            child,
-            port,
-            mailbox,
-        }
-    }
-
-    /// The messages received so far, in order.
-    fn messages(&self) -> Vec<serde_json::Value> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.mailbox.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
+/// The dispatcher's settings for sending through `sink`.
+fn sending_to(sink: &Sink) -> NotifySettings {
+    NotifySettings {
+        enabled: true,
+        smtp: Some(SmtpServer {
+            host: "127.0.0.1".into(),
+            port: sink.port,
+            security: Security::None,
+            username: None,
+            password: None,
+        }),
+        public_url: PUBLIC_URL.into(),
+        unsubscribe_secret: SECRET.into(),
+        ..NotifySettings::default()
     }
 }
 
@@ -136,25 +86,11 @@ async fn post(router: axum::Router, path: &str, body: &str) -> (StatusCode, Stri
 
 #[tokio::test]
 async fn changes_become_emails_in_order_and_an_unsubscribe_stops_them() {
-    let python = match python() {
-        Ok(python) => python,
-        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("{why}; CI must run the SMTP tests")
-        }
-        Err(why) => {
-            eprintln!(
-                "SKIPPED changes_become_emails_in_order_and_an_unsubscribe_stops_them: {why}"
-            );
-            return;
-        }
+    let Some(sink) = sink_for("changes_become_emails_in_order_and_an_unsubscribe_stops_them")
+    else {
+        return;
     };
-    let sink = Sink::start(&python);
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        parceld_store_sqlite::SqliteStore::open(&dir.path().join("parceld.db"))
-            .await
-            .unwrap(),
-    );
+    let (_dir, store) = sqlite_store().await;
     let shop = store.create_account("alpha").await.unwrap().id;
     let page = PageSettings {
         shop_name: Some("Alpha Shoes".into()),
@@ -178,18 +114,8 @@ async fn changes_become_emails_in_order_and_an_unsubscribe_stops_them() {
     )
     .await;
     let settings = NotifySettings {
-        enabled: true,
-        smtp: Some(SmtpServer {
-            host: "127.0.0.1".into(),
-            port: sink.port,
-            security: Security::None,
-            username: None,
-            password: None,
-        }),
-        public_url: PUBLIC_URL.into(),
-        unsubscribe_secret: SECRET.into(),
         retry_base_ms: 0,
-        ..NotifySettings::default()
+        ..sending_to(&sink)
     };
     let dispatcher = Dispatcher::new(store.clone(), settings);
 
@@ -272,4 +198,54 @@ async fn changes_become_emails_in_order_and_an_unsubscribe_stops_them() {
         ada_log[1].response.as_deref(),
         Some("the recipient unsubscribed")
     );
+}
+
+#[tokio::test]
+async fn an_accounts_daily_cap_stops_what_goes_over_it_also_in_later_batches() {
+    let Some(sink) = sink_for("an_accounts_daily_cap_stops_what_goes_over_it") else {
+        return;
+    };
+    let (_dir, store) = sqlite_store().await;
+    let shop = store.create_account("capped").await.unwrap().id;
+    let capped = NotificationSettings {
+        channels: vec![Channel::Email],
+        daily_cap: Some(2),
+        ..NotificationSettings::default()
+    };
+    store
+        .set_notification_settings(shop, &capped)
+        .await
+        .unwrap();
+    let trackings = create_all(
+        &*store,
+        shop,
+        (1..=3)
+            .map(|n| customer(&format!("CAP-{n}"), &format!("c{n}@example.com"), None))
+            .collect(),
+    )
+    .await;
+    move_all(&*store, 1, 1, DeliveryStatus::Transit).await;
+    // One a batch: the cap is counted from what the store says was sent today.
+    let one_a_batch = NotifySettings {
+        batch: 1,
+        ..sending_to(&sink)
+    };
+    let dispatcher = Dispatcher::new(store.clone(), one_a_batch);
+    while dispatcher.dispatch_once().await.unwrap() > 0 {}
+    assert_eq!(sink.messages().len(), 2, "the cap of 2 a day");
+    let mut states = Vec::new();
+    for tracking in &trackings {
+        let log = store
+            .notifications_of(shop, &tracking.id)
+            .await
+            .unwrap()
+            .unwrap();
+        states.push((
+            log[0].state.clone(),
+            log[0].response.clone().unwrap_or_default(),
+        ));
+    }
+    let suppressed: Vec<_> = states.iter().filter(|(s, _)| s == "suppressed").collect();
+    assert_eq!(suppressed.len(), 1, "{states:?}");
+    assert!(suppressed[0].1.contains("daily cap of 2"), "{states:?}");
 }

@@ -77,10 +77,21 @@ pub enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
-    /// Show or change an account's public tracking page (the same as /v4/tracking-page).
+    /// Show or change an account's public tracking page (the same as /v4/tracking-page):
+    /// shop_name, logo_url, brand_color, accent_color, support_url, support_email,
+    /// support_phone, support_text, host, default_language, show_order_number,
+    /// show_courier_contact, show_estimated_delivery.
     Page {
         #[command(subcommand)]
-        command: PageCommand,
+        command: SettingsCommand,
+    },
+    /// Show or change an account's notifications to its customers (the same as
+    /// /v4/notifications/settings): channels, triggers (comma-separated), sender_name,
+    /// sender_address, reply_to, quiet_hours (HH:MM-HH:MM), time_zone, daily_cap (0: the
+    /// server's).
+    Notifications {
+        #[command(subcommand)]
+        command: SettingsCommand,
     },
     /// Copy the database consistently into FILE (a new file), also while the server runs.
     Backup {
@@ -307,23 +318,20 @@ pub enum WebhookCommand {
 }
 
 #[derive(Subcommand)]
-pub enum PageCommand {
-    /// Print the account's tracking-page settings (defaults filled in) and where the page is.
+pub enum SettingsCommand {
+    /// Print the account's settings, defaults filled in.
     Show {
-        /// The account whose page to show.
+        /// The account whose settings to show.
         #[arg(long, value_name = "NAME")]
         account: String,
     },
-    /// Change the account's tracking page: `name=value` pairs with the fields of
-    /// `PUT /v4/tracking-page` (shop_name, logo_url, brand_color, accent_color, support_url,
-    /// support_email, support_phone, support_text, host, default_language, show_order_number,
-    /// show_courier_contact, show_estimated_delivery); only those given change, and an empty
-    /// value (`logo_url=`) clears one.
+    /// Change the account's settings: `name=value` pairs with the fields of the API's body;
+    /// only those given change, and an empty value (`logo_url=`) clears one.
     Set {
-        /// The account whose page to change.
+        /// The account whose settings to change.
         #[arg(long, value_name = "NAME")]
         account: String,
-        /// The changes, e.g. `shop_name=Acme brand_color=#0a7d32`.
+        /// The changes, e.g. `shop_name=Acme brand_color=#0a7d32` or `channels=email,sms`.
         #[arg(value_name = "NAME=VALUE", required = true)]
         settings: Vec<String>,
     },

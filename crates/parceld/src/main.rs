@@ -31,6 +31,7 @@ mod database;
 mod dbcopy;
 mod import;
 mod lookup;
+mod notifications;
 mod page;
 mod push;
 mod retention;
@@ -120,6 +121,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Page { command } => {
             let store = open_existing_store(&Database::of(&config)).await?;
             page::page(store.as_ref(), command).await
+        }
+        Command::Notifications { command } => {
+            let store = open_existing_store(&Database::of(&config)).await?;
+            notifications::notifications(store.as_ref(), command).await
         }
         Command::Backup { file } => database::backup(&config.database_url(), &file),
         Command::Restore { file } => database::restore(&config.database_url(), &file),

@@ -8,7 +8,7 @@ use parceld_service::PageSettingsInput;
 use parceld_store::{PageSettings, Store};
 
 use crate::admin::account_named;
-use crate::cli::PageCommand;
+use crate::cli::SettingsCommand;
 
 fn print(account: &str, s: &PageSettings) {
     let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
@@ -33,13 +33,13 @@ fn print(account: &str, s: &PageSettings) {
     say!("show_estimated_delivery {}", s.show_estimated_delivery);
 }
 
-pub async fn page(store: &dyn Store, command: PageCommand) -> anyhow::Result<()> {
+pub async fn page(store: &dyn Store, command: SettingsCommand) -> anyhow::Result<()> {
     match command {
-        PageCommand::Show { account } => {
+        SettingsCommand::Show { account } => {
             let found = account_named(store, &account).await?;
             print(&found.name, &page_settings(store, found.id).await?);
         }
-        PageCommand::Set { account, settings } => {
+        SettingsCommand::Set { account, settings } => {
             let found = account_named(store, &account).await?;
             let input = PageSettingsInput::from_pairs(&settings)
                 .map_err(|e| anyhow::anyhow!("{e}"))

@@ -55,6 +55,15 @@ pub enum ServiceError {
     /// A tracking-page setting that is not acceptable (a colour, an address, a host name …).
     #[error("{0}")]
     TrackingPageInvalid(String),
+    /// A notification setting that is not acceptable (a channel, a trigger, an address …).
+    #[error("{0}")]
+    NotificationSettingsInvalid(String),
+    /// A notification template that does not compile or render, with its line and reason.
+    #[error("{0}")]
+    NotificationTemplateInvalid(String),
+    /// A template named by an unknown part, trigger or language.
+    #[error("{0}")]
+    NotificationTemplateUnknown(String),
     /// The store failed or refused; the API maps it as it maps every store error.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -100,6 +109,9 @@ impl ServiceError {
             ServiceError::WebhookNotFound(_) => (4173, "Webhook does not exist."),
             ServiceError::WebhookDeliveryNotFound(_) => (4174, "Webhook delivery does not exist."),
             ServiceError::TrackingPageInvalid(_) => (4180, "The tracking page settings are invalid."),
+            ServiceError::NotificationSettingsInvalid(_) => (4190, "The notification settings are invalid."),
+            ServiceError::NotificationTemplateInvalid(_) => (4191, "The notification template is invalid."),
+            ServiceError::NotificationTemplateUnknown(_) => (4192, "No such notification template."),
             ServiceError::Store(_) | ServiceError::Internal(_) => (511, "Server error."),
         }
     }

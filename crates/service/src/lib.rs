@@ -10,6 +10,9 @@
 pub mod error;
 pub mod input;
 pub mod json;
+pub mod notification_log;
+pub mod notification_templates;
+pub mod notifications;
 pub mod pages;
 pub mod trackings;
 pub mod validate;
@@ -17,6 +20,7 @@ pub mod webhooks;
 
 pub use error::{ServiceError, ServiceResult};
 pub use input::NewTrackingRequest;
+pub use notifications::NotificationSettingsInput;
 pub use pages::PageSettingsInput;
 pub use trackings::{RealtimeTarget, TrackingService};
 pub use validate::{DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE};

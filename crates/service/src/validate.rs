@@ -63,7 +63,68 @@ pub fn merchant_fields(fields: &TrackingFields) -> ServiceResult<()> {
             )));
         }
     }
+    contacts(fields)
+}
+
+/// Checks the customer's contacts, which notifications are sent to: an address that is clearly
+/// not one is refused naming the field (not echoing the value), since a message to it could
+/// never arrive. Only what is clearly wrong is refused, so that TrackingMore integrations keep
+/// working: an empty text is no contact at all, and any plausible address or number passes.
+fn contacts(fields: &TrackingFields) -> ServiceResult<()> {
+    if let Some(email) = fields.customer_email.as_deref().filter(|e| !e.is_empty()) {
+        if !is_email_address(email) {
+            return Err(ServiceError::InvalidField(
+                "`customer_email` is not an email address: send one address written \
+                 name@domain.example, without spaces or a display name."
+                    .into(),
+            ));
+        }
+    }
+    if let Some(phone) = fields.customer_sms.as_deref().filter(|p| !p.is_empty()) {
+        if !is_phone_number(phone) {
+            return Err(ServiceError::InvalidField(format!(
+                "`customer_sms` is not a phone number: send {MIN_PHONE_DIGITS} to \
+                 {MAX_PHONE_DIGITS} digits with an optional leading + and the country code \
+                 (E.164, e.g. +31612345678); spaces, dashes, dots and brackets may separate them."
+            )));
+        }
+    }
     Ok(())
+}
+
+/// The fewest and most digits of a phone number (E.164 allows 15 with the country code).
+pub const MIN_PHONE_DIGITS: usize = 5;
+pub const MAX_PHONE_DIGITS: usize = 15;
+
+/// Whether `text` is plausibly one email address: a local part and a domain of at least two
+/// dot-separated labels around one `@`, no spaces, quotes, brackets, commas or semicolons (so no
+/// display name and no list of addresses), at most 254 characters.
+pub fn is_email_address(text: &str) -> bool {
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return false;
+    };
+    let plain = |c: char| !c.is_whitespace() && !c.is_control() && !"@\"<>()[],;:\\".contains(c);
+    text.chars().count() <= 254
+        && !local.is_empty()
+        && local.chars().count() <= 64
+        && local.chars().all(plain)
+        && domain.split('.').count() >= 2
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && !label.starts_with('-') && label.chars().all(plain))
+}
+
+/// Whether `text` is plausibly a phone number: [`MIN_PHONE_DIGITS`] to [`MAX_PHONE_DIGITS`]
+/// digits, an optional `+` first, and spaces, dashes, dots and brackets between them.
+pub fn is_phone_number(text: &str) -> bool {
+    let rest = text
+        .trim_start()
+        .strip_prefix('+')
+        .unwrap_or(text.trim_start());
+    let digits = rest.chars().filter(char::is_ascii_digit).count();
+    rest.chars()
+        .all(|c| c.is_ascii_digit() || " -.()".contains(c))
+        && (MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS).contains(&digits)
 }
 
 /// Checks a tracking number.
@@ -290,6 +351,68 @@ mod tests {
             let text = error.to_string();
             assert!(text.contains(&format!("`{name}`")), "{text}");
             assert!(text.contains(needle), "{text}");
+        }
+    }
+
+    #[test]
+    fn customer_contacts_are_refused_only_when_clearly_wrong() {
+        for good in [
+            "ada@example.com",
+            "Ada.Lovelace+shop@mail.example.co.uk",
+            "x@b.c",
+        ] {
+            assert!(is_email_address(good), "{good}");
+        }
+        for bad in [
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada @example.com",
+            "Ada <ada@example.com>",
+            "a@b.com,c@d.com",
+            "ada@example..com",
+            "ada@-x.com",
+        ] {
+            assert!(!is_email_address(bad), "{bad}");
+        }
+        for good in [
+            "+31612345678",
+            "+1 (555) 010-0123",
+            "06 1234 5678",
+            "+15550100",
+            "12345",
+        ] {
+            assert!(is_phone_number(good), "{good}");
+        }
+        for bad in [
+            "call me",
+            "+",
+            "1234",
+            "+1234567890123456",
+            "31+612345678",
+            "0612345678 ext 5",
+        ] {
+            assert!(!is_phone_number(bad), "{bad}");
+        }
+        let with = |name: &str, value: &str| {
+            let fields: TrackingFields =
+                serde_json::from_value(serde_json::json!({ name: value })).unwrap();
+            new_tracking(Some("1Z999AA10123456784"), Some("ups"), fields)
+        };
+        assert!(with("customer_email", "").is_ok(), "empty is no address");
+        assert!(with("customer_sms", "").is_ok());
+        for (name, value) in [
+            ("customer_email", "not-an-address"),
+            ("customer_sms", "n/a"),
+        ] {
+            let error = with(name, value).unwrap_err();
+            assert!(matches!(error, ServiceError::InvalidField(_)), "{name}");
+            let text = error.to_string();
+            assert!(
+                text.contains(&format!("`{name}`")) && !text.contains(value),
+                "{text}"
+            );
         }
     }
 

@@ -245,8 +245,9 @@ pub struct NotificationRecord {
     pub at: DateTime<Utc>,
 }
 
-/// A notification as the tracking's log shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A notification as the tracking's log shows it (and, with the recipient masked, the API).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationInfo {
     pub id: String,
     pub trigger: String,

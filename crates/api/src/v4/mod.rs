@@ -2,6 +2,7 @@
 
 pub mod awb;
 pub mod couriers;
+pub mod notifications;
 pub mod reach;
 pub mod tracking_page;
 pub mod trackings;

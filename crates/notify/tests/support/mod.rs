@@ -1,0 +1,3 @@
+//! Helpers of parceld-notify's integration tests.
+
+pub mod smtp_sink;
