@@ -48,11 +48,8 @@ fn masked_in(text: &str, channel: Channel, address: &str) -> String {
         if wanted.is_empty() || shown.to_ascii_lowercase().contains(&wanted) {
             continue;
         }
-        loop {
-            // ASCII lower case keeps every byte offset, so a match is at the same place in `out`.
-            let Some(at) = out.to_ascii_lowercase().find(&wanted) else {
-                break;
-            };
+        // ASCII lower case keeps every byte offset, so a match is at the same place in `out`.
+        while let Some(at) = out.to_ascii_lowercase().find(&wanted) {
             out.replace_range(at..at + wanted.len(), &shown);
         }
     }
