@@ -92,11 +92,14 @@ async fn changes_become_emails_in_order_and_an_unsubscribe_stops_them() {
     };
     let (_dir, store) = sqlite_store().await;
     let shop = store.create_account("alpha").await.unwrap().id;
-    let page = PageSettings {
+    let branded = PageSettings {
         shop_name: Some("Alpha Shoes".into()),
         ..PageSettings::default()
     };
-    store.set_page_settings(shop, &page).await.unwrap();
+    assert_eq!(
+        store.set_page_settings(shop, &branded).await.unwrap(),
+        branded
+    );
     let email = NotificationSettings {
         channels: vec![Channel::Email],
         sender_address: Some("shop@alpha.example".into()),
