@@ -1,12 +1,9 @@
-//! End to end against a real SMTP server process (Python's aiosmtpd, `tests/smtp_sink.py`,
-//! installed in `target/smtp-venv` by `.ci/smtp-deps`): changes stored by the refresh become
-//! emails in the customer's language, in order, with a stable Message-ID and a working
+//! End to end against a real SMTP server process (`parceld_notify::test_sink`: Python's
+//! aiosmtpd, installed in `target/smtp-venv` by `.ci/smtp-deps`): changes stored by the refresh
+//! become emails in the customer's language, in order, with a stable Message-ID and a working
 //! unsubscribe link; an unsubscribe stops further emails; a 5xx reply fails for good and a 4xx
 //! reply is retried. Without the server the test says why and passes, except under `CI=true`.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -14,6 +11,7 @@ use axum::http::{Request, StatusCode};
 use chrono::{Duration, Utc};
 use parceld_model::{DeliveryStatus, TrackingFields};
 use parceld_notify::settings::{Security, SmtpServer};
+use parceld_notify::test_sink::{python_or_skip, Sink};
 use parceld_notify::{Dispatcher, NotifySettings};
 use parceld_store::notifications::{Channel, NotificationSettings};
 use parceld_store::{NewTracking, PageSettings, Store};
@@ -22,84 +20,6 @@ use tower::ServiceExt;
 
 const SECRET: &str = "a test secret, long enough";
 const PUBLIC_URL: &str = "http://track.test";
-
-fn python() -> Result<PathBuf, String> {
-    let python = match std::env::var_os("PARCELD_SMTP_PYTHON") {
-        Some(path) => PathBuf::from(path),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/smtp-venv/bin/python"),
-    };
-    let works = Command::new(&python)
-        .args(["-c", "import aiosmtpd"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if works {
-        Ok(python)
-    } else {
-        Err(format!(
-            "no Python with aiosmtpd at {} (run .ci/smtp-deps, or set PARCELD_SMTP_PYTHON)",
-            python.display()
-        ))
-    }
-}
-
-/// The SMTP server, stopped (its standard input closed) when dropped.
-struct Sink {
-    child: Child,
-    port: u16,
-    mailbox: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start(python: &Path) -> Sink {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mailbox = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
-        let mut child = Command::new(python)
-            .arg(script)
-            .arg(mailbox.path())
-            .arg(port.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the SMTP sink starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready");
-        Sink {
-            child,
-            port,
-            mailbox,
-        }
-    }
-
-    /// The messages received so far, in order.
-    fn messages(&self) -> Vec<serde_json::Value> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.mailbox.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
 
 fn customer(number: &str, email: &str, language: Option<&str>) -> NewTracking {
     NewTracking {
@@ -136,17 +56,10 @@ async fn post(router: axum::Router, path: &str, body: &str) -> (StatusCode, Stri
 
 #[tokio::test]
 async fn changes_become_emails_in_order_and_an_unsubscribe_stops_them() {
-    let python = match python() {
-        Ok(python) => python,
-        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("{why}; CI must run the SMTP tests")
-        }
-        Err(why) => {
-            eprintln!(
-                "SKIPPED changes_become_emails_in_order_and_an_unsubscribe_stops_them: {why}"
-            );
-            return;
-        }
+    let Some(python) =
+        python_or_skip("changes_become_emails_in_order_and_an_unsubscribe_stops_them")
+    else {
+        return;
     };
     let sink = Sink::start(&python);
     let dir = tempfile::tempdir().unwrap();
