@@ -15,6 +15,7 @@ mod errors;
 mod import;
 mod lifecycle;
 mod nodes;
+mod notify;
 mod ops;
 mod page;
 mod page_browser;
