@@ -199,6 +199,13 @@ pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'stat
         Some(v) => format!("{v:.digits$}"),
         None => "-".into(),
     };
+    let latencies = |p50: Option<f64>, p99: Option<f64>, rate: f64| {
+        format!(
+            "p50 {} ms, p99 {} ms at {rate:.0} changes/s",
+            f(p50, 1),
+            f(p99, 1)
+        )
+    };
     let load = |l: &Option<Load>| match l {
         Some(l) => format!(
             "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({} connections, {} errors)",
@@ -326,11 +333,10 @@ pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'stat
         ),
         (
             "webhooks, change to receipt",
-            format!(
-                "p50 {} ms, p99 {} ms at {:.0} changes/s",
-                f(r.webhook_latency_p50_ms, 1),
-                f(r.webhook_latency_p99_ms, 1),
-                r.webhook_latency_rate
+            latencies(
+                r.webhook_latency_p50_ms,
+                r.webhook_latency_p99_ms,
+                r.webhook_latency_rate,
             ),
             "p99 < 1 s at 500/s",
         ),
@@ -346,13 +352,11 @@ pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'stat
         ),
         (
             "notifications, change to inbox",
-            format!(
-                "p50 {} ms, p99 {} ms at {:.0} changes/s{}",
-                f(r.notify_latency_p50_ms, 1),
-                f(r.notify_latency_p99_ms, 1),
+            latencies(
+                r.notify_latency_p50_ms,
+                r.notify_latency_p99_ms,
                 r.notify_latency_rate,
-                verdict(r.notify_latency_p99_ms, |v| v < 2000.0)
-            ),
+            ) + verdict(r.notify_latency_p99_ms, |v| v < 2000.0),
             "p99 < 2 s at 100/s",
         ),
         (
