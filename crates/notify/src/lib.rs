@@ -17,6 +17,8 @@ pub mod quiet;
 pub mod settings;
 pub mod sms;
 pub mod templates;
+#[cfg(feature = "test-support")]
+pub mod test_sink;
 pub mod token;
 pub mod unsubscribe;
 

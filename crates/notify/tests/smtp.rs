@@ -1,11 +1,9 @@
-//! End to end against a real SMTP server process (Python's aiosmtpd, `tests/smtp_sink.py`,
-//! installed in `target/smtp-venv` by `.ci/smtp-deps`): changes stored by the refresh become
+//! End to end against a real SMTP server process (`parceld_notify::test_sink`: Python's
+//! aiosmtpd, installed in `target/smtp-venv` by `.ci/smtp-deps`): changes stored by the refresh become
 //! emails in the customer's language, in order, with a stable Message-ID and a working
 //! unsubscribe link; an unsubscribe stops further emails; a 5xx reply fails for good and a 4xx
 //! reply is retried; an account's daily cap holds across batches. Without the server the tests
 //! say why and pass, except under `CI=true`.
-
-mod support;
 
 use std::sync::Arc;
 
@@ -20,7 +18,13 @@ use parceld_store::{NewTracking, PageSettings, Store};
 use parceld_store_conformance::{checkpoint, claim_and_apply, create_all, new_tracking, update};
 use tower::ServiceExt;
 
-use support::smtp_sink::{sink_for, Sink};
+use parceld_notify::test_sink::{python_or_skip, Sink};
+
+/// The SMTP server for test `name`, or `None` (after saying why) when there is no Python with
+/// aiosmtpd outside CI.
+fn sink_for(name: &str) -> Option<Sink> {
+    python_or_skip(name).map(|python| Sink::start(&python))
+}
 
 const SECRET: &str = "a test secret, long enough";
 const PUBLIC_URL: &str = "http://track.test";

@@ -113,7 +113,14 @@ pub(super) async fn with_checkpoints(
     Ok(claimed.into_iter().map(|c| c.tracking_number).collect())
 }
 
-fn new_trackings(prefix: &str, courier: &str, range: std::ops::Range<usize>) -> Vec<NewTracking> {
+/// Trackings `range` of `courier`, each with an order number and, when `customers`, a customer's
+/// email address.
+fn new_trackings(
+    prefix: &str,
+    courier: &str,
+    range: std::ops::Range<usize>,
+    customers: bool,
+) -> Vec<NewTracking> {
     range
         .map(|i| NewTracking {
             tracking_number: match courier {
@@ -126,6 +133,7 @@ fn new_trackings(prefix: &str, courier: &str, range: std::ops::Range<usize>) -> 
             courier_detected: false,
             fields: TrackingFields {
                 order_number: Some(format!("#{i}")),
+                customer_email: customers.then(|| format!("customer{i}@bench.test")),
                 ..TrackingFields::default()
             },
             status_info: None,
@@ -141,12 +149,22 @@ pub(super) async fn bulk_create(
     courier: &str,
     count: usize,
 ) -> anyhow::Result<()> {
+    bulk_create_for(store, account, courier, count, false).await
+}
+
+/// [`bulk_create`], each tracking with its customer's email address when `customers`.
+pub(super) async fn bulk_create_for(
+    store: &dyn Store,
+    account: i64,
+    courier: &str,
+    count: usize,
+    customers: bool,
+) -> anyhow::Result<()> {
     let mut done = 0;
     while done < count {
         let next = (done + 5000).min(count);
-        store
-            .create_trackings(account, new_trackings("0", courier, done..next))
-            .await?;
+        let batch = new_trackings("0", courier, done..next, customers);
+        store.create_trackings(account, batch).await?;
         done = next;
     }
     Ok(())

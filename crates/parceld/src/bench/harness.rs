@@ -280,7 +280,7 @@ pub(super) async fn start_sim(latency_ms: u64) -> anyhow::Result<(parceld_sim::S
 /// What the bench's webhook receiver got: (webhook-id, unix milliseconds of receipt).
 pub(super) type Received = Arc<Mutex<Vec<(String, i64)>>>;
 
-fn unix_ms() -> i64 {
+pub(super) fn unix_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -14,8 +14,9 @@
 //! table has a column per backend, and the PostgreSQL targets are judged PASS or FAIL.
 //!
 //! One module per scenario (`api`, `ingest`, `refresh`, `detection`, `import`, `memory`,
-//! `page`, `webhooks`, `soak`, `nodes`); `harness` holds what they share (the server process,
-//! the load generator, the simulator, the webhook receiver), `backend` where the databases are,
+//! `page`, `webhooks`, `notify`, `soak`, `nodes`); `harness` holds what they share (the server
+//! process, the load generator, the simulator, the webhook receiver), `smtp_sink` the
+//! notification scenario's SMTP server, `backend` where the databases are,
 //! `data` what they store and the bench's only ways into a database, `report` the figures,
 //! their table and JSON, `compare` the two backends side by side and the targets.
 
@@ -29,10 +30,12 @@ mod import;
 mod ingest;
 mod memory;
 mod nodes;
+mod notify;
 mod page;
 mod push;
 mod refresh;
 mod report;
+mod smtp_sink;
 mod soak;
 mod webhooks;
 
@@ -59,8 +62,8 @@ pub struct Options {
     pub carrier_latency_ms: u64,
     /// Trackings whose first refresh each sends one webhook, in the throughput run.
     pub webhook_trackings: usize,
-    /// Only these scenarios (detection, api, refresh, webhooks, import, memory, page, soak,
-    /// nodes); all when empty.
+    /// Only these scenarios (detection, api, refresh, webhooks, notify, import, memory, page,
+    /// soak, nodes); all when empty.
     pub only: Vec<String>,
     /// Where to write the JSON report.
     pub json: Option<PathBuf>,
@@ -212,6 +215,10 @@ async fn on_backend(options: &Options, work: &Path) -> anyhow::Result<Report> {
     if wanted("webhooks") {
         eprintln!("bench: {on}, webhooks");
         webhooks::run(options, &work.join("webhooks"), &mut report).await?;
+    }
+    if wanted("notify") {
+        eprintln!("bench: {on}, notifications");
+        notify::run(options, &work.join("notify"), &mut report).await?;
     }
     // The memory and page scenarios serve the imported trackings, so they import them when the
     // import scenario was not asked for.

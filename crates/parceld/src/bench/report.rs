@@ -60,6 +60,14 @@ pub struct Report {
     /// The shipment page's body and headers, in bytes.
     pub page_bytes: Option<u64>,
     pub page_trackings_stored: usize,
+    /// Notification emails per second from the dispatcher to a local SMTP server, and how many.
+    pub notify_emails_per_second: Option<f64>,
+    pub notify_emails: usize,
+    /// Change (the notification written with it) to arrival at the SMTP server, with changes
+    /// at `notify_latency_rate` a second.
+    pub notify_latency_p50_ms: Option<f64>,
+    pub notify_latency_p99_ms: Option<f64>,
+    pub notify_latency_rate: f64,
     /// Carrier pushes applied per second (signature, merge, outbox), and how many.
     pub push_per_second: Option<f64>,
     pub push_count: usize,
@@ -115,6 +123,21 @@ fn corpus_cell(score: Option<CorpusScore>) -> String {
             )
         },
     )
+}
+
+/// The value at `p` (0 to 1) of `sorted` values, nearest rank; `None` when there are none.
+pub(super) fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    sorted.get((last as f64 * p).round() as usize).copied()
+}
+
+/// A figure judged against its target: ` PASS`, ` FAIL`, or nothing when it was not measured.
+fn verdict(value: Option<f64>, pass: impl Fn(f64) -> bool) -> &'static str {
+    match value {
+        Some(v) if pass(v) => " PASS",
+        Some(_) => " FAIL",
+        None => "",
+    }
 }
 
 /// The machine the figures were measured on.
@@ -175,6 +198,13 @@ pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'stat
     let f = |v: Option<f64>, digits: usize| match v {
         Some(v) => format!("{v:.digits$}"),
         None => "-".into(),
+    };
+    let latencies = |p50: Option<f64>, p99: Option<f64>, rate: f64| {
+        format!(
+            "p50 {} ms, p99 {} ms at {rate:.0} changes/s",
+            f(p50, 1),
+            f(p99, 1)
+        )
     };
     let load = |l: &Option<Load>| match l {
         Some(l) => format!(
@@ -303,13 +333,31 @@ pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'stat
         ),
         (
             "webhooks, change to receipt",
-            format!(
-                "p50 {} ms, p99 {} ms at {:.0} changes/s",
-                f(r.webhook_latency_p50_ms, 1),
-                f(r.webhook_latency_p99_ms, 1),
-                r.webhook_latency_rate
+            latencies(
+                r.webhook_latency_p50_ms,
+                r.webhook_latency_p99_ms,
+                r.webhook_latency_rate,
             ),
             "p99 < 1 s at 500/s",
+        ),
+        (
+            "notifications, throughput",
+            format!(
+                "{} emails/s ({} emails, one SMTP server){}",
+                f(r.notify_emails_per_second, 0),
+                r.notify_emails,
+                verdict(r.notify_emails_per_second, |v| v >= 500.0)
+            ),
+            "≥ 500/s",
+        ),
+        (
+            "notifications, change to inbox",
+            latencies(
+                r.notify_latency_p50_ms,
+                r.notify_latency_p99_ms,
+                r.notify_latency_rate,
+            ) + verdict(r.notify_latency_p99_ms, |v| v < 2000.0),
+            "p99 < 2 s at 100/s",
         ),
         (
             "push, applied",

@@ -15,6 +15,7 @@ use super::data::{bulk_create, open, store_in};
 use super::harness::{
     carrier_env, start_receiver, start_sim, Received, ServerProcess, REFRESH_CONCURRENCY,
 };
+use super::report::percentile;
 use super::{Options, Report};
 
 /// One webhook run: `count` due UPS trackings, one endpoint; every first refresh is a change
@@ -123,12 +124,8 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
     )
     .await?;
     latencies.sort_by(|a, b| a.total_cmp(b));
-    let pick = |p: f64| {
-        (!latencies.is_empty())
-            .then(|| latencies[((latencies.len() - 1) as f64 * p).round() as usize])
-    };
-    report.webhook_latency_p50_ms = pick(0.50);
-    report.webhook_latency_p99_ms = pick(0.99);
+    report.webhook_latency_p50_ms = percentile(&latencies, 0.50);
+    report.webhook_latency_p99_ms = percentile(&latencies, 0.99);
     report.webhook_latency_rate = rate;
     Ok(())
 }

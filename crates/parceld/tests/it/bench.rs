@@ -10,7 +10,7 @@ use sqlx::Connection;
 use crate::support::BIN;
 
 /// The figures every backend's quick run measures (JSON pointers into its report).
-const FIGURES: [&str; 19] = [
+const FIGURES: [&str; 21] = [
     "/api_hello/per_second",
     "/api_get_one/per_second",
     "/api_get_one_ratio",
@@ -27,6 +27,8 @@ const FIGURES: [&str; 19] = [
     "/webhook_deliveries_per_second",
     "/webhook_latency_p50_ms",
     "/webhook_latency_p99_ms",
+    "/notify_emails_per_second",
+    "/notify_latency_p99_ms",
     "/page_shipment/per_second",
     "/page_ratio",
     "/page_bytes",

@@ -16,6 +16,7 @@ mod import;
 mod lifecycle;
 mod nodes;
 mod notifications_api;
+mod notify;
 mod ops;
 mod page;
 mod page_browser;

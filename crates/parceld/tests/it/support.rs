@@ -140,9 +140,15 @@ impl Server {
     pub fn start_in(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let stderr_path = data_dir.join(format!("stderr-{}.log", rand_suffix()));
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        // A port of the test's choosing when it must know the address before the server
+        // starts (links the server writes into messages); else any free port.
+        let bind = env
+            .iter()
+            .find(|(k, _)| *k == "PARCELD_SERVER__BIND")
+            .map_or("127.0.0.1:0", |(_, v)| *v);
         let mut command = parceld(data_dir);
         command
-            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(["serve", "--bind", bind])
             .current_dir(data_dir)
             .env("PARCELD_LOG__LEVEL", "info")
             .stdin(Stdio::null())

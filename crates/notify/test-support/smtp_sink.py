@@ -1,7 +1,10 @@
 """A real SMTP server for parceld-notify's tests (aiosmtpd): stores each message it accepts as
 JSON (headers and decoded parts) in the directory given, numbered in the order received.
-Refuses `reject@…` recipients for good (550) and `later@…` ones once (451). Prints `ready`
-once listening and stops when its standard input closes."""
+Refuses `reject@…` recipients for good (550) and `later@…` ones once (451). An optional third
+argument makes it take that many milliseconds over each message before answering (a slow
+server, so that a test can stop a sender in the middle of a batch). Prints `ready` once
+listening and stops when its standard input closes."""
+import asyncio
 import json
 import pathlib
 import sys
@@ -11,8 +14,9 @@ from aiosmtpd.controller import Controller
 
 
 class Handler:
-    def __init__(self, outdir):
+    def __init__(self, outdir, delay):
         self.outdir = outdir
+        self.delay = delay
         self.count = 0
         self.deferred = set()
 
@@ -26,6 +30,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = message_from_bytes(envelope.original_content, policy=policy.default)
         parts = {}
         for part in message.walk():
@@ -50,7 +56,8 @@ class Handler:
 def main():
     outdir = pathlib.Path(sys.argv[1])
     port = int(sys.argv[2])
-    controller = Controller(Handler(outdir), hostname="127.0.0.1", port=port)
+    delay = int(sys.argv[3]) / 1000 if len(sys.argv) > 3 else 0
+    controller = Controller(Handler(outdir, delay), hostname="127.0.0.1", port=port)
     controller.start()
     print("ready", flush=True)
     sys.stdin.read()

@@ -1,3 +1,0 @@
-//! Helpers of parceld-notify's integration tests.
-
-pub mod smtp_sink;
