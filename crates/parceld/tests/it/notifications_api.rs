@@ -7,16 +7,12 @@
 
 use std::time::Duration;
 
+use parceld_notify::test_sink::{python_or_skip, Sink};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::page::backdate;
 use crate::support::{assert_error, DataDir, Server};
-
-// parceld-notify's real SMTP server for tests, started the same way here.
-#[allow(dead_code)]
-#[path = "../../../notify/tests/support/smtp_sink.rs"]
-mod smtp_sink;
 
 const SETTINGS: &str = "/v4/notifications/settings";
 
@@ -290,7 +286,8 @@ async fn customer_contacts_are_validated_at_create_and_update() {
 #[tokio::test]
 async fn a_trackings_log_shows_its_notifications_with_the_address_masked() {
     // Without aiosmtpd (outside CI) the log shows the notification queued instead of sent.
-    let smtp = smtp_sink::sink_for("sending, in a_trackings_log_shows_its_notifications");
+    let smtp = python_or_skip("sending, in a_trackings_log_shows_its_notifications")
+        .map(|python| Sink::start(&python));
     let port = smtp
         .as_ref()
         .map(|s| s.port.to_string())
