@@ -30,6 +30,15 @@ pub struct PushReceipt {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What [`PushStore::apply_pushes`] did with one push.
+#[derive(Debug, Clone)]
+pub enum PushApplied {
+    /// The receipt is new; the updates were applied as a refresh.
+    Applied(ApplyReport),
+    /// The receipt was already recorded: nothing was applied, the claims were released.
+    Replayed,
+}
+
 /// One verified push of a batch for [`PushStore::apply_pushes`].
 #[derive(Debug, Clone)]
 pub struct PushToApply {
@@ -40,13 +49,13 @@ pub struct PushToApply {
     pub release: Vec<i64>,
 }
 
-/// What [`PushStore::apply_pushes`] did with one push.
-#[derive(Debug, Clone)]
-pub enum PushApplied {
-    /// The receipt is new; the updates were applied as a refresh.
-    Applied(ApplyReport),
-    /// The receipt was already recorded: nothing was applied, the claims were released.
-    Replayed,
+/// The outcome of subscribing one tracking with a push source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subscribed {
+    pub tracking_pk: i64,
+    /// Until when the source pushes this tracking's events; `None`: the source refused it
+    /// (it is not asked again, and stays polled at the normal cadence).
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// What [`PushStore::claim_pushed`] found: the trackings claimed for the push (every account
@@ -56,15 +65,6 @@ pub enum PushApplied {
 pub struct PushClaim {
     pub claimed: Vec<ClaimedTracking>,
     pub busy: BTreeSet<String>,
-}
-
-/// The outcome of subscribing one tracking with a push source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Subscribed {
-    pub tracking_pk: i64,
-    /// Until when the source pushes this tracking's events; `None`: the source refused it
-    /// (it is not asked again, and stays polled at the normal cadence).
-    pub until: Option<DateTime<Utc>>,
 }
 
 /// Carrier push: replay records, push coverage and the pushed update's application.

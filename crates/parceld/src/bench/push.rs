@@ -68,18 +68,13 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
         pushes.push((headers, body));
     }
     drop(store);
-    let server = ServerProcess::start(
-        &options.backend,
-        dir,
-        &[
-            ("PARCELD_SERVER__WORKER".into(), "false".into()),
-            (
-                "PARCELD_PUSH__SOURCES__FEDEX__ENABLED".into(),
-                "true".into(),
-            ),
-            ("PARCELD_PUSH__SOURCES__FEDEX__SECRET".into(), secret.into()),
-        ],
-    )?;
+    let env = [
+        ("PARCELD_SERVER__WORKER", "false"),
+        ("PARCELD_PUSH__SOURCES__FEDEX__ENABLED", "true"),
+        ("PARCELD_PUSH__SOURCES__FEDEX__SECRET", secret),
+    ];
+    let env: Vec<(String, String)> = env.map(|(k, v)| (k.to_string(), v.to_string())).into();
+    let server = ServerProcess::start(&options.backend, dir, &env)?;
     let url = format!("{}/hooks/fedex", server.base);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(SENDERS)
