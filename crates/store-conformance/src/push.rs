@@ -4,7 +4,7 @@
 
 use chrono::{Duration, Utc};
 use parceld_model::DeliveryStatus;
-use parceld_store::{PushApplied, PushReceipt, Subscribed};
+use parceld_store::{PushApplied, PushReceipt, PushToApply, Subscribed};
 
 use crate::{account_with, checkpoint, update, Factory};
 
@@ -32,13 +32,14 @@ pub async fn a_push_applies_once_to_every_account_and_its_replay_changes_nothing
         .await
         .unwrap();
     assert_eq!(claim.claimed.len(), 2, "both accounts track the number");
-    assert_eq!(claim.busy, 0);
+    assert!(claim.busy.is_empty());
     let mut accounts: Vec<i64> = claim.claimed.iter().map(|c| c.account_id).collect();
     accounts.sort();
     assert_eq!(accounts, vec![a, b]);
     // Another worker finds them busy until they are applied.
     let other = store.claim_pushed("ups", &numbers, "x", now, lease).await;
-    assert_eq!(other.unwrap().busy, 2);
+    let busy = other.unwrap().busy;
+    assert_eq!(busy.into_iter().collect::<Vec<_>>(), numbers, "held by w");
     let pks: Vec<i64> = claim.claimed.iter().map(|c| c.pk).collect();
     let events = vec![checkpoint(30, DeliveryStatus::Transit, "Departed")];
     let updates: Vec<_> = pks
@@ -81,6 +82,75 @@ pub async fn a_push_applies_once_to_every_account_and_its_replay_changes_nothing
         "the replay released its claims"
     );
     assert_eq!(store.push_receipts().await.unwrap(), 1);
+}
+
+pub async fn a_batch_of_pushes_applies_in_one_call_each_with_its_own_outcome(fresh: impl Factory) {
+    let store = fresh().await;
+    let numbers: Vec<String> = (1..=3).map(|i| format!("1Z{i:016}")).collect();
+    let pairs: Vec<(&str, &str)> = numbers.iter().map(|n| (n.as_str(), "ups")).collect();
+    account_with(&*store, "a", &pairs).await;
+    let (now, lease) = (Utc::now(), Utc::now() + Duration::minutes(1));
+    // The third push's receipt is already known: a replay in the batch.
+    let known = receipt(3, now);
+    let known = store.apply_push("w", &known, Vec::new(), &[], now).await;
+    assert!(matches!(known.unwrap(), PushApplied::Applied(_)));
+    let claim = store
+        .claim_pushed("ups", &numbers, "w", now, lease)
+        .await
+        .unwrap();
+    let pk_of = |number: &str| {
+        let claimed = claim.claimed.iter().find(|c| c.tracking_number == number);
+        claimed.unwrap().pk
+    };
+    let events = vec![checkpoint(30, DeliveryStatus::Transit, "Departed")];
+    let push = |byte: u8, number: &str| PushToApply {
+        receipt: receipt(byte, now),
+        updates: vec![update(
+            pk_of(number),
+            events.clone(),
+            DeliveryStatus::Transit,
+        )],
+        release: Vec::new(),
+    };
+    let batch = vec![
+        push(1, pairs[0].0),
+        push(2, pairs[1].0),
+        push(3, pairs[2].0),
+    ];
+    let covered_until = now + Duration::hours(2);
+    let outcomes = store
+        .apply_pushes("w", batch, &[], covered_until)
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 3, "one outcome per push");
+    for (index, outcome) in outcomes.iter().take(2).enumerate() {
+        let PushApplied::Applied(report) = outcome else {
+            panic!("push {index} has a new receipt")
+        };
+        assert_eq!((report.applied, report.changes.len()), (1, 1));
+        assert_eq!(report.changes[0].tracking_pk, pk_of(pairs[index].0));
+    }
+    assert!(matches!(outcomes[2], PushApplied::Replayed));
+    assert_eq!(store.changes_of(pk_of(pairs[0].0)).await.unwrap().len(), 1);
+    assert_eq!(store.changes_of(pk_of(pairs[1].0)).await.unwrap().len(), 1);
+    assert!(store
+        .changes_of(pk_of(pairs[2].0))
+        .await
+        .unwrap()
+        .is_empty());
+    let mut covered = store
+        .push_covered(
+            &[pk_of(pairs[0].0), pk_of(pairs[1].0), pk_of(pairs[2].0)],
+            now,
+        )
+        .await
+        .unwrap();
+    covered.sort();
+    assert_eq!(covered, vec![pk_of(pairs[0].0), pk_of(pairs[1].0)]);
+    assert_eq!(store.push_receipts().await.unwrap(), 3);
+    // Every claim of the batch was given back, the replay's too.
+    let free = store.claim_pushed("ups", &numbers, "x", now, lease).await;
+    assert_eq!(free.unwrap().claimed.len(), 3);
 }
 
 pub async fn receipts_expire_and_are_capped(fresh: impl Factory) {

@@ -30,17 +30,18 @@ const NEW_DELIVERY_ID: &str =
     "'dlv_' || encode(substring(uuid_send(gen_random_uuid()) FROM 1 FOR 12), 'hex')";
 
 /// Writes the change records of a refresh and, for each, one delivery per enabled endpoint of
-/// its account whose status filter matches; returns how many deliveries. One statement, in the
-/// refresh's transaction.
+/// its account whose status filter matches; returns how many deliveries each tracking queued.
+/// One statement, in the refresh's transaction.
 pub(crate) async fn record_changes(
     tx: &mut PgConnection,
     changes: &[TrackingChange],
     now: DateTime<Utc>,
-) -> Result<u64> {
+) -> Result<HashMap<i64, u64>> {
+    let mut queued = HashMap::new();
     if changes.is_empty() {
-        return Ok(0);
+        return Ok(queued);
     }
-    Ok(sqlx::query(&format!(
+    let trackings: Vec<i64> = sqlx::query_scalar(&format!(
         "WITH changes AS ( \
            INSERT INTO tracking_changes (event_id, tracking_pk, account_id, delivery_status, \
              substatus, new_checkpoints, created_at) \
@@ -55,7 +56,8 @@ pub(crate) async fn record_changes(
            c.tracking_pk, 'pending', 0, $8, $8 \
          FROM changes c JOIN webhook_endpoints e ON e.account_id = c.account_id \
          WHERE e.enabled AND (cardinality(e.statuses) = 0 OR c.delivery_status = ANY(e.statuses)) \
-         ORDER BY c.id, e.pk"
+         ORDER BY c.id, e.pk \
+         RETURNING tracking_pk"
     ))
     .bind(seconds(now))
     .bind(column(changes, |c| c.event_id.as_str()))
@@ -65,9 +67,12 @@ pub(crate) async fn record_changes(
     .bind(column(changes, |c| c.substatus.map(|s| s.as_str())))
     .bind(column(changes, |c| c.new_checkpoints as i32))
     .bind(millis(now))
-    .execute(&mut *tx)
-    .await?
-    .rows_affected())
+    .fetch_all(&mut *tx)
+    .await?;
+    for pk in trackings {
+        *queued.entry(pk).or_default() += 1;
+    }
+    Ok(queued)
 }
 
 /// The event a delivery carries: its name (`TRACKING_UPDATED`, `TEST`), its id (the

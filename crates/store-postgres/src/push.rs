@@ -1,17 +1,21 @@
-//! The PostgreSQL side of carrier push ([`parceld_store::PushStore`]): claims by number, the
-//! receipt and the refresh application in one transaction, coverage rows.
+//! The PostgreSQL side of carrier push ([`parceld_store::PushStore`]): claims by number, a batch
+//! of pushes' receipts and their refresh application in one transaction (the order and
+//! bookkeeping are `parceld_store::push::batch`'s), coverage rows.
 //!
-//! Every call is a bounded number of statements: numbers and primary keys travel as arrays
+//! Every call is a bounded number of statements: receipts, numbers and primary keys travel as arrays
 //! (`= ANY($n)`, `UNNEST`), never one statement per row. A claim skips the rows another
 //! node is claiming at that moment (`SKIP LOCKED`), as the refresh's claims do.
 
 use chrono::{DateTime, Utc};
 use parceld_store::backend::BackendResult as Result;
-use parceld_store::{PushApplied, PushClaim, PushReceipt, RefreshUpdate, Subscribed};
+use parceld_store::push::batch::{self, PushWrites, ReceiptKey};
+use parceld_store::{
+    ApplyReport, PushApplied, PushClaim, PushReceipt, PushToApply, RefreshUpdate, Subscribed,
+};
 use sqlx::{PgConnection, PgPool};
 
 use crate::refresh::apply_in;
-use crate::rows::{seconds, ClaimedRow, Lease, CLAIMED_COLUMNS};
+use crate::rows::{column, seconds, ClaimedRow, Lease, CLAIMED_COLUMNS};
 
 pub(crate) async fn claim_pushed(
     pool: &PgPool,
@@ -39,88 +43,91 @@ pub(crate) async fn claim_pushed(
     .bind(lease.now)
     .fetch_all(&mut *tx)
     .await?;
-    let total: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM trackings \
-         WHERE courier_code = $1 AND tracking_number = ANY($2) AND NOT archived",
-    )
-    .bind(courier_code)
-    .bind(numbers)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
     let claimed = rows
         .into_iter()
         .map(ClaimedRow::read)
         .collect::<Result<Vec<_>>>()?;
+    let busy: Vec<String> = sqlx::query_scalar(
+        "SELECT tracking_number FROM trackings \
+         WHERE courier_code = $1 AND tracking_number = ANY($2) AND NOT archived \
+           AND NOT (pk = ANY($3))",
+    )
+    .bind(courier_code)
+    .bind(numbers)
+    .bind(column(&claimed, |c| c.pk))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(PushClaim {
-        busy: (total as usize).saturating_sub(claimed.len()),
         claimed,
+        busy: busy.into_iter().collect(),
     })
 }
 
-async fn release(conn: &mut PgConnection, owner: &str, pks: &[i64]) -> Result<()> {
-    if pks.is_empty() {
-        return Ok(());
+/// The batch's writes on this backend's transaction ([`parceld_store::push::batch`]).
+struct Writes<'a>(&'a mut PgConnection);
+
+#[async_trait::async_trait]
+impl PushWrites for Writes<'_> {
+    async fn record_receipts(&mut self, receipts: &[&PushReceipt]) -> Result<Vec<ReceiptKey>> {
+        Ok(sqlx::query_as(
+            "INSERT INTO push_receipts (source, digest, received_at, expires_at) \
+             SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::timestamptz[], $4::timestamptz[]) \
+             ON CONFLICT (source, digest) DO NOTHING RETURNING source, digest",
+        )
+        .bind(column(receipts, |r| r.source.as_str()))
+        .bind(column(receipts, |r| r.digest.to_vec()))
+        .bind(column(receipts, |r| r.received_at))
+        .bind(column(receipts, |r| r.expires_at))
+        .fetch_all(&mut *self.0)
+        .await?)
     }
-    sqlx::query(
-        "UPDATE trackings SET lease_owner = NULL, lease_until = NULL \
-         WHERE lease_owner = $1 AND pk = ANY($2)",
-    )
-    .bind(owner)
-    .bind(pks)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+
+    async fn release(&mut self, owner: &str, pks: &[i64]) -> Result<()> {
+        sqlx::query(
+            "UPDATE trackings SET lease_owner = NULL, lease_until = NULL \
+             WHERE lease_owner = $1 AND pk = ANY($2)",
+        )
+        .bind(owner)
+        .bind(pks)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn cover(&mut self, covered: &[(i64, &str)], until: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO push_coverage (tracking_pk, account_id, source, covered_until, refused) \
+             SELECT t.pk, t.account_id, c.source, $3, false \
+             FROM UNNEST($1::bigint[], $2::text[]) AS c(pk, source) JOIN trackings t ON t.pk = c.pk \
+             ON CONFLICT (tracking_pk, account_id) DO UPDATE SET source = excluded.source, \
+               refused = false, \
+               covered_until = greatest(push_coverage.covered_until, excluded.covered_until)",
+        )
+        .bind(column(covered, |c| c.0))
+        .bind(column(covered, |c| c.1))
+        .bind(seconds(until))
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn apply(&mut self, owner: &str, updates: Vec<RefreshUpdate>) -> Result<ApplyReport> {
+        apply_in(self.0, owner, updates).await
+    }
 }
 
-pub(crate) async fn apply_push(
+pub(crate) async fn apply_pushes(
     pool: &PgPool,
     owner: &str,
-    receipt: &PushReceipt,
-    updates: Vec<RefreshUpdate>,
-    release_pks: &[i64],
+    pushes: Vec<PushToApply>,
+    release: &[i64],
     covered_until: DateTime<Utc>,
-) -> Result<PushApplied> {
+) -> Result<Vec<PushApplied>> {
     let mut tx = pool.begin().await?;
-    let new = sqlx::query(
-        "INSERT INTO push_receipts (source, digest, received_at, expires_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (source, digest) DO NOTHING",
-    )
-    .bind(&receipt.source)
-    .bind(receipt.digest.as_slice())
-    .bind(receipt.received_at)
-    .bind(receipt.expires_at)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    let mut pks: Vec<i64> = updates.iter().map(|u| u.pk).collect();
-    if !new {
-        pks.extend_from_slice(release_pks);
-        release(&mut tx, owner, &pks).await?;
-        tx.commit().await?;
-        return Ok(PushApplied::Replayed);
-    }
-    let report = if updates.is_empty() {
-        Default::default()
-    } else {
-        apply_in(&mut tx, owner, updates).await?
-    };
-    release(&mut tx, owner, release_pks).await?;
-    sqlx::query(
-        "INSERT INTO push_coverage (tracking_pk, account_id, source, covered_until, refused) \
-         SELECT pk, account_id, $2, $3, false FROM trackings WHERE pk = ANY($1) \
-         ON CONFLICT (tracking_pk, account_id) DO UPDATE SET source = excluded.source, \
-           refused = false, \
-           covered_until = greatest(push_coverage.covered_until, excluded.covered_until)",
-    )
-    .bind(&pks)
-    .bind(&receipt.source)
-    .bind(seconds(covered_until))
-    .execute(&mut *tx)
-    .await?;
+    let applied = batch::apply(&mut Writes(&mut tx), owner, pushes, release, covered_until).await?;
     tx.commit().await?;
-    Ok(PushApplied::Applied(report))
+    Ok(applied)
 }
 
 pub(crate) async fn prune_receipts(pool: &PgPool, now: DateTime<Utc>, keep: u64) -> Result<u64> {

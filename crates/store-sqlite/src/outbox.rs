@@ -21,17 +21,18 @@ use crate::statements::keep_prepared;
 
 /// Writes the outbox rows for `event_ids` (change records just inserted in `conn`'s
 /// transaction): one per enabled endpoint of the change's account whose filter matches the
-/// change's status. One statement.
+/// change's status; returns how many each tracking queued. One statement.
 pub(crate) async fn enqueue_changes(
     conn: &mut SqliteConnection,
     event_ids: &[&str],
     now: DateTime<Utc>,
-) -> Result<u64> {
+) -> Result<HashMap<i64, u64>> {
+    let mut queued = HashMap::new();
     if event_ids.is_empty() {
-        return Ok(0);
+        return Ok(queued);
     }
     let now = ms(now);
-    Ok(sqlx::query(
+    let trackings: Vec<i64> = sqlx::query_scalar(
         "INSERT INTO webhook_deliveries (id, endpoint_pk, account_id, event, event_id, \
            tracking_pk, state, attempts, next_attempt_ms, created_ms) \
          SELECT 'dlv_' || lower(hex(randomblob(12))), e.pk, e.account_id, 'TRACKING_UPDATED', \
@@ -40,13 +41,17 @@ pub(crate) async fn enqueue_changes(
          WHERE c.event_id IN (SELECT value FROM json_each(?1)) AND e.enabled = 1 \
            AND (e.statuses = '[]' \
                 OR EXISTS (SELECT 1 FROM json_each(e.statuses) s WHERE s.value = c.delivery_status)) \
-         ORDER BY c.id, e.pk",
+         ORDER BY c.id, e.pk \
+         RETURNING tracking_pk",
     )
     .bind(serde_json::to_string(event_ids).expect("strings serialise"))
     .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected())
+    .fetch_all(&mut *conn)
+    .await?;
+    for pk in trackings {
+        *queued.entry(pk).or_default() += 1;
+    }
+    Ok(queued)
 }
 
 /// Inserts one delivery outside the refresh path (the test event), due at once.

@@ -1,15 +1,20 @@
-//! The SQLite side of carrier push ([`parceld_store::PushStore`]): claims by number, the
-//! receipt and the refresh application in one `BEGIN IMMEDIATE` transaction, coverage rows.
+//! The SQLite side of carrier push ([`parceld_store::PushStore`]): claims by number, a batch of
+//! pushes' receipts and their refresh application in one `BEGIN IMMEDIATE` transaction (the
+//! order and bookkeeping are `parceld_store::push::batch`'s), coverage rows.
 //!
-//! Every call is a bounded number of statements: numbers and primary keys travel as one JSON
-//! array each (`json_each`), never one statement per row.
+//! Every call is a bounded number of statements: receipts are one multi-row insert, numbers and
+//! primary keys travel as one JSON array each (`json_each`), never one statement per row.
 
 use chrono::{DateTime, Utc};
-use parceld_store::{PushApplied, PushClaim, PushReceipt, RefreshUpdate, Subscribed};
-use sqlx::{SqliteConnection, SqlitePool};
+use parceld_store::push::batch::{self, PushWrites, ReceiptKey};
+use parceld_store::{
+    ApplyReport, PushApplied, PushClaim, PushReceipt, PushToApply, RefreshUpdate, Subscribed,
+};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::error::Result;
 use crate::refresh::{apply_in, claimed_from_row, ts, CLAIMED_COLUMNS};
+use crate::statements::keep_prepared;
 
 fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).expect("numbers and keys serialise")
@@ -39,8 +44,8 @@ pub(crate) async fn claim_pushed(
     .bind(now.timestamp())
     .fetch_all(&mut *tx)
     .await?;
-    let busy: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM trackings \
+    let busy: Vec<String> = sqlx::query_scalar(
+        "SELECT tracking_number FROM trackings \
          WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?1 \
            AND tracking_number IN (SELECT value FROM json_each(?2)) \
            AND archived = 0 AND lease_owner <> ?3 AND lease_until >= ?4",
@@ -49,77 +54,81 @@ pub(crate) async fn claim_pushed(
     .bind(json_list(numbers))
     .bind(owner)
     .bind(now.timestamp())
-    .fetch_one(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(PushClaim {
         claimed: rows.iter().map(claimed_from_row).collect::<Result<_>>()?,
-        busy: busy as usize,
+        busy: busy.into_iter().collect(),
     })
 }
 
-async fn release(conn: &mut SqliteConnection, owner: &str, pks: &[i64]) -> Result<()> {
-    if pks.is_empty() {
-        return Ok(());
+/// The batch's writes on this backend's transaction ([`parceld_store::push::batch`]).
+struct Writes<'a>(&'a mut SqliteConnection);
+
+#[async_trait::async_trait]
+impl PushWrites for Writes<'_> {
+    async fn record_receipts(&mut self, receipts: &[&PushReceipt]) -> Result<Vec<ReceiptKey>> {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO push_receipts (source, digest, received_at, expires_at) ",
+        );
+        insert.push_values(receipts, |mut row, r| {
+            row.push_bind(&r.source)
+                .push_bind(r.digest.as_slice())
+                .push_bind(r.received_at.timestamp())
+                .push_bind(r.expires_at.timestamp());
+        });
+        insert.push(" ON CONFLICT (source, digest) DO NOTHING RETURNING source, digest");
+        let recorded = insert
+            .build_query_as::<(String, Vec<u8>)>()
+            .persistent(keep_prepared(receipts.len(), 1))
+            .fetch_all(&mut *self.0)
+            .await?;
+        Ok(recorded)
     }
-    sqlx::query(
-        "UPDATE trackings SET lease_owner = NULL, lease_until = NULL \
-         WHERE lease_owner = ?1 AND pk IN (SELECT value FROM json_each(?2))",
-    )
-    .bind(owner)
-    .bind(json_list(pks))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+
+    async fn apply(&mut self, owner: &str, updates: Vec<RefreshUpdate>) -> Result<ApplyReport> {
+        apply_in(self.0, owner, updates).await
+    }
+
+    async fn release(&mut self, owner: &str, pks: &[i64]) -> Result<()> {
+        sqlx::query(
+            "UPDATE trackings SET lease_owner = NULL, lease_until = NULL \
+             WHERE lease_owner = ?1 AND pk IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(owner)
+        .bind(json_list(pks))
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn cover(&mut self, covered: &[(i64, &str)], until: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO push_coverage (tracking_pk, source, covered_until, refused) \
+             SELECT c.value ->> 0, c.value ->> 1, ?2, 0 FROM json_each(?1) c WHERE true \
+             ON CONFLICT (tracking_pk) DO UPDATE SET source = excluded.source, refused = 0, \
+               covered_until = max(coalesce(push_coverage.covered_until, 0), excluded.covered_until)",
+        )
+        .bind(json_list(covered))
+        .bind(until.timestamp())
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
 }
 
-pub(crate) async fn apply_push(
+pub(crate) async fn apply_pushes(
     pool: &SqlitePool,
     owner: &str,
-    receipt: &PushReceipt,
-    updates: Vec<RefreshUpdate>,
-    release_pks: &[i64],
+    pushes: Vec<PushToApply>,
+    release: &[i64],
     covered_until: DateTime<Utc>,
-) -> Result<PushApplied> {
+) -> Result<Vec<PushApplied>> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let new = sqlx::query(
-        "INSERT INTO push_receipts (source, digest, received_at, expires_at) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (source, digest) DO NOTHING",
-    )
-    .bind(&receipt.source)
-    .bind(receipt.digest.as_slice())
-    .bind(receipt.received_at.timestamp())
-    .bind(receipt.expires_at.timestamp())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    let mut pks: Vec<i64> = updates.iter().map(|u| u.pk).collect();
-    if !new {
-        pks.extend_from_slice(release_pks);
-        release(&mut tx, owner, &pks).await?;
-        tx.commit().await?;
-        return Ok(PushApplied::Replayed);
-    }
-    let report = if updates.is_empty() {
-        Default::default()
-    } else {
-        apply_in(&mut tx, owner, updates).await?
-    };
-    release(&mut tx, owner, release_pks).await?;
-    sqlx::query(
-        "INSERT INTO push_coverage (tracking_pk, source, covered_until, refused) \
-         SELECT value, ?2, ?3, 0 FROM json_each(?1) WHERE true \
-         ON CONFLICT (tracking_pk) DO UPDATE SET source = excluded.source, refused = 0, \
-           covered_until = max(coalesce(push_coverage.covered_until, 0), excluded.covered_until)",
-    )
-    .bind(json_list(&pks))
-    .bind(&receipt.source)
-    .bind(covered_until.timestamp())
-    .execute(&mut *tx)
-    .await?;
+    let applied = batch::apply(&mut Writes(&mut tx), owner, pushes, release, covered_until).await?;
     tx.commit().await?;
-    Ok(PushApplied::Applied(report))
+    Ok(applied)
 }
 
 pub(crate) async fn prune_receipts(

@@ -305,7 +305,7 @@ pub(crate) async fn apply_in(
     // The webhook outbox and the customers' notifications, in the same transaction: a change is
     // announced if and only if it is stored.
     let event_ids: Vec<&str> = changes.iter().map(|c| c.event_id.as_str()).collect();
-    let deliveries = crate::outbox::enqueue_changes(tx, &event_ids, Utc::now()).await?;
+    let deliveries_of = crate::outbox::enqueue_changes(tx, &event_ids, Utc::now()).await?;
     if !event_ids.is_empty() {
         let changes = serde_json::to_string(&event_ids).expect("strings serialise");
         crate::notifications::enqueue_changes(tx, &changes, Utc::now().timestamp_millis()).await?;
@@ -314,7 +314,9 @@ pub(crate) async fn apply_in(
         applied: updates.len(),
         stale: stale.len(),
         changes,
-        deliveries,
+        deliveries: deliveries_of.values().sum(),
+        dropped: stale.iter().map(|u| u.pk).collect(),
+        deliveries_of,
     })
 }
 

@@ -38,7 +38,7 @@ pub use copy::CopyStore;
 pub use error::{Entity, StoreError, StoreResult};
 pub use notifications::NotificationStore;
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
-pub use push::{PushApplied, PushClaim, PushReceipt, PushStore, Subscribed};
+pub use push::{PushApplied, PushClaim, PushReceipt, PushStore, PushToApply, Subscribed};
 pub use users::{LockOut, NewSession, NewUser, Role, SessionUser, User, UserStore};
 pub use webhooks::{
     AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo,
@@ -292,6 +292,10 @@ pub struct ApplyReport {
     pub changes: Vec<TrackingChange>,
     /// Webhook deliveries queued for these changes (in the same transaction).
     pub deliveries: u64,
+    /// The primary keys of the `stale` updates: what a batch of pushes splits by push.
+    pub dropped: Vec<i64>,
+    /// Of `deliveries`, how many each changed tracking queued (by primary key).
+    pub deliveries_of: std::collections::HashMap<i64, u64>,
 }
 
 /// Everything parceld stores.

@@ -3,11 +3,16 @@
 //! them as a slow safety net.
 //!
 //! A pushed update is applied through the same transaction as a refresh
-//! ([`PushStore::apply_push`]): the same checkpoint merge, the same change records and the same
+//! ([`PushStore::apply_pushes`]): the same checkpoint merge, the same change records and the same
 //! webhook outbox, with the push's receipt written alongside. A receipt already present means
 //! the push was seen before: nothing is applied. Receipts expire, and the table is pruned and
 //! capped, so no sender can make it grow without bound (and only verified pushes are recorded
-//! at all).
+//! at all). Many pushes are applied in one transaction (group commit), each with its own
+//! outcome; what that takes besides SQL is written once, in [`batch`].
+
+pub mod batch;
+
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -25,22 +30,23 @@ pub struct PushReceipt {
     pub expires_at: DateTime<Utc>,
 }
 
-/// What [`PushStore::claim_pushed`] found.
-#[derive(Debug, Clone, Default)]
-pub struct PushClaim {
-    /// The trackings claimed for the push (every account that tracks the number).
-    pub claimed: Vec<ClaimedTracking>,
-    /// Matching trackings another worker holds right now.
-    pub busy: usize,
-}
-
-/// What [`PushStore::apply_push`] did.
+/// What [`PushStore::apply_pushes`] did with one push.
 #[derive(Debug, Clone)]
 pub enum PushApplied {
     /// The receipt is new; the updates were applied as a refresh.
     Applied(ApplyReport),
     /// The receipt was already recorded: nothing was applied, the claims were released.
     Replayed,
+}
+
+/// One verified push of a batch for [`PushStore::apply_pushes`].
+#[derive(Debug, Clone)]
+pub struct PushToApply {
+    pub receipt: PushReceipt,
+    /// The new states of the claimed trackings the push updates.
+    pub updates: Vec<RefreshUpdate>,
+    /// Claimed trackings the push passes over (they have newer events): released only.
+    pub release: Vec<i64>,
 }
 
 /// The outcome of subscribing one tracking with a push source.
@@ -52,12 +58,21 @@ pub struct Subscribed {
     pub until: Option<DateTime<Utc>>,
 }
 
+/// What [`PushStore::claim_pushed`] found: the trackings claimed for the push (every account
+/// that tracks the number), and the numbers of which another worker holds a matching tracking
+/// right now.
+#[derive(Debug, Clone, Default)]
+pub struct PushClaim {
+    pub claimed: Vec<ClaimedTracking>,
+    pub busy: BTreeSet<String>,
+}
+
 /// Carrier push: replay records, push coverage and the pushed update's application.
 #[async_trait]
 pub trait PushStore: Send + Sync {
     /// Claims for `owner` every non-archived tracking of `courier_code` whose number is one of
-    /// `numbers` (any account), unless another worker's live lease holds it (counted as busy).
-    /// A tracking `owner` already holds is claimed again. One statement.
+    /// `numbers` (any account), unless another worker's live lease holds it (then its number
+    /// is busy). A tracking `owner` already holds is claimed again. One transaction.
     async fn claim_pushed(
         &self,
         courier_code: &str,
@@ -67,11 +82,23 @@ pub trait PushStore: Send + Sync {
         lease_until: DateTime<Utc>,
     ) -> StoreResult<PushClaim>;
 
-    /// In one transaction: records `receipt`; when it was already recorded, releases `owner`'s
-    /// claims of `release` and applies nothing ([`PushApplied::Replayed`]); otherwise applies
-    /// `updates` exactly as [`crate::Store::apply_refresh`] does, releases the rest of
-    /// `release`, and marks the updated trackings covered by the push source until
-    /// `covered_until`.
+    /// In one transaction, for every push (in order): records its receipt; when it was already
+    /// recorded, releases `owner`'s claims of its updates and `release` and applies nothing
+    /// ([`PushApplied::Replayed`]); otherwise applies its `updates` exactly as
+    /// [`crate::Store::apply_refresh`] does (one application for all the new pushes together),
+    /// releases its `release`, and marks the updated trackings covered by the push source until
+    /// `covered_until`. `release` besides: claims of the batch given back unapplied. One outcome
+    /// per push, in order. The pushes' updates name distinct trackings. A bounded number of
+    /// statements, whatever the number of pushes ([`batch::apply`]).
+    async fn apply_pushes(
+        &self,
+        owner: &str,
+        pushes: Vec<PushToApply>,
+        release: &[i64],
+        covered_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<PushApplied>>;
+
+    /// [`PushStore::apply_pushes`] of one push.
     async fn apply_push(
         &self,
         owner: &str,
@@ -79,7 +106,17 @@ pub trait PushStore: Send + Sync {
         updates: Vec<RefreshUpdate>,
         release: &[i64],
         covered_until: DateTime<Utc>,
-    ) -> StoreResult<PushApplied>;
+    ) -> StoreResult<PushApplied> {
+        let push = PushToApply {
+            receipt: receipt.clone(),
+            updates,
+            release: release.to_vec(),
+        };
+        let mut applied = self
+            .apply_pushes(owner, vec![push], &[], covered_until)
+            .await?;
+        Ok(applied.pop().unwrap_or(PushApplied::Replayed))
+    }
 
     /// Deletes the receipts expired at `now`, then the oldest beyond `keep_at_most`. Returns
     /// how many went.
@@ -113,7 +150,7 @@ pub trait PushStore: Send + Sync {
 }
 
 /// Implements [`PushStore`] for a backend's store type from its `push` module's functions
-/// (`claim_pushed`, `apply_push`, `prune_receipts`, `receipts`, `to_subscribe`,
+/// (`claim_pushed`, `apply_pushes`, `prune_receipts`, `receipts`, `to_subscribe`,
 /// `record_subscriptions`, `covered`, each taking the pool first), written once for every
 /// backend.
 #[macro_export]
@@ -122,8 +159,8 @@ macro_rules! push_store_calls {
         $crate::store_calls! { impl PushStore for $store, pool = $parts;
             fn claim_pushed(courier_code: &str, numbers: &[String], owner: &str, now: chrono::DateTime<chrono::Utc>, lease_until: chrono::DateTime<chrono::Utc>) -> $crate::PushClaim =>
                 { use $module as m; m::claim_pushed(pool, courier_code, numbers, owner, now, lease_until) };
-            fn apply_push(owner: &str, receipt: &$crate::PushReceipt, updates: Vec<$crate::RefreshUpdate>, release: &[i64], covered_until: chrono::DateTime<chrono::Utc>) -> $crate::PushApplied =>
-                { use $module as m; m::apply_push(pool, owner, receipt, updates, release, covered_until) };
+            fn apply_pushes(owner: &str, pushes: Vec<$crate::PushToApply>, release: &[i64], covered_until: chrono::DateTime<chrono::Utc>) -> Vec<$crate::PushApplied> =>
+                { use $module as m; m::apply_pushes(pool, owner, pushes, release, covered_until) };
             fn prune_push_receipts(now: chrono::DateTime<chrono::Utc>, keep_at_most: u64) -> u64 =>
                 { use $module as m; m::prune_receipts(pool, now, keep_at_most) };
             fn push_receipts() -> u64 => { use $module as m; m::receipts(pool) };

@@ -4,39 +4,42 @@
 //! A [`PushSource`] knows one sender's wire: how it proves itself ([`PushSource::verify`], in
 //! constant time) and how its body reads as the same carrier outcome a poll gives
 //! ([`PushSource::parse`]). The [`PushHub`] does the rest alike for every source: it refuses a
-//! push whose newest event is older than the replay window (stale), claims the trackings of the
-//! pushed numbers (every account), decides their next state with the refresh policy
-//! ([`crate::schedule::next_state`]), refuses a tracking whose stored newest event is newer
-//! than the push (stale: events may arrive out of order, and the safety-net poll fills such
-//! gaps in), and applies the rest with the push's receipt in one transaction
-//! ([`parceld_store::PushStore::apply_push`]): the same checkpoint merge, change records and
+//! push whose newest event is older than the replay window (stale), then hands it to one writer
+//! that applies many pushes per transaction (group commit, `batch.rs`). The writer claims the
+//! trackings of the pushed numbers (every account), decides their next state with the refresh
+//! policy ([`crate::schedule::next_state`]), refuses a tracking whose stored newest event is
+//! newer than the push (stale: events may arrive out of order, and the safety-net poll fills
+//! such gaps in), and applies the rest with each push's receipt in one transaction
+//! ([`parceld_store::PushStore::apply_pushes`]): the same checkpoint merge, change records and
 //! webhook outbox as a refresh, and a replay found by its receipt changes nothing. A pushed
 //! tracking is then polled only as a slow safety net ([`PushSettings::safety_net_secs`]).
 //!
 //! Nothing is written for a push that fails verification, and the receipts are pruned and
 //! capped, so no sender can make the store grow without bound.
 
+mod batch;
 pub mod fedex;
 mod settings;
 pub mod subscribe;
 pub mod ups;
 pub mod upstream;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use parceld_carriers::{TrackOutcome, TrackResult};
 use parceld_model::TrackingNumber;
-use parceld_store::{PushApplied, PushReceipt, RefreshUpdate, Store, StoreError};
+use parceld_store::{PushReceipt, RefreshUpdate, Store, StoreError};
 use reqwest::header::HeaderMap;
 use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
 
 pub use settings::{PushSettings, PushSourceSettings};
 
-use crate::{courier_type, schedule, Engine, EngineSettings};
+use crate::{Engine, EngineSettings};
 
 /// One pushed event: the number it is about and the carrier's word, as a poll would give it.
 #[derive(Debug, Clone)]
@@ -177,6 +180,7 @@ pub struct PushHub {
     sources: HashMap<&'static str, Arc<dyn PushSource>>,
     owner: String,
     pushes: AtomicU64,
+    writer: OnceLock<mpsc::Sender<batch::Pending>>,
 }
 
 impl PushHub {
@@ -193,6 +197,7 @@ impl PushHub {
             sources: sources.into_iter().map(|s| (s.name(), s)).collect(),
             owner: format!("push-{}-{:08x}", std::process::id(), rand::random::<u32>()),
             pushes: AtomicU64::new(0),
+            writer: OnceLock::new(),
         }
     }
 
@@ -246,7 +251,8 @@ impl PushHub {
             .ok_or_else(|| PushError::UnknownSource(source.chars().take(40).collect()))?;
         source.verify(headers, body)?;
         let events = source.parse(body)?;
-        let report = self.apply(source.as_ref(), events, body).await;
+        let push = self.prepare(source.as_ref(), events, body)?;
+        let report = self.submit(push).await;
         if self
             .pushes
             .fetch_add(1, Ordering::Relaxed)
@@ -263,16 +269,17 @@ impl PushHub {
         report
     }
 
-    /// Applies verified events (see the module comment); `body` makes the receipt.
-    pub async fn apply(
+    /// Checks verified events against the replay window and reads their numbers; `body`
+    /// makes the receipt. Writes nothing.
+    fn prepare(
         &self,
         source: &dyn PushSource,
         events: Vec<PushedEvent>,
         body: &[u8],
-    ) -> Result<PushReport, PushError> {
+    ) -> Result<batch::Prepared, PushError> {
         let now = Utc::now();
-        // The events by courier, then number: an aggregator's push may name several couriers.
-        let mut by_courier: BTreeMap<String, HashMap<String, TrackOutcome>> = BTreeMap::new();
+        // The events by (courier, number): an aggregator's push may name several couriers.
+        let mut by_key = HashMap::new();
         for event in events {
             let newest = newest_event(&event.outcome)?;
             if newest < now - Duration::seconds(self.settings.replay_window_secs) {
@@ -293,109 +300,65 @@ impl PushHub {
                 }
                 None => source.courier_code().to_string(),
             };
-            by_courier
-                .entry(courier)
-                .or_default()
-                .insert(number.as_str().to_string(), event.outcome);
+            by_key.insert(
+                (courier, number.as_str().to_string()),
+                (newest, event.outcome),
+            );
         }
-        if by_courier.is_empty() {
+        if by_key.is_empty() {
             return Err(PushError::Malformed("no events".into()));
         }
-        let owner = format!("{}-{}", self.owner, self.pushes.load(Ordering::Relaxed));
-        let mut claimed = Vec::new();
-        for (courier, outcomes) in &by_courier {
-            let mut numbers: Vec<String> = outcomes.keys().cloned().collect();
-            numbers.sort();
-            claimed.extend(self.claim(courier, &numbers, &owner).await?);
-        }
-        let safety_net = now + Duration::seconds(self.settings.safety_net_secs);
-        let (mut updates, mut passed_over) = (Vec::new(), Vec::new());
-        for tracking in &claimed {
-            let Some(outcome) = by_courier
-                .get(&tracking.courier_code)
-                .and_then(|o| o.get(&tracking.tracking_number))
-            else {
-                passed_over.push(tracking.pk);
-                continue;
-            };
-            let newest = newest_event(outcome)?;
-            if tracking.latest_checkpoint_time.is_some_and(|t| t > newest) {
-                passed_over.push(tracking.pk);
-                continue;
-            }
-            let kind = courier_type(&tracking.courier_code);
-            let mut update =
-                schedule::next_state(tracking, outcome.clone(), kind, now, &self.engine);
-            // A push carries one event, not the shipment's facts: the stored ones stay.
-            update.shipment = None;
-            slow_down(&mut update, safety_net);
-            updates.push(update);
-        }
-        if updates.is_empty() && !claimed.is_empty() {
-            self.store.release_claims(&owner).await?;
-            return Err(PushError::Stale(
-                "every tracking it names already has newer events".into(),
-            ));
-        }
-        let receipt = PushReceipt {
-            source: source.name().to_string(),
-            digest: Sha256::new()
-                .chain_update(source.name().as_bytes())
-                .chain_update([0])
-                .chain_update(body)
-                .finalize()
-                .into(),
-            received_at: now,
-            expires_at: now + Duration::seconds(self.settings.replay_window_secs),
-        };
-        let covered_until = now + Duration::seconds(self.settings.covered_secs);
-        let applied = self
-            .store
-            .apply_push(&owner, &receipt, updates, &passed_over, covered_until)
-            .await;
-        let applied = match applied {
-            Ok(applied) => applied,
-            Err(error) => {
-                let _ = self.store.release_claims(&owner).await;
-                return Err(error.into());
-            }
-        };
-        match applied {
-            PushApplied::Replayed => Err(PushError::Replayed),
-            PushApplied::Applied(report) => Ok(PushReport {
-                applied: report.applied,
-                changed: report.changes.len(),
-                webhooks: report.deliveries,
-                stale: passed_over.len(),
-            }),
-        }
+        Ok(batch::Prepared {
+            by_key,
+            receipt: PushReceipt {
+                source: source.name().to_string(),
+                digest: Sha256::new()
+                    .chain_update(source.name().as_bytes())
+                    .chain_update([0])
+                    .chain_update(body)
+                    .finalize()
+                    .into(),
+                received_at: now,
+                expires_at: now + Duration::seconds(self.settings.replay_window_secs),
+            },
+        })
     }
 
-    /// Claims the pushed numbers' trackings for `owner`, waiting a little for ones a refresh
-    /// holds; [`PushError::Busy`] (with every claim released) when they stay held.
-    async fn claim(
-        &self,
-        courier: &str,
-        numbers: &[String],
-        owner: &str,
-    ) -> Result<Vec<parceld_store::ClaimedTracking>, PushError> {
+    /// Hands a push to the writer and waits for its outcome; a push whose trackings a refresh
+    /// holds is handed again a little later, [`PushError::Busy`] when they stay held.
+    async fn submit(&self, mut push: batch::Prepared) -> Result<PushReport, PushError> {
         let deadline = tokio::time::Instant::now() + BUSY_WAIT;
         loop {
-            let now = Utc::now();
-            let lease = now + Duration::seconds(self.engine.lease_secs);
-            let claim = self
-                .store
-                .claim_pushed(courier, numbers, owner, now, lease)
-                .await?;
-            if claim.busy == 0 {
-                return Ok(claim.claimed);
+            let (reply, answer) = oneshot::channel();
+            let pending = batch::Pending { push, reply };
+            if self.writer().send(pending).await.is_err() {
+                return Err(PushError::Busy);
+            }
+            match answer.await {
+                Ok(batch::Answer::Done(result)) => return result,
+                Ok(batch::Answer::Busy(again)) => push = again,
+                Err(_) => return Err(PushError::Busy),
             }
             if tokio::time::Instant::now() >= deadline {
-                self.store.release_claims(owner).await?;
                 return Err(PushError::Busy);
             }
             tokio::time::sleep(StdDuration::from_millis(20)).await;
         }
+    }
+
+    /// The group-commit writer's queue, started with the first push.
+    fn writer(&self) -> &mpsc::Sender<batch::Pending> {
+        self.writer.get_or_init(|| {
+            let (queue, pushes) = mpsc::channel(batch::QUEUE);
+            let writer = batch::Writer {
+                store: self.store.clone(),
+                settings: self.settings.clone(),
+                engine: self.engine.clone(),
+                owner: self.owner.clone(),
+            };
+            tokio::spawn(batch::run(writer, pushes));
+            queue
+        })
     }
 }
 

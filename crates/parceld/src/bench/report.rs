@@ -362,9 +362,15 @@ pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'stat
         (
             "push, applied",
             format!(
-                "{} pushes/s ({} pushes)",
+                "{} pushes/s ({} pushes over HTTP, {} connections) {}",
                 f(r.push_per_second, 0),
-                r.push_count
+                r.push_count,
+                super::push::SENDERS,
+                match r.push_per_second {
+                    Some(rate) if rate >= super::push::TARGET => "PASS",
+                    Some(_) => "FAIL",
+                    None => "",
+                }
             ),
             "≥ 5,000/s",
         ),

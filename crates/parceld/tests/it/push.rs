@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::engine::{engine_env, start_sim, wait_for};
 use crate::support::{assert_error, env_refs, Server};
-use crate::webhooks::{script_journey, start_receiver};
+use crate::webhooks::{create_webhook, script_journey, start_receiver};
 
 const UPS: &str = "1Z999AA10123456784";
 const FEDEX: &str = "449044304137821";
@@ -323,4 +323,102 @@ async fn a_fedex_account_subscription_covers_new_trackings_without_a_call() {
     };
     assert_eq!(updates("fedex"), Some(json!("push")));
     assert_eq!(updates("ups"), Some(json!("poll")));
+}
+
+/// Pushes sent at once are applied in shared transactions (group commit); each must still get
+/// its own answer, and exactly the right changes must land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_pushes_each_get_their_own_answer_and_exactly_their_changes_land() {
+    let (receiver, receiver_url) = start_receiver().await;
+    let server = Server::start_with_env(&[
+        ("PARCELD_WEBHOOKS__ALLOW_NETWORKS", "[\"127.0.0.0/8\"]"),
+        ("PARCELD_PUSH__SOURCES__FEDEX__ENABLED", "true"),
+        ("PARCELD_PUSH__SOURCES__FEDEX__SECRET", "fedex-token"),
+    ]);
+    let key = server.key().to_string();
+    let endpoint = json!({"url": format!("{receiver_url}/all")});
+    create_webhook(&server, &key, endpoint).await;
+    // 0..10 pushed twice (a replay), 10..20 also forged, 20..30 once, 30..36 only forged.
+    let numbers: Vec<String> = (0..36).map(|i| format!("4490443{i:08}")).collect();
+    server.create_numbers(&key, &numbers, "fedex").await;
+    let sim = Simulator::new();
+    let at = Utc::now() - chrono::Duration::minutes(30);
+    for number in &numbers {
+        let picked_up = parceld_sim::SimEvent {
+            kind: parceld_sim::EventKind::PickedUp,
+            at,
+            place: None,
+        };
+        sim.script(number, vec![picked_up]);
+    }
+    let body = |number: &str| sim.push_body("fedex", number).unwrap();
+    let mut sends: Vec<(usize, &'static str, Vec<u8>)> = Vec::new();
+    for (i, number) in numbers.iter().enumerate() {
+        if i < 30 {
+            sends.push((i, "fedex-token", body(number)));
+        }
+        if i < 10 {
+            sends.push((i, "fedex-token", body(number)));
+        }
+        if (10..20).contains(&i) || i >= 30 {
+            sends.push((i, "not-the-token", body(number)));
+        }
+    }
+    // A number nobody tracks: verified and recorded, nothing to apply.
+    sends.push((usize::MAX, "fedex-token", body("449044399999999")));
+    let before = stored(&server, &numbers[0]).await;
+    assert_eq!(
+        (before.0, before.1),
+        (0, 0),
+        "nothing stored before the pushes"
+    );
+
+    let url = format!("{}/hooks/fedex", server.base);
+    let mut sending = tokio::task::JoinSet::new();
+    for (i, secret, body) in sends {
+        let (sim, url) = (sim.clone(), url.clone());
+        sending.spawn(async move {
+            let (status, text) = sim.send_push("fedex", &url, secret, body).await.unwrap();
+            (i, status, json_of(&text))
+        });
+    }
+    let answers = sending.join_all().await;
+
+    // Per number: (HTTP status, meta code, changed, webhooks) of each answer.
+    type Seen = (u16, Option<u64>, u64, u64);
+    let mut by_number: Vec<Vec<Seen>> = vec![Vec::new(); numbers.len()];
+    for (i, status, answer) in answers {
+        let data = &answer["data"];
+        if i == usize::MAX {
+            assert_eq!(
+                (status, data["applied"].as_u64()),
+                (200, Some(0)),
+                "{answer}"
+            );
+            continue;
+        }
+        let seen = (
+            status,
+            answer["meta"]["code"].as_u64(),
+            data["changed"].as_u64().unwrap_or(0),
+            data["webhooks"].as_u64().unwrap_or(0),
+        );
+        by_number[i].push(seen);
+    }
+    for (i, seen) in by_number.iter_mut().enumerate() {
+        seen.sort();
+        let applied = (200, Some(200), 1, 1);
+        let expected = match i {
+            0..10 => vec![applied, (400, Some(4198), 0, 0)],
+            10..30 if i < 20 => vec![applied, (400, Some(4195), 0, 0)],
+            10..30 => vec![applied],
+            _ => vec![(400, Some(4195), 0, 0)],
+        };
+        assert_eq!(*seen, expected, "the answers for {}", numbers[i]);
+        let (checkpoints, changes, _) = stored(&server, &numbers[i]).await;
+        let landed = u64::from(i < 30);
+        assert_eq!((checkpoints, changes), (landed, landed), "{}", numbers[i]);
+    }
+    assert_eq!(server.store().await.push_receipts().await.unwrap(), 31);
+    drop(receiver);
 }

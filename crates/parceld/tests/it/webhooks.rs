@@ -173,7 +173,7 @@ fn script_journey_at(sim: &Simulator, number: &str, hours: i64) {
     );
 }
 
-async fn create_webhook(server: &Server, key: &str, body: Value) -> Value {
+pub(crate) async fn create_webhook(server: &Server, key: &str, body: Value) -> Value {
     let (status, created) = server.post("/v4/webhooks", key, body).await;
     assert_eq!(status, StatusCode::OK, "{created}");
     created["data"].clone()
