@@ -59,7 +59,11 @@ pub struct NotificationSettingsInput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationSettingsView {
+    /// The fields of a change (`NotificationSettingsInput`), filled in. Described as an open
+    /// object: the change's own schema refuses other properties, and an `allOf` of it with this
+    /// struct's own fields would refuse every answer.
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub settings: NotificationSettingsInput,
     /// Whether the account sends through its own SMTP server (set by the server's operator).
     pub own_smtp_server: bool,
