@@ -196,6 +196,20 @@ pub fn uncovered<'a>(schema: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> 
     left
 }
 
+/// A backend's test of its live schema: `Err` naming every table [`uncovered`] leaves, or one
+/// saying the schema looks empty (no `trackings`).
+pub fn check_schema(tables: &[String]) -> Result<(), String> {
+    if !tables.iter().any(|t| t == "trackings") {
+        return Err(format!("no trackings table among {tables:?}"));
+    }
+    match uncovered(tables.iter().map(String::as_str)).as_slice() {
+        [] => Ok(()),
+        left => Err(format!(
+            "add these to parceld_store::copy::TABLES, or to NOT_COPIED with the reason: {left:?}"
+        )),
+    }
+}
+
 /// How a backend lays out one [`CopyTable`]: its own table (aliased `x`), what it joins to find
 /// the columns it does not keep itself, and one select expression per neutral column. An
 /// expression without a `.` is the backend's own column `x.NAME` (a `::type` after it is a cast
