@@ -82,7 +82,7 @@ fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
 
 impl Dispatcher {
     pub fn new(store: Arc<dyn Store>, settings: NotifySettings) -> Self {
-        let mailer = Mailer::new(settings.timeout());
+        let mailer = Mailer::new(settings.timeout(), settings.concurrency);
         let texter = Texter::new(settings.timeout());
         let owner = format!("notify-{:016x}", rand::random::<u64>());
         Dispatcher {

@@ -14,6 +14,7 @@ use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use parceld_store::notifications::NotificationOutcome;
 
@@ -106,7 +107,11 @@ impl Email {
 
 type Transport = AsyncSmtpTransport<Tokio1Executor>;
 
-fn transport(server: &SmtpServer, timeout: Duration) -> Result<Transport, String> {
+fn transport(
+    server: &SmtpServer,
+    timeout: Duration,
+    connections: u32,
+) -> Result<Transport, String> {
     let builder = Transport::builder_dangerous(&server.host).port(server.port);
     let tls = |host: &str| TlsParameters::new(host.to_string()).map_err(|e| e.to_string());
     let builder = match server.security {
@@ -120,7 +125,10 @@ fn transport(server: &SmtpServer, timeout: Duration) -> Result<Transport, String
         }
         _ => builder,
     };
-    Ok(builder.timeout(Some(timeout)).build())
+    // The pool keeps as many idle connections as may be busy at once: with lettre's default
+    // of ten, every message beyond the tenth in flight opened and closed a connection of its own.
+    let pool = PoolConfig::new().max_size(connections.max(1));
+    Ok(builder.timeout(Some(timeout)).pool_config(pool).build())
 }
 
 /// What one sending attempt came to, before the retry schedule is applied.
@@ -157,13 +165,16 @@ impl Sent {
 /// Sends emails, one pooled transport per SMTP server.
 pub struct Mailer {
     timeout: Duration,
+    /// Connections kept open per SMTP server: the dispatcher's concurrency.
+    connections: u32,
     transports: Mutex<HashMap<SmtpServer, Transport>>,
 }
 
 impl Mailer {
-    pub fn new(timeout: Duration) -> Self {
+    pub fn new(timeout: Duration, connections: usize) -> Self {
         Mailer {
             timeout,
+            connections: u32::try_from(connections).unwrap_or(u32::MAX),
             transports: Mutex::new(HashMap::new()),
         }
     }
@@ -173,7 +184,7 @@ impl Mailer {
         if let Some(transport) = transports.get(server) {
             return Ok(transport.clone());
         }
-        let made = transport(server, self.timeout)?;
+        let made = transport(server, self.timeout, self.connections)?;
         transports.insert(server.clone(), made.clone());
         Ok(made)
     }

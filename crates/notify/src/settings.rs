@@ -138,8 +138,12 @@ pub struct NotifySettings {
     pub sms: Option<SmsProvider>,
     /// Notifications per account per day (UTC) at most, unless the account sets less.
     pub daily_cap: u32,
-    /// Notifications claimed per batch, and sent at once at most.
+    /// Notifications claimed per batch.
     pub batch: usize,
+    /// Messages sent at once at most, and SMTP connections kept open per server. Each SMTP
+    /// conversation waits on its server's replies (and on TCP acknowledgements between the
+    /// message and its final dot), so throughput grows with connections; lower it for a relay
+    /// that limits connections per client.
     pub concurrency: usize,
     pub lease_seconds: u64,
     pub poll_interval_ms: u64,
@@ -161,8 +165,8 @@ impl Default for NotifySettings {
             unsubscribe_secret: String::new(),
             sms: None,
             daily_cap: 10_000,
-            batch: 200,
-            concurrency: 16,
+            batch: 500,
+            concurrency: 32,
             lease_seconds: 120,
             poll_interval_ms: 500,
             max_attempts: 10,
