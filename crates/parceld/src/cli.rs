@@ -165,8 +165,8 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
         /// Only these scenarios, e.g. `--only api,webhooks` (detection, api, refresh, webhooks,
-        /// notify, push, import, memory, page, soak; nodes with --database).
-        #[arg(long, value_delimiter = ',', value_parser = ["detection", "api", "refresh", "webhooks", "notify", "import", "memory", "page", "push", "soak", "nodes"])]
+        /// notify, push, import, memory, page, dashboard, soak; nodes with --database).
+        #[arg(long, value_delimiter = ',', value_parser = ["detection", "api", "refresh", "webhooks", "notify", "import", "memory", "page", "dashboard", "push", "soak", "nodes"])]
         only: Vec<String>,
         /// Also run every scenario on this PostgreSQL server (`postgres://USER@HOST:PORT/DB`),
         /// in databases the bench creates and drops, with one and two worker nodes sharing one;

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::bail;
 
 use super::data::{bulk_create, store_in, with_checkpoints};
-use super::harness::{against_baseline, load, ServerProcess};
+use super::harness::{against_baseline, load, Caller, ServerProcess};
 use super::{ingest, Options, Report};
 
 /// API scenarios: hello-world, one tracking, a 2000-tracking page, batch ingest.
@@ -30,7 +30,8 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
         "{}/v4/trackings/get?tracking_numbers={one_number}",
         server.base
     );
-    let (hello, one) = against_baseline(&server.base, &one_url, Some(&key), n, seconds).await;
+    let (hello, one) =
+        against_baseline(&server.base, &one_url, Caller::Key(&key), n, seconds).await;
     if one.errors > 0 && one.requests == 0 {
         bail!("GET one tracking failed every time");
     }
@@ -39,7 +40,7 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
             "{}/v4/trackings/get?items_amount=2000&pages_amount=1",
             server.base
         ),
-        Some(&key),
+        Caller::Key(&key),
         1,
         seconds,
     )

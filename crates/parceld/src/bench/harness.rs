@@ -150,24 +150,40 @@ impl Samples {
 pub(super) async fn against_baseline(
     base: &str,
     url: &str,
-    key: Option<&str>,
+    key: Caller<'_>,
     connections: usize,
     seconds: f64,
 ) -> (Load, Load) {
     let hello_url = format!("{base}/healthz");
     let (hello_client, route_client) = (load_client(connections), load_client(connections));
-    samples(&hello_client, &hello_url, None, connections, 0.5).await;
+    samples(
+        &hello_client,
+        &hello_url,
+        Caller::Anonymous,
+        connections,
+        0.5,
+    )
+    .await;
     samples(&route_client, url, key, connections, 0.5).await;
     let (mut hello, mut route) = (Samples::default(), Samples::default());
     for _ in 0..(seconds.ceil() as usize).max(1) {
-        hello.add(samples(&hello_client, &hello_url, None, connections, 1.0).await);
+        hello.add(
+            samples(
+                &hello_client,
+                &hello_url,
+                Caller::Anonymous,
+                connections,
+                1.0,
+            )
+            .await,
+        );
         route.add(samples(&route_client, url, key, connections, 1.0).await);
     }
     (hello.summary(connections), route.summary(connections))
 }
 
 /// Runs `connections` loops of GET `url` for `seconds`.
-pub(super) async fn load(url: &str, key: Option<&str>, connections: usize, seconds: f64) -> Load {
+pub(super) async fn load(url: &str, key: Caller<'_>, connections: usize, seconds: f64) -> Load {
     samples(&load_client(connections), url, key, connections, seconds)
         .await
         .summary(connections)
@@ -181,11 +197,35 @@ pub(super) fn load_client(connections: usize) -> reqwest::Client {
         .expect("an HTTP client")
 }
 
+/// Who a load's requests come from.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Caller<'a> {
+    Anonymous,
+    /// A program with this API key.
+    Key(&'a str),
+    /// A dashboard user with this session token.
+    Session(&'a str),
+}
+
+impl Caller<'_> {
+    /// The header a request of this caller carries.
+    fn header(self) -> Option<(&'static str, String)> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::Key(key) => Some(("Tracking-Api-Key", key.to_string())),
+            Caller::Session(token) => Some((
+                "Cookie",
+                format!("{}={token}", parceld_dashboard::session::SESSION_COOKIE),
+            )),
+        }
+    }
+}
+
 /// [`load`] with `client`, unsummarised.
 pub(super) async fn samples(
     client: &reqwest::Client,
     url: &str,
-    key: Option<&str>,
+    key: Caller<'_>,
     connections: usize,
     seconds: f64,
 ) -> Samples {
@@ -195,15 +235,15 @@ pub(super) async fn samples(
     for _ in 0..connections {
         let client = client.clone();
         let url = url.to_string();
-        let key = key.map(str::to_string);
+        let header = key.header();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
             while Instant::now() < deadline {
                 let sent = Instant::now();
                 let mut request = client.get(&url);
-                if let Some(key) = &key {
-                    request = request.header("Tracking-Api-Key", key);
+                if let Some((name, value)) = &header {
+                    request = request.header(*name, value);
                 }
                 match request.send().await {
                     Ok(response) if response.status().is_success() => {

@@ -23,6 +23,7 @@
 mod api;
 mod backend;
 mod compare;
+mod dashboard;
 mod data;
 mod detection;
 mod harness;
@@ -62,8 +63,8 @@ pub struct Options {
     pub carrier_latency_ms: u64,
     /// Trackings whose first refresh each sends one webhook, in the throughput run.
     pub webhook_trackings: usize,
-    /// Only these scenarios (detection, api, refresh, webhooks, notify, import, memory, page,
-    /// soak, nodes); all when empty.
+    /// Only these scenarios (detection, api, refresh, push, webhooks, notify, import, memory,
+    /// page, dashboard, soak, nodes); all when empty.
     pub only: Vec<String>,
     /// Where to write the JSON report.
     pub json: Option<PathBuf>,
@@ -223,7 +224,7 @@ async fn on_backend(options: &Options, work: &Path) -> anyhow::Result<Report> {
     // The memory and page scenarios serve the imported trackings, so they import them when the
     // import scenario was not asked for.
     let imported = work.join("import");
-    if wanted("import") || wanted("memory") || wanted("page") {
+    if wanted("import") || wanted("memory") || wanted("page") || wanted("dashboard") {
         eprintln!("bench: {on}, import of {} trackings", options.trackings);
         import::run(options, &imported, &mut report).await?;
     }
@@ -234,6 +235,10 @@ async fn on_backend(options: &Options, work: &Path) -> anyhow::Result<Report> {
     if wanted("page") {
         eprintln!("bench: {on}, tracking page");
         page::run(options, &imported, &mut report).await?;
+    }
+    if wanted("dashboard") {
+        eprintln!("bench: {on}, dashboard");
+        report.dashboard = Some(dashboard::run(options, &imported).await?);
     }
     // The soak is a SQLite run: it reads the webhook tables of the file directly.
     let soak_asked =

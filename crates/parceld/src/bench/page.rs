@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 
 use super::data::{open, with_checkpoints};
-use super::harness::{against_baseline, ServerProcess};
+use super::harness::{against_baseline, Caller, ServerProcess};
 use super::{Options, Report};
 
 /// Serves the database in `dir`, which the import scenario has filled.
@@ -46,7 +46,7 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
     let (hello, page) = against_baseline(
         &server.base,
         &url,
-        None,
+        Caller::Anonymous,
         options.connections,
         options.seconds as f64,
     )

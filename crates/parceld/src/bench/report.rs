@@ -71,6 +71,8 @@ pub struct Report {
     /// Carrier pushes applied per second (signature, merge, outbox), and how many.
     pub push_per_second: Option<f64>,
     pub push_count: usize,
+    /// The dashboard's shipments table and its CSV export, on the imported trackings.
+    pub dashboard: Option<super::dashboard::DashboardResult>,
     /// The soak run (`--soak DURATION`): samples over time and the verdict.
     pub soak: Option<super::soak::SoakResult>,
     /// With `--database`: the same scenarios on PostgreSQL, in the same run.
@@ -213,6 +215,12 @@ pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'stat
         ),
         None => "-".into(),
     };
+    let dash = |pick: fn(&super::dashboard::DashboardResult) -> &Load| {
+        r.dashboard.as_ref().map_or_else(
+            || "-".into(),
+            |d| load(&Some(pick(d).clone())) + verdict(Some(pick(d).p99_ms), |v| v < 50.0),
+        )
+    };
     vec![
         ("GET /healthz (baseline)", load(&r.api_hello), ""),
         ("GET one tracking", load(&r.api_get_one), "p99 < 10 ms"),
@@ -321,6 +329,32 @@ pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'stat
                 r.page_trackings_stored
             ),
             "≥ 0.40 at 1M; < 50 KB",
+        ),
+        (
+            "dashboard, shipments first page",
+            dash(|d| &d.first_page),
+            "p99 < 50 ms at 1M",
+        ),
+        (
+            "dashboard, filtered page",
+            dash(|d| &d.filtered_page),
+            "p99 < 50 ms at 1M",
+        ),
+        (
+            "dashboard, CSV export",
+            r.dashboard.as_ref().map_or_else(
+                || "-".into(),
+                |d| {
+                    format!(
+                        "{:.0} rows/s over {} rows, {} trackings stored{}",
+                        d.export_rows_per_second,
+                        d.export_rows,
+                        d.trackings_stored,
+                        verdict(Some(d.export_rows_per_second), |v| v >= 50_000.0)
+                    )
+                },
+            ),
+            "≥ 50,000 rows/s",
         ),
         (
             "webhooks, throughput",

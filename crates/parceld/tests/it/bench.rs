@@ -10,7 +10,7 @@ use sqlx::Connection;
 use crate::support::BIN;
 
 /// The figures every backend's quick run measures (JSON pointers into its report).
-const FIGURES: [&str; 21] = [
+const FIGURES: [&str; 24] = [
     "/api_hello/per_second",
     "/api_get_one/per_second",
     "/api_get_one_ratio",
@@ -32,6 +32,9 @@ const FIGURES: [&str; 21] = [
     "/page_shipment/per_second",
     "/page_ratio",
     "/page_bytes",
+    "/dashboard/first_page/per_second",
+    "/dashboard/filtered_page/per_second",
+    "/dashboard/export_rows_per_second",
 ];
 
 #[test]
@@ -62,6 +65,13 @@ fn the_quick_bench_runs_every_scenario_and_writes_json() {
     assert_eq!(report["api_get_one"]["errors"], 0, "{report}");
     assert_eq!(report["page_shipment"]["errors"], 0, "{report}");
     assert_eq!(report["import_trackings"], 20_000);
+    for page in ["first_page", "filtered_page"] {
+        assert_eq!(report["dashboard"][page]["errors"], 0, "{report}");
+    }
+    assert_eq!(
+        report["dashboard"]["export_rows"], 20_000,
+        "the export streams every imported tracking: {report}"
+    );
 }
 
 #[test]
