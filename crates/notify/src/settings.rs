@@ -166,7 +166,7 @@ impl Default for NotifySettings {
             sms: None,
             daily_cap: 10_000,
             batch: 500,
-            concurrency: 32,
+            concurrency: 48,
             lease_seconds: 120,
             poll_interval_ms: 500,
             max_attempts: 10,
