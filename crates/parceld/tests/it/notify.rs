@@ -23,14 +23,14 @@ const SECRET: &str = "an unsubscribe secret for the tests";
 const SHOP: &str = "shop@acme.test";
 
 /// A free port on the loopback address, for a server whose links must name its address.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
 
 /// A server refreshing from the simulator at `sim` every second, sending notifications through
 /// `sink`, listening on `port` (its public address), with `extra` settings.
-fn notifying_env(
+pub fn notifying_env(
     sim: &str,
     sink: &Sink,
     port: u16,
@@ -56,7 +56,7 @@ fn notifying_env(
 }
 
 /// The account of `key`, and email notifications switched on for it on `triggers`.
-async fn email_on(store: &dyn StoreTestSupport, key: &str, triggers: &[&str]) -> AccountId {
+pub async fn email_on(store: &dyn StoreTestSupport, key: &str, triggers: &[&str]) -> AccountId {
     let KeyCheck::Valid(account) = store.check_api_key(key).await.unwrap() else {
         panic!("{key} is not a valid key");
     };
@@ -74,7 +74,7 @@ async fn email_on(store: &dyn StoreTestSupport, key: &str, triggers: &[&str]) ->
 }
 
 /// `kinds` one hour apart from `first_hours` from now.
-fn journey(first_hours: i64, kinds: &[EventKind]) -> Vec<SimEvent> {
+pub fn journey(first_hours: i64, kinds: &[EventKind]) -> Vec<SimEvent> {
     let now = chrono::Utc::now();
     kinds
         .iter()
@@ -88,7 +88,7 @@ fn journey(first_hours: i64, kinds: &[EventKind]) -> Vec<SimEvent> {
 }
 
 /// The first `http://…` link in `text` that starts with `prefix`.
-fn link(text: &str, prefix: &str) -> String {
+pub fn link(text: &str, prefix: &str) -> String {
     let start = text
         .find(prefix)
         .unwrap_or_else(|| panic!("no {prefix} link in {text}"));
@@ -96,7 +96,7 @@ fn link(text: &str, prefix: &str) -> String {
 }
 
 /// (recipient, subject) of every message in the mailbox, in arrival order.
-fn received(sink: &Sink) -> Vec<(String, String)> {
+pub fn received(sink: &Sink) -> Vec<(String, String)> {
     sink.messages()
         .iter()
         .map(|m| {
