@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use parceld_notify::test_sink::{python_or_skip, Sink};
-use parceld_sim::{EventKind, SimEvent};
+use parceld_sim::{EventKind, SimEvent, Simulator};
 use parceld_store::notifications::{Channel, NotificationSettings};
 use parceld_store::test_support::StoreTestSupport;
 use parceld_store::{AccountId, KeyCheck};
@@ -125,14 +125,33 @@ async fn settled_log(
     .await
 }
 
+/// Unsubscribes with one click, as a mail client does with `List-Unsubscribe-Post`.
+pub async fn one_click(unsubscribe: &str) -> StatusCode {
+    let response = reqwest::Client::new()
+        .post(unsubscribe)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    response.status()
+}
+
+/// A real SMTP server and the carrier simulator (and its address) for the test `name`, or
+/// `None` when there is no Python with aiosmtpd (the test is skipped, saying why).
+pub async fn sink_and_sim(name: &str) -> Option<(Sink, Simulator, String)> {
+    let python = python_or_skip(name)?;
+    let sink = Sink::start(&python);
+    let (sim, sim_url) = start_sim().await;
+    Some((sink, sim, sim_url))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_journey_emails_exactly_the_configured_statuses_with_working_links() {
     let name = "a_journey_emails_exactly_the_configured_statuses_with_working_links";
-    let Some(python) = python_or_skip(name) else {
+    let Some((sink, sim, sim_url)) = sink_and_sim(name).await else {
         return;
     };
-    let sink = Sink::start(&python);
-    let (sim, sim_url) = start_sim().await;
     let (ada, bob) = ("1ZNOTIFY0000000001", "1ZNOTIFY0000000002");
     // Label, picked up, at the depot, out for delivery, delivered: the label is there at
     // creation, then each advance of the simulator's clock by two hours shows one more event.
@@ -216,14 +235,7 @@ async fn a_journey_emails_exactly_the_configured_statuses_with_working_links() {
         ),
         unsubscribe
     );
-    let response = reqwest::Client::new()
-        .post(unsubscribe)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(one_click(unsubscribe).await, StatusCode::OK);
 
     // At the depot (still in transit), out for delivery, delivered.
     for expected in ["transit", "pickup", "delivered"] {

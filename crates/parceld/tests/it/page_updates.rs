@@ -6,14 +6,15 @@
 
 use std::time::Duration;
 
-use parceld_notify::test_sink::{python_or_skip, Sink};
 use parceld_sim::EventKind;
 use parceld_store::subscribers::MAX_SUBSCRIBERS;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::engine::{start_sim, wait_for};
-use crate::notify::{email_on, free_port, journey, link, notifying_env, received};
+use crate::engine::wait_for;
+use crate::notify::{
+    email_on, free_port, journey, link, notifying_env, one_click, received, sink_and_sim,
+};
 use crate::page::page;
 use crate::support::{env_refs, tracking_id, Server};
 
@@ -29,11 +30,9 @@ async fn subscribe(server: &Server, action: &str, email: &str) -> (StatusCode, S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_from_the_page_gets_the_parcels_emails_in_the_pages_language() {
     let name = "a_subscriber_from_the_page_gets_the_parcels_emails_in_the_pages_language";
-    let Some(python) = python_or_skip(name) else {
+    let Some((sink, sim, sim_url)) = sink_and_sim(name).await else {
         return;
     };
-    let sink = Sink::start(&python);
-    let (sim, sim_url) = start_sim().await;
     sim.script(
         NUMBER,
         journey(
@@ -137,14 +136,7 @@ async fn a_subscriber_from_the_page_gets_the_parcels_emails_in_the_pages_languag
     // The friend unsubscribes with their own link; the delivery reaches everyone else.
     let base = format!("http://127.0.0.1:{port}");
     let unsubscribe = link(text, &format!("{base}/unsubscribe/"));
-    let response = reqwest::Client::new()
-        .post(&unsubscribe)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(one_click(&unsubscribe).await, StatusCode::OK);
     sim.advance(Duration::from_secs(2 * 3600));
     let tracking = tracking_id(&id);
     let log = wait_for(30, "every notification final", || async {

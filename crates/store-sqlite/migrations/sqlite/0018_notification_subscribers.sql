@@ -16,24 +16,17 @@ CREATE TABLE notification_subscribers (
 
 -- SQLite cannot change a table's unique key in place: the outbox is rebuilt with the wider key
 -- and a language column (set for a subscriber's notification, NULL for the customer's).
+-- Its columns as in migration 0015, then the language.
 CREATE TABLE notifications_keyed (
-    pk               INTEGER PRIMARY KEY,
-    id               TEXT    NOT NULL UNIQUE,  -- ntf_<hex>; the email's Message-ID
-    account_id       INTEGER NOT NULL,
-    tracking_pk      INTEGER NOT NULL REFERENCES trackings(pk) ON DELETE CASCADE,
-    event_id         TEXT    NOT NULL,         -- the change that caused it
-    trigger          TEXT    NOT NULL,
-    channel          TEXT    NOT NULL CHECK (channel IN ('email', 'sms')),
-    recipient        TEXT    NOT NULL,
-    state            TEXT    NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'suppressed')),
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms  INTEGER NOT NULL,
-    lease_owner      TEXT,
-    lease_until_ms   INTEGER,
-    response         TEXT,                     -- the server's last answer, or why not sent
-    created_ms       INTEGER NOT NULL,
-    finished_ms      INTEGER,
-    language         TEXT,                     -- a subscriber's; NULL: the tracking's
+    pk INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, account_id INTEGER NOT NULL,
+    tracking_pk INTEGER NOT NULL REFERENCES trackings(pk) ON DELETE CASCADE,
+    event_id TEXT NOT NULL, trigger TEXT NOT NULL,
+    channel TEXT NOT NULL CHECK (channel IN ('email', 'sms')), recipient TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'suppressed')),
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL,
+    lease_owner TEXT, lease_until_ms INTEGER, response TEXT,
+    created_ms INTEGER NOT NULL, finished_ms INTEGER,
+    language TEXT,  -- a subscriber's; NULL: the tracking's
     UNIQUE (tracking_pk, trigger, channel, recipient)
 );
 INSERT INTO notifications_keyed (pk, id, account_id, tracking_pk, event_id, trigger, channel,
