@@ -23,13 +23,14 @@ use crate::i18n::{texts, Texts};
 use crate::limit::ClientLimiter;
 use crate::lookup::{self, BadInput};
 use crate::render::{
-    html, language_choices, rendered, security_headers, Caching, Frame, LookupPage, MessagePage,
-    Parcel, Problem, ShipmentPage, UpdatesForm,
+    html, language_choices, rendered, Caching, Frame, LookupPage, MessagePage, Parcel, Problem,
+    ShipmentPage, UpdatesForm,
 };
 use crate::shop::{unbranded, Shop, Shops};
 use crate::view::{self, Access};
 use crate::PageConfig;
 
+mod json;
 mod updates;
 
 /// Largest form body a look-up accepts.
@@ -430,7 +431,7 @@ pub async fn track(State(state): State<PageState>, request: Request) -> Response
         Target::Shipment(typed) | Target::Widget(typed) => {
             shipment_by_number(parts, &visit, typed).await
         }
-        Target::Json(typed) => json_by_number(parts, &visit, typed).await,
+        Target::Json(typed) => json::by_number(parts, &visit, typed).await,
         Target::Updates(typed) => updates::subscribe(parts, &visit, typed, request).await,
         Target::Order => order(parts, &visit, request).await,
         Target::Nothing => visit.message(
@@ -512,37 +513,6 @@ fn not_found(visit: &Visit<'_>, typed: &str, (status, _): (StatusCode, BadInput)
             "",
         ),
     }
-}
-
-async fn json_by_number(parts: &Parts, visit: &Visit<'_>, typed: &str) -> Response {
-    let (status, body) = match find_number(parts, visit, typed).await {
-        Ok(found) => {
-            let views: Vec<view::ShipmentView> = found
-                .iter()
-                .map(|t| view::shipment(visit.texts, t, &visit.shop.page.settings, Access::Journey))
-                .collect();
-            (
-                StatusCode::OK,
-                serde_json::json!({"language": visit.lang.code(), "parcels": views}),
-            )
-        }
-        Err((status, _)) => {
-            let error = match status {
-                StatusCode::BAD_REQUEST => "invalid_tracking_number",
-                StatusCode::NOT_FOUND => "not_found",
-                _ => "unavailable",
-            };
-            (status, serde_json::json!({"error": error}))
-        }
-    };
-    // Any site may read it (it shows what the page shows to anyone with the number).
-    let headers = [
-        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        (header::CACHE_CONTROL, "private, max-age=60"),
-    ];
-    let mut response = (status, headers, axum::Json(body)).into_response();
-    security_headers(response.headers_mut(), false);
-    response
 }
 
 async fn order(parts: &Parts, visit: &Visit<'_>, request: Request) -> Response {
