@@ -2,7 +2,8 @@
 //! HTML form over real HTTP, the simulator moves the parcel, and the subscriber's email arrives
 //! at a real SMTP server (aiosmtpd, `parceld_notify::test_sink`) in the page's language, beside
 //! the customer's; a refused address and a full tracking change nothing; the subscriber's
-//! unsubscribe link stops what follows for them only; the API's log shows them masked.
+//! unsubscribe link stops what follows for them only; the API's log shows them masked; and a
+//! post costs the page's rate limit.
 
 use std::time::Duration;
 
@@ -167,4 +168,25 @@ async fn a_subscriber_from_the_page_gets_the_parcels_emails_in_the_pages_languag
     assert_eq!(recipients.len(), 2 * wanted, "{body}");
     assert!(recipients.contains(&"f***@example.com"), "{body}");
     assert!(!body.to_string().contains("friend@"), "{body}");
+}
+
+#[tokio::test]
+async fn subscribing_costs_the_pages_rate_limit() {
+    // Three tokens at once, one a minute after: a post costs three (like an order look-up).
+    let server = Server::start_with_env(&[
+        ("PARCELD_SERVER__WORKER", "false"),
+        ("PARCELD_TRACKING_PAGE__REQUESTS_PER_MINUTE", "1"),
+        ("PARCELD_TRACKING_PAGE__BURST", "3"),
+    ]);
+    let key = server.key().to_string();
+    let store = server.store().await;
+    email_on(store.as_ref(), &key, &["transit"]).await;
+    server.create(&key, NUMBER, "ups").await;
+    let action = format!("/track/default/{NUMBER}/updates");
+    let (status, html) = subscribe(&server, &action, "first@example.com").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let form = serde_urlencoded::to_string([("email", "second@example.com")]).unwrap();
+    let (status, headers, _) = page(&server, Method::POST, &action, &[], Some(&form)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(headers.contains_key("retry-after"));
 }
