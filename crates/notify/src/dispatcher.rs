@@ -14,6 +14,10 @@
 //! end: it stays pending and is claimed again then, without the deferral counting as an attempt
 //! or against the daily cap. A provider's "unsubscribed" answer (Twilio 21610: the customer
 //! texted STOP) records an opt-out for that number and account, so the next text is not tried.
+//!
+//! A page subscriber's notification (`ClaimedNotification::language` set) goes out like the
+//! customer's, with its own `Message-ID`, opt-out and unsubscribe link, in the language of the
+//! page they subscribed on, and without the customer's name.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -304,10 +308,12 @@ impl Dispatcher {
         account: &AccountView,
         recipient: &Recipient,
     ) -> MessageContext {
-        let language = tracking
-            .fields
+        // A page subscriber reads the page's language of their subscription; the customer the
+        // tracking's, else the page's default.
+        let language = notification
             .language
             .as_deref()
+            .or(tracking.fields.language.as_deref())
             .and_then(Language::from_tag)
             .or_else(|| {
                 account
@@ -338,7 +344,7 @@ impl Dispatcher {
                 .shop_name
                 .clone()
                 .unwrap_or_else(|| account.name.clone()),
-            customer_name: tracking.fields.customer_name.clone(),
+            customer_name: customer_name(notification, tracking),
             tracking_number: tracking.tracking_number.clone(),
             courier_code: tracking.courier_code.clone(),
             order_number: tracking.fields.order_number.clone(),
@@ -471,12 +477,21 @@ impl Dispatcher {
                 .unwrap_or_else(|| self.settings.from_address.clone()),
             reply_to: account.settings.reply_to.clone(),
             to: notification.recipient.clone(),
-            to_name: tracking.fields.customer_name.clone(),
+            to_name: customer_name(notification, tracking),
             subject: templates::render(own, "email.subject", &context)?,
             text: templates::render(own, "email.text", &context)?,
             html: templates::render(own, "email.html", &context)?,
             unsubscribe_url: context.unsubscribe_url,
         })
+    }
+}
+
+/// The name a notification greets: the customer's, never to a page subscriber (who may be
+/// someone else following the parcel).
+fn customer_name(notification: &ClaimedNotification, tracking: &Tracking) -> Option<String> {
+    match notification.language {
+        Some(_) => None,
+        None => tracking.fields.customer_name.clone(),
     }
 }
 

@@ -96,23 +96,7 @@ fn contacts(fields: &TrackingFields) -> ServiceResult<()> {
 pub const MIN_PHONE_DIGITS: usize = 5;
 pub const MAX_PHONE_DIGITS: usize = 15;
 
-/// Whether `text` is plausibly one email address: a local part and a domain of at least two
-/// dot-separated labels around one `@`, no spaces, quotes, brackets, commas or semicolons (so no
-/// display name and no list of addresses), at most 254 characters.
-pub fn is_email_address(text: &str) -> bool {
-    let Some((local, domain)) = text.rsplit_once('@') else {
-        return false;
-    };
-    let plain = |c: char| !c.is_whitespace() && !c.is_control() && !"@\"<>()[],;:\\".contains(c);
-    text.chars().count() <= 254
-        && !local.is_empty()
-        && local.chars().count() <= 64
-        && local.chars().all(plain)
-        && domain.split('.').count() >= 2
-        && domain
-            .split('.')
-            .all(|label| !label.is_empty() && !label.starts_with('-') && label.chars().all(plain))
-}
+pub use parceld_store::subscribers::is_email_address;
 
 /// Whether `text` is plausibly a phone number: [`MIN_PHONE_DIGITS`] to [`MAX_PHONE_DIGITS`]
 /// digits, an optional `+` first, and spaces, dashes, dots and brackets between them.

@@ -2,9 +2,10 @@
 //! new trackings (`parceld import`), which a backend may load differently from small ones.
 
 use chrono::Utc;
-use parceld_model::{DeliveryStatus, RateLimits, TrackingFields};
+use parceld_model::{DeliveryStatus, Language, RateLimits, TrackingFields};
 use parceld_store::copy::{CopyRow, CopyValue, TABLES};
 use parceld_store::notifications::{Channel, NotificationSettings, Recipient};
+use parceld_store::subscribers::NewSubscriber;
 use parceld_store::{
     CreateOutcome, CreateWebhook, NewWebhook, PageSettings, Store, WebhookVersion,
 };
@@ -74,10 +75,14 @@ pub async fn a_copy_holds_every_row_resumes_after_its_last_key_and_goes_on_after
         .unwrap();
     let mut customer = new_tracking("MAIL-1", "sandbox");
     customer.fields.customer_email = Some("ada@copy.example".into());
-    source
-        .create_trackings(account, vec![customer])
-        .await
-        .unwrap();
+    let created = source.create_trackings(account, vec![customer]);
+    let Some(CreateOutcome::Created(mailed)) = created.await.unwrap().pop() else {
+        panic!("MAIL-1 is new");
+    };
+    // A subscriber from the tracking page, notified too (in the language they chose).
+    let at = Utc::now();
+    let friend = NewSubscriber::new(account, mailed.id, "cy@copy.example", Language::Pl, at);
+    source.subscribe_to_tracking(&friend).await.unwrap();
     let gone =
         Recipient::from_stored((account, "email".into(), "bob@copy.example".into())).unwrap();
     source.unsubscribe(&gone, Utc::now()).await.unwrap();

@@ -32,6 +32,7 @@ pub mod pages;
 pub mod push;
 pub mod refresh;
 pub mod retention;
+pub mod subscribers;
 pub mod trackings;
 pub mod users;
 pub mod webhooks;
@@ -131,6 +132,8 @@ macro_rules! conformance_tests {
             notifications::changes_queue_one_notification_per_trigger_and_channel_with_the_change,
             notifications::notifications_are_leased_recorded_logged_and_counted,
             notifications::unsubscribes_are_kept_per_account_channel_and_address,
+            subscribers::page_subscriptions_are_unique_bounded_and_the_accounts_own,
+            subscribers::subscribers_get_their_own_notification_with_the_change,
             copy::a_copy_holds_every_row_resumes_after_its_last_key_and_goes_on_after_it,
             copy::a_large_batch_create_keeps_the_rules_of_a_small_one,
             push::a_push_applies_once_to_every_account_and_its_replay_changes_nothing,

@@ -14,7 +14,7 @@ use parceld_store::{Entity, NewTracking, Store, StoreError};
 use crate::{checkpoint, claim_sandbox, create_all, update, Factory};
 
 /// A sandbox tracking with these recipients.
-fn with_recipients(number: &str, email: Option<&str>, sms: Option<&str>) -> NewTracking {
+pub(crate) fn with_recipients(number: &str, email: Option<&str>, sms: Option<&str>) -> NewTracking {
     NewTracking {
         fields: TrackingFields {
             customer_email: email.map(str::to_string),
@@ -26,7 +26,7 @@ fn with_recipients(number: &str, email: Option<&str>, sms: Option<&str>) -> NewT
 }
 
 /// Refreshes every sandbox tracking to `status` (and `substatus`) with one new checkpoint.
-async fn move_all(
+pub(crate) async fn move_all(
     store: &dyn Store,
     minute: u32,
     status: DeliveryStatus,
@@ -44,7 +44,7 @@ async fn move_all(
 }
 
 /// Every notification due far ahead, claimed by `owner` (and so leased to it).
-async fn claim_all(store: &dyn Store, owner: &str) -> Vec<ClaimedNotification> {
+pub(crate) async fn claim_all(store: &dyn Store, owner: &str) -> Vec<ClaimedNotification> {
     claim_at(store, owner, Utc::now() + Duration::days(30)).await
 }
 

@@ -22,7 +22,8 @@ use crate::PostgresStore;
 const LAYOUTS: &[Layout] = &[
     Layout::new("accounts", "", &["id", "name", "disabled", "created_at", "rate_limits::text"]), Layout::new("api_keys", "", &["id", "account_id", "lookup", "hash", "created_at", "deleted_at"]), Layout::new("users", "", &["id", "account_id", "email", "role", "password_hash", "failed_sign_ins::bigint", "locked_until", "created_at"]), Layout::new("tracking_pages", "JOIN accounts a ON a.id = x.account_id", &["account_id", "a.page_host", "settings::text"]), Layout::new("trackings", "", &["pk", "account_id", "id", "tracking_number", "courier_code", "courier_detected", "delivery_status", "substatus", "status_info", "latest_event", "latest_checkpoint_time", "archived", "fields::text", "shipment::text", "created_at", "updated_at", "last_checked_at", "next_check_at", "check_error", "lease_owner", "lease_until", "check_failures", "notfound_since"]), Layout::new("checkpoints", "", &["seq", "account_id", "tracking_pk", "fingerprint", "leg::bigint", "time", "checkpoint_date", "status", "substatus", "detail", "location", "country_iso2", "state", "city", "zip", "raw_status", "raw_time"]),
     Layout::new("checkpoint_lists", "", &["tracking_pk", "account_id", "list"]), Layout::new("tracking_changes", "", &["id", "account_id", "event_id", "tracking_pk", "delivery_status", "substatus", "new_checkpoints::bigint", "created_at"]), Layout::new("webhook_endpoints", "", &["pk", "account_id", "id", "url", "description", "statuses", "version", "enabled", "secret", "disabled_reason", "failing_since", "created_at", "updated_at"]), Layout::new("webhook_deliveries", "", &["pk", "account_id", "id", "endpoint_pk", "event", "event_id", "tracking_pk", "state", "attempts", "next_attempt_at", "lease_owner", "lease_until", "payload", "created_at", "finished_at"]), Layout::new("webhook_attempts", "", &["pk", "account_id", "delivery_pk", "attempted_at", "http_status::bigint", "latency_ms", "error", "response_snippet"]),
-    Layout::new("notification_settings", "", &["account_id", "settings::text"]), Layout::new("notifications", "", &["pk", "account_id", "id", "tracking_pk", "event_id", "trigger", "channel", "recipient", "state", "attempts", "next_attempt_at", "lease_owner", "lease_until", "response", "created_at", "finished_at"]), Layout::new("notification_unsubscribes", "", &["pk", "account_id", "channel", "address", "created_at"]),
+    Layout::new("notification_settings", "", &["account_id", "settings::text"]), Layout::new("notifications", "", &["pk", "account_id", "id", "tracking_pk", "event_id", "trigger", "channel", "recipient", "state", "attempts", "next_attempt_at", "lease_owner", "lease_until", "response", "created_at", "finished_at", "language"]), Layout::new("notification_unsubscribes", "", &["pk", "account_id", "channel", "address", "created_at"]),
+    Layout::new("notification_subscribers", "", &["pk", "account_id", "tracking_pk", "address", "language", "created_at"]),
 ];
 
 /// The identity columns, whose sequences must go on after the copied keys.
@@ -37,6 +38,7 @@ const IDENTITIES: &[(&str, &str)] = &[
     ("webhook_attempts", "pk"),
     ("notifications", "pk"),
     ("notification_unsubscribes", "pk"),
+    ("notification_subscribers", "pk"),
 ];
 
 fn layout(table: &CopyTable) -> Result<(&'static Layout, String)> {

@@ -37,6 +37,7 @@ mod rate_buckets;
 mod refresh;
 mod rows;
 mod store;
+mod subscribers;
 #[cfg(feature = "test-support")]
 pub mod test_database;
 #[cfg(feature = "test-support")]

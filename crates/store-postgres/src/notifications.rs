@@ -1,8 +1,9 @@
 //! Notifications in PostgreSQL (migration 0006): the outbox the refresh writes
 //! ([`enqueue_changes`], called by `refresh.rs` inside its transaction), claims with a lease
 //! (`FOR UPDATE SKIP LOCKED`, so nodes never wait on each other's rows), outcomes recorded in
-//! one statement per batch, the per-tracking log, opt-outs and the daily counts. The same data
-//! and answers as the SQLite backend; batches go in as arrays (`UNNEST`).
+//! one statement per batch, the per-tracking log, opt-outs and the daily counts (the page's
+//! subscriptions are in `subscribers.rs`). The same data and answers as the SQLite backend;
+//! batches go in as arrays (`UNNEST`).
 
 use chrono::{DateTime, Utc};
 use parceld_model::TrackingId;
@@ -15,6 +16,7 @@ use parceld_store::AccountId;
 use sqlx::{FromRow, PgConnection, PgPool};
 
 use crate::rows::{column, millis};
+pub(crate) use crate::subscribers::subscribe;
 
 /// A notification id made by the database: `ntf_` and 24 hex characters, like
 /// `parceld_store::notifications::new_notification_id`.
@@ -22,10 +24,11 @@ const NEW_NOTIFICATION_ID: &str =
     "'ntf_' || encode(substring(uuid_send(gen_random_uuid()) FROM 1 FOR 12), 'hex')";
 
 /// Writes the notifications that the changes `event_ids` (just inserted in `tx`) cause: for
-/// each change, each channel of its account's settings (the defaults when it has none) whose
-/// recipient field the tracking has, under the change's status when the settings list it, else
-/// its sub-status when they list that; none the tracking already had for that trigger and
-/// channel. One statement.
+/// each change, each channel of its account's settings (the defaults when it has none), under
+/// the change's status when the settings list it, else its sub-status when they list that; to
+/// the tracking's recipient field of that channel when it has one and, for email, to each of
+/// the tracking's page subscribers (but the customer's own address once); none the tracking
+/// already had for that trigger, channel and recipient. One statement.
 pub(crate) async fn enqueue_changes(
     tx: &mut PgConnection,
     event_ids: &[&str],
@@ -35,27 +38,34 @@ pub(crate) async fn enqueue_changes(
         return Ok(0);
     }
     Ok(sqlx::query(&format!(
-        "INSERT INTO notifications (account_id, id, tracking_pk, event_id, trigger, channel, \
-           recipient, state, attempts, next_attempt_at, created_at) \
-         SELECT x.account_id, {NEW_NOTIFICATION_ID}, x.tracking_pk, x.event_id, x.trigger, \
-           x.channel, btrim(x.recipient), 'pending', 0, $2, $2 \
-         FROM (SELECT c.id AS change_id, c.account_id, c.tracking_pk, c.event_id, ch.channel, \
+        "WITH x AS (SELECT c.id AS change_id, c.account_id, c.tracking_pk, c.event_id, ch.channel, \
                  CASE WHEN st.settings -> 'triggers' @> jsonb_build_array(c.delivery_status) \
                         THEN c.delivery_status \
                       WHEN st.settings -> 'triggers' @> jsonb_build_array(c.substatus) \
                         THEN c.substatus END AS trigger, \
-                 CASE ch.channel WHEN 'email' THEN t.fields ->> 'customer_email' \
-                                 WHEN 'sms' THEN t.fields ->> 'customer_sms' END AS recipient \
+                 btrim(COALESCE(CASE ch.channel WHEN 'email' THEN t.fields ->> 'customer_email' \
+                      WHEN 'sms' THEN t.fields ->> 'customer_sms' END, '')) AS recipient \
                FROM tracking_changes c \
                JOIN trackings t ON t.pk = c.tracking_pk AND t.account_id = c.account_id \
                CROSS JOIN LATERAL (SELECT COALESCE((SELECT s.settings FROM notification_settings s \
                    WHERE s.account_id = c.account_id), $3::jsonb) AS settings) st \
                CROSS JOIN LATERAL jsonb_array_elements_text(st.settings -> 'channels') \
                  AS ch (channel) \
-               WHERE c.event_id = ANY($1)) x \
-         WHERE x.trigger IS NOT NULL AND btrim(COALESCE(x.recipient, '')) <> '' \
-         ORDER BY x.change_id, x.channel \
-         ON CONFLICT (account_id, tracking_pk, trigger, channel) DO NOTHING"
+               WHERE c.event_id = ANY($1)) \
+         INSERT INTO notifications (account_id, id, tracking_pk, event_id, trigger, channel, \
+           recipient, language, state, attempts, next_attempt_at, created_at) \
+         SELECT y.account_id, {NEW_NOTIFICATION_ID}, y.tracking_pk, y.event_id, y.trigger, \
+           y.channel, y.recipient, y.language, 'pending', 0, $2, $2 \
+         FROM (SELECT x.*, NULL::text AS language FROM x WHERE x.recipient <> '' \
+               UNION ALL \
+               SELECT x.change_id, x.account_id, x.tracking_pk, x.event_id, x.channel, \
+                 x.trigger, sub.address, sub.language \
+               FROM x JOIN notification_subscribers sub \
+                 ON sub.tracking_pk = x.tracking_pk AND sub.account_id = x.account_id \
+               WHERE x.channel = 'email' AND sub.address <> lower(x.recipient)) y \
+         WHERE y.trigger IS NOT NULL \
+         ORDER BY y.change_id, y.channel, y.language IS NOT NULL, y.recipient \
+         ON CONFLICT (account_id, tracking_pk, trigger, channel, recipient) DO NOTHING"
     ))
     .bind(event_ids)
     .bind(millis(now))
@@ -102,6 +112,7 @@ struct ClaimedRow {
     trigger: String,
     channel: String,
     recipient: String,
+    language: Option<String>,
     attempts: i64,
     created_at: DateTime<Utc>,
 }
@@ -121,7 +132,7 @@ pub(crate) async fn claim(
                ORDER BY next_attempt_at, pk LIMIT $4 FOR UPDATE SKIP LOCKED) due \
          WHERE n.pk = due.pk AND n.account_id = due.account_id \
          RETURNING n.pk, n.id, n.account_id, n.tracking_pk, n.event_id, n.trigger, n.channel, \
-           n.recipient, n.attempts, n.created_at",
+           n.recipient, n.language, n.attempts, n.created_at",
     )
     .bind(owner)
     .bind(millis(lease_until))
@@ -141,6 +152,7 @@ pub(crate) async fn claim(
                 event_id: row.event_id,
                 trigger: row.trigger,
                 recipient: row.recipient,
+                language: row.language,
                 attempts: row.attempts,
                 created_at: row.created_at,
             })

@@ -31,6 +31,7 @@ mod retention;
 mod rows;
 mod statements;
 mod store;
+mod subscribers;
 #[cfg(feature = "test-support")]
 mod test_support;
 mod trackings;

@@ -1,6 +1,7 @@
 //! Notifications in SQLite (migration 0015): the outbox the refresh writes ([`enqueue_changes`],
 //! called by `refresh.rs` inside its transaction), claims with a lease, outcomes recorded in
-//! one statement per batch, the per-tracking log, opt-outs and the daily counts.
+//! one statement per batch, the per-tracking log, opt-outs and the daily counts; the page's
+//! subscriptions are in `subscribers.rs`.
 //!
 //! Times are unix milliseconds, like the webhook tables. Every call is a bounded number of
 //! statements whatever the batch size: batches go in as one JSON array read with `json_each`.
@@ -17,13 +18,15 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::error::Result;
 use crate::rows::{from_ms, ms};
+pub(crate) use crate::subscribers::subscribe;
 
 /// Writes the notifications that the changes (their event ids as a JSON array, just inserted
 /// in `tx`) cause, created `now` (unix milliseconds): for each change, each channel of its
-/// account's settings (the defaults when the account has none) whose recipient field the
-/// tracking has, under the change's status when the settings list it, else its sub-status when
-/// they list that. A notification the tracking already had for that trigger and channel is not
-/// written again. One statement.
+/// account's settings (the defaults when the account has none), under the change's status when
+/// the settings list it, else its sub-status when they list that; to the tracking's recipient
+/// field of that channel when it has one and, for email, to each of the tracking's page
+/// subscribers (but the customer's own address once). A notification the tracking already had
+/// for that trigger, channel and recipient is not written again. One statement.
 pub(crate) async fn enqueue_changes(
     tx: &mut SqliteConnection,
     changes: &str,
@@ -36,24 +39,30 @@ pub(crate) async fn enqueue_changes(
         )
     };
     let sql = format!(
-        "INSERT INTO notifications (id, account_id, tracking_pk, event_id, trigger, channel, \
-           recipient, state, attempts, next_attempt_ms, created_ms) \
-         SELECT 'ntf_' || lower(hex(randomblob(12))), x.account_id, x.tracking_pk, x.event_id, \
-           x.trigger, x.channel, trim(x.recipient), 'pending', 0, ?2, ?2 \
-         FROM (SELECT c.id AS change_id, c.account_id, c.tracking_pk, c.event_id, \
+        "WITH x AS (SELECT c.id AS change_id, c.account_id, c.tracking_pk, c.event_id, \
                  ch.value AS channel, \
                  CASE WHEN {status} THEN c.delivery_status \
                       WHEN {substatus} THEN c.substatus END AS trigger, \
-                 CASE ch.value WHEN 'email' THEN t.fields ->> '$.customer_email' \
-                               WHEN 'sms' THEN t.fields ->> '$.customer_sms' END AS recipient \
+                 trim(COALESCE(CASE ch.value WHEN 'email' THEN t.fields ->> '$.customer_email' \
+                      WHEN 'sms' THEN t.fields ->> '$.customer_sms' END, '')) AS recipient \
                FROM tracking_changes c \
                JOIN trackings t ON t.pk = c.tracking_pk \
                LEFT JOIN notification_settings s ON s.account_id = c.account_id \
                JOIN json_each(COALESCE(s.settings, ?3), '$.channels') ch \
-               WHERE c.event_id IN (SELECT value FROM json_each(?1))) AS x \
-         WHERE x.trigger IS NOT NULL AND trim(COALESCE(x.recipient, '')) <> '' \
-         ORDER BY x.change_id, x.channel \
-         ON CONFLICT (tracking_pk, trigger, channel) DO NOTHING",
+               WHERE c.event_id IN (SELECT value FROM json_each(?1))) \
+         INSERT INTO notifications (id, account_id, tracking_pk, event_id, trigger, channel, \
+           recipient, language, state, attempts, next_attempt_ms, created_ms) \
+         SELECT 'ntf_' || lower(hex(randomblob(12))), y.account_id, y.tracking_pk, y.event_id, \
+           y.trigger, y.channel, y.recipient, y.language, 'pending', 0, ?2, ?2 \
+         FROM (SELECT x.*, NULL AS language FROM x WHERE x.recipient <> '' \
+               UNION ALL \
+               SELECT x.change_id, x.account_id, x.tracking_pk, x.event_id, x.channel, \
+                 x.trigger, sub.address, sub.language \
+               FROM x JOIN notification_subscribers sub ON sub.tracking_pk = x.tracking_pk \
+               WHERE x.channel = 'email' AND sub.address <> lower(x.recipient)) AS y \
+         WHERE y.trigger IS NOT NULL \
+         ORDER BY y.change_id, y.channel, y.language IS NOT NULL, y.recipient \
+         ON CONFLICT (tracking_pk, trigger, channel, recipient) DO NOTHING",
         status = listed("delivery_status"),
         substatus = listed("substatus"),
     );
@@ -102,7 +111,7 @@ pub(crate) async fn claim(
                AND (lease_until_ms IS NULL OR lease_until_ms < ?3) \
              ORDER BY next_attempt_ms, pk LIMIT ?4) \
          RETURNING pk, id, account_id, tracking_pk, event_id, trigger, channel, recipient, \
-           attempts, created_ms",
+           language, attempts, created_ms",
     )
     .bind(owner)
     .bind(ms(lease_until))
@@ -122,6 +131,7 @@ pub(crate) async fn claim(
                 trigger: row.get("trigger"),
                 channel: Channel::from_stored(row.get("channel"))?,
                 recipient: row.get("recipient"),
+                language: row.get("language"),
                 attempts: row.get("attempts"),
                 created_at: from_ms(row.get("created_ms")),
             })

@@ -157,8 +157,9 @@ pub static TABLES: &[CopyTable] = &[
     table!("webhook_deliveries": pk Int, account_id Int, id Text, endpoint_pk Int, event Text, event_id Text, tracking_pk Int, state Text, attempts Int, next_attempt_at Millis, lease_owner Text, lease_until Millis, payload Text, created_at Millis, finished_at Millis),
     table!("webhook_attempts": pk Int, account_id Int, delivery_pk Int, attempted_at Millis, http_status Int, latency_ms Int, error Text, response_snippet Text),
     table!("notification_settings": account_id Int, settings Json),
-    table!("notifications": pk Int, account_id Int, id Text, tracking_pk Int, event_id Text, trigger Text, channel Text, recipient Text, state Text, attempts Int, next_attempt_at Millis, lease_owner Text, lease_until Millis, response Text, created_at Millis, finished_at Millis),
+    table!("notifications": pk Int, account_id Int, id Text, tracking_pk Int, event_id Text, trigger Text, channel Text, recipient Text, state Text, attempts Int, next_attempt_at Millis, lease_owner Text, lease_until Millis, response Text, created_at Millis, finished_at Millis, language Text),
     table!("notification_unsubscribes": pk Int, account_id Int, channel Text, address Text, created_at Millis),
+    table!("notification_subscribers": pk Int, account_id Int, tracking_pk Int, address Text, language Text, created_at Millis),
 ];
 
 /// The tables a copy leaves behind on purpose, each with the reason.

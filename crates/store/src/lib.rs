@@ -22,6 +22,7 @@ pub mod pages;
 pub mod push;
 pub mod refresh;
 pub mod stored;
+pub mod subscribers;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod users;

@@ -4,10 +4,11 @@
 //! it (like a webhook delivery), so a change is never announced without being stored nor stored
 //! without being announced. Each backend writes it with one statement per refreshed batch,
 //! deciding from the account's [`NotificationSettings`] which changes notify and on which
-//! channels, and taking the recipient from the tracking's merchant fields. A unique key on
-//! (tracking, trigger, channel) makes "at most one email per tracking and status" a property of
-//! the data rather than of the dispatcher: a parcel that goes back to "in transit" after a
-//! failed attempt does not tell its customer "shipped" again.
+//! channels, and taking the recipients from the tracking's merchant fields and, for email, its
+//! page subscribers ([`crate::subscribers`]). A unique key on (tracking, trigger, channel,
+//! recipient) makes "at most one email per tracking, status and recipient" a property of the
+//! data rather than of the dispatcher: a parcel that goes back to "in transit" after a failed
+//! attempt does not tell its customer "shipped" again.
 //!
 //! Sending is the dispatcher's job (`parceld-notify`): it claims due notifications with a lease,
 //! so a crash while sending loses nothing (the lease runs out and another claim sends again,
@@ -174,8 +175,12 @@ pub struct ClaimedNotification {
     /// The status or sub-status that caused it.
     pub trigger: String,
     pub channel: Channel,
-    /// The address or number, as the tracking had it when the change happened.
+    /// The address or number, as the tracking had it when the change happened (or as a
+    /// subscriber gave it on the tracking page).
     pub recipient: String,
+    /// A subscriber's language (the page's when they subscribed); `None` for the tracking's
+    /// own customer, who gets the tracking's language and is greeted by name.
+    pub language: Option<String>,
     /// Attempts made before this one.
     pub attempts: i64,
     pub created_at: DateTime<Utc>,
@@ -355,11 +360,20 @@ pub trait NotificationStore: Send + Sync {
     async fn unsubscribe(&self, recipient: &Recipient, at: DateTime<Utc>) -> StoreResult<()>;
     /// Which of `recipients` opted out.
     async fn unsubscribed(&self, recipients: &[Recipient]) -> StoreResult<Vec<Recipient>>;
+
+    /// Subscribes an address to the email updates of one of the account's trackings (made on
+    /// its public page), within [`crate::subscribers::MAX_SUBSCRIBERS`]; `NotFound(Tracking)`
+    /// when the account has no such tracking. The count and the write are one decision under a
+    /// lock, so concurrent subscriptions cannot pass the limit together.
+    async fn subscribe_to_tracking(
+        &self,
+        subscriber: &crate::subscribers::NewSubscriber,
+    ) -> StoreResult<crate::subscribers::SubscribeOutcome>;
 }
 
 /// Implements [`NotificationStore`] for a backend's store type by handing each call to the
 /// function of the same job in the backend's module `$module` (in scope by that name) (`settings`, `set_settings`,
-/// `claim`, `record`, `release`, `sent_since`, `log`, `unsubscribe`, `unsubscribed`), each
+/// `claim`, `record`, `release`, `sent_since`, `log`, `unsubscribe`, `unsubscribed`, `subscribe`), each
 /// taking the pool `$pool` (an expression of `self`) first and returning the backend's result.
 /// Written once so that every backend's implementation is the same table.
 #[macro_export]
@@ -434,6 +448,13 @@ macro_rules! notification_store_calls {
             ) -> $crate::StoreResult<Vec<$crate::notifications::Recipient>> {
                 let $this = self;
                 Ok($module::unsubscribed($pool, recipients).await?)
+            }
+            async fn subscribe_to_tracking(
+                &self,
+                subscriber: &$crate::subscribers::NewSubscriber,
+            ) -> $crate::StoreResult<$crate::subscribers::SubscribeOutcome> {
+                let $this = self;
+                Ok($module::subscribe($pool, subscriber).await?)
             }
         }
     };

@@ -74,6 +74,9 @@ another-lookup = Weiteres Paket verfolgen
 updates-heading = Updates per E-Mail erhalten
 email-label = E-Mail-Adresse
 updates-button = Benachrichtigen
+updates-done = Erledigt: Wir schreiben Ihnen, sobald sich dieses Paket bewegt. Jede E-Mail enthält einen Link zum Abbestellen.
+updates-invalid = Das ist keine E-Mail-Adresse. Prüfen Sie sie und versuchen Sie es erneut.
+updates-full = Für dieses Paket gibt es schon so viele E-Mail-Abonnenten wie möglich. Fragen Sie bitte den Shop nach dem Stand.
 powered-by = Sendungsverfolgung mit parceld
 
 status-pending = Wartet auf den Zusteller

@@ -77,6 +77,9 @@ another-lookup = Track another parcel
 updates-heading = Get updates by email
 email-label = Email address
 updates-button = Notify me
+updates-done = Done: we will email you when this parcel moves. Every email has a link to stop them.
+updates-invalid = That is not an email address. Please check it and try again.
+updates-full = This parcel already has as many email subscribers as it can take. Please ask the shop for news instead.
 powered-by = Tracking by parceld
 
 ## Statuses.

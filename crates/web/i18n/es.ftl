@@ -74,6 +74,9 @@ another-lookup = Seguir otro paquete
 updates-heading = Recibir novedades por correo
 email-label = Correo electrónico
 updates-button = Avisarme
+updates-done = Listo: te escribiremos cuando este paquete avance. Cada correo incluye un enlace para darte de baja.
+updates-invalid = Eso no es una dirección de correo electrónico. Revísala e inténtalo de nuevo.
+updates-full = Este paquete ya tiene el máximo de suscriptores por correo. Pide novedades a la tienda.
 powered-by = Seguimiento con parceld
 
 status-pending = Esperando al transportista

@@ -74,6 +74,9 @@ another-lookup = Suivre un autre colis
 updates-heading = Recevoir les mises à jour par e-mail
 email-label = Adresse e-mail
 updates-button = M’avertir
+updates-done = C’est fait : nous vous écrirons quand ce colis avancera. Chaque e-mail contient un lien pour vous désabonner.
+updates-invalid = Ce n’est pas une adresse e-mail. Vérifiez-la et réessayez.
+updates-full = Ce colis a déjà le nombre maximal d’abonnés par e-mail. Demandez plutôt des nouvelles à la boutique.
 powered-by = Suivi par parceld
 
 status-pending = En attente du transporteur

@@ -74,6 +74,9 @@ another-lookup = Traccia un altro pacco
 updates-heading = Ricevi aggiornamenti via e-mail
 email-label = Indirizzo e-mail
 updates-button = Avvisami
+updates-done = Fatto: ti scriveremo quando questo pacco si muove. Ogni e-mail contiene un link per annullare l’iscrizione.
+updates-invalid = Questo non è un indirizzo e-mail. Controllalo e riprova.
+updates-full = Questo pacco ha già il numero massimo di iscritti via e-mail. Chiedi aggiornamenti al negozio.
 powered-by = Tracciamento con parceld
 
 status-pending = In attesa del corriere

@@ -71,6 +71,9 @@ another-lookup = 別の荷物を調べる
 updates-heading = メールで最新情報を受け取る
 email-label = メールアドレス
 updates-button = 通知を受け取る
+updates-done = 登録しました。荷物の状況が変わるとメールでお知らせします。各メールに配信停止のリンクがあります。
+updates-invalid = メールアドレスの形式が正しくありません。確認してもう一度お試しください。
+updates-full = この荷物のメール通知の登録数は上限に達しています。最新の状況はショップにお問い合わせください。
 powered-by = parceld による追跡
 
 status-pending = 配送業者の確認待ち

@@ -74,6 +74,9 @@ another-lookup = Nog een pakket volgen
 updates-heading = Updates per e-mail ontvangen
 email-label = E-mailadres
 updates-button = Houd me op de hoogte
+updates-done = Gelukt: we mailen je zodra dit pakket verder gaat. Elke e-mail bevat een link om je af te melden.
+updates-invalid = Dat is geen e-mailadres. Controleer het en probeer het opnieuw.
+updates-full = Dit pakket heeft al het maximale aantal e-mailabonnees. Vraag de winkel om de status.
 powered-by = Tracking door parceld
 
 status-pending = Wacht op de vervoerder

@@ -75,6 +75,9 @@ another-lookup = Śledź inną paczkę
 updates-heading = Otrzymuj powiadomienia e-mailem
 email-label = Adres e-mail
 updates-button = Powiadom mnie
+updates-done = Gotowe: napiszemy do Ciebie, gdy ta przesyłka ruszy dalej. Każdy e-mail zawiera link do wypisania się.
+updates-invalid = To nie jest adres e-mail. Sprawdź go i spróbuj ponownie.
+updates-full = Ta przesyłka ma już maksymalną liczbę subskrybentów e-mail. Zapytaj sklep o jej status.
 powered-by = Śledzenie przez parceld
 
 status-pending = Oczekuje na przewoźnika

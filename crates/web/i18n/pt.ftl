@@ -74,6 +74,9 @@ another-lookup = Rastrear outro volume
 updates-heading = Receber novidades por e-mail
 email-label = Endereço de e-mail
 updates-button = Avisar-me
+updates-done = Feito: vamos enviar-lhe um e-mail quando esta encomenda avançar. Cada e-mail tem um link para cancelar a subscrição.
+updates-invalid = Isto não é um endereço de e-mail. Verifique-o e tente novamente.
+updates-full = Esta encomenda já tem o número máximo de subscritores por e-mail. Peça informações à loja.
 powered-by = Rastreio com parceld
 
 status-pending = À espera da transportadora

@@ -71,6 +71,9 @@ another-lookup = 查询其他包裹
 updates-heading = 通过电子邮件接收更新
 email-label = 电子邮箱地址
 updates-button = 通知我
+updates-done = 已完成：包裹状态有更新时，我们会给您发送电子邮件。每封邮件都附有退订链接。
+updates-invalid = 这不是有效的电子邮件地址。请检查后重试。
+updates-full = 此包裹的邮件订阅人数已达上限。请向商店咨询最新进展。
 powered-by = 由 parceld 提供查询
 
 status-pending = 等待承运商

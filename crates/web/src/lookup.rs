@@ -90,6 +90,31 @@ pub fn for_contact(trackings: Vec<Tracking>, contact: &str) -> Vec<Tracking> {
         .collect()
 }
 
+/// A path segment with its `%XX` escapes decoded; a stray `%` stays as it is.
+pub(crate) fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +180,12 @@ mod tests {
             Err(BadInput::Order)
         );
         assert_eq!(order("#1\u{0}", "ada@example.com"), Err(BadInput::Order));
+    }
+
+    #[test]
+    fn path_segments_are_percent_decoded_leniently() {
+        assert_eq!(percent_decode("my%20shop"), "my shop");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
     }
 }

@@ -2,7 +2,8 @@
 //! budget, the look-up, and the answer in the visitor's language.
 //!
 //! Paths: `/track/<account>` (look-up), `/track/<account>/<number>` (a shipment's journey),
-//! `POST /track/<account>/order` (an order, with the second factor), and
+//! `POST /track/<account>/order` (an order, with the second factor),
+//! `POST /track/<account>/<number>/updates` ("Get email updates", `updates.rs`), and
 //! `/track/<account>/<number>/widget` and `/json` (the same view to embed on a shop's site). On
 //! a shop's own host name the same pages are at `/track`, `/track/<number>` … without the
 //! account. A number that does not exist and one of another account get the same answer, byte
@@ -22,12 +23,15 @@ use crate::i18n::{texts, Texts};
 use crate::limit::ClientLimiter;
 use crate::lookup::{self, BadInput};
 use crate::render::{
-    html, language_choices, rendered, security_headers, Caching, Frame, LookupPage, MessagePage,
-    Parcel, Problem, ShipmentPage,
+    html, language_choices, rendered, Caching, Frame, LookupPage, MessagePage, Parcel, Problem,
+    ShipmentPage, UpdatesForm,
 };
 use crate::shop::{unbranded, Shop, Shops};
 use crate::view::{self, Access};
 use crate::PageConfig;
+
+mod json;
+mod updates;
 
 /// Largest form body a look-up accepts.
 const MAX_FORM_BYTES: usize = 4096;
@@ -64,6 +68,8 @@ enum Target<'a> {
     Shipment(&'a str),
     Widget(&'a str),
     Json(&'a str),
+    /// `POST <number>/updates`: "Get email updates".
+    Updates(&'a str),
     Nothing,
 }
 
@@ -74,21 +80,9 @@ fn target<'a>(segments: &[&'a str], method: &Method) -> Target<'a> {
         ([number], &Method::GET | &Method::HEAD) => Target::Shipment(number),
         ([number, "widget"], &Method::GET | &Method::HEAD) => Target::Widget(number),
         ([number, "json"], &Method::GET | &Method::HEAD) => Target::Json(number),
+        ([number, "updates"], &Method::POST) => Target::Updates(number),
         _ => Target::Nothing,
     }
-}
-
-/// The request's host name, lower case, without a port.
-fn host_of(headers: &HeaderMap) -> Option<String> {
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    let name = host.rsplit_once(':').map_or(host, |(name, port)| {
-        if port.bytes().all(|b| b.is_ascii_digit()) {
-            name
-        } else {
-            host
-        }
-    });
-    (!name.is_empty() && name.len() <= 253).then(|| name.to_ascii_lowercase())
 }
 
 impl Parts {
@@ -239,7 +233,13 @@ impl Visit<'_> {
         rendered(&page, |body| self.answer(status, body, caching))
     }
 
-    fn shipments(&self, trackings: &[Tracking], access: Access) -> Response {
+    fn shipments(
+        &self,
+        status: StatusCode,
+        trackings: &[Tracking],
+        access: Access,
+        updates: Option<UpdatesForm<'_>>,
+    ) -> Response {
         let count = trackings.len();
         // "Parcel 1 of 2" and the count only mean something for an order of several parcels.
         let several = count > 1;
@@ -276,14 +276,17 @@ impl Visit<'_> {
                 String::new()
             },
             order_view: access == Access::Order,
-            notifications: false,
+            updates,
         };
-        let caching = if access == Access::Order {
+        // An order's fields, or the answer to a subscription: never kept.
+        let caching = if access == Access::Order
+            || page.updates.as_ref().is_some_and(|u| u.notice.is_some())
+        {
             Caching::NoStore
         } else {
             Caching::Public
         };
-        rendered(&page, |body| self.answer(StatusCode::OK, body, caching))
+        rendered(&page, |body| self.answer(status, body, caching))
     }
 
     fn unavailable(&self) -> Response {
@@ -298,7 +301,7 @@ impl Visit<'_> {
 
 /// `/` on a shop's own host name leads to its look-up page; elsewhere there is nothing here.
 pub async fn root(State(state): State<PageState>, request: Request) -> Response {
-    let shop = match host_of(request.headers()) {
+    let shop = match crate::shop::host_of(request.headers()) {
         Some(host) => {
             state
                 .0
@@ -341,11 +344,14 @@ pub async fn track(State(state): State<PageState>, request: Request) -> Response
         .split('/')
         .filter(|s| !s.is_empty())
         .collect();
-    let decoded: Vec<String> = segments.iter().map(|s| percent_decode(s)).collect();
+    let decoded: Vec<String> = segments
+        .iter()
+        .map(|s| crate::lookup::percent_decode(s))
+        .collect();
     let decoded: Vec<&str> = decoded.iter().map(String::as_str).collect();
 
     // A shop's own host name, else the account named first in the path.
-    let by_host = match host_of(request.headers()) {
+    let by_host = match crate::shop::host_of(request.headers()) {
         Some(host) => {
             parts
                 .shops
@@ -390,6 +396,11 @@ pub async fn track(State(state): State<PageState>, request: Request) -> Response
         lang_explicit,
         self_path: match page_target {
             Target::Order => home.clone(),
+            // The answer to a subscription is the shipment's page, and its links say so.
+            Target::Updates(_) => path
+                .trim_end_matches('/')
+                .trim_end_matches("/updates")
+                .into(),
             _ => path.clone(),
         },
         home,
@@ -420,7 +431,8 @@ pub async fn track(State(state): State<PageState>, request: Request) -> Response
         Target::Shipment(typed) | Target::Widget(typed) => {
             shipment_by_number(parts, &visit, typed).await
         }
-        Target::Json(typed) => json_by_number(parts, &visit, typed).await,
+        Target::Json(typed) => json::by_number(parts, &visit, typed).await,
+        Target::Updates(typed) => updates::subscribe(parts, &visit, typed, request).await,
         Target::Order => order(parts, &visit, request).await,
         Target::Nothing => visit.message(
             StatusCode::NOT_FOUND,
@@ -453,30 +465,6 @@ fn too_many(lang: Language, retry_after: u64) -> Response {
     response
 }
 
-fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The trackings of the shop with this number, or the answer to give instead.
 async fn find_number(
     parts: &Parts,
@@ -500,52 +488,31 @@ async fn find_number(
 
 async fn shipment_by_number(parts: &Parts, visit: &Visit<'_>, typed: &str) -> Response {
     match find_number(parts, visit, typed).await {
-        Ok(found) => visit.shipments(&found, Access::Journey),
-        Err((StatusCode::SERVICE_UNAVAILABLE, _)) => visit.unavailable(),
-        Err((StatusCode::NOT_FOUND, _)) => visit.lookup(
+        Ok(found) => {
+            let updates = updates::form(visit, &found, None);
+            visit.shipments(StatusCode::OK, &found, Access::Journey, updates)
+        }
+        Err(problem) => not_found(visit, typed, problem),
+    }
+}
+
+/// The answer for a number [`find_number`] found nothing for.
+fn not_found(visit: &Visit<'_>, typed: &str, (status, _): (StatusCode, BadInput)) -> Response {
+    match status {
+        StatusCode::SERVICE_UNAVAILABLE => visit.unavailable(),
+        StatusCode::NOT_FOUND => visit.lookup(
             StatusCode::NOT_FOUND,
             Some(("not-found-heading", "not-found-text")),
             typed,
             "",
         ),
-        Err((status, _)) => visit.lookup(
+        status => visit.lookup(
             status,
             Some(("not-found-heading", "invalid-number")),
             "",
             "",
         ),
     }
-}
-
-async fn json_by_number(parts: &Parts, visit: &Visit<'_>, typed: &str) -> Response {
-    let (status, body) = match find_number(parts, visit, typed).await {
-        Ok(found) => {
-            let views: Vec<view::ShipmentView> = found
-                .iter()
-                .map(|t| view::shipment(visit.texts, t, &visit.shop.page.settings, Access::Journey))
-                .collect();
-            (
-                StatusCode::OK,
-                serde_json::json!({"language": visit.lang.code(), "parcels": views}),
-            )
-        }
-        Err((status, _)) => {
-            let error = match status {
-                StatusCode::BAD_REQUEST => "invalid_tracking_number",
-                StatusCode::NOT_FOUND => "not_found",
-                _ => "unavailable",
-            };
-            (status, serde_json::json!({"error": error}))
-        }
-    };
-    // Any site may read it (it shows what the page shows to anyone with the number).
-    let headers = [
-        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        (header::CACHE_CONTROL, "private, max-age=60"),
-    ];
-    let mut response = (status, headers, axum::Json(body)).into_response();
-    security_headers(response.headers_mut(), false);
-    response
 }
 
 async fn order(parts: &Parts, visit: &Visit<'_>, request: Request) -> Response {
@@ -585,7 +552,7 @@ async fn order(parts: &Parts, visit: &Visit<'_>, request: Request) -> Response {
             "",
         );
     }
-    visit.shipments(&found, Access::Order)
+    visit.shipments(StatusCode::OK, &found, Access::Order, None)
 }
 
 #[cfg(test)]
@@ -608,26 +575,9 @@ mod tests {
             target(&["ABC123", "json"], &Method::GET),
             Target::Json("ABC123")
         );
+        let updates = target(&["ABC123", "updates"], &Method::POST);
+        assert_eq!(updates, Target::Updates("ABC123"));
         assert_eq!(target(&["ABC123"], &Method::POST), Target::Nothing);
         assert_eq!(target(&["a", "b", "c"], &Method::GET), Target::Nothing);
-    }
-
-    #[test]
-    fn hosts_lose_their_port_and_case() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::HOST,
-            HeaderValue::from_static("Track.Shop.Example:8443"),
-        );
-        assert_eq!(host_of(&headers).as_deref(), Some("track.shop.example"));
-        headers.insert(header::HOST, HeaderValue::from_static("[::1]:80"));
-        assert_eq!(host_of(&headers).as_deref(), Some("[::1]"));
-    }
-
-    #[test]
-    fn path_segments_are_percent_decoded_leniently() {
-        assert_eq!(percent_decode("my%20shop"), "my shop");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
     }
 }

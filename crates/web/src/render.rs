@@ -85,8 +85,23 @@ pub struct ShipmentPage<'a> {
     pub parcels: Vec<Parcel>,
     pub parcel_count: String,
     pub order_view: bool,
-    /// The email-updates form: shown once parceld sends notifications.
-    pub notifications: bool,
+    /// The "Get email updates" form, when the shop sends email notifications.
+    pub updates: Option<UpdatesForm<'a>>,
+}
+
+/// The "Get email updates" form of a shipment's page, and what became of a subscription.
+pub struct UpdatesForm<'a> {
+    /// Where the form posts: `<home>/<number>/updates`, with the page's `?lang=` if chosen.
+    pub action: String,
+    /// The address typed, shown back when it was refused.
+    pub email: String,
+    pub notice: Option<Notice<'a>>,
+}
+
+/// A confirmation (`ok`) or an error after a subscription.
+pub struct Notice<'a> {
+    pub ok: bool,
+    pub text: &'a str,
 }
 
 #[derive(Template)]

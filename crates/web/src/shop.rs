@@ -1,5 +1,6 @@
 //! The shop behind a page request: which account a path or a host name names, its branding
-//! turned into the page's style and Content-Security-Policy, remembered for a few seconds.
+//! turned into the page's style and Content-Security-Policy, and whether it sends email
+//! notifications (the page's "Get email updates" form), remembered for a few seconds.
 //!
 //! Every page request needs its account and settings; reading them once per request would
 //! double the page's database work, so found shops are kept for [`TTL`] (a change of branding
@@ -12,8 +13,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::HeaderValue;
+use axum::http::{header, HeaderMap, HeaderValue};
 use base64::Engine as _;
+use parceld_store::notifications::Channel;
 use parceld_store::{PageAccount, PageAccountKey, PageSettings, Store, StoreResult};
 use sha2::{Digest, Sha256};
 
@@ -27,6 +29,8 @@ const BASE_CSS: &str = include_str!("../assets/page.css");
 /// A shop's page, ready to render: its account and settings, and what they make of the page.
 pub struct Shop {
     pub page: PageAccount,
+    /// The account sends email notifications: its shipment pages offer "Get email updates".
+    pub email_updates: bool,
     /// The `<style>` element's content: the brand's colours, then the stylesheet.
     pub style: String,
     /// The policy of its pages, and of its embeddable widget (which other sites may frame).
@@ -52,6 +56,7 @@ impl Shop {
             HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("default-src 'none'"))
         };
         Shop {
+            email_updates: false,
             csp: policy("'none'"),
             csp_widget: policy("*"),
             style,
@@ -150,11 +155,20 @@ impl Shops {
                 return Ok(shop.clone());
             }
         }
-        let shop = store
+        let shop = match store
             .page_account(key)
             .await?
             .filter(|page| !page.account.disabled)
-            .map(|page| Arc::new(Shop::new(page)));
+        {
+            Some(page) => {
+                let settings = store.notification_settings(page.account.id).await?;
+                Some(Arc::new(Shop {
+                    email_updates: settings.channels.contains(&Channel::Email),
+                    ..Shop::new(page)
+                }))
+            }
+            None => None,
+        };
         let mut entries = self.lock();
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
@@ -166,6 +180,19 @@ impl Shops {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The request's host name, lower case, without a port.
+pub(crate) fn host_of(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let name = host.rsplit_once(':').map_or(host, |(name, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            name
+        } else {
+            host
+        }
+    });
+    (!name.is_empty() && name.len() <= 253).then(|| name.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -199,5 +226,17 @@ mod tests {
             !csp.contains("script-src"),
             "no script at all: default-src 'none'"
         );
+    }
+
+    #[test]
+    fn hosts_lose_their_port_and_case() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::HOST,
+            HeaderValue::from_static("Track.Shop.Example:8443"),
+        );
+        assert_eq!(host_of(&headers).as_deref(), Some("track.shop.example"));
+        headers.insert(header::HOST, HeaderValue::from_static("[::1]:80"));
+        assert_eq!(host_of(&headers).as_deref(), Some("[::1]"));
     }
 }

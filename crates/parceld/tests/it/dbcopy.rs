@@ -82,6 +82,18 @@ async fn a_sqlite_database_copied_onto_postgres_resumes_checks_itself_and_serves
         })
         .collect();
     source.create_items(&key, items).await;
+    // A subscriber from the tracking page.
+    let first = source.tracking(&key, "SANDBOX-DELIVERED-C00000").await;
+    let first = crate::support::tracking_id(first["id"].as_str().unwrap());
+    let language = parceld_model::Language::Nl;
+    let friend = parceld_store::subscribers::NewSubscriber::new(
+        account,
+        first,
+        "friend@acme.test",
+        language,
+        chrono::Utc::now(),
+    );
+    store.subscribe_to_tracking(&friend).await.unwrap();
     let second_key = source.new_key("default");
     for args in [
         &["account", "set-limits", "default", "v4_other=50"][..],

@@ -20,6 +20,7 @@ mod notify;
 mod ops;
 mod page;
 mod page_browser;
+mod page_updates;
 mod push;
 mod ratelimits;
 mod readme;

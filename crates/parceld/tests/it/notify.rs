@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use parceld_notify::test_sink::{python_or_skip, Sink};
-use parceld_sim::{EventKind, SimEvent};
+use parceld_sim::{EventKind, SimEvent, Simulator};
 use parceld_store::notifications::{Channel, NotificationSettings};
 use parceld_store::test_support::StoreTestSupport;
 use parceld_store::{AccountId, KeyCheck};
@@ -23,14 +23,14 @@ const SECRET: &str = "an unsubscribe secret for the tests";
 const SHOP: &str = "shop@acme.test";
 
 /// A free port on the loopback address, for a server whose links must name its address.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
 
 /// A server refreshing from the simulator at `sim` every second, sending notifications through
 /// `sink`, listening on `port` (its public address), with `extra` settings.
-fn notifying_env(
+pub fn notifying_env(
     sim: &str,
     sink: &Sink,
     port: u16,
@@ -56,7 +56,7 @@ fn notifying_env(
 }
 
 /// The account of `key`, and email notifications switched on for it on `triggers`.
-async fn email_on(store: &dyn StoreTestSupport, key: &str, triggers: &[&str]) -> AccountId {
+pub async fn email_on(store: &dyn StoreTestSupport, key: &str, triggers: &[&str]) -> AccountId {
     let KeyCheck::Valid(account) = store.check_api_key(key).await.unwrap() else {
         panic!("{key} is not a valid key");
     };
@@ -74,7 +74,7 @@ async fn email_on(store: &dyn StoreTestSupport, key: &str, triggers: &[&str]) ->
 }
 
 /// `kinds` one hour apart from `first_hours` from now.
-fn journey(first_hours: i64, kinds: &[EventKind]) -> Vec<SimEvent> {
+pub fn journey(first_hours: i64, kinds: &[EventKind]) -> Vec<SimEvent> {
     let now = chrono::Utc::now();
     kinds
         .iter()
@@ -88,7 +88,7 @@ fn journey(first_hours: i64, kinds: &[EventKind]) -> Vec<SimEvent> {
 }
 
 /// The first `http://…` link in `text` that starts with `prefix`.
-fn link(text: &str, prefix: &str) -> String {
+pub fn link(text: &str, prefix: &str) -> String {
     let start = text
         .find(prefix)
         .unwrap_or_else(|| panic!("no {prefix} link in {text}"));
@@ -96,7 +96,7 @@ fn link(text: &str, prefix: &str) -> String {
 }
 
 /// (recipient, subject) of every message in the mailbox, in arrival order.
-fn received(sink: &Sink) -> Vec<(String, String)> {
+pub fn received(sink: &Sink) -> Vec<(String, String)> {
     sink.messages()
         .iter()
         .map(|m| {
@@ -125,14 +125,33 @@ async fn settled_log(
     .await
 }
 
+/// Unsubscribes with one click, as a mail client does with `List-Unsubscribe-Post`.
+pub async fn one_click(unsubscribe: &str) -> StatusCode {
+    let response = reqwest::Client::new()
+        .post(unsubscribe)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    response.status()
+}
+
+/// A real SMTP server and the carrier simulator (and its address) for the test `name`, or
+/// `None` when there is no Python with aiosmtpd (the test is skipped, saying why).
+pub async fn sink_and_sim(name: &str) -> Option<(Sink, Simulator, String)> {
+    let python = python_or_skip(name)?;
+    let sink = Sink::start(&python);
+    let (sim, sim_url) = start_sim().await;
+    Some((sink, sim, sim_url))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_journey_emails_exactly_the_configured_statuses_with_working_links() {
     let name = "a_journey_emails_exactly_the_configured_statuses_with_working_links";
-    let Some(python) = python_or_skip(name) else {
+    let Some((sink, sim, sim_url)) = sink_and_sim(name).await else {
         return;
     };
-    let sink = Sink::start(&python);
-    let (sim, sim_url) = start_sim().await;
     let (ada, bob) = ("1ZNOTIFY0000000001", "1ZNOTIFY0000000002");
     // Label, picked up, at the depot, out for delivery, delivered: the label is there at
     // creation, then each advance of the simulator's clock by two hours shows one more event.
@@ -216,14 +235,7 @@ async fn a_journey_emails_exactly_the_configured_statuses_with_working_links() {
         ),
         unsubscribe
     );
-    let response = reqwest::Client::new()
-        .post(unsubscribe)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(one_click(unsubscribe).await, StatusCode::OK);
 
     // At the depot (still in transit), out for delivery, delivered.
     for expected in ["transit", "pickup", "delivered"] {
