@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parceld_store::users::stored_role;
 use parceld_store::{
-    AccountId, Entity, LockOut, NewSession, NewUser, SessionUser, StoreError, StoreResult, User,
-    UserStore,
+    AccountId, Entity, LockOut, NewSession, NewUser, Role, SessionUser, StoreError, StoreResult,
+    User, UserChange, UserStore,
 };
 use sqlx::FromRow;
 
@@ -57,6 +57,50 @@ fn read_one(row: Option<UserRow>) -> StoreResult<Option<User>> {
 
 fn failed(error: sqlx::Error) -> StoreError {
     StoreError::backend(error)
+}
+
+/// The guard of a role change or a removal of user `$2` of account `$1`: the user is no admin,
+/// or the account has another admin.
+const KEEPS_AN_ADMIN: &str = "(role <> 'admin' OR (SELECT count(*) FROM users \
+     WHERE account_id = $1 AND role = 'admin') > 1)";
+
+/// Runs a guarded change of user `$2` of account `$1` (`sql` returns the user's row) under a
+/// lock on the account's admins, so two guarded changes in one account never pass the guard
+/// on the same count; tells a refusal from a missing user.
+async fn guarded_change(
+    store: &PostgresStore,
+    sql: &str,
+    account: AccountId,
+    user_id: i64,
+    role: Option<Role>,
+) -> StoreResult<UserChange> {
+    let mut tx = store.pool.begin().await.map_err(failed)?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('admins:' || $1::text, 0))")
+        .bind(account)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+    let mut query = sqlx::query_as::<_, UserRow>(sql)
+        .bind(account)
+        .bind(user_id);
+    if let Some(role) = role {
+        query = query.bind(role.as_str());
+    }
+    let changed = read_one(query.fetch_optional(&mut *tx).await.map_err(failed)?)?;
+    let exists = match changed {
+        Some(_) => true,
+        None => {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE account_id = $1 AND id = $2")
+                .bind(account)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(failed)?
+                .is_some()
+        }
+    };
+    tx.commit().await.map_err(failed)?;
+    Ok(UserChange::of(changed, exists))
 }
 
 #[async_trait]
@@ -218,5 +262,27 @@ impl UserStore for PostgresStore {
         .await
         .map_err(failed)?;
         Ok(u64::try_from(pruned).unwrap_or(0))
+    }
+
+    async fn set_user_role(
+        &self,
+        account: AccountId,
+        user_id: i64,
+        role: Role,
+    ) -> StoreResult<UserChange> {
+        let sql = format!(
+            "UPDATE users SET role = $3 WHERE account_id = $1 AND id = $2 \
+             AND ($3 = 'admin' OR {KEEPS_AN_ADMIN}) RETURNING *"
+        );
+        guarded_change(self, &sql, account, user_id, Some(role)).await
+    }
+
+    async fn delete_user(&self, account: AccountId, user_id: i64) -> StoreResult<UserChange> {
+        // The user's sessions go with the row (the foreign key cascades).
+        let sql = format!(
+            "DELETE FROM users WHERE account_id = $1 AND id = $2 AND {KEEPS_AN_ADMIN} \
+             RETURNING *"
+        );
+        guarded_change(self, &sql, account, user_id, None).await
     }
 }
