@@ -8,7 +8,7 @@
 use askama::Template;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use axum::response::{IntoResponse, Redirect, Response};
 use parceld_service::ServiceError;
 use parceld_store::CreateOutcome;
@@ -40,14 +40,14 @@ pub struct OneForm {
 #[derive(Template)]
 #[template(path = "add.html")]
 pub struct AddPage {
-    pub frame: Frame,
-    pub csrf: String,
-    pub one: OneForm,
+    pub(crate) frame: Frame,
+    pub(crate) csrf: String,
+    pub(crate) one: OneForm,
     /// Why the one shipment was not added.
-    pub problem: Option<String>,
+    pub(crate) problem: Option<String>,
     /// Why the file could not be read at all.
-    pub file_problem: Option<String>,
-    pub uploaded: Option<Uploaded>,
+    pub(crate) file_problem: Option<String>,
+    pub(crate) uploaded: Option<Uploaded>,
 }
 
 impl AddPage {
@@ -64,13 +64,7 @@ impl AddPage {
 
     /// The page; 422 when it shows a refusal.
     pub fn answer(&self) -> Response {
-        let refused = self.problem.is_some() || self.file_problem.is_some();
-        let status = if refused {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        };
-        render::page(status, self)
+        render::page_refusing(self.problem.is_some() || self.file_problem.is_some(), self)
     }
 }
 

@@ -121,34 +121,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         )
         .route("/dashboard/shipments/{id}", get(detail::show))
         .route("/dashboard/shipments/{id}/{action}", post(shipments::act))
-        .route(
-            "/dashboard/settings/keys",
-            get(settings::keys::list).post(settings::keys::create),
-        )
-        .route(
-            "/dashboard/settings/keys/{id}/delete",
-            post(settings::keys::delete),
-        )
-        .route(
-            "/dashboard/settings/webhooks",
-            get(settings::webhooks::list),
-        )
-        .route(
-            "/dashboard/settings/webhooks/{id}",
-            get(settings::webhooks::show),
-        )
-        .route(
-            "/dashboard/settings/webhooks/{id}/deliveries/{delivery}/redeliver",
-            post(settings::webhooks::redeliver),
-        )
-        .route(
-            "/dashboard/settings/users",
-            get(settings::users::list).post(settings::users::create),
-        )
-        .route(
-            "/dashboard/settings/users/{id}/{action}",
-            post(settings::users::act),
-        )
+        .nest("/dashboard/settings", settings::routes())
         .with_state(state)
 }
 

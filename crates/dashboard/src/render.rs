@@ -116,6 +116,16 @@ pub fn page(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
+/// A page that may show a refusal of what was sent: 422 when it does, else 200.
+pub fn page_refusing(refusing: bool, template: &impl Template) -> Response {
+    let status = if refusing {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page(status, template)
+}
+
 /// The refusals the dashboard answers with a page of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parceld_store::users::stored_role;
 use parceld_store::{
-    AccountId, Entity, LockOut, NewSession, NewUser, Role, SessionUser, StoreError, StoreResult,
-    User, UserChange, UserStore,
+    AccountId, Entity, LockOut, NewSession, NewUser, SessionUser, StoreError, StoreResult, User,
+    UserChange, UserEdit, UserStore,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -258,60 +258,41 @@ impl UserStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn set_user_role(
-        &self,
-        account: AccountId,
-        user_id: i64,
-        role: Role,
-    ) -> StoreResult<UserChange> {
+    async fn edit_user(&self, edit: UserEdit) -> StoreResult<UserChange> {
         let mut tx = self
             .pool()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(backend)?;
-        let sql = format!(
-            "UPDATE users SET role = ?3 WHERE account_id = ?1 AND id = ?2 \
-             AND (?3 = 'admin' OR {KEEPS_AN_ADMIN}) RETURNING {USER_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(account)
-            .bind(user_id)
-            .bind(role.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
+        // `?3` is the role after the edit (`""` for a removal); a removal ends the user's
+        // sessions first (their foreign key does not cascade here), then the last statement
+        // returns the changed row.
+        let guarded = format!("account_id = ?1 AND id = ?2 AND (?3 = 'admin' OR {KEEPS_AN_ADMIN})");
+        let returning = format!("RETURNING {USER_COLUMNS}");
+        let statements = match edit.role {
+            Some(_) => vec![format!(
+                "UPDATE users SET role = ?3 WHERE {guarded} {returning}"
+            )],
+            None => vec![
+                format!(
+                    "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE {guarded})"
+                ),
+                format!("DELETE FROM users WHERE {guarded} {returning}"),
+            ],
+        };
+        let mut row = None;
+        for sql in statements {
+            let query = sqlx::query(&sql).bind(edit.account).bind(edit.user_id);
+            row = query
+                .bind(edit.role_after())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
         let changed = one_user(row)?;
-        let exists = changed.is_some() || self.has_user(&mut tx, account, user_id).await?;
+        let exists =
+            changed.is_some() || self.has_user(&mut tx, edit.account, edit.user_id).await?;
         tx.commit().await.map_err(backend)?;
         Ok(UserChange::of(changed, exists))
-    }
-
-    async fn delete_user(&self, account: AccountId, user_id: i64) -> StoreResult<UserChange> {
-        let mut tx = self
-            .pool()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        let guarded = format!("account_id = ?1 AND id = ?2 AND {KEEPS_AN_ADMIN}");
-        sqlx::query(&format!(
-            "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE {guarded})"
-        ))
-        .bind(account)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let row = sqlx::query(&format!(
-            "DELETE FROM users WHERE {guarded} RETURNING {USER_COLUMNS}"
-        ))
-        .bind(account)
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let removed = one_user(row)?;
-        let exists = removed.is_some() || self.has_user(&mut tx, account, user_id).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(UserChange::of(removed, exists))
     }
 }

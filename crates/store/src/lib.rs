@@ -41,7 +41,9 @@ pub use notifications::NotificationStore;
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
 pub use push::{PushApplied, PushClaim, PushReceipt, PushStore, PushToApply, Subscribed};
 pub use quiet::Quiet;
-pub use users::{LockOut, NewSession, NewUser, Role, SessionUser, User, UserChange, UserStore};
+pub use users::{
+    LockOut, NewSession, NewUser, Role, SessionUser, User, UserChange, UserEdit, UserStore,
+};
 pub use webhooks::{
     AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo,
     NewWebhook, WebhookEndpoint, WebhookPatch, WebhookVersion,

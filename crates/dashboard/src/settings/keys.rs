@@ -7,13 +7,11 @@
 //! here, so a signed-in admin cannot grow the table without bound.
 
 use askama::Template;
-use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use parceld_store::ApiKeyInfo;
 
-use super::{admin_form, admin_only, notice, refused};
+use super::{notice, refused, Admin, AdminForm};
 use crate::render::{self, Frame, Refusal};
 use crate::session::{DashboardState, SignedIn};
 use crate::shipments::when;
@@ -80,36 +78,18 @@ async fn keys_page(
         problem,
         csrf: who.session.csrf_token.clone(),
     };
-    let status = if problem.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    render::page(status, &page)
+    render::page_refusing(problem.is_some(), &page)
 }
 
 /// `GET /dashboard/settings/keys`.
-pub async fn list(
-    State(state): State<DashboardState>,
-    RawQuery(query): RawQuery,
-    who: SignedIn,
-) -> Response {
-    if let Err(answer) = admin_only(&who) {
-        return answer;
-    }
-    let done = notice(query.as_deref(), &[("deleted", "Key deleted.")]);
+pub async fn list(State(state): State<DashboardState>, q: RawQuery, Admin(who): Admin) -> Response {
+    let done = notice(q.0.as_deref(), &[("deleted", "Key deleted.")]);
     keys_page(&state, &who, done, None, None).await
 }
 
 /// `POST /dashboard/settings/keys`: makes a key and shows it once.
-pub async fn create(
-    State(state): State<DashboardState>,
-    who: SignedIn,
-    request: Request<Body>,
-) -> Response {
-    if let Err(answer) = admin_form(&who, request).await {
-        return answer;
-    }
+pub async fn create(State(state): State<DashboardState>, form: AdminForm) -> Response {
+    let who = form.who;
     match live_keys(&state, &who).await {
         Ok(keys) if keys.len() >= MAX_KEYS => {
             let problem = "This account has as many keys as it may have; delete one first.";
@@ -135,13 +115,10 @@ pub async fn create(
 /// `POST /dashboard/settings/keys/{id}/delete`.
 pub async fn delete(
     State(state): State<DashboardState>,
-    Path(id): Path<String>,
-    who: SignedIn,
-    request: Request<Body>,
+    id: Path<String>,
+    form: AdminForm,
 ) -> Response {
-    if let Err(answer) = admin_form(&who, request).await {
-        return answer;
-    }
+    let (who, id) = (form.who, id.0);
     let ours = match live_keys(&state, &who).await {
         Ok(keys) => keys.iter().any(|k| k.id == id),
         Err(answer) => return answer,

@@ -12,26 +12,68 @@ pub mod keys;
 pub mod users;
 pub mod webhooks;
 
-use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::Request;
 use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
 
 use crate::render::{self, Refusal};
-use crate::session::{field, form_pairs, SignedIn};
+use crate::session::{field, form_pairs, DashboardState, SignedIn};
 
-/// Refuses a settings page to anyone but an admin.
-pub(crate) fn admin_only(who: &SignedIn) -> Result<(), Response> {
-    who.check_admin()
-        .map_err(|refusal| render::refusal(refusal, Some(who)))
+/// The settings' routes, under `/dashboard/settings`.
+pub fn routes() -> Router<DashboardState> {
+    Router::new()
+        .route("/keys", get(keys::list).post(keys::create))
+        .route("/keys/{id}/delete", post(keys::delete))
+        .route("/webhooks", get(webhooks::list))
+        .route("/webhooks/{id}", get(webhooks::show))
+        .route(
+            "/webhooks/{id}/deliveries/{d}/redeliver",
+            post(webhooks::redeliver),
+        )
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}/{action}", post(users::act))
 }
 
-/// An admin's settings form: its fields, or the answer to give (a missing or foreign CSRF
-/// token, a role that is not admin).
-pub(crate) async fn admin_form(
-    who: &SignedIn,
-    request: Request<Body>,
-) -> Result<Vec<(String, String)>, Response> {
-    crate::shipments::form_of(who, request, SignedIn::check_admin).await
+/// A signed-in admin; anyone else is answered with the "admins only" page.
+pub struct Admin(pub SignedIn);
+
+impl FromRequestParts<DashboardState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &DashboardState,
+    ) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        match who.check_admin() {
+            Ok(()) => Ok(Admin(who)),
+            Err(refusal) => Err(render::refusal(refusal, Some(&who))),
+        }
+    }
+}
+
+/// An admin's settings form: the admin and its fields; a missing or foreign CSRF token, or a
+/// role that is not admin, is answered with its refusal page.
+pub struct AdminForm {
+    pub who: SignedIn,
+    pub fields: Vec<(String, String)>,
+}
+
+impl FromRequest<DashboardState> for AdminForm {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: Request<axum::body::Body>,
+        state: &DashboardState,
+    ) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let who = SignedIn::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        let fields = crate::shipments::form_of(&who, request, SignedIn::check_admin).await?;
+        Ok(AdminForm { who, fields })
+    }
 }
 
 /// The notice a page shows after a redirect: the text of the query's `done` among `known`.
@@ -44,7 +86,7 @@ pub(crate) fn notice(query: Option<&str>, known: &[(&str, &'static str)]) -> Opt
         .map(|(_, text)| *text)
 }
 
-/// A store failure or a refusal, as the page to answer with.
+/// A refusal, as the page to answer with.
 pub(crate) fn refused(refusal: Refusal, who: &SignedIn) -> Response {
     render::refusal(refusal, Some(who))
 }

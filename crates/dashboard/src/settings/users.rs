@@ -5,14 +5,12 @@
 //! statement as the change, so an account always keeps someone who can manage it.
 
 use askama::Template;
-use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use parceld_store::{NewUser, Role, User, UserChange};
 
-use super::{admin_form, admin_only, notice, refused};
+use super::{notice, refused, Admin, AdminForm};
 use crate::password;
 use crate::render::{self, Frame, Refusal};
 use crate::session::{field, DashboardState, SignedIn};
@@ -98,11 +96,7 @@ async fn users_page(state: &DashboardState, who: &SignedIn, outcome: Outcome<'_>
         Ok(users) => users,
         Err(error) => return render::store_failed(error, Some(who)),
     };
-    let status = if outcome.problem.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let refusing = outcome.problem.is_some();
     let page = UsersPage {
         frame: Frame::new("Users", Some(who), "settings"),
         tab: "users",
@@ -122,18 +116,12 @@ async fn users_page(state: &DashboardState, who: &SignedIn, outcome: Outcome<'_>
         },
         csrf: who.session.csrf_token.clone(),
     };
-    render::page(status, &page)
+    render::page_refusing(refusing, &page)
 }
 
 /// `GET /dashboard/settings/users`.
-pub async fn list(
-    State(state): State<DashboardState>,
-    RawQuery(query): RawQuery,
-    who: SignedIn,
-) -> Response {
-    if let Err(answer) = admin_only(&who) {
-        return answer;
-    }
+pub async fn list(State(state): State<DashboardState>, q: RawQuery, Admin(who): Admin) -> Response {
+    let query = q.0;
     let done = notice(
         query.as_deref(),
         &[("role", "Role changed."), ("removed", "User removed.")],
@@ -158,15 +146,8 @@ async fn new_password(state: &DashboardState) -> Option<(String, String)> {
 }
 
 /// `POST /dashboard/settings/users`: adds a user and shows their password once.
-pub async fn create(
-    State(state): State<DashboardState>,
-    who: SignedIn,
-    request: Request<Body>,
-) -> Response {
-    let pairs = match admin_form(&who, request).await {
-        Ok(pairs) => pairs,
-        Err(answer) => return answer,
-    };
+pub async fn create(State(state): State<DashboardState>, form: AdminForm) -> Response {
+    let (who, pairs) = (form.who, form.fields);
     let email = field(&pairs, "email").trim();
     let role_text = field(&pairs, "role");
     let refuse = |problem| Outcome {
@@ -226,20 +207,16 @@ pub async fn create(
 /// `POST /dashboard/settings/users/{id}/role` (field `role`) and `…/remove`.
 pub async fn act(
     State(state): State<DashboardState>,
-    Path((id, action)): Path<(String, String)>,
-    who: SignedIn,
-    request: Request<Body>,
+    to: Path<(String, String)>,
+    form: AdminForm,
 ) -> Response {
+    let (who, pairs, (id, action)) = (form.who, form.fields, to.0);
     let Ok(id) = id.parse::<i64>() else {
         return refused(Refusal::Missing, &who);
     };
     if action != "role" && action != "remove" {
         return refused(Refusal::Missing, &who);
     }
-    let pairs = match admin_form(&who, request).await {
-        Ok(pairs) => pairs,
-        Err(answer) => return answer,
-    };
     let store = &state.0.store;
     let (changed, done) = if action == "role" {
         let Some(role) = Role::parse(field(&pairs, "role")) else {

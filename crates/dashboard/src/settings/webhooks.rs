@@ -6,13 +6,12 @@
 //! was sent, what failed and why, and sends it again.
 
 use askama::Template;
-use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use parceld_store::{DeliveryInfo, WebhookEndpoint};
 
-use super::{admin_form, admin_only, notice, refused};
+use super::{notice, refused, Admin, AdminForm};
 use crate::render::{self, Frame, Refusal};
 use crate::session::{DashboardState, SignedIn};
 use crate::shipments::when;
@@ -100,6 +99,8 @@ struct EndpointsPage {
     frame: Frame,
     tab: &'static str,
     endpoints: Vec<Endpoint>,
+    notice: Option<&'static str>,
+    problem: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -110,14 +111,12 @@ struct EndpointPage {
     e: Endpoint,
     deliveries: Vec<Delivery>,
     notice: Option<&'static str>,
+    problem: Option<&'static str>,
     csrf: String,
 }
 
 /// `GET /dashboard/settings/webhooks`.
-pub async fn list(State(state): State<DashboardState>, who: SignedIn) -> Response {
-    if let Err(answer) = admin_only(&who) {
-        return answer;
-    }
+pub async fn list(State(state): State<DashboardState>, Admin(who): Admin) -> Response {
     let endpoints = match state.0.store.webhooks(Some(who.account())).await {
         Ok(endpoints) => endpoints,
         Err(error) => return render::store_failed(error, Some(&who)),
@@ -126,6 +125,8 @@ pub async fn list(State(state): State<DashboardState>, who: SignedIn) -> Respons
         frame: Frame::new("Webhooks", Some(&who), "settings"),
         tab: "webhooks",
         endpoints: endpoints.iter().map(Endpoint::of).collect(),
+        notice: None,
+        problem: None,
     };
     render::page(StatusCode::OK, &page)
 }
@@ -146,13 +147,11 @@ async fn endpoint(
 /// `GET /dashboard/settings/webhooks/{id}`: the endpoint and its delivery log.
 pub async fn show(
     State(state): State<DashboardState>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-    who: SignedIn,
+    id: Path<String>,
+    q: RawQuery,
+    Admin(who): Admin,
 ) -> Response {
-    if let Err(answer) = admin_only(&who) {
-        return answer;
-    }
+    let (id, query) = (id.0, q.0);
     let endpoint = match endpoint(&state, &who, &id).await {
         Ok(endpoint) => endpoint,
         Err(answer) => return answer,
@@ -163,11 +162,12 @@ pub async fn show(
     };
     let done = [("redelivered", "Queued again: it goes out within seconds.")];
     let page = EndpointPage {
-        frame: Frame::new(endpoint.url.clone(), Some(&who), "settings"),
+        frame: Frame::new("Webhook endpoint", Some(&who), "settings"),
         tab: "webhooks",
         e: Endpoint::of(&endpoint),
         deliveries: deliveries.iter().map(Delivery::of).collect(),
         notice: notice(query.as_deref(), &done),
+        problem: None,
         csrf: who.session.csrf_token.clone(),
     };
     render::page(StatusCode::OK, &page)
@@ -176,13 +176,10 @@ pub async fn show(
 /// `POST /dashboard/settings/webhooks/{id}/deliveries/{delivery}/redeliver`.
 pub async fn redeliver(
     State(state): State<DashboardState>,
-    Path((id, delivery)): Path<(String, String)>,
-    who: SignedIn,
-    request: Request<Body>,
+    ids: Path<(String, String)>,
+    form: AdminForm,
 ) -> Response {
-    if let Err(answer) = admin_form(&who, request).await {
-        return answer;
-    }
+    let (who, (id, delivery)) = (form.who, ids.0);
     let endpoint = match endpoint(&state, &who, &id).await {
         Ok(endpoint) => endpoint,
         Err(answer) => return answer,

@@ -33,6 +33,13 @@ fn user_id(page: &str, email: &str) -> String {
     between(row, "/dashboard/settings/users/", "/role").to_string()
 }
 
+/// Sends the admin's form that adds a user.
+async fn add_user(admin: &mut Browser<'_>, email: &str, role: &str) -> (StatusCode, String) {
+    let fields = [("email", email), ("role", role)];
+    let (status, _, page) = admin.act(USERS, USERS, &fields).await;
+    (status, page)
+}
+
 /// A browser signed in as a new user of `role` of the default account.
 async fn signed_in<'a>(server: &'a Server, email: &str, role: &str) -> Browser<'a> {
     let password = create_user(server, "default", email, role);
@@ -258,13 +265,7 @@ async fn users_are_added_once_given_roles_and_removed_but_the_last_admin_stays()
     let _ = server.new_account("other");
     create_user(&server, "other", "eve@example.com", "admin");
     let mut admin = admin_browser(&server).await;
-    let (status, _, page) = admin
-        .act(
-            USERS,
-            USERS,
-            &[("email", " Ann@Example.com "), ("role", "agent")],
-        )
-        .await;
+    let (status, page) = add_user(&mut admin, " Ann@Example.com ", "agent").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("ann@example.com can sign in"), "{page}");
     let password = between(&page, "<code id=\"new-password\">", "</code>").to_string();
@@ -284,9 +285,7 @@ async fn users_are_added_once_given_roles_and_removed_but_the_last_admin_stays()
         ("not-an-address", "agent", "Enter an e-mail address"),
         ("bob@example.com", "owner", "Choose a role"),
     ] {
-        let (status, _, page) = admin
-            .act(USERS, USERS, &[("email", email), ("role", role)])
-            .await;
+        let (status, page) = add_user(&mut admin, email, role).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{email}");
         assert!(
             page.contains(problem) && page.contains(&format!("value=\"{email}\"")),
@@ -354,13 +353,7 @@ async fn users_are_added_once_given_roles_and_removed_but_the_last_admin_stays()
         ann.sign_in("ann@example.com", &password).await.0,
         StatusCode::UNAUTHORIZED
     );
-    let (_, _, page) = admin
-        .act(
-            USERS,
-            USERS,
-            &[("email", "zoe@example.com"), ("role", "admin")],
-        )
-        .await;
+    let (_, page) = add_user(&mut admin, "zoe@example.com", "admin").await;
     assert!(page.contains("zoe@example.com can sign in"), "{page}");
     let path = format!("{USERS}/{admin_id}/role");
     let (status, _, _) = admin.act(USERS, &path, &[("role", "viewer")]).await;
