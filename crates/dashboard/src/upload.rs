@@ -76,8 +76,11 @@ fn part<'a>(parts: &'a [(String, Vec<u8>)], name: &str) -> &'a [u8] {
         .map_or(&[][..], |(_, v)| v.as_slice())
 }
 
-/// The file's records: (line, tracking or why not), or why the file cannot be read at all.
-pub fn records(file: &[u8]) -> Result<Vec<(u64, Result<NewTracking, String>)>, String> {
+/// One row of a file: its line, and the tracking to add or why not.
+pub type Row = (u64, Result<NewTracking, String>);
+
+/// The file's rows, or why the file cannot be read at all.
+pub fn records(file: &[u8]) -> Result<Vec<Row>, String> {
     let file = file.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(file);
     if file.iter().all(u8::is_ascii_whitespace) {
         return Err("Choose a CSV file with a header line and a row per shipment.".into());
