@@ -94,6 +94,7 @@ pub async fn show(
         "refreshed" => Some("Asked the carrier just now."),
         "refresh-failed" => Some("The carrier could not be asked just now; try again later."),
         "archived" => Some("Archived."),
+        "created" => Some("Added: parceld asks the carrier about it from now on."),
         _ => None,
     };
     let page = ShipmentPage {

@@ -10,21 +10,27 @@
 //! token in an HTTP-only, SameSite=Strict cookie whose hash the store keeps ([`session`]); every
 //! form carries the session's CSRF token, and sign-ins are limited per client address and lock a
 //! user out after repeated failures ([`signin`]). What a user may do follows their role
-//! (`parceld_store::Role`): viewers read, agents and admins act on shipments ([`shipments`]).
+//! (`parceld_store::Role`): viewers read, agents and admins act on shipments ([`shipments`]),
+//! and only admins see and change the account's settings — API keys, webhook deliveries,
+//! users ([`settings`]).
 //!
 //! The dashboard reads and writes only through `parceld_store::Store` and
 //! `parceld_service::TrackingService` (a refresh goes through the engine like the API's
 //! real-time call), and every query names the signed-in user's account, so another account's
 //! shipment is "not found", exactly like one that does not exist.
 
+mod add;
 mod detail;
 mod export;
 mod overview;
 pub mod password;
+mod problems;
 mod render;
 pub mod session;
+mod settings;
 mod shipments;
 mod signin;
+mod upload;
 
 use std::sync::Arc;
 
@@ -34,6 +40,7 @@ use parceld_service::TrackingService;
 use parceld_store::Store;
 
 pub use session::DashboardState;
+pub use settings::users::valid_email;
 
 /// Settings of the dashboard (`[dashboard]` in the configuration).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -56,6 +63,10 @@ pub struct DashboardConfig {
     pub lock_minutes: u32,
     /// A header carrying the client's address, set by a reverse proxy (as the tracking page's).
     pub client_ip_header: String,
+    /// Days without a new event after which a tracking in flight is stuck (the problems
+    /// queue), for express couriers and for postal services.
+    pub stuck_express_days: u32,
+    pub stuck_postal_days: u32,
 }
 
 impl Default for DashboardConfig {
@@ -70,6 +81,8 @@ impl Default for DashboardConfig {
             lock_after: 5,
             lock_minutes: 15,
             client_ip_header: String::new(),
+            stuck_express_days: 5,
+            stuck_postal_days: 10,
         }
     }
 }
@@ -94,14 +107,21 @@ pub fn router<S: Clone + Send + Sync + 'static>(
             "/dashboard/sign-out-everywhere",
             post(signin::sign_out_everywhere),
         )
+        .route("/dashboard/problems", get(problems::queue))
         .route("/dashboard/shipments", get(shipments::list))
         .route("/dashboard/shipments.csv", get(export::csv))
+        .route(
+            "/dashboard/shipments/new",
+            get(add::form).post(add::add_one),
+        )
+        .route("/dashboard/shipments/upload", post(upload::upload))
         .route(
             "/dashboard/shipments/archive",
             post(shipments::archive_many),
         )
         .route("/dashboard/shipments/{id}", get(detail::show))
         .route("/dashboard/shipments/{id}/{action}", post(shipments::act))
+        .nest("/dashboard/settings", settings::routes())
         .with_state(state)
 }
 

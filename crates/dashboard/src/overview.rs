@@ -1,23 +1,16 @@
-//! The overview: what needs a human (exceptions, failed delivery attempts, expired trackings),
-//! and the account's shipments by status — one `GROUP BY` statement for both.
+//! The overview: what needs a human (the problems queue's counts: exceptions, failed delivery
+//! attempts, returned, expired and stuck trackings), and the account's shipments by status —
+//! three statements in all ([`crate::problems::counts`]).
 
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use parceld_model::DeliveryStatus;
-use parceld_store::TrackingFilter;
 
+use crate::problems::{self, Kind};
 use crate::render::{self, Frame};
 use crate::session::{DashboardState, SignedIn};
-
-/// The statuses that need someone to look: the carrier reported a problem, a delivery attempt
-/// failed, or the carrier stopped answering about the parcel.
-pub const PROBLEMS: [(DeliveryStatus, &str); 3] = [
-    (DeliveryStatus::Exception, "Exceptions"),
-    (DeliveryStatus::Undelivered, "Failed attempts"),
-    (DeliveryStatus::Expired, "Expired"),
-];
 
 /// One count with the table's link to what it counts.
 pub struct Count {
@@ -56,13 +49,9 @@ fn count(status: DeliveryStatus, label: &'static str, counts: &[(DeliveryStatus,
 
 /// `GET /dashboard`.
 pub async fn overview(State(state): State<DashboardState>, who: SignedIn) -> Response {
-    let filter = TrackingFilter {
-        archived: Some(false),
-        ..TrackingFilter::default()
-    };
-    let counts = match state.0.store.count_by_status(who.account(), &filter).await {
+    let counts = match problems::counts(&state, &who).await {
         Ok(counts) => counts,
-        Err(error) => return render::store_failed(error, Some(&who)),
+        Err(answer) => return answer,
     };
     let page = OverviewPage {
         frame: Frame::new("Overview", Some(&who), "overview"),
@@ -70,9 +59,14 @@ pub async fn overview(State(state): State<DashboardState>, who: SignedIn) -> Res
             Section {
                 id: "problems",
                 heading: "Needs a human",
-                counts: PROBLEMS
+                counts: Kind::ALL
                     .iter()
-                    .map(|(s, l)| count(*s, l, &counts))
+                    .zip(counts.kinds)
+                    .map(|(kind, count)| Count {
+                        label: kind.label(),
+                        count,
+                        link: format!("/dashboard/problems?kind={}", kind.name()),
+                    })
                     .collect(),
             },
             Section {
@@ -80,7 +74,7 @@ pub async fn overview(State(state): State<DashboardState>, who: SignedIn) -> Res
                 heading: "Shipments by status (not archived)",
                 counts: DeliveryStatus::ALL
                     .iter()
-                    .map(|s| count(*s, s.as_str(), &counts))
+                    .map(|s| count(*s, s.as_str(), &counts.by_status))
                     .collect(),
             },
         ],

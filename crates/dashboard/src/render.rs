@@ -45,7 +45,7 @@ pub struct Frame {
     pub title: String,
     pub style: &'static str,
     pub user: Option<FrameUser>,
-    /// The navigation entry of the page: `overview`, `shipments`, or empty.
+    /// The navigation entry of the page: `overview`, `shipments`, `settings`, or empty.
     pub section: &'static str,
 }
 
@@ -116,6 +116,16 @@ pub fn page(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
+/// A page that may show a refusal of what was sent: 422 when it does, else 200.
+pub fn page_refusing(refusing: bool, template: &impl Template) -> Response {
+    let status = if refusing {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page(status, template)
+}
+
 /// The refusals the dashboard answers with a page of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -123,8 +133,12 @@ pub enum Refusal {
     Csrf,
     /// The user's role does not allow the action.
     Role,
+    /// A settings page, and the user is no admin.
+    AdminOnly,
     /// No such shipment in the user's account.
     NotFound,
+    /// No such key, endpoint, delivery or user in the user's account.
+    Missing,
     /// A request the dashboard cannot read (a bad id, a bad filter value).
     BadRequest,
     /// The store failed.
@@ -143,6 +157,16 @@ impl Refusal {
                 StatusCode::FORBIDDEN,
                 "Not allowed",
                 "Your role can look at shipments but not change them. Ask an admin.",
+            ),
+            Refusal::AdminOnly => (
+                StatusCode::FORBIDDEN,
+                "Admins only",
+                "Only an admin of your account sees and changes its settings.",
+            ),
+            Refusal::Missing => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "Your account has nothing with this id; it may have been removed.",
             ),
             Refusal::NotFound => (
                 StatusCode::NOT_FOUND,

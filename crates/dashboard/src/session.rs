@@ -48,6 +48,8 @@ pub(crate) struct Parts {
     pub lock_for: Duration,
     pub session_length: Duration,
     pub secure_cookies: bool,
+    /// When a tracking in flight counts as stuck (the problems queue).
+    pub stuck: crate::problems::Stuck,
     client_ip_header: Option<axum::http::HeaderName>,
 }
 
@@ -66,6 +68,7 @@ impl DashboardState {
             lock_for: Duration::minutes(i64::from(config.lock_minutes)),
             session_length: Duration::hours(i64::from(config.session_hours.max(1))),
             secure_cookies: config.secure_cookies,
+            stuck: crate::problems::Stuck::new(config.stuck_express_days, config.stuck_postal_days),
             client_ip_header: parceld_web::limit::address_header(&config.client_ip_header),
         }))
     }
@@ -120,6 +123,15 @@ impl SignedIn {
             Ok(())
         } else {
             Err(Refusal::Csrf)
+        }
+    }
+
+    /// Refuses a settings page or form to anyone but an admin.
+    pub fn check_admin(&self) -> Result<(), Refusal> {
+        if self.role() == Role::Admin {
+            Ok(())
+        } else {
+            Err(Refusal::AdminOnly)
         }
     }
 

@@ -315,20 +315,30 @@ pub async fn list(
     render::page(StatusCode::OK, &page)
 }
 
-/// The fields of a form post of `who`, if its CSRF token is the session's and the user's role
-/// may act; else the answer to give.
-async fn acting(who: &SignedIn, request: Request<Body>) -> Result<Vec<(String, String)>, Response> {
+/// The fields of a form post of `who`, if its CSRF token is the session's and `allowed` lets
+/// the user's role send it; else the answer to give.
+pub(crate) async fn form_of(
+    who: &SignedIn,
+    request: Request<Body>,
+    allowed: impl Fn(&SignedIn) -> Result<(), Refusal>,
+) -> Result<Vec<(String, String)>, Response> {
     let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES).await else {
         return Err(render::refusal(Refusal::BadRequest, Some(who)));
     };
     let pairs = form_pairs(&body);
-    let allowed = who
+    match who
         .check_form(field(&pairs, "csrf"))
-        .and_then(|()| who.check_may_act());
-    match allowed {
+        .and_then(|()| allowed(who))
+    {
         Ok(()) => Ok(pairs),
         Err(refusal) => Err(render::refusal(refusal, Some(who))),
     }
+}
+
+/// The fields of a form post of `who`, if its CSRF token is the session's and the user's role
+/// may act; else the answer to give.
+async fn acting(who: &SignedIn, request: Request<Body>) -> Result<Vec<(String, String)>, Response> {
+    form_of(who, request, SignedIn::check_may_act).await
 }
 
 /// An action of `who` on one of the account's shipments: the shipment, or the answer to give.

@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use parceld_service::{NewTrackingRequest, TrackingService};
+use parceld_service::TrackingService;
 use parceld_store::{AccountId, CreateOutcome, NewTracking};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Records per insert transaction.
 pub const DEFAULT_BATCH: usize = 2000;
@@ -100,27 +100,7 @@ fn validate(object: Value) -> Result<NewTracking, String> {
     if !object.is_object() {
         return Err("each record must be a JSON object of create fields".into());
     }
-    let request = NewTrackingRequest::from_json(object).map_err(|e| e.message())?;
-    request
-        .validate()
-        .map_err(|e| format!("{} {}", e.public_code(), e.message()))
-}
-
-/// Refuses a header line naming a column that is not a create field, once, before any row is
-/// read: otherwise every row would be rejected for the same reason and nothing imported, which
-/// a large file only reveals at its end.
-fn check_header(headers: &[String]) -> anyhow::Result<()> {
-    let names: Map<String, Value> = headers
-        .iter()
-        .map(|name| (name.clone(), Value::String(String::new())))
-        .collect();
-    if let Err(error) = NewTrackingRequest::from_json(Value::Object(names)) {
-        bail!(
-            "the CSV header line names a column that is not a create field: {}",
-            error.message()
-        );
-    }
-    Ok(())
+    parceld_service::input::record(object)
 }
 
 /// Reads records in batches; counts bytes consumed for the progress bar.
@@ -168,13 +148,9 @@ impl Reader {
                     .iter()
                     .map(|h| h.trim().to_string())
                     .collect();
-                if !headers.iter().any(|h| h == "tracking_number") {
-                    bail!(
-                        "the CSV header line must name the create fields as columns, with at least `tracking_number` (got: {})",
-                        headers.join(",")
-                    );
+                if let Err(problem) = parceld_service::input::check_csv_header(&headers) {
+                    bail!("{problem}");
                 }
-                check_header(&headers)?;
                 Reader::Csv { reader, headers }
             }
         })
@@ -215,15 +191,10 @@ impl Reader {
                             if line <= skip_through {
                                 continue;
                             }
-                            let mut object = Map::new();
-                            for (name, cell) in headers.iter().zip(row.iter()) {
-                                if !cell.trim().is_empty() {
-                                    object.insert(name.clone(), Value::String(cell.to_string()));
-                                }
-                            }
+                            let object = parceld_service::input::csv_record(headers, row.iter());
                             out.push(Record {
                                 line,
-                                result: validate(Value::Object(object)),
+                                result: validate(object),
                             });
                         }
                         Err(error) => {

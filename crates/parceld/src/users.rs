@@ -16,7 +16,7 @@ pub async fn user(store: &dyn Store, command: UserCommand) -> anyhow::Result<()>
             role,
         } => {
             let email = email.trim();
-            if !email.contains('@') || email.len() > 254 {
+            if !parceld_dashboard::valid_email(email) {
                 bail!("`{email}` is not an e-mail address");
             }
             let role = Role::parse(&role).context("the role is admin, agent or viewer")?;

@@ -70,6 +70,53 @@ impl NewTrackingRequest {
     }
 }
 
+/// Reads and validates one record (a JSON object of create fields): the tracking to store, or
+/// why not, as the import and the dashboard's upload show it (the public code first when the
+/// rules refused it).
+pub fn record(object: serde_json::Value) -> Result<NewTracking, String> {
+    let request = NewTrackingRequest::from_json(object).map_err(|e| e.message())?;
+    request
+        .validate()
+        .map_err(|e| format!("{} {}", e.public_code(), e.message()))
+}
+
+/// Checks the header line of a CSV file of records, once, before any row is read: it names
+/// `tracking_number` and only create fields. Otherwise every row would be refused for the same
+/// reason, which a large file only shows at its end.
+pub fn check_csv_header(headers: &[String]) -> Result<(), String> {
+    if !headers.iter().any(|h| h == "tracking_number") {
+        return Err(format!(
+            "the CSV header line must name the create fields as columns, with at least `tracking_number` (got: {})",
+            headers.join(",")
+        ));
+    }
+    let names: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|name| (name.clone(), serde_json::Value::String(String::new())))
+        .collect();
+    match NewTrackingRequest::from_json(serde_json::Value::Object(names)) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(format!(
+            "the CSV header line names a column that is not a create field: {}",
+            error.message()
+        )),
+    }
+}
+
+/// A CSV row as a record: its non-empty cells under their column's name.
+pub fn csv_record<'a>(
+    headers: &[String],
+    cells: impl IntoIterator<Item = &'a str>,
+) -> serde_json::Value {
+    let object = headers
+        .iter()
+        .zip(cells)
+        .filter(|(_, cell)| !cell.trim().is_empty())
+        .map(|(name, cell)| (name.clone(), serde_json::Value::String(cell.to_string())))
+        .collect();
+    serde_json::Value::Object(object)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,14 @@ pub async fn keys_are_valid_then_deleted_and_unknown_keys_are_invalid(fresh: imp
     let keys = store.api_keys().await.unwrap();
     let listed: Vec<&String> = keys.iter().map(|k| &k.id).collect();
     assert!(listed.contains(&&one.info.id) && listed.contains(&&two.info.id));
+    // The prefix shown in lists is the key's start, the same as when it was created.
+    for new in [&one, &two] {
+        let shown = keys.iter().find(|k| k.id == new.info.id).unwrap();
+        assert_eq!(shown.prefix, new.info.prefix);
+        assert_eq!(shown.prefix.len(), 15, "{}", shown.prefix);
+        assert!(new.key.starts_with(&shown.prefix), "{}", shown.prefix);
+    }
+    assert_ne!(one.info.prefix, two.info.prefix);
 
     assert!(store.delete_api_key(&one.info.id).await.unwrap());
     assert!(

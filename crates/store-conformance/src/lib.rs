@@ -29,6 +29,7 @@ pub mod due;
 pub mod listing;
 pub mod notifications;
 pub mod pages;
+pub mod problems;
 pub mod push;
 pub mod refresh;
 pub mod retention;
@@ -102,6 +103,7 @@ macro_rules! conformance_tests {
             listing::pages_are_newest_first_without_gaps_or_repeats,
             listing::chunked_listing_hands_over_the_same_page_in_order,
             listing::counts_archive_and_delete_many_by_number_and_courier,
+            problems::returned_and_quiet_trackings_are_listed_and_counted,
             trackings::update_changes_fields_courier_and_archived,
             trackings::update_to_a_taken_courier_is_a_conflict,
             trackings::delete_removes_only_the_named_tracking,
@@ -128,6 +130,7 @@ macro_rules! conformance_tests {
             users::users_are_unique_by_address_in_any_case_and_per_account,
             users::failed_sign_ins_lock_a_user_out_and_a_sign_in_clears_the_count,
             users::sessions_are_found_by_token_hash_until_they_expire_or_end,
+            users::roles_change_and_users_go_but_an_account_keeps_an_admin,
             notifications::notification_settings_default_then_stored_per_account,
             notifications::changes_queue_one_notification_per_trigger_and_channel_with_the_change,
             notifications::notifications_are_leased_recorded_logged_and_counted,

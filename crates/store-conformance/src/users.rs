@@ -1,9 +1,12 @@
 //! The dashboard's users and sessions (`parceld_store::UserStore`): unique addresses in any
 //! case, lock-outs counted in the store, sessions found only by their token's hash and until
-//! they expire, and a password change or "sign out everywhere" ending every session of a user.
+//! they expire, a password change or "sign out everywhere" ending every session of a user, and
+//! role changes and removals that never leave an account without an admin.
 
 use chrono::{Duration, SubsecRound, Utc};
-use parceld_store::{AccountId, Entity, LockOut, NewSession, NewUser, Role, StoreError};
+use parceld_store::{
+    AccountId, Entity, LockOut, NewSession, NewUser, Role, StoreError, UserChange,
+};
 
 use crate::{Factory, StoreUnderTest};
 
@@ -195,4 +198,71 @@ pub async fn sessions_are_found_by_token_hash_until_they_expire_or_end(fresh: im
         .await
         .unwrap()
         .is_some());
+}
+
+pub async fn roles_change_and_users_go_but_an_account_keeps_an_admin(fresh: impl Factory) {
+    let store = fresh().await;
+    let shop = store.create_account("shop").await.unwrap();
+    let other = store.create_account("other").await.unwrap();
+    let mut made = Vec::new();
+    for (account, email, role) in [
+        (shop.id, "ann@example.com", Role::Admin),
+        (shop.id, "bob@example.com", Role::Agent),
+        (other.id, "eve@example.com", Role::Admin),
+    ] {
+        let new = new_user(account, email, role, "h");
+        made.push(store.create_user(&new).await.unwrap().unwrap());
+    }
+    let (ann, bob, eve) = (&made[0], &made[1], &made[2]);
+    // The last admin can neither be demoted nor removed.
+    for outcome in [
+        store.set_user_role(shop.id, ann.id, Role::Viewer).await,
+        store.delete_user(shop.id, ann.id).await,
+    ] {
+        assert_eq!(outcome.unwrap(), UserChange::LastAdmin);
+    }
+    // Another account's user, and no user at all, are not found (and unchanged).
+    assert_eq!(
+        store
+            .set_user_role(shop.id, eve.id, Role::Viewer)
+            .await
+            .unwrap(),
+        UserChange::NotFound
+    );
+    assert_eq!(
+        store.delete_user(shop.id, 999_999).await.unwrap(),
+        UserChange::NotFound
+    );
+    let promoted = store.set_user_role(shop.id, bob.id, Role::Admin).await;
+    match promoted.unwrap() {
+        UserChange::Done(user) => assert_eq!((user.id, user.role), (bob.id, Role::Admin)),
+        outcome => panic!("{outcome:?}"),
+    }
+    // With a second admin, the first may step down; then bob is the last one.
+    let demoted = store.set_user_role(shop.id, ann.id, Role::Viewer).await;
+    assert!(matches!(demoted.unwrap(), UserChange::Done(u) if u.role == Role::Viewer));
+    assert_eq!(
+        store.delete_user(shop.id, bob.id).await.unwrap(),
+        UserChange::LastAdmin
+    );
+    // Removing a user ends their sessions and frees the address.
+    store
+        .create_session(&session("ann", ann.id, 60))
+        .await
+        .unwrap();
+    let removed = store.delete_user(shop.id, ann.id).await.unwrap();
+    assert!(matches!(removed, UserChange::Done(u) if u.email == "ann@example.com"));
+    assert_eq!(store.session("hash-ann", Utc::now()).await.unwrap(), None);
+    assert_eq!(store.user_by_email("ann@example.com").await.unwrap(), None);
+    let users = store.users(None).await.unwrap();
+    let left: Vec<(&str, Role)> = users.iter().map(|u| (u.email.as_str(), u.role)).collect();
+    assert_eq!(
+        left,
+        [
+            ("bob@example.com", Role::Admin),
+            ("eve@example.com", Role::Admin)
+        ]
+    );
+    let again = new_user(other.id, "ann@example.com", Role::Agent, "h");
+    assert!(store.create_user(&again).await.unwrap().is_some());
 }

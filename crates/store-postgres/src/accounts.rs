@@ -117,6 +117,7 @@ struct KeyInfoRow {
     id: String,
     account_id: i64,
     account_name: String,
+    lookup: String,
     created_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
 }
@@ -127,6 +128,7 @@ impl From<KeyInfoRow> for ApiKeyInfo {
             id: key.id,
             account_id: key.account_id,
             account_name: key.account_name,
+            prefix: keys::shown_prefix(&key.lookup),
             created_at: key.created_at,
             deleted_at: key.deleted_at,
         }
@@ -135,8 +137,8 @@ impl From<KeyInfoRow> for ApiKeyInfo {
 
 pub(crate) async fn list_keys(pool: &PgPool) -> Result<Vec<ApiKeyInfo>> {
     let rows: Vec<KeyInfoRow> = sqlx::query_as(
-        "SELECT k.id, k.account_id, a.name AS account_name, k.created_at, k.deleted_at \
-         FROM api_keys k JOIN accounts a ON a.id = k.account_id ORDER BY k.created_at, k.id",
+        "SELECT k.id, k.account_id, a.name AS account_name, k.lookup, k.created_at, \
+         k.deleted_at FROM api_keys k JOIN accounts a ON a.id = k.account_id ORDER BY k.created_at, k.id",
     )
     .fetch_all(pool)
     .await?;
@@ -206,11 +208,13 @@ async fn insert_key(conn: &mut PgConnection, account_name: &str) -> Result<Optio
     .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
+    let prefix = keys::shown_prefix(lookup);
     Ok(account_id.map(|account_id| NewApiKey {
         info: ApiKeyInfo {
             id,
             account_id,
             account_name: account_name.to_string(),
+            prefix,
             created_at: now,
             deleted_at: None,
         },

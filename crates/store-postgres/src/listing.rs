@@ -78,6 +78,37 @@ fn push_other_filters(query: &mut QueryBuilder<'static, Postgres>, filter: &Trac
             query.push(condition).push_bind(bound);
         }
     }
+    if !filter.substatuses.is_empty() {
+        let names: Vec<String> = filter
+            .substatuses
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect();
+        query
+            .push(" AND t.substatus = ANY(")
+            .push_bind(names)
+            .push(")");
+    }
+    if let Some(quiet) = &filter.quiet {
+        // In flight and quiet since the later bound (the index's range), then each courier's
+        // own bound.
+        let statuses: Vec<String> = parceld_store::quiet::IN_FLIGHT
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect();
+        query
+            .push(" AND t.delivery_status = ANY(")
+            .push_bind(statuses)
+            .push(") AND t.latest_checkpoint_time < ")
+            .push_bind(quiet.latest_bound())
+            .push(" AND CASE WHEN t.courier_code = ANY(")
+            .push_bind(quiet.postal_couriers.clone())
+            .push(") THEN t.latest_checkpoint_time < ")
+            .push_bind(quiet.postal_before)
+            .push(" ELSE t.latest_checkpoint_time < ")
+            .push_bind(quiet.express_before)
+            .push(" END");
+    }
 }
 
 #[cfg(test)]

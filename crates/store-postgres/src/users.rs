@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use parceld_store::users::stored_role;
 use parceld_store::{
     AccountId, Entity, LockOut, NewSession, NewUser, SessionUser, StoreError, StoreResult, User,
-    UserStore,
+    UserChange, UserEdit, UserStore,
 };
 use sqlx::FromRow;
 
@@ -57,6 +57,49 @@ fn read_one(row: Option<UserRow>) -> StoreResult<Option<User>> {
 
 fn failed(error: sqlx::Error) -> StoreError {
     StoreError::backend(error)
+}
+
+/// The guard of a role change or a removal of user `$2` of account `$1`: the user is no admin,
+/// or the account has another admin.
+const KEEPS_AN_ADMIN: &str = "(role <> 'admin' OR (SELECT count(*) FROM users \
+     WHERE account_id = $1 AND role = 'admin') > 1)";
+
+/// Runs a guarded change of user `$2` of account `$1` to role `$3` (`sql` returns the user's
+/// row) under a lock on the account's admins, so two guarded changes in one account never pass
+/// the guard on the same count; tells a refusal from a missing user.
+async fn guarded_change(
+    store: &PostgresStore,
+    sql: &str,
+    edit: UserEdit,
+) -> StoreResult<UserChange> {
+    let mut tx = store.pool.begin().await.map_err(failed)?;
+    let lock = "SELECT pg_advisory_xact_lock(hashtextextended('admins:' || $1::text, 0))";
+    sqlx::query(lock)
+        .bind(edit.account)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+    let query = sqlx::query_as::<_, UserRow>(sql).bind(edit.account);
+    let changed = query
+        .bind(edit.user_id)
+        .bind(edit.role_after())
+        .fetch_optional(&mut *tx);
+    let changed = changed.await.map_err(failed)?;
+    let changed = read_one(changed)?;
+    let exists = match changed {
+        Some(_) => true,
+        None => {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE account_id = $1 AND id = $2")
+                .bind(edit.account)
+                .bind(edit.user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(failed)?
+                .is_some()
+        }
+    };
+    tx.commit().await.map_err(failed)?;
+    Ok(UserChange::of(changed, exists))
 }
 
 #[async_trait]
@@ -218,5 +261,16 @@ impl UserStore for PostgresStore {
         .await
         .map_err(failed)?;
         Ok(u64::try_from(pruned).unwrap_or(0))
+    }
+
+    async fn edit_user(&self, edit: UserEdit) -> StoreResult<UserChange> {
+        // `$3` is the role after the edit (`""` for a removal); the user's sessions go with a
+        // removed row (the foreign key cascades).
+        let guarded = format!("account_id = $1 AND id = $2 AND ($3 = 'admin' OR {KEEPS_AN_ADMIN})");
+        let sql = match edit.role {
+            Some(_) => format!("UPDATE users SET role = $3 WHERE {guarded} RETURNING *"),
+            None => format!("DELETE FROM users WHERE {guarded} RETURNING *"),
+        };
+        guarded_change(self, &sql, edit).await
     }
 }

@@ -114,7 +114,7 @@ pub(crate) async fn create_api_key(
 
 pub(crate) async fn api_keys(pool: &SqlitePool) -> Result<Vec<ApiKeyInfo>> {
     let rows = sqlx::query(
-        "SELECT k.id, k.account_id, a.name, k.created_at, k.deleted_at \
+        "SELECT k.id, k.account_id, a.name, k.created_at, k.deleted_at, k.lookup \
          FROM api_keys k JOIN accounts a ON a.id = k.account_id ORDER BY k.created_at, k.id",
     )
     .fetch_all(pool)
@@ -125,6 +125,7 @@ pub(crate) async fn api_keys(pool: &SqlitePool) -> Result<Vec<ApiKeyInfo>> {
             id: row.get(0),
             account_id: row.get(1),
             account_name: row.get(2),
+            prefix: keys::shown_prefix(&row.get::<String, _>(5)),
             created_at: from_ts(row.get(3)),
             deleted_at: row.get::<Option<i64>, _>(4).map(from_ts),
         })
@@ -216,6 +217,7 @@ async fn insert_key(conn: &mut sqlx::SqliteConnection, account: &Account) -> Res
             id,
             account_id: account.id,
             account_name: account.name.clone(),
+            prefix: keys::shown_prefix(lookup),
             created_at: from_ts(now.timestamp()),
             deleted_at: None,
         },

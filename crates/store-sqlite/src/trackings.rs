@@ -442,6 +442,28 @@ fn push_other_filters(sql: &mut String, params: &mut Vec<Value>, filter: &Tracki
             params.push(Value::Integer(value.timestamp()));
         }
     }
+    if !filter.substatuses.is_empty() {
+        let names: Vec<&str> = filter.substatuses.iter().map(|s| s.as_str()).collect();
+        sql.push_str(" AND substatus IN (SELECT value FROM json_each(?))");
+        params.push(Value::Text(serde_json::to_string(&names).expect("strings")));
+    }
+    if let Some(quiet) = &filter.quiet {
+        // In flight and quiet since the later bound (the index's range), then each courier's
+        // own bound.
+        sql.push_str(
+            " AND delivery_status IN (?, ?, ?) AND latest_checkpoint_time < ? \
+             AND CASE WHEN courier_code IN (SELECT value FROM json_each(?)) \
+             THEN latest_checkpoint_time < ? ELSE latest_checkpoint_time < ? END",
+        );
+        let statuses = parceld_store::quiet::IN_FLIGHT.map(|s| Value::Text(s.as_str().into()));
+        params.extend(statuses);
+        params.extend([
+            Value::Integer(quiet.latest_bound().timestamp()),
+            Value::Text(serde_json::to_string(&quiet.postal_couriers).expect("strings")),
+            Value::Integer(quiet.postal_before.timestamp()),
+            Value::Integer(quiet.express_before.timestamp()),
+        ]);
+    }
 }
 
 /// `[[number, courier], …]`, for `json_each` look-ups of many keys in one statement.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use parceld_store::users::stored_role;
 use parceld_store::{
     AccountId, Entity, LockOut, NewSession, NewUser, SessionUser, StoreError, StoreResult, User,
-    UserStore,
+    UserChange, UserEdit, UserStore,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -53,6 +53,31 @@ fn one_user(row: Option<SqliteRow>) -> StoreResult<Option<User>> {
 
 fn backend(error: sqlx::Error) -> StoreError {
     StoreError::backend(error)
+}
+
+/// The guard of a role change or a removal of user `?2` of account `?1`: the user is no admin,
+/// or the account has another admin. SQLite has one writer at a time, so the count cannot
+/// change between the guard and the write.
+const KEEPS_AN_ADMIN: &str = "(role <> 'admin' OR (SELECT count(*) FROM users \
+     WHERE account_id = ?1 AND role = 'admin') > 1)";
+
+impl SqliteStore {
+    /// Whether the account has the user (after a guarded statement changed nothing).
+    async fn has_user(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        account: AccountId,
+        user_id: i64,
+    ) -> StoreResult<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM users WHERE account_id = ?1 AND id = ?2")
+                .bind(account)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        Ok(found.is_some())
+    }
 }
 
 #[async_trait]
@@ -231,5 +256,43 @@ impl UserStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected())
+    }
+
+    async fn edit_user(&self, edit: UserEdit) -> StoreResult<UserChange> {
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)?;
+        // `?3` is the role after the edit (`""` for a removal); a removal ends the user's
+        // sessions first (their foreign key does not cascade here), then the last statement
+        // returns the changed row.
+        let guarded = format!("account_id = ?1 AND id = ?2 AND (?3 = 'admin' OR {KEEPS_AN_ADMIN})");
+        let returning = format!("RETURNING {USER_COLUMNS}");
+        let statements = match edit.role {
+            Some(_) => vec![format!(
+                "UPDATE users SET role = ?3 WHERE {guarded} {returning}"
+            )],
+            None => vec![
+                format!(
+                    "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE {guarded})"
+                ),
+                format!("DELETE FROM users WHERE {guarded} {returning}"),
+            ],
+        };
+        let mut row = None;
+        for sql in statements {
+            let query = sqlx::query(&sql).bind(edit.account).bind(edit.user_id);
+            row = query
+                .bind(edit.role_after())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        let changed = one_user(row)?;
+        let exists =
+            changed.is_some() || self.has_user(&mut tx, edit.account, edit.user_id).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(UserChange::of(changed, exists))
     }
 }

@@ -34,6 +34,11 @@ pub fn lookup_part(presented: &str) -> Option<&str> {
         .then(|| &secret[..LOOKUP_LEN])
 }
 
+/// What a key list shows of a key: `pk_` and the stored look-up part.
+pub fn shown_prefix(lookup: &str) -> String {
+    format!("{PREFIX}{lookup}")
+}
+
 pub fn hash_key(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }

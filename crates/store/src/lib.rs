@@ -20,6 +20,7 @@ pub mod keys;
 pub mod notifications;
 pub mod pages;
 pub mod push;
+pub mod quiet;
 pub mod refresh;
 pub mod stored;
 pub mod subscribers;
@@ -40,7 +41,10 @@ pub use error::{Entity, StoreError, StoreResult};
 pub use notifications::NotificationStore;
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
 pub use push::{PushApplied, PushClaim, PushReceipt, PushStore, PushToApply, Subscribed};
-pub use users::{LockOut, NewSession, NewUser, Role, SessionUser, User, UserStore};
+pub use quiet::Quiet;
+pub use users::{
+    LockOut, NewSession, NewUser, Role, SessionUser, User, UserChange, UserEdit, UserStore,
+};
 pub use webhooks::{
     AttemptInfo, AttemptOutcome, AttemptRecord, ClaimedDelivery, CreateWebhook, DeliveryInfo,
     NewWebhook, WebhookEndpoint, WebhookPatch, WebhookVersion,
@@ -66,6 +70,9 @@ pub struct ApiKeyInfo {
     pub id: String,
     pub account_id: AccountId,
     pub account_name: String,
+    /// The start of the key (`pk_` and its look-up part), which tells keys apart without
+    /// revealing them: the rest stays secret, and only the whole key's hash is stored.
+    pub prefix: String,
     pub created_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
@@ -166,6 +173,10 @@ pub struct TrackingFilter {
     pub created_max: Option<DateTime<Utc>>,
     pub updated_min: Option<DateTime<Utc>>,
     pub updated_max: Option<DateTime<Utc>>,
+    /// Only trackings with one of these sub-statuses (any when empty).
+    pub substatuses: Vec<SubStatus>,
+    /// Only trackings in flight that have been quiet for longer than usual ([`quiet`]).
+    pub quiet: Option<Quiet>,
 }
 
 /// A tracking named by its number and courier, the way the legacy v2 API addresses trackings.

@@ -99,6 +99,30 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
 }
 
+/// The outcome of changing a user's role or removing a user: an account never loses its last
+/// admin, so nobody is left who could manage its keys, webhooks and users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserChange {
+    /// Done; the user as it is now (as it was, when removed).
+    Done(User),
+    /// The account has no such user.
+    NotFound,
+    /// Refused: the user is the account's last admin.
+    LastAdmin,
+}
+
+impl UserChange {
+    /// The outcome of a guarded statement: the row it changed, else whether the user exists
+    /// (then only the last-admin guard can have refused).
+    pub fn of(changed: Option<User>, exists: bool) -> UserChange {
+        match (changed, exists) {
+            (Some(user), _) => UserChange::Done(user),
+            (None, true) => UserChange::LastAdmin,
+            (None, false) => UserChange::NotFound,
+        }
+    }
+}
+
 /// Users and sessions (the dashboard's sign-in).
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -129,6 +153,57 @@ pub trait UserStore: Send + Sync {
     async fn delete_user_sessions(&self, user_id: i64) -> StoreResult<u64>;
     /// Deletes sessions that expired before `now`.
     async fn prune_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Changes the role of a user or removes them (with their sessions), unless that leaves
+    /// the account without an admin. The guard and the change are one statement (under a lock
+    /// of the account where the backend has concurrent writers), so two admins demoting each
+    /// other at once cannot both succeed.
+    async fn edit_user(&self, edit: UserEdit) -> StoreResult<UserChange>;
+
+    /// Gives the account's user `user_id` the role `role`, unless that demotes the account's
+    /// last admin ([`UserStore::edit_user`]).
+    async fn set_user_role(
+        &self,
+        account: AccountId,
+        user_id: i64,
+        role: Role,
+    ) -> StoreResult<UserChange> {
+        let role = Some(role);
+        self.edit_user(UserEdit {
+            account,
+            user_id,
+            role,
+        })
+        .await
+    }
+
+    /// Removes the account's user `user_id` with their sessions, unless they are the account's
+    /// last admin ([`UserStore::edit_user`]).
+    async fn delete_user(&self, account: AccountId, user_id: i64) -> StoreResult<UserChange> {
+        let role = None;
+        self.edit_user(UserEdit {
+            account,
+            user_id,
+            role,
+        })
+        .await
+    }
+}
+
+/// A guarded change of a user ([`UserStore::edit_user`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserEdit {
+    pub account: AccountId,
+    pub user_id: i64,
+    /// The new role; `None` removes the user.
+    pub role: Option<Role>,
+}
+
+impl UserEdit {
+    /// The role the user has after the edit, as the guard reads it: `""` for a removal (no
+    /// admin any more, like a demotion).
+    pub fn role_after(&self) -> &'static str {
+        self.role.map_or("", Role::as_str)
+    }
 }
 
 /// A role as a backend reads it back; an unknown text means the row was not written by parceld.

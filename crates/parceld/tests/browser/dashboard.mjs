@@ -1,7 +1,8 @@
 // Drives Debian's chromium (headless, through playwright-core) over parceld's dashboard as a
 // shop's team would, with JavaScript off: sign-in, a wrong password and the lock-out, the
 // overview, filtering and paging the shipments table, bulk archive, the CSV export (a real
-// download), opening a shipment and refreshing it, a viewer who cannot act, a form refused
+// download), opening a shipment and refreshing it, the problems queue, the admin's settings (a
+// key, a user, a webhook delivery sent again), a CSV upload, a viewer who cannot act, a form refused
 // without its CSRF token; axe-core on each page (in a context with JavaScript on, since axe is
 // a script). Screenshots go to $SHOTS. Called by crates/parceld/tests/it/dashboard_browser.rs
 // with the seeded data in $DASHBOARD (JSON); exits non-zero listing every failed check.
@@ -103,6 +104,45 @@ const admin = await context();
   check(admin.outside.length === 0, `no request leaves the server (${admin.outside.join(', ')})`);
 }
 
+// The admin's settings, the problems queue, and adding shipments by hand and from a file.
+{
+  const { page } = admin;
+  await page.goto(at('/dashboard/problems'));
+  check((await text(page, '[aria-current=page] .badge')) === String(cfg.problems), `the problems queue counts ${cfg.problems} exception(s)`);
+  check(await rows(page) === cfg.problems, 'the exceptions tab lists them');
+  await page.screenshot({ path: `${shots}/problems.png`, fullPage: true });
+
+  await page.goto(at('/dashboard/settings/keys'));
+  const keysBefore = await rows(page);
+  await Promise.all([page.waitForLoadState(), page.click('text=Create a key')]);
+  check((await text(page, '#new-key')).startsWith('pk_'), 'a new key is shown once');
+  check(await rows(page) === keysBefore + 1, 'the new key is listed by its prefix');
+  await page.screenshot({ path: `${shots}/settings-keys.png`, fullPage: true });
+
+  await page.goto(at('/dashboard/settings/users'));
+  await page.fill('#new-email', 'new.agent@example.com');
+  await page.selectOption('#new-role', 'agent');
+  await Promise.all([page.waitForLoadState(), page.click('text=Add the user')]);
+  check((await text(page, '#new-password')).length === 20, 'the new user\'s password is shown once');
+  await page.screenshot({ path: `${shots}/settings-users.png`, fullPage: true });
+
+  await page.goto(at('/dashboard/settings/webhooks'));
+  await Promise.all([page.waitForURL(`**/dashboard/settings/webhooks/${cfg.webhook.id}`), page.click('tbody a')]);
+  check(await text(page, '.delivery-state') === 'failed', 'the endpoint\'s failed delivery is in its log');
+  await Promise.all([page.waitForURL('**done=redelivered'), page.click('text=Send again')]);
+  check((await text(page, '[role=status] p')).startsWith('Queued again'), 'a delivery is sent again');
+  check(await text(page, '.delivery-state') === 'pending', 'the redelivered delivery is pending again');
+  await page.screenshot({ path: `${shots}/settings-webhook.png`, fullPage: true });
+
+  await page.goto(at('/dashboard/shipments/new'));
+  await page.setInputFiles('#file', { name: 'shipments.csv', mimeType: 'text/csv', buffer: Buffer.from('tracking_number,courier_code\nSANDBOX-DELIVERED-CSV1,sandbox\nABC123456,nope\n') });
+  await Promise.all([page.waitForLoadState(), page.click('text=Upload and add')]);
+  check((await text(page, '#upload-summary')) === '2 row(s) read: 1 added, 0 already tracked, 1 refused.', `the upload reports what it did (${await text(page, '#upload-summary')})`);
+  check((await text(page, '#refused tbody td')) === '3', 'the refused line is named');
+  await page.screenshot({ path: `${shots}/add-shipments.png`, fullPage: true });
+  check(admin.outside.length === 0, `no request leaves the server (${admin.outside.join(', ')})`);
+}
+
 // A viewer reads but has no actions, and a posted action is refused.
 {
   const { ctx, page } = await context({ viewport: { width: 820, height: 1180 }, isMobile: true, hasTouch: true });
@@ -130,6 +170,12 @@ const admin = await context();
     ['filtered shipments', '/dashboard/shipments?status=exception&archived=no'],
     ['shipment', `/dashboard/shipments/${cfg.refresh.id}`],
     ['not found', '/dashboard/shipments/00000000000000000000000000000000'],
+    ['problems', '/dashboard/problems?kind=stuck'],
+    ['add shipments', '/dashboard/shipments/new'],
+    ['API keys', '/dashboard/settings/keys'],
+    ['users', '/dashboard/settings/users'],
+    ['webhooks', '/dashboard/settings/webhooks'],
+    ['webhook', `/dashboard/settings/webhooks/${cfg.webhook.id}`],
   ];
   for (const [name, p] of pages) {
     if (name === 'overview') {

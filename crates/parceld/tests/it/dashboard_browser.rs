@@ -1,8 +1,9 @@
 //! The dashboard in a real headless Chromium (`crates/parceld/tests/browser/dashboard.mjs`,
 //! with the tracking page's browser set-up: `page_browser.rs`, `.ci/browser-deps`): sign-in,
 //! a wrong password and the lock-out, the overview's problem count, filtering and paging the
-//! table, bulk archive, the CSV export, opening and refreshing a shipment, a viewer who cannot
-//! act, CSRF refusal, and axe-core on every page. Screenshots are kept in
+//! table, bulk archive, the CSV export, opening and refreshing a shipment, the problems queue,
+//! the admin's settings (a key, a user, a webhook delivery sent again), a CSV upload, a viewer
+//! who cannot act, CSRF refusal, and axe-core on every page. Screenshots are kept in
 //! `target/dashboard-screenshots/`.
 
 use chrono::Utc;
@@ -73,6 +74,16 @@ async fn a_team_uses_the_dashboard_in_a_real_browser() {
     let refresh_id = id_of(REFRESH);
     backdate(&server, &refresh_id, 120).await;
 
+    // A webhook endpoint whose test event failed (`localhost` is refused when delivering).
+    let hook =
+        crate::webhooks::create_webhook(&server, &key, json!({"url": "http://localhost:1/x"}))
+            .await;
+    let hook_id = hook["id"].as_str().unwrap().to_string();
+    let (status, test) = server
+        .post(&format!("/v4/webhooks/{hook_id}/test"), &key, json!({}))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{test}");
+
     let (admin_email, admin_password) = first_admin(&server);
     let viewer = create_user(&server, "default", "viewer@example.com", "viewer");
     let locked = create_user(&server, "default", "locked@example.com", "agent");
@@ -85,6 +96,7 @@ async fn a_team_uses_the_dashboard_in_a_real_browser() {
         "problems": 1,
         "sandbox_count": SANDBOX_COUNT,
         "refresh": {"id": refresh_id, "number": REFRESH, "stored": stored_number(REFRESH)},
+        "webhook": {"id": hook_id},
     });
     run_node(
         &tools,

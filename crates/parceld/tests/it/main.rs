@@ -8,6 +8,8 @@ mod bench;
 mod cli_track;
 mod dashboard;
 mod dashboard_browser;
+mod dashboard_problems;
+mod dashboard_settings;
 mod dbcopy;
 mod detect;
 mod engine;
