@@ -4,7 +4,8 @@
 //! Each is one statement built from the filters that are set, so PostgreSQL plans it with the
 //! index of that filter (`trackings_by_status`, `_by_courier`, …, migration 0001), or, for
 //! tracking numbers, with the unique (account, number, courier) index. Values are always bound,
-//! never written into the SQL.
+//! never written into the SQL, but for the constant list of statuses in flight of the "stuck"
+//! filter, which must stand as literals for the partial index on it to be used.
 
 use parceld_store::{AccountId, Page, TrackingFilter};
 use sqlx::{Postgres, QueryBuilder};
@@ -92,14 +93,10 @@ fn push_other_filters(query: &mut QueryBuilder<'static, Postgres>, filter: &Trac
     if let Some(quiet) = &filter.quiet {
         // In flight and quiet since the later bound (the index's range), then each courier's
         // own bound.
-        let statuses: Vec<String> = parceld_store::quiet::IN_FLIGHT
-            .iter()
-            .map(|s| s.as_str().to_string())
-            .collect();
         query
-            .push(" AND t.delivery_status = ANY(")
-            .push_bind(statuses)
-            .push(") AND t.latest_checkpoint_time < ")
+            .push(" AND t.delivery_status IN ")
+            .push(parceld_store::quiet::IN_FLIGHT_SQL)
+            .push(" AND t.latest_checkpoint_time < ")
             .push_bind(quiet.latest_bound())
             .push(" AND CASE WHEN t.courier_code = ANY(")
             .push_bind(quiet.postal_couriers.clone())

@@ -450,13 +450,12 @@ fn push_other_filters(sql: &mut String, params: &mut Vec<Value>, filter: &Tracki
     if let Some(quiet) = &filter.quiet {
         // In flight and quiet since the later bound (the index's range), then each courier's
         // own bound.
-        sql.push_str(
-            " AND delivery_status IN (?, ?, ?) AND latest_checkpoint_time < ? \
+        sql.push_str(&format!(
+            " AND delivery_status IN {} AND latest_checkpoint_time < ? \
              AND CASE WHEN courier_code IN (SELECT value FROM json_each(?)) \
              THEN latest_checkpoint_time < ? ELSE latest_checkpoint_time < ? END",
-        );
-        let statuses = parceld_store::quiet::IN_FLIGHT.map(|s| Value::Text(s.as_str().into()));
-        params.extend(statuses);
+            parceld_store::quiet::IN_FLIGHT_SQL
+        ));
         params.extend([
             Value::Integer(quiet.latest_bound().timestamp()),
             Value::Text(serde_json::to_string(&quiet.postal_couriers).expect("strings")),

@@ -18,6 +18,11 @@ pub const IN_FLIGHT: [DeliveryStatus; 3] = [
     DeliveryStatus::Pickup,
 ];
 
+/// [`IN_FLIGHT`] as an SQL list of literals. Both backends' index of quiet trackings is partial
+/// on exactly this term, and a query uses a partial index only when it carries the same term
+/// (bound parameters would not prove it), so the filter writes it as it stands here.
+pub const IN_FLIGHT_SQL: &str = "('inforeceived', 'transit', 'pickup')";
+
 /// Trackings in flight whose latest event is older than `express_before`, or, for the
 /// couriers in `postal_couriers`, older than `postal_before`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,5 +37,16 @@ impl Quiet {
     /// range the index is read on.
     pub fn latest_bound(&self) -> DateTime<Utc> {
         self.express_before.max(self.postal_before)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sql_list_names_exactly_the_statuses_in_flight() {
+        let listed = IN_FLIGHT.map(|s| format!("'{}'", s.as_str())).join(", ");
+        assert_eq!(IN_FLIGHT_SQL, format!("({listed})"));
     }
 }
