@@ -102,6 +102,27 @@ async fn settings_round_trip_and_bad_values_change_nothing() {
     );
     let (ok, out) = server.admin(&["notifications", "show", "--account", "default"]);
     assert!(ok && out.contains("reply_to        -"), "{out}");
+
+    // The account's own SMTP server: the command line's alone, never shown back with its password.
+    let set = |value: &str| {
+        server.admin(&[
+            "notifications",
+            "set",
+            "--account",
+            "default",
+            &format!("smtp={value}"),
+        ])
+    };
+    let (ok, out) = set("smtp://shop:s3cret@mail.example.com:2525");
+    assert!(ok && out.contains("own_smtp_server true"), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
+    let (_, read) = server.get(SETTINGS, &key).await;
+    assert_eq!(read["data"]["own_smtp_server"], true, "{read}");
+    assert!(!read.to_string().contains("s3cret"), "{read}");
+    let (ok, out) = set("ftp://mail.example.com");
+    assert!(!ok && out.contains("smtp://") && out.contains("unchanged"), "{out}");
+    let (ok, out) = set("");
+    assert!(ok && out.contains("own_smtp_server false"), "{out}");
     let (_, read) = server.get(SETTINGS, &key).await;
     assert_eq!(read["data"]["channels"], json!(["email"]));
     assert_eq!(read["data"]["daily_cap"], 0, "0: the server's cap");
