@@ -20,6 +20,11 @@ fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).expect("numbers and keys serialise")
 }
 
+/// Claims the trackings of `numbers` in every account. `+archived` keeps `archived` out of the
+/// index choice: without statistics SQLite otherwise walks `trackings_by_archived`, every
+/// tracking of the account (20 ms a batch at 20,000 trackings, two thirds of a push batch's
+/// time in `parceld bench --only push`), instead of seeking each number in the unique
+/// (account, number, courier) index.
 pub(crate) async fn claim_pushed(
     pool: &SqlitePool,
     courier_code: &str,
@@ -33,7 +38,7 @@ pub(crate) async fn claim_pushed(
         "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
          WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?3 \
            AND tracking_number IN (SELECT value FROM json_each(?4)) \
-           AND archived = 0 \
+           AND +archived = 0 \
            AND (lease_until IS NULL OR lease_until < ?5 OR lease_owner = ?1) \
          RETURNING {CLAIMED_COLUMNS}"
     ))
@@ -48,7 +53,7 @@ pub(crate) async fn claim_pushed(
         "SELECT tracking_number FROM trackings \
          WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?1 \
            AND tracking_number IN (SELECT value FROM json_each(?2)) \
-           AND archived = 0 AND lease_owner <> ?3 AND lease_until >= ?4",
+           AND +archived = 0 AND lease_owner <> ?3 AND lease_until >= ?4",
     )
     .bind(courier_code)
     .bind(json_list(numbers))

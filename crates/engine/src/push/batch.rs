@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use parceld_carriers::TrackOutcome;
@@ -53,6 +53,8 @@ pub(super) enum Answer {
 pub(super) struct Pending {
     pub push: Prepared,
     pub reply: oneshot::Sender<Answer>,
+    /// When the push was handed to the writer (each batch logs its oldest push's wait).
+    pub queued: Instant,
 }
 
 enum Outcome {
@@ -123,6 +125,8 @@ fn fits(push: &Prepared, named: &mut HashSet<Key>) -> bool {
 impl Writer {
     /// Applies a batch and answers each of its pushes.
     async fn apply(&self, batch: Vec<Pending>) {
+        let started = Instant::now();
+        let waited = batch.iter().map(|p| started - p.queued).max();
         let pushes: Vec<&Prepared> = batch.iter().map(|p| &p.push).collect();
         let outcomes = match self.apply_batch(&pushes).await {
             Ok(outcomes) => outcomes,
@@ -140,6 +144,13 @@ impl Writer {
                 }
             }
         };
+        // The batch's size and times, for finding where a push's time goes (`[log] level`).
+        tracing::debug!(
+            pushes = batch.len(),
+            oldest_waited_us = waited.unwrap_or_default().as_micros() as u64,
+            written_us = started.elapsed().as_micros() as u64,
+            "a batch of pushes written"
+        );
         for (pending, outcome) in batch.into_iter().zip(outcomes) {
             let answer = match outcome {
                 Outcome::Done(result) => Answer::Done(result),

@@ -330,7 +330,11 @@ impl PushHub {
         let deadline = tokio::time::Instant::now() + BUSY_WAIT;
         loop {
             let (reply, answer) = oneshot::channel();
-            let pending = batch::Pending { push, reply };
+            let pending = batch::Pending {
+                push,
+                reply,
+                queued: std::time::Instant::now(),
+            };
             if self.writer().send(pending).await.is_err() {
                 return Err(PushError::Busy);
             }
