@@ -110,19 +110,19 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         .route("/dashboard/problems", get(problems::queue))
         .route("/dashboard/shipments", get(shipments::list))
         .route("/dashboard/shipments.csv", get(export::csv))
-        .route(
-            "/dashboard/shipments/new",
-            get(add::form).post(add::add_one),
-        )
-        .route("/dashboard/shipments/upload", post(upload::upload))
-        .route(
-            "/dashboard/shipments/archive",
-            post(shipments::archive_many),
-        )
-        .route("/dashboard/shipments/{id}", get(detail::show))
-        .route("/dashboard/shipments/{id}/{action}", post(shipments::act))
+        .nest("/dashboard/shipments", shipment_routes())
         .nest("/dashboard/settings", settings::routes())
         .with_state(state)
+}
+
+/// The routes under `/dashboard/shipments/`: adding, bulk actions, one shipment and its actions.
+fn shipment_routes() -> Router<DashboardState> {
+    Router::new()
+        .route("/new", get(add::form).post(add::add_one))
+        .route("/upload", post(upload::upload))
+        .route("/archive", post(shipments::archive_many))
+        .route("/{id}", get(detail::show))
+        .route("/{id}/{action}", post(shipments::act))
 }
 
 /// Creates the first admin of `account` with a generated password when the server has no

@@ -90,8 +90,9 @@ fn own_smtp(text: &str) -> anyhow::Result<Option<SmtpOverride>> {
     if text.is_empty() {
         return Ok(None);
     }
-    let url = reqwest::Url::parse(text)
-        .map_err(|e| anyhow::anyhow!("`smtp` is not a URL ({e}); e.g. smtp://user:password@mail.example.com:587"))?;
+    let url = reqwest::Url::parse(text).map_err(|e| {
+        anyhow::anyhow!("`smtp` is not a URL ({e}); e.g. smtp://user:password@mail.example.com:587")
+    })?;
     let (security, port) = match url.scheme() {
         "smtp" => ("starttls", 587),
         "smtps" => ("tls", 465),
@@ -120,26 +121,9 @@ fn own_smtp(text: &str) -> anyhow::Result<Option<SmtpOverride>> {
 
 /// `%XX` escapes of a URL part undone (a password may hold `@`, `:` or `/`).
 fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -158,10 +142,16 @@ mod tests {
         let own = own_smtp("smtps://relay.example.com").unwrap().unwrap();
         assert_eq!((own.port, own.security.as_str()), (465, "tls"));
         assert_eq!((own.username, own.password), (None, None));
-        let own = own_smtp("smtp://10.0.0.5:2525?security=none").unwrap().unwrap();
+        let own = own_smtp("smtp://10.0.0.5:2525?security=none")
+            .unwrap()
+            .unwrap();
         assert_eq!((own.port, own.security.as_str()), (2525, "none"));
         assert_eq!(own_smtp("").unwrap(), None, "empty: the server's again");
-        for bad in ["mail.example.com", "http://mail.example.com", "smtp://h?security=ssl"] {
+        for bad in [
+            "mail.example.com",
+            "http://mail.example.com",
+            "smtp://h?security=ssl",
+        ] {
             assert!(own_smtp(bad).is_err(), "{bad}");
         }
     }

@@ -34,6 +34,17 @@ pub(super) struct ServerProcess {
 
 impl ServerProcess {
     /// Serves `data_dir`'s database on `backend`, with `env` besides the bench's own settings.
+    /// A server refreshing through the UPS adapter at the simulator at `sim`, with
+    /// [`REFRESH_CONCURRENCY`] calls in flight, and the moment it was ready.
+    pub(super) fn refreshing(
+        backend: &Backend,
+        data_dir: &Path,
+        sim: &str,
+    ) -> anyhow::Result<(ServerProcess, Instant)> {
+        let server = Self::start(backend, data_dir, &carrier_env(sim, REFRESH_CONCURRENCY))?;
+        Ok((server, Instant::now()))
+    }
+
     pub(super) fn start(
         backend: &Backend,
         data_dir: &Path,

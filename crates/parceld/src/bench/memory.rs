@@ -2,9 +2,9 @@
 //! the import scenario's trackings stored.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::harness::{carrier_env, start_sim, ServerProcess, REFRESH_CONCURRENCY};
+use super::harness::{start_sim, ServerProcess};
 use super::{Options, Report};
 
 /// Serves the database in `dir`, which the import scenario has filled.
@@ -22,12 +22,7 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
         report.rss_idle_mb = idle.memory_mb().map(|(rss, _)| rss);
     }
     let (_sim, sim_url) = start_sim(options.carrier_latency_ms).await?;
-    let busy = ServerProcess::start(
-        &options.backend,
-        dir,
-        &carrier_env(&sim_url, REFRESH_CONCURRENCY),
-    )?;
-    let started = Instant::now();
+    let (busy, started) = ServerProcess::refreshing(&options.backend, dir, &sim_url)?;
     let mut peak: f64 = 0.0;
     while started.elapsed() < Duration::from_secs(options.seconds.max(2)) {
         tokio::time::sleep(Duration::from_millis(200)).await;

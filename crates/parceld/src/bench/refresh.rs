@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 
 use super::backend::Backend;
 use super::data::{bulk_create, store_in};
-use super::harness::{carrier_env, start_sim, ServerProcess, REFRESH_CONCURRENCY};
+use super::harness::{start_sim, ServerProcess, REFRESH_CONCURRENCY};
 use super::{Options, Report};
 
 /// Refresh: trackings/s end to end against the adapter calling the simulator directly.
@@ -60,12 +60,7 @@ pub(super) async fn run(options: &Options, dir: &Path, report: &mut Report) -> a
     bulk_create(store.as_ref(), account, "ups", options.refresh_trackings).await?;
     drop(store);
     report.refresh_trackings_stored = options.refresh_trackings;
-    let _server = ServerProcess::start(
-        &options.backend,
-        dir,
-        &carrier_env(&sim_url, REFRESH_CONCURRENCY),
-    )?;
-    let since = Instant::now();
+    let (_server, since) = ServerProcess::refreshing(&options.backend, dir, &sim_url)?;
     let target = options.refresh_trackings as i64;
     report.refresh_per_second =
         Some(refreshed_per_second(&options.backend, dir, target, seconds, since).await?);

@@ -120,7 +120,10 @@ async fn settings_round_trip_and_bad_values_change_nothing() {
     assert_eq!(read["data"]["own_smtp_server"], true, "{read}");
     assert!(!read.to_string().contains("s3cret"), "{read}");
     let (ok, out) = set("ftp://mail.example.com");
-    assert!(!ok && out.contains("smtp://") && out.contains("unchanged"), "{out}");
+    assert!(
+        !ok && out.contains("smtp://") && out.contains("unchanged"),
+        "{out}"
+    );
     let (ok, out) = set("");
     assert!(ok && out.contains("own_smtp_server false"), "{out}");
     let (_, read) = server.get(SETTINGS, &key).await;
