@@ -46,6 +46,9 @@ impl PushSource for FedexPush {
             })
             .collect();
         events.sort_by(|a, b| a.tracking_number.cmp(&b.tracking_number));
+        if events.is_empty() {
+            return Err(PushError::Malformed("no tracking results".into()));
+        }
         Ok(events)
     }
 }

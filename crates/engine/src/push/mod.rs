@@ -90,7 +90,9 @@ pub trait PushSource: Send + Sync {
     }
     /// Checks the sender's proof over the raw body; nothing else is read before it passes.
     fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), PushError>;
-    /// The body's events, each read as a poll's outcome for its number.
+    /// The body's events, each read as a poll's outcome for its number. No events: a notice
+    /// the sender documents that carries no tracking update (17TRACK's `TRACKING_STOPPED`),
+    /// acknowledged so that the sender does not send it again, and nothing changes.
     fn parse(&self, body: &[u8]) -> Result<Vec<PushedEvent>, PushError>;
 }
 
@@ -251,6 +253,9 @@ impl PushHub {
             .ok_or_else(|| PushError::UnknownSource(source.chars().take(40).collect()))?;
         source.verify(headers, body)?;
         let events = source.parse(body)?;
+        if events.is_empty() {
+            return Ok(PushReport::default());
+        }
         let push = self.prepare(source.as_ref(), events, body)?;
         let report = self.submit(push).await;
         if self

@@ -14,7 +14,8 @@
 //! comes from the body: 17TRACK's `tag` (parceld sets it to its courier code when it registers a
 //! number), else its carrier key; AfterShip's `slug`; each mapped back through the long-tail
 //! table (`crates/detect/data/upstreams.tsv`). Events that carry no checkpoint (17TRACK's
-//! `TRACKING_STOPPED`, AfterShip's `edd_revise`) are refused as not understood. TrackingMore's
+//! `TRACKING_STOPPED`, AfterShip's `edd_revise`) are acknowledged and change nothing, so
+//! that the upstream does not send them again; any other event is refused as not understood. TrackingMore's
 //! webhook is not taken: its signature is documented two contradicting ways
 //! (`trackingmore-api.md` §1.14).
 
@@ -68,6 +69,22 @@ impl UpstreamPush {
     }
 }
 
+impl UpstreamPush {
+    /// Whether `body` is an event the upstream documents that carries no tracking update:
+    /// 17TRACK's `TRACKING_STOPPED` (it stopped tracking a number), AfterShip's `edd_revise`
+    /// (a new estimated delivery date, which parceld does not keep).
+    fn notice_without_update(&self, body: &[u8]) -> bool {
+        let notice = match self.upstream {
+            Upstream::SeventeenTrack => "TRACKING_STOPPED",
+            Upstream::AfterShip => "edd_revise",
+        };
+        serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|value| value.get("event")?.as_str().map(|e| e == notice))
+            .unwrap_or(false)
+    }
+}
+
 /// 17TRACK's `sign` of `body` under `key`: hex SHA-256 of `body + "/" + key`.
 pub fn seventeen_track_sign(key: &str, body: &[u8]) -> String {
     hex::encode(
@@ -115,6 +132,9 @@ impl PushSource for UpstreamPush {
     }
 
     fn parse(&self, body: &[u8]) -> Result<Vec<PushedEvent>, PushError> {
+        if self.notice_without_update(body) {
+            return Ok(Vec::new());
+        }
         let event = match self.upstream {
             Upstream::SeventeenTrack => {
                 let value = update_event(body, "TRACKING_UPDATED")?;
@@ -212,8 +232,10 @@ mod tests {
             1
         );
         let stopped = br#"{"event":"TRACKING_STOPPED","data":{"number":"UG123456789YW"}}"#;
+        assert!(source.parse(stopped).unwrap().is_empty(), "acknowledged");
+        let unknown = br#"{"event":"TRACKING_PAUSED","data":{"number":"UG123456789YW"}}"#;
         assert!(matches!(
-            source.parse(stopped),
+            source.parse(unknown),
             Err(PushError::Malformed(_))
         ));
     }
@@ -238,7 +260,9 @@ mod tests {
         let events = source.parse(&body).unwrap();
         assert_eq!(events[0].courier.as_deref(), Some("belgium-post"));
         assert_eq!(checkpoints(&events[0]), 1);
-        let other = br#"{"event":"edd_revise","msg":{"tracking_number":"X","slug":"bpost"}}"#;
+        let revised = br#"{"event":"edd_revise","msg":{"tracking_number":"X","slug":"bpost"}}"#;
+        assert!(source.parse(revised).unwrap().is_empty(), "acknowledged");
+        let other = br#"{"event":"tracking_deleted","msg":{"tracking_number":"X"}}"#;
         assert!(matches!(source.parse(other), Err(PushError::Malformed(_))));
     }
 }

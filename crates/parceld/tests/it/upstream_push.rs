@@ -27,6 +27,8 @@ struct Case {
     number: &'static str,
     secret: &'static str,
     poll: &'static str,
+    /// A notice the upstream documents that carries no tracking update.
+    notice: &'static str,
 }
 
 const API_KEY: &str = "0123456789";
@@ -37,6 +39,7 @@ const SEVENTEEN_TRACK: Case = Case {
     number: "UG123456789YW",
     secret: API_KEY,
     poll: "/gettrackinfo",
+    notice: r#"{"event":"TRACKING_STOPPED","data":{"number":"UG123456789YW","carrier":190012}}"#,
 };
 
 const AFTERSHIP: Case = Case {
@@ -45,6 +48,7 @@ const AFTERSHIP: Case = Case {
     number: "4PX3000123456789CN",
     secret: "aftership-webhook-secret",
     poll: "/trackings",
+    notice: r#"{"ts":1,"event":"edd_revise","event_id":"e1","msg":{"tracking_number":"4PX3000123456789CN","slug":"4px"}}"#,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,6 +158,21 @@ async fn pushed(case: &Case) {
         );
     }
     assert_eq!(stored(&server, number).await, before, "nothing changed");
+
+    // A signed notice without an update is acknowledged, so the upstream does not retry it,
+    // and changes nothing.
+    let notice = case.notice.as_bytes().to_vec();
+    let (status, text) = sim
+        .send_push(name, &hook, case.secret, notice)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(json_of(&text)["data"]["applied"], 0, "{text}");
+    assert_eq!(
+        stored(&server, number).await,
+        before,
+        "still nothing changed"
+    );
     let now = tracking(&server, number).await;
     assert_eq!(
         now["delivery_status"], picked_up["delivery_status"],
