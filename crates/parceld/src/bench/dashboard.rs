@@ -71,9 +71,8 @@ async fn signed_in_viewer(options: &Options, dir: &Path) -> anyhow::Result<Strin
 /// Rows of the CSV export at `url` read until [`EXPORT_ROWS`] or its end, and rows a second.
 async fn export(url: &str, token: &str) -> anyhow::Result<(usize, f64)> {
     let started = Instant::now();
-    let response = reqwest::Client::new()
-        .get(url)
-        .header("Cookie", format!("{}={token}", session::SESSION_COOKIE))
+    let response = Caller::Session(token)
+        .get(&reqwest::Client::new(), url)
         .send()
         .await?;
     if !response.status().is_success() {
@@ -107,11 +106,7 @@ pub(super) async fn run(options: &Options, dir: &Path) -> anyhow::Result<Dashboa
     let first_url = format!("{}/dashboard/shipments", server.base);
     let filtered_url = format!("{first_url}?status=transit&courier=ups&archived=no");
     for url in [&first_url, &filtered_url] {
-        let answer = reqwest::Client::new()
-            .get(url)
-            .header("Cookie", format!("{}={token}", session::SESSION_COOKIE))
-            .send()
-            .await?;
+        let answer = caller.get(&reqwest::Client::new(), url).send().await?;
         let (status, page) = (answer.status(), answer.text().await?);
         if !status.is_success() || !page.contains("<table") {
             bail!("{url} answered {status} without the table");

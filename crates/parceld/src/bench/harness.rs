@@ -219,6 +219,14 @@ pub(super) enum Caller<'a> {
 }
 
 impl Caller<'_> {
+    /// A GET of `url` from this caller.
+    pub(super) fn get(self, client: &reqwest::Client, url: &str) -> reqwest::RequestBuilder {
+        match self.header() {
+            Some((name, value)) => client.get(url).header(name, value),
+            None => client.get(url),
+        }
+    }
+
     /// The header a request of this caller carries.
     fn header(self) -> Option<(&'static str, String)> {
         match self {
