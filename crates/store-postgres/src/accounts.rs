@@ -1,10 +1,9 @@
 //! Accounts and API keys in PostgreSQL.
 //!
-//! A key check is one indexed statement, and nothing is remembered between checks: the SQLite
-//! backend remembers valid checks and forgets them when a stamp file beside its database changes,
-//! which works for processes on one machine only. Here every node asks the database, so a key
-//! deleted or an account disabled from any node (or `parceld key delete` anywhere) is refused by
-//! every node on its next request.
+//! A key check is one indexed statement, and each node remembers the checks it found valid
+//! ([`crate::key_cache`]). Every change to a key or an account announces itself in its own
+//! transaction (`NOTIFY`), so a key deleted or an account disabled from any node (or `parceld key
+//! delete` anywhere) is refused by every node as soon as the notification arrives.
 
 use chrono::{DateTime, Utc};
 use parceld_model::RateLimits;
@@ -13,6 +12,7 @@ use parceld_store::stored::parse_json;
 use parceld_store::{keys, Account, ApiKeyInfo, Entity, KeyCheck, NewApiKey, StoreError};
 use sqlx::{FromRow, PgConnection, PgPool};
 
+use crate::key_cache::{announce_change, KeyCache};
 use crate::rows::seconds;
 
 /// The advisory lock `bootstrap` holds (for its transaction), so that nodes starting together
@@ -72,31 +72,50 @@ pub(crate) async fn all(pool: &PgPool) -> Result<Vec<Account>> {
     rows.into_iter().map(AccountRow::read).collect()
 }
 
-pub(crate) async fn set_disabled(pool: &PgPool, name: &str, disabled: bool) -> Result<Account> {
+pub(crate) async fn set_disabled(
+    pool: &PgPool,
+    key_cache: &KeyCache,
+    name: &str,
+    disabled: bool,
+) -> Result<Account> {
     let sql =
         format!("UPDATE accounts SET disabled = $1 WHERE name = $2 RETURNING {ACCOUNT_COLUMNS}");
-    let row: Option<AccountRow> = sqlx::query_as(&sql)
-        .bind(disabled)
-        .bind(name)
-        .fetch_optional(pool)
-        .await?;
-    found(row)
+    let query = sqlx::query_as(&sql).bind(disabled).bind(name);
+    found(changed_announced(pool, key_cache, query).await?)
 }
 
 pub(crate) async fn set_rate_limits(
     pool: &PgPool,
+    key_cache: &KeyCache,
     name: &str,
     limits: &RateLimits,
 ) -> Result<Account> {
     let sql = format!(
         "UPDATE accounts SET rate_limits = $1::jsonb WHERE name = $2 RETURNING {ACCOUNT_COLUMNS}"
     );
-    let row: Option<AccountRow> = sqlx::query_as(&sql)
-        .bind(serde_json::to_string(limits).expect("limits serialise"))
-        .bind(name)
-        .fetch_optional(pool)
-        .await?;
-    found(row)
+    let limits = serde_json::to_string(limits).expect("limits serialise");
+    let query = sqlx::query_as(&sql).bind(limits).bind(name);
+    found(changed_announced(pool, key_cache, query).await?)
+}
+
+/// Runs `change` (an update of one row) and announces it in the same transaction when it
+/// changed a row; this node forgets its remembered checks at once.
+async fn changed_announced<'q, T>(
+    pool: &PgPool,
+    key_cache: &KeyCache,
+    change: sqlx::query::QueryAs<'q, sqlx::Postgres, T, sqlx::postgres::PgArguments>,
+) -> Result<Option<T>>
+where
+    T: Send + Unpin + for<'r> FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let mut tx = pool.begin().await?;
+    let row = change.fetch_optional(&mut *tx).await?;
+    if row.is_some() {
+        announce_change(&mut tx).await?;
+    }
+    tx.commit().await?;
+    key_cache.changed_here();
+    Ok(row)
 }
 
 /// The account an update returned, or `NotFound` when no account has that name.
@@ -145,15 +164,14 @@ pub(crate) async fn list_keys(pool: &PgPool) -> Result<Vec<ApiKeyInfo>> {
     Ok(rows.into_iter().map(ApiKeyInfo::from).collect())
 }
 
-pub(crate) async fn delete_key(pool: &PgPool, key_id: &str) -> Result<bool> {
-    let changed =
-        sqlx::query("UPDATE api_keys SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-            .bind(seconds(Utc::now()))
-            .bind(key_id)
-            .execute(pool)
-            .await?
-            .rows_affected();
-    Ok(changed > 0)
+pub(crate) async fn delete_key(pool: &PgPool, key_cache: &KeyCache, key_id: &str) -> Result<bool> {
+    let query = sqlx::query_as(
+        "UPDATE api_keys SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL RETURNING id",
+    )
+    .bind(seconds(Utc::now()))
+    .bind(key_id);
+    let deleted: Option<(String,)> = changed_announced(pool, key_cache, query).await?;
+    Ok(deleted.is_some())
 }
 
 #[derive(FromRow)]
@@ -164,10 +182,18 @@ struct KeyRow {
     account: AccountRow,
 }
 
-pub(crate) async fn check_key(pool: &PgPool, presented: &str) -> Result<KeyCheck> {
+pub(crate) async fn check_key(
+    pool: &PgPool,
+    key_cache: &KeyCache,
+    presented: &str,
+) -> Result<KeyCheck> {
     let Some(lookup) = keys::lookup_part(presented) else {
         return Ok(KeyCheck::Invalid);
     };
+    let stamp = key_cache.stamp();
+    if let Some(account) = stamp.and_then(|stamp| key_cache.get(stamp, presented)) {
+        return Ok(KeyCheck::Valid(account));
+    }
     // The look-up part is unique per account, not across accounts: a key is found by its hash
     // among the (in practice one) keys that share it.
     let rows: Vec<KeyRow> = sqlx::query_as(
@@ -187,7 +213,11 @@ pub(crate) async fn check_key(pool: &PgPool, presented: &str) -> Result<KeyCheck
     if key.deleted {
         return Ok(KeyCheck::Deleted);
     }
-    Ok(KeyCheck::Valid(key.account.read()?))
+    let account = key.account.read()?;
+    if let Some(stamp) = stamp {
+        key_cache.remember(stamp, presented, &account);
+    }
+    Ok(KeyCheck::Valid(account))
 }
 
 /// Inserts a new key for the account named `account_name`; `None` when there is no such

@@ -11,8 +11,9 @@
 //!
 //! Modules by job, each importing only those below it so that no two import each other: `rows`
 //! (the row types and reading them back) and `checkpoint_list` (the SQL that writes each
-//! tracking's checkpoint list) at the bottom; `accounts`, `rate_buckets` (the token buckets
-//! that make a rate limit one total across nodes), `trackings` (with the list queries of
+//! tracking's checkpoint list) at the bottom; `accounts` (with `key_cache`: the key checks a
+//! node remembers, forgotten by every node through `LISTEN`/`NOTIFY`), `rate_buckets` (the token
+//! buckets that make a rate limit one total across nodes), `trackings` (with the list queries of
 //! `listing`, and `bulk_create` for large batches), `refresh` (claims and applying results, which
 //! writes the outbox through `outbox`), `webhooks` (endpoints) and `outbox` (deliveries,
 //! attempts), `notifications` (the customers' notifications, also written by `refresh`); `store`
@@ -27,6 +28,7 @@ mod checkpoint_list;
 mod copy;
 mod copy_text;
 mod due;
+mod key_cache;
 mod listing;
 mod notification_store;
 mod notifications;

@@ -7,6 +7,7 @@
 //! are bound, lists go in as arrays), the list queries one text per combination of filters.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -23,6 +24,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 
+use crate::key_cache::KeyCache;
 use crate::outbox::{Disabling, Event};
 use crate::rows::Lease;
 use crate::trackings::ByKeys;
@@ -66,6 +68,19 @@ pub fn redacted(url: &str) -> String {
 #[derive(Clone)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
+    /// The API-key checks this node remembers, and the listener that makes it forget them.
+    pub(crate) key_cache: Arc<KeyCache>,
+}
+
+/// What each call of the `Store` implementation below is handed as `pool`: the store itself,
+/// which derefs to its connection pool, so that most calls take the pool and the few that need
+/// more (the key check and the changes to keys and accounts, which use the key cache) take it.
+impl std::ops::Deref for PostgresStore {
+    type Target = PgPool;
+
+    fn deref(&self) -> &PgPool {
+        &self.pool
+    }
 }
 
 impl PostgresStore {
@@ -79,16 +94,22 @@ impl PostgresStore {
 
     async fn open(url: &str, max_connections: u32) -> Result<Self> {
         // The server's notices ("relation … already exists, skipping" at every migration check)
-        // are not the operator's business; warnings and errors still come.
+        // are not the operator's business; warnings and errors still come. JIT compilation is
+        // off: parceld's statements each touch a few rows by index, but the planner's guesses
+        // (a JSON array's elements are always guessed at 100 rows) put some above
+        // `jit_above_cost`, and compiling them took 0.5 to 9 seconds a statement where running
+        // them took under a millisecond (the refresh's notification statement, seen in
+        // `auto_explain`'s plans).
         let options = PgConnectOptions::from_str(url)?
             .application_name("parceld")
-            .options([("client_min_messages", "warning")]);
+            .options([("client_min_messages", "warning"), ("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        let store = PostgresStore { pool };
+        let key_cache = Arc::new(KeyCache::new(options));
+        let store = PostgresStore { pool, key_cache };
         MIGRATOR.run(&store.pool).await?;
         Ok(store)
     }
@@ -96,6 +117,11 @@ impl PostgresStore {
     /// The connection pool, for the benchmark that looks at tables directly.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The store, as the `Store` implementation's calls are handed it (see its `Deref`).
+    fn itself(&self) -> &PostgresStore {
+        self
     }
 }
 
@@ -120,18 +146,18 @@ mod schema {
 
 // The whole `Store` implementation: each call is a function of the module of that job, which
 // does its work in SQL of its own.
-store_calls! { PostgresStore, pool = PostgresStore::pool;
+store_calls! { PostgresStore, pool = PostgresStore::itself;
     fn ping() -> () => schema::ping(pool);
     fn migrate() -> usize => schema::migrate(pool);
     fn bootstrap(name: &str) -> Option<NewApiKey> => accounts::bootstrap(pool, name);
     fn create_account(name: &str) -> Account => accounts::create(pool, name);
     fn accounts() -> Vec<Account> => accounts::all(pool);
-    fn set_account_disabled(name: &str, disabled: bool) -> Account => accounts::set_disabled(pool, name, disabled);
-    fn set_account_rate_limits(name: &str, limits: &RateLimits) -> Account => accounts::set_rate_limits(pool, name, limits);
+    fn set_account_disabled(name: &str, disabled: bool) -> Account => accounts::set_disabled(pool, &pool.key_cache, name, disabled);
+    fn set_account_rate_limits(name: &str, limits: &RateLimits) -> Account => accounts::set_rate_limits(pool, &pool.key_cache, name, limits);
     fn create_api_key(account_name: &str) -> NewApiKey => accounts::create_key(pool, account_name);
     fn api_keys() -> Vec<ApiKeyInfo> => accounts::list_keys(pool);
-    fn delete_api_key(key_id: &str) -> bool => accounts::delete_key(pool, key_id);
-    fn check_api_key(presented: &str) -> KeyCheck => accounts::check_key(pool, presented);
+    fn delete_api_key(key_id: &str) -> bool => accounts::delete_key(pool, &pool.key_cache, key_id);
+    fn check_api_key(presented: &str) -> KeyCheck => accounts::check_key(pool, &pool.key_cache, presented);
     fn take_rate_tokens(account: AccountId, class: &str, rate: f64, capacity: f64, wanted: u32) -> Option<SharedBucket> => rate_buckets::take(pool, account, class, rate, capacity, wanted);
 
     fn create_trackings(account: AccountId, new: Vec<NewTracking>) -> Vec<CreateOutcome> => trackings::create(pool, account, new);

@@ -1,13 +1,15 @@
 //! What the PostgreSQL backend promises beyond the shared contract: nodes starting together
 //! migrate once, nodes claiming together never take the same tracking, every key of the schema
-//! carries the account, rate-limit buckets are never overdrawn by two nodes, and checkpoint lists written by its SQL read back exactly. Each test on
-//! a database of its own; skipped, saying why, without a server (unless required).
+//! carries the account, rate-limit buckets are never overdrawn by two nodes, a key check a node
+//! remembers is forgotten when another node changes the key or the account, and checkpoint lists
+//! written by its SQL read back exactly. Each test on a database of its own; skipped, saying why,
+//! without a server (unless required).
 
 use std::collections::HashSet;
 
 use chrono::{Duration, TimeZone, Utc};
 use parceld_model::{Checkpoint, DeliveryStatus, Leg, SubStatus};
-use parceld_store::Store;
+use parceld_store::{KeyCheck, Store};
 use parceld_store_conformance::{account_with, checkpoint_at, numbered, update};
 use parceld_store_postgres::test_database::{available, TestDatabase};
 use parceld_store_postgres::PostgresStore;
@@ -159,6 +161,72 @@ async fn nodes_taking_from_one_rate_bucket_together_never_overdraw_it() {
         .await
         .unwrap();
     assert_eq!(rows, 4, "one row per account and class");
+}
+
+/// Asks `store` to check `key` every 10 ms until the answer is `wanted`; how long that took.
+async fn until_check_is(
+    store: &PostgresStore,
+    key: &str,
+    wanted: fn(&KeyCheck) -> bool,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while !wanted(&store.check_api_key(key).await.unwrap()) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the check never changed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn a_key_check_a_node_remembers_is_forgotten_when_another_node_changes_the_key() {
+    if !available() {
+        return;
+    }
+    let (_database, first, second) = two_nodes().await;
+    first.create_account("shop").await.unwrap();
+    let new = first.create_api_key("shop").await.unwrap();
+    let valid = |check: &KeyCheck| matches!(check, KeyCheck::Valid(account) if !account.disabled);
+    let deleted = |check: &KeyCheck| *check == KeyCheck::Deleted;
+    // The second node checks the key a few times: its listener connects, and it remembers.
+    for _ in 0..5 {
+        assert!(valid(&second.check_api_key(&new.key).await.unwrap()));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // A change made around the store announces nothing: the remembered check still answers,
+    // for at most a second.
+    let by_hand = |deleted_at: Option<i64>| {
+        sqlx::query("UPDATE api_keys SET deleted_at = to_timestamp($1) WHERE id = $2")
+            .bind(deleted_at.map(|at| at as f64))
+            .bind(&new.info.id)
+            .execute(first.pool())
+    };
+    by_hand(Some(1_700_000_000)).await.unwrap();
+    assert!(
+        valid(&second.check_api_key(&new.key).await.unwrap()),
+        "remembered"
+    );
+    let waited = until_check_is(&second, &new.key, deleted).await;
+    assert!(
+        waited <= std::time::Duration::from_millis(1100),
+        "{waited:?}"
+    );
+    // Through the store, the other node hears of it at once, though it had just remembered
+    // the check afresh.
+    by_hand(None).await.unwrap();
+    until_check_is(&second, &new.key, valid).await;
+    assert!(first.delete_api_key(&new.info.id).await.unwrap());
+    let waited = until_check_is(&second, &new.key, deleted).await;
+    assert!(waited < std::time::Duration::from_millis(500), "{waited:?}");
+    // The same for an account disabled on another node.
+    let other = first.create_api_key("shop").await.unwrap();
+    until_check_is(&second, &other.key, valid).await;
+    first.set_account_disabled("shop", true).await.unwrap();
+    let disabled = |check: &KeyCheck| matches!(check, KeyCheck::Valid(account) if account.disabled);
+    let waited = until_check_is(&second, &other.key, disabled).await;
+    assert!(waited < std::time::Duration::from_millis(500), "{waited:?}");
 }
 
 #[tokio::test]

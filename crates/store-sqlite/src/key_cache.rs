@@ -13,31 +13,22 @@
 //! so a check that raced with a change is remembered under the old stamp and forgotten on the
 //! next request. Like SQLite's own WAL index, this assumes the processes share one machine's file
 //! system. A database changed by hand (the `sqlite3` shell) is seen after a restart, or after
-//! any `parceld key`/`account` command.
+//! any `parceld key`/`account` command. What is remembered, and how a stamp forgets it, is
+//! `parceld_store::key_memory`, shared with the PostgreSQL backend.
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
+use parceld_store::key_memory::RememberedKeys;
 use parceld_store::Account;
 use rand::RngCore;
-
-/// Checks remembered at most; beyond that the memory is cleared and refilled.
-const MAX_REMEMBERED: usize = 10_000;
 
 pub(crate) struct KeyCache {
     path: PathBuf,
     /// The stamp file, opened once (`None` when it cannot be: then nothing is remembered).
     file: Option<File>,
-    state: Mutex<Remembered>,
-}
-
-#[derive(Default)]
-struct Remembered {
-    stamp: Option<[u8; 16]>,
-    valid: HashMap<String, Account>,
+    remembered: RememberedKeys<[u8; 16]>,
 }
 
 impl KeyCache {
@@ -62,7 +53,7 @@ impl KeyCache {
         KeyCache {
             path,
             file,
-            state: Mutex::new(Remembered::default()),
+            remembered: RememberedKeys::new(None),
         }
     }
 
@@ -77,25 +68,12 @@ impl KeyCache {
 
     /// The account of `presented` if it was found valid under `stamp`.
     pub(crate) fn get(&self, stamp: [u8; 16], presented: &str) -> Option<Account> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if state.stamp != Some(stamp) {
-            state.stamp = Some(stamp);
-            state.valid.clear();
-            return None;
-        }
-        state.valid.get(presented).cloned()
+        self.remembered.get(stamp, presented)
     }
 
     /// Remembers that `presented` was valid when checked after reading `stamp`.
     pub(crate) fn remember(&self, stamp: [u8; 16], presented: &str, account: &Account) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if state.stamp != Some(stamp) {
-            return;
-        }
-        if state.valid.len() >= MAX_REMEMBERED {
-            state.valid.clear();
-        }
-        state.valid.insert(presented.to_string(), account.clone());
+        self.remembered.remember(stamp, presented, account);
     }
 
     /// Called after a committed change to keys or accounts: every process forgets its checks.
@@ -110,9 +88,7 @@ impl KeyCache {
                 "could not write the API-key stamp file; a server may accept a changed key until it restarts"
             );
         }
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.stamp = None;
-        state.valid.clear();
+        self.remembered.forget_all();
     }
 }
 

@@ -16,6 +16,7 @@ pub mod checkpoint_list;
 pub mod copy;
 pub mod due;
 mod error;
+pub mod key_memory;
 pub mod keys;
 pub mod notifications;
 pub mod pages;
