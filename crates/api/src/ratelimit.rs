@@ -15,7 +15,11 @@
 //! twice as many each time a lease is used up within [`LEASE_LIFETIME`], up to a twentieth of
 //! the bucket. Leased tokens are taken from the shared bucket, so the total across nodes is never
 //! more than the limit; what a lease leaves unused when it expires is at most a twentieth of a
-//! second's worth.
+//! second's worth. One request at a time per bucket goes to the database for a new lease; the
+//! requests that arrive meanwhile wait for it and share it, instead of each taking a lease of
+//! its own (which put nearly every request of a busy account back in the row's queue). A refusal
+//! is remembered until the bucket can hold a token again, so an account over its limit costs no
+//! statement per refused request either.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -61,6 +65,31 @@ struct Lease {
     taken_at: Instant,
     /// The shared bucket's tokens after the last take, for the headers.
     shared_tokens: f64,
+    /// When the last take was refused: the bucket cannot hold a whole token before then.
+    refused_until: Option<Instant>,
+}
+
+impl Lease {
+    /// The decision for one more request from this lease at `now`, when the lease can make it
+    /// without the shared bucket: a token left in a fresh lease, or a refusal still standing.
+    fn decide(&mut self, now: Instant, rate: f64, capacity: f64) -> Option<Decision> {
+        if self.refused_until.is_some_and(|until| now < until) {
+            let waited = now.saturating_duration_since(self.taken_at).as_secs_f64();
+            return Some(decide(
+                false,
+                self.shared_tokens + waited * rate,
+                rate,
+                capacity,
+            ));
+        }
+        let fresh = now.saturating_duration_since(self.taken_at) < LEASE_LIFETIME;
+        if fresh && self.left > 0 {
+            self.left -= 1;
+            let tokens = self.shared_tokens + f64::from(self.left);
+            return Some(decide(true, tokens, rate, capacity));
+        }
+        None
+    }
 }
 
 /// How long leased tokens may be handed out: a lease older than this is dropped.
@@ -97,6 +126,8 @@ pub struct RateLimiter {
     defaults: RateLimits,
     buckets: Mutex<HashMap<(AccountId, LimitClass), Bucket>>,
     leases: Mutex<HashMap<(AccountId, LimitClass), Lease>>,
+    /// One per shared bucket: held by the request that is taking a new lease for it.
+    refills: Mutex<HashMap<(AccountId, LimitClass), Arc<tokio::sync::Mutex<()>>>>,
     shared: Option<Arc<dyn Store>>,
 }
 
@@ -107,6 +138,7 @@ impl RateLimiter {
             defaults,
             buckets: Mutex::new(HashMap::new()),
             leases: Mutex::new(HashMap::new()),
+            refills: Mutex::new(HashMap::new()),
             shared: None,
         }
     }
@@ -130,19 +162,22 @@ impl RateLimiter {
             let rate = self.rate_of(account, class);
             let capacity = rate.max(1.0);
             let key = (account.id, class);
-            let now = Instant::now();
+            if let Some(decision) = self.from_lease(key, rate, capacity) {
+                return decision;
+            }
+            // One take at a time per bucket; whoever waited for it may find the new lease.
+            let refill = {
+                let mut refills = self.refills.lock().unwrap_or_else(|p| p.into_inner());
+                Arc::clone(refills.entry(key).or_default())
+            };
+            let _refilling = refill.lock().await;
+            if let Some(decision) = self.from_lease(key, rate, capacity) {
+                return decision;
+            }
             let wanted = {
-                let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(lease) = leases.get_mut(&key) {
-                    let fresh = now.saturating_duration_since(lease.taken_at) < LEASE_LIFETIME;
-                    if fresh && lease.left > 0 {
-                        lease.left -= 1;
-                        let tokens = lease.shared_tokens + f64::from(lease.left);
-                        return decide(true, tokens, rate, capacity);
-                    }
-                }
+                let leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
                 let last = leases.get(&key).map(|l| (l.size, l.left, l.taken_at));
-                next_lease_size(last, now, capacity)
+                next_lease_size(last, Instant::now(), capacity)
             };
             match store
                 .take_rate_tokens(account.id, class.key(), rate, capacity, wanted)
@@ -150,14 +185,19 @@ impl RateLimiter {
             {
                 Ok(Some(bucket)) => {
                     let left = bucket.granted.saturating_sub(1);
+                    let taken_at = Instant::now();
+                    let refused_until = (!bucket.allowed()).then(|| {
+                        taken_at + Duration::from_secs_f64((1.0 - bucket.tokens).max(0.0) / rate)
+                    });
                     let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
                     leases.insert(
                         key,
                         Lease {
                             left,
                             size: wanted,
-                            taken_at: Instant::now(),
+                            taken_at,
                             shared_tokens: bucket.tokens,
+                            refused_until,
                         },
                     );
                     let tokens = bucket.tokens + f64::from(left);
@@ -170,6 +210,17 @@ impl RateLimiter {
             }
         }
         self.check_at(account, class, Instant::now())
+    }
+
+    /// The decision the lease of `key` can make alone, if it can.
+    fn from_lease(
+        &self,
+        key: (AccountId, LimitClass),
+        rate: f64,
+        capacity: f64,
+    ) -> Option<Decision> {
+        let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        leases.get_mut(&key)?.decide(Instant::now(), rate, capacity)
     }
 
     fn check_at(&self, account: &Account, class: LimitClass, now: Instant) -> Decision {
@@ -323,6 +374,41 @@ mod tests {
         // A small bucket never leases more than one: its limit stays exact.
         assert_eq!(next_lease_size(Some((1, 0, t0)), soon, 10.0), 1);
         assert_eq!(next_lease_size(Some((8, 0, t0)), soon, 3.0), 1);
+    }
+
+    #[test]
+    fn a_lease_hands_out_its_tokens_while_fresh_and_a_refusal_stands_until_a_token_can_be_there() {
+        let t0 = Instant::now();
+        let mut lease = Lease {
+            left: 2,
+            size: 3,
+            taken_at: t0,
+            shared_tokens: 10.0,
+            refused_until: None,
+        };
+        assert!(lease.decide(t0, 100.0, 100.0).unwrap().allowed);
+        assert!(lease.decide(t0, 100.0, 100.0).unwrap().allowed);
+        assert!(lease.decide(t0, 100.0, 100.0).is_none(), "used up");
+        lease.left = 1;
+        assert!(
+            lease.decide(t0 + LEASE_LIFETIME, 100.0, 100.0).is_none(),
+            "expired"
+        );
+        // The shared bucket refused with 0.5 tokens at 10/s: nothing can pass for 50 ms.
+        let mut refused = Lease {
+            left: 0,
+            size: 1,
+            taken_at: t0,
+            shared_tokens: 0.5,
+            refused_until: Some(t0 + Duration::from_millis(50)),
+        };
+        let early = refused.decide(t0 + Duration::from_millis(20), 10.0, 10.0);
+        let early = early.expect("refused without asking");
+        assert!(!early.allowed);
+        assert!(early.retry_after <= Duration::from_millis(31), "{early:?}");
+        assert!(refused
+            .decide(t0 + Duration::from_millis(50), 10.0, 10.0)
+            .is_none());
     }
 
     #[test]
