@@ -162,8 +162,7 @@ pub(crate) async fn apply_in(
     // announced if and only if it is stored.
     report.deliveries_of = outbox::record_changes(tx, &changes, Utc::now()).await?;
     report.deliveries = report.deliveries_of.values().sum();
-    let event_ids: Vec<&str> = changes.iter().map(|c| c.event_id.as_str()).collect();
-    crate::notifications::enqueue_changes(tx, &event_ids, Utc::now()).await?;
+    crate::notifications::enqueue_changes(tx, &changes, Utc::now()).await?;
     report.applied = updates.len();
     report.stale = stale.len();
     report.dropped = stale.iter().map(|u| u.pk).collect();

@@ -103,9 +103,13 @@ impl PostgresStore {
         let options = PgConnectOptions::from_str(url)?
             .application_name("parceld")
             .options([("client_min_messages", "warning"), ("jit", "off")]);
+        // Connections are not pinged before each use (sqlx's default): that was a round trip to
+        // the server ahead of every statement. A connection that broke meanwhile fails its
+        // statement instead, and the pool drops it.
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         let key_cache = Arc::new(KeyCache::new(options));
