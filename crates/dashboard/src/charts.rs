@@ -87,7 +87,14 @@ pub fn columns(labels: &Labels, names: &[String], series: &[Series], label_every
     let plot_h = HEIGHT - TOP - BOTTOM;
     let plot_w = WIDTH - LEFT - 8.0;
     let base = TOP + plot_h;
-    for (value, y) in [(top, TOP), (top / 2, TOP + plot_h / 2.0), (0, base)] {
+    // A middle line only where it falls on a whole number.
+    let middle = top
+        .is_multiple_of(2)
+        .then_some((top / 2, TOP + plot_h / 2.0));
+    for (value, y) in [Some((top, TOP)), middle, Some((0, base))]
+        .into_iter()
+        .flatten()
+    {
         let _ = write!(
             out,
             "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\"/>\

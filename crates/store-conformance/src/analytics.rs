@@ -223,8 +223,8 @@ async fn agree(store: &dyn Store, account: AccountId, was_delivered: &[&str], wh
 
 pub async fn analytics_counters_follow_every_change_of_the_trackings(fresh: impl Factory) {
     let store = fresh().await;
-    let account = store.create_account("shop").await.unwrap().id.clone();
-    let other = store.create_account("other").await.unwrap().id.clone();
+    let account = store.create_account("shop").await.unwrap().id;
+    let other = store.create_account("other").await.unwrap().id;
     let new = vec![
         to("A1", "ups", Some("de")),
         to("A2", "ups", Some("DE")),
