@@ -23,6 +23,7 @@ use parceld_store::{AnalyticsFilter, Counters};
 use crate::charts::{self, Bar, Labels, Series};
 use crate::render::{self, Frame, Refusal};
 use crate::session::{field, form_pairs, DashboardState, SignedIn};
+use crate::shipments::day;
 
 /// The days shown when the form names none: the last 30, today included.
 const DEFAULT_DAYS: i64 = 30;
@@ -40,23 +41,14 @@ pub struct Query {
     pub country: String,
 }
 
-fn date(text: &str) -> Result<Option<NaiveDate>, Refusal> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(Some)
-        .map_err(|_| Refusal::BadRequest)
-}
-
 impl Query {
     /// Reads a query string as of the day `today`; a value that cannot be a filter, a range
     /// backwards or longer than [`MAX_DAYS`] is a bad request.
     pub fn parse(query: &str, today: NaiveDate) -> Result<Query, Refusal> {
         let pairs = form_pairs(query.as_bytes());
-        let to = date(field(&pairs, "to").trim())?.unwrap_or(today);
+        let to = day(field(&pairs, "to").trim())?.unwrap_or(today);
         let from =
-            date(field(&pairs, "from").trim())?.unwrap_or(to - Duration::days(DEFAULT_DAYS - 1));
+            day(field(&pairs, "from").trim())?.unwrap_or(to - Duration::days(DEFAULT_DAYS - 1));
         let days = (to - from).num_days();
         if !(0..MAX_DAYS).contains(&days) {
             return Err(Refusal::BadRequest);
@@ -82,10 +74,9 @@ impl Query {
 
     /// The store's filter of these days, courier and country.
     pub fn filter(&self) -> AnalyticsFilter {
-        let day = |d: NaiveDate| day_of(d.and_time(chrono::NaiveTime::MIN).and_utc());
+        let number = |d: NaiveDate| day_of(d.and_time(chrono::NaiveTime::MIN).and_utc());
         AnalyticsFilter {
-            first_day: day(self.from),
-            last_day: day(self.to),
+            days: number(self.from)..=number(self.to),
             courier_code: (!self.courier.is_empty()).then(|| self.courier.clone()),
             country: (!self.country.is_empty()).then(|| self.country.clone()),
         }
@@ -196,10 +187,10 @@ fn courier_rows(state: &DashboardState, counters: &Counters) -> Vec<CourierRow> 
                 figures.histogram.len().div_ceil(12).max(1),
             );
             CourierRow {
-                exception_rate: percent(figures.exception_rate()),
-                first_attempt_rate: percent(figures.first_attempt_rate()),
-                median: days(figures.median_days),
-                p90: days(figures.p90_days),
+                exception_rate: percent(figures.exceptions.rate()),
+                first_attempt_rate: percent(figures.first_attempts.rate()),
+                median: days(figures.median_days()),
+                p90: days(figures.p90_days()),
                 health: carriers.health(&code).map(|h| Health {
                     calls: h.calls,
                     success: percent(h.success_rate),
@@ -219,7 +210,8 @@ pub async fn page(State(state): State<DashboardState>, query: RawQuery, who: Sig
         Err(answer) => return answer,
     };
     let filter = query.filter();
-    let per_day = counters.per_day(filter.first_day, filter.last_day);
+    let (first, last) = filter.bounds();
+    let per_day = counters.per_day(first, last);
     let daily: Vec<(String, u64, u64)> = per_day
         .iter()
         .map(|d| (date_of(d.day), d.created, d.delivered))
@@ -289,12 +281,12 @@ pub async fn page(State(state): State<DashboardState>, query: RawQuery, who: Sig
                 [
                     Bar {
                         label: format!("{} first attempt", c.figures.courier_code),
-                        share: c.figures.first_attempt_rate(),
+                        share: c.figures.first_attempts.rate(),
                         shown: c.first_attempt_rate.clone(),
                     },
                     Bar {
                         label: format!("{} exceptions", c.figures.courier_code),
-                        share: c.figures.exception_rate(),
+                        share: c.figures.exceptions.rate(),
                         shown: c.exception_rate.clone(),
                     },
                 ]
@@ -333,8 +325,8 @@ fn records(
     match chart {
         "daily.csv" => {
             rows.push(header(&["day", "created", "delivered"]));
-            let filter = query.filter();
-            for d in counters.per_day(filter.first_day, filter.last_day) {
+            let (first, last) = query.filter().bounds();
+            for d in counters.per_day(first, last) {
                 rows.push(vec![
                     date_of(d.day),
                     d.created.to_string(),
@@ -374,16 +366,17 @@ fn records(
             for row in courier_rows(state, counters) {
                 let c = &row.figures;
                 let health = row.health.as_ref();
+                let (exceptions, first) = (c.exceptions, c.first_attempts);
                 rows.push(vec![
                     c.courier_code.clone(),
-                    c.trackings.to_string(),
-                    c.exceptions.to_string(),
-                    format!("{:.4}", c.exception_rate()),
-                    c.delivered.to_string(),
-                    c.first_attempt.to_string(),
-                    format!("{:.4}", c.first_attempt_rate()),
-                    c.median_days.map(|d| d.to_string()).unwrap_or_default(),
-                    c.p90_days.map(|d| d.to_string()).unwrap_or_default(),
+                    exceptions.whole.to_string(),
+                    exceptions.part.to_string(),
+                    format!("{:.4}", exceptions.rate()),
+                    first.whole.to_string(),
+                    first.part.to_string(),
+                    format!("{:.4}", first.rate()),
+                    c.median_days().map(|d| d.to_string()).unwrap_or_default(),
+                    c.p90_days().map(|d| d.to_string()).unwrap_or_default(),
                     health.map(|h| h.calls.to_string()).unwrap_or_default(),
                     health.map(|h| h.success.clone()).unwrap_or_default(),
                     health.map(|h| h.latency_ms.to_string()).unwrap_or_default(),
@@ -449,7 +442,8 @@ mod tests {
         assert_eq!(q.to, today());
         assert_eq!((q.to - q.from).num_days(), 29);
         let filter = q.filter();
-        assert_eq!(filter.last_day - filter.first_day, 29);
+        let (first, last) = filter.bounds();
+        assert_eq!(last - first, 29);
         assert_eq!((filter.courier_code, filter.country), (None, None));
     }
 

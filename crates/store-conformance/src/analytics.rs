@@ -96,7 +96,7 @@ async fn direct(
                 .as_ref()
                 .is_none_or(|c| c.eq_ignore_ascii_case(country))
     };
-    let within = |day: i64| (filter.first_day..=filter.last_day).contains(&day);
+    let within = |day: i64| filter.days.contains(&day);
     let mut statuses: BTreeMap<(i64, String, DeliveryStatus), u64> = BTreeMap::new();
     let mut deliveries: BTreeMap<(i64, String, i64), (u64, u64)> = BTreeMap::new();
     for t in all.iter().filter(chosen) {
@@ -183,8 +183,7 @@ async fn counted(store: &dyn Store, account: AccountId, filter: &AnalyticsFilter
 fn filters() -> Vec<AnalyticsFilter> {
     let may = |day: u32| day_of(format!("2024-05-{day:02}T00:00:00Z").parse().unwrap());
     let all = AnalyticsFilter {
-        first_day: may(1) - 1,
-        last_day: day_of(Utc::now()) + 1,
+        days: may(1) - 1..=day_of(Utc::now()) + 1,
         courier_code: None,
         country: None,
     };
@@ -203,8 +202,7 @@ fn filters() -> Vec<AnalyticsFilter> {
             ..all.clone()
         },
         AnalyticsFilter {
-            first_day: may(1),
-            last_day: may(31),
+            days: may(1)..=may(31),
             ..all
         },
     ]

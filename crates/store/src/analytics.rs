@@ -41,15 +41,22 @@ pub fn start_of(day: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(day.saturating_mul(DAY), 0).unwrap_or_default()
 }
 
-/// Which counters a chart reads: days `first_day..=last_day` (created, for the status counts;
-/// delivered, for the delivery counts), and one courier and one destination country if set.
+/// Which counters a chart reads: the `days` (created, for the status counts; delivered, for the
+/// delivery counts), and one courier and one destination country if set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalyticsFilter {
-    pub first_day: i64,
-    pub last_day: i64,
+    pub days: std::ops::RangeInclusive<i64>,
+    /// One courier, or every one with `None`; the same for the destination country (upper
+    /// case ISO 3166 alpha-2; `Some("")` selects trackings without one).
     pub courier_code: Option<String>,
-    /// Upper case ISO 3166 alpha-2; `Some("")` selects trackings without one.
     pub country: Option<String>,
+}
+
+impl AnalyticsFilter {
+    /// The first and the last day.
+    pub fn bounds(&self) -> (i64, i64) {
+        (*self.days.start(), *self.days.end())
+    }
 }
 
 /// Trackings created on `day` with `courier_code`, now in `status`.
@@ -151,33 +158,41 @@ pub struct DayCounts {
     pub delivered: u64,
 }
 
+/// A part of a whole (first-attempt deliveries of deliveries, exceptions of shipments).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Share {
+    pub part: u64,
+    pub whole: u64,
+}
+
+impl Share {
+    /// The part over the whole, 0 to 1 (0 of nothing).
+    pub fn rate(self) -> f64 {
+        ratio(self.part, self.whole)
+    }
+}
+
 /// How one courier performs over a filter's days.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CourierFigures {
     pub courier_code: String,
-    /// Trackings created in the days, and how many of them are now exceptions.
-    pub trackings: u64,
-    pub exceptions: u64,
-    /// Trackings delivered in the days, and how many of them on the first attempt.
-    pub delivered: u64,
-    pub first_attempt: u64,
-    /// Whole days from the first scan to delivery: median and 90th percentile (nearest rank),
-    /// `None` without deliveries.
-    pub median_days: Option<i64>,
-    pub p90_days: Option<i64>,
-    /// Deliveries per whole day of transit, every day from 0 to the longest.
+    /// Of the trackings created in the days, those that are now exceptions.
+    pub exceptions: Share,
+    /// Of the trackings delivered in the days, those delivered on the first attempt.
+    pub first_attempts: Share,
+    /// Deliveries per whole day from the first scan, every day from 0 to the longest.
     pub histogram: Vec<u64>,
 }
 
 impl CourierFigures {
-    /// Exceptions over trackings, 0 to 1 (0 without trackings).
-    pub fn exception_rate(&self) -> f64 {
-        ratio(self.exceptions, self.trackings)
+    /// Median days from the first scan to delivery (nearest rank); `None` without deliveries.
+    pub fn median_days(&self) -> Option<i64> {
+        percentile(&self.histogram, self.first_attempts.whole, 0.5)
     }
 
-    /// First-attempt deliveries over deliveries, 0 to 1 (0 without deliveries).
-    pub fn first_attempt_rate(&self) -> f64 {
-        ratio(self.first_attempt, self.delivered)
+    /// The 90th percentile of the same.
+    pub fn p90_days(&self) -> Option<i64> {
+        percentile(&self.histogram, self.first_attempts.whole, 0.9)
     }
 }
 
@@ -251,33 +266,28 @@ impl Counters {
     }
 
     fn courier(&self, code: &str) -> CourierFigures {
-        let statuses = self.statuses.iter().filter(|s| s.courier_code == code);
-        let (mut trackings, mut exceptions) = (0, 0);
-        for s in statuses {
-            trackings += s.trackings;
+        let mut exceptions = Share::default();
+        for s in self.statuses.iter().filter(|s| s.courier_code == code) {
+            exceptions.whole += s.trackings;
             if s.status == DeliveryStatus::Exception {
-                exceptions += s.trackings;
+                exceptions.part += s.trackings;
             }
         }
         let mut histogram: Vec<u64> = Vec::new();
-        let (mut delivered, mut first_attempt) = (0, 0);
+        let mut first_attempts = Share::default();
         for d in self.deliveries.iter().filter(|d| d.courier_code == code) {
             let days = usize::try_from(d.transit_days).unwrap_or(0);
             if histogram.len() <= days {
                 histogram.resize(days + 1, 0);
             }
             histogram[days] += d.delivered;
-            delivered += d.delivered;
-            first_attempt += d.first_attempt;
+            first_attempts.whole += d.delivered;
+            first_attempts.part += d.first_attempt;
         }
         CourierFigures {
             courier_code: code.to_string(),
-            trackings,
             exceptions,
-            delivered,
-            first_attempt,
-            median_days: percentile(&histogram, delivered, 0.5),
-            p90_days: percentile(&histogram, delivered, 0.9),
+            first_attempts,
             histogram,
         }
     }
@@ -296,24 +306,17 @@ macro_rules! analytics_reads {
             account: $crate::AccountId,
             filter: &$crate::AnalyticsFilter,
         ) -> $crate::backend::BackendResult<$crate::Counters> {
-            let courier = filter.courier_code.as_deref();
-            let country = filter.country.as_deref();
+            let (first, last) = filter.bounds();
+            let (courier, country) = (filter.courier_code.as_deref(), filter.country.as_deref());
+            // Both statements take the same five values, in the same order.
+            #[rustfmt::skip]
             let statuses = sqlx::query_as($crate::analytics::STATUS_SQL)
-                .bind(account)
-                .bind(filter.first_day)
-                .bind(filter.last_day)
-                .bind(courier)
-                .bind(country)
-                .fetch_all(pool)
-                .await?;
+                .bind(account).bind(first).bind(last).bind(courier).bind(country)
+                .fetch_all(pool).await?;
+            #[rustfmt::skip]
             let deliveries = sqlx::query_as($crate::analytics::DELIVERY_SQL)
-                .bind(account)
-                .bind(filter.first_day)
-                .bind(filter.last_day)
-                .bind(courier)
-                .bind(country)
-                .fetch_all(pool)
-                .await?;
+                .bind(account).bind(first).bind(last).bind(courier).bind(country)
+                .fetch_all(pool).await?;
             Ok($crate::Counters::from_rows(statuses, deliveries)?)
         }
     };
@@ -393,12 +396,12 @@ mod tests {
         let dhl = &couriers[0];
         assert_eq!(dhl.courier_code, "dhl");
         assert_eq!(dhl.histogram, vec![0, 2, 0, 0, 1]);
-        assert_eq!((dhl.median_days, dhl.p90_days), (Some(1), Some(4)));
-        assert_eq!((dhl.delivered, dhl.first_attempt), (3, 2));
+        assert_eq!((dhl.median_days(), dhl.p90_days()), (Some(1), Some(4)));
+        assert_eq!(dhl.first_attempts, Share { part: 2, whole: 3 });
         let ups = &couriers[1];
-        assert_eq!((ups.trackings, ups.exceptions), (4, 1));
-        assert!((ups.exception_rate() - 0.25).abs() < 1e-9);
-        assert_eq!((ups.median_days, ups.p90_days), (Some(2), Some(2)));
+        assert_eq!(ups.exceptions, Share { part: 1, whole: 4 });
+        assert!((ups.exceptions.rate() - 0.25).abs() < 1e-9);
+        assert_eq!((ups.median_days(), ups.p90_days()), (Some(2), Some(2)));
         assert_eq!(Counters::default().couriers(), vec![]);
     }
 

@@ -10,11 +10,10 @@ use std::collections::BTreeMap;
 use chrono::{Duration, Utc};
 use parceld_model::DeliveryStatus;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::dashboard::admin_browser;
-use crate::page::{backdate, stored_number};
-use crate::support::Server;
+use crate::dashboard_problems::{created_in_batch, sandbox_server, started_and_refreshed};
 
 /// (number, destination country, days since it started; `None`: never refreshed)
 const JOURNEYS: [(&str, &str, Option<i64>); 6] = [
@@ -45,10 +44,8 @@ fn courier_cell(page: &str, courier: &str, class: &str) -> String {
 
 #[tokio::test]
 async fn each_chart_shows_the_accounts_numbers_and_downloads_them() {
-    let server = Server::start_with_env(&[
-        ("PARCELD_ENGINE__REALTIME_WINDOW_SECS", "0"),
-        ("PARCELD_CARRIERS__SANDBOX__STEP_MINUTES", "1440"),
-    ]);
+    // One sandbox event a day.
+    let server = sandbox_server(1440);
     let key = server.key().to_string();
     let mut admin = admin_browser(&server).await;
     let batch = JOURNEYS
@@ -58,25 +55,11 @@ async fn each_chart_shows_the_accounts_numbers_and_downloads_them() {
                    "destination_country_iso2": country})
         })
         .collect();
-    let (status, created) = server
-        .post("/v4/trackings/batch", &key, Value::Array(batch))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{created}");
-    let stored = server.stored_trackings(&key).await;
+    let stored = created_in_batch(&server, &key, batch).await;
     for (number, _, days) in JOURNEYS {
-        let Some(days) = days else { continue };
-        let id = stored
-            .iter()
-            .find(|t| t.tracking_number == stored_number(number))
-            .expect("created")
-            .id
-            .to_string();
-        backdate(&server, &id, days * 24 * 60).await;
-        let shipment = format!("/dashboard/shipments/{id}");
-        let (status, _, _) = admin
-            .act(&shipment, &format!("{shipment}/refresh"), &[])
-            .await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "{number}");
+        if let Some(days) = days {
+            started_and_refreshed(&server, &mut admin, &stored, number, days).await;
+        }
     }
 
     // What a direct reading of the trackings gives: created and delivered per day, statuses.
