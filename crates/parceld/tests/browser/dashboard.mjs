@@ -119,6 +119,7 @@ const admin = await context();
   const [statusCsv] = await Promise.all([page.waitForEvent('download'), page.click('a[href^="/dashboard/analytics/status.csv"]')]);
   const csvMix = readFileSync(await statusCsv.path(), 'utf8').trim().split('\n').slice(1).map((line) => Number(line.split(',')[1]));
   check(csvMix.reduce((a, b) => a + b, 0) === cfg.sandbox_count, `the status CSV adds up to the same (${csvMix})`);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${shots}/analytics-charts.png` });
   await page.focus('#daily-heading ~ details summary');
   await page.keyboard.press('Enter');
