@@ -11,6 +11,7 @@
 //! form carries the session's CSRF token, and sign-ins are limited per client address and lock a
 //! user out after repeated failures ([`signin`]). What a user may do follows their role
 //! (`parceld_store::Role`): viewers read, agents and admins act on shipments ([`shipments`]),
+//! every role sees the account's analytics, drawn as inline SVG ([`analytics`]),
 //! and only admins see and change the account's settings — API keys, webhook deliveries,
 //! users ([`settings`]).
 //!
@@ -20,6 +21,8 @@
 //! shipment is "not found", exactly like one that does not exist.
 
 mod add;
+mod analytics;
+mod charts;
 mod detail;
 mod export;
 mod overview;
@@ -108,6 +111,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(
             post(signin::sign_out_everywhere),
         )
         .route("/dashboard/problems", get(problems::queue))
+        .route("/dashboard/analytics", get(analytics::page))
+        .route("/dashboard/analytics/{chart}", get(analytics::csv))
         .route("/dashboard/shipments", get(shipments::list))
         .route("/dashboard/shipments.csv", get(export::csv))
         .nest("/dashboard/shipments", shipment_routes())

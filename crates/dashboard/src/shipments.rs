@@ -45,7 +45,8 @@ pub struct Filters {
     pub page: u32,
 }
 
-fn day(text: &str) -> Result<Option<NaiveDate>, Refusal> {
+/// A `YYYY-MM-DD` date of a form, `None` when empty (also the analytics' filters).
+pub(crate) fn day(text: &str) -> Result<Option<NaiveDate>, Refusal> {
     if text.is_empty() {
         return Ok(None);
     }

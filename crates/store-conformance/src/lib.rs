@@ -24,6 +24,7 @@ use parceld_model::{Checkpoint, DeliveryStatus, SubStatus, Tracking, TrackingFie
 use parceld_store::{AccountId, CreateOutcome, NewTracking, RefreshUpdate, Store};
 
 pub mod accounts;
+pub mod analytics;
 pub mod copy;
 pub mod due;
 pub mod listing;
@@ -143,6 +144,7 @@ macro_rules! conformance_tests {
             push::a_batch_of_pushes_applies_in_one_call_each_with_its_own_outcome,
             push::receipts_expire_and_are_capped,
             push::subscriptions_cover_trackings_and_move_their_polls,
+            analytics::analytics_counters_follow_every_change_of_the_trackings,
         );
     };
     (@cases $factory:path, $runs:expr; $($module:ident :: $case:ident),+ $(,)?) => {

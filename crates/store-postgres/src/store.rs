@@ -14,11 +14,12 @@ use chrono::{DateTime, Utc};
 use parceld_model::{DeliveryStatus, RateLimits, Tracking, TrackingId};
 use parceld_store::backend::BackendResult as Result;
 use parceld_store::{
-    store_calls, Account, AccountId, ApiKeyInfo, ApplyReport, AttemptRecord, ClaimOne,
-    ClaimedDelivery, ClaimedTracking, CreateOutcome, CreateWebhook, DeliveryInfo, KeyCheck,
-    NewApiKey, NewTracking, NewWebhook, NumberKey, Page, PageAccount, PageAccountKey, PageLookup,
-    PageSettings, RefreshUpdate, RetrackOutcome, SharedBucket, StoreResult, TrackingChange,
-    TrackingFilter, TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
+    store_calls, Account, AccountId, AnalyticsFilter, ApiKeyInfo, ApplyReport, AttemptRecord,
+    ClaimOne, ClaimedDelivery, ClaimedTracking, Counters, CreateOutcome, CreateWebhook,
+    DeliveryInfo, KeyCheck, NewApiKey, NewTracking, NewWebhook, NumberKey, Page, PageAccount,
+    PageAccountKey, PageLookup, PageSettings, RefreshUpdate, RetrackOutcome, SharedBucket,
+    StoreResult, TrackingChange, TrackingFilter, TrackingPatch, WebhookEndpoint, WebhookGauges,
+    WebhookPatch,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -148,6 +149,8 @@ mod schema {
     }
 }
 
+parceld_store::analytics_reads!(PgPool);
+
 // The whole `Store` implementation: each call is a function of the module of that job, which
 // does its work in SQL of its own.
 store_calls! { PostgresStore, pool = PostgresStore::itself;
@@ -212,6 +215,7 @@ store_calls! { PostgresStore, pool = PostgresStore::itself;
     fn set_page_settings(account: AccountId, settings: &PageSettings) -> PageSettings => pages::set_settings(pool, account, settings);
     fn page_account(key: PageAccountKey<'_>) -> Option<PageAccount> => pages::account(pool, key);
     fn page_trackings(account: AccountId, lookup: PageLookup<'_>) -> Vec<Tracking> => pages::trackings(pool, account, lookup);
+    fn analytics(account: AccountId, filter: &AnalyticsFilter) -> Counters => analytics(pool, account, filter);
 }
 
 #[cfg(test)]

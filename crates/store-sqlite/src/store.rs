@@ -13,11 +13,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use parceld_model::{DeliveryStatus, RateLimits, Tracking, TrackingId};
 use parceld_store::{
-    store_calls, Account, AccountId, ApiKeyInfo, ApplyReport, AttemptRecord, ClaimOne,
-    ClaimedDelivery, ClaimedTracking, CreateOutcome, CreateWebhook, DeliveryInfo, KeyCheck,
-    NewApiKey, NewTracking, NewWebhook, NumberKey, Page, PageAccount, PageAccountKey, PageLookup,
-    PageSettings, RefreshUpdate, RetrackOutcome, StoreResult, TrackingChange, TrackingFilter,
-    TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
+    store_calls, Account, AccountId, AnalyticsFilter, ApiKeyInfo, ApplyReport, AttemptRecord,
+    ClaimOne, ClaimedDelivery, ClaimedTracking, Counters, CreateOutcome, CreateWebhook,
+    DeliveryInfo, KeyCheck, NewApiKey, NewTracking, NewWebhook, NumberKey, Page, PageAccount,
+    PageAccountKey, PageLookup, PageSettings, RefreshUpdate, RetrackOutcome, StoreResult,
+    TrackingChange, TrackingFilter, TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -171,6 +171,8 @@ mod schema {
     }
 }
 
+parceld_store::analytics_reads!(SqlitePool);
+
 // The whole `Store` implementation: each call is a function of the module of that job, which
 // takes the write pool, the inline readers (the hot read paths) and the key cache it needs.
 store_calls! { SqliteStore, s = std::convert::identity;
@@ -238,6 +240,7 @@ store_calls! { SqliteStore, s = std::convert::identity;
     fn set_page_settings(account: AccountId, settings: &PageSettings) -> PageSettings => pages::set_page_settings(&s.pool, account, settings);
     fn page_account(key: PageAccountKey<'_>) -> Option<PageAccount> => pages::page_account(&s.readers, key);
     fn page_trackings(account: AccountId, lookup: PageLookup<'_>) -> Vec<Tracking> => pages::page_trackings(&s.readers, account, lookup);
+    fn analytics(account: AccountId, filter: &AnalyticsFilter) -> Counters => analytics(&s.pool, account, filter);
 }
 
 #[cfg(test)]

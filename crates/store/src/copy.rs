@@ -149,7 +149,7 @@ pub static TABLES: &[CopyTable] = &[
     table!("api_keys": id Text, account_id Int, lookup Text, hash Bytes, created_at Seconds, deleted_at Seconds),
     table!("users": id Int, account_id Int, email Text, role Text, password_hash Text, failed_sign_ins Int, locked_until Seconds, created_at Seconds),
     table!("tracking_pages": account_id Int, host Text, settings Json),
-    table!("trackings": pk Int, account_id Int, id Bytes, tracking_number Text, courier_code Text, courier_detected Bool, delivery_status Text, substatus Text, status_info Text, latest_event Text, latest_checkpoint_time Seconds, archived Bool, fields Json, shipment Json, created_at Seconds, updated_at Seconds, last_checked_at Seconds, next_check_at Seconds, check_error Text, lease_owner Text, lease_until Seconds, check_failures Int, notfound_since Seconds),
+    table!("trackings": pk Int, account_id Int, id Bytes, tracking_number Text, courier_code Text, courier_detected Bool, delivery_status Text, substatus Text, status_info Text, latest_event Text, latest_checkpoint_time Seconds, archived Bool, fields Json, shipment Json, created_at Seconds, updated_at Seconds, last_checked_at Seconds, next_check_at Seconds, check_error Text, lease_owner Text, lease_until Seconds, check_failures Int, notfound_since Seconds, delivered_day Int, transit_days Int, first_attempt Bool),
     table!("checkpoints": seq Int, account_id Int, tracking_pk Int, fingerprint Text, leg Int, time Seconds, checkpoint_date Text, status Text, substatus Text, detail Text, location Text, country_iso2 Text, state Text, city Text, zip Text, raw_status Text, raw_time Text),
     table!("checkpoint_lists": tracking_pk Int, account_id Int, list Bytes),
     table!("tracking_changes": id Int, account_id Int, event_id Text, tracking_pk Int, delivery_status Text, substatus Text, new_checkpoints Int, created_at Seconds),
@@ -176,6 +176,16 @@ pub static NOT_COPIED: &[(&str, &str)] = &[
         "push_receipts",
         "replay receipts of carrier pushes: a push older than the replay window is refused as \
          stale without them, and a newer one merges into what was copied without duplicates",
+    ),
+    (
+        "analytics_status",
+        "the dashboard's analytics counters: the destination's triggers count the trackings as \
+         they are copied in",
+    ),
+    (
+        "analytics_deliveries",
+        "the dashboard's analytics counters: the destination's triggers count the trackings as \
+         they are copied in (with the delivery facts copied in their rows)",
     ),
     (
         "push_coverage",

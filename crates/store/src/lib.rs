@@ -6,11 +6,12 @@
 //! the store changes when one is added. This crate holds the trait, every type it speaks, API-key
 //! generation and hashing, and [`StoreError`]; it depends on no database library. What every
 //! backend needs alike is here too, written once: the checkpoint-list layout and its decoder
-//! ([`checkpoint_list`]), reading stored values back ([`stored`]), what a refresh changed
+//! ([`checkpoint_list`]), reading stored values back ([`stored`]), the analytics counters' reads ([`analytics`]), what a refresh changed
 //! ([`refresh`]), the error wrapper a backend's functions return ([`backend`]), and the texts and
 //! ids of webhooks ([`webhooks`]). Every method that handles many rows is expected to do it in a
 //! bounded number of statements, never one per row.
 
+pub mod analytics;
 pub mod backend;
 pub mod checkpoint_list;
 pub mod copy;
@@ -37,6 +38,7 @@ use parceld_model::{
     TrackingId,
 };
 
+pub use analytics::{AnalyticsFilter, Counters};
 pub use copy::CopyStore;
 pub use error::{Entity, StoreError, StoreResult};
 pub use notifications::NotificationStore;
@@ -567,6 +569,14 @@ pub trait Store:
         account: AccountId,
         lookup: PageLookup<'_>,
     ) -> StoreResult<Vec<Tracking>>;
+
+    /// The dashboard's analytics counters of the account for `filter` ([`analytics`]): two
+    /// statements over the counter tables, whatever the number of trackings.
+    async fn analytics(
+        &self,
+        account: AccountId,
+        filter: &AnalyticsFilter,
+    ) -> StoreResult<Counters>;
 
     /// For metrics: pending deliveries, and endpoints by state (`enabled`, `disabled`,
     /// `disabled_failing`). Reads an index and the (small) endpoint table only.

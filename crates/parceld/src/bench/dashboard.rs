@@ -1,6 +1,8 @@
 //! The dashboard scenario: a signed-in user's shipments table, its first page and a filtered
-//! page (p99 < 50 ms each), and the table's CSV export streamed (≥ 50,000 rows/s over its first
-//! 100,000 rows), with the import scenario's trackings stored (1,000,000 in the full run).
+//! page (p99 < 50 ms each), the table's CSV export streamed (≥ 50,000 rows/s over its first
+//! 100,000 rows), and the analytics page and each chart's CSV (p99 < 200 ms each), with the
+//! import scenario's trackings stored (1,000,000 in the full run), spread over half a year of
+//! history for the charts ([`super::spread`]).
 //!
 //! The user and the session are written straight into the store, as the sign-in would write
 //! them, so the figures are the table's and the export's, not argon2's (a sign-in hashes on
@@ -34,6 +36,35 @@ pub struct DashboardResult {
     /// Rows read from `GET /dashboard/shipments.csv` (at most [`EXPORT_ROWS`]), and how fast.
     pub export_rows: usize,
     pub export_rows_per_second: f64,
+    /// Trackings the analytics history was spread over.
+    pub analytics_trackings: u64,
+    /// Each of [`CHARTS`], in its order.
+    pub charts: Vec<Load>,
+}
+
+/// The analytics addresses measured: (report label, path after `/dashboard/analytics`, more
+/// query, whether over the whole spread history rather than the page's default 30 days).
+pub(super) const CHARTS: [(&str, &str, &str, bool); 7] = [
+    ("dashboard, analytics page (30 days)", "", "", false),
+    ("dashboard, analytics page (180 days)", "", "", true),
+    (
+        "  one courier and country (180 days)",
+        "",
+        "&courier=dhl&country=DE",
+        true,
+    ),
+    ("  daily.csv (180 days)", "/daily.csv", "", true),
+    ("  status.csv (180 days)", "/status.csv", "", true),
+    ("  transit.csv (180 days)", "/transit.csv", "", true),
+    ("  couriers.csv (180 days)", "/couriers.csv", "", true),
+];
+
+/// The address of a chart of [`CHARTS`] on the server at `base`.
+fn chart_url(base: &str, (_, path, more, whole): (&str, &str, &str, bool)) -> String {
+    let today = Utc::now().date_naive();
+    let days = if whole { super::spread::DAYS } else { 30 };
+    let from = today - chrono::Duration::days(days - 1);
+    format!("{base}/dashboard/analytics{path}?from={from}&to={today}{more}")
 }
 
 /// A viewer of the imported trackings' account and a live session of theirs: its token.
@@ -96,6 +127,7 @@ async fn export(url: &str, token: &str) -> anyhow::Result<(usize, f64)> {
 /// Serves the database in `dir`, which the import scenario has filled.
 pub(super) async fn run(options: &Options, dir: &Path) -> anyhow::Result<DashboardResult> {
     let token = signed_in_viewer(options, dir).await?;
+    let analytics_trackings = super::spread::spread(&options.backend, dir).await?;
     let server = ServerProcess::start(
         &options.backend,
         dir,
@@ -116,11 +148,22 @@ pub(super) async fn run(options: &Options, dir: &Path) -> anyhow::Result<Dashboa
     let filtered_page = load(&filtered_url, caller, options.connections, seconds).await;
     let (export_rows, export_rows_per_second) =
         export(&format!("{}/dashboard/shipments.csv", server.base), &token).await?;
+    let mut charts = Vec::new();
+    for chart in CHARTS {
+        let url = chart_url(&server.base, chart);
+        let answer = caller.get(&reqwest::Client::new(), &url).send().await?;
+        if !answer.status().is_success() {
+            bail!("{url} answered {}", answer.status());
+        }
+        charts.push(load(&url, caller, options.connections, seconds).await);
+    }
     Ok(DashboardResult {
         trackings_stored: options.trackings,
         first_page,
         filtered_page,
         export_rows,
         export_rows_per_second,
+        analytics_trackings,
+        charts,
     })
 }

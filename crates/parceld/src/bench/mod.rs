@@ -38,6 +38,7 @@ mod refresh;
 mod report;
 mod smtp_sink;
 mod soak;
+mod spread;
 mod webhooks;
 
 use std::path::{Path, PathBuf};

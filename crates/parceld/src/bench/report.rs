@@ -221,7 +221,18 @@ pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'stat
             |d| load(&Some(pick(d).clone())) + verdict(Some(pick(d).p99_ms), |v| v < 50.0),
         )
     };
-    vec![
+    let charts = super::dashboard::CHARTS
+        .iter()
+        .enumerate()
+        .map(|(i, chart)| {
+            let measured = r.dashboard.as_ref().and_then(|d| d.charts.get(i));
+            let value = measured.map_or_else(
+                || "-".into(),
+                |l| load(&Some(l.clone())) + verdict(Some(l.p99_ms), |v| v < 200.0),
+            );
+            (chart.0, value, "p99 < 200 ms at 1M")
+        });
+    let mut rows = vec![
         ("GET /healthz (baseline)", load(&r.api_hello), ""),
         ("GET one tracking", load(&r.api_get_one), "p99 < 10 ms"),
         ("  ratio to baseline", f(r.api_get_one_ratio, 2), "≥ 0.40"),
@@ -408,7 +419,13 @@ pub(super) fn rows(r: &Report, o: &Options) -> Vec<(&'static str, String, &'stat
             ),
             "≥ 5,000/s",
         ),
-    ]
+    ];
+    let at = rows
+        .iter()
+        .position(|row| row.0 == "dashboard, CSV export")
+        .map_or(rows.len(), |i| i + 1);
+    rows.splice(at..at, charts);
+    rows
 }
 
 /// The soak's rows, when it ran.

@@ -101,6 +101,34 @@ const admin = await context();
   check(forged.status() === 403, `a form without the session's CSRF token is refused (${forged.status()})`);
   await page.goto(at(`/dashboard/shipments/${cfg.refresh.id}`));
   check(await text(page, '#archived') === 'no', 'the refused form changed nothing');
+
+  // The analytics: every chart drawn with today's shipments, its numbers as its table and CSV
+  // give them, reached from the navigation and usable by keyboard.
+  await Promise.all([page.waitForURL('**/dashboard/analytics'), page.click('header nav >> text=Analytics')]);
+  check(await text(page, 'h1') === 'Analytics', 'the navigation leads to the analytics');
+  check(await text(page, '#created-total') === String(cfg.sandbox_count), `the daily chart counts the ${cfg.sandbox_count} shipments created today (${await text(page, '#created-total')})`);
+  check(Number(await text(page, '#delivered-total')) >= 1, 'the refreshed shipment counts as delivered');
+  for (const id of ['daily-chart', 'status-chart', 'couriers-chart', 'transit-sandbox']) {
+    check(await page.locator(`svg#${id}[role=img][aria-labelledby="${id}-title ${id}-desc"]`).count() === 1, `the ${id} chart is drawn as a named image`);
+  }
+  const mix = (await page.locator('#status-table td').allInnerTexts()).map(Number);
+  check(mix.reduce((a, b) => a + b, 0) === cfg.sandbox_count, `the status mix adds up to the ${cfg.sandbox_count} shipments (${mix})`);
+  check(Number(await text(page, '#status-table td[data-status=exception]')) >= cfg.problems, 'the status mix counts the exception');
+  check(await text(page, 'tr[data-courier=sandbox] .shipments') === String(cfg.sandbox_count), 'the couriers table counts the sandbox shipments');
+  check(await text(page, 'tr[data-courier=sandbox] .median') !== '–', 'the delivered shipment gives the sandbox a median transit time');
+  const [statusCsv] = await Promise.all([page.waitForEvent('download'), page.click('a[href^="/dashboard/analytics/status.csv"]')]);
+  const csvMix = readFileSync(await statusCsv.path(), 'utf8').trim().split('\n').slice(1).map((line) => Number(line.split(',')[1]));
+  check(csvMix.reduce((a, b) => a + b, 0) === cfg.sandbox_count, `the status CSV adds up to the same (${csvMix})`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${shots}/analytics-charts.png` });
+  await page.focus('#daily-heading ~ details summary');
+  await page.keyboard.press('Enter');
+  check(await page.locator('#daily-heading ~ details').evaluate((d) => d.open), 'the daily data table opens from the keyboard');
+  check(await page.locator('#daily-table tbody tr').count() === 30, 'the daily table has the 30 days of the default range');
+  await page.screenshot({ path: `${shots}/analytics.png`, fullPage: true });
+  await page.fill('#courier', 'ups');
+  await Promise.all([page.waitForURL('**courier=ups*'), page.press('#courier', 'Enter')]);
+  check(await page.locator('#couriers-empty').count() === 1, 'a courier without shipments leaves the charts empty');
   check(admin.outside.length === 0, `no request leaves the server (${admin.outside.join(', ')})`);
 }
 
@@ -173,6 +201,8 @@ const admin = await context();
     ['shipment', `/dashboard/shipments/${cfg.refresh.id}`],
     ['not found', '/dashboard/shipments/00000000000000000000000000000000'],
     ['problems', '/dashboard/problems?kind=stuck'],
+    ['analytics', '/dashboard/analytics'],
+    ['analytics, one country', '/dashboard/analytics?country=DE'],
     ['add shipments', '/dashboard/shipments/new'],
     ['API keys', '/dashboard/settings/keys'],
     ['users', '/dashboard/settings/users'],

@@ -1,7 +1,8 @@
 //! The dashboard in a real headless Chromium (`crates/parceld/tests/browser/dashboard.mjs`,
 //! with the tracking page's browser set-up: `page_browser.rs`, `.ci/browser-deps`): sign-in,
 //! a wrong password and the lock-out, the overview's problem count, filtering and paging the
-//! table, bulk archive, the CSV export, opening and refreshing a shipment, the problems queue,
+//! table, bulk archive, the CSV export, opening and refreshing a shipment, the analytics page's
+//! charts (their numbers against the shipments prepared, a chart's CSV), the problems queue,
 //! the admin's settings (a key, a user, a webhook delivery sent again), a CSV upload, a viewer
 //! who cannot act, CSRF refusal, and axe-core on every page. Screenshots are kept in
 //! `target/dashboard-screenshots/`.

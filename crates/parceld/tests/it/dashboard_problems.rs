@@ -38,13 +38,64 @@ fn listed(page: &str) -> Vec<String> {
         .collect()
 }
 
+/// A server whose sandbox journeys take one step every `step_minutes`, and whose dashboard
+/// refreshes ask the carrier whenever they are asked.
+pub fn sandbox_server(step_minutes: u32) -> Server {
+    Server::start_with_env(&[
+        ("PARCELD_ENGINE__REALTIME_WINDOW_SECS", "0"),
+        (
+            "PARCELD_CARRIERS__SANDBOX__STEP_MINUTES",
+            &step_minutes.to_string(),
+        ),
+    ])
+}
+
+/// Creates `batch` with the API's batch call (which asks no carrier); every stored tracking.
+pub async fn created_in_batch(
+    server: &Server,
+    key: &str,
+    batch: Vec<Value>,
+) -> Vec<parceld_model::Tracking> {
+    let (status, created) = server
+        .post("/v4/trackings/batch", key, Value::Array(batch))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    server.stored_trackings(key).await
+}
+
+/// Starts the journey of the stored tracking `number` `days` ago and has the dashboard refresh
+/// it now, as a team member would; its id.
+pub async fn started_and_refreshed(
+    server: &Server,
+    admin: &mut Browser<'_>,
+    stored: &[parceld_model::Tracking],
+    number: &str,
+    days: i64,
+) -> String {
+    let id = stored
+        .iter()
+        .find(|t| t.tracking_number == stored_number(number))
+        .expect("created")
+        .id
+        .to_string();
+    backdate(server, &id, days * 24 * 60).await;
+    let shipment = format!("/dashboard/shipments/{id}");
+    let (status, headers, _) = admin
+        .act(&shipment, &format!("{shipment}/refresh"), &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers["location"],
+        format!("{shipment}?done=refreshed"),
+        "{number}"
+    );
+    id
+}
+
 #[tokio::test]
 async fn each_kind_of_problem_has_its_tab_and_count() {
     // One sandbox event every ten days: a journey's state is set by how far back it started.
-    let server = Server::start_with_env(&[
-        ("PARCELD_ENGINE__REALTIME_WINDOW_SECS", "0"),
-        ("PARCELD_CARRIERS__SANDBOX__STEP_MINUTES", "14400"),
-    ]);
+    let server = sandbox_server(14_400);
     let key = server.key().to_string();
     let mut admin = admin_browser(&server).await;
     // (number, days since it started)
@@ -62,31 +113,10 @@ async fn each_kind_of_problem_has_its_tab_and_count() {
         .iter()
         .map(|(number, _)| json!({"tracking_number": number, "courier_code": "sandbox"}))
         .collect();
-    let (status, created) = server
-        .post("/v4/trackings/batch", &key, Value::Array(batch))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{created}");
-    let stored = server.stored_trackings(&key).await;
+    let stored = created_in_batch(&server, &key, batch).await;
     let mut ids = Vec::new();
     for (number, days) in journeys {
-        let id = stored
-            .iter()
-            .find(|t| t.tracking_number == stored_number(number))
-            .expect("created")
-            .id
-            .to_string();
-        backdate(&server, &id, days * 24 * 60).await;
-        let shipment = format!("/dashboard/shipments/{id}");
-        let (status, headers, _) = admin
-            .act(&shipment, &format!("{shipment}/refresh"), &[])
-            .await;
-        assert_eq!(status, StatusCode::SEE_OTHER);
-        assert_eq!(
-            headers["location"],
-            format!("{shipment}?done=refreshed"),
-            "{number}"
-        );
-        ids.push(id);
+        ids.push(started_and_refreshed(&server, &mut admin, &stored, number, days).await);
     }
     let archive = format!("/dashboard/shipments/{}", ids[6]);
     let (status, _, _) = admin

@@ -7,6 +7,7 @@ mod backup;
 mod bench;
 mod cli_track;
 mod dashboard;
+mod dashboard_analytics;
 mod dashboard_browser;
 mod dashboard_problems;
 mod dashboard_settings;

@@ -1,0 +1,419 @@
+//! The dashboard's analytics: how many shipments an account created and delivered, their
+//! status mix, and how each courier performs (transit time, first-attempt deliveries,
+//! exceptions), read from counters instead of the trackings.
+//!
+//! A chart over a million trackings cannot read them all within its budget, so each backend
+//! keeps two counter tables that move in the same transaction as the trackings they count
+//! (triggers on `trackings` in its migrations: whatever path writes a tracking, its counters
+//! follow, and no backend code has to remember them):
+//!
+//! - `analytics_status`: trackings by (account, day created, courier, destination country,
+//!   current status);
+//! - `analytics_deliveries`: delivered trackings by (account, day delivered, courier,
+//!   destination country, whole days from the first scan to delivery), with how many were
+//!   delivered on the first attempt.
+//!
+//! A tracking's delivery facts are fixed when it is first seen delivered (from its checkpoints:
+//! the first delivered event, the first event past pending/notfound/inforeceived as the first
+//! scan, and whether an `undelivered` event came before) and kept in its row, so what it adds
+//! to the counters is exactly what it takes away when it changes or goes. A day is whole days
+//! since 1970-01-01 in UTC; the destination country is the merchant's
+//! `destination_country_iso2` in upper case ('' when unset).
+//!
+//! The two reads are written here once ([`STATUS_SQL`], [`DELIVERY_SQL`]) in SQL both backends
+//! speak; the folding of their rows into charts is plain code ([`Counters`]).
+
+use chrono::{DateTime, Utc};
+use parceld_model::DeliveryStatus;
+
+use crate::{StoreError, StoreResult};
+
+/// Seconds in a day.
+const DAY: i64 = 86_400;
+
+/// The day (since 1970-01-01, UTC) of an instant.
+pub fn day_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(DAY)
+}
+
+/// The first instant of a day.
+pub fn start_of(day: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(day.saturating_mul(DAY), 0).unwrap_or_default()
+}
+
+/// Which counters a chart reads: the `days` (created, for the status counts; delivered, for the
+/// delivery counts), and one courier and one destination country if set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyticsFilter {
+    pub days: std::ops::RangeInclusive<i64>,
+    /// One courier, or every one with `None`; the same for the destination country (upper
+    /// case ISO 3166 alpha-2; `Some("")` selects trackings without one).
+    pub courier_code: Option<String>,
+    pub country: Option<String>,
+}
+
+impl AnalyticsFilter {
+    /// The first and the last day.
+    pub fn bounds(&self) -> (i64, i64) {
+        (*self.days.start(), *self.days.end())
+    }
+}
+
+/// Trackings created on `day` with `courier_code`, now in `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusCount {
+    pub day: i64,
+    pub courier_code: String,
+    pub status: DeliveryStatus,
+    pub trackings: u64,
+}
+
+/// Trackings of `courier_code` delivered on `day`, `transit_days` after their first scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryCount {
+    pub day: i64,
+    pub courier_code: String,
+    pub transit_days: i64,
+    pub delivered: u64,
+    /// Of `delivered`, those without a failed attempt before.
+    pub first_attempt: u64,
+}
+
+/// What the counters hold for a filter, grouped by day, courier and status (or transit days);
+/// the countries are summed. Both lists are in the order of their keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub statuses: Vec<StatusCount>,
+    pub deliveries: Vec<DeliveryCount>,
+}
+
+/// The status counts of a filter; binds `$1` account, `$2` first day, `$3` last day, `$4`
+/// courier or NULL, `$5` country or NULL. Rows: day, courier, status, trackings.
+pub const STATUS_SQL: &str = "SELECT day, courier_code, status, CAST(sum(trackings) AS BIGINT) \
+     FROM analytics_status \
+     WHERE account_id = $1 AND day BETWEEN $2 AND $3 \
+       AND ($4 IS NULL OR courier_code = $4) AND ($5 IS NULL OR country = $5) \
+     GROUP BY day, courier_code, status HAVING sum(trackings) <> 0 \
+     ORDER BY day, courier_code, status";
+
+/// The delivery counts of a filter, bound as [`STATUS_SQL`]. Rows: day, courier, transit
+/// days, delivered, first attempt.
+pub const DELIVERY_SQL: &str = "SELECT day, courier_code, CAST(transit_days AS BIGINT), \
+       CAST(sum(delivered) AS BIGINT), CAST(sum(first_attempt) AS BIGINT) \
+     FROM analytics_deliveries \
+     WHERE account_id = $1 AND day BETWEEN $2 AND $3 \
+       AND ($4 IS NULL OR courier_code = $4) AND ($5 IS NULL OR country = $5) \
+     GROUP BY day, courier_code, transit_days HAVING sum(delivered) <> 0 \
+     ORDER BY day, courier_code, transit_days";
+
+/// A row of [`STATUS_SQL`].
+pub type StatusRow = (i64, String, String, i64);
+/// A row of [`DELIVERY_SQL`].
+pub type DeliveryRow = (i64, String, i64, i64, i64);
+
+fn count(n: i64) -> StoreResult<u64> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative analytics counter {n}")))
+}
+
+impl Counters {
+    /// The counters from the rows of [`STATUS_SQL`] and [`DELIVERY_SQL`].
+    pub fn from_rows(statuses: Vec<StatusRow>, deliveries: Vec<DeliveryRow>) -> StoreResult<Self> {
+        let statuses = statuses
+            .into_iter()
+            .map(|(day, courier_code, status, n)| {
+                Ok(StatusCount {
+                    day,
+                    courier_code,
+                    status: crate::stored::parse_status(&status)?,
+                    trackings: count(n)?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        let deliveries = deliveries
+            .into_iter()
+            .map(|(day, courier_code, transit_days, delivered, first)| {
+                Ok(DeliveryCount {
+                    day,
+                    courier_code,
+                    transit_days,
+                    delivered: count(delivered)?,
+                    first_attempt: count(first)?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        Ok(Counters {
+            statuses,
+            deliveries,
+        })
+    }
+}
+
+/// One day of the "created and delivered" chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCounts {
+    pub day: i64,
+    /// Trackings created that day.
+    pub created: u64,
+    /// Trackings delivered that day.
+    pub delivered: u64,
+}
+
+/// A part of a whole (first-attempt deliveries of deliveries, exceptions of shipments).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Share {
+    pub part: u64,
+    pub whole: u64,
+}
+
+impl Share {
+    /// The part over the whole, 0 to 1 (0 of nothing).
+    pub fn rate(self) -> f64 {
+        ratio(self.part, self.whole)
+    }
+}
+
+/// How one courier performs over a filter's days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CourierFigures {
+    pub courier_code: String,
+    /// Of the trackings created in the days, those that are now exceptions.
+    pub exceptions: Share,
+    /// Of the trackings delivered in the days, those delivered on the first attempt.
+    pub first_attempts: Share,
+    /// Deliveries per whole day from the first scan, every day from 0 to the longest.
+    pub histogram: Vec<u64>,
+}
+
+impl CourierFigures {
+    /// Median days from the first scan to delivery (nearest rank); `None` without deliveries.
+    pub fn median_days(&self) -> Option<i64> {
+        percentile(&self.histogram, self.first_attempts.whole, 0.5)
+    }
+
+    /// The 90th percentile of the same.
+    pub fn p90_days(&self) -> Option<i64> {
+        percentile(&self.histogram, self.first_attempts.whole, 0.9)
+    }
+}
+
+fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// The smallest bucket whose running count reaches `share` of `total` (nearest rank).
+fn percentile(histogram: &[u64], total: u64, share: f64) -> Option<i64> {
+    if total == 0 {
+        return None;
+    }
+    let rank = ((total as f64 * share).ceil() as u64).max(1);
+    let mut seen = 0;
+    histogram.iter().enumerate().find_map(|(days, n)| {
+        seen += n;
+        (seen >= rank).then_some(days as i64)
+    })
+}
+
+impl Counters {
+    /// Created and delivered per day, for every day of `first_day..=last_day`.
+    pub fn per_day(&self, first_day: i64, last_day: i64) -> Vec<DayCounts> {
+        let mut days: Vec<DayCounts> = (first_day..=last_day)
+            .map(|day| DayCounts {
+                day,
+                created: 0,
+                delivered: 0,
+            })
+            .collect();
+        let index = |day: i64| usize::try_from(day - first_day).ok();
+        for s in &self.statuses {
+            if let Some(d) = index(s.day).and_then(|i| days.get_mut(i)) {
+                d.created += s.trackings;
+            }
+        }
+        for d in &self.deliveries {
+            if let Some(slot) = index(d.day).and_then(|i| days.get_mut(i)) {
+                slot.delivered += d.delivered;
+            }
+        }
+        days
+    }
+
+    /// Trackings per delivery status, every status in [`DeliveryStatus::ALL`]'s order.
+    pub fn status_mix(&self) -> Vec<(DeliveryStatus, u64)> {
+        DeliveryStatus::ALL
+            .iter()
+            .map(|status| {
+                let n = self.statuses.iter().filter(|s| s.status == *status);
+                (*status, n.map(|s| s.trackings).sum())
+            })
+            .collect()
+    }
+
+    /// Every courier that has trackings or deliveries in the counters, by code.
+    pub fn couriers(&self) -> Vec<CourierFigures> {
+        let mut codes: Vec<&str> = self
+            .statuses
+            .iter()
+            .map(|s| s.courier_code.as_str())
+            .chain(self.deliveries.iter().map(|d| d.courier_code.as_str()))
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        codes.into_iter().map(|code| self.courier(code)).collect()
+    }
+
+    fn courier(&self, code: &str) -> CourierFigures {
+        let mut exceptions = Share::default();
+        for s in self.statuses.iter().filter(|s| s.courier_code == code) {
+            exceptions.whole += s.trackings;
+            if s.status == DeliveryStatus::Exception {
+                exceptions.part += s.trackings;
+            }
+        }
+        let mut histogram: Vec<u64> = Vec::new();
+        let mut first_attempts = Share::default();
+        for d in self.deliveries.iter().filter(|d| d.courier_code == code) {
+            let days = usize::try_from(d.transit_days).unwrap_or(0);
+            if histogram.len() <= days {
+                histogram.resize(days + 1, 0);
+            }
+            histogram[days] += d.delivered;
+            first_attempts.whole += d.delivered;
+            first_attempts.part += d.first_attempt;
+        }
+        CourierFigures {
+            courier_code: code.to_string(),
+            exceptions,
+            first_attempts,
+            histogram,
+        }
+    }
+}
+
+/// Defines a backend's `analytics(pool, account, filter)` for [`crate::Store::analytics`] on
+/// the pool type `$pool`: [`STATUS_SQL`] and [`DELIVERY_SQL`] bound alike and read into
+/// [`Counters`], written once for every backend (the SQL is the same in SQLite and PostgreSQL;
+/// the expansion uses the backend's own `sqlx`).
+#[macro_export]
+macro_rules! analytics_reads {
+    ($pool:ty) => {
+        /// The analytics counters of `account` for `filter` (`parceld_store::analytics`).
+        pub(crate) async fn analytics(
+            pool: &$pool,
+            account: $crate::AccountId,
+            filter: &$crate::AnalyticsFilter,
+        ) -> $crate::backend::BackendResult<$crate::Counters> {
+            let (first, last) = filter.bounds();
+            let (courier, country) = (filter.courier_code.as_deref(), filter.country.as_deref());
+            // Both statements take the same five values, in the same order.
+            #[rustfmt::skip]
+            let statuses = sqlx::query_as($crate::analytics::STATUS_SQL)
+                .bind(account).bind(first).bind(last).bind(courier).bind(country)
+                .fetch_all(pool).await?;
+            #[rustfmt::skip]
+            let deliveries = sqlx::query_as($crate::analytics::DELIVERY_SQL)
+                .bind(account).bind(first).bind(last).bind(courier).bind(country)
+                .fetch_all(pool).await?;
+            Ok($crate::Counters::from_rows(statuses, deliveries)?)
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_utc_days_since_the_epoch() {
+        let at: DateTime<Utc> = "1970-01-02T23:59:59Z".parse().unwrap();
+        assert_eq!(day_of(at), 1);
+        assert_eq!(
+            start_of(1),
+            "1970-01-02T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        let before: DateTime<Utc> = "1969-12-31T12:00:00Z".parse().unwrap();
+        assert_eq!(day_of(before), -1);
+    }
+
+    #[test]
+    fn rows_become_counters_and_bad_rows_are_corrupt() {
+        let counters = Counters::from_rows(
+            vec![(3, "ups".into(), "delivered".into(), 2)],
+            vec![(5, "ups".into(), 2, 2, 1)],
+        )
+        .unwrap();
+        assert_eq!(counters.statuses[0].status, DeliveryStatus::Delivered);
+        assert_eq!(counters.deliveries[0].first_attempt, 1);
+        assert!(Counters::from_rows(vec![(3, "ups".into(), "lost".into(), 2)], vec![]).is_err());
+        assert!(Counters::from_rows(vec![], vec![(5, "ups".into(), 2, -1, 0)]).is_err());
+    }
+
+    fn delivered(day: i64, courier: &str, transit_days: i64, n: u64, first: u64) -> DeliveryCount {
+        DeliveryCount {
+            day,
+            courier_code: courier.into(),
+            transit_days,
+            delivered: n,
+            first_attempt: first,
+        }
+    }
+
+    fn made(day: i64, courier: &str, status: DeliveryStatus, n: u64) -> StatusCount {
+        StatusCount {
+            day,
+            courier_code: courier.into(),
+            status,
+            trackings: n,
+        }
+    }
+
+    #[test]
+    fn charts_fold_the_counters() {
+        let counters = Counters {
+            statuses: vec![
+                made(10, "dhl", DeliveryStatus::Delivered, 3),
+                made(10, "ups", DeliveryStatus::Exception, 1),
+                made(12, "ups", DeliveryStatus::Delivered, 3),
+            ],
+            deliveries: vec![
+                delivered(11, "dhl", 1, 2, 2),
+                delivered(12, "dhl", 4, 1, 0),
+                delivered(12, "ups", 2, 3, 2),
+            ],
+        };
+        let days = counters.per_day(10, 12);
+        let created: Vec<u64> = days.iter().map(|d| d.created).collect();
+        let delivered_: Vec<u64> = days.iter().map(|d| d.delivered).collect();
+        assert_eq!((created, delivered_), (vec![4, 0, 3], vec![0, 2, 4]));
+        let mix = counters.status_mix();
+        assert_eq!(mix.len(), DeliveryStatus::ALL.len());
+        assert!(mix.contains(&(DeliveryStatus::Delivered, 6)));
+        assert!(mix.contains(&(DeliveryStatus::Exception, 1)));
+        let couriers = counters.couriers();
+        let dhl = &couriers[0];
+        assert_eq!(dhl.courier_code, "dhl");
+        assert_eq!(dhl.histogram, vec![0, 2, 0, 0, 1]);
+        assert_eq!((dhl.median_days(), dhl.p90_days()), (Some(1), Some(4)));
+        assert_eq!(dhl.first_attempts, Share { part: 2, whole: 3 });
+        let ups = &couriers[1];
+        assert_eq!(ups.exceptions, Share { part: 1, whole: 4 });
+        assert!((ups.exceptions.rate() - 0.25).abs() < 1e-9);
+        assert_eq!((ups.median_days(), ups.p90_days()), (Some(2), Some(2)));
+        assert_eq!(Counters::default().couriers(), vec![]);
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank_and_none_without_deliveries() {
+        assert_eq!(percentile(&[], 0, 0.5), None);
+        // Ten deliveries: 1 day ×5, 2 days ×4, 9 days ×1.
+        let mut histogram = vec![0, 5, 4];
+        histogram.resize(10, 0);
+        histogram[9] = 1;
+        assert_eq!(percentile(&histogram, 10, 0.5), Some(1));
+        assert_eq!(percentile(&histogram, 10, 0.9), Some(2));
+        assert_eq!(percentile(&histogram, 10, 1.0), Some(9));
+    }
+}
