@@ -1,5 +1,5 @@
 //! The SQLite side of carrier push ([`parceld_store::PushStore`]): claims by number, a batch of
-//! pushes' receipts and their refresh application in one `BEGIN IMMEDIATE` transaction (the
+//! pushes' claim, receipts and refresh application in one `BEGIN IMMEDIATE` transaction (the
 //! order and bookkeeping are `parceld_store::push::batch`'s), coverage rows.
 //!
 //! Every call is a bounded number of statements: receipts are one multi-row insert, numbers and
@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use parceld_store::push::batch::{self, PushWrites, ReceiptKey};
+use parceld_store::push::{PlanPushes, PushedNumbers};
 use parceld_store::{
     ApplyReport, PushApplied, PushClaim, PushReceipt, PushToApply, RefreshUpdate, Subscribed,
 };
@@ -20,11 +21,6 @@ fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).expect("numbers and keys serialise")
 }
 
-/// Claims the trackings of `numbers` in every account. `+archived` keeps `archived` out of the
-/// index choice: without statistics SQLite otherwise walks `trackings_by_archived`, every
-/// tracking of the account (20 ms a batch at 20,000 trackings, two thirds of a push batch's
-/// time in `parceld bench --only push`), instead of seeking each number in the unique
-/// (account, number, courier) index.
 pub(crate) async fn claim_pushed(
     pool: &SqlitePool,
     courier_code: &str,
@@ -34,38 +30,12 @@ pub(crate) async fn claim_pushed(
     lease_until: DateTime<Utc>,
 ) -> Result<PushClaim> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let rows = sqlx::query(&format!(
-        "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
-         WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?3 \
-           AND tracking_number IN (SELECT value FROM json_each(?4)) \
-           AND +archived = 0 \
-           AND (lease_until IS NULL OR lease_until < ?5 OR lease_owner = ?1) \
-         RETURNING {CLAIMED_COLUMNS}"
-    ))
-    .bind(owner)
-    .bind(lease_until.timestamp())
-    .bind(courier_code)
-    .bind(json_list(numbers))
-    .bind(now.timestamp())
-    .fetch_all(&mut *tx)
-    .await?;
-    let busy: Vec<String> = sqlx::query_scalar(
-        "SELECT tracking_number FROM trackings \
-         WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?1 \
-           AND tracking_number IN (SELECT value FROM json_each(?2)) \
-           AND +archived = 0 AND lease_owner <> ?3 AND lease_until >= ?4",
-    )
-    .bind(courier_code)
-    .bind(json_list(numbers))
-    .bind(owner)
-    .bind(now.timestamp())
-    .fetch_all(&mut *tx)
-    .await?;
+    let lease = (now, lease_until);
+    let claim = Writes(&mut tx)
+        .claim(courier_code, numbers, owner, lease)
+        .await?;
     tx.commit().await?;
-    Ok(PushClaim {
-        claimed: rows.iter().map(claimed_from_row).collect::<Result<_>>()?,
-        busy: busy.into_iter().collect(),
-    })
+    Ok(claim)
 }
 
 /// The batch's writes on this backend's transaction ([`parceld_store::push::batch`]).
@@ -73,6 +43,51 @@ struct Writes<'a>(&'a mut SqliteConnection);
 
 #[async_trait::async_trait]
 impl PushWrites for Writes<'_> {
+    /// Claims the trackings of `numbers` in every account. `+archived` keeps `archived` out of
+    /// the index choice: without statistics SQLite otherwise walks `trackings_by_archived`,
+    /// every tracking of the account (20 ms a batch at 20,000 trackings, two thirds of a push
+    /// batch's time in `parceld bench --only push`), instead of seeking each number in the
+    /// unique (account, number, courier) index.
+    async fn claim(
+        &mut self,
+        courier_code: &str,
+        numbers: &[String],
+        owner: &str,
+        (now, lease_until): (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<PushClaim> {
+        let rows = sqlx::query(&format!(
+            "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
+             WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?3 \
+               AND tracking_number IN (SELECT value FROM json_each(?4)) \
+               AND +archived = 0 \
+               AND (lease_until IS NULL OR lease_until < ?5 OR lease_owner = ?1) \
+             RETURNING {CLAIMED_COLUMNS}"
+        ))
+        .bind(owner)
+        .bind(lease_until.timestamp())
+        .bind(courier_code)
+        .bind(json_list(numbers))
+        .bind(now.timestamp())
+        .fetch_all(&mut *self.0)
+        .await?;
+        let busy: Vec<String> = sqlx::query_scalar(
+            "SELECT tracking_number FROM trackings \
+             WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?1 \
+               AND tracking_number IN (SELECT value FROM json_each(?2)) \
+               AND +archived = 0 AND lease_owner <> ?3 AND lease_until >= ?4",
+        )
+        .bind(courier_code)
+        .bind(json_list(numbers))
+        .bind(owner)
+        .bind(now.timestamp())
+        .fetch_all(&mut *self.0)
+        .await?;
+        Ok(PushClaim {
+            claimed: rows.iter().map(claimed_from_row).collect::<Result<_>>()?,
+            busy: busy.into_iter().collect(),
+        })
+    }
+
     async fn record_receipts(&mut self, receipts: &[&PushReceipt]) -> Result<Vec<ReceiptKey>> {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO push_receipts (source, digest, received_at, expires_at) ",
@@ -132,6 +147,22 @@ pub(crate) async fn apply_pushes(
 ) -> Result<Vec<PushApplied>> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let applied = batch::apply(&mut Writes(&mut tx), owner, pushes, release, covered_until).await?;
+    tx.commit().await?;
+    Ok(applied)
+}
+
+pub(crate) async fn claim_and_apply_pushes(
+    pool: &SqlitePool,
+    owner: &str,
+    numbers: &[PushedNumbers],
+    lease: (DateTime<Utc>, DateTime<Utc>),
+    plan: &mut PlanPushes<'_>,
+    covered_until: DateTime<Utc>,
+) -> Result<Vec<PushApplied>> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut writes = Writes(&mut tx);
+    let applied =
+        batch::claim_and_apply(&mut writes, owner, numbers, lease, plan, covered_until).await?;
     tx.commit().await?;
     Ok(applied)
 }

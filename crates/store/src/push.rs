@@ -67,6 +67,25 @@ pub struct PushClaim {
     pub busy: BTreeSet<String>,
 }
 
+/// The pushed numbers of one courier that a batch claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedNumbers {
+    pub courier_code: String,
+    pub numbers: Vec<String>,
+}
+
+/// What a batch applies once its claims are known: the pushes (see [`PushStore::apply_pushes`])
+/// and the claims given back unapplied.
+#[derive(Debug, Clone, Default)]
+pub struct PushPlan {
+    pub pushes: Vec<PushToApply>,
+    pub release: Vec<i64>,
+}
+
+/// Decides a batch's [`PushPlan`] from its claims (one [`PushClaim`] per [`PushedNumbers`], in
+/// order), inside the batch's transaction: it must not wait on anything.
+pub type PlanPushes<'a> = dyn FnMut(Vec<PushClaim>) -> PushPlan + Send + 'a;
+
 /// Carrier push: replay records, push coverage and the pushed update's application.
 #[async_trait]
 pub trait PushStore: Send + Sync {
@@ -95,6 +114,20 @@ pub trait PushStore: Send + Sync {
         owner: &str,
         pushes: Vec<PushToApply>,
         release: &[i64],
+        covered_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<PushApplied>>;
+
+    /// A batch's claim and application in one transaction (one commit for both, where two
+    /// transactions cost two): claims `numbers` as [`PushStore::claim_pushed`] does (`lease`:
+    /// now, and the claims' end), asks `plan` what to apply, and applies it as
+    /// [`PushStore::apply_pushes`] does. On failure nothing of it is written, the claims
+    /// neither.
+    async fn claim_and_apply_pushes(
+        &self,
+        owner: &str,
+        numbers: &[PushedNumbers],
+        lease: (DateTime<Utc>, DateTime<Utc>),
+        plan: &mut PlanPushes<'_>,
         covered_until: DateTime<Utc>,
     ) -> StoreResult<Vec<PushApplied>>;
 
@@ -150,7 +183,7 @@ pub trait PushStore: Send + Sync {
 }
 
 /// Implements [`PushStore`] for a backend's store type from its `push` module's functions
-/// (`claim_pushed`, `apply_pushes`, `prune_receipts`, `receipts`, `to_subscribe`,
+/// (`claim_pushed`, `apply_pushes`, `claim_and_apply_pushes`, `prune_receipts`, `receipts`, `to_subscribe`,
 /// `record_subscriptions`, `covered`, each taking the pool first), written once for every
 /// backend.
 #[macro_export]
@@ -161,6 +194,8 @@ macro_rules! push_store_calls {
                 { use $module as m; m::claim_pushed(pool, courier_code, numbers, owner, now, lease_until) };
             fn apply_pushes(owner: &str, pushes: Vec<$crate::PushToApply>, release: &[i64], covered_until: chrono::DateTime<chrono::Utc>) -> Vec<$crate::PushApplied> =>
                 { use $module as m; m::apply_pushes(pool, owner, pushes, release, covered_until) };
+            fn claim_and_apply_pushes(owner: &str, numbers: &[$crate::push::PushedNumbers], lease: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), plan: &mut $crate::push::PlanPushes<'_>, covered_until: chrono::DateTime<chrono::Utc>) -> Vec<$crate::PushApplied> =>
+                { use $module as m; m::claim_and_apply_pushes(pool, owner, numbers, lease, plan, covered_until) };
             fn prune_push_receipts(now: chrono::DateTime<chrono::Utc>, keep_at_most: u64) -> u64 =>
                 { use $module as m; m::prune_receipts(pool, now, keep_at_most) };
             fn push_receipts() -> u64 => { use $module as m; m::receipts(pool) };
