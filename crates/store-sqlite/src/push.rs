@@ -6,11 +6,9 @@
 //! primary keys travel as one JSON array each (`json_each`), never one statement per row.
 
 use chrono::{DateTime, Utc};
-use parceld_store::push::batch::{self, PushWrites, ReceiptKey};
+use parceld_store::push::batch::{self, Claim, PushWrites, ReceiptKey};
 use parceld_store::push::{PlanPushes, PushedNumbers};
-use parceld_store::{
-    ApplyReport, PushApplied, PushClaim, PushReceipt, PushToApply, RefreshUpdate, Subscribed,
-};
+use parceld_store::{ApplyReport, PushApplied, PushClaim, PushReceipt, RefreshUpdate, Subscribed};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::error::Result;
@@ -19,23 +17,6 @@ use crate::statements::keep_prepared;
 
 fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).expect("numbers and keys serialise")
-}
-
-pub(crate) async fn claim_pushed(
-    pool: &SqlitePool,
-    courier_code: &str,
-    numbers: &[String],
-    owner: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-) -> Result<PushClaim> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let lease = (now, lease_until);
-    let claim = Writes(&mut tx)
-        .claim(courier_code, numbers, owner, lease)
-        .await?;
-    tx.commit().await?;
-    Ok(claim)
 }
 
 /// The batch's writes on this backend's transaction ([`parceld_store::push::batch`]).
@@ -48,13 +29,8 @@ impl PushWrites for Writes<'_> {
     /// every tracking of the account (20 ms a batch at 20,000 trackings, two thirds of a push
     /// batch's time in `parceld bench --only push`), instead of seeking each number in the
     /// unique (account, number, courier) index.
-    async fn claim(
-        &mut self,
-        courier_code: &str,
-        numbers: &[String],
-        owner: &str,
-        (now, lease_until): (DateTime<Utc>, DateTime<Utc>),
-    ) -> Result<PushClaim> {
+    async fn claim(&mut self, claim: Claim<'_>) -> Result<PushClaim> {
+        let (numbers, owner, now) = (json_list(claim.numbers), claim.owner, claim.now);
         let rows = sqlx::query(&format!(
             "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
              WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?3 \
@@ -64,9 +40,9 @@ impl PushWrites for Writes<'_> {
              RETURNING {CLAIMED_COLUMNS}"
         ))
         .bind(owner)
-        .bind(lease_until.timestamp())
-        .bind(courier_code)
-        .bind(json_list(numbers))
+        .bind(claim.lease_until.timestamp())
+        .bind(claim.courier_code)
+        .bind(&numbers)
         .bind(now.timestamp())
         .fetch_all(&mut *self.0)
         .await?;
@@ -76,8 +52,8 @@ impl PushWrites for Writes<'_> {
                AND tracking_number IN (SELECT value FROM json_each(?2)) \
                AND +archived = 0 AND lease_owner <> ?3 AND lease_until >= ?4",
         )
-        .bind(courier_code)
-        .bind(json_list(numbers))
+        .bind(claim.courier_code)
+        .bind(&numbers)
         .bind(owner)
         .bind(now.timestamp())
         .fetch_all(&mut *self.0)
@@ -136,19 +112,6 @@ impl PushWrites for Writes<'_> {
         .await?;
         Ok(())
     }
-}
-
-pub(crate) async fn apply_pushes(
-    pool: &SqlitePool,
-    owner: &str,
-    pushes: Vec<PushToApply>,
-    release: &[i64],
-    covered_until: DateTime<Utc>,
-) -> Result<Vec<PushApplied>> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let applied = batch::apply(&mut Writes(&mut tx), owner, pushes, release, covered_until).await?;
-    tx.commit().await?;
-    Ok(applied)
 }
 
 pub(crate) async fn claim_and_apply_pushes(

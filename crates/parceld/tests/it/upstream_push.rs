@@ -19,7 +19,7 @@ use crate::engine::{start_sim, wait_for};
 use crate::push::{json_of, stored};
 use crate::support::Server;
 use crate::upstreams::{listed, reaches, script_walk, upstream_server};
-use crate::webhooks::start_receiver;
+use crate::webhooks::{start_receiver, Receiver};
 
 /// One upstream that pushes: its table, a courier it routes, a number, the secret its pushes
 /// are signed with (17TRACK: the security key, which is the API key), and its poll path.
@@ -73,16 +73,12 @@ fn start_server(case: &Case, sim_url: &str, push: bool) -> Server {
     upstream_server(case.upstream, &couriers, sim_url, &fields)
 }
 
-/// The server with a webhook endpoint, the simulator pushing to its hook, and `case`'s parcel
-/// created and fetched once (labelled).
-async fn created(
-    case: &Case,
-    sim: &Simulator,
-    sim_url: &str,
-    receiver_url: &str,
-    push: bool,
-) -> Server {
-    let server = start_server(case, sim_url, push);
+/// The simulator, a webhook receiver, and the server with a webhook endpoint to it, the
+/// simulator pushing to its hook, and `case`'s parcel created and fetched once (labelled).
+async fn created(case: &Case, push: bool) -> (Simulator, Receiver, Server) {
+    let (sim, sim_url) = start_sim().await;
+    let (receiver, receiver_url) = start_receiver().await;
+    let server = start_server(case, &sim_url, push);
     let key = server.key().to_string();
     let hook = json!({"url": format!("{receiver_url}/hook")});
     let (status, body) = server.post("/v4/webhooks", &key, hook).await;
@@ -92,17 +88,15 @@ async fn created(
         &format!("{}/hooks/{}", server.base, case.upstream),
         case.secret,
     );
-    script_walk(sim, case.number);
+    script_walk(&sim, case.number);
     server.create(&key, case.number, case.courier).await;
     reaches(&server, case.number, "inforeceived001").await;
     assert_eq!(sim.registered(case.upstream), [case.number.to_string()]);
-    server
+    (sim, receiver, server)
 }
 
 async fn pushed(case: &Case) {
-    let (sim, sim_url) = start_sim().await;
-    let (receiver, receiver_url) = start_receiver().await;
-    let server = created(case, &sim, &sim_url, &receiver_url, true).await;
+    let (sim, receiver, server) = created(case, true).await;
     let (name, number) = (case.upstream, case.number);
 
     // couriers/all says the courier's changes come by push.
@@ -186,9 +180,7 @@ async fn pushed(case: &Case) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_push_off_the_same_move_arrives_by_polling() {
     let case = &SEVENTEEN_TRACK;
-    let (sim, sim_url) = start_sim().await;
-    let (receiver, receiver_url) = start_receiver().await;
-    let server = created(case, &sim, &sim_url, &receiver_url, false).await;
+    let (sim, receiver, server) = created(case, false).await;
     let (entry, _) = listed(&server, case.courier).await;
     assert_eq!(entry["updates"], "poll", "{entry}");
 
@@ -222,9 +214,7 @@ async fn with_push_off_the_same_move_arrives_by_polling() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_history_pushed_by_17track_is_taken_whole() {
     let case = &SEVENTEEN_TRACK;
-    let (sim, sim_url) = start_sim().await;
-    let (_receiver, receiver_url) = start_receiver().await;
-    let server = created(case, &sim, &sim_url, &receiver_url, true).await;
+    let (sim, _receiver, server) = created(case, true).await;
     let sent_before = sim.sent_pushes(case.upstream).len();
 
     // 500 events, one a minute up to a minute ago: the upstream pushes them all at once.

@@ -23,17 +23,22 @@ fn key(receipt: &PushReceipt) -> ReceiptKey {
     (receipt.source.clone(), receipt.digest.to_vec())
 }
 
+/// One courier's claim of a batch: `numbers` of `courier_code` for `owner`, at `now` until
+/// `lease_until`.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub courier_code: &'a str,
+    pub numbers: &'a [String],
+    pub owner: &'a str,
+    pub now: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+}
+
 /// A backend's writes inside the one transaction of a batch.
 #[async_trait]
 pub trait PushWrites: Send {
     /// [`crate::PushStore::claim_pushed`]'s claim, in this transaction.
-    async fn claim(
-        &mut self,
-        courier_code: &str,
-        numbers: &[String],
-        owner: &str,
-        lease: (DateTime<Utc>, DateTime<Utc>),
-    ) -> BackendResult<PushClaim>;
+    async fn claim(&mut self, claim: Claim<'_>) -> BackendResult<PushClaim>;
     /// Records the (distinct) receipts, those already present left as they are; returns the
     /// keys of the ones recorded now.
     async fn record_receipts(
@@ -65,8 +70,14 @@ pub async fn claim_and_apply(
     let mut claims = Vec::with_capacity(numbers.len());
     for pushed in numbers {
         claims.push(
-            tx.claim(&pushed.courier_code, &pushed.numbers, owner, lease)
-                .await?,
+            tx.claim(Claim {
+                courier_code: &pushed.courier_code,
+                numbers: &pushed.numbers,
+                owner,
+                now: lease.0,
+                lease_until: lease.1,
+            })
+            .await?,
         );
     }
     let PushPlan { pushes, release } = plan(claims);
