@@ -2,7 +2,8 @@
 //! source proves itself its own way (UPS's `x-api-key`, FedEx's `fdx-signature`, 17TRACK's
 //! `sign`, AfterShip's `aftership-hmac-sha256`), checked by the engine's
 //! [`PushHub`](parceld_engine::push::PushHub) before anything else is read. The body is limited
-//! to `[push] max_body_bytes`, and the answer comes once the update is durably stored.
+//! to `[push] max_body_bytes` (`max_upstream_body_bytes` for an aggregator upstream, whose
+//! pushes carry whole histories), and the answer comes once the update is durably stored.
 
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::HeaderMap;
@@ -24,8 +25,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .layer(DefaultBodyLimit::max(PUSH_BODY_LIMIT))
 }
 
-/// The most a push body may be at the HTTP layer; `[push] max_body_bytes` is checked below it.
-const PUSH_BODY_LIMIT: usize = 1024 * 1024;
+/// The most a push body may be at the HTTP layer; the source's `[push]` limit is checked below
+/// it.
+const PUSH_BODY_LIMIT: usize = parceld_engine::push::MAX_PUSH_BODY_BYTES;
 
 /// What an applied push did.
 #[derive(Debug, Serialize, ToSchema)]
@@ -80,7 +82,7 @@ impl From<PushError> for ApiError {
         (status = 200, description = "Applied", body = Envelope<PushView>),
         (status = 400, description = "4195 not verified, 4196 body not understood, 4197 stale, 4198 replayed: nothing changed"),
         (status = 404, description = "No such push source enabled"),
-        (status = 413, description = "The body is larger than `[push] max_body_bytes`"),
+        (status = 413, description = "The body is larger than `[push] max_body_bytes` (`max_upstream_body_bytes` for `17track` and `aftership`)"),
         (status = 503, description = "The trackings are being refreshed; try again"),
     ),
     security(()),
@@ -94,13 +96,11 @@ pub async fn receive(
     let Some(hub) = &state.push else {
         return Err(PushError::UnknownSource(source).into());
     };
-    if body.len() > hub.settings().max_body_bytes {
+    let limit = hub.max_body_bytes(&source);
+    if body.len() > limit {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!(
-                "A push may be at most {} bytes.",
-                hub.settings().max_body_bytes
-            ),
+            format!("A push from this source may be at most {limit} bytes."),
         ));
     }
     let report = hub.receive(&source, &headers, &body).await?;

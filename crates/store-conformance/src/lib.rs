@@ -142,6 +142,7 @@ macro_rules! conformance_tests {
             copy::a_large_batch_create_keeps_the_rules_of_a_small_one,
             push::a_push_applies_once_to_every_account_and_its_replay_changes_nothing,
             push::a_batch_of_pushes_applies_in_one_call_each_with_its_own_outcome,
+            push::a_batch_is_claimed_and_applied_in_one_call_each_push_with_its_own_outcome,
             push::receipts_expire_and_are_capped,
             push::subscriptions_cover_trackings_and_move_their_polls,
             analytics::analytics_counters_follow_every_change_of_the_trackings,

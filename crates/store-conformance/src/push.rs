@@ -1,10 +1,11 @@
 //! Carrier push: claims by number across accounts, the receipt written with the refresh in one
-//! transaction (a replay applies nothing and releases its claims), bounded receipts, and push
-//! coverage from subscriptions and pushes.
+//! transaction (a replay applies nothing and releases its claims), a batch's claim in that same
+//! transaction, bounded receipts, and push coverage from subscriptions and pushes.
 
 use chrono::{Duration, Utc};
 use parceld_model::DeliveryStatus;
-use parceld_store::{PushApplied, PushReceipt, PushToApply, Subscribed};
+use parceld_store::push::{PushPlan, PushedNumbers};
+use parceld_store::{PushApplied, PushClaim, PushReceipt, PushToApply, Subscribed};
 
 use crate::{account_with, checkpoint, update, Factory};
 
@@ -151,6 +152,68 @@ pub async fn a_batch_of_pushes_applies_in_one_call_each_with_its_own_outcome(fre
     // Every claim of the batch was given back, the replay's too.
     let free = store.claim_pushed("ups", &numbers, "x", now, lease).await;
     assert_eq!(free.unwrap().claimed.len(), 3);
+}
+
+pub async fn a_batch_is_claimed_and_applied_in_one_call_each_push_with_its_own_outcome(
+    fresh: impl Factory,
+) {
+    let store = fresh().await;
+    let numbers: Vec<String> = (1..=3).map(|i| format!("1Z{i:016}")).collect();
+    let pairs: Vec<(&str, &str)> = numbers.iter().map(|n| (n.as_str(), "ups")).collect();
+    account_with(&*store, "a", &pairs).await;
+    let (now, lease) = (Utc::now(), Utc::now() + Duration::minutes(1));
+    // The third number is held by another worker; the second push's receipt is known already.
+    let held = store
+        .claim_pushed("ups", &numbers[2..], "x", now, lease)
+        .await;
+    assert_eq!(held.unwrap().claimed.len(), 1);
+    let known = store
+        .apply_push("w", &receipt(2, now), Vec::new(), &[], now)
+        .await;
+    assert!(matches!(known.unwrap(), PushApplied::Applied(_)));
+
+    let wanted = [PushedNumbers {
+        courier_code: "ups".into(),
+        numbers: numbers.clone(),
+    }];
+    let events = vec![checkpoint(30, DeliveryStatus::Transit, "Departed")];
+    let mut seen = Vec::new();
+    let mut plan = |claims: Vec<PushClaim>| {
+        let claim = &claims[0];
+        seen.push((claim.claimed.len(), claim.busy.clone()));
+        let pushes = claim
+            .claimed
+            .iter()
+            .map(|c| PushToApply {
+                receipt: receipt(u8::from(c.tracking_number == numbers[1]) + 1, now),
+                updates: vec![update(c.pk, events.clone(), DeliveryStatus::Transit)],
+                release: Vec::new(),
+            })
+            .collect();
+        PushPlan {
+            pushes,
+            release: Vec::new(),
+        }
+    };
+    let outcomes = store
+        .claim_and_apply_pushes("w", &wanted, (now, lease), &mut plan, lease)
+        .await
+        .unwrap();
+    assert_eq!(seen.len(), 1, "the plan is asked once");
+    assert_eq!(seen[0].0, 2, "the two free numbers are claimed");
+    let busy: Vec<String> = seen[0].1.iter().cloned().collect();
+    assert_eq!(busy, numbers[2..], "the held one is busy");
+    assert_eq!(outcomes.len(), 2, "one outcome per push");
+    let PushApplied::Applied(report) = &outcomes[0] else {
+        panic!("a new receipt applies")
+    };
+    assert_eq!((report.applied, report.changes.len()), (1, 1));
+    assert!(matches!(outcomes[1], PushApplied::Replayed));
+    // Both claims were given back (the applied and the replayed); the held one stays held.
+    let after = store.claim_pushed("ups", &numbers, "y", now, lease).await;
+    let after = after.unwrap();
+    assert_eq!(after.claimed.len(), 2);
+    assert_eq!(after.busy.into_iter().collect::<Vec<_>>(), numbers[2..]);
 }
 
 pub async fn receipts_expire_and_are_capped(fresh: impl Factory) {

@@ -1,15 +1,14 @@
 //! The SQLite side of carrier push ([`parceld_store::PushStore`]): claims by number, a batch of
-//! pushes' receipts and their refresh application in one `BEGIN IMMEDIATE` transaction (the
+//! pushes' claim, receipts and refresh application in one `BEGIN IMMEDIATE` transaction (the
 //! order and bookkeeping are `parceld_store::push::batch`'s), coverage rows.
 //!
 //! Every call is a bounded number of statements: receipts are one multi-row insert, numbers and
 //! primary keys travel as one JSON array each (`json_each`), never one statement per row.
 
 use chrono::{DateTime, Utc};
-use parceld_store::push::batch::{self, PushWrites, ReceiptKey};
-use parceld_store::{
-    ApplyReport, PushApplied, PushClaim, PushReceipt, PushToApply, RefreshUpdate, Subscribed,
-};
+use parceld_store::push::batch::{self, Claim, PushWrites, ReceiptKey};
+use parceld_store::push::{PlanPushes, PushedNumbers};
+use parceld_store::{ApplyReport, PushApplied, PushClaim, PushReceipt, RefreshUpdate, Subscribed};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::error::Result;
@@ -20,59 +19,51 @@ fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).expect("numbers and keys serialise")
 }
 
-/// Claims the trackings of `numbers` in every account. `+archived` keeps `archived` out of the
-/// index choice: without statistics SQLite otherwise walks `trackings_by_archived`, every
-/// tracking of the account (20 ms a batch at 20,000 trackings, two thirds of a push batch's
-/// time in `parceld bench --only push`), instead of seeking each number in the unique
-/// (account, number, courier) index.
-pub(crate) async fn claim_pushed(
-    pool: &SqlitePool,
-    courier_code: &str,
-    numbers: &[String],
-    owner: &str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-) -> Result<PushClaim> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let rows = sqlx::query(&format!(
-        "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
-         WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?3 \
-           AND tracking_number IN (SELECT value FROM json_each(?4)) \
-           AND +archived = 0 \
-           AND (lease_until IS NULL OR lease_until < ?5 OR lease_owner = ?1) \
-         RETURNING {CLAIMED_COLUMNS}"
-    ))
-    .bind(owner)
-    .bind(lease_until.timestamp())
-    .bind(courier_code)
-    .bind(json_list(numbers))
-    .bind(now.timestamp())
-    .fetch_all(&mut *tx)
-    .await?;
-    let busy: Vec<String> = sqlx::query_scalar(
-        "SELECT tracking_number FROM trackings \
-         WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?1 \
-           AND tracking_number IN (SELECT value FROM json_each(?2)) \
-           AND +archived = 0 AND lease_owner <> ?3 AND lease_until >= ?4",
-    )
-    .bind(courier_code)
-    .bind(json_list(numbers))
-    .bind(owner)
-    .bind(now.timestamp())
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(PushClaim {
-        claimed: rows.iter().map(claimed_from_row).collect::<Result<_>>()?,
-        busy: busy.into_iter().collect(),
-    })
-}
-
 /// The batch's writes on this backend's transaction ([`parceld_store::push::batch`]).
 struct Writes<'a>(&'a mut SqliteConnection);
 
 #[async_trait::async_trait]
 impl PushWrites for Writes<'_> {
+    /// Claims the trackings of `numbers` in every account. `+archived` keeps `archived` out of
+    /// the index choice: without statistics SQLite otherwise walks `trackings_by_archived`,
+    /// every tracking of the account (20 ms a batch at 20,000 trackings, two thirds of a push
+    /// batch's time in `parceld bench --only push`), instead of seeking each number in the
+    /// unique (account, number, courier) index.
+    async fn claim(&mut self, claim: Claim<'_>) -> Result<PushClaim> {
+        let (numbers, owner, now) = (json_list(claim.numbers), claim.owner, claim.now);
+        let rows = sqlx::query(&format!(
+            "UPDATE trackings SET lease_owner = ?1, lease_until = ?2 \
+             WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?3 \
+               AND tracking_number IN (SELECT value FROM json_each(?4)) \
+               AND +archived = 0 \
+               AND (lease_until IS NULL OR lease_until < ?5 OR lease_owner = ?1) \
+             RETURNING {CLAIMED_COLUMNS}"
+        ))
+        .bind(owner)
+        .bind(claim.lease_until.timestamp())
+        .bind(claim.courier_code)
+        .bind(&numbers)
+        .bind(now.timestamp())
+        .fetch_all(&mut *self.0)
+        .await?;
+        let busy: Vec<String> = sqlx::query_scalar(
+            "SELECT tracking_number FROM trackings \
+             WHERE account_id IN (SELECT id FROM accounts) AND courier_code = ?1 \
+               AND tracking_number IN (SELECT value FROM json_each(?2)) \
+               AND +archived = 0 AND lease_owner <> ?3 AND lease_until >= ?4",
+        )
+        .bind(claim.courier_code)
+        .bind(&numbers)
+        .bind(owner)
+        .bind(now.timestamp())
+        .fetch_all(&mut *self.0)
+        .await?;
+        Ok(PushClaim {
+            claimed: rows.iter().map(claimed_from_row).collect::<Result<_>>()?,
+            busy: busy.into_iter().collect(),
+        })
+    }
+
     async fn record_receipts(&mut self, receipts: &[&PushReceipt]) -> Result<Vec<ReceiptKey>> {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO push_receipts (source, digest, received_at, expires_at) ",
@@ -123,15 +114,18 @@ impl PushWrites for Writes<'_> {
     }
 }
 
-pub(crate) async fn apply_pushes(
+pub(crate) async fn claim_and_apply_pushes(
     pool: &SqlitePool,
     owner: &str,
-    pushes: Vec<PushToApply>,
-    release: &[i64],
+    numbers: &[PushedNumbers],
+    lease: (DateTime<Utc>, DateTime<Utc>),
+    plan: &mut PlanPushes<'_>,
     covered_until: DateTime<Utc>,
 ) -> Result<Vec<PushApplied>> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let applied = batch::apply(&mut Writes(&mut tx), owner, pushes, release, covered_until).await?;
+    let mut writes = Writes(&mut tx);
+    let applied =
+        batch::claim_and_apply(&mut writes, owner, numbers, lease, plan, covered_until).await?;
     tx.commit().await?;
     Ok(applied)
 }

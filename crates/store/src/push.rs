@@ -67,12 +67,32 @@ pub struct PushClaim {
     pub busy: BTreeSet<String>,
 }
 
+/// The pushed numbers of one courier that a batch claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedNumbers {
+    pub courier_code: String,
+    pub numbers: Vec<String>,
+}
+
+/// What a batch applies once its claims are known: the pushes (see [`PushStore::apply_pushes`])
+/// and the claims given back unapplied.
+#[derive(Debug, Clone, Default)]
+pub struct PushPlan {
+    pub pushes: Vec<PushToApply>,
+    pub release: Vec<i64>,
+}
+
+/// Decides a batch's [`PushPlan`] from its claims (one [`PushClaim`] per [`PushedNumbers`], in
+/// order), inside the batch's transaction: it must not wait on anything.
+pub type PlanPushes<'a> = dyn FnMut(Vec<PushClaim>) -> PushPlan + Send + 'a;
+
 /// Carrier push: replay records, push coverage and the pushed update's application.
 #[async_trait]
 pub trait PushStore: Send + Sync {
     /// Claims for `owner` every non-archived tracking of `courier_code` whose number is one of
     /// `numbers` (any account), unless another worker's live lease holds it (then its number
-    /// is busy). A tracking `owner` already holds is claimed again. One transaction.
+    /// is busy). A tracking `owner` already holds is claimed again. One transaction:
+    /// [`PushStore::claim_and_apply_pushes`] with nothing to apply.
     async fn claim_pushed(
         &self,
         courier_code: &str,
@@ -80,7 +100,34 @@ pub trait PushStore: Send + Sync {
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> StoreResult<PushClaim>;
+    ) -> StoreResult<PushClaim> {
+        let wanted = [PushedNumbers {
+            courier_code: courier_code.to_string(),
+            numbers: numbers.to_vec(),
+        }];
+        let mut claimed = None;
+        let mut plan = |claims: Vec<PushClaim>| {
+            claimed = claims.into_iter().next();
+            PushPlan::default()
+        };
+        self.claim_and_apply_pushes(owner, &wanted, (now, lease_until), &mut plan, now)
+            .await?;
+        Ok(claimed.unwrap_or_default())
+    }
+
+    /// A batch's claim and application in one transaction (one commit for both, where two
+    /// transactions cost two): claims `numbers` as [`PushStore::claim_pushed`] does (`lease`:
+    /// now, and the claims' end), asks `plan` what to apply, and applies it as
+    /// [`PushStore::apply_pushes`] does. On failure nothing of it is written, the claims
+    /// neither.
+    async fn claim_and_apply_pushes(
+        &self,
+        owner: &str,
+        numbers: &[PushedNumbers],
+        lease: (DateTime<Utc>, DateTime<Utc>),
+        plan: &mut PlanPushes<'_>,
+        covered_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<PushApplied>>;
 
     /// In one transaction, for every push (in order): records its receipt; when it was already
     /// recorded, releases `owner`'s claims of its updates and `release` and applies nothing
@@ -89,14 +136,24 @@ pub trait PushStore: Send + Sync {
     /// releases its `release`, and marks the updated trackings covered by the push source until
     /// `covered_until`. `release` besides: claims of the batch given back unapplied. One outcome
     /// per push, in order. The pushes' updates name distinct trackings. A bounded number of
-    /// statements, whatever the number of pushes ([`batch::apply`]).
+    /// statements, whatever the number of pushes ([`batch::apply`]): it is
+    /// [`PushStore::claim_and_apply_pushes`] with nothing to claim.
     async fn apply_pushes(
         &self,
         owner: &str,
         pushes: Vec<PushToApply>,
         release: &[i64],
         covered_until: DateTime<Utc>,
-    ) -> StoreResult<Vec<PushApplied>>;
+    ) -> StoreResult<Vec<PushApplied>> {
+        let mut given = Some(PushPlan {
+            pushes,
+            release: release.to_vec(),
+        });
+        let mut plan = move |_| given.take().unwrap_or_default();
+        let now = Utc::now();
+        self.claim_and_apply_pushes(owner, &[], (now, now), &mut plan, covered_until)
+            .await
+    }
 
     /// [`PushStore::apply_pushes`] of one push.
     async fn apply_push(
@@ -150,17 +207,15 @@ pub trait PushStore: Send + Sync {
 }
 
 /// Implements [`PushStore`] for a backend's store type from its `push` module's functions
-/// (`claim_pushed`, `apply_pushes`, `prune_receipts`, `receipts`, `to_subscribe`,
+/// (`claim_and_apply_pushes`, `prune_receipts`, `receipts`, `to_subscribe`,
 /// `record_subscriptions`, `covered`, each taking the pool first), written once for every
 /// backend.
 #[macro_export]
 macro_rules! push_store_calls {
     ($store:ty, $parts:expr, $module:path) => {
         $crate::store_calls! { impl PushStore for $store, pool = $parts;
-            fn claim_pushed(courier_code: &str, numbers: &[String], owner: &str, now: chrono::DateTime<chrono::Utc>, lease_until: chrono::DateTime<chrono::Utc>) -> $crate::PushClaim =>
-                { use $module as m; m::claim_pushed(pool, courier_code, numbers, owner, now, lease_until) };
-            fn apply_pushes(owner: &str, pushes: Vec<$crate::PushToApply>, release: &[i64], covered_until: chrono::DateTime<chrono::Utc>) -> Vec<$crate::PushApplied> =>
-                { use $module as m; m::apply_pushes(pool, owner, pushes, release, covered_until) };
+            fn claim_and_apply_pushes(owner: &str, numbers: &[$crate::push::PushedNumbers], lease: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), plan: &mut $crate::push::PlanPushes<'_>, covered_until: chrono::DateTime<chrono::Utc>) -> Vec<$crate::PushApplied> =>
+                { use $module as m; m::claim_and_apply_pushes(pool, owner, numbers, lease, plan, covered_until) };
             fn prune_push_receipts(now: chrono::DateTime<chrono::Utc>, keep_at_most: u64) -> u64 =>
                 { use $module as m; m::prune_receipts(pool, now, keep_at_most) };
             fn push_receipts() -> u64 => { use $module as m; m::receipts(pool) };

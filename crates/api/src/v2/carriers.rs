@@ -8,11 +8,17 @@ use crate::error::{V2Code, V2Error};
 use crate::ClassedRoutes;
 
 route! {
-    /// List every courier parceld knows (v2).
+    /// List every courier parceld knows (v2), each saying whether this server learns of its
+    /// changes by push or by poll.
     get "/v2/carriers" "v2_all",
     responses(200 "All couriers" => V2Envelope<Vec<V2Carrier>>),
-    async fn all(_, _) -> V2Result<Vec<V2Carrier>> {
-        ok(parceld_detect::couriers().iter().map(V2Carrier::from).collect())
+    async fn all(state, _) -> V2Result<Vec<V2Carrier>> {
+        let push = state.push.as_deref();
+        let carrier = |courier: &parceld_detect::Courier| V2Carrier {
+            updates: crate::v4::reach::updates(push, courier.code),
+            ..V2Carrier::from(courier)
+        };
+        ok(parceld_detect::couriers().iter().map(carrier).collect())
     }
 }
 

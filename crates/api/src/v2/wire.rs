@@ -419,6 +419,10 @@ pub struct V2Carrier {
     pub country_code: String,
     /// parceld extension: whether parceld can fetch tracking from this courier.
     pub supported: bool,
+    /// parceld extension: how this server learns of the courier's changes: `push` (a push
+    /// source covers it, `/hooks/<source>`; polls are only a slow safety net) or `poll`, as
+    /// `GET /v4/couriers/all` says.
+    pub updates: String,
 }
 
 impl From<&Courier> for V2Carrier {
@@ -432,6 +436,7 @@ impl From<&Courier> for V2Carrier {
             picture: String::new(),
             country_code: c.country_iso2.to_string(),
             supported: c.has_adapter,
+            updates: "poll".to_string(),
         }
     }
 }

@@ -20,11 +20,7 @@ route! {
         let configured = |courier: &parceld_detect::Courier| CourierView {
             configured: state.engine.can_track(courier.code),
             upstream: carriers.upstream_of(courier.code).map(str::to_string),
-            updates: match state.push.as_ref().is_some_and(|hub| hub.pushes(courier.code)) {
-                true => "push",
-                false => "poll",
-            }
-            .to_string(),
+            updates: super::reach::updates(state.push.as_deref(), courier.code),
             upstream_quota: super::reach::upstream_quota(carriers, &reports, courier.code),
             health: carriers.health(courier.code).map(Into::into),
             ..CourierView::from(courier)

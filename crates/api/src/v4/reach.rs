@@ -62,6 +62,17 @@ impl From<&UpstreamReport> for UpstreamQuota {
     }
 }
 
+/// How this server learns of `courier`'s changes: `push` (a push source covers it: the
+/// carrier's own or its upstream's webhook, polls only a slow safety net) or `poll`. Both
+/// faces' courier lists say it (`couriers/all`, `/v2/carriers`).
+pub fn updates(push: Option<&parceld_engine::push::PushHub>, courier: &str) -> String {
+    match push.is_some_and(|hub| hub.pushes(courier)) {
+        true => "push",
+        false => "poll",
+    }
+    .to_string()
+}
+
 /// The upstream `code` goes through here, with its quota.
 pub fn upstream_quota(
     carriers: &Carriers,

@@ -1,17 +1,19 @@
 //! Group commit of pushes: one writer applies many verified pushes per transaction.
 //!
-//! A push costs two durable transactions (the claim of its trackings, then its receipt and its
-//! update), and a durable commit is what limits how many pushes a database takes per second.
-//! So the hub's requests do everything that needs no write (signature, body, replay window)
-//! on their own, then hand the push to one writer over a bounded channel (a full channel makes
-//! the requests wait: nothing grows without bound). The writer closes a batch at
-//! [`MAX_BATCH`] pushes or [`LINGER`] after its first, claims every pushed number of the batch
-//! at once, decides each push's updates in memory, and applies the whole batch with
-//! [`parceld_store::PushStore::apply_pushes`]: one transaction, every push's receipt and
-//! update together, and an outcome for each push of its own (a replay, a stale push or a busy
-//! one fails only itself). Two pushes naming the same tracking never share a batch: the later
-//! waits for the next one. Should the batch's transaction fail, nothing of it was written and
-//! each push is tried again alone, so that one push's failure stays its own.
+//! Alone, a push would cost a durable transaction (the claim of its trackings, its receipt and
+//! its update), and the transactions a database commits per second are what limits pushes per
+//! second. So the hub's requests do everything that needs no write (signature, body, replay
+//! window) on their own, then hand the push to one writer over a bounded channel (a full
+//! channel makes the requests wait: nothing grows without bound). The writer closes a batch at
+//! [`MAX_BATCH`] pushes or [`LINGER`] after its first, and hands the whole batch to
+//! [`parceld_store::PushStore::claim_and_apply_pushes`]: one transaction claims every pushed
+//! number of the batch at once (one statement per courier), decides each push's updates in
+//! memory inside it ([`Writer::decide`]), and writes every push's receipt and update together,
+//! with an outcome for each push of its own (a replay, a stale push or a busy one fails only
+//! itself). The claim shares the apply's commit: two commits a batch cost about twice one.
+//! Two pushes naming the same tracking never share a batch: the later waits for the next one.
+//! Should the batch's transaction fail, nothing of it was written (its claims neither) and each
+//! push is tried again alone, so that one push's failure stays its own.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -19,7 +21,8 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use parceld_carriers::TrackOutcome;
-use parceld_store::{ClaimedTracking, PushApplied, PushReceipt, PushToApply, Store};
+use parceld_store::push::{PushPlan, PushedNumbers};
+use parceld_store::{ClaimedTracking, PushApplied, PushClaim, PushReceipt, PushToApply, Store};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{slow_down, PushError, PushReport, PushSettings};
@@ -131,7 +134,6 @@ impl Writer {
         let outcomes = match self.apply_batch(&pushes).await {
             Ok(outcomes) => outcomes,
             Err(error) => {
-                self.release().await;
                 if pushes.len() == 1 {
                     vec![Outcome::Done(Err(error))]
                 } else {
@@ -164,42 +166,75 @@ impl Writer {
     async fn alone(&self, push: &Prepared) -> Outcome {
         match self.apply_batch(&[push]).await {
             Ok(mut outcomes) => outcomes.pop().unwrap_or(Outcome::Busy),
-            Err(error) => {
-                self.release().await;
-                Outcome::Done(Err(error))
-            }
+            Err(error) => Outcome::Done(Err(error)),
         }
     }
 
-    /// After a failed transaction: gives back every claim (only this writer's batch holds any).
-    async fn release(&self) {
-        if let Err(error) = self.store.release_claims(&self.owner).await {
-            tracing::warn!(%error, "releasing a failed push batch's claims failed");
-        }
-    }
-
-    /// Claims the batch's trackings, decides each push's updates, applies them together.
+    /// Claims the batch's trackings, decides each push's updates and applies them together,
+    /// in one transaction.
     async fn apply_batch(&self, pushes: &[&Prepared]) -> Result<Vec<Outcome>, PushError> {
         let now = Utc::now();
-        let claimed = self.claim(pushes, now).await?;
+        let lease = (now, now + Duration::seconds(self.engine.lease_secs));
+        let wanted = numbers_of(pushes);
+        let mut decided = Decided::default();
+        let mut plan = |claims: Vec<PushClaim>| {
+            let claimed = Claimed::of(&wanted, claims);
+            let (plan, was) = self.decide(pushes, &claimed, now);
+            decided = was;
+            plan
+        };
+        let covered_until = now + Duration::seconds(self.settings.covered_secs);
+        let applied = self
+            .store
+            .claim_and_apply_pushes(&self.owner, &wanted, lease, &mut plan, covered_until)
+            .await?;
+        let Decided {
+            mut outcomes,
+            applied_index,
+        } = decided;
+        for ((index, stale), applied) in applied_index.into_iter().zip(applied) {
+            outcomes[index] = Some(Outcome::Done(match applied {
+                PushApplied::Replayed => Err(PushError::Replayed),
+                PushApplied::Applied(report) => Ok(PushReport {
+                    applied: report.applied,
+                    changed: report.changes.len(),
+                    webhooks: report.deliveries,
+                    stale,
+                }),
+            }));
+        }
+        // Every push has its outcome by now; a missing one would be answered "try again".
+        outcomes.resize_with(pushes.len(), || None);
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(Outcome::Busy))
+            .collect())
+    }
+
+    /// Each push's updates from the batch's claims (inside the batch's transaction: no waiting
+    /// here): what to apply and give back, and the outcomes known already (busy, stale).
+    fn decide(
+        &self,
+        pushes: &[&Prepared],
+        claimed: &Claimed,
+        now: DateTime<Utc>,
+    ) -> (PushPlan, Decided) {
         let safety_net = now + Duration::seconds(self.settings.safety_net_secs);
-        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(pushes.len());
-        let (mut to_apply, mut applied_index) = (Vec::new(), Vec::new());
-        let mut release = claimed.stray.clone();
+        let mut decided = Decided::default();
+        let mut plan = PushPlan {
+            pushes: Vec::new(),
+            release: claimed.stray.clone(),
+        };
         for (index, push) in pushes.iter().enumerate() {
             let mine: Vec<&ClaimedTracking> = push
                 .by_key
                 .keys()
-                .filter_map(|k| claimed.trackings.get(&(k.0.as_str(), k.1.as_str())))
+                .filter_map(|k| claimed.trackings.get(k))
                 .flatten()
                 .collect();
-            let held_elsewhere = push
-                .by_key
-                .keys()
-                .any(|k| claimed.busy.contains(&(k.0.as_str(), k.1.as_str())));
-            if held_elsewhere {
-                release.extend(mine.iter().map(|t| t.pk));
-                outcomes.push(Some(Outcome::Busy));
+            if push.by_key.keys().any(|k| claimed.busy.contains(k)) {
+                plan.release.extend(mine.iter().map(|t| t.pk));
+                decided.outcomes.push(Some(Outcome::Busy));
                 continue;
             }
             let (mut updates, mut passed_over) = (Vec::new(), Vec::new());
@@ -225,89 +260,86 @@ impl Writer {
                 updates.push(update);
             }
             if updates.is_empty() && !mine.is_empty() {
-                release.extend(passed_over);
-                outcomes.push(Some(Outcome::Done(Err(PushError::Stale(
-                    "every tracking it names already has newer events".into(),
-                )))));
+                plan.release.extend(passed_over);
+                decided
+                    .outcomes
+                    .push(Some(Outcome::Done(Err(PushError::Stale(
+                        "every tracking it names already has newer events".into(),
+                    )))));
                 continue;
             }
-            applied_index.push((index, passed_over.len()));
-            to_apply.push(PushToApply {
+            decided.applied_index.push((index, passed_over.len()));
+            plan.pushes.push(PushToApply {
                 receipt: push.receipt.clone(),
                 updates,
                 release: passed_over,
             });
-            outcomes.push(None);
+            decided.outcomes.push(None);
         }
-        let covered_until = now + Duration::seconds(self.settings.covered_secs);
-        let applied = self
-            .store
-            .apply_pushes(&self.owner, to_apply, &release, covered_until)
-            .await?;
-        for ((index, stale), applied) in applied_index.into_iter().zip(applied) {
-            outcomes[index] = Some(Outcome::Done(match applied {
-                PushApplied::Replayed => Err(PushError::Replayed),
-                PushApplied::Applied(report) => Ok(PushReport {
-                    applied: report.applied,
-                    changed: report.changes.len(),
-                    webhooks: report.deliveries,
-                    stale,
-                }),
-            }));
-        }
-        // Every push has its outcome by now; a missing one would be answered "try again".
-        Ok(outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or(Outcome::Busy))
-            .collect())
+        (plan, decided)
     }
+}
 
-    /// Claims every pushed number of the batch, one statement per courier.
-    async fn claim<'p>(
-        &self,
-        pushes: &[&'p Prepared],
-        now: DateTime<Utc>,
-    ) -> Result<Claimed<'p>, PushError> {
-        let lease = now + Duration::seconds(self.engine.lease_secs);
-        let mut by_courier: BTreeMap<&'p str, BTreeSet<&'p str>> = BTreeMap::new();
-        for push in pushes {
-            for (courier, number) in push.by_key.keys() {
-                by_courier.entry(courier).or_default().insert(number);
-            }
+/// Every (courier, number) the batch's pushes name, by courier.
+fn numbers_of(pushes: &[&Prepared]) -> Vec<PushedNumbers> {
+    let mut by_courier: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for push in pushes {
+        for (courier, number) in push.by_key.keys() {
+            by_courier.entry(courier).or_default().insert(number);
         }
-        let mut claimed = Claimed::default();
-        for (courier, numbers) in by_courier {
-            let list: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
-            let claim = self
-                .store
-                .claim_pushed(courier, &list, &self.owner, now, lease)
-                .await?;
-            for tracking in claim.claimed {
-                match numbers.get(tracking.tracking_number.as_str()) {
-                    Some(number) => claimed
-                        .trackings
-                        .entry((courier, *number))
-                        .or_default()
-                        .push(tracking),
-                    None => claimed.stray.push(tracking.pk),
-                }
-            }
-            for number in claim.busy {
-                if let Some(number) = numbers.get(number.as_str()) {
-                    claimed.busy.insert((courier, *number));
-                }
-            }
-        }
-        Ok(claimed)
     }
+    by_courier
+        .into_iter()
+        .map(|(courier, numbers)| PushedNumbers {
+            courier_code: courier.to_string(),
+            numbers: numbers.into_iter().map(str::to_string).collect(),
+        })
+        .collect()
+}
+
+/// What the plan decided beyond the store's work: the outcomes known before the apply (`None`
+/// for the pushes applied), and for each applied push its index and how many of its trackings
+/// it passed over.
+#[derive(Default)]
+struct Decided {
+    outcomes: Vec<Option<Outcome>>,
+    applied_index: Vec<(usize, usize)>,
 }
 
 /// What a batch's claim found, by (courier, number).
 #[derive(Default)]
-struct Claimed<'p> {
-    trackings: HashMap<(&'p str, &'p str), Vec<ClaimedTracking>>,
+struct Claimed {
+    trackings: HashMap<Key, Vec<ClaimedTracking>>,
     /// Numbers a refresh holds.
-    busy: HashSet<(&'p str, &'p str)>,
+    busy: HashSet<Key>,
     /// Claimed trackings no push names (given back).
     stray: Vec<i64>,
+}
+
+impl Claimed {
+    /// The claims of `wanted` (one each, in order) by the keys the pushes name.
+    fn of(wanted: &[PushedNumbers], claims: Vec<PushClaim>) -> Self {
+        let mut claimed = Claimed::default();
+        for (pushed, claim) in wanted.iter().zip(claims) {
+            let courier = &pushed.courier_code;
+            let named = |number: &str| {
+                pushed
+                    .numbers
+                    .binary_search_by(|n| n.as_str().cmp(number))
+                    .is_ok()
+            };
+            for tracking in claim.claimed {
+                if named(&tracking.tracking_number) {
+                    let key = (courier.clone(), tracking.tracking_number.clone());
+                    claimed.trackings.entry(key).or_default().push(tracking);
+                } else {
+                    claimed.stray.push(tracking.pk);
+                }
+            }
+            for number in claim.busy.into_iter().filter(|n| named(n)) {
+                claimed.busy.insert((courier.clone(), number));
+            }
+        }
+        claimed
+    }
 }

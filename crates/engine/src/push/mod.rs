@@ -37,7 +37,7 @@ use reqwest::header::HeaderMap;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
-pub use settings::{PushSettings, PushSourceSettings};
+pub use settings::{PushSettings, PushSourceSettings, MAX_PUSH_BODY_BYTES};
 
 use crate::{Engine, EngineSettings};
 
@@ -87,6 +87,11 @@ pub trait PushSource: Send + Sync {
     /// an aggregator every courier this server routes through it.
     fn covers(&self, courier: &str) -> bool {
         courier == self.courier_code()
+    }
+    /// Whether each push carries the shipment's whole history (an aggregator upstream's does),
+    /// so that it may be as large as `[push] max_upstream_body_bytes`.
+    fn whole_history(&self) -> bool {
+        false
     }
     /// Checks the sender's proof over the raw body; nothing else is read before it passes.
     fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), PushError>;
@@ -232,6 +237,15 @@ impl PushHub {
 
     pub fn settings(&self) -> &PushSettings {
         &self.settings
+    }
+
+    /// The largest body `source` may push: `[push] max_upstream_body_bytes` for an upstream
+    /// whose pushes carry whole histories, else `max_body_bytes`.
+    pub fn max_body_bytes(&self, source: &str) -> usize {
+        match self.sources.get(source).is_some_and(|s| s.whole_history()) {
+            true => self.settings.max_upstream_body_bytes,
+            false => self.settings.max_body_bytes,
+        }
     }
 
     /// Whether `courier_code`'s trackings are pushed on this server (else they are polled).

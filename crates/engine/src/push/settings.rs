@@ -5,6 +5,9 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
+/// The largest push body any setting may allow (bytes): what the HTTP layer reads at most.
+pub const MAX_PUSH_BODY_BYTES: usize = 4 * 1024 * 1024;
+
 /// `[push]`: carrier push, for every source alike, and `[push.sources.<name>]` per source.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -16,8 +19,14 @@ pub struct PushSettings {
     pub replay_window_secs: i64,
     /// The most push receipts kept; beyond it the oldest go first.
     pub max_receipts: u64,
-    /// The largest push body accepted (bytes); larger ones get a 413 before any work.
+    /// The largest push body accepted from a carrier (bytes); larger ones get a 413 before any
+    /// work. A carrier's push carries its new event (UPS, FedEx): a few KB.
     pub max_body_bytes: usize,
+    /// The largest push body accepted from an aggregator upstream (17TRACK, AfterShip), whose
+    /// every push carries the shipment's whole history (each event with its address and
+    /// translation, often from two carriers' sides): a long cross-border journey goes past 64 KB.
+    /// At most [`MAX_PUSH_BODY_BYTES`].
+    pub max_upstream_body_bytes: usize,
     /// A push keeps its tracking counted as pushed this long when no subscription covers it
     /// (seconds).
     pub covered_secs: i64,
@@ -35,6 +44,7 @@ impl Default for PushSettings {
             replay_window_secs: 86_400,
             max_receipts: 1_000_000,
             max_body_bytes: 64 * 1024,
+            max_upstream_body_bytes: 1024 * 1024,
             covered_secs: 14 * 86_400,
             subscribe_every_ms: 60_000,
             sources: HashMap::new(),
@@ -97,6 +107,11 @@ impl PushSettings {
                     "[push.sources.{name}]: `subscribe` and `account` exclude each other"
                 ));
             }
+        }
+        if self.max_body_bytes.max(self.max_upstream_body_bytes) > MAX_PUSH_BODY_BYTES {
+            return Err(format!(
+                "[push] max_body_bytes and max_upstream_body_bytes may be at most {MAX_PUSH_BODY_BYTES}"
+            ));
         }
         if self.safety_net_secs <= 0 || self.replay_window_secs <= 0 || self.max_receipts == 0 {
             return Err(

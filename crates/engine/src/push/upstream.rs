@@ -116,6 +116,11 @@ impl PushSource for UpstreamPush {
         self.couriers.contains(courier)
     }
 
+    /// 17TRACK's `track_info` and AfterShip's `msg` hold every checkpoint, every time.
+    fn whole_history(&self) -> bool {
+        true
+    }
+
     fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), PushError> {
         if self.upstream == Upstream::AfterShip {
             return verify_hmac_base64(headers, "aftership-hmac-sha256", &self.secret, body);

@@ -23,9 +23,13 @@ use reqwest::header::HeaderMap;
 use super::harness::ServerProcess;
 use super::{data, Options, Report};
 
-/// Concurrent HTTP connections pushing: about what one carrier's webhook dispatcher keeps open
-/// to one receiver (carriers deliver a few dozen requests at a time, not hundreds).
-pub(super) const SENDERS: usize = 32;
+/// Concurrent HTTP connections pushing. The target itself needs this many: a push is answered
+/// once its batch is durably stored, so each takes a batch's wait and write (10–20 ms), and by
+/// Little's law 5,000 pushes/s at 10–20 ms each are 50–100 pushes in flight at any moment; 32
+/// connections could offer 5,000/s only if every answer came within 6.4 ms. A receiver sees
+/// that many: each carrier's and upstream's dispatcher keeps a few dozen connections open (UPS,
+/// FedEx, 17TRACK and AfterShip at once on one server), so 128 is four such senders.
+pub(super) const SENDERS: usize = 128;
 
 /// Pushes per second the scenario is held to.
 pub(super) const TARGET: f64 = 5_000.0;

@@ -313,16 +313,22 @@ async fn a_fedex_account_subscription_covers_new_trackings_without_a_call() {
         "no subscription call: {fedex_paths:?}"
     );
     assert!(sim.subscribed("fedex").is_empty());
-    let (status, body) = server.get("/v4/couriers/all", server.key()).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let updates = |code: &str| {
-        body["data"]
-            .as_array()
-            .and_then(|all| all.iter().find(|c| c["courier_code"] == code))
-            .map(|c| c["updates"].clone())
-    };
-    assert_eq!(updates("fedex"), Some(json!("push")));
-    assert_eq!(updates("ups"), Some(json!("poll")));
+    // Both faces' courier lists say which couriers are pushed.
+    for (path, code_field) in [
+        ("/v4/couriers/all", "courier_code"),
+        ("/v2/carriers", "code"),
+    ] {
+        let (status, body) = server.get(path, server.key()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let updates = |code: &str| {
+            body["data"]
+                .as_array()
+                .and_then(|all| all.iter().find(|c| c[code_field] == code))
+                .map(|c| c["updates"].clone())
+        };
+        assert_eq!(updates("fedex"), Some(json!("push")), "{path}");
+        assert_eq!(updates("ups"), Some(json!("poll")), "{path}");
+    }
 }
 
 /// Pushes sent at once are applied in shared transactions (group commit); each must still get

@@ -4,20 +4,22 @@
 //! when the parcel moves. The tracking is updated and its webhook delivered with no poll in
 //! between (the simulator's poll counter proves it), and after its first fetch it is polled only
 //! as a safety net; a forged, a replayed and a stale push are refused with their codes and change
-//! nothing. With push off, the same move arrives by polling.
+//! nothing. With push off, the same move arrives by polling. A long history, whose push is larger
+//! than a carrier may push, is taken whole.
 
 use std::time::Duration;
 
-use parceld_sim::Simulator;
+use chrono::Utc;
+use parceld_sim::{EventKind, Simulator};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::adapters::tracking;
+use crate::adapters::{event, tracking};
 use crate::engine::{start_sim, wait_for};
 use crate::push::{json_of, stored};
 use crate::support::Server;
 use crate::upstreams::{listed, reaches, script_walk, upstream_server};
-use crate::webhooks::start_receiver;
+use crate::webhooks::{start_receiver, Receiver};
 
 /// One upstream that pushes: its table, a courier it routes, a number, the secret its pushes
 /// are signed with (17TRACK: the security key, which is the API key), and its poll path.
@@ -71,16 +73,12 @@ fn start_server(case: &Case, sim_url: &str, push: bool) -> Server {
     upstream_server(case.upstream, &couriers, sim_url, &fields)
 }
 
-/// The server with a webhook endpoint, the simulator pushing to its hook, and `case`'s parcel
-/// created and fetched once (labelled).
-async fn created(
-    case: &Case,
-    sim: &Simulator,
-    sim_url: &str,
-    receiver_url: &str,
-    push: bool,
-) -> Server {
-    let server = start_server(case, sim_url, push);
+/// The simulator, a webhook receiver, and the server with a webhook endpoint to it, the
+/// simulator pushing to its hook, and `case`'s parcel created and fetched once (labelled).
+async fn created(case: &Case, push: bool) -> (Simulator, Receiver, Server) {
+    let (sim, sim_url) = start_sim().await;
+    let (receiver, receiver_url) = start_receiver().await;
+    let server = start_server(case, &sim_url, push);
     let key = server.key().to_string();
     let hook = json!({"url": format!("{receiver_url}/hook")});
     let (status, body) = server.post("/v4/webhooks", &key, hook).await;
@@ -90,17 +88,15 @@ async fn created(
         &format!("{}/hooks/{}", server.base, case.upstream),
         case.secret,
     );
-    script_walk(sim, case.number);
+    script_walk(&sim, case.number);
     server.create(&key, case.number, case.courier).await;
     reaches(&server, case.number, "inforeceived001").await;
     assert_eq!(sim.registered(case.upstream), [case.number.to_string()]);
-    server
+    (sim, receiver, server)
 }
 
 async fn pushed(case: &Case) {
-    let (sim, sim_url) = start_sim().await;
-    let (receiver, receiver_url) = start_receiver().await;
-    let server = created(case, &sim, &sim_url, &receiver_url, true).await;
+    let (sim, receiver, server) = created(case, true).await;
     let (name, number) = (case.upstream, case.number);
 
     // couriers/all says the courier's changes come by push.
@@ -184,9 +180,7 @@ async fn pushed(case: &Case) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_push_off_the_same_move_arrives_by_polling() {
     let case = &SEVENTEEN_TRACK;
-    let (sim, sim_url) = start_sim().await;
-    let (receiver, receiver_url) = start_receiver().await;
-    let server = created(case, &sim, &sim_url, &receiver_url, false).await;
+    let (sim, receiver, server) = created(case, false).await;
     let (entry, _) = listed(&server, case.courier).await;
     assert_eq!(entry["updates"], "poll", "{entry}");
 
@@ -212,4 +206,44 @@ async fn with_push_off_the_same_move_arrives_by_polling() {
     .await;
     let (status, _) = sim.sent_pushes(case.upstream)[0].answer.clone().unwrap();
     assert_eq!(status, 404, "no 17track push source on this server");
+}
+
+/// 17TRACK pushes a parcel's whole history every time: a long journey's push is larger than a
+/// carrier may push (`[push] max_body_bytes`, 64 KB) and is taken whole all the same, up to
+/// `[push] max_upstream_body_bytes`; beyond that it is refused before any work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_history_pushed_by_17track_is_taken_whole() {
+    let case = &SEVENTEEN_TRACK;
+    let (sim, _receiver, server) = created(case, true).await;
+    let sent_before = sim.sent_pushes(case.upstream).len();
+
+    // 500 events, one a minute up to a minute ago: the upstream pushes them all at once.
+    let events = 500;
+    let first = Utc::now() - chrono::Duration::minutes(events + 1);
+    let kinds = [EventKind::ArrivedFacility, EventKind::DepartedFacility];
+    let journey = (0..events)
+        .map(|i| event(kinds[i as usize % 2], first + chrono::Duration::minutes(i)))
+        .collect();
+    sim.script(case.number, journey);
+    let sent = wait_for(20, "the long history's push", || async {
+        let sent = sim.sent_pushes(case.upstream);
+        sent.get(sent_before)
+            .filter(|s| s.answer.is_some())
+            .cloned()
+    })
+    .await;
+    assert!(sent.body.len() > 64 * 1024, "{} bytes", sent.body.len());
+    let (status, answer) = sent.answer.expect("answered");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(json_of(&answer)["data"]["changed"], 1, "{answer}");
+    let (checkpoints, _, _) = stored(&server, case.number).await;
+    assert!(checkpoints >= events as u64, "{checkpoints} checkpoints");
+
+    // Past the upstream limit (1 MiB by default): 413, nothing read.
+    let hook = format!("{}/hooks/{}", server.base, case.upstream);
+    let too_large = vec![b' '; 1024 * 1024 + 1];
+    let refused = sim.send_push(case.upstream, &hook, case.secret, too_large);
+    let (status, text) = refused.await.unwrap();
+    assert_eq!(status, 413, "{text}");
+    assert_eq!(stored(&server, case.number).await.0, checkpoints);
 }

@@ -1,9 +1,11 @@
-//! The backend-neutral half of applying a batch of pushes ([`crate::PushStore::apply_pushes`]):
+//! The backend-neutral half of applying a batch of pushes ([`crate::PushStore::apply_pushes`],
+//! and with its claim in the same transaction [`crate::PushStore::claim_and_apply_pushes`]):
 //! which receipts are new, one refresh application for all the new pushes together (the one
 //! apply path, so the checkpoint merge, change records, webhook outbox and notifications are a
 //! refresh's), the releases and the coverage, and the report split back into one outcome per
-//! push. A backend gives the four writes ([`PushWrites`]) inside its own transaction, each one
-//! multi-row statement; the order and the bookkeeping are written once, here.
+//! push. A backend gives the claim and the four writes ([`PushWrites`]) inside its own
+//! transaction, each a bounded number of multi-row statements; the order and the bookkeeping
+//! are written once, here.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,7 +13,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::backend::BackendResult;
-use crate::{ApplyReport, PushApplied, PushReceipt, PushToApply, RefreshUpdate};
+use crate::push::{PlanPushes, PushPlan, PushedNumbers};
+use crate::{ApplyReport, PushApplied, PushClaim, PushReceipt, PushToApply, RefreshUpdate};
 
 /// What makes two pushes the same push: the source and the digest of the body.
 pub type ReceiptKey = (String, Vec<u8>);
@@ -20,9 +23,22 @@ fn key(receipt: &PushReceipt) -> ReceiptKey {
     (receipt.source.clone(), receipt.digest.to_vec())
 }
 
+/// One courier's claim of a batch: `numbers` of `courier_code` for `owner`, at `now` until
+/// `lease_until`.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub courier_code: &'a str,
+    pub numbers: &'a [String],
+    pub owner: &'a str,
+    pub now: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+}
+
 /// A backend's writes inside the one transaction of a batch.
 #[async_trait]
 pub trait PushWrites: Send {
+    /// [`crate::PushStore::claim_pushed`]'s claim, in this transaction.
+    async fn claim(&mut self, claim: Claim<'_>) -> BackendResult<PushClaim>;
     /// Records the (distinct) receipts, those already present left as they are; returns the
     /// keys of the ones recorded now.
     async fn record_receipts(
@@ -39,6 +55,33 @@ pub trait PushWrites: Send {
     async fn release(&mut self, owner: &str, pks: &[i64]) -> BackendResult<()>;
     /// Marks each `(tracking pk, source)` (some) covered by the source until `until`.
     async fn cover(&mut self, covered: &[(i64, &str)], until: DateTime<Utc>) -> BackendResult<()>;
+}
+
+/// [`crate::PushStore::claim_and_apply_pushes`] inside the backend's transaction `tx`: one claim
+/// per courier, the plan, then [`apply`].
+pub async fn claim_and_apply(
+    tx: &mut dyn PushWrites,
+    owner: &str,
+    numbers: &[PushedNumbers],
+    lease: (DateTime<Utc>, DateTime<Utc>),
+    plan: &mut PlanPushes<'_>,
+    covered_until: DateTime<Utc>,
+) -> BackendResult<Vec<PushApplied>> {
+    let mut claims = Vec::with_capacity(numbers.len());
+    for pushed in numbers {
+        claims.push(
+            tx.claim(Claim {
+                courier_code: &pushed.courier_code,
+                numbers: &pushed.numbers,
+                owner,
+                now: lease.0,
+                lease_until: lease.1,
+            })
+            .await?,
+        );
+    }
+    let PushPlan { pushes, release } = plan(claims);
+    apply(tx, owner, pushes, &release, covered_until).await
 }
 
 /// One push of the batch once its updates went into the common application.
