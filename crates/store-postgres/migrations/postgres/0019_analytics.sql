@@ -114,6 +114,16 @@ BEGIN
          WHERE t.pk = n.pk AND t.account_id = n.account_id
            AND n.delivery_status = 'delivered' AND n.delivered_day IS NULL;
         END IF;
+        -- Most updates (claims, leases, refresh times) change nothing counted: a static
+        -- query (planned once per session) says so before the two dynamic ones are planned.
+        IF NOT EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n USING (pk, account_id)
+                        WHERE (o.delivery_status, o.courier_code, parceld_country(o.fields),
+                               o.delivered_day, parceld_day(o.created_at))
+                              IS DISTINCT FROM
+                              (n.delivery_status, n.courier_code, parceld_country(n.fields),
+                               n.delivered_day, parceld_day(n.created_at))) THEN
+            RETURN NULL;
+        END IF;
         -- Rows whose counted keys changed leave their old counters for their new ones.
         source := 'SELECT m.* FROM old_rows o JOIN new_rows n USING (pk, account_id)
                CROSS JOIN LATERAL (SELECT -1 AS sign, o.* UNION ALL SELECT 1, n.*) m
