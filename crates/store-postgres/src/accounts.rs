@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use parceld_model::RateLimits;
 use parceld_store::backend::BackendResult as Result;
+use parceld_store::key_memory::StoredKey;
 use parceld_store::stored::parse_json;
 use parceld_store::{keys, Account, ApiKeyInfo, Entity, KeyCheck, NewApiKey, StoreError};
 use sqlx::{FromRow, PgConnection, PgPool};
@@ -187,37 +188,25 @@ pub(crate) async fn check_key(
     key_cache: &KeyCache,
     presented: &str,
 ) -> Result<KeyCheck> {
-    let Some(lookup) = keys::lookup_part(presented) else {
-        return Ok(KeyCheck::Invalid);
+    let look_up = |lookup: String| async move {
+        let rows: Vec<KeyRow> = sqlx::query_as(
+            "SELECT k.hash, k.deleted_at IS NOT NULL AS deleted, a.id, a.name, a.disabled, \
+             a.created_at, a.rate_limits::text AS rate_limits \
+             FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.lookup = $1",
+        )
+        .bind(lookup)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| StoredKey {
+                hash: row.hash,
+                deleted: row.deleted,
+                account: row.account,
+            })
+            .collect())
     };
-    let stamp = key_cache.stamp();
-    if let Some(account) = stamp.and_then(|stamp| key_cache.get(stamp, presented)) {
-        return Ok(KeyCheck::Valid(account));
-    }
-    // The look-up part is unique per account, not across accounts: a key is found by its hash
-    // among the (in practice one) keys that share it.
-    let rows: Vec<KeyRow> = sqlx::query_as(
-        "SELECT k.hash, k.deleted_at IS NOT NULL AS deleted, a.id, a.name, a.disabled, \
-         a.created_at, a.rate_limits::text AS rate_limits \
-         FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.lookup = $1",
-    )
-    .bind(lookup)
-    .fetch_all(pool)
-    .await?;
-    let Some(key) = rows
-        .into_iter()
-        .find(|row| keys::matches(presented, &row.hash))
-    else {
-        return Ok(KeyCheck::Invalid);
-    };
-    if key.deleted {
-        return Ok(KeyCheck::Deleted);
-    }
-    let account = key.account.read()?;
-    if let Some(stamp) = stamp {
-        key_cache.remember(stamp, presented, &account);
-    }
-    Ok(KeyCheck::Valid(account))
+    key_cache.check(presented, look_up, AccountRow::read).await
 }
 
 /// Inserts a new key for the account named `account_name`; `None` when there is no such

@@ -22,8 +22,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use parceld_store::key_memory::RememberedKeys;
-use parceld_store::Account;
+use parceld_store::backend::BackendResult;
+use parceld_store::key_memory::{RememberedKeys, StoredKey};
+use parceld_store::{Account, KeyCheck};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::PgConnection;
 use tokio::sync::oneshot;
@@ -100,12 +101,21 @@ impl KeyCache {
         (stamp & 1 == 1).then_some(stamp)
     }
 
-    pub(crate) fn get(&self, stamp: u64, presented: &str) -> Option<Account> {
-        self.shared.remembered.get(stamp, presented)
-    }
-
-    pub(crate) fn remember(&self, stamp: u64, presented: &str, account: &Account) {
-        self.shared.remembered.remember(stamp, presented, account);
+    /// Checks `presented` as [`RememberedKeys::check`] does, under this node's stamp.
+    pub(crate) async fn check<A, Found>(
+        &self,
+        presented: &str,
+        look_up: impl FnOnce(String) -> Found,
+        read: impl FnOnce(A) -> BackendResult<Account>,
+    ) -> BackendResult<KeyCheck>
+    where
+        Found: std::future::Future<Output = BackendResult<Vec<StoredKey<A>>>>,
+    {
+        let stamp = self.stamp();
+        self.shared
+            .remembered
+            .check(stamp, presented, look_up, read)
+            .await
     }
 
     /// This node changed a key or an account: forget at once, before its own notification

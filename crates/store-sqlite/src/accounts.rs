@@ -6,6 +6,7 @@
 
 use chrono::Utc;
 use parceld_model::RateLimits;
+use parceld_store::key_memory::StoredKey;
 use parceld_store::{keys, Account, ApiKeyInfo, Entity, KeyCheck, NewApiKey, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
@@ -153,38 +154,27 @@ pub(crate) async fn check_api_key(
     key_cache: &KeyCache,
     presented: &str,
 ) -> Result<KeyCheck> {
-    let Some(lookup) = keys::lookup_part(presented) else {
-        return Ok(KeyCheck::Invalid);
-    };
-    let stamp = key_cache.stamp();
-    if let Some(account) = stamp.and_then(|stamp| key_cache.get(stamp, presented)) {
-        return Ok(KeyCheck::Valid(account));
-    }
-    let row: Option<(Vec<u8>, Option<i64>, Account)> = readers.with(|conn| {
-        let mut statement = conn.prepare_cached(
-            "SELECT k.hash, k.deleted_at, a.id, a.name, a.disabled, a.created_at, \
-             a.rate_limits FROM api_keys k JOIN accounts a ON a.id = k.account_id \
-             WHERE k.lookup = ?1",
-        )?;
-        let mut rows = statement.query([lookup])?;
-        Ok(match rows.next()? {
-            Some(row) => Some((row.get(0)?, row.get(1)?, account_at(row, 2)?)),
-            None => None,
+    let look_up = |lookup: String| async move {
+        readers.with(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT k.hash, k.deleted_at, a.id, a.name, a.disabled, a.created_at, \
+                 a.rate_limits FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+                 WHERE k.lookup = ?1",
+            )?;
+            let mut rows = statement.query([lookup])?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next()? {
+                let deleted_at: Option<i64> = row.get(1)?;
+                found.push(StoredKey {
+                    hash: row.get(0)?,
+                    deleted: deleted_at.is_some(),
+                    account: account_at(row, 2)?,
+                });
+            }
+            Ok(found)
         })
-    })?;
-    let Some((hash, deleted_at, account)) = row else {
-        return Ok(KeyCheck::Invalid);
     };
-    if !keys::matches(presented, &hash) {
-        return Ok(KeyCheck::Invalid);
-    }
-    if deleted_at.is_some() {
-        return Ok(KeyCheck::Deleted);
-    }
-    if let Some(stamp) = stamp {
-        key_cache.remember(stamp, presented, &account);
-    }
-    Ok(KeyCheck::Valid(account))
+    key_cache.check(presented, look_up).await
 }
 
 async fn account_by_name(pool: &SqlitePool, name: &str) -> Result<Account> {

@@ -20,8 +20,8 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use parceld_store::key_memory::RememberedKeys;
-use parceld_store::Account;
+use parceld_store::key_memory::{RememberedKeys, StoredKey};
+use parceld_store::{Account, KeyCheck};
 use rand::RngCore;
 
 pub(crate) struct KeyCache {
@@ -66,14 +66,17 @@ impl KeyCache {
         }
     }
 
-    /// The account of `presented` if it was found valid under `stamp`.
-    pub(crate) fn get(&self, stamp: [u8; 16], presented: &str) -> Option<Account> {
-        self.remembered.get(stamp, presented)
-    }
-
-    /// Remembers that `presented` was valid when checked after reading `stamp`.
-    pub(crate) fn remember(&self, stamp: [u8; 16], presented: &str, account: &Account) {
-        self.remembered.remember(stamp, presented, account);
+    /// Checks `presented` as [`RememberedKeys::check`] does, under the current stamp.
+    pub(crate) async fn check<E, Found>(
+        &self,
+        presented: &str,
+        look_up: impl FnOnce(String) -> Found,
+    ) -> Result<KeyCheck, E>
+    where
+        Found: std::future::Future<Output = Result<Vec<StoredKey<Account>>, E>>,
+    {
+        let stamp = self.stamp();
+        self.remembered.check(stamp, presented, look_up, Ok).await
     }
 
     /// Called after a committed change to keys or accounts: every process forgets its checks.
@@ -102,33 +105,17 @@ fn random_stamp() -> [u8; 16] {
 mod tests {
     use super::*;
 
-    fn account() -> Account {
-        Account {
-            id: 1,
-            name: "a".into(),
-            disabled: false,
-            created_at: chrono::Utc::now(),
-            rate_limits: Default::default(),
-        }
-    }
-
     #[test]
-    fn a_change_in_another_cache_of_the_same_database_forgets_remembered_checks() {
+    fn a_change_in_another_cache_of_the_same_database_moves_the_stamp_both_read() {
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("parceld.db");
         let server = KeyCache::new(&database);
         let cli = KeyCache::new(&database);
         let stamp = server.stamp().unwrap();
-        assert!(server.get(stamp, "pk_x").is_none());
-        server.remember(stamp, "pk_x", &account());
-        assert_eq!(server.get(stamp, "pk_x").map(|a| a.id), Some(1));
-
+        assert_eq!(cli.stamp(), Some(stamp), "one stamp per database");
         cli.changed();
-        let new_stamp = server.stamp().unwrap();
-        assert_ne!(new_stamp, stamp);
-        assert!(server.get(new_stamp, "pk_x").is_none());
-        // A check made under the old stamp is not remembered under the new one.
-        server.remember(stamp, "pk_x", &account());
-        assert!(server.get(new_stamp, "pk_x").is_none());
+        let moved = server.stamp().unwrap();
+        assert_ne!(moved, stamp);
+        assert_eq!(cli.stamp(), Some(moved));
     }
 }

@@ -10,10 +10,19 @@
 //! node receives through `LISTEN`/`NOTIFY` (nodes on many machines).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::Account;
+use crate::{keys, Account, KeyCheck};
+
+/// A stored key the database found for a look-up part: its hash, whether it was deleted, and
+/// its account.
+pub struct StoredKey<A> {
+    pub hash: Vec<u8>,
+    pub deleted: bool,
+    pub account: A,
+}
 
 /// Checks remembered at most; beyond that the memory is cleared and refilled.
 const MAX_REMEMBERED: usize = 10_000;
@@ -75,6 +84,43 @@ impl<S: Copy + Eq> RememberedKeys<S> {
         state
             .valid
             .insert(presented.to_string(), (account.clone(), Instant::now()));
+    }
+
+    /// Checks `presented`: at once when it is malformed or remembered under `stamp` (`None`:
+    /// nothing may be remembered now), else with the keys `look_up` finds for its look-up part
+    /// (unique per account, so in practice one), remembering a valid check under `stamp`.
+    /// `read` turns the database's account into an [`Account`].
+    pub async fn check<A, E, Found>(
+        &self,
+        stamp: Option<S>,
+        presented: &str,
+        look_up: impl FnOnce(String) -> Found,
+        read: impl FnOnce(A) -> Result<Account, E>,
+    ) -> Result<KeyCheck, E>
+    where
+        Found: Future<Output = Result<Vec<StoredKey<A>>, E>>,
+    {
+        let Some(lookup) = keys::lookup_part(presented) else {
+            return Ok(KeyCheck::Invalid);
+        };
+        if let Some(account) = stamp.and_then(|stamp| self.get(stamp, presented)) {
+            return Ok(KeyCheck::Valid(account));
+        }
+        let found = look_up(lookup.to_string()).await?;
+        let Some(key) = found
+            .into_iter()
+            .find(|key| keys::matches(presented, &key.hash))
+        else {
+            return Ok(KeyCheck::Invalid);
+        };
+        if key.deleted {
+            return Ok(KeyCheck::Deleted);
+        }
+        let account = read(key.account)?;
+        if let Some(stamp) = stamp {
+            self.remember(stamp, presented, &account);
+        }
+        Ok(KeyCheck::Valid(account))
     }
 
     /// Forgets every check (this process changed a key or an account).
