@@ -124,7 +124,7 @@ pub(crate) async fn claim_and_apply_pushes(
     let mut tx = pool.begin().await?;
     let mut writes = Writes(&mut tx);
     let applied =
-        batch::claim_and_apply(&mut writes, owner, numbers, lease, plan, covered_until).await?;
+        batch::claim_and_apply(&mut writes, plan, owner, numbers, lease, covered_until).await?;
     tx.commit().await?;
     Ok(applied)
 }

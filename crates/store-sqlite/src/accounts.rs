@@ -154,27 +154,28 @@ pub(crate) async fn check_api_key(
     key_cache: &KeyCache,
     presented: &str,
 ) -> Result<KeyCheck> {
-    let look_up = |lookup: String| async move {
-        readers.with(|conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT k.hash, k.deleted_at, a.id, a.name, a.disabled, a.created_at, \
-                 a.rate_limits FROM api_keys k JOIN accounts a ON a.id = k.account_id \
-                 WHERE k.lookup = ?1",
-            )?;
-            let mut rows = statement.query([lookup])?;
-            let mut found = Vec::new();
-            while let Some(row) = rows.next()? {
-                let deleted_at: Option<i64> = row.get(1)?;
-                found.push(StoredKey {
-                    hash: row.get(0)?,
-                    deleted: deleted_at.is_some(),
-                    account: account_at(row, 2)?,
-                });
-            }
-            Ok(found)
+    key_cache
+        .check(presented, |lookup: String| async move {
+            readers.with(|conn| {
+                let mut statement = conn.prepare_cached(
+                    "SELECT k.hash, k.deleted_at, a.id, a.name, a.disabled, a.created_at, \
+                     a.rate_limits FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+                     WHERE k.lookup = ?1",
+                )?;
+                let mut rows = statement.query([lookup])?;
+                let mut found = Vec::new();
+                while let Some(row) = rows.next()? {
+                    let deleted_at: Option<i64> = row.get(1)?;
+                    found.push(StoredKey {
+                        hash: row.get(0)?,
+                        deleted: deleted_at.is_some(),
+                        account: account_at(row, 2)?,
+                    });
+                }
+                Ok(found)
+            })
         })
-    };
-    key_cache.check(presented, look_up).await
+        .await
 }
 
 async fn account_by_name(pool: &SqlitePool, name: &str) -> Result<Account> {

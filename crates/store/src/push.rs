@@ -74,6 +74,10 @@ pub struct PushedNumbers {
     pub numbers: Vec<String>,
 }
 
+/// Decides a batch's [`PushPlan`] from its claims (one [`PushClaim`] per [`PushedNumbers`], in
+/// order), inside the batch's transaction: it must not wait on anything.
+pub type PlanPushes<'a> = dyn FnMut(Vec<PushClaim>) -> PushPlan + Send + 'a;
+
 /// What a batch applies once its claims are known: the pushes (see [`PushStore::apply_pushes`])
 /// and the claims given back unapplied.
 #[derive(Debug, Clone, Default)]
@@ -81,10 +85,6 @@ pub struct PushPlan {
     pub pushes: Vec<PushToApply>,
     pub release: Vec<i64>,
 }
-
-/// Decides a batch's [`PushPlan`] from its claims (one [`PushClaim`] per [`PushedNumbers`], in
-/// order), inside the batch's transaction: it must not wait on anything.
-pub type PlanPushes<'a> = dyn FnMut(Vec<PushClaim>) -> PushPlan + Send + 'a;
 
 /// Carrier push: replay records, push coverage and the pushed update's application.
 #[async_trait]

@@ -13,12 +13,12 @@ route! {
     get "/v2/carriers" "v2_all",
     responses(200 "All couriers" => V2Envelope<Vec<V2Carrier>>),
     async fn all(state, _) -> V2Result<Vec<V2Carrier>> {
-        let push = state.push.as_deref();
-        let carrier = |courier: &parceld_detect::Courier| V2Carrier {
-            updates: crate::v4::reach::updates(push, courier.code),
-            ..V2Carrier::from(courier)
-        };
-        ok(parceld_detect::couriers().iter().map(carrier).collect())
+        let couriers = parceld_detect::couriers();
+        let mut carriers: Vec<V2Carrier> = couriers.iter().map(V2Carrier::from).collect();
+        for (carrier, courier) in carriers.iter_mut().zip(couriers) {
+            carrier.updates = crate::v4::reach::updates(state.push.as_deref(), courier.code);
+        }
+        ok(carriers)
     }
 }
 

@@ -61,10 +61,10 @@ pub trait PushWrites: Send {
 /// per courier, the plan, then [`apply`].
 pub async fn claim_and_apply(
     tx: &mut dyn PushWrites,
+    plan: &mut PlanPushes<'_>,
     owner: &str,
     numbers: &[PushedNumbers],
     lease: (DateTime<Utc>, DateTime<Utc>),
-    plan: &mut PlanPushes<'_>,
     covered_until: DateTime<Utc>,
 ) -> BackendResult<Vec<PushApplied>> {
     let mut claims = Vec::with_capacity(numbers.len());
