@@ -121,13 +121,16 @@ pub fn next_lease_size(last: Option<(u32, u32, Instant)>, now: Instant, capacity
     }
 }
 
+/// Held by the one request taking a new lease for a bucket.
+type RefillLock = tokio::sync::Mutex<()>;
+
 /// All buckets of this process, and the store whose shared windows come first.
 pub struct RateLimiter {
     defaults: RateLimits,
     buckets: Mutex<HashMap<(AccountId, LimitClass), Bucket>>,
     leases: Mutex<HashMap<(AccountId, LimitClass), Lease>>,
     /// One per shared bucket: held by the request that is taking a new lease for it.
-    refills: Mutex<HashMap<(AccountId, LimitClass), Arc<tokio::sync::Mutex<()>>>>,
+    refills: Mutex<HashMap<(AccountId, LimitClass), Arc<RefillLock>>>,
     shared: Option<Arc<dyn Store>>,
 }
 
@@ -162,7 +165,7 @@ impl RateLimiter {
             let rate = self.rate_of(account, class);
             let capacity = rate.max(1.0);
             let key = (account.id, class);
-            if let Some(decision) = self.from_lease(key, rate, capacity) {
+            if let Some(decision) = self.decide_by_lease(key, rate, capacity) {
                 return decision;
             }
             // One take at a time per bucket; whoever waited for it may find the new lease.
@@ -171,7 +174,7 @@ impl RateLimiter {
                 Arc::clone(refills.entry(key).or_default())
             };
             let _refilling = refill.lock().await;
-            if let Some(decision) = self.from_lease(key, rate, capacity) {
+            if let Some(decision) = self.decide_by_lease(key, rate, capacity) {
                 return decision;
             }
             let wanted = {
@@ -213,7 +216,7 @@ impl RateLimiter {
     }
 
     /// The decision the lease of `key` can make alone, if it can.
-    fn from_lease(
+    fn decide_by_lease(
         &self,
         key: (AccountId, LimitClass),
         rate: f64,
