@@ -73,17 +73,6 @@ pub struct PostgresStore {
     pub(crate) key_cache: Arc<KeyCache>,
 }
 
-/// What each call of the `Store` implementation below is handed as `pool`: the store itself,
-/// which derefs to its connection pool, so that most calls take the pool and the few that need
-/// more (the key check and the changes to keys and accounts, which use the key cache) take it.
-impl std::ops::Deref for PostgresStore {
-    type Target = PgPool;
-
-    fn deref(&self) -> &PgPool {
-        &self.pool
-    }
-}
-
 impl PostgresStore {
     /// Connects to the database `url` names (which must exist) with at most `max_connections`
     /// connections, and brings its schema up to date. Nodes opening one database at the same
@@ -123,11 +112,6 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
-
-    /// The store, as the `Store` implementation's calls are handed it (see its `Deref`).
-    fn itself(&self) -> &PostgresStore {
-        self
-    }
 }
 
 /// The database itself: whether it answers, and its schema.
@@ -152,70 +136,71 @@ mod schema {
 parceld_store::analytics_reads!(PgPool);
 
 // The whole `Store` implementation: each call is a function of the module of that job, which
-// does its work in SQL of its own.
-store_calls! { PostgresStore, pool = PostgresStore::itself;
-    fn ping() -> () => schema::ping(pool);
-    fn migrate() -> usize => schema::migrate(pool);
-    fn bootstrap(name: &str) -> Option<NewApiKey> => accounts::bootstrap(pool, name);
-    fn create_account(name: &str) -> Account => accounts::create(pool, name);
-    fn accounts() -> Vec<Account> => accounts::all(pool);
-    fn set_account_disabled(name: &str, disabled: bool) -> Account => accounts::set_disabled(pool, &pool.key_cache, name, disabled);
-    fn set_account_rate_limits(name: &str, limits: &RateLimits) -> Account => accounts::set_rate_limits(pool, &pool.key_cache, name, limits);
-    fn create_api_key(account_name: &str) -> NewApiKey => accounts::create_key(pool, account_name);
-    fn api_keys() -> Vec<ApiKeyInfo> => accounts::list_keys(pool);
-    fn delete_api_key(key_id: &str) -> bool => accounts::delete_key(pool, &pool.key_cache, key_id);
-    fn check_api_key(presented: &str) -> KeyCheck => accounts::check_key(pool, &pool.key_cache, presented);
-    fn take_rate_tokens(account: AccountId, class: &str, rate: f64, capacity: f64, wanted: u32) -> Option<SharedBucket> => rate_buckets::take(pool, account, class, rate, capacity, wanted);
+// does its work in SQL of its own; the store is handed as `s` (its pool, and the key cache that
+// the key check and the changes to keys and accounts use).
+store_calls! { PostgresStore, s = std::convert::identity;
+    fn ping() -> () => schema::ping(&s.pool);
+    fn migrate() -> usize => schema::migrate(&s.pool);
+    fn bootstrap(name: &str) -> Option<NewApiKey> => accounts::bootstrap(&s.pool, name);
+    fn create_account(name: &str) -> Account => accounts::create(&s.pool, name);
+    fn accounts() -> Vec<Account> => accounts::all(&s.pool);
+    fn set_account_disabled(name: &str, disabled: bool) -> Account => accounts::set_disabled(&s.pool, &s.key_cache, name, disabled);
+    fn set_account_rate_limits(name: &str, limits: &RateLimits) -> Account => accounts::set_rate_limits(&s.pool, &s.key_cache, name, limits);
+    fn create_api_key(account_name: &str) -> NewApiKey => accounts::create_key(&s.pool, account_name);
+    fn api_keys() -> Vec<ApiKeyInfo> => accounts::list_keys(&s.pool);
+    fn delete_api_key(key_id: &str) -> bool => accounts::delete_key(&s.pool, &s.key_cache, key_id);
+    fn check_api_key(presented: &str) -> KeyCheck => accounts::check_key(&s.pool, &s.key_cache, presented);
+    fn take_rate_tokens(account: AccountId, class: &str, rate: f64, capacity: f64, wanted: u32) -> Option<SharedBucket> => rate_buckets::take(&s.pool, account, class, rate, capacity, wanted);
 
-    fn create_trackings(account: AccountId, new: Vec<NewTracking>) -> Vec<CreateOutcome> => trackings::create(pool, account, new);
+    fn create_trackings(account: AccountId, new: Vec<NewTracking>) -> Vec<CreateOutcome> => trackings::create(&s.pool, account, new);
     fn list_trackings(account: AccountId, filter: &TrackingFilter, page: Page) -> Vec<Tracking> =>
-        trackings::read(pool, listing::page_query(account, filter, page));
+        trackings::read(&s.pool, listing::page_query(account, filter, page));
     fn list_trackings_in_chunks(account: AccountId, filter: &TrackingFilter, page: Page, chunk: usize, chunks: mpsc::Sender<Vec<Tracking>>) -> () =>
-        trackings::read_in_chunks(pool, listing::page_query(account, filter, page), chunk, chunks);
-    fn tracking(account: AccountId, id: &TrackingId) -> Option<Tracking> => trackings::one(pool, account, id);
-    fn update_tracking(account: AccountId, id: &TrackingId, patch: &TrackingPatch) -> Option<Tracking> => trackings::update(pool, account, id, patch);
-    fn delete_tracking(account: AccountId, id: &TrackingId) -> Option<Tracking> => trackings::delete(pool, account, id);
+        trackings::read_in_chunks(&s.pool, listing::page_query(account, filter, page), chunk, chunks);
+    fn tracking(account: AccountId, id: &TrackingId) -> Option<Tracking> => trackings::one(&s.pool, account, id);
+    fn update_tracking(account: AccountId, id: &TrackingId, patch: &TrackingPatch) -> Option<Tracking> => trackings::update(&s.pool, account, id, patch);
+    fn delete_tracking(account: AccountId, id: &TrackingId) -> Option<Tracking> => trackings::delete(&s.pool, account, id);
     fn count_by_status(account: AccountId, filter: &TrackingFilter) -> Vec<(DeliveryStatus, u64)> =>
-        trackings::counts(pool, listing::count_query(account, filter));
-    fn archive_many(account: AccountId, keys: &[NumberKey]) -> Vec<NumberKey> => trackings::by_keys(pool, account, keys, ByKeys::Archive);
-    fn delete_many(account: AccountId, keys: &[NumberKey]) -> Vec<NumberKey> => trackings::by_keys(pool, account, keys, ByKeys::Delete);
+        trackings::counts(&s.pool, listing::count_query(account, filter));
+    fn analytics(account: AccountId, filter: &AnalyticsFilter) -> Counters => analytics(&s.pool, account, filter);
+    fn archive_many(account: AccountId, keys: &[NumberKey]) -> Vec<NumberKey> => trackings::by_keys(&s.pool, account, keys, ByKeys::Archive);
+    fn delete_many(account: AccountId, keys: &[NumberKey]) -> Vec<NumberKey> => trackings::by_keys(&s.pool, account, keys, ByKeys::Delete);
     fn delete_finished_trackings(status: DeliveryStatus, unchanged_before: DateTime<Utc>, limit: u32) -> u64 =>
-        trackings::delete_finished(pool, status, unchanged_before, limit);
-    fn retrack(account: AccountId, id: &TrackingId) -> RetrackOutcome => trackings::retrack(pool, account, id);
-    fn trackings_by_pk(pks: &[i64]) -> Vec<(i64, Tracking)> => trackings::by_pk(pool, pks);
+        trackings::delete_finished(&s.pool, status, unchanged_before, limit);
+    fn retrack(account: AccountId, id: &TrackingId) -> RetrackOutcome => trackings::retrack(&s.pool, account, id);
+    fn trackings_by_pk(pks: &[i64]) -> Vec<(i64, Tracking)> => trackings::by_pk(&s.pool, pks);
 
     fn claim_due(owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize, courier_code: &str) -> Vec<ClaimedTracking> =>
-        refresh::claim_due(pool, Lease::of_trackings(owner, now, lease_until), limit, courier_code);
-    fn apply_refresh(owner: &str, updates: Vec<RefreshUpdate>) -> ApplyReport => refresh::apply(pool, owner, updates);
+        refresh::claim_due(&s.pool, Lease::of_trackings(owner, now, lease_until), limit, courier_code);
+    fn apply_refresh(owner: &str, updates: Vec<RefreshUpdate>) -> ApplyReport => refresh::apply(&s.pool, owner, updates);
     fn claim_tracking(account: AccountId, id: &TrackingId, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> ClaimOne =>
-        refresh::claim_one(pool, account, id, Lease::of_trackings(owner, now, lease_until));
-    fn release_claims(owner: &str) -> u64 => refresh::release(pool, owner);
-    fn changes_of(tracking_pk: i64) -> Vec<TrackingChange> => refresh::changes_of(pool, tracking_pk);
+        refresh::claim_one(&s.pool, account, id, Lease::of_trackings(owner, now, lease_until));
+    fn release_claims(owner: &str) -> u64 => refresh::release(&s.pool, owner);
+    fn changes_of(tracking_pk: i64) -> Vec<TrackingChange> => refresh::changes_of(&s.pool, tracking_pk);
 
-    fn create_webhook(account: AccountId, new: &NewWebhook, max: usize) -> CreateWebhook => webhooks::create(pool, account, new, max);
-    fn webhooks(account: Option<AccountId>) -> Vec<WebhookEndpoint> => webhooks::list(pool, account);
-    fn webhook(account: Option<AccountId>, id: &str) -> Option<WebhookEndpoint> => webhooks::by_id(pool, account, id, ById::Read);
+    fn create_webhook(account: AccountId, new: &NewWebhook, max: usize) -> CreateWebhook => webhooks::create(&s.pool, account, new, max);
+    fn webhooks(account: Option<AccountId>) -> Vec<WebhookEndpoint> => webhooks::list(&s.pool, account);
+    fn webhook(account: Option<AccountId>, id: &str) -> Option<WebhookEndpoint> => webhooks::by_id(&s.pool, account, id, ById::Read);
     fn update_webhook(account: Option<AccountId>, id: &str, patch: &WebhookPatch) -> Option<WebhookEndpoint> =>
-        webhooks::update(pool, account, id, patch);
-    fn delete_webhook(account: Option<AccountId>, id: &str) -> Option<WebhookEndpoint> => webhooks::by_id(pool, account, id, ById::Delete);
-    fn webhook_gauges() -> WebhookGauges => webhooks::gauges(pool);
+        webhooks::update(&s.pool, account, id, patch);
+    fn delete_webhook(account: Option<AccountId>, id: &str) -> Option<WebhookEndpoint> => webhooks::by_id(&s.pool, account, id, ById::Delete);
+    fn webhook_gauges() -> WebhookGauges => webhooks::gauges(&s.pool);
 
     fn insert_delivery(endpoint: &WebhookEndpoint, event: &str, event_id: &str, payload: Option<&str>, due: bool) -> (i64, String) =>
-        outbox::insert(pool, endpoint, Event { name: event, id: event_id, payload }, due);
+        outbox::insert(&s.pool, endpoint, Event { name: event, id: event_id, payload }, due);
     fn claim_deliveries(owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize, per_endpoint: usize) -> Vec<ClaimedDelivery> =>
-        outbox::claim(pool, Lease::of_deliveries(owner, now, lease_until), limit, per_endpoint);
+        outbox::claim(&s.pool, Lease::of_deliveries(owner, now, lease_until), limit, per_endpoint);
     fn record_attempts(owner: &str, attempts: &[AttemptRecord], disable_after: chrono::Duration, now: DateTime<Utc>) -> Vec<String> =>
-        outbox::record(pool, owner, attempts, Disabling { after: disable_after, now });
-    fn release_deliveries(owner: &str) -> u64 => outbox::release(pool, owner);
-    fn prune_deliveries(before: DateTime<Utc>) -> u64 => outbox::prune(pool, before);
-    fn deliveries(endpoint_pk: i64, limit: u32, delivery_id: Option<&str>) -> Vec<DeliveryInfo> => outbox::log(pool, endpoint_pk, delivery_id, limit);
-    fn redeliver(endpoint_pk: i64, delivery_id: &str) -> bool => outbox::redeliver(pool, endpoint_pk, delivery_id);
+        outbox::record(&s.pool, owner, attempts, Disabling { after: disable_after, now });
+    fn release_deliveries(owner: &str) -> u64 => outbox::release(&s.pool, owner);
+    fn prune_deliveries(before: DateTime<Utc>) -> u64 => outbox::prune(&s.pool, before);
+    fn deliveries(endpoint_pk: i64, limit: u32, delivery_id: Option<&str>) -> Vec<DeliveryInfo> => outbox::log(&s.pool, endpoint_pk, delivery_id, limit);
+    fn redeliver(endpoint_pk: i64, delivery_id: &str) -> bool => outbox::redeliver(&s.pool, endpoint_pk, delivery_id);
 
-    fn page_settings(account: AccountId) -> PageSettings => pages::settings(pool, account);
-    fn set_page_settings(account: AccountId, settings: &PageSettings) -> PageSettings => pages::set_settings(pool, account, settings);
-    fn page_account(key: PageAccountKey<'_>) -> Option<PageAccount> => pages::account(pool, key);
-    fn page_trackings(account: AccountId, lookup: PageLookup<'_>) -> Vec<Tracking> => pages::trackings(pool, account, lookup);
-    fn analytics(account: AccountId, filter: &AnalyticsFilter) -> Counters => analytics(pool, account, filter);
+    fn page_settings(account: AccountId) -> PageSettings => pages::settings(&s.pool, account);
+    fn set_page_settings(account: AccountId, settings: &PageSettings) -> PageSettings => pages::set_settings(&s.pool, account, settings);
+    fn page_account(key: PageAccountKey<'_>) -> Option<PageAccount> => pages::account(&s.pool, key);
+    fn page_trackings(account: AccountId, lookup: PageLookup<'_>) -> Vec<Tracking> => pages::trackings(&s.pool, account, lookup);
 }
 
 #[cfg(test)]
