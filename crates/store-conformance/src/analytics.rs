@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use parceld_model::{Checkpoint, DeliveryStatus, Tracking, TrackingFields};
-use parceld_store::analytics::{day_of, DeliveryCount, StatusCount};
+use parceld_store::analytics::{day_of, DayCount, DeliveryCount, StatusCount};
 use parceld_store::{
     AccountId, AnalyticsFilter, Counters, NewTracking, NumberKey, Store, TrackingFilter,
     TrackingPatch,
@@ -97,13 +97,16 @@ async fn direct(
                 .is_none_or(|c| c.eq_ignore_ascii_case(country))
     };
     let within = |day: i64| filter.days.contains(&day);
-    let mut statuses: BTreeMap<(i64, String, DeliveryStatus), u64> = BTreeMap::new();
-    let mut deliveries: BTreeMap<(i64, String, i64), (u64, u64)> = BTreeMap::new();
+    let mut created: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut delivered_on: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut statuses: BTreeMap<(String, DeliveryStatus), u64> = BTreeMap::new();
+    let mut deliveries: BTreeMap<(String, i64), (u64, u64)> = BTreeMap::new();
     for t in all.iter().filter(chosen) {
         let day = day_of(t.created_at);
         if within(day) {
+            *created.entry(day).or_default() += 1;
             *statuses
-                .entry((day, t.courier_code.clone(), t.delivery_status))
+                .entry((t.courier_code.clone(), t.delivery_status))
                 .or_default() += 1;
         }
         let delivered = t.delivery_status == DeliveryStatus::Delivered
@@ -134,18 +137,26 @@ async fn direct(
             .iter()
             .any(|c| c.status == DeliveryStatus::Undelivered);
         if within(day_of(at)) {
+            *delivered_on.entry(day_of(at)).or_default() += 1;
             let slot = deliveries
-                .entry((day_of(at), t.courier_code.clone(), transit))
+                .entry((t.courier_code.clone(), transit))
                 .or_default();
             slot.0 += 1;
             slot.1 += u64::from(first);
         }
     }
+    let per_day = |counts: BTreeMap<i64, u64>| {
+        counts
+            .into_iter()
+            .map(|(day, trackings)| DayCount { day, trackings })
+            .collect()
+    };
     Counters {
+        created: per_day(created),
+        delivered: per_day(delivered_on),
         statuses: statuses
             .into_iter()
-            .map(|((day, courier_code, status), trackings)| StatusCount {
-                day,
+            .map(|((courier_code, status), trackings)| StatusCount {
                 courier_code,
                 status,
                 trackings,
@@ -154,8 +165,7 @@ async fn direct(
         deliveries: deliveries
             .into_iter()
             .map(
-                |((day, courier_code, transit_days), (delivered, first_attempt))| DeliveryCount {
-                    day,
+                |((courier_code, transit_days), (delivered, first_attempt))| DeliveryCount {
                     courier_code,
                     transit_days,
                     delivered,
@@ -169,12 +179,10 @@ async fn direct(
 /// The counters the store keeps, in the order [`direct`] gives.
 async fn counted(store: &dyn Store, account: AccountId, filter: &AnalyticsFilter) -> Counters {
     let mut counters = store.analytics(account, filter).await.unwrap();
-    counters.statuses.sort_by(|a, b| {
-        (a.day, &a.courier_code, a.status).cmp(&(b.day, &b.courier_code, b.status))
-    });
-    counters.deliveries.sort_by(|a, b| {
-        (a.day, &a.courier_code, a.transit_days).cmp(&(b.day, &b.courier_code, b.transit_days))
-    });
+    // The store orders statuses by their text; the direct reading by the enum's order.
+    counters
+        .statuses
+        .sort_by(|a, b| (&a.courier_code, a.status).cmp(&(&b.courier_code, b.status)));
     counters
 }
 

@@ -133,7 +133,7 @@ mod schema {
     }
 }
 
-parceld_store::analytics_reads!(PgPool);
+parceld_store::analytics_reads!(sqlx::Postgres);
 
 // The whole `Store` implementation: each call is a function of the module of that job, which
 // does its work in SQL of its own; the store is handed as `s` (its pool, and the key cache that

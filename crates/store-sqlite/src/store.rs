@@ -171,7 +171,7 @@ mod schema {
     }
 }
 
-parceld_store::analytics_reads!(SqlitePool);
+parceld_store::analytics_reads!(sqlx::Sqlite);
 
 // The whole `Store` implementation: each call is a function of the module of that job, which
 // takes the write pool, the inline readers (the hot read paths) and the key cache it needs.

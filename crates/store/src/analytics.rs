@@ -3,15 +3,19 @@
 //! exceptions), read from counters instead of the trackings.
 //!
 //! A chart over a million trackings cannot read them all within its budget, so each backend
-//! keeps two counter tables that move in the same transaction as the trackings they count
+//! keeps counter tables that move in the same transaction as the trackings they count
 //! (triggers on `trackings` in its migrations: whatever path writes a tracking, its counters
 //! follow, and no backend code has to remember them):
 //!
-//! - `analytics_status`: trackings by (account, day created, courier, destination country,
-//!   current status);
-//! - `analytics_deliveries`: delivered trackings by (account, day delivered, courier,
-//!   destination country, whole days from the first scan to delivery), with how many were
-//!   delivered on the first attempt.
+//! - `analytics_status`: trackings by (account, destination country, day created, courier,
+//!   current status), and `analytics_status_all` the same with the countries summed;
+//! - `analytics_deliveries`: delivered trackings by (account, destination country, day
+//!   delivered, courier, whole days from the first scan to delivery), with how many were
+//!   delivered on the first attempt, and `analytics_deliveries_all` with the countries summed.
+//!
+//! A page without a country filter reads the summed tables, a page for one country that
+//! country's rows (its key comes first): either way a range's rows lie together, and each
+//! [`Read`] sums them in the database into the few rows its chart draws.
 //!
 //! A tracking's delivery facts are fixed when it is first seen delivered (from its checkpoints:
 //! the first delivered event, the first event past pending/notfound/inforeceived as the first
@@ -20,8 +24,8 @@
 //! since 1970-01-01 in UTC; the destination country is the merchant's
 //! `destination_country_iso2` in upper case ('' when unset).
 //!
-//! The two reads are written here once ([`STATUS_SQL`], [`DELIVERY_SQL`]) in SQL both backends
-//! speak; the folding of their rows into charts is plain code ([`Counters`]).
+//! The reads are written here once ([`Read::sql`]) in SQL both backends speak; the folding of
+//! their rows into charts is plain code ([`Counters`]).
 
 use chrono::{DateTime, Utc};
 use parceld_model::DeliveryStatus;
@@ -59,19 +63,18 @@ impl AnalyticsFilter {
     }
 }
 
-/// Trackings created on `day` with `courier_code`, now in `status`.
+/// Trackings of `courier_code` created in a filter's days, now in `status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusCount {
-    pub day: i64,
     pub courier_code: String,
     pub status: DeliveryStatus,
     pub trackings: u64,
 }
 
-/// Trackings of `courier_code` delivered on `day`, `transit_days` after their first scan.
+/// Trackings of `courier_code` delivered in a filter's days, `transit_days` after their first
+/// scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryCount {
-    pub day: i64,
     pub courier_code: String,
     pub transit_days: i64,
     pub delivered: u64,
@@ -79,61 +82,140 @@ pub struct DeliveryCount {
     pub first_attempt: u64,
 }
 
-/// What the counters hold for a filter, grouped by day, courier and status (or transit days);
-/// the countries are summed. Both lists are in the order of their keys.
+/// Trackings created, or delivered, on one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount {
+    pub day: i64,
+    pub trackings: u64,
+}
+
+/// What the counters hold for a filter, summed as the charts read them: per day, and per
+/// courier over all the days. Every list is in the order of its keys and leaves out what is 0.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
+    /// Trackings created per day.
+    pub created: Vec<DayCount>,
+    /// Trackings delivered per day.
+    pub delivered: Vec<DayCount>,
+    /// Trackings created in the days, by courier and current status.
     pub statuses: Vec<StatusCount>,
+    /// Trackings delivered in the days, by courier and transit days.
     pub deliveries: Vec<DeliveryCount>,
 }
 
-/// The status counts of a filter; binds `$1` account, `$2` first day, `$3` last day, `$4`
-/// courier or NULL, `$5` country or NULL. Rows: day, courier, status, trackings.
-pub const STATUS_SQL: &str = "SELECT day, courier_code, status, CAST(sum(trackings) AS BIGINT) \
-     FROM analytics_status \
-     WHERE account_id = $1 AND day BETWEEN $2 AND $3 \
-       AND ($4 IS NULL OR courier_code = $4) AND ($5 IS NULL OR country = $5) \
-     GROUP BY day, courier_code, status HAVING sum(trackings) <> 0 \
-     ORDER BY day, courier_code, status";
+/// The four reads of a filter's counters, each summing the counter rows of the filter's days
+/// into the few rows a chart needs (a few hundred at most, whatever the number of days), so
+/// that no backend hands a chart thousands of rows to fold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Rows: day, trackings created.
+    Created,
+    /// Rows: courier, status, trackings.
+    Statuses,
+    /// Rows: day, trackings delivered.
+    Delivered,
+    /// Rows: courier, transit days, delivered, first attempt.
+    Transit,
+}
 
-/// The delivery counts of a filter, bound as [`STATUS_SQL`]. Rows: day, courier, transit
-/// days, delivered, first attempt.
-pub const DELIVERY_SQL: &str = "SELECT day, courier_code, CAST(transit_days AS BIGINT), \
-       CAST(sum(delivered) AS BIGINT), CAST(sum(first_attempt) AS BIGINT) \
-     FROM analytics_deliveries \
-     WHERE account_id = $1 AND day BETWEEN $2 AND $3 \
-       AND ($4 IS NULL OR courier_code = $4) AND ($5 IS NULL OR country = $5) \
-     GROUP BY day, courier_code, transit_days HAVING sum(delivered) <> 0 \
-     ORDER BY day, courier_code, transit_days";
+impl Read {
+    /// All four, in the order [`Counters::from_rows`] takes their rows.
+    pub const ALL: [Read; 4] = [
+        Read::Created,
+        Read::Statuses,
+        Read::Delivered,
+        Read::Transit,
+    ];
 
-/// A row of [`STATUS_SQL`].
-pub type StatusRow = (i64, String, String, i64);
-/// A row of [`DELIVERY_SQL`].
-pub type DeliveryRow = (i64, String, i64, i64, i64);
+    /// The read's SQL (the same in both backends). It binds `$1` account, `$2` first day, `$3`
+    /// last day, `$4` courier or NULL, and with `by_country` `$5` the country: then it reads
+    /// the counters keyed by country first, else the ones with the countries summed.
+    pub fn sql(self, by_country: bool) -> String {
+        let (table, columns, keys, counted) = match self {
+            Read::Created => (
+                "analytics_status",
+                "day, CAST(sum(trackings) AS BIGINT)",
+                "day",
+                "trackings",
+            ),
+            Read::Statuses => (
+                "analytics_status",
+                "courier_code, status, CAST(sum(trackings) AS BIGINT)",
+                "courier_code, status",
+                "trackings",
+            ),
+            Read::Delivered => (
+                "analytics_deliveries",
+                "day, CAST(sum(delivered) AS BIGINT)",
+                "day",
+                "delivered",
+            ),
+            Read::Transit => (
+                "analytics_deliveries",
+                "courier_code, CAST(transit_days AS BIGINT), CAST(sum(delivered) AS BIGINT), \
+                 CAST(sum(first_attempt) AS BIGINT)",
+                "courier_code, transit_days",
+                "delivered",
+            ),
+        };
+        let (table_suffix, country) = if by_country {
+            ("", " AND country = $5")
+        } else {
+            ("_all", "")
+        };
+        format!(
+            "SELECT {columns} FROM {table}{table_suffix} \
+             WHERE account_id = $1 AND day BETWEEN $2 AND $3 \
+               AND ($4 IS NULL OR courier_code = $4){country} \
+             GROUP BY {keys} HAVING sum({counted}) <> 0 ORDER BY {keys}"
+        )
+    }
+}
+
+/// A row of [`Read::Created`] or [`Read::Delivered`].
+pub type DayRow = (i64, i64);
+/// A row of [`Read::Statuses`].
+pub type StatusRow = (String, String, i64);
+/// A row of [`Read::Transit`].
+pub type TransitRow = (String, i64, i64, i64);
 
 fn count(n: i64) -> StoreResult<u64> {
     u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative analytics counter {n}")))
 }
 
+fn days(rows: Vec<DayRow>) -> StoreResult<Vec<DayCount>> {
+    rows.into_iter()
+        .map(|(day, n)| {
+            Ok(DayCount {
+                day,
+                trackings: count(n)?,
+            })
+        })
+        .collect()
+}
+
 impl Counters {
-    /// The counters from the rows of [`STATUS_SQL`] and [`DELIVERY_SQL`].
-    pub fn from_rows(statuses: Vec<StatusRow>, deliveries: Vec<DeliveryRow>) -> StoreResult<Self> {
+    /// The counters from the rows of the four [`Read`]s.
+    pub fn from_rows(
+        created: Vec<DayRow>,
+        statuses: Vec<StatusRow>,
+        delivered: Vec<DayRow>,
+        transit: Vec<TransitRow>,
+    ) -> StoreResult<Self> {
         let statuses = statuses
             .into_iter()
-            .map(|(day, courier_code, status, n)| {
+            .map(|(courier_code, status, n)| {
                 Ok(StatusCount {
-                    day,
                     courier_code,
                     status: crate::stored::parse_status(&status)?,
                     trackings: count(n)?,
                 })
             })
             .collect::<StoreResult<_>>()?;
-        let deliveries = deliveries
+        let deliveries = transit
             .into_iter()
-            .map(|(day, courier_code, transit_days, delivered, first)| {
+            .map(|(courier_code, transit_days, delivered, first)| {
                 Ok(DeliveryCount {
-                    day,
                     courier_code,
                     transit_days,
                     delivered: count(delivered)?,
@@ -142,6 +224,8 @@ impl Counters {
             })
             .collect::<StoreResult<_>>()?;
         Ok(Counters {
+            created: days(created)?,
+            delivered: days(delivered)?,
             statuses,
             deliveries,
         })
@@ -228,14 +312,14 @@ impl Counters {
             })
             .collect();
         let index = |day: i64| usize::try_from(day - first_day).ok();
-        for s in &self.statuses {
-            if let Some(d) = index(s.day).and_then(|i| days.get_mut(i)) {
-                d.created += s.trackings;
+        for c in &self.created {
+            if let Some(d) = index(c.day).and_then(|i| days.get_mut(i)) {
+                d.created += c.trackings;
             }
         }
-        for d in &self.deliveries {
-            if let Some(slot) = index(d.day).and_then(|i| days.get_mut(i)) {
-                slot.delivered += d.delivered;
+        for c in &self.delivered {
+            if let Some(d) = index(c.day).and_then(|i| days.get_mut(i)) {
+                d.delivered += c.trackings;
             }
         }
         days
@@ -294,30 +378,48 @@ impl Counters {
 }
 
 /// Defines a backend's `analytics(pool, account, filter)` for [`crate::Store::analytics`] on
-/// the pool type `$pool`: [`STATUS_SQL`] and [`DELIVERY_SQL`] bound alike and read into
+/// the database `$db` (`Sqlite`, `Postgres`): the four [`Read`]s bound alike and read into
 /// [`Counters`], written once for every backend (the SQL is the same in SQLite and PostgreSQL;
 /// the expansion uses the backend's own `sqlx`).
 #[macro_export]
 macro_rules! analytics_reads {
-    ($pool:ty) => {
+    ($db:ty) => {
+        /// One [`Read`]'s rows: every read binds the same values in the same order, the
+        /// country only when the filter names one.
+        async fn analytics_read<O>(
+            pool: &sqlx::Pool<$db>,
+            read: $crate::analytics::Read,
+            account: $crate::AccountId,
+            filter: &$crate::AnalyticsFilter,
+        ) -> ::std::result::Result<Vec<O>, sqlx::Error>
+        where
+            O: Send + Unpin + for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>,
+        {
+            let (first, last) = filter.bounds();
+            let country = filter.country.as_deref();
+            let sql = read.sql(country.is_some());
+            #[rustfmt::skip]
+            let query = sqlx::query_as::<$db, O>(&sql)
+                .bind(account).bind(first).bind(last).bind(filter.courier_code.as_deref());
+            match country {
+                Some(country) => query.bind(country).fetch_all(pool).await,
+                None => query.fetch_all(pool).await,
+            }
+        }
+
         /// The analytics counters of `account` for `filter` (`parceld_store::analytics`).
         pub(crate) async fn analytics(
-            pool: &$pool,
+            pool: &sqlx::Pool<$db>,
             account: $crate::AccountId,
             filter: &$crate::AnalyticsFilter,
         ) -> $crate::backend::BackendResult<$crate::Counters> {
-            let (first, last) = filter.bounds();
-            let (courier, country) = (filter.courier_code.as_deref(), filter.country.as_deref());
-            // Both statements take the same five values, in the same order.
-            #[rustfmt::skip]
-            let statuses = sqlx::query_as($crate::analytics::STATUS_SQL)
-                .bind(account).bind(first).bind(last).bind(courier).bind(country)
-                .fetch_all(pool).await?;
-            #[rustfmt::skip]
-            let deliveries = sqlx::query_as($crate::analytics::DELIVERY_SQL)
-                .bind(account).bind(first).bind(last).bind(courier).bind(country)
-                .fetch_all(pool).await?;
-            Ok($crate::Counters::from_rows(statuses, deliveries)?)
+            use $crate::analytics::Read;
+            Ok($crate::Counters::from_rows(
+                analytics_read(pool, Read::Created, account, filter).await?,
+                analytics_read(pool, Read::Statuses, account, filter).await?,
+                analytics_read(pool, Read::Delivered, account, filter).await?,
+                analytics_read(pool, Read::Transit, account, filter).await?,
+            )?)
         }
     };
 }
@@ -341,19 +443,42 @@ mod tests {
     #[test]
     fn rows_become_counters_and_bad_rows_are_corrupt() {
         let counters = Counters::from_rows(
-            vec![(3, "ups".into(), "delivered".into(), 2)],
-            vec![(5, "ups".into(), 2, 2, 1)],
+            vec![(3, 2)],
+            vec![("ups".into(), "delivered".into(), 2)],
+            vec![(5, 2)],
+            vec![("ups".into(), 2, 2, 1)],
         )
         .unwrap();
         assert_eq!(counters.statuses[0].status, DeliveryStatus::Delivered);
         assert_eq!(counters.deliveries[0].first_attempt, 1);
-        assert!(Counters::from_rows(vec![(3, "ups".into(), "lost".into(), 2)], vec![]).is_err());
-        assert!(Counters::from_rows(vec![], vec![(5, "ups".into(), 2, -1, 0)]).is_err());
+        assert_eq!(
+            counters.delivered,
+            vec![DayCount {
+                day: 5,
+                trackings: 2
+            }]
+        );
+        let lost = vec![("ups".into(), "lost".into(), 2)];
+        assert!(Counters::from_rows(vec![], lost, vec![], vec![]).is_err());
+        let negative = vec![("ups".into(), 2, -1, 0)];
+        assert!(Counters::from_rows(vec![], vec![], vec![], negative).is_err());
+        assert!(Counters::from_rows(vec![(3, -2)], vec![], vec![], vec![]).is_err());
     }
 
-    fn delivered(day: i64, courier: &str, transit_days: i64, n: u64, first: u64) -> DeliveryCount {
+    #[test]
+    fn reads_sum_the_summed_tables_unless_a_country_is_chosen() {
+        for read in Read::ALL {
+            let everywhere = read.sql(false);
+            assert!(everywhere.contains("_all WHERE"), "{everywhere}");
+            assert!(!everywhere.contains("$5"), "{everywhere}");
+            let one = read.sql(true);
+            assert!(!one.contains("_all"), "{one}");
+            assert!(one.contains("country = $5"), "{one}");
+        }
+    }
+
+    fn delivered(courier: &str, transit_days: i64, n: u64, first: u64) -> DeliveryCount {
         DeliveryCount {
-            day,
             courier_code: courier.into(),
             transit_days,
             delivered: n,
@@ -361,27 +486,32 @@ mod tests {
         }
     }
 
-    fn made(day: i64, courier: &str, status: DeliveryStatus, n: u64) -> StatusCount {
+    fn made(courier: &str, status: DeliveryStatus, n: u64) -> StatusCount {
         StatusCount {
-            day,
             courier_code: courier.into(),
             status,
             trackings: n,
         }
     }
 
+    fn on(day: i64, trackings: u64) -> DayCount {
+        DayCount { day, trackings }
+    }
+
     #[test]
     fn charts_fold_the_counters() {
         let counters = Counters {
+            created: vec![on(10, 4), on(12, 3)],
+            delivered: vec![on(11, 2), on(12, 4), on(13, 9)],
             statuses: vec![
-                made(10, "dhl", DeliveryStatus::Delivered, 3),
-                made(10, "ups", DeliveryStatus::Exception, 1),
-                made(12, "ups", DeliveryStatus::Delivered, 3),
+                made("dhl", DeliveryStatus::Delivered, 3),
+                made("ups", DeliveryStatus::Delivered, 3),
+                made("ups", DeliveryStatus::Exception, 1),
             ],
             deliveries: vec![
-                delivered(11, "dhl", 1, 2, 2),
-                delivered(12, "dhl", 4, 1, 0),
-                delivered(12, "ups", 2, 3, 2),
+                delivered("dhl", 1, 2, 2),
+                delivered("dhl", 4, 1, 0),
+                delivered("ups", 2, 3, 2),
             ],
         };
         let days = counters.per_day(10, 12);

@@ -188,6 +188,16 @@ pub static NOT_COPIED: &[(&str, &str)] = &[
          they are copied in (with the delivery facts copied in their rows)",
     ),
     (
+        "analytics_status_all",
+        "the dashboard's analytics counters with the countries summed: counted by the \
+         destination's triggers like the others",
+    ),
+    (
+        "analytics_deliveries_all",
+        "the dashboard's analytics counters with the countries summed: counted by the \
+         destination's triggers like the others",
+    ),
+    (
         "push_coverage",
         "which trackings a carrier pushes for: a moved tracking is polled as usual until it is \
          subscribed again",
