@@ -23,6 +23,7 @@
 //! loaded with `COPY` through `copy_text`) implements `CopyStore`.
 
 mod accounts;
+mod analytics;
 mod bulk_create;
 mod checkpoint_list;
 mod copy;

@@ -30,7 +30,9 @@ use crate::outbox::{Disabling, Event};
 use crate::rows::Lease;
 use crate::trackings::ByKeys;
 use crate::webhooks::ById;
-use crate::{accounts, listing, outbox, pages, rate_buckets, refresh, trackings, webhooks};
+use crate::{
+    accounts, analytics, listing, outbox, pages, rate_buckets, refresh, trackings, webhooks,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -133,8 +135,6 @@ mod schema {
     }
 }
 
-parceld_store::analytics_reads!(sqlx::Postgres);
-
 // The whole `Store` implementation: each call is a function of the module of that job, which
 // does its work in SQL of its own; the store is handed as `s` (its pool, and the key cache that
 // the key check and the changes to keys and accounts use).
@@ -162,7 +162,7 @@ store_calls! { PostgresStore, s = std::convert::identity;
     fn delete_tracking(account: AccountId, id: &TrackingId) -> Option<Tracking> => trackings::delete(&s.pool, account, id);
     fn count_by_status(account: AccountId, filter: &TrackingFilter) -> Vec<(DeliveryStatus, u64)> =>
         trackings::counts(&s.pool, listing::count_query(account, filter));
-    fn analytics(account: AccountId, filter: &AnalyticsFilter) -> Counters => analytics(&s.pool, account, filter);
+    fn analytics(account: AccountId, filter: &AnalyticsFilter) -> Counters => analytics::analytics(&s.pool, account, filter);
     fn archive_many(account: AccountId, keys: &[NumberKey]) -> Vec<NumberKey> => trackings::by_keys(&s.pool, account, keys, ByKeys::Archive);
     fn delete_many(account: AccountId, keys: &[NumberKey]) -> Vec<NumberKey> => trackings::by_keys(&s.pool, account, keys, ByKeys::Delete);
     fn delete_finished_trackings(status: DeliveryStatus, unchanged_before: DateTime<Utc>, limit: u32) -> u64 =>

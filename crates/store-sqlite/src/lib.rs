@@ -14,6 +14,7 @@
 //! `UserStore` beside `store`.
 
 mod accounts;
+mod analytics;
 pub mod backup;
 mod checkpoint_list;
 mod copy;

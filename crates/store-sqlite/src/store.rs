@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use crate::error::Result;
 use crate::key_cache::KeyCache;
 use crate::reader::Readers;
-use crate::{accounts, outbox, pages, refresh, trackings, webhooks};
+use crate::{accounts, analytics, outbox, pages, refresh, trackings, webhooks};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -171,8 +171,6 @@ mod schema {
     }
 }
 
-parceld_store::analytics_reads!(sqlx::Sqlite);
-
 // The whole `Store` implementation: each call is a function of the module of that job, which
 // takes the write pool, the inline readers (the hot read paths) and the key cache it needs.
 store_calls! { SqliteStore, s = std::convert::identity;
@@ -240,7 +238,7 @@ store_calls! { SqliteStore, s = std::convert::identity;
     fn set_page_settings(account: AccountId, settings: &PageSettings) -> PageSettings => pages::set_page_settings(&s.pool, account, settings);
     fn page_account(key: PageAccountKey<'_>) -> Option<PageAccount> => pages::page_account(&s.readers, key);
     fn page_trackings(account: AccountId, lookup: PageLookup<'_>) -> Vec<Tracking> => pages::page_trackings(&s.readers, account, lookup);
-    fn analytics(account: AccountId, filter: &AnalyticsFilter) -> Counters => analytics(&s.pool, account, filter);
+    fn analytics(account: AccountId, filter: &AnalyticsFilter) -> Counters => analytics::analytics(s.readers.clone(), account, filter);
 }
 
 #[cfg(test)]

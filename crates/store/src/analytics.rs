@@ -377,53 +377,6 @@ impl Counters {
     }
 }
 
-/// Defines a backend's `analytics(pool, account, filter)` for [`crate::Store::analytics`] on
-/// the database `$db` (`Sqlite`, `Postgres`): the four [`Read`]s bound alike and read into
-/// [`Counters`], written once for every backend (the SQL is the same in SQLite and PostgreSQL;
-/// the expansion uses the backend's own `sqlx`).
-#[macro_export]
-macro_rules! analytics_reads {
-    ($db:ty) => {
-        /// One [`Read`]'s rows: every read binds the same values in the same order, the
-        /// country only when the filter names one.
-        async fn analytics_read<O>(
-            pool: &sqlx::Pool<$db>,
-            read: $crate::analytics::Read,
-            account: $crate::AccountId,
-            filter: &$crate::AnalyticsFilter,
-        ) -> ::std::result::Result<Vec<O>, sqlx::Error>
-        where
-            O: Send + Unpin + for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row>,
-        {
-            let (first, last) = filter.bounds();
-            let country = filter.country.as_deref();
-            let sql = read.sql(country.is_some());
-            #[rustfmt::skip]
-            let query = sqlx::query_as::<$db, O>(&sql)
-                .bind(account).bind(first).bind(last).bind(filter.courier_code.as_deref());
-            match country {
-                Some(country) => query.bind(country).fetch_all(pool).await,
-                None => query.fetch_all(pool).await,
-            }
-        }
-
-        /// The analytics counters of `account` for `filter` (`parceld_store::analytics`).
-        pub(crate) async fn analytics(
-            pool: &sqlx::Pool<$db>,
-            account: $crate::AccountId,
-            filter: &$crate::AnalyticsFilter,
-        ) -> $crate::backend::BackendResult<$crate::Counters> {
-            use $crate::analytics::Read;
-            Ok($crate::Counters::from_rows(
-                analytics_read(pool, Read::Created, account, filter).await?,
-                analytics_read(pool, Read::Statuses, account, filter).await?,
-                analytics_read(pool, Read::Delivered, account, filter).await?,
-                analytics_read(pool, Read::Transit, account, filter).await?,
-            )?)
-        }
-    };
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
