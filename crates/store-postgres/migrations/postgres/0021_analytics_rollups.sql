@@ -1,5 +1,5 @@
 -- The analytics counters in the shapes the charts read (parceld_store::analytics), as the
--- SQLite backend's (migrations/sqlite/0021_analytics_rollups.sql):
+-- SQLite backend's (migrations/sqlite/0022_analytics_rollups.sql):
 --
 -- - `analytics_status_all` and `analytics_deliveries_all` hold the same counts with the
 --   countries summed: what a page without a country filter reads, ten times fewer rows than
