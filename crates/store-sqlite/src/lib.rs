@@ -17,6 +17,7 @@ mod accounts;
 mod analytics;
 pub mod backup;
 mod checkpoint_list;
+mod checkpointer;
 mod copy;
 mod due;
 mod error;

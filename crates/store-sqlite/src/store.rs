@@ -23,6 +23,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
+use crate::checkpointer::{Checkpointer, BACKSTOP_PAGES};
 use crate::error::Result;
 use crate::key_cache::KeyCache;
 use crate::reader::Readers;
@@ -93,6 +94,8 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     /// Valid key checks, remembered: see [`crate::key_cache`].
     key_cache: Arc<KeyCache>,
+    /// WAL checkpoints off the writer's path: see [`crate::checkpointer`].
+    _checkpointer: Arc<Checkpointer>,
 }
 
 impl SqliteStore {
@@ -121,7 +124,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("wal_autocheckpoint", BACKSTOP_PAGES.to_string());
         if let Some(kib) = open.write_cache_kib {
             // A negative cache_size is in KiB rather than pages.
             options = options.pragma("cache_size", format!("-{kib}"));
@@ -135,6 +139,7 @@ impl SqliteStore {
             pool,
             readers: Arc::new(Readers::new(path)),
             key_cache: Arc::new(KeyCache::new(path)),
+            _checkpointer: Arc::new(Checkpointer::start(path)),
         };
         MIGRATOR.run(&store.pool).await?;
         Ok(store)
