@@ -29,6 +29,7 @@ mod reader;
 mod refresh;
 mod retention;
 mod rows;
+mod sorted;
 mod statements;
 mod store;
 mod subscribers;
