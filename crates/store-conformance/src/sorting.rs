@@ -55,14 +55,20 @@ fn sort(key: SortKey, descending: bool) -> Sort {
 
 pub async fn every_sort_key_pages_both_ways_with_ties_by_primary_key(fresh: impl crate::Factory) {
     let store = fresh().await;
-    let trackings = [
-        ("SORTC3", "sandbox"),
-        ("SORTA1", "sandbox"),
-        ("SORTB2", "sandbox"),
-        ("SORTB2", "ups"),
-        ("SORTD4", "sandbox"),
-    ];
-    let (account, _) = account_with(&*store, "a", &trackings).await;
+    // Created in this order; SORTB2 twice, of two couriers.
+    let (sandbox, ups) = ("sandbox", "ups");
+    let (account, _) = account_with(
+        &*store,
+        "a",
+        &[
+            ("SORTC3", sandbox),
+            ("SORTA1", sandbox),
+            ("SORTB2", sandbox),
+            ("SORTB2", ups),
+            ("SORTD4", sandbox),
+        ],
+    )
+    .await;
     tokio::time::sleep(StdDuration::from_millis(1100)).await;
     // Last events: two at the same minute, one later, one sandbox tracking and the ups one
     // with none.
@@ -156,13 +162,10 @@ pub async fn every_sort_key_pages_both_ways_with_ties_by_primary_key(fresh: impl
 
 pub async fn a_position_keeps_its_place_while_trackings_arrive(fresh: impl crate::Factory) {
     let store = fresh().await;
-    let trackings = [
-        ("KEEPB1", "sandbox"),
-        ("KEEPC1", "sandbox"),
-        ("KEEPD1", "sandbox"),
-        ("KEEPE1", "sandbox"),
-    ];
-    let (account, _) = account_with(&*store, "a", &trackings).await;
+    let account = store.create_account("a").await.unwrap().id;
+    let kept = ["KEEPB1", "KEEPC1", "KEEPD1", "KEEPE1"];
+    let new = kept.map(|number| new_tracking(number, "sandbox")).to_vec();
+    create_all(&*store, account, new).await;
     let newest = sort(SortKey::Created, true);
     let by_number = sort(SortKey::Number, false);
     let mut before = Vec::new();

@@ -20,6 +20,18 @@ pub(crate) fn page_query(
     filter: &TrackingFilter,
     page: Page,
 ) -> QueryBuilder<'static, Postgres> {
+    let mut query = selected(account, filter);
+    let offset = i64::from(page.number.max(1) - 1) * i64::from(page.size);
+    query
+        .push(" ORDER BY t.pk DESC LIMIT ")
+        .push_bind(i64::from(page.size))
+        .push(" OFFSET ")
+        .push_bind(offset);
+    query
+}
+
+/// `SELECT` [`TRACKING_COLUMNS`] of the account's trackings `filter` selects, to be ordered.
+fn selected(account: AccountId, filter: &TrackingFilter) -> QueryBuilder<'static, Postgres> {
     let mut query = QueryBuilder::new(format!(
         "SELECT {TRACKING_COLUMNS} FROM trackings t WHERE t.account_id = "
     ));
@@ -31,12 +43,6 @@ pub(crate) fn page_query(
             .push(")");
     }
     push_other_filters(&mut query, filter);
-    let offset = i64::from(page.number.max(1) - 1) * i64::from(page.size);
-    query
-        .push(" ORDER BY t.pk DESC LIMIT ")
-        .push_bind(i64::from(page.size))
-        .push(" OFFSET ")
-        .push_bind(offset);
     query
 }
 
@@ -60,17 +66,7 @@ pub(crate) fn sorted_query(
     filter: &TrackingFilter,
     seek: &Seek,
 ) -> QueryBuilder<'static, Postgres> {
-    let mut query = QueryBuilder::new(format!(
-        "SELECT {TRACKING_COLUMNS} FROM trackings t WHERE t.account_id = "
-    ));
-    query.push_bind(account);
-    if !filter.tracking_numbers.is_empty() {
-        query
-            .push(" AND t.tracking_number = ANY(")
-            .push_bind(filter.tracking_numbers.clone())
-            .push(")");
-    }
-    push_other_filters(&mut query, filter);
+    let mut query = selected(account, filter);
     let expr = sorted_by(seek.sort.key);
     for part in seek.position_sql(expr, "t.pk") {
         match part {

@@ -48,9 +48,11 @@ fn header(page: &str, label: &str) -> (Option<String>, String) {
 async fn the_table_sorts_by_its_headers_and_pages_by_cursor() {
     let server = Server::start();
     let key = server.key().to_string();
-    let numbers: Vec<String> = (0..55).map(|i| format!("SRT{i:03}")).collect();
-    server.create_numbers(&key, &numbers, "sandbox").await;
     server.create(&key, "OTHER1", "ups").await;
+    let sandbox = |i| format!("SRT{i:03}");
+    server
+        .create_numbers(&key, &(0..55).map(sandbox).collect::<Vec<_>>(), "sandbox")
+        .await;
     let mut admin = admin_browser(&server).await;
 
     // The default order: newest first, the Created column marked.
