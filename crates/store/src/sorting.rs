@@ -13,8 +13,10 @@
 //! event), the same in every backend: SQLite and PostgreSQL put NULLs at opposite ends, so the
 //! backends sort by the column with that value in place of NULL (and index that expression).
 //!
-//! The SQL of the position's condition and of the order is written here once, as [`Part`]s a
-//! backend turns into its own placeholders and bound values.
+//! The SQL of the order, and of the position's condition as one row-value comparison, is
+//! written here once, as [`Part`]s a backend turns into its own placeholders and bound values
+//! (PostgreSQL searches an index by it; SQLite, which does not, writes the same condition as two
+//! index ranges of its own).
 
 use chrono::{DateTime, Utc};
 use parceld_model::Tracking;
@@ -155,14 +157,28 @@ impl Seek {
         self.sort.descending != back
     }
 
-    /// ` ORDER BY …` of the statement, `expr` being the backend's sort expression of this key
-    /// (unused for [`SortKey::Created`]) and `pk` its primary-key column.
-    pub fn order_sql(&self, expr: &str, pk: &str) -> String {
-        let dir = if self.reads_descending() {
+    /// `DESC` or `ASC`: the statement's reading order.
+    pub fn direction(&self) -> &'static str {
+        if self.reads_descending() {
             "DESC"
         } else {
             "ASC"
-        };
+        }
+    }
+
+    /// `<` or `>`: the comparison that holds of a row beyond a value in reading order.
+    pub fn beyond(&self) -> &'static str {
+        if self.reads_descending() {
+            "<"
+        } else {
+            ">"
+        }
+    }
+
+    /// ` ORDER BY …` of the statement, `expr` being the backend's sort expression of this key
+    /// (unused for [`SortKey::Created`]) and `pk` its primary-key column.
+    pub fn order_sql(&self, expr: &str, pk: &str) -> String {
+        let dir = self.direction();
         match self.sort.key {
             SortKey::Created => format!(" ORDER BY {pk} {dir}"),
             _ => format!(" ORDER BY {expr} {dir}, {pk} {dir}"),
@@ -170,27 +186,23 @@ impl Seek {
     }
 
     /// ` AND …`: the condition of the rows beyond the position, in reading order; nothing from
-    /// the start. The sort value's range (`expr <= value`) comes first, for the index on it.
+    /// the start. It is a row-value comparison, `(expr, pk) < (value, pk)`, which PostgreSQL
+    /// searches as one range of an index on (account, expr, pk): a bound on the value alone,
+    /// the key checked beside it, would read a whole group of equal values (a million
+    /// trackings without an event) to pass the part of it already seen.
     pub fn position_sql<'a>(&'a self, expr: &str, pk: &str) -> Vec<Part<'a>> {
         let Some((position, _)) = &self.from else {
             return Vec::new();
         };
-        let (beyond, or_equal) = if self.reads_descending() {
-            ("<", "<=")
-        } else {
-            (">", ">=")
-        };
+        let beyond = self.beyond();
         let sql = |text: String| Part::Sql(text);
         if self.sort.key == SortKey::Created || position.value == SortValue::Key {
             return vec![sql(format!(" AND {pk} {beyond} ")), Part::Pk(position.pk)];
         }
-        let value = &position.value;
         vec![
-            sql(format!(" AND {expr} {or_equal} ")),
-            Part::Value(value),
-            sql(format!(" AND ({expr} {beyond} ")),
-            Part::Value(value),
-            sql(format!(" OR {pk} {beyond} ")),
+            sql(format!(" AND ({expr}, {pk}) {beyond} (")),
+            Part::Value(&position.value),
+            sql(", ".into()),
             Part::Pk(position.pk),
             sql(")".into()),
         ]
@@ -242,16 +254,10 @@ mod tests {
         let back = seek(true, Toward::Earlier);
         assert!(!back.reads_descending());
         assert_eq!(back.order_sql("u", "pk"), " ORDER BY u ASC, pk ASC");
-        assert_eq!(
-            text(&back.position_sql("u", "pk")),
-            " AND u >= V AND (u > V OR pk > P)"
-        );
+        assert_eq!(text(&back.position_sql("u", "pk")), " AND (u, pk) > (V, P)");
         assert_eq!(back.in_order(vec![1, 2, 3]), vec![3, 2, 1]);
         let next = seek(true, Toward::Later);
-        assert_eq!(
-            text(&next.position_sql("u", "pk")),
-            " AND u <= V AND (u < V OR pk < P)"
-        );
+        assert_eq!(text(&next.position_sql("u", "pk")), " AND (u, pk) < (V, P)");
         assert_eq!(next.in_order(vec![1, 2]), vec![1, 2]);
     }
 

@@ -71,7 +71,7 @@ const admin = await context();
   // Sorting by a column header keeps the filter; the page goes on from the last row.
   await page.goto(at('/dashboard/shipments?courier=sandbox'));
   await Promise.all([page.waitForURL('**sort=number*'), page.click('th a:has-text("Number")')]);
-  check(await page.locator('th[aria-sort=ascending]').innerText() === 'Number ▲', 'the Number column says it sorts ascending');
+  check((await page.locator('th[aria-sort=ascending]').textContent()).trim() === 'Number ▲', 'the Number column says it sorts ascending');
   check((await text(page, 'tbody td a')) === cfg.refresh.stored, `A to Z starts with the smallest number (${await text(page, 'tbody td a')})`);
   await Promise.all([page.waitForURL('**after=*'), page.click('a[rel=next]')]);
   check(await rows(page) === cfg.sandbox_count - 50, 'the sorted second page has the rest');
