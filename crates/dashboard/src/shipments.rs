@@ -8,8 +8,8 @@
 //! first) row's sort value and key, so a deep page costs what the first does and shipments
 //! arriving meanwhile never push rows onto the next page twice or hide one. The search reads
 //! at most a bounded number of trackings (by number on the unique index, by order number on
-//! its index), newest first. Acting (refresh, archive, bulk archive) needs a role that may act and
-//! the session's CSRF token; everything names the user's account, so another account's
+//! its index), newest first. Acting (refresh, archive, bulk archive) needs a role that may act
+//! and the session's CSRF token; everything names the user's account, so another account's
 //! shipment is not found.
 
 use askama::Template;
