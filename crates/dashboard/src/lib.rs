@@ -25,6 +25,7 @@ mod analytics;
 mod charts;
 mod detail;
 mod export;
+mod order;
 mod overview;
 pub mod password;
 mod problems;

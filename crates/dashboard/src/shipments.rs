@@ -1,13 +1,15 @@
 //! The shipments table, one shipment's view, and the actions on them.
 //!
 //! The table takes the list API's filters (status, courier, creation dates, archived) and a
-//! search on the tracking or order number, and reads one page with the store's list (one
-//! statement on the account's index, newest first). Paging is stable: the first page fixes
-//! the moment the listing started (`snap`), and every later page lists only trackings created
-//! by then, so shipments arriving meanwhile never push rows onto the next page twice. The
-//! search reads at most a bounded number of trackings (by number on the unique index, by order
-//! number on its index). Acting (refresh, archive, bulk archive) needs a role that may act and
-//! the session's CSRF token; everything names the user's account, so another account's
+//! search on the tracking or order number. It sorts by creation, last update, last event or
+//! number, either way (the column headers link to each order, [`crate::order`]), and reads one
+//! page with the store's sorted listing: one statement from an index range at the page's
+//! position (`parceld_store::sorting`). Paging is by cursor, the last (or, going back, the
+//! first) row's sort value and key, so a deep page costs what the first does and shipments
+//! arriving meanwhile never push rows onto the next page twice or hide one. The search reads
+//! at most a bounded number of trackings (by number on the unique index, by order number on
+//! its index), newest first. Acting (refresh, archive, bulk archive) needs a role that may act
+//! and the session's CSRF token; everything names the user's account, so another account's
 //! shipment is not found.
 
 use askama::Template;
@@ -18,8 +20,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use parceld_model::{DeliveryStatus, Tracking, TrackingId};
 use parceld_service::RealtimeTarget;
-use parceld_store::{NumberKey, Page, PageLookup, TrackingFilter, TrackingPatch};
+use parceld_store::{
+    NumberKey, Page, PageLookup, Position, Seek, Sort, Toward, TrackingFilter, TrackingPatch,
+};
 
+use crate::order::{self, Header};
 use crate::render::{self, Frame, Refusal};
 use crate::session::{field, form_pairs, DashboardState, SignedIn};
 
@@ -40,9 +45,9 @@ pub struct Filters {
     pub to: String,
     /// `yes`, `no`, or empty (both).
     pub archived: String,
-    /// Unix seconds: the moment the listing started (see the module's text).
-    pub snap: Option<i64>,
-    pub page: u32,
+    pub sort: Sort,
+    /// Where the page starts: after or before a row (from the start when `None`).
+    pub position: Option<(Position, Toward)>,
 }
 
 /// A `YYYY-MM-DD` date of a form, `None` when empty (also the analytics' filters).
@@ -60,6 +65,7 @@ impl Filters {
     pub fn parse(query: &str) -> Result<Filters, Refusal> {
         let pairs = form_pairs(query.as_bytes());
         let text = |key: &str| field(&pairs, key).trim().to_string();
+        let sort = order::parse_sort(field(&pairs, "sort"), field(&pairs, "dir"))?;
         let filters = Filters {
             q: text("q"),
             status: text("status"),
@@ -67,18 +73,8 @@ impl Filters {
             from: text("from"),
             to: text("to"),
             archived: text("archived"),
-            snap: match field(&pairs, "snap") {
-                "" => None,
-                value => Some(value.parse().map_err(|_| Refusal::BadRequest)?),
-            },
-            page: match field(&pairs, "page") {
-                "" => 1,
-                value => value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|p| (1..=100_000).contains(p))
-                    .ok_or(Refusal::BadRequest)?,
-            },
+            sort,
+            position: order::parse_from(sort.key, field(&pairs, "after"), field(&pairs, "before"))?,
         };
         filters.store_filter()?;
         if filters.q.len() > 100 || filters.courier.len() > 50 {
@@ -108,19 +104,12 @@ impl Filters {
         let end = day(&self.to)?
             .and_then(|d| d.and_hms_opt(23, 59, 59))
             .map(|t| t.and_utc());
-        let snap = self
-            .snap
-            .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0));
-        let created_max = match (end, snap) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
         Ok(TrackingFilter {
             courier_code: (!self.courier.is_empty()).then(|| self.courier.clone()),
             delivery_status: status,
             archived,
             created_min: start,
-            created_max,
+            created_max: end,
             ..TrackingFilter::default()
         })
     }
@@ -135,8 +124,9 @@ impl Filters {
         numbers
     }
 
-    /// The query string of these filters at `page` (without the snapshot when `None`).
-    pub fn query(&self, snap: Option<i64>, page: u32) -> String {
+    /// The query string of these filters in `sort`'s order from `from` (from the start when
+    /// `None`).
+    pub fn query(&self, sort: Sort, from: Option<&(Position, Toward)>) -> String {
         let mut pairs: Vec<(&str, String)> = [
             ("q", &self.q),
             ("status", &self.status),
@@ -149,12 +139,7 @@ impl Filters {
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| (k, v.clone()))
         .collect();
-        if let Some(snap) = snap {
-            pairs.push(("snap", snap.to_string()));
-        }
-        if page > 1 {
-            pairs.push(("page", page.to_string()));
-        }
+        pairs.extend(order::pairs(sort, from));
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     }
 }
@@ -178,6 +163,7 @@ pub struct Row {
     pub order: String,
     pub created: String,
     pub updated: String,
+    pub event: String,
     pub archived: bool,
 }
 
@@ -192,6 +178,7 @@ impl Row {
             order: t.fields.order_number.clone().unwrap_or_default(),
             created: when(Some(t.created_at)),
             updated: when(Some(t.updated_at)),
+            event: when(t.latest_checkpoint_time),
             archived: t.archived,
         }
     }
@@ -204,6 +191,10 @@ struct ListPage {
     filters: Filters,
     statuses: Vec<(&'static str, &'static str)>,
     rows: Vec<Row>,
+    headers: Vec<Header>,
+    /// The order's query-string pairs, which the filter form keeps.
+    order_fields: Vec<(&'static str, String)>,
+    caption: String,
     summary: String,
     notice: Option<String>,
     export_link: String,
@@ -214,27 +205,69 @@ struct ListPage {
     csrf: String,
 }
 
-/// The trackings a page of the table shows: a search's (bounded) matches, else one page.
+/// A page of the table: its trackings in order, and whether rows lie before and after it.
+struct Rows {
+    trackings: Vec<(i64, Tracking)>,
+    earlier: bool,
+    later: bool,
+}
+
+/// The trackings a page of the table shows: a search's (bounded) matches, else one page of
+/// the order from the position, read with one row more than a page to know whether more
+/// follow in the reading's direction.
 async fn rows_of(
     state: &DashboardState,
     who: &SignedIn,
     filters: &Filters,
-) -> Result<Vec<Tracking>, Response> {
+) -> Result<Rows, Response> {
     let store = &state.0.store;
-    let mut filter = filters
+    let filter = filters
         .store_filter()
         .map_err(|r| render::refusal(r, Some(who)))?;
     let failed = |e| render::store_failed(e, Some(who));
-    if filters.q.is_empty() {
-        let page = Page {
-            number: filters.page,
-            size: PAGE_SIZE,
-        };
-        return store
-            .list_trackings(who.account(), &filter, page)
-            .await
-            .map_err(failed);
+    if !filters.q.is_empty() {
+        let found = search(state, who, filters, filter).await?;
+        return Ok(Rows {
+            trackings: found.into_iter().map(|t| (0, t)).collect(),
+            earlier: false,
+            later: false,
+        });
     }
+    let seek = Seek {
+        sort: filters.sort,
+        from: filters.position.clone(),
+        size: PAGE_SIZE + 1,
+    };
+    let mut trackings = store
+        .list_sorted(who.account(), &filter, &seek)
+        .await
+        .map_err(failed)?;
+    let more = trackings.len() > PAGE_SIZE as usize;
+    let back = matches!(filters.position, Some((_, Toward::Earlier)));
+    if more && back {
+        trackings.remove(0);
+    }
+    trackings.truncate(PAGE_SIZE as usize);
+    Ok(Rows {
+        trackings,
+        earlier: if back {
+            more
+        } else {
+            filters.position.is_some()
+        },
+        later: back || more,
+    })
+}
+
+/// A search's matches: by tracking number and by order number, within the other filters.
+async fn search(
+    state: &DashboardState,
+    who: &SignedIn,
+    filters: &Filters,
+    mut filter: TrackingFilter,
+) -> Result<Vec<Tracking>, Response> {
+    let store = &state.0.store;
+    let failed = |e| render::store_failed(e, Some(who));
     filter.tracking_numbers = filters.numbers();
     let page = Page {
         number: 1,
@@ -273,28 +306,49 @@ pub async fn list(
     who: SignedIn,
 ) -> Response {
     let query = query.unwrap_or_default();
-    let mut filters = match Filters::parse(&query) {
+    let filters = match Filters::parse(&query) {
         Ok(filters) => filters,
         Err(refusal) => return render::refusal(refusal, Some(&who)),
     };
-    let snap = filters.snap.unwrap_or_else(|| Utc::now().timestamp());
-    filters.snap = Some(snap);
-    let trackings = match rows_of(&state, &who, &filters).await {
+    let rows = match rows_of(&state, &who, &filters).await {
         Ok(rows) => rows,
         Err(answer) => return answer,
     };
     let searching = !filters.q.is_empty();
-    let full = trackings.len() >= PAGE_SIZE as usize;
-    let link = |page: u32| format!("/dashboard/shipments?{}", filters.query(Some(snap), page));
+    let sort = filters.sort;
+    let link = |sort: Sort, from: Option<(Position, Toward)>| {
+        format!(
+            "/dashboard/shipments?{}",
+            filters.query(sort, from.as_ref())
+        )
+    };
+    // Each link names the row it continues from; a page left empty (its rows deleted) leads
+    // back to the start.
+    let at = |(pk, tracking): &(i64, Tracking), toward| {
+        Some((Position::of(sort.key, *pk, tracking), toward))
+    };
+    let first = rows
+        .trackings
+        .first()
+        .and_then(|row| at(row, Toward::Earlier));
+    let last = rows.trackings.last().and_then(|row| at(row, Toward::Later));
+    let previous = match (rows.earlier, first) {
+        (false, _) => None,
+        (true, first) => Some(link(sort, first)),
+    };
+    let next = rows
+        .later
+        .then(|| link(sort, last))
+        .filter(|_| !rows.trackings.is_empty());
     let done = form_pairs(query.as_bytes())
         .into_iter()
         .find(|(k, _)| k == "done")
         .and_then(|(_, v)| v.parse::<usize>().ok());
-    let first = (filters.page - 1) * PAGE_SIZE + 1;
-    let summary = match trackings.len() {
+    let described = order::describe(sort);
+    let summary = match rows.trackings.len() {
         0 => "No shipments match".to_string(),
         n if searching => format!("{n} found"),
-        n => format!("Shipments {first}–{}", first as usize + n - 1),
+        n => format!("{n} shipments, {described}"),
     };
     let page = ListPage {
         frame: Frame::new("Shipments", Some(&who), "shipments"),
@@ -302,13 +356,19 @@ pub async fn list(
             .iter()
             .map(|s| (s.as_str(), s.as_str()))
             .collect(),
-        rows: trackings.iter().map(Row::of).collect(),
+        rows: rows.trackings.iter().map(|(_, t)| Row::of(t)).collect(),
+        headers: order::headers(sort, !searching, |sort| link(sort, None)),
+        order_fields: order::pairs(sort, None),
+        caption: format!(
+            "Shipments, {}",
+            if searching { "newest first" } else { described }
+        ),
         summary,
         notice: done.map(|n| format!("Archived {n} shipment(s).")),
-        export_link: format!("/dashboard/shipments.csv?{}", filters.query(Some(snap), 1)),
-        back: filters.query(Some(snap), filters.page),
-        previous: (!searching && filters.page > 1).then(|| link(filters.page - 1)),
-        next: (!searching && full).then(|| link(filters.page + 1)),
+        export_link: format!("/dashboard/shipments.csv?{}", filters.query(sort, None)),
+        back: filters.query(sort, filters.position.as_ref()),
+        previous,
+        next,
         can_act: who.role().can_act(),
         csrf: who.session.csrf_token.clone(),
         filters,
@@ -380,7 +440,7 @@ pub async fn archive_many(
         Ok(found) => found.len(),
         Err(error) => return render::store_failed(error, Some(&who)),
     };
-    let mut query = back.query(back.snap, back.page);
+    let mut query = back.query(back.sort, back.position.as_ref());
     if !query.is_empty() {
         query.push('&');
     }

@@ -34,6 +34,7 @@ pub mod problems;
 pub mod push;
 pub mod refresh;
 pub mod retention;
+pub mod sorting;
 pub mod subscribers;
 pub mod trackings;
 pub mod users;
@@ -104,6 +105,8 @@ macro_rules! conformance_tests {
             listing::pages_are_newest_first_without_gaps_or_repeats,
             listing::chunked_listing_hands_over_the_same_page_in_order,
             listing::counts_archive_and_delete_many_by_number_and_courier,
+            sorting::every_sort_key_pages_both_ways_with_ties_by_primary_key,
+            sorting::a_position_keeps_its_place_while_trackings_arrive,
             problems::returned_and_quiet_trackings_are_listed_and_counted,
             trackings::update_changes_fields_courier_and_archived,
             trackings::update_to_a_taken_courier_is_a_conflict,

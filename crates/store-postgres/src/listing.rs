@@ -1,5 +1,6 @@
 //! The list queries: one page of an account's trackings, newest first, with every filter of the
-//! list endpoint, and the counts by status over the same filters.
+//! list endpoint, the dashboard's sorted page from a position (`parceld_store::sorting`), and
+//! the counts by status over the same filters.
 //!
 //! Each is one statement built from the filters that are set, so PostgreSQL plans it with the
 //! index of that filter (`trackings_by_status`, `_by_courier`, …, migration 0001), or, for
@@ -7,7 +8,8 @@
 //! never written into the SQL, but for the constant list of statuses in flight of the "stuck"
 //! filter, which must stand as literals for the partial index on it to be used.
 
-use parceld_store::{AccountId, Page, TrackingFilter};
+use parceld_store::sorting::{Part, NO_EVENT_SECONDS};
+use parceld_store::{AccountId, Page, Seek, SortKey, SortValue, TrackingFilter};
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::rows::TRACKING_COLUMNS;
@@ -18,6 +20,18 @@ pub(crate) fn page_query(
     filter: &TrackingFilter,
     page: Page,
 ) -> QueryBuilder<'static, Postgres> {
+    let mut query = selected(account, filter);
+    let offset = i64::from(page.number.max(1) - 1) * i64::from(page.size);
+    query
+        .push(" ORDER BY t.pk DESC LIMIT ")
+        .push_bind(i64::from(page.size))
+        .push(" OFFSET ")
+        .push_bind(offset);
+    query
+}
+
+/// `SELECT` [`TRACKING_COLUMNS`] of the account's trackings `filter` selects, to be ordered.
+fn selected(account: AccountId, filter: &TrackingFilter) -> QueryBuilder<'static, Postgres> {
     let mut query = QueryBuilder::new(format!(
         "SELECT {TRACKING_COLUMNS} FROM trackings t WHERE t.account_id = "
     ));
@@ -29,12 +43,47 @@ pub(crate) fn page_query(
             .push(")");
     }
     push_other_filters(&mut query, filter);
-    let offset = i64::from(page.number.max(1) - 1) * i64::from(page.size);
     query
-        .push(" ORDER BY t.pk DESC LIMIT ")
-        .push_bind(i64::from(page.size))
-        .push(" OFFSET ")
-        .push_bind(offset);
+}
+
+/// The expression a key sorts by (`parceld_store::sorting`): the last event's time with the
+/// stand-in for none (the expression of `trackings_by_last_event`, migration 0020).
+fn sorted_by(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Created => "t.pk",
+        SortKey::Updated => "t.updated_at",
+        SortKey::LastEvent => {
+            "COALESCE(t.latest_checkpoint_time, '0001-01-01 00:00:00+00'::timestamptz)"
+        }
+        SortKey::Number => "t.tracking_number",
+    }
+}
+
+/// One page of `list_sorted`: [`TRACKING_COLUMNS`] rows in reading order, from the position.
+/// PostgreSQL's statistics choose between the order's index and a filter's.
+pub(crate) fn sorted_query(
+    account: AccountId,
+    filter: &TrackingFilter,
+    seek: &Seek,
+) -> QueryBuilder<'static, Postgres> {
+    let mut query = selected(account, filter);
+    let expr = sorted_by(seek.sort.key);
+    for part in seek.position_sql(expr, "t.pk") {
+        match part {
+            Part::Sql(text) => query.push(text),
+            Part::Pk(pk) => query.push_bind(pk),
+            Part::Value(SortValue::Time(micros)) => {
+                let no_event = || SortValue::time(NO_EVENT_SECONDS * 1_000_000);
+                query.push_bind(SortValue::time(*micros).or_else(no_event))
+            }
+            Part::Value(SortValue::Text(text)) => query.push_bind(text.clone()),
+            Part::Value(SortValue::Key) => query.push_bind(None::<i64>),
+        };
+    }
+    query
+        .push(seek.order_sql(expr, "t.pk"))
+        .push(" LIMIT ")
+        .push_bind(i64::from(seek.size));
     query
 }
 

@@ -17,7 +17,7 @@ use parceld_store::{
     store_calls, Account, AccountId, AnalyticsFilter, ApiKeyInfo, ApplyReport, AttemptRecord,
     ClaimOne, ClaimedDelivery, ClaimedTracking, Counters, CreateOutcome, CreateWebhook,
     DeliveryInfo, KeyCheck, NewApiKey, NewTracking, NewWebhook, NumberKey, Page, PageAccount,
-    PageAccountKey, PageLookup, PageSettings, RefreshUpdate, RetrackOutcome, SharedBucket,
+    PageAccountKey, PageLookup, PageSettings, RefreshUpdate, RetrackOutcome, Seek, SharedBucket,
     StoreResult, TrackingChange, TrackingFilter, TrackingPatch, WebhookEndpoint, WebhookGauges,
     WebhookPatch,
 };
@@ -157,6 +157,8 @@ store_calls! { PostgresStore, s = std::convert::identity;
         trackings::read(&s.pool, listing::page_query(account, filter, page));
     fn list_trackings_in_chunks(account: AccountId, filter: &TrackingFilter, page: Page, chunk: usize, chunks: mpsc::Sender<Vec<Tracking>>) -> () =>
         trackings::read_in_chunks(&s.pool, listing::page_query(account, filter, page), chunk, chunks);
+    fn list_sorted(account: AccountId, filter: &TrackingFilter, seek: &Seek) -> Vec<(i64, Tracking)> =>
+        trackings::read_sorted(&s.pool, listing::sorted_query(account, filter, seek), seek);
     fn tracking(account: AccountId, id: &TrackingId) -> Option<Tracking> => trackings::one(&s.pool, account, id);
     fn update_tracking(account: AccountId, id: &TrackingId, patch: &TrackingPatch) -> Option<Tracking> => trackings::update(&s.pool, account, id, patch);
     fn delete_tracking(account: AccountId, id: &TrackingId) -> Option<Tracking> => trackings::delete(&s.pool, account, id);

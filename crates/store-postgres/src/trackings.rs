@@ -14,7 +14,7 @@ use parceld_model::{DeliveryStatus, Tracking, TrackingId};
 use parceld_store::backend::BackendResult as Result;
 use parceld_store::stored::parse_status;
 use parceld_store::{
-    AccountId, CreateOutcome, Entity, NewTracking, NumberKey, RetrackOutcome, StoreError,
+    AccountId, CreateOutcome, Entity, NewTracking, NumberKey, RetrackOutcome, Seek, StoreError,
     TrackingPatch, RETRACKED_STATUS_INFO,
 };
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -96,6 +96,20 @@ pub(crate) async fn read(
 ) -> Result<Vec<Tracking>> {
     let rows: Vec<TrackingRow> = query.build_query_as().fetch_all(pool).await?;
     rows.into_iter().map(TrackingRow::read).collect()
+}
+
+/// [`read`] with each tracking's primary key, in `seek`'s order.
+pub(crate) async fn read_sorted(
+    pool: &PgPool,
+    mut query: QueryBuilder<'static, Postgres>,
+    seek: &Seek,
+) -> Result<Vec<(i64, Tracking)>> {
+    let rows: Vec<TrackingRow> = query.build_query_as().fetch_all(pool).await?;
+    let rows = rows
+        .into_iter()
+        .map(|row| Ok((row.pk, row.read()?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(seek.in_order(rows))
 }
 
 /// [`read`], sent into `chunks` in chunks of at most `chunk` trackings as the rows arrive; a

@@ -31,6 +31,7 @@ mod reader;
 mod refresh;
 mod retention;
 mod rows;
+mod sorted;
 mod statements;
 mod store;
 mod subscribers;

@@ -16,7 +16,7 @@ use parceld_store::{
     store_calls, Account, AccountId, AnalyticsFilter, ApiKeyInfo, ApplyReport, AttemptRecord,
     ClaimOne, ClaimedDelivery, ClaimedTracking, Counters, CreateOutcome, CreateWebhook,
     DeliveryInfo, KeyCheck, NewApiKey, NewTracking, NewWebhook, NumberKey, Page, PageAccount,
-    PageAccountKey, PageLookup, PageSettings, RefreshUpdate, RetrackOutcome, StoreResult,
+    PageAccountKey, PageLookup, PageSettings, RefreshUpdate, RetrackOutcome, Seek, StoreResult,
     TrackingChange, TrackingFilter, TrackingPatch, WebhookEndpoint, WebhookGauges, WebhookPatch,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -27,7 +27,7 @@ use crate::checkpointer::{Checkpointer, BACKSTOP_PAGES};
 use crate::error::Result;
 use crate::key_cache::KeyCache;
 use crate::reader::Readers;
-use crate::{accounts, analytics, outbox, pages, refresh, trackings, webhooks};
+use crate::{accounts, analytics, outbox, pages, refresh, sorted, trackings, webhooks};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -198,6 +198,8 @@ store_calls! { SqliteStore, s = std::convert::identity;
         trackings::list(&s.readers, account, filter, page);
     fn list_trackings_in_chunks(account: AccountId, filter: &TrackingFilter, page: Page, chunk: usize, chunks: mpsc::Sender<Vec<Tracking>>) -> () =>
         trackings::list_in_chunks(s.readers.clone(), account, filter, page, chunk, chunks);
+    fn list_sorted(account: AccountId, filter: &TrackingFilter, seek: &Seek) -> Vec<(i64, Tracking)> =>
+        sorted::list(&s.readers, account, filter, seek);
     fn tracking(account: AccountId, id: &TrackingId) -> Option<Tracking> => trackings::get(&s.readers, account, id);
     fn update_tracking(account: AccountId, id: &TrackingId, patch: &TrackingPatch) -> Option<Tracking> =>
         trackings::update(&s.pool, &s.readers, account, id, patch);

@@ -407,7 +407,7 @@ fn list_sql(account: AccountId, filter: &TrackingFilter, page: Page) -> (String,
 }
 
 /// Appends the conditions of `filter` (after `WHERE account_id = ?`) and their parameters.
-fn push_filter(sql: &mut String, params: &mut Vec<Value>, filter: &TrackingFilter) {
+pub(crate) fn push_filter(sql: &mut String, params: &mut Vec<Value>, filter: &TrackingFilter) {
     if !filter.tracking_numbers.is_empty() {
         sql.push_str(" AND tracking_number IN (SELECT value FROM json_each(?))");
         params.push(Value::Text(
@@ -497,31 +497,34 @@ fn number_key((tracking_number, courier_code): (String, String)) -> NumberKey {
     }
 }
 
+/// The query plan of `sql` on a fresh, empty store's schema, one line per step.
+#[cfg(test)]
+pub(crate) async fn query_plan(sql: &str, params: &[Value]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    crate::SqliteStore::open(&path).await.unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let rows = statement
+        .query_map(rusqlite::params_from_iter(params.iter()), |row| {
+            row.get::<_, String>(3)
+        })
+        .unwrap();
+    rows.map(|row| row.unwrap()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The query plan of a list page's statement, one line per step.
     async fn plan(filter: &TrackingFilter) -> Vec<String> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        crate::SqliteStore::open(&path).await.unwrap();
-        let (sql, params) = list_sql(
-            1,
-            filter,
-            Page {
-                number: 1,
-                size: 20,
-            },
-        );
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let rows = statement
-            .query_map(rusqlite::params_from_iter(params.iter()), |row| {
-                row.get::<_, String>(3)
-            })
-            .unwrap();
-        rows.map(|row| row.unwrap()).collect()
+        let page = Page {
+            number: 1,
+            size: 20,
+        };
+        let (sql, params) = list_sql(1, filter, page);
+        query_plan(&sql, &params).await
     }
 
     fn numbers(numbers: &[&str]) -> TrackingFilter {

@@ -24,6 +24,7 @@ pub mod pages;
 pub mod push;
 pub mod quiet;
 pub mod refresh;
+pub mod sorting;
 pub mod stored;
 pub mod subscribers;
 #[cfg(feature = "test-support")]
@@ -45,6 +46,7 @@ pub use notifications::NotificationStore;
 pub use pages::{PageAccount, PageAccountKey, PageLookup, PageSettings, MAX_PAGE_TRACKINGS};
 pub use push::{PushApplied, PushClaim, PushReceipt, PushStore, PushToApply, Subscribed};
 pub use quiet::Quiet;
+pub use sorting::{Position, Seek, Sort, SortKey, SortValue, Toward};
 pub use users::{
     LockOut, NewSession, NewUser, Role, SessionUser, User, UserChange, UserEdit, UserStore,
 };
@@ -387,6 +389,15 @@ pub trait Store:
         chunk: usize,
         chunks: tokio::sync::mpsc::Sender<Vec<Tracking>>,
     ) -> StoreResult<()>;
+    /// One page of the account's trackings that `filter` selects, in `seek`'s order from its
+    /// position ([`sorting`]): up to `seek.size` trackings with their primary keys, in the
+    /// sort's order also when reading back. One statement, from an index range.
+    async fn list_sorted(
+        &self,
+        account: AccountId,
+        filter: &TrackingFilter,
+        seek: &Seek,
+    ) -> StoreResult<Vec<(i64, Tracking)>>;
     async fn tracking(&self, account: AccountId, id: &TrackingId) -> StoreResult<Option<Tracking>>;
     /// `Ok(None)` when the account has no such tracking; `Conflict` when the new courier would
     /// duplicate another of the account's trackings.

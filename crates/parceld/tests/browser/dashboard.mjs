@@ -65,8 +65,20 @@ const admin = await context();
   await Promise.all([page.waitForURL('**courier=sandbox*'), page.click('.filters button')]);
   check(await rows(page) === 50, `the filtered first page has 50 rows (${await rows(page)})`);
   await page.screenshot({ path: `${shots}/shipments.png`, fullPage: true });
-  await Promise.all([page.waitForURL('**page=2*'), page.click('a[rel=next]')]);
+  await Promise.all([page.waitForURL('**after=*'), page.click('a[rel=next]')]);
   check(await rows(page) === cfg.sandbox_count - 50, `the second page has the other ${cfg.sandbox_count - 50} rows`);
+
+  // Sorting by a column header keeps the filter; the page goes on from the last row.
+  await page.goto(at('/dashboard/shipments?courier=sandbox'));
+  await Promise.all([page.waitForURL('**sort=number*'), page.click('th a:has-text("Number")')]);
+  check((await page.locator('th[aria-sort=ascending]').textContent()).trim() === 'Number ▲', 'the Number column says it sorts ascending');
+  check((await text(page, 'tbody td a')) === cfg.refresh.stored, `A to Z starts with the smallest number (${await text(page, 'tbody td a')})`);
+  await Promise.all([page.waitForURL('**after=*'), page.click('a[rel=next]')]);
+  check(await rows(page) === cfg.sandbox_count - 50, 'the sorted second page has the rest');
+  await Promise.all([page.waitForURL('**before=*'), page.click('a[rel=prev]')]);
+  check(await rows(page) === 50, 'back to a full first page');
+  await page.goto(at('/dashboard/shipments?courier=sandbox'));
+  await Promise.all([page.waitForURL('**after=*'), page.click('a[rel=next]')]);
 
   // Bulk archive two rows of this page.
   const boxes = page.locator('tbody input[type=checkbox]');
@@ -198,6 +210,7 @@ const admin = await context();
     ['overview', '/dashboard'],
     ['shipments', '/dashboard/shipments'],
     ['filtered shipments', '/dashboard/shipments?status=exception&archived=no'],
+    ['sorted shipments', '/dashboard/shipments?courier=sandbox&sort=event&dir=asc'],
     ['shipment', `/dashboard/shipments/${cfg.refresh.id}`],
     ['not found', '/dashboard/shipments/00000000000000000000000000000000'],
     ['problems', '/dashboard/problems?kind=stuck'],

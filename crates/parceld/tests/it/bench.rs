@@ -10,7 +10,7 @@ use sqlx::Connection;
 use crate::support::BIN;
 
 /// The figures every backend's quick run measures (JSON pointers into its report).
-const FIGURES: [&str; 24] = [
+const FIGURES: [&str; 25] = [
     "/api_hello/per_second",
     "/api_get_one/per_second",
     "/api_get_one_ratio",
@@ -34,6 +34,7 @@ const FIGURES: [&str; 24] = [
     "/page_bytes",
     "/dashboard/first_page/per_second",
     "/dashboard/filtered_page/per_second",
+    "/dashboard/deep_sorted_page/per_second",
     "/dashboard/export_rows_per_second",
 ];
 
@@ -65,7 +66,7 @@ fn the_quick_bench_runs_every_scenario_and_writes_json() {
     assert_eq!(report["api_get_one"]["errors"], 0, "{report}");
     assert_eq!(report["page_shipment"]["errors"], 0, "{report}");
     assert_eq!(report["import_trackings"], 20_000);
-    for page in ["first_page", "filtered_page"] {
+    for page in ["first_page", "filtered_page", "deep_sorted_page"] {
         assert_eq!(report["dashboard"][page]["errors"], 0, "{report}");
     }
     assert_eq!(

@@ -11,6 +11,7 @@ mod dashboard_analytics;
 mod dashboard_browser;
 mod dashboard_problems;
 mod dashboard_settings;
+mod dashboard_sorting;
 mod dbcopy;
 mod detect;
 mod engine;
