@@ -66,16 +66,19 @@ fn open(path: &PathBuf) -> Option<Connection> {
 
 #[cfg(test)]
 mod tests {
-    use crate::SqliteStore;
+    use std::time::Instant;
 
+    use super::*;
+
+    /// About 300 pages: under SQLite's own threshold (1,000), so without the thread the rows
+    /// would stay in the log and the database file would not grow.
     #[tokio::test]
     async fn the_thread_copies_the_log_into_the_database_file() {
+        let size = |path: &Path| std::fs::metadata(path).unwrap().len();
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("parceld.db");
-        let store = SqliteStore::open(&path).await.unwrap();
-        let before = std::fs::metadata(&path).unwrap().len();
-        // About 300 pages: under SQLite's own threshold (1,000), so without the thread the
-        // rows would stay in the log and the database file would not grow.
+        let path = &dir.path().join("parceld.db");
+        let store = crate::SqliteStore::open(path).await.unwrap();
+        let before = size(path);
         sqlx::query("CREATE TABLE filler (b BLOB)")
             .execute(store.pool())
             .await
@@ -87,13 +90,13 @@ mod tests {
         .execute(store.pool())
         .await
         .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(5);
         let grown = loop {
-            let now = std::fs::metadata(&path).unwrap().len();
-            if now >= before + 1_000_000 || std::time::Instant::now() > deadline {
+            let now = size(path);
+            if now >= before + 1_000_000 || Instant::now() > deadline {
                 break now;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         };
         assert!(
             grown >= before + 1_000_000,

@@ -158,18 +158,25 @@ impl Read {
                 "delivered",
             ),
         };
-        let (table_suffix, country) = if by_country {
-            ("", " AND country = $5")
-        } else {
-            ("_all", "")
-        };
         format!(
-            "SELECT {columns} FROM {table}{table_suffix} \
-             WHERE account_id = $1 AND day BETWEEN $2 AND $3 \
-               AND ($4 IS NULL OR courier_code = $4){country} \
-             GROUP BY {keys} HAVING sum({counted}) <> 0 ORDER BY {keys}"
+            "SELECT {columns} {} GROUP BY {keys} HAVING sum({counted}) <> 0 ORDER BY {keys}",
+            rows_of_days(table, by_country)
         )
     }
+}
+
+/// `FROM … WHERE …` of a filter's counter rows in `table` (or its sum over every country),
+/// bound as [`Read::sql`] says.
+fn rows_of_days(table: &str, by_country: bool) -> String {
+    let (table_suffix, country) = if by_country {
+        ("", " AND country = $5")
+    } else {
+        ("_all", "")
+    };
+    format!(
+        "FROM {table}{table_suffix} WHERE account_id = $1 AND day BETWEEN $2 AND $3 \
+           AND ($4 IS NULL OR courier_code = $4){country}"
+    )
 }
 
 /// The counter rows of a filter's days as they lie, day first, for a backend that sums them
@@ -186,16 +193,7 @@ pub fn rows_sql(deliveries: bool, by_country: bool) -> String {
     } else {
         ("analytics_status", "day, courier_code, status, trackings")
     };
-    let (table_suffix, country) = if by_country {
-        ("", " AND country = $5")
-    } else {
-        ("_all", "")
-    };
-    format!(
-        "SELECT {columns} FROM {table}{table_suffix} \
-         WHERE account_id = $1 AND day BETWEEN $2 AND $3 \
-           AND ($4 IS NULL OR courier_code = $4){country}"
-    )
+    format!("SELECT {columns} {}", rows_of_days(table, by_country))
 }
 
 /// Sums counter rows ([`rows_sql`]) into the rows of the four [`Read`]s, as the database would:
@@ -521,37 +519,28 @@ mod tests {
 
     #[test]
     fn a_fold_sums_as_the_reads_do() {
-        let mut fold = Fold::default();
-        fold.status(10, "ups", "transit", 2);
-        fold.status(10, "dhl", "delivered", 1);
-        fold.status(11, "ups", "transit", 3);
-        fold.status(11, "ups", "exception", 1);
-        fold.status(12, "ups", "exception", -1);
-        fold.status(13, "ups", "pending", 0);
-        fold.delivery(11, "ups", 2, 2, 1);
-        fold.delivery(11, "dhl", 1, 1, 1);
-        fold.delivery(12, "ups", 2, 1, 0);
-        let summed = Counters::from_rows(
-            vec![(10, 3), (11, 4), (12, -1)],
-            vec![
-                ("dhl".into(), "delivered".into(), 1),
-                ("ups".into(), "transit".into(), 5),
-            ],
-            vec![(11, 3), (12, 1)],
-            vec![("dhl".into(), 1, 1, 1), ("ups".into(), 2, 3, 1)],
-        );
-        // A negative day sum is as corrupt from a fold as from the database.
-        assert!(summed.is_err());
-        assert!(fold.finish().is_err());
-        let mut fold = Fold::default();
-        fold.status(10, "ups", "transit", 2);
-        fold.status(10, "dhl", "delivered", 1);
-        fold.status(11, "ups", "transit", 3);
-        fold.status(11, "ups", "exception", 1);
-        fold.status(11, "ups", "exception", -1);
-        fold.delivery(11, "ups", 2, 2, 1);
-        fold.delivery(11, "dhl", 1, 1, 1);
-        fold.delivery(12, "ups", 2, 1, 0);
+        // (day, courier, status, trackings) and (day, courier, transit days, delivered, first).
+        let fold = |statuses: &[(i64, &str, &str, i64)]| {
+            let mut fold = Fold::default();
+            for (day, courier, status, n) in statuses {
+                fold.status(*day, courier, status, *n);
+            }
+            for (day, courier, transit, n, first) in [
+                (11, "ups", 2, 2, 1),
+                (11, "dhl", 1, 1, 1),
+                (12, "ups", 2, 1, 0),
+            ] {
+                fold.delivery(day, courier, transit, n, first);
+            }
+            fold.finish()
+        };
+        let mut statuses = vec![
+            (10, "ups", "transit", 2),
+            (10, "dhl", "delivered", 1),
+            (11, "ups", "transit", 3),
+            (11, "ups", "exception", 1),
+            (11, "ups", "exception", -1),
+        ];
         let expected = Counters::from_rows(
             vec![(10, 3), (11, 3)],
             vec![
@@ -561,7 +550,10 @@ mod tests {
             vec![(11, 3), (12, 1)],
             vec![("dhl".into(), 1, 1, 1), ("ups".into(), 2, 3, 1)],
         );
-        assert_eq!(fold.finish().unwrap(), expected.unwrap());
+        assert_eq!(fold(&statuses).unwrap(), expected.unwrap());
+        // A day whose sum is negative is as corrupt from a fold as from the database.
+        statuses.push((12, "ups", "exception", -1));
+        assert!(fold(&statuses).is_err());
     }
 
     #[test]
