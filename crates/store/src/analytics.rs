@@ -205,6 +205,19 @@ pub struct Fold {
     statuses: Vec<StatusRow>,
     delivered: Vec<DayRow>,
     transit: Vec<TransitRow>,
+    /// Where the next status and delivery key is likely to be: each day's rows come in the
+    /// same key order as the day before's, so the search starts after the last one found.
+    next_status: usize,
+    next_transit: usize,
+}
+
+/// The index of the first of `items` from `start` on (then from the beginning) that `is`
+/// accepts.
+fn find_from<T>(items: &[T], start: usize, is: impl Fn(&T) -> bool) -> Option<usize> {
+    let start = start.min(items.len());
+    (start..items.len())
+        .chain(0..start)
+        .find(|&i| is(&items[i]))
 }
 
 /// Adds `n` to the last day's sum, or starts the day.
@@ -219,17 +232,17 @@ impl Fold {
     /// One row of the status counters.
     pub fn status(&mut self, day: i64, courier: &str, status: &str, trackings: i64) {
         add_day(&mut self.created, day, trackings);
-        // A few dozen (courier, status) pairs: a search beats hashing owned keys per row.
-        match self
-            .statuses
-            .iter_mut()
-            .find(|(c, s, _)| c == courier && s == status)
-        {
-            Some((_, _, sum)) => *sum += trackings,
-            None => self
-                .statuses
-                .push((courier.to_string(), status.to_string(), trackings)),
-        }
+        // A few dozen (courier, status) pairs, found where the last one was, or added.
+        let found = find_from(&self.statuses, self.next_status, |(c, s, _)| {
+            c == courier && s == status
+        });
+        let at = found.unwrap_or_else(|| {
+            self.statuses
+                .push((courier.to_string(), status.to_string(), 0));
+            self.statuses.len() - 1
+        });
+        self.statuses[at].2 += trackings;
+        self.next_status = at + 1;
     }
 
     /// One row of the delivery counters.
@@ -242,19 +255,17 @@ impl Fold {
         first: i64,
     ) {
         add_day(&mut self.delivered, day, delivered);
-        match self
-            .transit
-            .iter_mut()
-            .find(|(c, d, _, _)| c == courier && *d == transit_days)
-        {
-            Some((_, _, sum, firsts)) => {
-                *sum += delivered;
-                *firsts += first;
-            }
-            None => self
-                .transit
-                .push((courier.to_string(), transit_days, delivered, first)),
-        }
+        let found = find_from(&self.transit, self.next_transit, |(c, d, _, _)| {
+            *d == transit_days && c == courier
+        });
+        let at = found.unwrap_or_else(|| {
+            self.transit.push((courier.to_string(), transit_days, 0, 0));
+            self.transit.len() - 1
+        });
+        let (_, _, sum, firsts) = &mut self.transit[at];
+        *sum += delivered;
+        *firsts += first;
+        self.next_transit = at + 1;
     }
 
     /// The counters.
