@@ -152,6 +152,20 @@ pub fn when(time: Option<DateTime<Utc>>) -> String {
     )
 }
 
+/// A time as the table shows it: the date and the time apart, so that a narrow screen (a
+/// tablet) breaks the cell between them and never inside either.
+fn stamp(time: Option<DateTime<Utc>>) -> (String, String) {
+    time.map_or_else(
+        || ("—".into(), String::new()),
+        |t| {
+            (
+                t.format("%Y-%m-%d").to_string(),
+                t.format("%H:%M UTC").to_string(),
+            )
+        },
+    )
+}
+
 /// One row of the table.
 pub struct Row {
     pub id: String,
@@ -161,13 +175,18 @@ pub struct Row {
     pub courier: String,
     pub status: &'static str,
     pub order: String,
-    pub created: String,
-    pub updated: String,
-    pub event: String,
+    pub created: (String, String),
+    pub updated: (String, String),
+    pub event: (String, String),
     pub archived: bool,
 }
 
 impl Row {
+    /// Created, updated and last event, in the table's order.
+    pub fn times(&self) -> [&(String, String); 3] {
+        [&self.created, &self.updated, &self.event]
+    }
+
     fn of(t: &Tracking) -> Row {
         Row {
             id: t.id.to_string(),
@@ -176,9 +195,9 @@ impl Row {
             courier: t.courier_code.clone(),
             status: t.delivery_status.as_str(),
             order: t.fields.order_number.clone().unwrap_or_default(),
-            created: when(Some(t.created_at)),
-            updated: when(Some(t.updated_at)),
-            event: when(t.latest_checkpoint_time),
+            created: stamp(Some(t.created_at)),
+            updated: stamp(Some(t.updated_at)),
+            event: stamp(t.latest_checkpoint_time),
             archived: t.archived,
         }
     }
