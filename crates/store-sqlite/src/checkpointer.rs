@@ -8,9 +8,8 @@
 //! connections checkpoint by themselves only past [`BACKSTOP_PAGES`], should that thread fall
 //! behind or fail. The thread stops when the last clone of the store is dropped.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -24,7 +23,7 @@ pub(crate) const BACKSTOP_PAGES: u32 = 10_000;
 
 /// The checkpointing thread of one database file; dropping this stops it.
 pub(crate) struct Checkpointer {
-    _stop: Mutex<Sender<()>>,
+    _stop: Sender<()>,
 }
 
 impl Checkpointer {
@@ -52,13 +51,11 @@ impl Checkpointer {
         if let Err(e) = started {
             tracing::warn!(error = %e, "no WAL checkpoint thread; the write connections checkpoint past the backstop");
         }
-        Checkpointer {
-            _stop: Mutex::new(stop),
-        }
+        Checkpointer { _stop: stop }
     }
 }
 
-fn open(path: &PathBuf) -> Option<Connection> {
+fn open(path: &Path) -> Option<Connection> {
     let connection = Connection::open(path).ok()?;
     connection.busy_timeout(Duration::from_secs(1)).ok()?;
     Some(connection)
