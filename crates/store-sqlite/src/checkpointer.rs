@@ -35,17 +35,17 @@ impl Checkpointer {
             .name("parceld-sqlite-checkpoint".into())
             .spawn(move || {
                 let mut connection: Option<Connection> = None;
+                let mut failing = false;
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
-                    if connection.is_none() {
-                        connection = open(&path);
+                    let done = checkpoint(&path, &mut connection);
+                    match (Change::after(failing, &done), &done) {
+                        (Some(Change::Failing), Err(error)) => {
+                            tracing::warn!(%error, "WAL checkpoints fail; the write connections checkpoint past the backstop meanwhile");
+                        }
+                        (Some(Change::Working), _) => tracing::info!("WAL checkpoints work again"),
+                        _ => {}
                     }
-                    let done = connection.as_ref().map(|c| {
-                        c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    });
-                    if let Some(Err(e)) = done {
-                        tracing::warn!(error = %e, "WAL checkpoint failed; the write connections checkpoint past the backstop meanwhile");
-                        connection = None;
-                    }
+                    failing = done.is_err();
                 }
             });
         if let Err(e) = started {
@@ -55,10 +55,40 @@ impl Checkpointer {
     }
 }
 
-fn open(path: &Path) -> Option<Connection> {
-    let connection = Connection::open(path).ok()?;
-    connection.busy_timeout(Duration::from_secs(1)).ok()?;
-    Some(connection)
+/// A change worth a log line: a failure after checkpoints worked, or success after they failed.
+/// A failure that lasts is reported once, not every [`INTERVAL`].
+#[derive(Debug, PartialEq, Eq)]
+enum Change {
+    Failing,
+    Working,
+}
+
+impl Change {
+    fn after<T, E>(was_failing: bool, now: &Result<T, E>) -> Option<Change> {
+        match (was_failing, now.is_err()) {
+            (false, true) => Some(Change::Failing),
+            (true, false) => Some(Change::Working),
+            _ => None,
+        }
+    }
+}
+
+/// One `PASSIVE` checkpoint on `connection`, opened first if need be; a connection that failed
+/// is dropped, to be opened again next time.
+fn checkpoint(path: &Path, connection: &mut Option<Connection>) -> rusqlite::Result<()> {
+    let conn = match connection.take() {
+        Some(conn) => conn,
+        None => open(path)?,
+    };
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    *connection = Some(conn);
+    Ok(())
+}
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open(path)?;
+    connection.busy_timeout(Duration::from_secs(1))?;
+    Ok(connection)
 }
 
 #[cfg(test)]
@@ -66,6 +96,33 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
+
+    #[test]
+    fn a_lasting_failure_is_reported_once_and_its_end_once() {
+        let (ok, failed): (Result<(), ()>, Result<(), ()>) = (Ok(()), Err(()));
+        let mut failing = false;
+        let mut changes = Vec::new();
+        for done in [&ok, &failed, &failed, &failed, &ok, &ok, &failed] {
+            changes.extend(Change::after(failing, done));
+            failing = done.is_err();
+        }
+        assert_eq!(
+            changes,
+            vec![Change::Failing, Change::Working, Change::Failing]
+        );
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_opened_fails_the_checkpoint_and_keeps_no_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut connection = None;
+        let missing = dir.path().join("no-such-dir").join("parceld.db");
+        assert!(checkpoint(&missing, &mut connection).is_err());
+        assert!(connection.is_none());
+        let path = dir.path().join("parceld.db");
+        assert!(checkpoint(&path, &mut connection).is_ok());
+        assert!(connection.is_some());
+    }
 
     /// About 300 pages: under SQLite's own threshold (1,000), so without the thread the rows
     /// would stay in the log and the database file would not grow.
