@@ -186,8 +186,9 @@ async fn counted(store: &dyn Store, account: AccountId, filter: &AnalyticsFilter
     counters
 }
 
-/// Every filter the case checks: everything, one courier, one country, no country, and the
-/// days of May 2024 only (deliveries without the trackings created today).
+/// Every filter the case checks: everything, one courier, one country, no country, the days
+/// of May 2024 only (deliveries without the trackings created today), and ranges cut into
+/// whole weeks and days around them in several ways.
 fn filters() -> Vec<AnalyticsFilter> {
     let may = |day: u32| day_of(format!("2024-05-{day:02}T00:00:00Z").parse().unwrap());
     let all = AnalyticsFilter {
@@ -211,6 +212,21 @@ fn filters() -> Vec<AnalyticsFilter> {
         },
         AnalyticsFilter {
             days: may(1)..=may(31),
+            ..all.clone()
+        },
+        // Whole weeks with days before and after them (the weekly counters and the daily
+        // ones), one day alone, and today inside a whole week.
+        AnalyticsFilter {
+            days: may(4)..=may(30),
+            ..all.clone()
+        },
+        AnalyticsFilter {
+            days: may(6)..=may(6),
+            ..all.clone()
+        },
+        AnalyticsFilter {
+            days: day_of(Utc::now()) - 20..=day_of(Utc::now()) + 20,
+            country: Some("DE".into()),
             ..all
         },
     ]

@@ -1,7 +1,7 @@
-//! The dashboard's analytics reads (`parceld_store::analytics`) on PostgreSQL: its four reads,
-//! each binding the same values in the same order, the country only when the filter names one.
+//! The dashboard's analytics reads (`parceld_store::analytics`) on PostgreSQL: its three reads,
+//! each summed by the database, binding what `Read::params` lists.
 
-use parceld_store::analytics::Read;
+use parceld_store::analytics::{Param, Read};
 use parceld_store::backend::BackendResult;
 use parceld_store::{AccountId, AnalyticsFilter, Counters};
 use sqlx::postgres::PgRow;
@@ -17,16 +17,15 @@ async fn rows<O>(
 where
     O: Send + Unpin + for<'r> sqlx::FromRow<'r, PgRow>,
 {
-    let (first, last) = filter.bounds();
-    let country = filter.country.as_deref();
-    let sql = read.sql(country.is_some());
-    #[rustfmt::skip]
-    let query = sqlx::query_as::<_, O>(&sql)
-        .bind(account).bind(first).bind(last).bind(filter.courier_code.as_deref());
-    match country {
-        Some(country) => query.bind(country).fetch_all(pool).await,
-        None => query.fetch_all(pool).await,
+    let sql = read.sql(filter.country.is_some());
+    let mut query = sqlx::query_as::<_, O>(&sql);
+    for param in read.params(account, filter) {
+        query = match param {
+            Param::Int(n) => query.bind(n),
+            Param::Text(text) => query.bind(text),
+        };
     }
+    query.fetch_all(pool).await
 }
 
 /// The analytics counters of `account` for `filter`.
@@ -36,9 +35,8 @@ pub(crate) async fn analytics(
     filter: &AnalyticsFilter,
 ) -> BackendResult<Counters> {
     Ok(Counters::from_rows(
-        rows(pool, Read::Created, account, filter).await?,
+        rows(pool, Read::Days, account, filter).await?,
         rows(pool, Read::Statuses, account, filter).await?,
-        rows(pool, Read::Delivered, account, filter).await?,
         rows(pool, Read::Transit, account, filter).await?,
     )?)
 }

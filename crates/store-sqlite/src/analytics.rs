@@ -1,7 +1,7 @@
-//! The dashboard's analytics reads (`parceld_store::analytics`) on SQLite: the counter rows of
-//! the filter's days, read in the order they lie and summed by a `Fold` (SQLite would sort
-//! them to group by courier, which cost several times the reading), on a read-only connection,
-//! on a blocking thread.
+//! The dashboard's analytics reads (`parceld_store::analytics`) on SQLite: the per-day sums as
+//! SQLite makes them (in index order, no sort), the per-courier counter rows as they lie,
+//! summed by a `Fold` (SQLite would sort them to group by courier, which cost several times the
+//! reading); on a read-only connection, on a blocking thread.
 //!
 //! Not on the write pool: a few people reading half a year of charts at once would hold the
 //! connections that refreshes and pushes write with, and their work would wait behind the
@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use parceld_store::analytics::{rows_sql, Fold};
+use parceld_store::analytics::{Fold, Param, Read};
 use parceld_store::{AccountId, AnalyticsFilter, Counters, StoreError};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, Row};
@@ -31,34 +31,34 @@ pub(crate) async fn analytics(
 }
 
 fn read(conn: &Connection, account: AccountId, filter: &AnalyticsFilter) -> Result<Counters> {
-    let (first, last) = filter.bounds();
-    // `$1` to `$4`, and `$5` only when a country is chosen (`rows_sql`).
-    let mut params = vec![
-        Value::Integer(account),
-        Value::Integer(first),
-        Value::Integer(last),
-        filter.courier_code.clone().map_or(Value::Null, Value::Text),
-    ];
-    params.extend(filter.country.clone().map(Value::Text));
     let by_country = filter.country.is_some();
+    let params = |read: Read| {
+        read.params(account, filter)
+            .into_iter()
+            .map(|p| match p {
+                Param::Int(n) => Value::Integer(n),
+                Param::Text(text) => text.map_or(Value::Null, Value::Text),
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut days = Vec::new();
+    let mut statement = conn.prepare_cached(&Read::Days.rows_sql(by_country))?;
+    let mut rows = statement.query(params_from_iter(params(Read::Days)))?;
+    while let Some(row) = rows.next()? {
+        days.push((row.get(0)?, row.get(1)?, row.get(2)?));
+    }
     let mut fold = Fold::default();
-    let mut statement = conn.prepare_cached(&rows_sql(false, by_country))?;
-    let mut rows = statement.query(params_from_iter(&params))?;
+    let mut statement = conn.prepare_cached(&Read::Statuses.rows_sql(by_country))?;
+    let mut rows = statement.query(params_from_iter(params(Read::Statuses)))?;
     while let Some(row) = rows.next()? {
-        fold.status(row.get(0)?, text(row, 1)?, text(row, 2)?, row.get(3)?);
+        fold.status(text(row, 0)?, text(row, 1)?, row.get(2)?);
     }
-    let mut statement = conn.prepare_cached(&rows_sql(true, by_country))?;
-    let mut rows = statement.query(params_from_iter(&params))?;
+    let mut statement = conn.prepare_cached(&Read::Transit.rows_sql(by_country))?;
+    let mut rows = statement.query(params_from_iter(params(Read::Transit)))?;
     while let Some(row) = rows.next()? {
-        fold.delivery(
-            row.get(0)?,
-            text(row, 1)?,
-            row.get(2)?,
-            row.get(3)?,
-            row.get(4)?,
-        );
+        fold.delivery(text(row, 0)?, row.get(1)?, row.get(2)?, row.get(3)?);
     }
-    Ok(fold.finish()?)
+    Ok(fold.finish(days)?)
 }
 
 /// A text column, borrowed from the row.

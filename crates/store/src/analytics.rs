@@ -11,11 +11,16 @@
 //!   current status), and `analytics_status_all` the same with the countries summed;
 //! - `analytics_deliveries`: delivered trackings by (account, destination country, day
 //!   delivered, courier, whole days from the first scan to delivery), with how many were
-//!   delivered on the first attempt, and `analytics_deliveries_all` with the countries summed.
+//!   delivered on the first attempt, and `analytics_deliveries_all` with the countries summed;
+//! - `analytics_status_weeks` and `analytics_deliveries_weeks`: the same by seven-day block
+//!   ([`week_of`]) instead of day, per country and under [`EVERY_COUNTRY`] summed;
+//! - `analytics_days`: trackings created and delivered by (account, country or
+//!   [`EVERY_COUNTRY`], day, courier), for the per-day chart.
 //!
-//! A page without a country filter reads the summed tables, a page for one country that
-//! country's rows (its key comes first): either way a range's rows lie together, and each
-//! [`Read`] sums them in the database into the few rows its chart draws.
+//! Each [`Read`] reads the rows of one key range and sums them into the few rows its chart
+//! draws. Half a year is about 26 weekly rows and up to 12 daily rows per courier and key, so a
+//! chart reads a few thousand rows, not the tens of thousands of every day's (it cost SQLite
+//! about 8 ms of CPU a page: at 64 pages at once on two cores, p99 near 400 ms).
 //!
 //! A tracking's delivery facts are fixed when it is first seen delivered (from its checkpoints:
 //! the first delivered event, the first event past pending/notfound/inforeceived as the first
@@ -24,8 +29,8 @@
 //! since 1970-01-01 in UTC; the destination country is the merchant's
 //! `destination_country_iso2` in upper case ('' when unset).
 //!
-//! The reads are written here once ([`Read::sql`]) in SQL both backends speak; the folding of
-//! their rows into charts is plain code ([`Counters`]).
+//! The reads are written here once ([`Read::sql`], [`Read::rows_sql`]) in SQL both backends
+//! speak; the folding of their rows into charts is plain code ([`Fold`], [`Counters`]).
 
 use chrono::{DateTime, Utc};
 use parceld_model::DeliveryStatus;
@@ -45,6 +50,17 @@ pub fn start_of(day: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(day.saturating_mul(DAY), 0).unwrap_or_default()
 }
 
+/// The seven-day block (since 1970-01-01, a Thursday) a day falls in: the weekly counters'
+/// key. The migrations write it `(day - ((day % 7) + 7) % 7) / 7`: SQL's `/` and `%` truncate
+/// toward zero, so a day before 1970 is moved to its block's start first.
+pub fn week_of(day: i64) -> i64 {
+    day.div_euclid(7)
+}
+
+/// The country key of the counters summed over every country (`analytics_days` and the weekly
+/// counters hold a row per country and one under this key); no ISO 3166 code is `*`.
+pub const EVERY_COUNTRY: &str = "*";
+
 /// Which counters a chart reads: the `days` (created, for the status counts; delivered, for the
 /// delivery counts), and one courier and one destination country if set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +77,35 @@ impl AnalyticsFilter {
     pub fn bounds(&self) -> (i64, i64) {
         (*self.days.start(), *self.days.end())
     }
+
+    /// The filter's days as the per-courier reads take them: whole weeks from the weekly
+    /// counters, the days before and after them from the daily ones.
+    pub fn span(&self) -> Span {
+        let (first, last) = self.bounds();
+        let (first_week, last_week) = (week_of(first + 6), week_of(last + 1) - 1);
+        if first_week > last_week {
+            // No whole week: every day from the daily counters (the tail is empty).
+            return Span {
+                weeks: (first_week, last_week),
+                head: (first, last),
+                tail: (last + 1, last),
+            };
+        }
+        Span {
+            weeks: (first_week, last_week),
+            head: (first, first_week * 7 - 1),
+            tail: ((last_week + 1) * 7, last),
+        }
+    }
+}
+
+/// A filter's days cut in three ([`AnalyticsFilter::span`]): the whole weeks inside and the
+/// days before and after them, each an inclusive range that may be empty (first > last).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub weeks: (i64, i64),
+    pub head: (i64, i64),
+    pub tail: (i64, i64),
 }
 
 /// Trackings of `courier_code` created in a filter's days, now in `status`.
@@ -103,110 +148,146 @@ pub struct Counters {
     pub deliveries: Vec<DeliveryCount>,
 }
 
-/// The four reads of a filter's counters, each summing the counter rows of the filter's days
-/// into the few rows a chart needs (a few hundred at most, whatever the number of days), so
-/// that no backend hands a chart thousands of rows to fold.
+/// The three reads of a filter's counters. Each reads a few thousand counter rows at most,
+/// whatever the number of days: the per-day chart reads `analytics_days` (one row per day and
+/// courier), the per-courier ones read the weekly counters for the whole weeks of the range
+/// and the daily ones for the few days around them ([`Span`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Read {
-    /// Rows: day, trackings created.
-    Created,
+    /// Rows: day, trackings created, trackings delivered.
+    Days,
     /// Rows: courier, status, trackings.
     Statuses,
-    /// Rows: day, trackings delivered.
-    Delivered,
     /// Rows: courier, transit days, delivered, first attempt.
     Transit,
 }
 
-impl Read {
-    /// All four, in the order [`Counters::from_rows`] takes their rows.
-    pub const ALL: [Read; 4] = [
-        Read::Created,
-        Read::Statuses,
-        Read::Delivered,
-        Read::Transit,
-    ];
+/// A value a read binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    Int(i64),
+    Text(Option<String>),
+}
 
-    /// The read's SQL (the same in both backends). It binds `$1` account, `$2` first day, `$3`
-    /// last day, `$4` courier or NULL, and with `by_country` `$5` the country: then it reads
-    /// the counters keyed by country first, else the ones with the countries summed.
-    pub fn sql(self, by_country: bool) -> String {
-        let (table, columns, keys, counted) = match self {
-            Read::Created => (
-                "analytics_status",
-                "day, CAST(sum(trackings) AS BIGINT)",
-                "day",
-                "trackings",
-            ),
-            Read::Statuses => (
-                "analytics_status",
-                "courier_code, status, CAST(sum(trackings) AS BIGINT)",
-                "courier_code, status",
-                "trackings",
-            ),
-            Read::Delivered => (
-                "analytics_deliveries",
-                "day, CAST(sum(delivered) AS BIGINT)",
-                "day",
-                "delivered",
-            ),
-            Read::Transit => (
-                "analytics_deliveries",
-                "courier_code, CAST(transit_days AS BIGINT), CAST(sum(delivered) AS BIGINT), \
-                 CAST(sum(first_attempt) AS BIGINT)",
-                "courier_code, transit_days",
-                "delivered",
-            ),
+/// The tables and columns of a per-courier read: the weekly table, the daily one (the country's
+/// or the one summed over every country), the columns, and the counted column.
+struct CourierRead {
+    weekly: &'static str,
+    daily: &'static str,
+    columns: &'static str,
+    keys: &'static str,
+    counted: &'static str,
+    sums: &'static str,
+}
+
+impl Read {
+    /// All three, in the order [`Counters::from_rows`] takes their rows.
+    pub const ALL: [Read; 3] = [Read::Days, Read::Statuses, Read::Transit];
+
+    fn courier_read(self) -> Option<CourierRead> {
+        match self {
+            Read::Days => None,
+            Read::Statuses => Some(CourierRead {
+                weekly: "analytics_status_weeks",
+                daily: "analytics_status",
+                columns: "courier_code, status, trackings",
+                keys: "courier_code, status",
+                counted: "trackings",
+                sums: "CAST(sum(trackings) AS BIGINT)",
+            }),
+            Read::Transit => Some(CourierRead {
+                weekly: "analytics_deliveries_weeks",
+                daily: "analytics_deliveries",
+                columns: "courier_code, CAST(transit_days AS BIGINT) AS transit_days, delivered, \
+                          first_attempt",
+                keys: "courier_code, transit_days",
+                counted: "delivered",
+                sums: "CAST(sum(delivered) AS BIGINT), CAST(sum(first_attempt) AS BIGINT)",
+            }),
+        }
+    }
+
+    /// The read's rows before summing, for a backend that sums them itself ([`Fold`]): SQLite
+    /// sorts to group by courier, which costs more than reading the rows. [`Read::Days`] is
+    /// summed by the database all the same (its rows lie in day order, so grouping by day
+    /// needs no sort). Binds [`Read::params`].
+    pub fn rows_sql(self, by_country: bool) -> String {
+        let Some(read) = self.courier_read() else {
+            return self.sql(by_country);
         };
-        format!(
-            "SELECT {columns} {} GROUP BY {keys} HAVING sum({counted}) <> 0 ORDER BY {keys}",
-            rows_of_days(table, by_country)
-        )
+        let (daily_table, country) = if by_country {
+            (read.daily.to_string(), " AND country = $2")
+        } else {
+            (format!("{}_all", read.daily), "")
+        };
+        let part = |table: &str, country: &str, range: &str| {
+            format!(
+                "SELECT {} FROM {table} WHERE account_id = $1{country} \
+                   AND ($3 IS NULL OR courier_code = $3) AND {range}",
+                read.columns
+            )
+        };
+        [
+            part(read.weekly, " AND country = $2", "week BETWEEN $4 AND $5"),
+            part(&daily_table, country, "day BETWEEN $6 AND $7"),
+            part(&daily_table, country, "day BETWEEN $8 AND $9"),
+        ]
+        .join(" UNION ALL ")
+    }
+
+    /// The read's SQL, summed by the database (the same in both backends). Binds
+    /// [`Read::params`]: with `by_country` the daily counters read are the country's, else the
+    /// ones summed over every country.
+    pub fn sql(self, by_country: bool) -> String {
+        match self.courier_read() {
+            None => "SELECT day, CAST(sum(created) AS BIGINT), CAST(sum(delivered) AS BIGINT) \
+                       FROM analytics_days WHERE account_id = $1 AND country = $2 \
+                        AND ($3 IS NULL OR courier_code = $3) AND day BETWEEN $4 AND $5 \
+                      GROUP BY day HAVING sum(created) <> 0 OR sum(delivered) <> 0 ORDER BY day"
+                .to_string(),
+            Some(read) => format!(
+                "SELECT {keys}, {sums} FROM ({rows}) counted GROUP BY {keys} \
+                 HAVING sum({counted}) <> 0 ORDER BY {keys}",
+                keys = read.keys,
+                sums = read.sums,
+                counted = read.counted,
+                rows = self.rows_sql(by_country),
+            ),
+        }
+    }
+
+    /// What the read binds, `$1` on: the account, the country (or [`EVERY_COUNTRY`]), the
+    /// courier or NULL; then the first and last day, or for a per-courier read the [`Span`]'s
+    /// weeks, head and tail.
+    pub fn params(self, account: crate::AccountId, filter: &AnalyticsFilter) -> Vec<Param> {
+        let country = filter.country.as_deref().unwrap_or(EVERY_COUNTRY);
+        let mut params = vec![
+            Param::Int(account),
+            Param::Text(Some(country.to_string())),
+            Param::Text(filter.courier_code.clone()),
+        ];
+        let ranges = match self {
+            Read::Days => vec![filter.bounds()],
+            _ => {
+                let span = filter.span();
+                vec![span.weeks, span.head, span.tail]
+            }
+        };
+        for (first, last) in ranges {
+            params.extend([Param::Int(first), Param::Int(last)]);
+        }
+        params
     }
 }
 
-/// `FROM … WHERE …` of a filter's counter rows in `table` (or its sum over every country),
-/// bound as [`Read::sql`] says.
-fn rows_of_days(table: &str, by_country: bool) -> String {
-    let (table_suffix, country) = if by_country {
-        ("", " AND country = $5")
-    } else {
-        ("_all", "")
-    };
-    format!(
-        "FROM {table}{table_suffix} WHERE account_id = $1 AND day BETWEEN $2 AND $3 \
-           AND ($4 IS NULL OR courier_code = $4){country}"
-    )
-}
-
-/// The counter rows of a filter's days as they lie, day first, for a backend that sums them
-/// itself with a [`Fold`] instead of asking for [`Read::sql`]'s sums: SQLite sorts to group by
-/// courier, which cost several times the reading of the rows. Binds as [`Read::sql`]. Rows:
-/// day, courier, status, trackings; or with `deliveries` day, courier, transit days, delivered,
-/// first attempt.
-pub fn rows_sql(deliveries: bool, by_country: bool) -> String {
-    let (table, columns) = if deliveries {
-        (
-            "analytics_deliveries",
-            "day, courier_code, transit_days, delivered, first_attempt",
-        )
-    } else {
-        ("analytics_status", "day, courier_code, status, trackings")
-    };
-    format!("SELECT {columns} {}", rows_of_days(table, by_country))
-}
-
-/// Sums counter rows ([`rows_sql`]) into the rows of the four [`Read`]s, as the database would:
-/// per day (the rows come in day order), per courier and status, per courier and transit days;
-/// sums of 0 left out, each list in its read's order.
+/// Sums the rows of [`Read::rows_sql`] as the database would ([`Read::sql`]): per courier and
+/// status, per courier and transit days; sums of 0 left out, each list in its read's order.
 #[derive(Debug, Default)]
 pub struct Fold {
-    created: Vec<DayRow>,
     statuses: Vec<StatusRow>,
-    delivered: Vec<DayRow>,
     transit: Vec<TransitRow>,
-    /// Where the next status and delivery key is likely to be: each day's rows come in the
-    /// same key order as the day before's, so the search starts after the last one found.
+    /// Where the next key is likely to be: each week's and each day's rows come in the same
+    /// key order, so the search starts after the last one found.
     next_status: usize,
     next_transit: usize,
 }
@@ -220,18 +301,9 @@ fn find_from<T>(items: &[T], start: usize, is: impl Fn(&T) -> bool) -> Option<us
         .find(|&i| is(&items[i]))
 }
 
-/// Adds `n` to the last day's sum, or starts the day.
-fn add_day(days: &mut Vec<DayRow>, day: i64, n: i64) {
-    match days.last_mut() {
-        Some((last, sum)) if *last == day => *sum += n,
-        _ => days.push((day, n)),
-    }
-}
-
 impl Fold {
     /// One row of the status counters.
-    pub fn status(&mut self, day: i64, courier: &str, status: &str, trackings: i64) {
-        add_day(&mut self.created, day, trackings);
+    pub fn status(&mut self, courier: &str, status: &str, trackings: i64) {
         // A few dozen (courier, status) pairs, found where the last one was, or added.
         let found = find_from(&self.statuses, self.next_status, |(c, s, _)| {
             c == courier && s == status
@@ -246,15 +318,7 @@ impl Fold {
     }
 
     /// One row of the delivery counters.
-    pub fn delivery(
-        &mut self,
-        day: i64,
-        courier: &str,
-        transit_days: i64,
-        delivered: i64,
-        first: i64,
-    ) {
-        add_day(&mut self.delivered, day, delivered);
+    pub fn delivery(&mut self, courier: &str, transit_days: i64, delivered: i64, first: i64) {
         let found = find_from(&self.transit, self.next_transit, |(c, d, _, _)| {
             *d == transit_days && c == courier
         });
@@ -268,22 +332,20 @@ impl Fold {
         self.next_transit = at + 1;
     }
 
-    /// The counters.
-    pub fn finish(mut self) -> StoreResult<Counters> {
-        self.created.retain(|(_, n)| *n != 0);
-        self.delivered.retain(|(_, n)| *n != 0);
+    /// The counters, with the rows of [`Read::Days`].
+    pub fn finish(mut self, days: Vec<DayRow>) -> StoreResult<Counters> {
         self.statuses.retain(|(_, _, n)| *n != 0);
         self.transit.retain(|(_, _, n, _)| *n != 0);
         self.statuses
             .sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         self.transit
             .sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        Counters::from_rows(self.created, self.statuses, self.delivered, self.transit)
+        Counters::from_rows(days, self.statuses, self.transit)
     }
 }
 
-/// A row of [`Read::Created`] or [`Read::Delivered`].
-pub type DayRow = (i64, i64);
+/// A row of [`Read::Days`]: day, created, delivered.
+pub type DayRow = (i64, i64, i64);
 /// A row of [`Read::Statuses`].
 pub type StatusRow = (String, String, i64);
 /// A row of [`Read::Transit`].
@@ -293,23 +355,25 @@ fn count(n: i64) -> StoreResult<u64> {
     u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative analytics counter {n}")))
 }
 
-fn days(rows: Vec<DayRow>) -> StoreResult<Vec<DayCount>> {
-    rows.into_iter()
-        .map(|(day, n)| {
-            Ok(DayCount {
-                day,
-                trackings: count(n)?,
-            })
-        })
-        .collect()
+/// The days' rows of [`Read::Days`] as the created and the delivered counts, 0 left out.
+fn days(rows: Vec<DayRow>) -> StoreResult<(Vec<DayCount>, Vec<DayCount>)> {
+    let (mut created, mut delivered) = (Vec::new(), Vec::new());
+    for (day, made, arrived) in rows {
+        for (list, n) in [(&mut created, made), (&mut delivered, arrived)] {
+            let trackings = count(n)?;
+            if trackings != 0 {
+                list.push(DayCount { day, trackings });
+            }
+        }
+    }
+    Ok((created, delivered))
 }
 
 impl Counters {
-    /// The counters from the rows of the four [`Read`]s.
+    /// The counters from the rows of the three [`Read`]s.
     pub fn from_rows(
-        created: Vec<DayRow>,
+        days_rows: Vec<DayRow>,
         statuses: Vec<StatusRow>,
-        delivered: Vec<DayRow>,
         transit: Vec<TransitRow>,
     ) -> StoreResult<Self> {
         let statuses = statuses
@@ -333,9 +397,10 @@ impl Counters {
                 })
             })
             .collect::<StoreResult<_>>()?;
+        let (created, delivered) = days(days_rows)?;
         Ok(Counters {
-            created: days(created)?,
-            delivered: days(delivered)?,
+            created,
+            delivered,
             statuses,
             deliveries,
         })
@@ -504,79 +569,160 @@ mod tests {
     }
 
     #[test]
+    fn weeks_are_seven_day_blocks_since_the_epoch_in_rust_and_in_sql() {
+        assert_eq!((week_of(0), week_of(6), week_of(7)), (0, 0, 1));
+        assert_eq!((week_of(-1), week_of(-7), week_of(-8)), (-1, -1, -2));
+        // The migrations' expression, written as they write it: Rust's `/` and `%` truncate
+        // toward zero as SQL's do.
+        #[allow(clippy::manual_rem_euclid)]
+        let sql_week = |day: i64| (day - ((day % 7) + 7) % 7) / 7;
+        for day in -30..30 {
+            assert_eq!(sql_week(day), week_of(day), "day {day}");
+        }
+    }
+
+    fn span(first: i64, last: i64) -> Span {
+        AnalyticsFilter {
+            days: first..=last,
+            courier_code: None,
+            country: None,
+        }
+        .span()
+    }
+
+    /// Every day of the range, counted once: in a whole week, the head or the tail.
+    fn days_of(span: Span) -> Vec<i64> {
+        let mut days: Vec<i64> = (span.weeks.0..=span.weeks.1)
+            .flat_map(|week| week * 7..week * 7 + 7)
+            .chain(span.head.0..=span.head.1)
+            .chain(span.tail.0..=span.tail.1)
+            .collect();
+        days.sort_unstable();
+        days
+    }
+
+    #[test]
+    fn a_span_is_whole_weeks_and_the_days_around_them() {
+        // Days 3 to 30: weeks 1 to 3 (days 7 to 27), head 3 to 6, tail 28 to 30.
+        assert_eq!(
+            span(3, 30),
+            Span {
+                weeks: (1, 3),
+                head: (3, 6),
+                tail: (28, 30)
+            }
+        );
+        // Exactly weeks 1 and 2: no day around them.
+        let exact = span(7, 20);
+        assert_eq!(exact.weeks, (1, 2));
+        assert!(exact.head.0 > exact.head.1 && exact.tail.0 > exact.tail.1);
+        // Less than a whole week: all from the days.
+        let short = span(8, 13);
+        assert!(short.weeks.0 > short.weeks.1);
+        assert_eq!(short.head, (8, 13));
+        for (first, last) in [(3, 30), (7, 20), (8, 13), (-20, 5), (0, 0), (5, 186)] {
+            assert_eq!(
+                days_of(span(first, last)),
+                (first..=last).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
     fn rows_become_counters_and_bad_rows_are_corrupt() {
         let counters = Counters::from_rows(
-            vec![(3, 2)],
+            vec![(3, 2, 0), (5, 0, 2)],
             vec![("ups".into(), "delivered".into(), 2)],
-            vec![(5, 2)],
             vec![("ups".into(), 2, 2, 1)],
         )
         .unwrap();
         assert_eq!(counters.statuses[0].status, DeliveryStatus::Delivered);
         assert_eq!(counters.deliveries[0].first_attempt, 1);
-        assert_eq!(
-            counters.delivered,
-            vec![DayCount {
-                day: 5,
-                trackings: 2
-            }]
-        );
+        assert_eq!(counters.created, vec![on(3, 2)]);
+        assert_eq!(counters.delivered, vec![on(5, 2)]);
         let lost = vec![("ups".into(), "lost".into(), 2)];
-        assert!(Counters::from_rows(vec![], lost, vec![], vec![]).is_err());
+        assert!(Counters::from_rows(vec![], lost, vec![]).is_err());
         let negative = vec![("ups".into(), 2, -1, 0)];
-        assert!(Counters::from_rows(vec![], vec![], vec![], negative).is_err());
-        assert!(Counters::from_rows(vec![(3, -2)], vec![], vec![], vec![]).is_err());
+        assert!(Counters::from_rows(vec![], vec![], negative).is_err());
+        assert!(Counters::from_rows(vec![(3, -2, 0)], vec![], vec![]).is_err());
     }
 
     #[test]
     fn a_fold_sums_as_the_reads_do() {
-        // (day, courier, status, trackings) and (day, courier, transit days, delivered, first).
-        let fold = |statuses: &[(i64, &str, &str, i64)]| {
+        // (courier, status, trackings) and (courier, transit days, delivered, first).
+        let fold = |statuses: &[(&str, &str, i64)]| {
             let mut fold = Fold::default();
-            for (day, courier, status, n) in statuses {
-                fold.status(*day, courier, status, *n);
+            for (courier, status, n) in statuses {
+                fold.status(courier, status, *n);
             }
-            for (day, courier, transit, n, first) in [
-                (11, "ups", 2, 2, 1),
-                (11, "dhl", 1, 1, 1),
-                (12, "ups", 2, 1, 0),
-            ] {
-                fold.delivery(day, courier, transit, n, first);
+            for (courier, transit, n, first) in
+                [("ups", 2, 2, 1), ("dhl", 1, 1, 1), ("ups", 2, 1, 0)]
+            {
+                fold.delivery(courier, transit, n, first);
             }
-            fold.finish()
+            fold.finish(vec![(10, 3, 0)])
         };
         let mut statuses = vec![
-            (10, "ups", "transit", 2),
-            (10, "dhl", "delivered", 1),
-            (11, "ups", "transit", 3),
-            (11, "ups", "exception", 1),
-            (11, "ups", "exception", -1),
+            ("ups", "transit", 2),
+            ("dhl", "delivered", 1),
+            ("ups", "transit", 3),
+            ("ups", "exception", 1),
+            ("ups", "exception", -1),
         ];
         let expected = Counters::from_rows(
-            vec![(10, 3), (11, 3)],
+            vec![(10, 3, 0)],
             vec![
                 ("dhl".into(), "delivered".into(), 1),
                 ("ups".into(), "transit".into(), 5),
             ],
-            vec![(11, 3), (12, 1)],
             vec![("dhl".into(), 1, 1, 1), ("ups".into(), 2, 3, 1)],
         );
         assert_eq!(fold(&statuses).unwrap(), expected.unwrap());
-        // A day whose sum is negative is as corrupt from a fold as from the database.
-        statuses.push((12, "ups", "exception", -1));
+        // A negative sum is as corrupt from a fold as from the database.
+        statuses.push(("ups", "exception", -1));
         assert!(fold(&statuses).is_err());
     }
 
     #[test]
-    fn reads_sum_the_summed_tables_unless_a_country_is_chosen() {
+    fn reads_bind_what_their_sql_names_in_order() {
+        let filter = AnalyticsFilter {
+            days: 3..=30,
+            courier_code: Some("ups".into()),
+            country: None,
+        };
         for read in Read::ALL {
-            let everywhere = read.sql(false);
-            assert!(everywhere.contains("_all WHERE"), "{everywhere}");
-            assert!(!everywhere.contains("$5"), "{everywhere}");
-            let one = read.sql(true);
-            assert!(!one.contains("_all"), "{one}");
-            assert!(one.contains("country = $5"), "{one}");
+            let params = read.params(7, &filter);
+            assert_eq!(params[1], Param::Text(Some(EVERY_COUNTRY.into())));
+            for by_country in [false, true] {
+                for sql in [read.sql(by_country), read.rows_sql(by_country)] {
+                    // SQLite numbers `$N` by first appearance: they must come in order.
+                    let mut seen = Vec::new();
+                    for (i, _) in sql.match_indices('$') {
+                        let n: usize = sql[i + 1..]
+                            .chars()
+                            .take_while(char::is_ascii_digit)
+                            .collect::<String>()
+                            .parse()
+                            .unwrap();
+                        if !seen.contains(&n) {
+                            seen.push(n);
+                        }
+                    }
+                    assert_eq!(seen, (1..=params.len()).collect::<Vec<_>>(), "{sql}");
+                    assert_eq!(
+                        sql.contains("_all WHERE"),
+                        !by_country && read != Read::Days
+                    );
+                }
+            }
         }
+        let country = AnalyticsFilter {
+            country: Some("DE".into()),
+            ..filter
+        };
+        let params = Read::Statuses.params(7, &country);
+        assert_eq!(params[1], Param::Text(Some("DE".into())));
+        assert_eq!(params[3..5], [Param::Int(1), Param::Int(3)]);
     }
 
     fn delivered(courier: &str, transit_days: i64, n: u64, first: u64) -> DeliveryCount {

@@ -198,6 +198,21 @@ pub static NOT_COPIED: &[(&str, &str)] = &[
          destination's triggers like the others",
     ),
     (
+        "analytics_status_weeks",
+        "the dashboard's analytics counters by week: counted by the destination's triggers \
+         like the others",
+    ),
+    (
+        "analytics_deliveries_weeks",
+        "the dashboard's analytics deliveries by week: counted by the destination's triggers \
+         like the others",
+    ),
+    (
+        "analytics_days",
+        "the dashboard's per-day analytics counters: counted by the destination's triggers \
+         like the others",
+    ),
+    (
         "push_coverage",
         "which trackings a carrier pushes for: a moved tracking is polled as usual until it is \
          subscribed again",

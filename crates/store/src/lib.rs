@@ -581,8 +581,9 @@ pub trait Store:
         lookup: PageLookup<'_>,
     ) -> StoreResult<Vec<Tracking>>;
 
-    /// The dashboard's analytics counters of the account for `filter` ([`analytics`]): two
-    /// statements over the counter tables, whatever the number of trackings.
+    /// The dashboard's analytics counters of the account for `filter` ([`analytics`]): three
+    /// statements over the counter tables, a few thousand rows at most for half a year,
+    /// whatever the number of trackings.
     async fn analytics(
         &self,
         account: AccountId,

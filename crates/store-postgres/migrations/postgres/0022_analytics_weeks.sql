@@ -1,0 +1,139 @@
+-- Counters a half-year chart reads a few thousand rows of (parceld_store::analytics), as the
+-- SQLite backend's (migrations/sqlite/0023_analytics_weeks.sql):
+--
+-- - `analytics_status_weeks` and `analytics_deliveries_weeks`: the status and delivery counters
+--   by seven-day block since 1970-01-01 instead of day. A range's whole weeks come from them,
+--   the few days around them from the daily counters.
+-- - `analytics_days`: trackings created and delivered per day and courier, for the per-day
+--   chart.
+--
+-- Both hold a row per destination country and one under '*' with the countries summed. They
+-- follow the per-country counters as the summed tables do (0021): the statement triggers on
+-- the two counter tables add what each of their statements added, grouped, in key order.
+
+CREATE FUNCTION parceld_week(day bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT (day - ((day % 7) + 7) % 7) / 7 $$;
+
+CREATE TABLE analytics_status_weeks (
+    account_id    bigint NOT NULL,
+    week          bigint NOT NULL,
+    country       text   NOT NULL,
+    trackings     bigint NOT NULL,
+    courier_code  text   NOT NULL,
+    status        text   NOT NULL,
+    PRIMARY KEY (account_id, country, week, courier_code, status)
+);
+
+CREATE TABLE analytics_deliveries_weeks (
+    account_id     bigint  NOT NULL,
+    week           bigint  NOT NULL,
+    country        text    NOT NULL,
+    delivered      bigint  NOT NULL,
+    first_attempt  bigint  NOT NULL,
+    courier_code   text    NOT NULL,
+    transit_days   integer NOT NULL,
+    PRIMARY KEY (account_id, country, week, courier_code, transit_days)
+);
+
+CREATE TABLE analytics_days (
+    account_id    bigint NOT NULL,
+    day           bigint NOT NULL,
+    country       text   NOT NULL,
+    created       bigint NOT NULL,
+    delivered     bigint NOT NULL,
+    courier_code  text   NOT NULL,
+    PRIMARY KEY (account_id, country, day, courier_code)
+);
+
+-- What is counted already, per country and summed.
+INSERT INTO analytics_status_weeks (account_id, country, week, courier_code, status, trackings)
+SELECT account_id, place, parceld_week(day), courier_code, status, sum(trackings)
+  FROM analytics_status CROSS JOIN LATERAL (VALUES (country), ('*')) p(place)
+ GROUP BY 1, 2, 3, 4, 5 HAVING sum(trackings) <> 0;
+
+INSERT INTO analytics_deliveries_weeks
+       (account_id, country, week, courier_code, transit_days, delivered, first_attempt)
+SELECT account_id, place, parceld_week(day), courier_code, transit_days, sum(delivered),
+       sum(first_attempt)
+  FROM analytics_deliveries CROSS JOIN LATERAL (VALUES (country), ('*')) p(place)
+ GROUP BY 1, 2, 3, 4, 5 HAVING sum(delivered) <> 0 OR sum(first_attempt) <> 0;
+
+INSERT INTO analytics_days (account_id, country, day, courier_code, created, delivered)
+SELECT account_id, place, day, courier_code, sum(made), sum(arrived)
+  FROM (SELECT account_id, country, day, courier_code, trackings AS made, 0 AS arrived
+          FROM analytics_status
+        UNION ALL
+        SELECT account_id, country, day, courier_code, 0, delivered FROM analytics_deliveries) c
+       CROSS JOIN LATERAL (VALUES (country), ('*')) p(place)
+ GROUP BY 1, 2, 3, 4 HAVING sum(made) <> 0 OR sum(arrived) <> 0;
+
+CREATE OR REPLACE FUNCTION parceld_analytics_sum() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    -- What the statement added, each row with its sign, once under its country and once
+    -- under '*' (every country).
+    added text := CASE TG_OP
+        WHEN 'INSERT' THEN 'SELECT *, 1 AS sign FROM new_rows'
+        ELSE 'SELECT *, 1 AS sign FROM new_rows UNION ALL SELECT *, -1 FROM old_rows' END;
+    placed text := format(
+        'SELECT d.*, p.place FROM (%s) d CROSS JOIN LATERAL (VALUES (d.country), (''*'')) p(place)',
+        added);
+BEGIN
+    IF TG_TABLE_NAME = 'analytics_status' THEN
+        EXECUTE format(
+            'INSERT INTO analytics_status_all AS a (account_id, day, courier_code, status, trackings)
+             SELECT account_id, day, courier_code, status, sum(sign * trackings) FROM (%s) d
+              GROUP BY 1, 2, 3, 4 HAVING sum(sign * trackings) <> 0 ORDER BY 1, 2, 3, 4
+             ON CONFLICT (account_id, day, courier_code, status)
+             DO UPDATE SET trackings = a.trackings + excluded.trackings', added);
+        EXECUTE format(
+            'INSERT INTO analytics_status_weeks AS a
+                    (account_id, country, week, courier_code, status, trackings)
+             SELECT account_id, place, parceld_week(day), courier_code, status,
+                    sum(sign * trackings) FROM (%s) d
+              GROUP BY 1, 2, 3, 4, 5 HAVING sum(sign * trackings) <> 0 ORDER BY 1, 2, 3, 4, 5
+             ON CONFLICT (account_id, country, week, courier_code, status)
+             DO UPDATE SET trackings = a.trackings + excluded.trackings', placed);
+        EXECUTE format(
+            'INSERT INTO analytics_days AS a
+                    (account_id, country, day, courier_code, created, delivered)
+             SELECT account_id, place, day, courier_code, sum(sign * trackings), 0 FROM (%s) d
+              GROUP BY 1, 2, 3, 4 HAVING sum(sign * trackings) <> 0 ORDER BY 1, 2, 3, 4
+             ON CONFLICT (account_id, country, day, courier_code)
+             DO UPDATE SET created = a.created + excluded.created', placed);
+    ELSE
+        EXECUTE format(
+            'INSERT INTO analytics_deliveries_all AS a
+                    (account_id, day, courier_code, transit_days, delivered, first_attempt)
+             SELECT account_id, day, courier_code, transit_days, sum(sign * delivered),
+                    sum(sign * first_attempt)
+               FROM (%s) d GROUP BY 1, 2, 3, 4
+             HAVING sum(sign * delivered) <> 0 OR sum(sign * first_attempt) <> 0
+              ORDER BY 1, 2, 3, 4
+             ON CONFLICT (account_id, day, courier_code, transit_days)
+             DO UPDATE SET delivered = a.delivered + excluded.delivered,
+                           first_attempt = a.first_attempt + excluded.first_attempt', added);
+        EXECUTE format(
+            'INSERT INTO analytics_deliveries_weeks AS a
+                    (account_id, country, week, courier_code, transit_days, delivered, first_attempt)
+             SELECT account_id, place, parceld_week(day), courier_code, transit_days,
+                    sum(sign * delivered), sum(sign * first_attempt)
+               FROM (%s) d GROUP BY 1, 2, 3, 4, 5
+             HAVING sum(sign * delivered) <> 0 OR sum(sign * first_attempt) <> 0
+              ORDER BY 1, 2, 3, 4, 5
+             ON CONFLICT (account_id, country, week, courier_code, transit_days)
+             DO UPDATE SET delivered = a.delivered + excluded.delivered,
+                           first_attempt = a.first_attempt + excluded.first_attempt', placed);
+        EXECUTE format(
+            'INSERT INTO analytics_days AS a
+                    (account_id, country, day, courier_code, created, delivered)
+             SELECT account_id, place, day, courier_code, 0, sum(sign * delivered) FROM (%s) d
+              GROUP BY 1, 2, 3, 4 HAVING sum(sign * delivered) <> 0 ORDER BY 1, 2, 3, 4
+             ON CONFLICT (account_id, country, day, courier_code)
+             DO UPDATE SET delivered = a.delivered + excluded.delivered', placed);
+    END IF;
+    RETURN NULL;
+END
+$$;
