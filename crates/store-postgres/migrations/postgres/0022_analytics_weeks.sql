@@ -8,8 +8,8 @@
 --   chart.
 --
 -- Both hold a row per destination country and one under '*' with the countries summed. They
--- follow the per-country counters as the summed tables do (0021): the statement triggers on
--- the two counter tables add what each of their statements added, grouped, in key order.
+-- follow the per-country counters as the summed tables do (0021): statement triggers of their
+-- own on the two counter tables add what each of their statements added, grouped, in key order.
 
 CREATE FUNCTION parceld_week(day bigint) RETURNS bigint
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -68,72 +68,58 @@ SELECT account_id, place, day, courier_code, sum(made), sum(arrived)
        CROSS JOIN LATERAL (VALUES (country), ('*')) p(place)
  GROUP BY 1, 2, 3, 4 HAVING sum(made) <> 0 OR sum(arrived) <> 0;
 
-CREATE OR REPLACE FUNCTION parceld_analytics_sum() RETURNS trigger
+-- Beside `parceld_analytics_sum` (0021), on the same statements of the counter tables.
+CREATE FUNCTION parceld_analytics_weeks() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 DECLARE
     -- What the statement added, each row with its sign, once under its country and once
     -- under '*' (every country).
-    added text := CASE TG_OP
-        WHEN 'INSERT' THEN 'SELECT *, 1 AS sign FROM new_rows'
-        ELSE 'SELECT *, 1 AS sign FROM new_rows UNION ALL SELECT *, -1 FROM old_rows' END;
     placed text := format(
         'SELECT d.*, p.place FROM (%s) d CROSS JOIN LATERAL (VALUES (d.country), (''*'')) p(place)',
-        added);
+        CASE TG_OP
+            WHEN 'INSERT' THEN 'SELECT *, 1 AS sign FROM new_rows'
+            ELSE 'SELECT *, 1 AS sign FROM new_rows UNION ALL SELECT *, -1 FROM old_rows' END);
 BEGIN
-    IF TG_TABLE_NAME = 'analytics_status' THEN
+    IF TG_TABLE_NAME = 'analytics_deliveries' THEN
         EXECUTE format(
-            'INSERT INTO analytics_status_all AS a (account_id, day, courier_code, status, trackings)
-             SELECT account_id, day, courier_code, status, sum(sign * trackings) FROM (%s) d
-              GROUP BY 1, 2, 3, 4 HAVING sum(sign * trackings) <> 0 ORDER BY 1, 2, 3, 4
-             ON CONFLICT (account_id, day, courier_code, status)
-             DO UPDATE SET trackings = a.trackings + excluded.trackings', added);
+            'INSERT INTO analytics_deliveries_weeks AS w
+                    (account_id, country, week, courier_code, transit_days, delivered, first_attempt)
+             SELECT account_id, place, parceld_week(day), courier_code, transit_days,
+                    sum(sign * delivered), sum(sign * first_attempt) FROM (%s) d
+              GROUP BY 1, 2, 3, 4, 5
+             HAVING sum(sign * delivered) <> 0 OR sum(sign * first_attempt) <> 0
+              ORDER BY 1, 2, 3, 4, 5
+             ON CONFLICT (account_id, country, week, courier_code, transit_days)
+             DO UPDATE SET delivered = w.delivered + excluded.delivered,
+                           first_attempt = w.first_attempt + excluded.first_attempt', placed);
         EXECUTE format(
-            'INSERT INTO analytics_status_weeks AS a
+            'INSERT INTO analytics_days AS t (account_id, country, day, courier_code, created, delivered)
+             SELECT account_id, place, day, courier_code, 0, sum(sign * delivered)
+               FROM (%s) d GROUP BY 1, 2, 3, 4 HAVING sum(sign * delivered) <> 0 ORDER BY 1, 2, 3, 4
+             ON CONFLICT (account_id, country, day, courier_code) DO UPDATE
+                SET delivered = t.delivered + excluded.delivered', placed);
+    ELSE
+        EXECUTE format(
+            'INSERT INTO analytics_status_weeks AS w
                     (account_id, country, week, courier_code, status, trackings)
              SELECT account_id, place, parceld_week(day), courier_code, status,
                     sum(sign * trackings) FROM (%s) d
               GROUP BY 1, 2, 3, 4, 5 HAVING sum(sign * trackings) <> 0 ORDER BY 1, 2, 3, 4, 5
              ON CONFLICT (account_id, country, week, courier_code, status)
-             DO UPDATE SET trackings = a.trackings + excluded.trackings', placed);
+             DO UPDATE SET trackings = w.trackings + excluded.trackings', placed);
         EXECUTE format(
-            'INSERT INTO analytics_days AS a
-                    (account_id, country, day, courier_code, created, delivered)
-             SELECT account_id, place, day, courier_code, sum(sign * trackings), 0 FROM (%s) d
-              GROUP BY 1, 2, 3, 4 HAVING sum(sign * trackings) <> 0 ORDER BY 1, 2, 3, 4
-             ON CONFLICT (account_id, country, day, courier_code)
-             DO UPDATE SET created = a.created + excluded.created', placed);
-    ELSE
-        EXECUTE format(
-            'INSERT INTO analytics_deliveries_all AS a
-                    (account_id, day, courier_code, transit_days, delivered, first_attempt)
-             SELECT account_id, day, courier_code, transit_days, sum(sign * delivered),
-                    sum(sign * first_attempt)
-               FROM (%s) d GROUP BY 1, 2, 3, 4
-             HAVING sum(sign * delivered) <> 0 OR sum(sign * first_attempt) <> 0
-              ORDER BY 1, 2, 3, 4
-             ON CONFLICT (account_id, day, courier_code, transit_days)
-             DO UPDATE SET delivered = a.delivered + excluded.delivered,
-                           first_attempt = a.first_attempt + excluded.first_attempt', added);
-        EXECUTE format(
-            'INSERT INTO analytics_deliveries_weeks AS a
-                    (account_id, country, week, courier_code, transit_days, delivered, first_attempt)
-             SELECT account_id, place, parceld_week(day), courier_code, transit_days,
-                    sum(sign * delivered), sum(sign * first_attempt)
-               FROM (%s) d GROUP BY 1, 2, 3, 4, 5
-             HAVING sum(sign * delivered) <> 0 OR sum(sign * first_attempt) <> 0
-              ORDER BY 1, 2, 3, 4, 5
-             ON CONFLICT (account_id, country, week, courier_code, transit_days)
-             DO UPDATE SET delivered = a.delivered + excluded.delivered,
-                           first_attempt = a.first_attempt + excluded.first_attempt', placed);
-        EXECUTE format(
-            'INSERT INTO analytics_days AS a
-                    (account_id, country, day, courier_code, created, delivered)
-             SELECT account_id, place, day, courier_code, 0, sum(sign * delivered) FROM (%s) d
-              GROUP BY 1, 2, 3, 4 HAVING sum(sign * delivered) <> 0 ORDER BY 1, 2, 3, 4
-             ON CONFLICT (account_id, country, day, courier_code)
-             DO UPDATE SET delivered = a.delivered + excluded.delivered', placed);
+            'INSERT INTO analytics_days AS t (account_id, country, day, courier_code, created, delivered)
+             SELECT account_id, place, day, courier_code, sum(sign * trackings), 0
+               FROM (%s) d GROUP BY 1, 2, 3, 4 HAVING sum(sign * trackings) <> 0 ORDER BY 1, 2, 3, 4
+             ON CONFLICT (account_id, country, day, courier_code) DO UPDATE
+                SET created = t.created + excluded.created', placed);
     END IF;
     RETURN NULL;
 END
 $$;
+
+CREATE TRIGGER analytics_status_weeks_added AFTER INSERT ON analytics_status REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION parceld_analytics_weeks();
+CREATE TRIGGER analytics_status_weeks_changed AFTER UPDATE ON analytics_status REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION parceld_analytics_weeks();
+CREATE TRIGGER analytics_deliveries_weeks_added AFTER INSERT ON analytics_deliveries REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION parceld_analytics_weeks();
+CREATE TRIGGER analytics_deliveries_weeks_changed AFTER UPDATE ON analytics_deliveries REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION parceld_analytics_weeks();

@@ -8,7 +8,8 @@
 --   chart, which read every status and transit row of every day before.
 --
 -- Both hold a row per destination country and one under '*' with the countries summed. The
--- trigger that moves the counters (`analytics_count`) moves these too.
+-- trigger beside the one that moves the counters (`analytics_count_weeks`, beside
+-- `analytics_count`) moves these.
 
 CREATE TABLE analytics_status_weeks (
     account_id    INTEGER NOT NULL,
@@ -31,13 +32,10 @@ CREATE TABLE analytics_deliveries_weeks (
     PRIMARY KEY (account_id, country, week, courier_code, transit_days)
 ) WITHOUT ROWID;
 
+-- Trackings created on `day`, and delivered on it, of one courier and country (or '*').
 CREATE TABLE analytics_days (
-    account_id    INTEGER NOT NULL,
-    country       TEXT    NOT NULL,
-    day           INTEGER NOT NULL,
-    courier_code  TEXT    NOT NULL,
-    created       INTEGER NOT NULL,
-    delivered     INTEGER NOT NULL,
+    account_id INTEGER NOT NULL, country TEXT NOT NULL, day INTEGER NOT NULL,
+    courier_code TEXT NOT NULL, created INTEGER NOT NULL, delivered INTEGER NOT NULL,
     PRIMARY KEY (account_id, country, day, courier_code)
 ) WITHOUT ROWID;
 
@@ -67,16 +65,9 @@ SELECT account_id, place, day, courier_code, sum(made), sum(arrived)
           FROM analytics_deliveries)
  GROUP BY 1, 2, 3, 4 HAVING sum(made) <> 0 OR sum(arrived) <> 0;
 
-DROP TRIGGER analytics_count;
-
-CREATE TRIGGER analytics_count INSTEAD OF INSERT ON analytics_delta BEGIN
-    INSERT INTO analytics_status (account_id, country, day, courier_code, status, trackings)
-    VALUES (NEW.account_id, upper(COALESCE(NEW.fields ->> '$.destination_country_iso2', '')),
-            NEW.created_at / 86400, NEW.courier_code, NEW.status, NEW.sign)
-    ON CONFLICT DO UPDATE SET trackings = trackings + excluded.trackings;
-    INSERT INTO analytics_status_all (account_id, day, courier_code, status, trackings)
-    VALUES (NEW.account_id, NEW.created_at / 86400, NEW.courier_code, NEW.status, NEW.sign)
-    ON CONFLICT DO UPDATE SET trackings = trackings + excluded.trackings;
+-- A second trigger on the view the counters' trigger (`analytics_count`, 0022) reads: SQLite
+-- fires both for each change.
+CREATE TRIGGER analytics_count_weeks INSTEAD OF INSERT ON analytics_delta BEGIN
     INSERT INTO analytics_status_weeks (account_id, country, week, courier_code, status, trackings)
     SELECT NEW.account_id, place,
            (NEW.created_at / 86400 - ((NEW.created_at / 86400 % 7) + 7) % 7) / 7,
@@ -91,21 +82,6 @@ CREATE TRIGGER analytics_count INSTEAD OF INSERT ON analytics_delta BEGIN
             UNION ALL SELECT '*')
      WHERE true
     ON CONFLICT DO UPDATE SET created = created + excluded.created;
-    INSERT INTO analytics_deliveries
-           (account_id, country, day, courier_code, transit_days, delivered, first_attempt)
-    SELECT NEW.account_id, upper(COALESCE(NEW.fields ->> '$.destination_country_iso2', '')),
-           NEW.delivered_day, NEW.courier_code, NEW.transit_days,
-           NEW.sign, NEW.sign * COALESCE(NEW.first_attempt, 0)
-     WHERE NEW.delivered_day IS NOT NULL
-    ON CONFLICT DO UPDATE SET delivered = delivered + excluded.delivered,
-                              first_attempt = first_attempt + excluded.first_attempt;
-    INSERT INTO analytics_deliveries_all
-           (account_id, day, courier_code, transit_days, delivered, first_attempt)
-    SELECT NEW.account_id, NEW.delivered_day, NEW.courier_code, NEW.transit_days,
-           NEW.sign, NEW.sign * COALESCE(NEW.first_attempt, 0)
-     WHERE NEW.delivered_day IS NOT NULL
-    ON CONFLICT DO UPDATE SET delivered = delivered + excluded.delivered,
-                              first_attempt = first_attempt + excluded.first_attempt;
     INSERT INTO analytics_deliveries_weeks
            (account_id, country, week, courier_code, transit_days, delivered, first_attempt)
     SELECT NEW.account_id, place,
