@@ -17,7 +17,7 @@ async fn rows<O>(
 where
     O: Send + Unpin + for<'r> sqlx::FromRow<'r, PgRow>,
 {
-    let sql = read.sql(filter.country.is_some());
+    let sql = read.sql(filter);
     let mut query = sqlx::query_as::<_, O>(&sql);
     for param in read.params(account, filter) {
         query = match param {

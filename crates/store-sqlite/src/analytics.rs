@@ -31,29 +31,28 @@ pub(crate) async fn analytics(
 }
 
 fn read(conn: &Connection, account: AccountId, filter: &AnalyticsFilter) -> Result<Counters> {
-    let by_country = filter.country.is_some();
     let params = |read: Read| {
         read.params(account, filter)
             .into_iter()
             .map(|p| match p {
                 Param::Int(n) => Value::Integer(n),
-                Param::Text(text) => text.map_or(Value::Null, Value::Text),
+                Param::Text(text) => Value::Text(text),
             })
             .collect::<Vec<_>>()
     };
     let mut days = Vec::new();
-    let mut statement = conn.prepare_cached(&Read::Days.rows_sql(by_country))?;
+    let mut statement = conn.prepare_cached(&Read::Days.rows_sql(filter))?;
     let mut rows = statement.query(params_from_iter(params(Read::Days)))?;
     while let Some(row) = rows.next()? {
         days.push((row.get(0)?, row.get(1)?, row.get(2)?));
     }
     let mut fold = Fold::default();
-    let mut statement = conn.prepare_cached(&Read::Statuses.rows_sql(by_country))?;
+    let mut statement = conn.prepare_cached(&Read::Statuses.rows_sql(filter))?;
     let mut rows = statement.query(params_from_iter(params(Read::Statuses)))?;
     while let Some(row) = rows.next()? {
         fold.status(text(row, 0)?, text(row, 1)?, row.get(2)?);
     }
-    let mut statement = conn.prepare_cached(&Read::Transit.rows_sql(by_country))?;
+    let mut statement = conn.prepare_cached(&Read::Transit.rows_sql(filter))?;
     let mut rows = statement.query(params_from_iter(params(Read::Transit)))?;
     while let Some(row) = rows.next()? {
         fold.delivery(text(row, 0)?, row.get(1)?, row.get(2)?, row.get(3)?);

@@ -166,7 +166,7 @@ pub enum Read {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Param {
     Int(i64),
-    Text(Option<String>),
+    Text(String),
 }
 
 /// The tables and columns of a per-courier read: the weekly table, the daily one (the country's
@@ -210,62 +210,62 @@ impl Read {
     /// The read's rows before summing, for a backend that sums them itself ([`Fold`]): SQLite
     /// sorts to group by courier, which costs more than reading the rows. [`Read::Days`] is
     /// summed by the database all the same (its rows lie in day order, so grouping by day
-    /// needs no sort). Binds [`Read::params`].
-    pub fn rows_sql(self, by_country: bool) -> String {
+    /// needs no sort). Binds [`Read::params`] of the same filter.
+    pub fn rows_sql(self, filter: &AnalyticsFilter) -> String {
         let Some(read) = self.courier_read() else {
-            return self.sql(by_country);
+            return self.sql(filter);
         };
-        let (daily_table, country) = if by_country {
-            (read.daily.to_string(), " AND country = $2")
-        } else {
-            (format!("{}_all", read.daily), "")
+        let (courier, ranges) = numbered(filter);
+        let (daily_table, country) = match filter.country {
+            Some(_) => (read.daily.to_string(), " AND country = $2"),
+            None => (format!("{}_all", read.daily), ""),
         };
-        let part = |table: &str, country: &str, range: &str| {
+        let part = |table: &str, country: &str, range: String| {
             format!(
-                "SELECT {} FROM {table} WHERE account_id = $1{country} \
-                   AND ($3 IS NULL OR courier_code = $3) AND {range}",
+                "SELECT {} FROM {table} WHERE account_id = $1{country}{courier} AND {range}",
                 read.columns
             )
         };
+        let between = |column: &str, at: usize| format!("{column} BETWEEN ${at} AND ${}", at + 1);
         [
-            part(read.weekly, " AND country = $2", "week BETWEEN $4 AND $5"),
-            part(&daily_table, country, "day BETWEEN $6 AND $7"),
-            part(&daily_table, country, "day BETWEEN $8 AND $9"),
+            part(read.weekly, " AND country = $2", between("week", ranges)),
+            part(&daily_table, country, between("day", ranges + 2)),
+            part(&daily_table, country, between("day", ranges + 4)),
         ]
         .join(" UNION ALL ")
     }
 
     /// The read's SQL, summed by the database (the same in both backends). Binds
-    /// [`Read::params`]: with `by_country` the daily counters read are the country's, else the
-    /// ones summed over every country.
-    pub fn sql(self, by_country: bool) -> String {
+    /// [`Read::params`] of the same filter: with a country the daily counters read are the
+    /// country's, else the ones summed over every country.
+    pub fn sql(self, filter: &AnalyticsFilter) -> String {
+        let (courier, ranges) = numbered(filter);
         match self.courier_read() {
-            None => "SELECT day, CAST(sum(created) AS BIGINT), CAST(sum(delivered) AS BIGINT) \
-                       FROM analytics_days WHERE account_id = $1 AND country = $2 \
-                        AND ($3 IS NULL OR courier_code = $3) AND day BETWEEN $4 AND $5 \
-                      GROUP BY day HAVING sum(created) <> 0 OR sum(delivered) <> 0 ORDER BY day"
-                .to_string(),
+            None => format!(
+                "SELECT day, CAST(sum(created) AS BIGINT), CAST(sum(delivered) AS BIGINT) \
+                   FROM analytics_days WHERE account_id = $1 AND country = $2{courier} \
+                    AND day BETWEEN ${ranges} AND ${} \
+                  GROUP BY day HAVING sum(created) <> 0 OR sum(delivered) <> 0 ORDER BY day",
+                ranges + 1
+            ),
             Some(read) => format!(
                 "SELECT {keys}, {sums} FROM ({rows}) counted GROUP BY {keys} \
                  HAVING sum({counted}) <> 0 ORDER BY {keys}",
                 keys = read.keys,
                 sums = read.sums,
                 counted = read.counted,
-                rows = self.rows_sql(by_country),
+                rows = self.rows_sql(filter),
             ),
         }
     }
 
     /// What the read binds, `$1` on: the account, the country (or [`EVERY_COUNTRY`]), the
-    /// courier or NULL; then the first and last day, or for a per-courier read the [`Span`]'s
-    /// weeks, head and tail.
+    /// courier if the filter names one; then the first and last day, or for a per-courier read
+    /// the [`Span`]'s weeks, head and tail.
     pub fn params(self, account: crate::AccountId, filter: &AnalyticsFilter) -> Vec<Param> {
         let country = filter.country.as_deref().unwrap_or(EVERY_COUNTRY);
-        let mut params = vec![
-            Param::Int(account),
-            Param::Text(Some(country.to_string())),
-            Param::Text(filter.courier_code.clone()),
-        ];
+        let mut params = vec![Param::Int(account), Param::Text(country.to_string())];
+        params.extend(filter.courier_code.clone().map(Param::Text));
         let ranges = match self {
             Read::Days => vec![filter.bounds()],
             _ => {
@@ -277,6 +277,16 @@ impl Read {
             params.extend([Param::Int(first), Param::Int(last)]);
         }
         params
+    }
+}
+
+/// The courier's condition (`$3`) if the filter names one, and the number of the first range's
+/// parameter after it. Without a courier the statement has no courier condition at all, rather
+/// than a `($3 IS NULL OR …)` the database checks on every row.
+fn numbered(filter: &AnalyticsFilter) -> (&'static str, usize) {
+    match filter.courier_code {
+        Some(_) => (" AND courier_code = $3", 4),
+        None => ("", 3),
     }
 }
 
@@ -685,16 +695,18 @@ mod tests {
 
     #[test]
     fn reads_bind_what_their_sql_names_in_order() {
-        let filter = AnalyticsFilter {
-            days: 3..=30,
-            courier_code: Some("ups".into()),
-            country: None,
-        };
-        for read in Read::ALL {
-            let params = read.params(7, &filter);
-            assert_eq!(params[1], Param::Text(Some(EVERY_COUNTRY.into())));
-            for by_country in [false, true] {
-                for sql in [read.sql(by_country), read.rows_sql(by_country)] {
+        let days = 3..=30;
+        for (courier, country) in [(None, None), (Some("ups"), None), (None, Some("DE"))] {
+            let filter = AnalyticsFilter {
+                days: days.clone(),
+                courier_code: courier.map(String::from),
+                country: country.map(String::from),
+            };
+            for read in Read::ALL {
+                let params = read.params(7, &filter);
+                let place = country.unwrap_or(EVERY_COUNTRY).to_string();
+                assert_eq!(params[1], Param::Text(place));
+                for sql in [read.sql(&filter), read.rows_sql(&filter)] {
                     // SQLite numbers `$N` by first appearance: they must come in order.
                     let mut seen = Vec::new();
                     for (i, _) in sql.match_indices('$') {
@@ -711,17 +723,20 @@ mod tests {
                     assert_eq!(seen, (1..=params.len()).collect::<Vec<_>>(), "{sql}");
                     assert_eq!(
                         sql.contains("_all WHERE"),
-                        !by_country && read != Read::Days
+                        country.is_none() && read != Read::Days
                     );
+                    assert_eq!(sql.contains("courier_code = $3"), courier.is_some());
+                    assert!(!sql.contains("IS NULL"), "{sql}");
                 }
             }
         }
-        let country = AnalyticsFilter {
-            country: Some("DE".into()),
-            ..filter
+        let with_courier = AnalyticsFilter {
+            days,
+            courier_code: Some("ups".into()),
+            country: None,
         };
-        let params = Read::Statuses.params(7, &country);
-        assert_eq!(params[1], Param::Text(Some("DE".into())));
+        let params = Read::Statuses.params(7, &with_courier);
+        assert_eq!(params[2], Param::Text("ups".into()));
         assert_eq!(params[3..5], [Param::Int(1), Param::Int(3)]);
     }
 
