@@ -1,4 +1,4 @@
-//! The dashboard's analytics reads (`parceld_store::analytics`) on PostgreSQL: its three reads,
+//! The dashboard's analytics reads (`parceld_store::analytics`) on PostgreSQL: its four reads,
 //! each summed by the database, binding what `Read::params` lists.
 
 use parceld_store::analytics::{Param, Read};
@@ -35,7 +35,8 @@ pub(crate) async fn analytics(
     filter: &AnalyticsFilter,
 ) -> BackendResult<Counters> {
     Ok(Counters::from_rows(
-        rows(pool, Read::Days, account, filter).await?,
+        rows(pool, Read::Created, account, filter).await?,
+        rows(pool, Read::Delivered, account, filter).await?,
         rows(pool, Read::Statuses, account, filter).await?,
         rows(pool, Read::Transit, account, filter).await?,
     )?)

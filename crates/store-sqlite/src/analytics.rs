@@ -40,11 +40,16 @@ fn read(conn: &Connection, account: AccountId, filter: &AnalyticsFilter) -> Resu
             })
             .collect::<Vec<_>>()
     };
-    let mut days = Vec::new();
-    let mut statement = conn.prepare_cached(&Read::Days.rows_sql(filter))?;
-    let mut rows = statement.query(params_from_iter(params(Read::Days)))?;
-    while let Some(row) = rows.next()? {
-        days.push((row.get(0)?, row.get(1)?, row.get(2)?));
+    let mut per_day = [Vec::new(), Vec::new()];
+    for (read, days) in [Read::Created, Read::Delivered]
+        .into_iter()
+        .zip(&mut per_day)
+    {
+        let mut statement = conn.prepare_cached(&read.rows_sql(filter))?;
+        let mut rows = statement.query(params_from_iter(params(read)))?;
+        while let Some(row) = rows.next()? {
+            days.push((row.get(0)?, row.get(1)?));
+        }
     }
     let mut fold = Fold::default();
     let mut statement = conn.prepare_cached(&Read::Statuses.rows_sql(filter))?;
@@ -57,7 +62,8 @@ fn read(conn: &Connection, account: AccountId, filter: &AnalyticsFilter) -> Resu
     while let Some(row) = rows.next()? {
         fold.delivery(text(row, 0)?, row.get(1)?, row.get(2)?, row.get(3)?);
     }
-    Ok(fold.finish(days)?)
+    let [created, delivered] = per_day;
+    Ok(fold.finish(created, delivered)?)
 }
 
 /// A text column, borrowed from the row.

@@ -14,8 +14,10 @@
 //!   delivered on the first attempt, and `analytics_deliveries_all` with the countries summed;
 //! - `analytics_status_weeks` and `analytics_deliveries_weeks`: the same by seven-day block
 //!   ([`week_of`]) instead of day, per country and under [`EVERY_COUNTRY`] summed;
-//! - `analytics_days`: trackings created and delivered by (account, country or
-//!   [`EVERY_COUNTRY`], day, courier), for the per-day chart.
+//! - `analytics_created_days` and `analytics_delivered_days`: trackings created, and delivered,
+//!   by (account, country or [`EVERY_COUNTRY`], day, courier), for the per-day chart. Two
+//!   tables, so that on PostgreSQL each is locked with the counters its changes come with
+//!   (status, or delivery) and no two transactions take them in opposite orders.
 //!
 //! Each [`Read`] reads the rows of one key range and sums them into the few rows its chart
 //! draws. Half a year is about 26 weekly rows and up to 12 daily rows per courier and key, so a
@@ -57,7 +59,7 @@ pub fn week_of(day: i64) -> i64 {
     day.div_euclid(7)
 }
 
-/// The country key of the counters summed over every country (`analytics_days` and the weekly
+/// The country key of the counters summed over every country (the per-day and the weekly
 /// counters hold a row per country and one under this key); no ISO 3166 code is `*`.
 pub const EVERY_COUNTRY: &str = "*";
 
@@ -148,14 +150,17 @@ pub struct Counters {
     pub deliveries: Vec<DeliveryCount>,
 }
 
-/// The three reads of a filter's counters. Each reads a few thousand counter rows at most,
-/// whatever the number of days: the per-day chart reads `analytics_days` (one row per day and
-/// courier), the per-courier ones read the weekly counters for the whole weeks of the range
-/// and the daily ones for the few days around them ([`Span`]).
+/// The four reads of a filter's counters. Each reads a few thousand counter rows at most,
+/// whatever the number of days: the per-day chart reads `analytics_created_days` and
+/// `analytics_delivered_days` (one row per day and courier), the per-courier ones read the
+/// weekly counters for the whole weeks of the range and the daily ones for the few days around
+/// them ([`Span`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Read {
-    /// Rows: day, trackings created, trackings delivered.
-    Days,
+    /// Rows: day, trackings created.
+    Created,
+    /// Rows: day, trackings delivered.
+    Delivered,
     /// Rows: courier, status, trackings.
     Statuses,
     /// Rows: courier, transit days, delivered, first attempt.
@@ -181,12 +186,17 @@ struct CourierRead {
 }
 
 impl Read {
-    /// All three, in the order [`Counters::from_rows`] takes their rows.
-    pub const ALL: [Read; 3] = [Read::Days, Read::Statuses, Read::Transit];
+    /// All four, in the order [`Counters::from_rows`] takes their rows.
+    pub const ALL: [Read; 4] = [
+        Read::Created,
+        Read::Delivered,
+        Read::Statuses,
+        Read::Transit,
+    ];
 
     fn courier_read(self) -> Option<CourierRead> {
         match self {
-            Read::Days => None,
+            Read::Created | Read::Delivered => None,
             Read::Statuses => Some(CourierRead {
                 weekly: "analytics_status_weeks",
                 daily: "analytics_status",
@@ -208,8 +218,8 @@ impl Read {
     }
 
     /// The read's rows before summing, for a backend that sums them itself ([`Fold`]): SQLite
-    /// sorts to group by courier, which costs more than reading the rows. [`Read::Days`] is
-    /// summed by the database all the same (its rows lie in day order, so grouping by day
+    /// sorts to group by courier, which costs more than reading the rows. The per-day reads are
+    /// summed by the database all the same (their rows lie in day order, so grouping by day
     /// needs no sort). Binds [`Read::params`] of the same filter.
     pub fn rows_sql(self, filter: &AnalyticsFilter) -> String {
         let Some(read) = self.courier_read() else {
@@ -241,13 +251,19 @@ impl Read {
     pub fn sql(self, filter: &AnalyticsFilter) -> String {
         let (courier, ranges) = numbered(filter);
         match self.courier_read() {
-            None => format!(
-                "SELECT day, CAST(sum(created) AS BIGINT), CAST(sum(delivered) AS BIGINT) \
-                   FROM analytics_days WHERE account_id = $1 AND country = $2{courier} \
-                    AND day BETWEEN ${ranges} AND ${} \
-                  GROUP BY day HAVING sum(created) <> 0 OR sum(delivered) <> 0 ORDER BY day",
-                ranges + 1
-            ),
+            None => {
+                let (table, counted) = match self {
+                    Read::Created => ("analytics_created_days", "trackings"),
+                    _ => ("analytics_delivered_days", "delivered"),
+                };
+                format!(
+                    "SELECT day, CAST(sum({counted}) AS BIGINT) FROM {table} \
+                      WHERE account_id = $1 AND country = $2{courier} \
+                        AND day BETWEEN ${ranges} AND ${} \
+                      GROUP BY day HAVING sum({counted}) <> 0 ORDER BY day",
+                    ranges + 1
+                )
+            }
             Some(read) => format!(
                 "SELECT {keys}, {sums} FROM ({rows}) counted GROUP BY {keys} \
                  HAVING sum({counted}) <> 0 ORDER BY {keys}",
@@ -267,7 +283,7 @@ impl Read {
         let mut params = vec![Param::Int(account), Param::Text(country.to_string())];
         params.extend(filter.courier_code.clone().map(Param::Text));
         let ranges = match self {
-            Read::Days => vec![filter.bounds()],
+            Read::Created | Read::Delivered => vec![filter.bounds()],
             _ => {
                 let span = filter.span();
                 vec![span.weeks, span.head, span.tail]
@@ -342,20 +358,20 @@ impl Fold {
         self.next_transit = at + 1;
     }
 
-    /// The counters, with the rows of [`Read::Days`].
-    pub fn finish(mut self, days: Vec<DayRow>) -> StoreResult<Counters> {
+    /// The counters, with the rows of [`Read::Created`] and [`Read::Delivered`].
+    pub fn finish(mut self, created: Vec<DayRow>, delivered: Vec<DayRow>) -> StoreResult<Counters> {
         self.statuses.retain(|(_, _, n)| *n != 0);
         self.transit.retain(|(_, _, n, _)| *n != 0);
         self.statuses
             .sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         self.transit
             .sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        Counters::from_rows(days, self.statuses, self.transit)
+        Counters::from_rows(created, delivered, self.statuses, self.transit)
     }
 }
 
-/// A row of [`Read::Days`]: day, created, delivered.
-pub type DayRow = (i64, i64, i64);
+/// A row of [`Read::Created`] or [`Read::Delivered`].
+pub type DayRow = (i64, i64);
 /// A row of [`Read::Statuses`].
 pub type StatusRow = (String, String, i64);
 /// A row of [`Read::Transit`].
@@ -365,24 +381,22 @@ fn count(n: i64) -> StoreResult<u64> {
     u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative analytics counter {n}")))
 }
 
-/// The days' rows of [`Read::Days`] as the created and the delivered counts, 0 left out.
-fn days(rows: Vec<DayRow>) -> StoreResult<(Vec<DayCount>, Vec<DayCount>)> {
-    let (mut created, mut delivered) = (Vec::new(), Vec::new());
-    for (day, made, arrived) in rows {
-        for (list, n) in [(&mut created, made), (&mut delivered, arrived)] {
-            let trackings = count(n)?;
-            if trackings != 0 {
-                list.push(DayCount { day, trackings });
-            }
-        }
-    }
-    Ok((created, delivered))
+fn days(rows: Vec<DayRow>) -> StoreResult<Vec<DayCount>> {
+    rows.into_iter()
+        .map(|(day, n)| {
+            Ok(DayCount {
+                day,
+                trackings: count(n)?,
+            })
+        })
+        .collect()
 }
 
 impl Counters {
-    /// The counters from the rows of the three [`Read`]s.
+    /// The counters from the rows of the four [`Read`]s.
     pub fn from_rows(
-        days_rows: Vec<DayRow>,
+        created: Vec<DayRow>,
+        delivered: Vec<DayRow>,
         statuses: Vec<StatusRow>,
         transit: Vec<TransitRow>,
     ) -> StoreResult<Self> {
@@ -407,10 +421,9 @@ impl Counters {
                 })
             })
             .collect::<StoreResult<_>>()?;
-        let (created, delivered) = days(days_rows)?;
         Ok(Counters {
-            created,
-            delivered,
+            created: days(created)?,
+            delivered: days(delivered)?,
             statuses,
             deliveries,
         })
@@ -641,7 +654,8 @@ mod tests {
     #[test]
     fn rows_become_counters_and_bad_rows_are_corrupt() {
         let counters = Counters::from_rows(
-            vec![(3, 2, 0), (5, 0, 2)],
+            vec![(3, 2)],
+            vec![(5, 2)],
             vec![("ups".into(), "delivered".into(), 2)],
             vec![("ups".into(), 2, 2, 1)],
         )
@@ -651,10 +665,10 @@ mod tests {
         assert_eq!(counters.created, vec![on(3, 2)]);
         assert_eq!(counters.delivered, vec![on(5, 2)]);
         let lost = vec![("ups".into(), "lost".into(), 2)];
-        assert!(Counters::from_rows(vec![], lost, vec![]).is_err());
+        assert!(Counters::from_rows(vec![], vec![], lost, vec![]).is_err());
         let negative = vec![("ups".into(), 2, -1, 0)];
-        assert!(Counters::from_rows(vec![], vec![], negative).is_err());
-        assert!(Counters::from_rows(vec![(3, -2, 0)], vec![], vec![]).is_err());
+        assert!(Counters::from_rows(vec![], vec![], vec![], negative).is_err());
+        assert!(Counters::from_rows(vec![(3, -2)], vec![], vec![], vec![]).is_err());
     }
 
     #[test]
@@ -670,7 +684,7 @@ mod tests {
             {
                 fold.delivery(courier, transit, n, first);
             }
-            fold.finish(vec![(10, 3, 0)])
+            fold.finish(vec![(10, 3)], vec![])
         };
         let mut statuses = vec![
             ("ups", "transit", 2),
@@ -680,7 +694,8 @@ mod tests {
             ("ups", "exception", -1),
         ];
         let expected = Counters::from_rows(
-            vec![(10, 3, 0)],
+            vec![(10, 3)],
+            vec![],
             vec![
                 ("dhl".into(), "delivered".into(), 1),
                 ("ups".into(), "transit".into(), 5),
@@ -723,7 +738,7 @@ mod tests {
                     assert_eq!(seen, (1..=params.len()).collect::<Vec<_>>(), "{sql}");
                     assert_eq!(
                         sql.contains("_all WHERE"),
-                        country.is_none() && read != Read::Days
+                        country.is_none() && matches!(read, Read::Statuses | Read::Transit)
                     );
                     assert_eq!(sql.contains("courier_code = $3"), courier.is_some());
                     assert!(!sql.contains("IS NULL"), "{sql}");

@@ -208,8 +208,13 @@ pub static NOT_COPIED: &[(&str, &str)] = &[
          like the others",
     ),
     (
-        "analytics_days",
+        "analytics_created_days",
         "the dashboard's per-day analytics counters: counted by the destination's triggers \
+         like the others",
+    ),
+    (
+        "analytics_delivered_days",
+        "the dashboard's per-day delivery counters: counted by the destination's triggers \
          like the others",
     ),
     (

@@ -581,7 +581,7 @@ pub trait Store:
         lookup: PageLookup<'_>,
     ) -> StoreResult<Vec<Tracking>>;
 
-    /// The dashboard's analytics counters of the account for `filter` ([`analytics`]): three
+    /// The dashboard's analytics counters of the account for `filter` ([`analytics`]): four
     /// statements over the counter tables, a few thousand rows at most for half a year,
     /// whatever the number of trackings.
     async fn analytics(

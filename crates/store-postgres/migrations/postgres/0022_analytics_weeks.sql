@@ -4,8 +4,12 @@
 -- - `analytics_status_weeks` and `analytics_deliveries_weeks`: the status and delivery counters
 --   by seven-day block since 1970-01-01 instead of day. A range's whole weeks come from them,
 --   the few days around them from the daily counters.
--- - `analytics_days`: trackings created and delivered per day and courier, for the per-day
---   chart.
+-- - `analytics_created_days` and `analytics_delivered_days`: trackings created, and delivered,
+--   per day and courier, for the per-day chart. Two tables, not one with two columns: each
+--   moves with the counters its changes come with. A refresh moves the delivery counters (in
+--   the nested update that fixes delivery facts), then the status ones; a create moves only
+--   the status ones. One shared table would have been taken in opposite orders by the two, and
+--   they deadlocked.
 --
 -- Both hold a row per destination country and one under '*' with the countries summed. They
 -- follow the per-country counters as the summed tables do (0021): statement triggers of their
@@ -36,13 +40,15 @@ CREATE TABLE analytics_deliveries_weeks (
     PRIMARY KEY (account_id, country, week, courier_code, transit_days)
 );
 
-CREATE TABLE analytics_days (
-    account_id    bigint NOT NULL,
-    day           bigint NOT NULL,
-    country       text   NOT NULL,
-    created       bigint NOT NULL,
-    delivered     bigint NOT NULL,
-    courier_code  text   NOT NULL,
+CREATE TABLE analytics_created_days (
+    account_id bigint NOT NULL, country text NOT NULL, day bigint NOT NULL,
+    courier_code text NOT NULL, trackings bigint NOT NULL,
+    PRIMARY KEY (account_id, country, day, courier_code)
+);
+
+CREATE TABLE analytics_delivered_days (
+    account_id bigint NOT NULL, delivered bigint NOT NULL, country text NOT NULL,
+    day bigint NOT NULL, courier_code text NOT NULL,
     PRIMARY KEY (account_id, country, day, courier_code)
 );
 
@@ -59,14 +65,15 @@ SELECT account_id, place, parceld_week(day), courier_code, transit_days, sum(del
   FROM analytics_deliveries CROSS JOIN LATERAL (VALUES (country), ('*')) p(place)
  GROUP BY 1, 2, 3, 4, 5 HAVING sum(delivered) <> 0 OR sum(first_attempt) <> 0;
 
-INSERT INTO analytics_days (account_id, country, day, courier_code, created, delivered)
-SELECT account_id, place, day, courier_code, sum(made), sum(arrived)
-  FROM (SELECT account_id, country, day, courier_code, trackings AS made, 0 AS arrived
-          FROM analytics_status
-        UNION ALL
-        SELECT account_id, country, day, courier_code, 0, delivered FROM analytics_deliveries) c
-       CROSS JOIN LATERAL (VALUES (country), ('*')) p(place)
- GROUP BY 1, 2, 3, 4 HAVING sum(made) <> 0 OR sum(arrived) <> 0;
+INSERT INTO analytics_created_days (account_id, country, day, courier_code, trackings)
+SELECT account_id, place, day, courier_code, sum(trackings)
+  FROM analytics_status CROSS JOIN LATERAL (VALUES (country), ('*')) p(place)
+ GROUP BY 1, 2, 3, 4 HAVING sum(trackings) <> 0;
+
+INSERT INTO analytics_delivered_days (account_id, country, day, courier_code, delivered)
+SELECT account_id, place, day, courier_code, sum(delivered)
+  FROM analytics_deliveries CROSS JOIN LATERAL (VALUES (country), ('*')) p(place)
+ GROUP BY 1, 2, 3, 4 HAVING sum(delivered) <> 0;
 
 -- Beside `parceld_analytics_sum` (0021), on the same statements of the counter tables.
 CREATE FUNCTION parceld_analytics_weeks() RETURNS trigger
@@ -93,12 +100,6 @@ BEGIN
              ON CONFLICT (account_id, country, week, courier_code, transit_days)
              DO UPDATE SET delivered = w.delivered + excluded.delivered,
                            first_attempt = w.first_attempt + excluded.first_attempt', placed);
-        EXECUTE format(
-            'INSERT INTO analytics_days AS t (account_id, country, day, courier_code, created, delivered)
-             SELECT account_id, place, day, courier_code, 0, sum(sign * delivered)
-               FROM (%s) d GROUP BY 1, 2, 3, 4 HAVING sum(sign * delivered) <> 0 ORDER BY 1, 2, 3, 4
-             ON CONFLICT (account_id, country, day, courier_code) DO UPDATE
-                SET delivered = t.delivered + excluded.delivered', placed);
     ELSE
         EXECUTE format(
             'INSERT INTO analytics_status_weeks AS w
@@ -108,13 +109,19 @@ BEGIN
               GROUP BY 1, 2, 3, 4, 5 HAVING sum(sign * trackings) <> 0 ORDER BY 1, 2, 3, 4, 5
              ON CONFLICT (account_id, country, week, courier_code, status)
              DO UPDATE SET trackings = w.trackings + excluded.trackings', placed);
-        EXECUTE format(
-            'INSERT INTO analytics_days AS t (account_id, country, day, courier_code, created, delivered)
-             SELECT account_id, place, day, courier_code, sum(sign * trackings), 0
-               FROM (%s) d GROUP BY 1, 2, 3, 4 HAVING sum(sign * trackings) <> 0 ORDER BY 1, 2, 3, 4
-             ON CONFLICT (account_id, country, day, courier_code) DO UPDATE
-                SET created = t.created + excluded.created', placed);
     END IF;
+    -- The per-day table of the same kind: trackings created with the status counters,
+    -- deliveries with the delivery counters (the counted column has one name in both tables).
+    EXECUTE format(
+        'INSERT INTO %1$s AS t (account_id, country, day, courier_code, %2$s)
+         SELECT account_id, place, day, courier_code, sum(sign * %2$s)
+           FROM (%3$s) d GROUP BY 1, 2, 3, 4 HAVING sum(sign * %2$s) <> 0 ORDER BY 1, 2, 3, 4
+         ON CONFLICT (account_id, country, day, courier_code) DO UPDATE
+            SET %2$s = t.%2$s + excluded.%2$s',
+        CASE TG_TABLE_NAME WHEN 'analytics_status' THEN 'analytics_created_days'
+            ELSE 'analytics_delivered_days' END,
+        CASE TG_TABLE_NAME WHEN 'analytics_status' THEN 'trackings' ELSE 'delivered' END,
+        placed);
     RETURN NULL;
 END
 $$;
