@@ -24,9 +24,11 @@ pub(crate) fn page_query(
     let offset = i64::from(page.number.max(1) - 1) * i64::from(page.size);
     query
         .push(" ORDER BY t.pk DESC LIMIT ")
-        .push_bind(i64::from(page.size))
-        .push(" OFFSET ")
-        .push_bind(offset);
+        .push_bind(i64::from(page.size));
+    // A first page has no `OFFSET`: see `selected` on plans kept between executions.
+    if offset > 0 {
+        query.push(" OFFSET ").push_bind(offset);
+    }
     query
 }
 
@@ -36,11 +38,25 @@ fn selected(account: AccountId, filter: &TrackingFilter) -> QueryBuilder<'static
         "SELECT {TRACKING_COLUMNS} FROM trackings t WHERE t.account_id = "
     ));
     query.push_bind(account);
-    if !filter.tracking_numbers.is_empty() {
-        query
-            .push(" AND t.tracking_number = ANY(")
-            .push_bind(filter.tracking_numbers.clone())
-            .push(")");
+    // One number (`GET /v4/trackings/get?tracking_numbers=…`, the commonest call) is compared
+    // with `=`, and a first page has no `OFFSET` (`page_query`). PostgreSQL then finds its
+    // generic plan of such a statement as cheap as one made for the values and keeps it after a
+    // few executions. An array's length and an offset are unknown to a generic plan, which then
+    // costs more, so it planned the statement anew on every execution: 70 µs of planning for 16
+    // µs of execution, half of what PostgreSQL spent on one `GET`.
+    match filter.tracking_numbers.as_slice() {
+        [] => {}
+        [number] => {
+            query
+                .push(" AND t.tracking_number = ")
+                .push_bind(number.clone());
+        }
+        numbers => {
+            query
+                .push(" AND t.tracking_number = ANY(")
+                .push_bind(numbers.to_vec())
+                .push(")");
+        }
     }
     push_other_filters(&mut query, filter);
     query
@@ -176,12 +192,25 @@ mod tests {
         let sql = page_query(7, &filter, page).into_sql();
         assert!(
             sql.ends_with(
-                "WHERE t.account_id = $1 AND t.tracking_number = ANY($2) \
+                "WHERE t.account_id = $1 AND t.tracking_number = $2 \
              AND t.delivery_status = $3 ORDER BY t.pk DESC LIMIT $4 OFFSET $5"
             ),
             "{sql}"
         );
         assert!(!sql.contains("DROP"), "{sql}");
+        let two_numbers = TrackingFilter {
+            tracking_numbers: vec!["1Z1".into(), "1Z2".into()],
+            ..filter.clone()
+        };
+        let first = Page { number: 1, ..page };
+        let sql = page_query(7, &two_numbers, first).into_sql();
+        assert!(
+            sql.ends_with(
+                "WHERE t.account_id = $1 AND t.tracking_number = ANY($2) \
+             AND t.delivery_status = $3 ORDER BY t.pk DESC LIMIT $4"
+            ),
+            "{sql}"
+        );
         let counts = count_query(7, &filter).into_sql();
         assert!(
             counts.ends_with(
