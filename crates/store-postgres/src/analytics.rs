@@ -1,5 +1,6 @@
 //! The dashboard's analytics reads (`parceld_store::analytics`) on PostgreSQL: its four reads,
-//! each summed by the database, binding what `Read::params` lists.
+//! each summed by the database, binding what `Read::params` lists, once the pending changes
+//! are folded into the counters.
 
 use parceld_store::analytics::{Param, Read};
 use parceld_store::backend::BackendResult;
@@ -28,12 +29,14 @@ where
     query.fetch_all(pool).await
 }
 
-/// The analytics counters of `account` for `filter`.
+/// The analytics counters of `account` for `filter`, after folding what writers left pending
+/// (`fold.rs`), so every change committed before the call counts.
 pub(crate) async fn analytics(
     pool: &PgPool,
     account: AccountId,
     filter: &AnalyticsFilter,
 ) -> BackendResult<Counters> {
+    crate::fold::fold(pool, true).await?;
     Ok(Counters::from_rows(
         rows(pool, Read::Created, account, filter).await?,
         rows(pool, Read::Delivered, account, filter).await?,

@@ -29,6 +29,7 @@ mod checkpoint_list;
 mod copy;
 mod copy_text;
 mod due;
+mod fold;
 mod key_cache;
 mod listing;
 mod notification_store;

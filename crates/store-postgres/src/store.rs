@@ -73,6 +73,8 @@ pub struct PostgresStore {
     pub(crate) pool: PgPool,
     /// The API-key checks this node remembers, and the listener that makes it forget them.
     pub(crate) key_cache: Arc<KeyCache>,
+    /// Stops this node's analytics fold timer (`fold.rs`) when the last clone is dropped.
+    _folding: Arc<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl PostgresStore {
@@ -105,9 +107,13 @@ impl PostgresStore {
             .connect_with(options.clone())
             .await?;
         let key_cache = Arc::new(KeyCache::new(options));
-        let store = PostgresStore { pool, key_cache };
-        MIGRATOR.run(&store.pool).await?;
-        Ok(store)
+        MIGRATOR.run(&pool).await?;
+        let folding = Arc::new(crate::fold::start(pool.clone()));
+        Ok(PostgresStore {
+            pool,
+            key_cache,
+            _folding: folding,
+        })
     }
 
     /// The connection pool, for the benchmark that looks at tables directly.

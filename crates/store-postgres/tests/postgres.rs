@@ -1,9 +1,10 @@
 //! What the PostgreSQL backend promises beyond the shared contract: nodes starting together
 //! migrate once, nodes claiming together never take the same tracking, every key of the schema
 //! carries the account, rate-limit buckets are never overdrawn by two nodes, a key check a node
-//! remembers is forgotten when another node changes the key or the account, and checkpoint lists
-//! written by its SQL read back exactly. Each test on a database of its own; skipped, saying why,
-//! without a server (unless required).
+//! remembers is forgotten when another node changes the key or the account, checkpoint lists
+//! written by its SQL read back exactly, and writers of the same analytics counters do not wait
+//! for each other. Each test on a database of its own; skipped, saying why, without a server
+//! (unless required).
 
 use std::collections::HashSet;
 
@@ -338,4 +339,100 @@ async fn checkpoint_lists_written_by_sql_read_back_newest_first_ties_later_store
         read.checkpoints,
         vec![full(), tie_first, tie_second, long, old]
     );
+}
+
+#[tokio::test]
+async fn writers_of_the_same_analytics_counters_do_not_wait_for_each_other() {
+    if !available() {
+        return;
+    }
+    let (_database, store) = fresh().await;
+    let (account, trackings) = account_with(
+        &store,
+        "shop",
+        &[("NUM-1", "sandbox"), ("NUM-2", "sandbox")],
+    )
+    .await;
+    let moved_to_transit = "UPDATE trackings SET delivery_status = 'transit' \
+                            WHERE account_id = $1 AND tracking_number = $2";
+    // The first writer moves one tracking's counted status and does not commit yet.
+    let mut first = store.pool().begin().await.unwrap();
+    sqlx::query(moved_to_transit)
+        .bind(account)
+        .bind(&trackings[0].tracking_number)
+        .execute(&mut *first)
+        .await
+        .unwrap();
+    // The second moves the other tracking between the same counters: same day, courier,
+    // country and statuses. Before 0024 it queued on the first's counter rows.
+    let mut second = store.pool().begin().await.unwrap();
+    sqlx::query("SET LOCAL lock_timeout = '2s'")
+        .execute(&mut *second)
+        .await
+        .unwrap();
+    sqlx::query(moved_to_transit)
+        .bind(account)
+        .bind(&trackings[1].tracking_number)
+        .execute(&mut *second)
+        .await
+        .expect("the second writer is not held by the first one's counters");
+    second.commit().await.unwrap();
+    first.commit().await.unwrap();
+
+    // A read counts both, folded or not yet.
+    let today = Utc::now().timestamp().div_euclid(86_400);
+    let filter = parceld_store::AnalyticsFilter {
+        days: today - 1..=today + 1,
+        courier_code: None,
+        country: None,
+    };
+    let counters = store.analytics(account, &filter).await.unwrap();
+    let counted = |status: DeliveryStatus| -> u64 {
+        counters
+            .statuses
+            .iter()
+            .filter(|s| s.status == status)
+            .map(|s| s.trackings)
+            .sum()
+    };
+    assert_eq!(
+        counted(DeliveryStatus::Transit),
+        2,
+        "{:?}",
+        counters.statuses
+    );
+    assert_eq!(
+        counted(DeliveryStatus::Pending),
+        0,
+        "{:?}",
+        counters.statuses
+    );
+}
+
+#[tokio::test]
+async fn a_node_folds_the_pending_analytics_changes_by_itself() {
+    if !available() {
+        return;
+    }
+    let (_database, store) = fresh().await;
+    numbered(&store, 5).await;
+    let pending = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM analytics_status_pending")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    };
+    let started = std::time::Instant::now();
+    while pending().await > 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "still pending after 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let counted: i64 = sqlx::query_scalar("SELECT sum(trackings)::bigint FROM analytics_status")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(counted, 5);
 }

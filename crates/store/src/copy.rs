@@ -218,6 +218,16 @@ pub static NOT_COPIED: &[(&str, &str)] = &[
          like the others",
     ),
     (
+        "analytics_status_pending",
+        "counted changes not yet folded into the counters (PostgreSQL): the destination counts \
+         the trackings itself as they are copied in",
+    ),
+    (
+        "analytics_deliveries_pending",
+        "counted deliveries not yet folded into the counters (PostgreSQL): counted again by the \
+         destination like the others",
+    ),
+    (
         "push_coverage",
         "which trackings a carrier pushes for: a moved tracking is polled as usual until it is \
          subscribed again",
