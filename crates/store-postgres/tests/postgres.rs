@@ -436,3 +436,49 @@ async fn a_node_folds_the_pending_analytics_changes_by_itself() {
         .unwrap();
     assert_eq!(counted, 5);
 }
+
+#[tokio::test]
+async fn the_sql_functions_of_hot_statements_are_inlined_and_count_days_from_1970() {
+    if !available() {
+        return;
+    }
+    let (_database, store) = fresh().await;
+    // Over columns, so that no call is folded into a constant before the plan is shown.
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN VERBOSE SELECT parceld_day(created_at), parceld_list_text(tracking_number), \
+           parceld_country(fields) FROM trackings",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(
+        !plan.contains("parceld_"),
+        "a function left as a call:\n{plan}"
+    );
+    for seconds in [
+        -86_401,
+        -86_400,
+        -1,
+        0,
+        1,
+        86_399,
+        86_400,
+        1_795_996_799,
+        1_795_996_800,
+    ] {
+        let at = Utc.timestamp_opt(seconds, 500_000_000).unwrap();
+        let day: i64 = sqlx::query_scalar("SELECT parceld_day($1)")
+            .bind(at)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(day, at.timestamp().div_euclid(86_400), "{at}");
+    }
+    let text: Vec<u8> = sqlx::query_scalar("SELECT parceld_list_text('signé 📦')")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let expected = [&11u32.to_be_bytes()[..], "signé 📦".as_bytes()].concat();
+    assert_eq!(text, expected);
+}
