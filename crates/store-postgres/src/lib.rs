@@ -15,11 +15,13 @@
 //! node remembers, forgotten by every node through `LISTEN`/`NOTIFY`), `rate_buckets` (the token
 //! buckets that make a rate limit one total across nodes), `trackings` (with the list queries of
 //! `listing`, and `bulk_create` for large batches), `refresh` (claims and applying results, which
-//! writes the outbox through `outbox`), `webhooks` (endpoints) and `outbox` (deliveries,
-//! attempts), `notifications` (the customers' notifications, also written by `refresh`); `store`
-//! on top, with `notification_store` and `users` (the dashboard's users and sessions,
-//! `UserStore`) beside it, which opens the pool, migrates, and implements the trait by handing
-//! each call to one of them; `copy` (whole tables in the neutral form of `parceld db copy`,
+//! writes the outbox through `outbox`), `fold` (the analytics counts writers leave pending,
+//! folded into the counters every second and before each analytics read), `webhooks`
+//! (endpoints) and `outbox` (deliveries, attempts), `notifications` (the customers'
+//! notifications, also written by `refresh`); `store` on top, with `notification_store` and
+//! `users` (the dashboard's users and sessions, `UserStore`) beside it, which opens the pool,
+//! migrates, starts the fold timer, and implements the trait by handing each call to one of
+//! them; `copy` (whole tables in the neutral form of `parceld db copy`,
 //! loaded with `COPY` through `copy_text`) implements `CopyStore`.
 
 mod accounts;
