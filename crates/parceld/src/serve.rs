@@ -88,6 +88,9 @@ pub async fn serve(mut config: Config, bind: Option<SocketAddr>) -> anyhow::Resu
         crate::users::first_admin(store.as_ref(), &first.info, &config.dashboard).await?;
     }
     let engine = Engine::new(store.clone(), carriers, config.engine.clone());
+    if parceld_store_postgres::is_postgres_url(&database.url) {
+        config.push.batches_at_once = 2;
+    }
     let (push, engine) = crate::push::hub(&store, &config, engine, upstream_push)?;
     let engine = Arc::new(engine);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -11,7 +11,10 @@
 //! memory inside it ([`Writer::decide`]), and writes every push's receipt and update together,
 //! with an outcome for each push of its own (a replay, a stale push or a busy one fails only
 //! itself). The claim shares the apply's commit: two commits a batch cost about twice one.
-//! Two pushes naming the same tracking never share a batch: the later waits for the next one.
+//! Where the database runs transactions side by side (PostgreSQL), two batches are written at
+//! once (`PushSettings::batches_at_once`), so that one is claimed and decided while the other
+//! commits. Two pushes naming the same tracking never share a batch, nor two batches in
+//! flight: the later waits for the earlier's batch to finish.
 //! Should the batch's transaction fail, nothing of it was written (its claims neither) and each
 //! push is tried again alone, so that one push's failure stays its own.
 
@@ -74,12 +77,25 @@ pub(super) struct Writer {
     pub owner: String,
 }
 
-/// The writer's loop: until every sender is gone.
+/// The writer's loop: until every sender is gone. Up to `settings.batches_at_once` batches are
+/// written at once, each on a task of its own; a push naming a tracking that a batch in flight names
+/// waits for that batch, as two pushes of one tracking never share a batch.
 pub(super) async fn run(writer: Writer, mut queue: mpsc::Receiver<Pending>) {
+    let at_once = writer.settings.batches_at_once.max(1);
+    let writer = Arc::new(writer);
     let mut carried: VecDeque<Pending> = VecDeque::new();
+    let mut writing: VecDeque<(tokio::task::JoinHandle<()>, HashSet<Key>)> = VecDeque::new();
     loop {
+        writing.retain(|(task, _)| !task.is_finished());
+        if writing.len() >= at_once {
+            finish_oldest(&mut writing).await;
+            continue;
+        }
+        let mut named: HashSet<Key> = writing
+            .iter()
+            .flat_map(|(_, keys)| keys.iter().cloned())
+            .collect();
         let mut batch = Vec::new();
-        let mut named = HashSet::new();
         for pending in std::mem::take(&mut carried) {
             if batch.len() < MAX_BATCH && fits(&pending.push, &mut named) {
                 batch.push(pending);
@@ -88,10 +104,24 @@ pub(super) async fn run(writer: Writer, mut queue: mpsc::Receiver<Pending>) {
             }
         }
         if batch.is_empty() {
+            if !carried.is_empty() && !writing.is_empty() {
+                // What waits names trackings of a batch in flight.
+                finish_oldest(&mut writing).await;
+                continue;
+            }
             let Some(first) = queue.recv().await else {
-                return;
+                while !writing.is_empty() {
+                    finish_oldest(&mut writing).await;
+                }
+                if carried.is_empty() {
+                    return;
+                }
+                continue;
             };
-            fits(&first.push, &mut named);
+            if !fits(&first.push, &mut named) {
+                carried.push_back(first);
+                continue;
+            }
             batch.push(first);
         }
         let closes = tokio::time::Instant::now() + LINGER;
@@ -112,7 +142,24 @@ pub(super) async fn run(writer: Writer, mut queue: mpsc::Receiver<Pending>) {
                 carried.push_back(next);
             }
         }
-        writer.apply(batch).await;
+        let keys = batch
+            .iter()
+            .flat_map(|pending| pending.push.by_key.keys().cloned())
+            .collect();
+        let task = tokio::spawn({
+            let writer = writer.clone();
+            async move { writer.apply(batch).await }
+        });
+        writing.push_back((task, keys));
+    }
+}
+
+/// Waits for the oldest batch in flight (its pushes are answered by then).
+async fn finish_oldest(writing: &mut VecDeque<(tokio::task::JoinHandle<()>, HashSet<Key>)>) {
+    if let Some((task, _)) = writing.pop_front() {
+        if let Err(error) = task.await {
+            tracing::error!(%error, "a batch of pushes stopped before answering");
+        }
     }
 }
 

@@ -35,6 +35,12 @@ pub struct PushSettings {
     pub subscribe_every_ms: u64,
     /// The sources by name (`ups`, `fedex`).
     pub sources: HashMap<String, PushSourceSettings>,
+    /// Batches of pushes written at once. Not read from the configuration: `parceld serve`
+    /// sets 2 on PostgreSQL, where two transactions run side by side, and leaves 1 on SQLite,
+    /// where a second batch only waits for the one writer (measured slower: docs/benchmarks.md,
+    /// "Pushes on PostgreSQL, two batches at once").
+    #[serde(skip)]
+    pub batches_at_once: usize,
 }
 
 impl Default for PushSettings {
@@ -48,6 +54,7 @@ impl Default for PushSettings {
             covered_secs: 14 * 86_400,
             subscribe_every_ms: 60_000,
             sources: HashMap::new(),
+            batches_at_once: 1,
         }
     }
 }
@@ -137,6 +144,13 @@ mod tests {
             sources: [(name.to_string(), source)].into(),
             ..PushSettings::default()
         }
+    }
+
+    #[test]
+    fn batches_at_once_is_one_and_no_setting_of_the_configuration() {
+        let read: PushSettings = serde_json::from_str("{}").unwrap();
+        assert_eq!(read.batches_at_once, 1);
+        assert!(serde_json::from_str::<PushSettings>(r#"{"batches_at_once": 4}"#).is_err());
     }
 
     #[test]
