@@ -444,13 +444,12 @@ async fn the_sql_functions_of_hot_statements_are_inlined_and_count_days_from_197
     }
     let (_database, store) = fresh().await;
     // Over columns, so that no call is folded into a constant before the plan is shown.
-    let plan: Vec<String> = sqlx::query_scalar(
-        "EXPLAIN VERBOSE SELECT parceld_day(created_at), parceld_list_text(tracking_number), \
-           parceld_country(fields) FROM trackings",
-    )
-    .fetch_all(store.pool())
-    .await
-    .unwrap();
+    let explained = "EXPLAIN VERBOSE SELECT parceld_day(created_at), \
+        parceld_list_text(tracking_number), parceld_country(fields) FROM trackings";
+    let plan: Vec<String> = sqlx::query_scalar(explained)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
     let plan = plan.join("\n");
     assert!(
         !plan.contains("parceld_"),
