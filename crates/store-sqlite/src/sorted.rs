@@ -10,9 +10,14 @@
 //! numbers shared by couriers; other filters are checked on that walk. A page from a position
 //! is two ranges of that index, each at most a page: the rest of the position's own value (by
 //! key), then the values beyond it, as `UNION ALL` in the one statement. A status filter is the
-//! exception: the statuses one filters by are mostly the few in flight or in trouble, so their
-//! index finds them and only they are sorted, where walking the order would pass over the
-//! whole account for a page of a rare status.
+//! exception unless the status is common: the statuses one filters by are mostly the few in
+//! flight or in trouble, so their index finds them and only they are sorted, where walking the
+//! order would pass over the whole account for a page of a rare status. A common status
+//! (delivered, three quarters of a shop of a million) is the other way round: sorting its
+//! hundreds of thousands took 0.4 s a page, and walking the order finds a page at once. So a
+//! first statement counts the status's trackings on its index alone (no row is read), up to
+//! [`COMMON`]: fewer are sorted, more are found on the walk of the order's index. The count is
+//! of the status alone: with a courier too, the walk checks both.
 
 use parceld_model::Tracking;
 use parceld_store::sorting::NO_EVENT_SECONDS;
@@ -23,15 +28,47 @@ use crate::error::Result;
 use crate::reader::{self, Readers};
 use crate::trackings::{push_filter, BY_NUMBER, SELECT_TRACKINGS};
 
+/// Trackings of one status from which a page walks the order's index rather than sort them
+/// all (see the module comment): sorting 86,000 took 50 ms here, 740,000 took 0.4 s.
+const COMMON: i64 = 100_000;
+
 pub(crate) async fn list(
     readers: &Readers,
     account: AccountId,
     filter: &TrackingFilter,
     seek: &Seek,
 ) -> Result<Vec<(i64, Tracking)>> {
-    let (sql, params) = sorted_sql(account, filter, seek);
-    let rows = readers.with(|conn| reader::trackings(conn, &sql, &params))?;
+    let rows = readers.with(|conn| {
+        let walk = common_status(conn, account, filter, seek, COMMON)?;
+        let (sql, params) = sorted_sql(account, filter, seek, walk);
+        reader::trackings(conn, &sql, &params)
+    })?;
     Ok(seek.in_order(rows))
+}
+
+/// Whether the filter's status (in an order with an index of its own) has at least `common`
+/// trackings in the account, counted on the status index alone.
+fn common_status(
+    conn: &rusqlite::Connection,
+    account: AccountId,
+    filter: &TrackingFilter,
+    seek: &Seek,
+    common: i64,
+) -> Result<bool> {
+    let Some(status) = filter.delivery_status else {
+        return Ok(false);
+    };
+    let ordered = sorted_by(seek.sort.key).1.is_some();
+    if !ordered || filter.quiet.is_some() || !filter.tracking_numbers.is_empty() {
+        return Ok(false);
+    }
+    let counted: i64 = conn.query_row(
+        "SELECT count(*) FROM (SELECT 1 FROM trackings INDEXED BY trackings_by_status \
+         WHERE account_id = ?1 AND delivery_status = ?2 LIMIT ?3)",
+        rusqlite::params![account, status.as_str(), common],
+        |row| row.get(0),
+    )?;
+    Ok(counted >= common)
 }
 
 /// The column or expression a key sorts by, and the index that walks it.
@@ -47,12 +84,20 @@ fn sorted_by(key: SortKey) -> (String, Option<&'static str>) {
     }
 }
 
-/// The statement and parameters of one page of `seek`: a `SELECT_TRACKINGS`.
-fn sorted_sql(account: AccountId, filter: &TrackingFilter, seek: &Seek) -> (String, Vec<Value>) {
+/// The statement and parameters of one page of `seek`: a `SELECT_TRACKINGS`. With
+/// `walk_the_order`, a status filter is checked on the walk of the order's index rather than
+/// read from the status index (a common status: [`common_status`]).
+fn sorted_sql(
+    account: AccountId,
+    filter: &TrackingFilter,
+    seek: &Seek,
+    walk_the_order: bool,
+) -> (String, Vec<Value>) {
     let (expr, walk) = sorted_by(seek.sort.key);
+    let by_status = filter.delivery_status.is_some() || filter.quiet.is_some();
     let index = if !filter.tracking_numbers.is_empty() {
         Some(BY_NUMBER)
-    } else if filter.delivery_status.is_some() || filter.quiet.is_some() {
+    } else if by_status && !walk_the_order {
         walk.map(|_| "trackings_by_status")
     } else {
         walk
@@ -205,7 +250,7 @@ mod tests {
             ),
         ];
         for (seek, searches) in cases {
-            let (sql, params) = sorted_sql(1, &TrackingFilter::default(), &seek);
+            let (sql, params) = sorted_sql(1, &TrackingFilter::default(), &seek, true);
             let plan = query_plan(&sql, &params).await;
             for search in searches {
                 let searched = |step: &String| step.starts_with("SEARCH") && step.ends_with(search);
@@ -227,9 +272,60 @@ mod tests {
             ..TrackingFilter::default()
         };
         let seek = deep(SortKey::Updated, SortValue::Time(0));
-        let (sql, params) = sorted_sql(1, &filter, &seek);
+        let (sql, params) = sorted_sql(1, &filter, &seek, false);
         let plan = query_plan(&sql, &params).await;
         let walk = "USING INDEX trackings_by_status (account_id=? AND delivery_status=?)";
         assert!(plan.iter().any(|step| step.ends_with(walk)), "{plan:?}");
+        // A common status: the order's index, the status checked on the way.
+        let (sql, params) = sorted_sql(1, &filter, &seek, true);
+        let plan = query_plan(&sql, &params).await;
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("trackings_by_updated")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.contains("trackings_by_status")),
+            "{plan:?}"
+        );
+    }
+
+    /// The count that chooses: a status with fewer than `common` trackings is sorted, one with
+    /// as many or more is walked in the order's index.
+    #[tokio::test]
+    async fn a_rare_status_is_sorted_and_a_common_one_walked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        crate::SqliteStore::open(&path).await.unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, created_at) VALUES (1, 'shop', 0); \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60) \
+             INSERT INTO trackings (id, account_id, tracking_number, courier_code, \
+               delivery_status, created_at, updated_at) \
+             SELECT randomblob(16), 1, 'N' || i, 'ups', \
+               CASE WHEN i <= 10 THEN 'transit' ELSE 'delivered' END, i, i FROM n",
+        )
+        .unwrap();
+        let status = |status| TrackingFilter {
+            delivery_status: Some(status),
+            ..TrackingFilter::default()
+        };
+        let seek = deep(SortKey::Updated, SortValue::Time(0));
+        let common = |filter: &TrackingFilter, seek: &Seek| {
+            common_status(&conn, 1, filter, seek, 50).unwrap()
+        };
+        use parceld_model::DeliveryStatus::{Delivered, Transit};
+        assert!(!common(&status(Transit), &seek));
+        assert!(common(&status(Delivered), &seek));
+        // In creation order the status's own index walks the order already.
+        let created = Seek {
+            sort: Sort {
+                key: SortKey::Created,
+                descending: true,
+            },
+            ..seek.clone()
+        };
+        assert!(!common(&status(Delivered), &created));
     }
 }
