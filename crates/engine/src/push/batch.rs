@@ -86,7 +86,13 @@ pub(super) async fn run(writer: Writer, mut queue: mpsc::Receiver<Pending>) {
     let mut carried: VecDeque<Pending> = VecDeque::new();
     let mut writing: VecDeque<(tokio::task::JoinHandle<()>, HashSet<Key>)> = VecDeque::new();
     loop {
-        writing.retain(|(task, _)| !task.is_finished());
+        let (done, running) = std::mem::take(&mut writing)
+            .into_iter()
+            .partition::<Vec<_>, _>(|(task, _)| task.is_finished());
+        writing = running.into();
+        for (task, _) in done {
+            finish(task).await;
+        }
         if writing.len() >= at_once {
             finish_oldest(&mut writing).await;
             continue;
@@ -157,9 +163,15 @@ pub(super) async fn run(writer: Writer, mut queue: mpsc::Receiver<Pending>) {
 /// Waits for the oldest batch in flight (its pushes are answered by then).
 async fn finish_oldest(writing: &mut VecDeque<(tokio::task::JoinHandle<()>, HashSet<Key>)>) {
     if let Some((task, _)) = writing.pop_front() {
-        if let Err(error) = task.await {
-            tracing::error!(%error, "a batch of pushes stopped before answering");
-        }
+        finish(task).await;
+    }
+}
+
+/// Waits for a batch's task; one that panicked is logged (its pushes' requests get no answer
+/// and fail).
+async fn finish(task: tokio::task::JoinHandle<()>) {
+    if let Err(error) = task.await {
+        tracing::error!(%error, "a batch of pushes stopped before answering");
     }
 }
 
